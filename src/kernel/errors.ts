@@ -1,0 +1,108 @@
+/**
+ * The one registry of expected failures. Codes are Stripe's where Stripe has one; the gateway maps
+ * each to Stripe's error shape and HTTP status in one place. `docs/errors.md` lists the same codes,
+ * and a test keeps the two in sync.
+ */
+export type StripeErrorType =
+  | 'api_error'
+  | 'card_error'
+  | 'idempotency_error'
+  | 'invalid_request_error';
+
+interface ErrorSpec {
+  type: StripeErrorType;
+  status: number;
+  message: string;
+}
+
+export const ERROR_CODES = {
+  // Request shape
+  parameter_unknown: { type: 'invalid_request_error', status: 400, message: 'Received unknown parameter.' },
+  parameter_missing: { type: 'invalid_request_error', status: 400, message: 'Missing required param.' },
+  parameter_invalid_integer: { type: 'invalid_request_error', status: 400, message: 'Invalid integer.' },
+  parameter_invalid_empty: { type: 'invalid_request_error', status: 400, message: 'You passed an empty string, which is not allowed.' },
+  parameter_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid value.' },
+  parameters_exclusive: { type: 'invalid_request_error', status: 400, message: 'These parameters cannot be used together.' },
+  body_invalid: { type: 'invalid_request_error', status: 400, message: 'The request body could not be parsed.' },
+  body_too_large: { type: 'invalid_request_error', status: 413, message: 'The request body is too large.' },
+  content_type_unsupported: { type: 'invalid_request_error', status: 415, message: 'Send application/x-www-form-urlencoded or application/json.' },
+  url_invalid: { type: 'invalid_request_error', status: 404, message: 'Unrecognized request URL.' },
+  currency_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid currency.' },
+  amount_too_small: { type: 'invalid_request_error', status: 400, message: 'Amount must be at least the currency minimum.' },
+  amount_too_large: { type: 'invalid_request_error', status: 400, message: 'Amount is too large.' },
+  metadata_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid metadata.' },
+
+  // Authentication and limits
+  api_key_missing: { type: 'invalid_request_error', status: 401, message: 'You did not provide an API key.' },
+  api_key_invalid: { type: 'invalid_request_error', status: 401, message: 'Invalid API Key provided.' },
+  rate_limit: { type: 'invalid_request_error', status: 429, message: 'Too many requests hit the API too quickly.' },
+
+  // Objects and states
+  resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },
+  payment_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent is not in a state that allows this operation.' },
+  payment_method_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentMethod is not in a state that allows this operation.' },
+  payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
+  charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
+  charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
+  lock_timeout: { type: 'invalid_request_error', status: 409, message: 'This object is being changed by another request; retry shortly.' },
+
+  // Idempotency
+  idempotency_key_in_use: { type: 'invalid_request_error', status: 409, message: 'Another request with this Idempotency-Key is in progress; retry after it completes.' },
+  idempotency_error: { type: 'idempotency_error', status: 400, message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' },
+  idempotency_key_invalid: { type: 'invalid_request_error', status: 400, message: 'The Idempotency-Key must be 1 to 255 characters.' },
+
+  // Card outcomes (vault validation and processor declines)
+  incorrect_number: { type: 'card_error', status: 402, message: 'Your card number is incorrect.' },
+  invalid_number: { type: 'card_error', status: 402, message: 'Your card number is not a valid credit card number.' },
+  invalid_expiry_month: { type: 'card_error', status: 402, message: "Your card's expiration month is invalid." },
+  invalid_expiry_year: { type: 'card_error', status: 402, message: "Your card's expiration year is invalid." },
+  invalid_cvc: { type: 'card_error', status: 402, message: "Your card's security code is invalid." },
+  card_declined: { type: 'card_error', status: 402, message: 'Your card was declined.' },
+  expired_card: { type: 'card_error', status: 402, message: 'Your card has expired.' },
+  incorrect_cvc: { type: 'card_error', status: 402, message: "Your card's security code is incorrect." },
+  processing_error: { type: 'card_error', status: 402, message: 'An error occurred while processing your card. Try again in a little bit.' },
+  payment_blocked: { type: 'card_error', status: 402, message: 'The payment was blocked by risk rules.' },
+
+  // Platform
+  api_error: { type: 'api_error', status: 500, message: 'An internal error occurred.' },
+  service_unavailable: { type: 'api_error', status: 503, message: 'The service is temporarily unavailable.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetails {
+  message?: string;
+  param?: string;
+  decline_code?: string;
+  /** Extra Stripe error fields such as `payment_intent` or `charge` objects. */
+  extra?: Record<string, unknown>;
+}
+
+/** An expected failure. Anything else thrown is a bug and becomes a generic 500. */
+export class PayrailError extends Error {
+  override name = 'PayrailError';
+  readonly code: ErrorCode;
+  readonly param: string | undefined;
+  readonly decline_code: string | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, details: ErrorDetails = {}) {
+    super(details.message ?? ERROR_CODES[code].message);
+    this.code = code;
+    this.param = details.param;
+    this.decline_code = details.decline_code;
+    this.extra = details.extra;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get type(): StripeErrorType {
+    return ERROR_CODES[this.code].type;
+  }
+}
+
+export function isPayrailError(error: unknown): error is PayrailError {
+  return error instanceof PayrailError;
+}

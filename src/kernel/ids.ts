@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+
+/**
+ * Stripe-style ids: a prefix and a 26-character ULID-like body (48-bit millisecond time, 80 random
+ * bits, Crockford base32). Bodies sort by creation time, so cursor pagination is an index range scan.
+ * Within one millisecond the random part is incremented, keeping ids from one process strictly ordered.
+ */
+export const ID_PREFIXES = {
+  payment_intent: 'pi',
+  charge: 'ch',
+  refund: 're',
+  customer: 'cus',
+  payment_method: 'pm',
+  event: 'evt',
+  merchant: 'acct',
+  request: 'req',
+  secret_key: 'sk_test',
+  publishable_key: 'pk_test',
+  webhook_endpoint: 'we',
+  balance_transaction: 'txn',
+  payout: 'po',
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const TIME_CHARS = 10;
+const RANDOM_CHARS = 16;
+export const ID_BODY_LENGTH = TIME_CHARS + RANDOM_CHARS;
+
+export interface IdGenerator {
+  next(kind: IdKind): string;
+}
+
+export class UlidGenerator implements IdGenerator {
+  private last_ms = -1;
+  private last_random = new Uint8Array(RANDOM_CHARS);
+
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly random: (size: number) => Uint8Array = (n) => randomBytes(n),
+  ) {}
+
+  next(kind: IdKind): string {
+    return `${ID_PREFIXES[kind]}_${this.body()}`;
+  }
+
+  private body(): string {
+    const now_ms = Math.max(this.clock.now_ms(), this.last_ms);
+    if (now_ms === this.last_ms) {
+      incrementBase32(this.last_random);
+    } else {
+      this.last_ms = now_ms;
+      const bytes = this.random(RANDOM_CHARS);
+      // The top bit of each digit stays clear so an increment never overflows in practice.
+      for (let i = 0; i < RANDOM_CHARS; i++) this.last_random[i] = (bytes[i] ?? 0) & 0x0f;
+    }
+    let time = '';
+    let remaining = now_ms;
+    for (let i = 0; i < TIME_CHARS; i++) {
+      time = ALPHABET[remaining % 32] + time;
+      remaining = Math.floor(remaining / 32);
+    }
+    let random = '';
+    for (const digit of this.last_random) random += ALPHABET[digit];
+    return time + random;
+  }
+}
+
+function incrementBase32(digits: Uint8Array): void {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const digit = digits[i] ?? 0;
+    if (digit < 31) {
+      digits[i] = digit + 1;
+      return;
+    }
+    digits[i] = 0;
+  }
+}
+
+/** True when `id` has the given kind's prefix and a well-formed body. */
+export function isIdOf(kind: IdKind, id: string): boolean {
+  const prefix = `${ID_PREFIXES[kind]}_`;
+  if (!id.startsWith(prefix)) return false;
+  const body = id.slice(prefix.length);
+  return body.length === ID_BODY_LENGTH && [...body].every((c) => ALPHABET.includes(c));
+}

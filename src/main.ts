@@ -1,0 +1,33 @@
+import { loadConfig } from './platform/config.js';
+import { startPlatform } from './platform/start.js';
+
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+const config = loadConfig();
+const platform = await startPlatform(config);
+process.stdout.write(
+  [
+    '',
+    `  Payrail is running.`,
+    `  API:         ${platform.url}/v1`,
+    `  Health:      ${platform.url}/healthz`,
+    `  Secret key:  ${platform.secret_key ?? '(created earlier; make a new one with: npx payrail merchants create)'}`,
+    `  Database:    ${platform.database.embedded ? `embedded PostgreSQL in ${config.data_dir}` : 'DATABASE_URL'}`,
+    '',
+    `  Try: curl ${platform.url}/v1/payment_intents -u ${platform.secret_key ?? 'sk_test_…'}: -d amount=2000 -d currency=usd -d payment_method=pm_card_visa -d confirm=true`,
+    '',
+  ].join('\n') + '\n',
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  platform.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+  const timer = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  await platform.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+
+/** Every setting comes from the environment; the README lists them. */
+export interface Config {
+  port: number;
+  host: string;
+  database_url: string | undefined;
+  data_dir: string;
+  bootstrap_secret_key: string | undefined;
+  vault_key_hex: string | undefined;
+  embedded_pg_port: number;
+  db_pool_max: number;
+  sandbox_latency_ms: number;
+  body_limit_bytes: number;
+  log_level: string;
+  public_url: string | undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: intSetting(env, 'PORT', 4242),
+    host: env.HOST ?? '127.0.0.1',
+    database_url: env.DATABASE_URL || undefined,
+    data_dir: resolve(env.PAYRAIL_DATA_DIR ?? '.payrail'),
+    bootstrap_secret_key: env.PAYRAIL_BOOTSTRAP_SECRET_KEY || undefined,
+    vault_key_hex: env.PAYRAIL_VAULT_KEY || undefined,
+    embedded_pg_port: intSetting(env, 'PAYRAIL_EMBEDDED_PG_PORT', 54329),
+    db_pool_max: intSetting(env, 'PAYRAIL_DB_POOL_MAX', 20),
+    sandbox_latency_ms: intSetting(env, 'PAYRAIL_SANDBOX_LATENCY_MS', 0),
+    body_limit_bytes: intSetting(env, 'PAYRAIL_BODY_LIMIT_BYTES', 256 * 1024),
+    log_level: env.LOG_LEVEL ?? 'info',
+    public_url: env.PAYRAIL_PUBLIC_URL || undefined,
+  };
+}
+
+function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`Setting ${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,31 @@
+import type { Config } from './config.js';
+import type { Pool } from './db.js';
+import { createPool } from './db.js';
+import { openEmbeddedDatabase } from './embedded-db.js';
+import { migrate } from './migrations.js';
+import { ALL_MIGRATIONS } from './all-migrations.js';
+
+export interface Database {
+  pool: Pool;
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** The external PostgreSQL at DATABASE_URL, or the embedded one; migrated before use. */
+export async function openDatabase(config: Config, pool_max = config.db_pool_max): Promise<Database> {
+  const embedded = config.database_url ? undefined : await openEmbeddedDatabase(config.data_dir, config.embedded_pg_port);
+  const url = config.database_url ?? embedded?.url;
+  if (!url) throw new Error('no database: set DATABASE_URL or let Payrail start its embedded PostgreSQL');
+  const pool = createPool(url, pool_max);
+  await migrate(pool, ALL_MIGRATIONS);
+  return {
+    pool,
+    url,
+    embedded: embedded !== undefined,
+    close: async () => {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}

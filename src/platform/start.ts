@@ -1,0 +1,95 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import type { Database } from './database.js';
+import { openDatabase } from './database.js';
+import type { Logger } from './logger.js';
+import { createLogger } from './logger.js';
+import { pendingMigrations } from './migrations.js';
+import { ALL_MIGRATIONS } from './all-migrations.js';
+import type { Clock } from '../kernel/clock.js';
+import { systemClock } from '../kernel/clock.js';
+import { UlidGenerator } from '../kernel/ids.js';
+import { ApiKeyResolver, countMerchants, createMerchant } from '../services/merchants/merchants.js';
+import { Vault } from '../services/vault/app/vault.js';
+import { loadVaultKeyring } from '../services/vault/app/keys.js';
+import type { Connector } from '../services/connectors/port.js';
+import { SandboxProcessor } from '../services/connectors/sandbox.js';
+import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
+import { buildGateway } from '../services/gateway/app.js';
+import { purgeExpired } from '../services/gateway/idempotency.js';
+
+export interface Platform {
+  url: string;
+  app: FastifyInstance;
+  database: Database;
+  /** The default merchant's secret key, when this data dir knows it. */
+  secret_key: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  connector?: Connector;
+}
+
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Starts every service in this process: database, migrations, default merchant, HTTP API. */
+export async function startPlatform(config: Config, options: StartOptions = {}): Promise<Platform> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.log_level);
+  const ids = new UlidGenerator(clock);
+  const database = await openDatabase(config);
+  const secret_key = await ensureDefaultMerchant(config, database, ids, clock);
+  const vault = new Vault(loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key')));
+  let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
+  const app = buildGateway({
+    pool: database.pool,
+    keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
+    ids,
+    clock,
+    logger,
+    body_limit_bytes: config.body_limit_bytes,
+    payments: {
+      pool: database.pool,
+      vault,
+      connector: options.connector ?? new SandboxProcessor({ latency_ms: config.sandbox_latency_ms }),
+      risk_rules: DEFAULT_RULES,
+      public_url: () => public_url,
+    },
+    ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
+  });
+  const address = await app.listen({ port: config.port, host: config.host });
+  if (!config.public_url) public_url = address;
+  const purge = setInterval(() => void purgeExpired(database.pool, clock.now_ms()).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed')), PURGE_INTERVAL_MS);
+  purge.unref();
+  return {
+    url: address,
+    app,
+    database,
+    secret_key,
+    stop: async () => {
+      clearInterval(purge);
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * On first start, creates the default merchant, with PAYRAIL_BOOTSTRAP_SECRET_KEY as its key when set.
+ * The key is remembered in the data dir (owner-only) so later starts can print it again.
+ */
+async function ensureDefaultMerchant(config: Config, database: Database, ids: UlidGenerator, clock: Clock): Promise<string | undefined> {
+  const key_file = join(config.data_dir, 'default-secret-key');
+  if ((await countMerchants(database.pool)) === 0) {
+    const created = await createMerchant(database.pool, ids, Math.floor(clock.now_ms() / 1000), { secret_key: config.bootstrap_secret_key });
+    if (database.embedded || existsSync(config.data_dir)) writeFileSync(key_file, created.secret_key, { mode: 0o600 });
+    return created.secret_key;
+  }
+  if (config.bootstrap_secret_key) return config.bootstrap_secret_key;
+  return existsSync(key_file) ? readFileSync(key_file, 'utf8').trim() : undefined;
+}

@@ -1,0 +1,46 @@
+/**
+ * The one interface every card processor adapter implements. Every call carries Payrail's attempt id
+ * (the charge id), so a repeated call is answered from the processor's record instead of charging twice.
+ * The card number passes through here in memory only; connectors never log or store it.
+ */
+export interface CardForProcessor {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  /** Checked by the processor, never stored. Absent for saved cards used again. */
+  cvc: string | undefined;
+}
+
+export interface AuthorizeRequest {
+  attempt_id: string;
+  merchant_id: string;
+  amount: number;
+  currency: string;
+  card: CardForProcessor;
+  /** True for automatic capture: authorize and capture in one call. */
+  capture: boolean;
+}
+
+export type DeclineCode =
+  | 'card_declined'
+  | 'expired_card'
+  | 'incorrect_cvc'
+  | 'processing_error';
+
+export type AuthorizeResult =
+  | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked' }
+  | { outcome: 'declined'; code: DeclineCode; decline_code: string; message: string; cvc_check: 'pass' | 'fail' | 'unchecked' }
+  | { outcome: 'requires_action' };
+
+export type CaptureResult = { outcome: 'captured'; amount_captured: number } | { outcome: 'failed'; message: string };
+export type RefundResult = { outcome: 'succeeded' } | { outcome: 'failed'; message: string };
+
+export interface Connector {
+  readonly name: string;
+  authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
+  /** Completes a `requires_action` authorization after the customer's 3-D Secure step. */
+  completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult>;
+  capture(attempt_id: string, amount: number): Promise<CaptureResult>;
+  void(attempt_id: string): Promise<void>;
+  refund(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult>;
+}

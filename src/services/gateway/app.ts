@@ -1,0 +1,107 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import qs from 'qs';
+import type { Pool } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { IdGenerator } from '../../kernel/ids.js';
+import { PayrailError } from '../../kernel/errors.js';
+import type { ApiKeyResolver } from '../merchants/merchants.js';
+import type { PaymentsDeps } from '../payments/app/deps.js';
+import { API_VERSION } from '../events/outbox.js';
+import { authenticate } from './auth.js';
+import { errorBody, toPayrailError } from './errors.js';
+import { registerRoutes } from './routes.js';
+
+export interface GatewayDeps {
+  pool: Pool;
+  keys: ApiKeyResolver;
+  ids: IdGenerator;
+  clock: Clock;
+  logger: Logger;
+  payments: PaymentsDeps;
+  body_limit_bytes: number;
+  /** Whether migrations are done and the database answers; for /readyz. */
+  ready: () => Promise<boolean>;
+}
+
+const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: true } as const;
+
+/** The public HTTP API: an app factory, so tests drive it in process with inject() or over a socket. */
+export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: deps.body_limit_bytes,
+    genReqId: () => deps.ids.next('request'),
+    routerOptions: { querystringParser: (query: string) => qs.parse(query, QS_OPTIONS) as Record<string, unknown> },
+    return503OnClosing: true,
+  });
+  app.decorateRequest('merchant_id', undefined);
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, {});
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new PayrailError('body_invalid', { message: 'Invalid JSON in the request body.' }), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, qs.parse(body as string, QS_OPTIONS));
+    } catch {
+      done(new PayrailError('body_invalid', { message: 'The form-encoded body could not be parsed.' }), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Request-Id', request.id);
+    reply.header('Stripe-Version', headerString(request.headers['stripe-version']) ?? API_VERSION);
+    const key = headerString(request.headers['idempotency-key']);
+    if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
+    if (request.url.startsWith('/v1/')) request.merchant_id = await authenticate(request, deps.keys);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({
+      request_id: request.id,
+      merchant_id: request.merchant_id ?? null,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+    }, 'request');
+  });
+
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const error = new PayrailError('url_invalid', { message: `Unrecognized request URL (${request.method}: ${request.url.split('?', 1)[0]?.slice(0, 200)}).` });
+    reply.code(error.status).send(errorBody(error));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const ready = await deps.ready().catch(() => false);
+    reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
+  });
+
+  registerRoutes(app, deps);
+  return app;
+}
+
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const known = toPayrailError(error);
+  if (known) {
+    reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(known)));
+    return;
+  }
+  request.log.error({ err: error, request_id: request.id }, 'unexpected error');
+  const internal = new PayrailError('api_error', { message: `An internal error occurred. Quote request id ${request.id} when reporting it.` });
+  reply.code(500).header('Stripe-Should-Retry', 'true').send(errorBody(internal));
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,121 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Db, Pool, SqlFragment } from '../../platform/db.js';
+import { run, sql } from '../../platform/db.js';
+import type { IdGenerator, IdKind } from '../../kernel/ids.js';
+import { PayrailError } from '../../kernel/errors.js';
+
+/**
+ * Stripe's Idempotency-Key semantics. The first request with a key takes a lock row (one autocommit
+ * INSERT) that also reserves the ids of the objects it will create; its response is stored by the
+ * same statement that writes its effects, so the two can never exist apart. After a crash, a retry
+ * takes over the stale lock with the same reserved ids, so the processor sees the same attempt id and
+ * answers from its record instead of charging twice.
+ */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+export const IDEMPOTENCY_LOCK_STALE_MS = 60_000;
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+const RESERVED_KINDS: readonly IdKind[] = ['payment_intent', 'charge', 'refund', 'customer', 'payment_method'];
+
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export type LockResult =
+  | { kind: 'acquired'; lock: IdempotencyLock }
+  | { kind: 'replay'; response: StoredResponse };
+
+export interface IdempotencyLock {
+  merchant_id: string;
+  key: string;
+  token: string;
+  reserved: Partial<Record<IdKind, string>>;
+}
+
+export function requestHash(method: string, path: string, params: unknown): string {
+  return createHash('sha256').update(`${method} ${path} ${stableJson(params)}`).digest('base64url');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function validateKey(key: string): void {
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) throw new PayrailError('idempotency_key_invalid', { param: 'Idempotency-Key' });
+}
+
+interface KeyRow {
+  request_hash: string;
+  lock_token: string | null;
+  locked_at_ms: number | null;
+  reserved_ids: Partial<Record<IdKind, string>>;
+  response_status: number | null;
+  response_body: string | null;
+}
+
+export async function acquire(pool: Pool, ids: IdGenerator, merchant_id: string, key: string, hash: string, now_ms: number): Promise<LockResult> {
+  const token = randomUUID();
+  const reserved = Object.fromEntries(RESERVED_KINDS.map((kind) => [kind, ids.next(kind)]));
+  const inserted = await run(pool, sql`
+    INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
+    VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${JSON.stringify(reserved)}::jsonb, ${now_ms})
+    ON CONFLICT (merchant_id, key) DO NOTHING RETURNING 1`);
+  if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved } };
+  return resolveConflict(pool, merchant_id, key, hash, token, now_ms);
+}
+
+async function resolveConflict(pool: Pool, merchant_id: string, key: string, hash: string, token: string, now_ms: number): Promise<LockResult> {
+  const found = await run<KeyRow>(pool, sql`
+    SELECT request_hash, lock_token, locked_at_ms, reserved_ids, response_status, response_body
+    FROM gateway.idempotency_keys WHERE merchant_id = ${merchant_id} AND key = ${key}`);
+  const row = found.rows[0];
+  if (!row) throw new PayrailError('idempotency_key_in_use'); // expired between our insert and select
+  if (row.request_hash !== hash) throw new PayrailError('idempotency_error', { message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.` });
+  if (row.response_status !== null && row.response_body !== null) return { kind: 'replay', response: { status: row.response_status, body: row.response_body } };
+  if ((row.locked_at_ms ?? 0) > now_ms - IDEMPOTENCY_LOCK_STALE_MS) throw new PayrailError('idempotency_key_in_use');
+  const taken = await run(pool, sql`
+    UPDATE gateway.idempotency_keys SET lock_token = ${token}, locked_at_ms = ${now_ms}
+    WHERE merchant_id = ${merchant_id} AND key = ${key} AND lock_token = ${row.lock_token}`);
+  if (taken.rowCount !== 1) throw new PayrailError('idempotency_key_in_use');
+  return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids } };
+}
+
+/** The write that stores the response; it affects no row if the lock was lost, failing the statement. */
+export function completion(lock: IdempotencyLock, response: StoredResponse): SqlFragment {
+  return sql`UPDATE gateway.idempotency_keys
+    SET lock_token = NULL, locked_at_ms = NULL, response_status = ${response.status}, response_body = ${response.body}
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`;
+}
+
+/** After an unexpected failure the outcome is unknown: let the next retry take over at once. */
+export async function release(db: Db, lock: IdempotencyLock): Promise<void> {
+  await run(db, sql`UPDATE gateway.idempotency_keys SET locked_at_ms = 0
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);
+}
+
+export async function purgeExpired(pool: Pool, now_ms: number, batch_limit = 10_000): Promise<number> {
+  const result = await run(pool, sql`DELETE FROM gateway.idempotency_keys WHERE ctid IN (
+    SELECT ctid FROM gateway.idempotency_keys WHERE created_at_ms < ${now_ms - IDEMPOTENCY_RETENTION_MS} AND lock_token IS NULL LIMIT ${batch_limit})`);
+  return result.rowCount ?? 0;
+}
+
+/** Ids for one request: the reserved ones first (stable across retries), fresh ones after. */
+export class RequestIds implements IdGenerator {
+  private readonly unused: Partial<Record<IdKind, string>>;
+  constructor(private readonly ids: IdGenerator, reserved: Partial<Record<IdKind, string>>) {
+    this.unused = { ...reserved };
+  }
+  next(kind: IdKind): string {
+    const reserved = this.unused[kind];
+    if (reserved) {
+      delete this.unused[kind];
+      return reserved;
+    }
+    return this.ids.next(kind);
+  }
+}

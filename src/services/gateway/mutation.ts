@@ -1,0 +1,111 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { Db, Pool, SqlFragment } from '../../platform/db.js';
+import { combineWrites, isGuardFailure, run } from '../../platform/db.js';
+import type { OperationContext, Outcome } from '../../platform/operation.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { IdGenerator } from '../../kernel/ids.js';
+import { PayrailError } from '../../kernel/errors.js';
+import type { IdempotencyLock, StoredResponse } from './idempotency.js';
+import * as Idempotency from './idempotency.js';
+import { errorBody } from './errors.js';
+import { parseParams } from './params.js';
+import { merchantOf } from './request-context.js';
+
+export interface MutationDeps {
+  pool: Pool;
+  ids: IdGenerator;
+  clock: Clock;
+}
+
+/** Conflicts and overload say nothing about the request itself, so they are never stored. */
+const RETRYABLE: ReadonlySet<string> = new Set(['lock_timeout', 'idempotency_key_in_use', 'rate_limit', 'service_unavailable']);
+
+export type MutationHandler<P> = (ctx: OperationContext, params: P, request: FastifyRequest) => Promise<Outcome>;
+
+export function renderOutcome(outcome: Outcome): StoredResponse {
+  if ('ok' in outcome) return { status: 200, body: JSON.stringify(outcome.ok) };
+  return { status: outcome.error.status, body: JSON.stringify(errorBody(outcome.error)) };
+}
+
+/**
+ * Wraps a POST use case in the write pipeline: validate → idempotency lock → operation → one
+ * statement with effects, events and the stored response → reply. Validation errors are not stored
+ * (as Stripe), errors from the operation are, and an unexpected failure frees the key for a retry.
+ */
+export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, handler: MutationHandler<z.output<S>>) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const params = parseParams(schema, request.body) as z.output<S>;
+    const merchant_id = merchantOf(request);
+    const now_ms = deps.clock.now_ms();
+    const key = headerValue(request.headers['idempotency-key']);
+    let lock: IdempotencyLock | undefined;
+    if (key !== undefined) {
+      Idempotency.validateKey(key);
+      const hash = Idempotency.requestHash(request.method, request.url.split('?', 1)[0] ?? '', request.body);
+      const acquired = await Idempotency.acquire(deps.pool, deps.ids, merchant_id, key, hash, now_ms);
+      if (acquired.kind === 'replay') {
+        reply.header('Idempotent-Replayed', 'true');
+        return send(reply, acquired.response);
+      }
+      lock = acquired.lock;
+    }
+    const ctx = new Operation(deps, merchant_id, request.id, key, lock, now_ms);
+    try {
+      const outcome = await handler(ctx, params, request);
+      return send(reply, ctx.stored ?? renderOutcome(outcome));
+    } catch (error) {
+      if (lock && error instanceof PayrailError && !RETRYABLE.has(error.code)) {
+        await storeError(deps.pool, lock, error);
+      } else if (lock) {
+        await Idempotency.release(deps.pool, lock).catch(() => {});
+      }
+      throw error;
+    }
+  };
+}
+
+class Operation implements OperationContext {
+  readonly now_s: number;
+  readonly ids: IdGenerator;
+  readonly request: { id: string; idempotency_key: string | null };
+  stored: StoredResponse | undefined;
+
+  constructor(
+    private readonly deps: MutationDeps,
+    readonly merchant_id: string,
+    request_id: string,
+    idempotency_key: string | undefined,
+    private readonly lock: IdempotencyLock | undefined,
+    readonly now_ms: number,
+  ) {
+    this.now_s = Math.floor(now_ms / 1000);
+    this.ids = new Idempotency.RequestIds(deps.ids, lock?.reserved ?? {});
+    this.request = { id: request_id, idempotency_key: idempotency_key ?? null };
+  }
+
+  async commit(db: Db, writes: SqlFragment[], outcome: Outcome): Promise<void> {
+    const response = renderOutcome(outcome);
+    const all = this.lock ? [...writes, Idempotency.completion(this.lock, response)] : writes;
+    try {
+      if (all.length > 0) await run(db, combineWrites(all));
+    } catch (error) {
+      if (isGuardFailure(error)) throw new PayrailError('lock_timeout', { message: 'The object or idempotency key changed while this request ran; retry the request.' });
+      throw error;
+    }
+    this.stored = response;
+  }
+}
+
+async function storeError(pool: Pool, lock: IdempotencyLock, error: PayrailError): Promise<void> {
+  const response = renderOutcome({ error });
+  await run(pool, Idempotency.completion(lock, response));
+}
+
+function send(reply: FastifyReply, response: StoredResponse): void {
+  reply.code(response.status).header('content-type', 'application/json; charset=utf-8').send(response.body);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

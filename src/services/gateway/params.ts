@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { PayrailError } from '../../kernel/errors.js';
+import type { ErrorCode } from '../../kernel/errors.js';
+import { MAX_AMOUNT, currencyInfo } from '../../kernel/money.js';
+
+/**
+ * Request parameters arrive as strings (form bodies, query strings) or typed values (JSON bodies).
+ * These schemas accept both and report the first problem as a Stripe error with a bracketed `param`.
+ */
+
+type Issue = { code: string; path: PropertyKey[]; message: string; params?: { stripe_code?: ErrorCode }; keys?: string[] };
+
+function fail(ctx: z.RefinementCtx, stripe_code: ErrorCode, message: string): typeof z.NEVER {
+  ctx.addIssue({ code: 'custom', message, params: { stripe_code } });
+  return z.NEVER;
+}
+
+export const integer = (bounds: { min?: number; max?: number } = {}) =>
+  z.unknown().transform((value, ctx) => {
+    const parsed =
+      typeof value === 'number' ? value : typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed)) return fail(ctx, 'parameter_invalid_integer', 'Invalid integer: must be a whole number.');
+    if (bounds.min !== undefined && parsed < bounds.min) return fail(ctx, 'parameter_invalid_integer', `This value must be greater than or equal to ${bounds.min}.`);
+    if (bounds.max !== undefined && parsed > bounds.max) return fail(ctx, 'parameter_invalid_integer', `This value must be less than or equal to ${bounds.max}.`);
+    return parsed;
+  });
+
+export const amount = () =>
+  integer().transform((value, ctx) => {
+    if (value < 0) return fail(ctx, 'parameter_invalid_integer', 'Amount must be a positive integer in the currency’s smallest unit.');
+    if (value > MAX_AMOUNT) return fail(ctx, 'amount_too_large', `Amount must be no more than ${MAX_AMOUNT}.`);
+    return value;
+  });
+
+export const boolean = () =>
+  z.unknown().transform((value, ctx) => {
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    return fail(ctx, 'parameter_invalid', 'Invalid boolean: use true or false.');
+  });
+
+export const text = (max_length = 5000) =>
+  z.unknown().transform((value, ctx) => {
+    if (typeof value !== 'string') return fail(ctx, 'parameter_invalid', 'Invalid string.');
+    if (value.length > max_length) return fail(ctx, 'parameter_invalid', `This value must be at most ${max_length} characters.`);
+    return value;
+  });
+
+/** A string that may be sent empty to clear the field (Stripe's convention on update). */
+export const clearableText = (max_length = 5000) => text(max_length).transform((value) => (value === '' ? null : value));
+
+export const nonEmptyText = (max_length = 5000) =>
+  text(max_length).transform((value, ctx) => (value === '' ? fail(ctx, 'parameter_invalid_empty', 'You passed an empty string, which is not allowed.') : value));
+
+export const oneOf = <T extends string>(values: readonly T[]) =>
+  z.unknown().transform((value, ctx) => {
+    if (typeof value === 'string' && (values as readonly string[]).includes(value)) return value as T;
+    return fail(ctx, 'parameter_invalid', `Invalid value: must be one of ${values.join(', ')}.`);
+  });
+
+export const currency = () =>
+  z.unknown().transform((value, ctx) => {
+    const code = typeof value === 'string' ? value.toLowerCase() : '';
+    if (!currencyInfo(code)) return fail(ctx, 'currency_invalid', `Invalid currency: ${typeof value === 'string' ? value.slice(0, 10) : typeof value}. Use a supported ISO 4217 code.`);
+    return code;
+  });
+
+const METADATA_MAX_KEYS = 50;
+const METADATA_KEY_MAX_LENGTH = 40;
+const METADATA_VALUE_MAX_LENGTH = 500;
+
+/** Stripe's metadata rules: at most 50 keys, keys up to 40 characters, values up to 500; "" clears. */
+export const metadata = () =>
+  z.unknown().transform((value, ctx) => {
+    if (value === '') return {} as Record<string, string | null>;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
+    const entries = Object.entries(value);
+    if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
+    const result: Record<string, string | null> = {};
+    for (const [key, raw] of entries) {
+      if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key)) return fail(ctx, 'metadata_invalid', `Metadata keys must be 1 to ${METADATA_KEY_MAX_LENGTH} characters without square brackets.`);
+      const string_value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
+      if (string_value !== null && typeof string_value !== 'string') return fail(ctx, 'metadata_invalid', 'Metadata values must be strings.');
+      if (typeof string_value === 'string' && string_value.length > METADATA_VALUE_MAX_LENGTH) return fail(ctx, 'metadata_invalid', `Metadata values can be at most ${METADATA_VALUE_MAX_LENGTH} characters.`);
+      result[key] = string_value === '' ? null : string_value;
+    }
+    return result;
+  });
+
+const EXPANDABLE_MAX = 10;
+export const expand = () =>
+  z.unknown().transform((value, ctx) => {
+    const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
+    if (list.length > EXPANDABLE_MAX || !list.every((v) => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
+    return list as string[];
+  });
+
+/** Stripe's list parameters, shared by every list endpoint. */
+export const listParams = {
+  limit: integer({ min: 1, max: 100 }).optional(),
+  starting_after: text(255).optional(),
+  ending_before: text(255).optional(),
+  created: z.unknown().optional(),
+  expand: expand().optional(),
+};
+
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw toStripeError(result.error.issues[0] as unknown as Issue, input);
+}
+
+function toStripeError(issue: Issue, input: unknown): PayrailError {
+  if (issue.code === 'unrecognized_keys') {
+    const param = bracketPath([...issue.path, issue.keys?.[0] ?? '']);
+    return new PayrailError('parameter_unknown', { param, message: `Received unknown parameter: ${param}` });
+  }
+  const param = bracketPath(issue.path);
+  if (valueAt(input, issue.path) === undefined) {
+    return new PayrailError('parameter_missing', { param, message: `Missing required param: ${param}.` });
+  }
+  const code = issue.params?.stripe_code ?? 'parameter_invalid';
+  return new PayrailError(code, { param, message: issue.code === 'custom' ? issue.message : `Invalid value for ${param}.` });
+}
+
+export function bracketPath(path: readonly PropertyKey[]): string {
+  const [head, ...rest] = path.map(String);
+  return (head ?? '') + rest.map((part) => `[${part}]`).join('');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current = input;
+  for (const part of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[part];
+  }
+  return current;
+}
+
+/** Stripe's `created` filter: an integer, or a hash with gt, gte, lt, lte. */
+export function parseCreatedFilter(value: unknown): { gt?: number; gte?: number; lt?: number; lte?: number } | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const exact = parseParams(integer({ min: 0 }), value);
+    return { gte: exact, lte: exact };
+  }
+  return parseParams(
+    z.strictObject({
+      gt: integer({ min: 0 }).optional(),
+      gte: integer({ min: 0 }).optional(),
+      lt: integer({ min: 0 }).optional(),
+      lte: integer({ min: 0 }).optional(),
+    }),
+    value,
+  );
+}

@@ -1,0 +1,207 @@
+import type { PaymentIntent } from '../domain/intent.js';
+import type { Charge, Refund } from '../domain/charge.js';
+import type { Customer } from '../domain/customer.js';
+import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+
+/**
+ * Stripe-shaped objects, built field by field from the domain types: the response is an allowlist,
+ * so an internal field (merchant_id, version) can never leak. Fields Payrail has no value for are null.
+ */
+type Json = { id: string } & Record<string, unknown>;
+
+export function renderIntent(intent: PaymentIntent): Json {
+  return {
+    id: intent.id,
+    object: 'payment_intent',
+    amount: intent.amount,
+    amount_capturable: intent.amount_capturable,
+    amount_details: { tip: {} },
+    amount_received: intent.amount_received,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: intent.canceled_at,
+    cancellation_reason: intent.cancellation_reason,
+    capture_method: intent.capture_method,
+    client_secret: intent.client_secret,
+    confirmation_method: intent.confirmation_method,
+    created: intent.created,
+    currency: intent.currency,
+    customer: intent.customer,
+    description: intent.description,
+    invoice: null,
+    last_payment_error: intent.last_payment_error ? renderPaymentError(intent.last_payment_error) : null,
+    latest_charge: intent.latest_charge,
+    livemode: false,
+    metadata: intent.metadata,
+    next_action: intent.next_action,
+    on_behalf_of: null,
+    payment_method: intent.payment_method,
+    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
+    payment_method_types: ['card'],
+    processing: null,
+    receipt_email: intent.receipt_email,
+    review: null,
+    setup_future_usage: intent.setup_future_usage,
+    shipping: null,
+    source: null,
+    statement_descriptor: intent.statement_descriptor,
+    statement_descriptor_suffix: intent.statement_descriptor_suffix,
+    status: intent.status,
+    transfer_data: null,
+    transfer_group: null,
+  };
+}
+
+function renderPaymentError(error: NonNullable<PaymentIntent["last_payment_error"]>): Record<string, unknown> {
+  return {
+    type: error.type,
+    code: error.code,
+    decline_code: error.decline_code,
+    message: error.message,
+    charge: error.charge,
+    doc_url: `https://stripe.com/docs/error-codes/${error.code.replaceAll('_', '-')}`,
+    payment_method: error.payment_method_id ? { id: error.payment_method_id, object: 'payment_method' } : undefined,
+  };
+}
+
+export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more: boolean } | null = null): Json {
+  return {
+    id: charge.id,
+    object: 'charge',
+    amount: charge.amount,
+    amount_captured: charge.amount_captured,
+    amount_refunded: charge.amount_refunded,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: null,
+    billing_details: { address: null, email: null, name: null, phone: null },
+    calculated_statement_descriptor: 'PAYRAIL',
+    captured: charge.captured,
+    created: charge.created,
+    currency: charge.currency,
+    customer: charge.customer,
+    description: charge.description,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: charge.failure_code,
+    failure_message: charge.failure_message,
+    fraud_details: {},
+    invoice: null,
+    livemode: false,
+    metadata: charge.metadata,
+    on_behalf_of: null,
+    outcome: charge.outcome,
+    paid: charge.status === 'succeeded',
+    payment_intent: charge.payment_intent,
+    payment_method: charge.payment_method,
+    payment_method_details: {
+      type: 'card',
+      card: {
+        brand: charge.card.brand,
+        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: charge.card.cvc_check },
+        country: charge.card.country,
+        exp_month: charge.card.exp_month,
+        exp_year: charge.card.exp_year,
+        fingerprint: charge.card.fingerprint,
+        funding: charge.card.funding,
+        installments: null,
+        last4: charge.card.last4,
+        mandate: null,
+        network: charge.card.brand,
+        network_token: { used: false },
+        three_d_secure: null,
+        wallet: null,
+      },
+    },
+    radar_options: {},
+    receipt_email: charge.receipt_email,
+    receipt_number: null,
+    receipt_url: null,
+    refunded: charge.amount_refunded === charge.amount && charge.amount > 0,
+    refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : undefined,
+    review: null,
+    shipping: null,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: charge.status,
+    transfer_data: null,
+    transfer_group: null,
+  };
+}
+
+export function renderRefund(refund: Refund): Json {
+  return {
+    id: refund.id,
+    object: 'refund',
+    amount: refund.amount,
+    balance_transaction: null,
+    charge: refund.charge,
+    created: refund.created,
+    currency: refund.currency,
+    metadata: refund.metadata,
+    payment_intent: refund.payment_intent,
+    reason: refund.reason,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: refund.status,
+    transfer_reversal: null,
+  };
+}
+
+export function renderCustomer(customer: Customer): Json {
+  return {
+    id: customer.id,
+    object: 'customer',
+    address: null,
+    balance: 0,
+    created: customer.created,
+    currency: null,
+    default_source: null,
+    delinquent: false,
+    description: customer.description,
+    discount: null,
+    email: customer.email,
+    invoice_prefix: customer.invoice_prefix,
+    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    livemode: false,
+    metadata: customer.metadata,
+    name: customer.name,
+    next_invoice_sequence: 1,
+    phone: customer.phone,
+    preferred_locales: [],
+    shipping: null,
+    tax_exempt: 'none',
+    test_clock: null,
+  };
+}
+
+export function renderPaymentMethod(method: PaymentMethodRecord): Json {
+  return {
+    id: method.id,
+    object: 'payment_method',
+    billing_details: method.billing_details,
+    card: {
+      brand: method.card.brand,
+      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'unchecked' },
+      country: method.card.country,
+      exp_month: method.card.exp_month,
+      exp_year: method.card.exp_year,
+      fingerprint: method.card.fingerprint,
+      funding: method.card.funding,
+      generated_from: null,
+      last4: method.card.last4,
+      networks: { available: [method.card.brand], preferred: null },
+      three_d_secure_usage: { supported: true },
+      wallet: null,
+    },
+    created: method.created,
+    customer: method.customer,
+    livemode: false,
+    metadata: method.metadata,
+    type: 'card',
+  };
+}

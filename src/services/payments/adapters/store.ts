@@ -1,0 +1,116 @@
+import type { Db, SqlFragment } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import { assert } from '../../../kernel/assert.js';
+import type { PaymentIntent } from '../domain/intent.js';
+import { checkIntent } from '../domain/intent.js';
+import type { Charge, Refund } from '../domain/charge.js';
+import { checkCharge } from '../domain/charge.js';
+import type { Customer } from '../domain/customer.js';
+
+/** SQL for the payments schema. Writes are fragments, so a use case can commit them together. */
+
+export function insertIntent(intent: PaymentIntent): SqlFragment {
+  checkIntent(intent);
+  return sql`INSERT INTO payments.payment_intents (merchant_id, id, customer_id, status, amount, amount_received, currency, created, version, state)
+    VALUES (${intent.merchant_id}, ${intent.id}, ${intent.customer}, ${intent.status}, ${intent.amount}, ${intent.amount_received}, ${intent.currency}, ${intent.created}, ${intent.version}, ${JSON.stringify(intent)}::jsonb)`;
+}
+
+/** Affects no row unless the stored version is still the one `intent` was derived from. */
+export function updateIntent(intent: PaymentIntent, previous_version: number): SqlFragment {
+  checkIntent(intent);
+  return sql`UPDATE payments.payment_intents SET customer_id = ${intent.customer}, status = ${intent.status}, amount = ${intent.amount},
+    amount_received = ${intent.amount_received}, currency = ${intent.currency}, version = ${intent.version}, state = ${JSON.stringify(intent)}::jsonb
+    WHERE merchant_id = ${intent.merchant_id} AND id = ${intent.id} AND version = ${previous_version}`;
+}
+
+export function insertCharge(charge: Charge): SqlFragment {
+  checkCharge(charge);
+  return sql`INSERT INTO payments.charges (merchant_id, id, payment_intent_id, customer_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
+    VALUES (${charge.merchant_id}, ${charge.id}, ${charge.payment_intent}, ${charge.customer}, ${charge.status}, ${charge.amount}, ${charge.amount_captured}, ${charge.amount_refunded}, ${charge.currency}, ${charge.created}, ${charge.version}, ${JSON.stringify(charge)}::jsonb)`;
+}
+
+export function updateCharge(charge: Charge, previous_version: number): SqlFragment {
+  checkCharge(charge);
+  return sql`UPDATE payments.charges SET status = ${charge.status}, amount_captured = ${charge.amount_captured}, amount_refunded = ${charge.amount_refunded},
+    version = ${charge.version}, state = ${JSON.stringify(charge)}::jsonb
+    WHERE merchant_id = ${charge.merchant_id} AND id = ${charge.id} AND version = ${previous_version}`;
+}
+
+export function insertRefund(refund: Refund): SqlFragment {
+  return sql`INSERT INTO payments.refunds (merchant_id, id, charge_id, payment_intent_id, status, amount, currency, created, state)
+    VALUES (${refund.merchant_id}, ${refund.id}, ${refund.charge}, ${refund.payment_intent}, ${refund.status}, ${refund.amount}, ${refund.currency}, ${refund.created}, ${JSON.stringify(refund)}::jsonb)`;
+}
+
+export function insertCustomer(customer: Customer): SqlFragment {
+  return sql`INSERT INTO payments.customers (merchant_id, id, email, deleted, created, version, state)
+    VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.created}, ${customer.version}, ${JSON.stringify(customer)}::jsonb)`;
+}
+
+export function updateCustomer(customer: Customer, previous_version: number, deleted = false): SqlFragment {
+  return sql`UPDATE payments.customers SET email = ${customer.email}, deleted = ${deleted}, version = ${customer.version}, state = ${JSON.stringify(customer)}::jsonb
+    WHERE merchant_id = ${customer.merchant_id} AND id = ${customer.id} AND version = ${previous_version} AND NOT deleted`;
+}
+
+export type LockMode = 'read' | 'lock';
+
+const TABLES = {
+  payment_intent: 'payments.payment_intents',
+  charge: 'payments.charges',
+  refund: 'payments.refunds',
+  customer: 'payments.customers',
+} as const;
+
+type Kind = keyof typeof TABLES;
+
+async function loadState<T>(db: Db, kind: Kind, merchant_id: string, id: string, mode: LockMode): Promise<T | undefined> {
+  // The table name comes from the fixed map above, never from input.
+  const lock = mode === 'lock' ? ' FOR UPDATE NOWAIT' : '';
+  const extra = kind === 'customer' ? ' AND NOT deleted' : '';
+  const result = await db.query<{ state: T & { version?: number }; version?: number }>(
+    `SELECT state${kind === 'refund' ? '' : ', version'} FROM ${TABLES[kind]} WHERE merchant_id = $1 AND id = $2${extra}${lock}`,
+    [merchant_id, id],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  if (row.version !== undefined) assert(row.state.version === row.version, `${kind} ${id}: stored state and version column disagree`);
+  return row.state;
+}
+
+function missing(kind: Kind, id: string, param: string | undefined): PayrailError {
+  return new PayrailError('resource_missing', { param, message: `No such ${kind}: '${id.slice(0, 64)}'` });
+}
+
+export async function getIntent(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<PaymentIntent> {
+  const intent = await loadState<PaymentIntent>(db, 'payment_intent', merchant_id, id, mode);
+  if (!intent) throw missing('payment_intent', id, param);
+  return checkIntent(intent);
+}
+
+export async function getCharge(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<Charge> {
+  const charge = await loadState<Charge>(db, 'charge', merchant_id, id, mode);
+  if (!charge) throw missing('charge', id, param);
+  return checkCharge(charge);
+}
+
+export async function getRefund(db: Db, merchant_id: string, id: string): Promise<Refund> {
+  const refund = await loadState<Refund>(db, 'refund', merchant_id, id, 'read');
+  if (!refund) throw missing('refund', id, undefined);
+  return refund;
+}
+
+export async function getCustomer(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<Customer> {
+  const customer = await loadState<Customer>(db, 'customer', merchant_id, id, mode);
+  if (!customer) throw missing('customer', id, param);
+  return customer;
+}
+
+export async function chargesOfIntent(db: Db, merchant_id: string, intent_id: string): Promise<Charge[]> {
+  const result = await run<{ state: Charge }>(db, sql`SELECT state FROM payments.charges WHERE merchant_id = ${merchant_id} AND payment_intent_id = ${intent_id} ORDER BY id DESC LIMIT 100`);
+  return result.rows.map((row) => checkCharge(row.state));
+}
+
+export async function refundsOfCharge(db: Db, merchant_id: string, charge_id: string, limit: number): Promise<Refund[]> {
+  const result = await run<{ state: Refund }>(db, sql`SELECT state FROM payments.refunds WHERE merchant_id = ${merchant_id} AND charge_id = ${charge_id} ORDER BY id DESC LIMIT ${limit}`);
+  return result.rows.map((row) => row.state);
+}

@@ -1,0 +1,154 @@
+import type { Db, SqlFragment } from '../../../platform/db.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import type { OperationContext } from '../../../platform/operation.js';
+import type { EventDraft } from '../../events/outbox.js';
+import type { AuthorizeResult } from '../../connectors/port.js';
+import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+import { assess } from '../../risk/domain/rules.js';
+import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
+import { applyAttempt } from '../domain/intent.js';
+import type { Charge } from '../domain/charge.js';
+import type { Outcome } from '../../../platform/operation.js';
+import { renderCharge, renderIntent } from '../adapters/render.js';
+import { insertCharge } from '../adapters/store.js';
+import type { PaymentsDeps } from './deps.js';
+
+/** The result of one card attempt: the intent after it, what to write, and the events to record. */
+export interface AttemptOutcome {
+  intent: PaymentIntent;
+  charge: Charge | null;
+  writes: SqlFragment[];
+  events: EventDraft[];
+}
+
+/**
+ * Risk → vault → connector, in that order, for an intent whose payment method is set. Nothing is
+ * written here: the caller commits the writes with the intent's own change and the response.
+ */
+export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
+  const pm_id = intent.payment_method;
+  if (!pm_id) throw new Error(`intent ${intent.id}: attempt without a payment method`);
+  const charge_id = ctx.ids.next('charge');
+  const { method, card, audit } = await deps.vault.cardForPayment(db, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
+  const risk = assess({ amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 }, deps.risk_rules);
+  const authorization: AuthorizeResult | 'blocked' =
+    risk.decision === 'block'
+      ? 'blocked'
+      : await deps.connector.authorize({
+          attempt_id: charge_id,
+          merchant_id: ctx.merchant_id,
+          amount: intent.amount,
+          currency: intent.currency,
+          card: { ...card, cvc: cvc ?? card.cvc },
+          capture: intent.capture_method !== 'manual',
+        });
+  const writes: SqlFragment[] = audit ? [audit] : [];
+  if (authorization !== 'blocked' && authorization.outcome === 'requires_action') {
+    const next = applyAttempt(intent, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, intent) });
+    return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
+  }
+  const charge = chargeFor(ctx, intent, method, charge_id, authorization, risk);
+  return settleAttempt(intent, charge, writes);
+}
+
+/** Records a finished attempt (authorized or declined) on the intent, with its charge and events. */
+export function settleAttempt(intent: PaymentIntent, charge: Charge, writes: SqlFragment[]): AttemptOutcome {
+  const result: AttemptResult =
+    charge.status === 'succeeded'
+      ? { outcome: 'authorized', captured: charge.captured, charge_id: charge.id }
+      : {
+          outcome: 'declined',
+          charge_id: charge.id,
+          error: {
+            type: 'card_error',
+            code: charge.failure_code ?? 'card_declined',
+            decline_code: charge.outcome.reason,
+            message: charge.failure_message ?? 'Your card was declined.',
+            charge: charge.id,
+            payment_method_id: charge.payment_method,
+          },
+        };
+  const next = applyAttempt(intent, result);
+  const rendered_charge = renderCharge(charge);
+  const events: EventDraft[] =
+    charge.status === 'succeeded'
+      ? [
+          { type: 'charge.succeeded', object: rendered_charge },
+          next.status === 'succeeded'
+            ? { type: 'payment_intent.succeeded', object: renderIntent(next) }
+            : { type: 'payment_intent.amount_capturable_updated', object: renderIntent(next) },
+        ]
+      : [
+          { type: 'charge.failed', object: rendered_charge },
+          { type: 'payment_intent.payment_failed', object: renderIntent(next) },
+        ];
+  return { intent: next, charge, writes: [...writes, insertCharge(charge)], events };
+}
+
+/** A declined attempt is a stored result: the intent changed, and the client gets a card error. */
+export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record<string, unknown>): Outcome {
+  const error = outcome.intent.last_payment_error;
+  if (outcome.intent.status !== 'requires_payment_method' || !error || !outcome.charge) return { ok: renderIntent(outcome.intent) };
+  return {
+    error: cardError(error.code, error.decline_code, error.message, {
+      charge: outcome.charge.id,
+      payment_intent: renderIntent(outcome.intent),
+      ...(method_payload ? { payment_method: method_payload } : {}),
+    }),
+  };
+}
+
+function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: PaymentMethodRecord, charge_id: string, authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked', risk: ReturnType<typeof assess>): Charge {
+  const base = {
+    id: charge_id,
+    merchant_id: ctx.merchant_id,
+    payment_intent: intent.id,
+    amount: intent.amount,
+    amount_refunded: 0,
+    currency: intent.currency,
+    customer: intent.customer,
+    payment_method: method.id,
+    description: intent.description,
+    metadata: intent.metadata,
+    receipt_email: intent.receipt_email,
+    created: ctx.now_s,
+    version: 1,
+  };
+  const card = { ...method.card, cvc_check: authorization === 'blocked' ? null : authorization.cvc_check };
+  if (authorization === 'blocked') {
+    return {
+      ...base, card, status: 'failed', captured: false, amount_captured: 0,
+      failure_code: 'card_declined', failure_message: 'Your card was declined.',
+      outcome: { network_status: 'not_sent_to_network', reason: 'highest_risk_level', risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'Payrail blocked this payment as too risky.', type: 'blocked' },
+    };
+  }
+  if (authorization.outcome === 'declined') {
+    return {
+      ...base, card, status: 'failed', captured: false, amount_captured: 0,
+      failure_code: authorization.code, failure_message: authorization.message,
+      outcome: { network_status: 'declined_by_network', reason: authorization.decline_code, risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
+    };
+  }
+  return {
+    ...base, card, status: 'succeeded', captured: authorization.captured, amount_captured: authorization.captured ? intent.amount : 0,
+    failure_code: null, failure_message: null,
+    outcome: { network_status: 'approved_by_network', reason: null, risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'Payment complete.', type: 'authorized' },
+  };
+}
+
+function threeDSecureAction(deps: PaymentsDeps, intent: PaymentIntent): PaymentIntent['next_action'] & object {
+  return {
+    type: 'redirect_to_url',
+    redirect_to_url: {
+      url: `${deps.public_url()}/v1/test_helpers/payment_intents/${intent.id}/authenticate?client_secret=${intent.client_secret}`,
+      return_url: intent.return_url,
+    },
+  };
+}
+
+
+function cardError(code: string, decline_code: string | null, message: string, extra: Record<string, unknown>): PayrailError {
+  const known = ['card_declined', 'expired_card', 'incorrect_cvc', 'processing_error'] as const;
+  const registry_code = (known as readonly string[]).includes(code) ? (code as (typeof known)[number]) : 'card_declined';
+  return new PayrailError(registry_code, { message, decline_code: decline_code ?? undefined, extra });
+}

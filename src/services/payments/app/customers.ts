@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { sql, withTransaction } from '../../../platform/db.js';
+import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { Page, PageRequest } from '../../../platform/pagination.js';
+import { listPage } from '../../../platform/pagination.js';
+import type { Customer } from '../domain/customer.js';
+import { mergeMetadata, previousAttributes } from '../domain/intent.js';
+import { renderCustomer } from '../adapters/render.js';
+import { getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
+import type { PaymentsDeps } from './deps.js';
+import { eventsWrite } from './intents.js';
+
+export interface CustomerParams {
+  email?: string | null | undefined;
+  name?: string | null | undefined;
+  description?: string | null | undefined;
+  phone?: string | null | undefined;
+  metadata?: Record<string, string | null> | undefined;
+}
+
+export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, params: CustomerParams): Promise<Outcome> {
+  const customer: Customer = {
+    id: ctx.ids.next('customer'),
+    merchant_id: ctx.merchant_id,
+    email: params.email ?? null,
+    name: params.name ?? null,
+    description: params.description ?? null,
+    phone: params.phone ?? null,
+    metadata: mergeMetadata({}, params.metadata ?? {}),
+    invoice_prefix: randomBytes(4).toString('hex').toUpperCase(),
+    created: ctx.now_s,
+    version: 1,
+  };
+  const outcome: Outcome = { ok: renderCustomer(customer) };
+  await ctx.commit(deps.pool, [insertCustomer(customer), eventsWrite(ctx, [{ type: 'customer.created', object: renderCustomer(customer) }])], outcome);
+  return outcome;
+}
+
+export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
+  return withTransaction(deps.pool, async (db) => {
+    const before = await getCustomer(db, ctx.merchant_id, id, 'lock');
+    const { metadata, ...fields } = params;
+    const customer: Customer = {
+      ...before,
+      ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+      metadata: metadata ? mergeMetadata(before.metadata, metadata) : before.metadata,
+      version: before.version + 1,
+    };
+    const outcome: Outcome = { ok: renderCustomer(customer) };
+    const previous_attributes = previousAttributes(renderCustomer(before), renderCustomer(customer));
+    await ctx.commit(db, [updateCustomer(customer, before.version), eventsWrite(ctx, [{ type: 'customer.updated', object: renderCustomer(customer), previous_attributes }])], outcome);
+    return outcome;
+  });
+}
+
+export async function deleteCustomer(deps: PaymentsDeps, ctx: OperationContext, id: string): Promise<Outcome> {
+  return withTransaction(deps.pool, async (db) => {
+    const before = await getCustomer(db, ctx.merchant_id, id, 'lock');
+    const outcome: Outcome = { ok: { id, object: 'customer', deleted: true } };
+    await ctx.commit(db, [updateCustomer({ ...before, version: before.version + 1 }, before.version, true), eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }])], outcome);
+    return outcome;
+  });
+}
+
+export async function retrieveCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  return renderCustomer(await getCustomer(deps.pool, merchant_id, id));
+}
+
+export async function listCustomers(deps: PaymentsDeps, merchant_id: string, page: PageRequest, email?: string): Promise<Page<Record<string, unknown>>> {
+  const filters = [sql`NOT deleted`, ...(email ? [sql`email = ${email}`] : [])];
+  const result = await listPage<Customer>(deps.pool, { table: 'payments.customers', column: 'state' }, merchant_id, filters, page);
+  return { data: result.data.map(renderCustomer), has_more: result.has_more };
+}

@@ -1,0 +1,13 @@
+import type { Pool } from '../../../platform/db.js';
+import type { Vault } from '../../vault/app/vault.js';
+import type { Connector } from '../../connectors/port.js';
+import type { RiskRules } from '../../risk/domain/rules.js';
+
+export interface PaymentsDeps {
+  pool: Pool;
+  vault: Vault;
+  connector: Connector;
+  risk_rules: RiskRules;
+  /** Base URL for links Payrail hands to customers, such as the 3-D Secure page. */
+  public_url: () => string;
+}

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import type { Db, SqlFragment } from '../../../platform/db.js';
+import { isLockNotAvailable, sql, withTransaction } from '../../../platform/db.js';
+import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { Page, PageRequest } from '../../../platform/pagination.js';
+import { listPage } from '../../../platform/pagination.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import { currencyInfo } from '../../../kernel/money.js';
+import type { EventDraft } from '../../events/outbox.js';
+import { outboxInsert } from '../../events/outbox.js';
+import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
+import * as Intent from '../domain/intent.js';
+import { captureCharge } from '../domain/charge.js';
+import { renderCharge, renderIntent } from '../adapters/render.js';
+import { getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
+import type { PaymentsDeps } from './deps.js';
+import type { AttemptOutcome } from './attempt.js';
+import { attemptPayment, attemptResponse, settleAttempt } from './attempt.js';
+
+export interface CreateIntentParams {
+  amount: number;
+  currency: string;
+  capture_method?: CaptureMethod | undefined;
+  confirmation_method?: 'automatic' | 'manual' | undefined;
+  confirm?: boolean | undefined;
+  customer?: string | undefined;
+  payment_method?: string | undefined;
+  description?: string | null | undefined;
+  metadata?: Record<string, string | null> | undefined;
+  receipt_email?: string | null | undefined;
+  statement_descriptor?: string | null | undefined;
+  statement_descriptor_suffix?: string | null | undefined;
+  setup_future_usage?: 'off_session' | 'on_session' | undefined;
+  return_url?: string | undefined;
+}
+
+function checkMinimum(amount: number, currency: string, param = 'amount'): void {
+  const info = currencyInfo(currency);
+  if (info && amount < info.min_charge_amount) {
+    throw new PayrailError('amount_too_small', { param, message: `Amount must be at least ${info.min_charge_amount} ${currency} minor units.` });
+  }
+}
+
+/**
+ * Creates an intent, and with `confirm` also charges it, in one database statement after the
+ * processor call: the payments hot path.
+ */
+export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, params: CreateIntentParams): Promise<Outcome> {
+  checkMinimum(params.amount, params.currency);
+  if (params.customer) await getCustomer(deps.pool, ctx.merchant_id, params.customer, 'read', 'customer');
+  if (params.payment_method) await deps.vault.get(deps.pool, ctx.merchant_id, params.payment_method, 'payment_method');
+  const id = ctx.ids.next('payment_intent');
+  let intent: PaymentIntent = {
+    id,
+    merchant_id: ctx.merchant_id,
+    amount: params.amount,
+    currency: params.currency,
+    status: params.payment_method ? 'requires_confirmation' : 'requires_payment_method',
+    capture_method: params.capture_method ?? 'automatic',
+    confirmation_method: params.confirmation_method ?? 'automatic',
+    customer: params.customer ?? null,
+    payment_method: params.payment_method ?? null,
+    amount_capturable: 0,
+    amount_received: 0,
+    latest_charge: null,
+    description: params.description ?? null,
+    metadata: Intent.mergeMetadata({}, params.metadata ?? {}),
+    last_payment_error: null,
+    next_action: null,
+    cancellation_reason: null,
+    canceled_at: null,
+    receipt_email: params.receipt_email ?? null,
+    statement_descriptor: params.statement_descriptor ?? null,
+    statement_descriptor_suffix: params.statement_descriptor_suffix ?? null,
+    setup_future_usage: params.setup_future_usage ?? null,
+    return_url: params.return_url ?? null,
+    client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
+    pending_attempt: null,
+    created: ctx.now_s,
+    version: 1,
+  };
+  const created_event: EventDraft = { type: 'payment_intent.created', object: renderIntent(intent) };
+  if (!params.confirm) {
+    await ctx.commit(deps.pool, [insertIntent(intent), eventsWrite(ctx, [created_event])], { ok: renderIntent(intent) });
+    return { ok: renderIntent(intent) };
+  }
+  intent = Intent.beginConfirm(intent, null);
+  const attempt = await attemptPayment(deps, ctx, deps.pool, intent);
+  const outcome = attemptResponse(attempt);
+  await ctx.commit(deps.pool, [insertIntent(attempt.intent), ...attempt.writes, eventsWrite(ctx, [created_event, ...attempt.events])], outcome);
+  return outcome;
+}
+
+export function eventsWrite(ctx: OperationContext, events: EventDraft[]): SqlFragment {
+  return outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events);
+}
+
+/**
+ * Changes one existing intent under a row lock. A second request for the same intent while the first
+ * runs gets `lock_timeout` (409) at once rather than queueing behind a processor call.
+ */
+async function withLockedIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, change: (db: Db, intent: PaymentIntent) => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await withTransaction(deps.pool, async (client) => change(client, await getIntent(client, ctx.merchant_id, id, 'lock')));
+  } catch (error) {
+    if (isLockNotAvailable(error)) throw new PayrailError('lock_timeout');
+    throw error;
+  }
+}
+
+export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { payment_method?: string | undefined; return_url?: string | undefined }): Promise<Outcome> {
+  return withLockedIntent(deps, ctx, id, async (db, before) => {
+    if (params.payment_method) await deps.vault.get(db, ctx.merchant_id, params.payment_method, 'payment_method');
+    const ready = { ...Intent.beginConfirm(before, params.payment_method ?? null), return_url: params.return_url ?? before.return_url };
+    const attempt = await attemptPayment(deps, ctx, db, ready);
+    const outcome = attemptResponse(attempt);
+    await commitAttempt(ctx, db, before, attempt, outcome);
+    return outcome;
+  });
+}
+
+async function commitAttempt(ctx: OperationContext, db: Db, before: PaymentIntent, attempt: AttemptOutcome, outcome: Outcome): Promise<void> {
+  await ctx.commit(db, [updateIntent(attempt.intent, before.version), ...attempt.writes, eventsWrite(ctx, attempt.events)], outcome);
+}
+
+/** Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes. */
+export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, authenticated: boolean): Promise<Outcome> {
+  return withLockedIntent(deps, ctx, id, async (db, before) => {
+    if (before.status !== 'requires_action' || !before.pending_attempt || !before.payment_method) throw Intent.unexpectedState(before, 'authenticate');
+    const result = await deps.connector.completeAuthentication(before.pending_attempt, authenticated);
+    if (result.outcome === 'requires_action') throw new PayrailError('payment_intent_action_required');
+    const method = await deps.vault.get(db, ctx.merchant_id, before.payment_method);
+    const charge = {
+      id: before.pending_attempt, merchant_id: ctx.merchant_id, payment_intent: before.id, amount: before.amount, amount_refunded: 0,
+      currency: before.currency, customer: before.customer, payment_method: method.id, description: before.description,
+      metadata: before.metadata, receipt_email: before.receipt_email, created: ctx.now_s, version: 1,
+      card: { ...method.card, cvc_check: result.cvc_check },
+      ...(result.outcome === 'authorized'
+        ? { status: 'succeeded' as const, captured: result.captured, amount_captured: result.captured ? before.amount : 0, failure_code: null, failure_message: null,
+            outcome: { network_status: 'approved_by_network' as const, reason: null, risk_level: 'normal' as const, risk_score: 10, seller_message: 'Payment complete.', type: 'authorized' as const } }
+        : { status: 'failed' as const, captured: false, amount_captured: 0, failure_code: result.code, failure_message: result.message,
+            outcome: { network_status: 'declined_by_network' as const, reason: result.decline_code, risk_level: 'normal' as const, risk_score: 10, seller_message: 'The customer failed authentication.', type: 'issuer_declined' as const } }),
+    };
+    const attempt = settleAttempt({ ...before, next_action: null, pending_attempt: null, status: 'requires_confirmation' }, charge, []);
+    const outcome: Outcome = { ok: renderIntent(attempt.intent) };
+    await commitAttempt(ctx, db, before, attempt, outcome);
+    return outcome;
+  });
+}
+
+export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { amount_to_capture?: number | undefined }): Promise<Outcome> {
+  return withLockedIntent(deps, ctx, id, async (db, before) => {
+    const { intent, amount } = Intent.capture(before, params.amount_to_capture);
+    const charge_id = before.latest_charge;
+    if (!charge_id) throw new Error(`intent ${id}: requires_capture without a charge`);
+    const charge_before = await getCharge(db, ctx.merchant_id, charge_id, 'lock');
+    const captured = await deps.connector.capture(charge_id, amount);
+    if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
+    const charge = captureCharge(charge_before, amount);
+    const outcome: Outcome = { ok: renderIntent(intent) };
+    await ctx.commit(db, [updateIntent(intent, before.version), updateCharge(charge, charge_before.version), eventsWrite(ctx, [
+      { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
+      { type: 'payment_intent.succeeded', object: renderIntent(intent) },
+    ])], outcome);
+    return outcome;
+  });
+}
+
+export async function cancelIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { cancellation_reason?: CancellationReason | undefined }): Promise<Outcome> {
+  return withLockedIntent(deps, ctx, id, async (db, before) => {
+    const intent = Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
+    if (before.status === 'requires_capture' && before.latest_charge) await deps.connector.void(before.latest_charge);
+    const outcome: Outcome = { ok: renderIntent(intent) };
+    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: renderIntent(intent) }])], outcome);
+    return outcome;
+  });
+}
+
+export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, changes: IntentChanges): Promise<Outcome> {
+  return withLockedIntent(deps, ctx, id, async (db, before) => {
+    if (changes.customer) await getCustomer(db, ctx.merchant_id, changes.customer, 'read', 'customer');
+    if (changes.payment_method) await deps.vault.get(db, ctx.merchant_id, changes.payment_method, 'payment_method');
+    const intent = Intent.update(before, changes);
+    checkMinimum(intent.amount, intent.currency);
+    const previous_attributes = Intent.previousAttributes(renderIntent(before), renderIntent(intent));
+    const outcome: Outcome = { ok: renderIntent(intent) };
+    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])], outcome);
+    return outcome;
+  });
+}
+
+export async function retrieveIntent(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  return renderIntent(await getIntent(deps.pool, merchant_id, id));
+}
+
+export async function listIntents(deps: PaymentsDeps, merchant_id: string, page: PageRequest, customer?: string): Promise<Page<Record<string, unknown>>> {
+  const filters = customer ? [sql`customer_id = ${customer}`] : [];
+  const result = await listPage<PaymentIntent>(deps.pool, { table: 'payments.payment_intents', column: 'state' }, merchant_id, filters, page);
+  return { data: result.data.map((intent) => renderIntent(Intent.checkIntent(intent))), has_more: result.has_more };
+}

@@ -1,0 +1,101 @@
+import { PayrailError } from '../../../kernel/errors.js';
+import { assert } from '../../../kernel/assert.js';
+
+export interface CardSnapshot {
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  fingerprint: string;
+  funding: string;
+  country: string | null;
+  cvc_check: 'pass' | 'fail' | 'unchecked' | null;
+}
+
+export interface Outcome {
+  network_status: 'approved_by_network' | 'declined_by_network' | 'not_sent_to_network';
+  reason: string | null;
+  risk_level: 'normal' | 'elevated' | 'highest';
+  risk_score: number;
+  seller_message: string;
+  type: 'authorized' | 'issuer_declined' | 'blocked';
+}
+
+/** One attempt to charge a card for an intent. */
+export interface Charge {
+  id: string;
+  merchant_id: string;
+  payment_intent: string;
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  currency: string;
+  status: 'succeeded' | 'pending' | 'failed';
+  captured: boolean;
+  customer: string | null;
+  payment_method: string;
+  card: CardSnapshot;
+  outcome: Outcome;
+  failure_code: string | null;
+  failure_message: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  receipt_email: string | null;
+  created: number;
+  version: number;
+}
+
+export function checkCharge(charge: Charge): Charge {
+  assert(charge.amount_captured >= 0 && charge.amount_captured <= charge.amount, `charge ${charge.id}: amount_captured out of range`);
+  assert(charge.amount_refunded >= 0 && charge.amount_refunded <= charge.amount_captured, `charge ${charge.id}: refunded more than captured`);
+  assert(charge.captured || charge.amount_captured === 0, `charge ${charge.id}: uncaptured charge with captured amount`);
+  assert(charge.status !== 'failed' || charge.amount_captured === 0, `charge ${charge.id}: failed charge with captured amount`);
+  return charge;
+}
+
+export function captureCharge(charge: Charge, amount: number): Charge {
+  assert(charge.status === 'succeeded' && !charge.captured, `charge ${charge.id}: only an authorized charge can be captured`);
+  return { ...charge, captured: true, amount_captured: amount, version: charge.version + 1 };
+}
+
+export function refundable(charge: Charge): number {
+  return charge.amount_captured - charge.amount_refunded;
+}
+
+/** Decides a refund's amount: the rest of the captured amount by default, never more. */
+export function planRefund(charge: Charge, requested: number | undefined): number {
+  if (charge.status !== 'succeeded' || !charge.captured) {
+    throw new PayrailError('charge_not_captured', { message: `Charge ${charge.id} has no captured funds to refund.` });
+  }
+  const remaining = refundable(charge);
+  if (remaining === 0) {
+    throw new PayrailError('charge_already_refunded', { message: `Charge ${charge.id} has already been refunded.` });
+  }
+  const amount = requested ?? remaining;
+  if (amount > remaining) {
+    throw new PayrailError('amount_too_large', {
+      param: 'amount',
+      message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining}).`,
+    });
+  }
+  if (amount <= 0) throw new PayrailError('parameter_invalid_integer', { param: 'amount', message: 'Refund amount must be positive.' });
+  return amount;
+}
+
+export function applyRefund(charge: Charge, amount: number): Charge {
+  return { ...charge, amount_refunded: charge.amount_refunded + amount, version: charge.version + 1 };
+}
+
+export interface Refund {
+  id: string;
+  merchant_id: string;
+  amount: number;
+  currency: string;
+  charge: string;
+  payment_intent: string;
+  status: 'succeeded' | 'failed' | 'pending';
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  failure_reason: string | null;
+  metadata: Record<string, string>;
+  created: number;
+}

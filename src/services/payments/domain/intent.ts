@@ -1,0 +1,195 @@
+import { PayrailError } from '../../../kernel/errors.js';
+import { assert } from '../../../kernel/assert.js';
+
+/** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
+export type IntentStatus =
+  | 'requires_payment_method'
+  | 'requires_confirmation'
+  | 'requires_action'
+  | 'processing'
+  | 'requires_capture'
+  | 'succeeded'
+  | 'canceled';
+
+export type CaptureMethod = 'automatic' | 'automatic_async' | 'manual';
+export type CancellationReason = 'duplicate' | 'fraudulent' | 'requested_by_customer' | 'abandoned' | 'failed_invoice' | 'void_invoice' | 'automatic';
+
+export interface PaymentError {
+  type: 'card_error' | 'invalid_request_error';
+  code: string;
+  decline_code: string | null;
+  message: string;
+  charge: string | null;
+  payment_method_id: string | null;
+}
+
+export interface NextAction {
+  type: 'redirect_to_url';
+  redirect_to_url: { url: string; return_url: string | null };
+}
+
+export interface PaymentIntent {
+  id: string;
+  merchant_id: string;
+  amount: number;
+  currency: string;
+  status: IntentStatus;
+  capture_method: CaptureMethod;
+  confirmation_method: 'automatic' | 'manual';
+  customer: string | null;
+  payment_method: string | null;
+  amount_capturable: number;
+  amount_received: number;
+  latest_charge: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  last_payment_error: PaymentError | null;
+  next_action: NextAction | null;
+  cancellation_reason: CancellationReason | null;
+  canceled_at: number | null;
+  receipt_email: string | null;
+  statement_descriptor: string | null;
+  statement_descriptor_suffix: string | null;
+  setup_future_usage: 'off_session' | 'on_session' | null;
+  return_url: string | null;
+  client_secret: string;
+  /** The charge id of an attempt waiting for 3-D Secure; internal, never rendered. */
+  pending_attempt: string | null;
+  created: number;
+  /** Bumped on every change; the database refuses a write based on a stale version. */
+  version: number;
+}
+
+export const CONFIRMABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation'];
+const CANCELABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing', 'requires_capture'];
+const UPDATABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+
+export function unexpectedState(intent: PaymentIntent, action: string): PayrailError {
+  return new PayrailError('payment_intent_unexpected_state', {
+    message: `You cannot ${action} this PaymentIntent because it has a status of ${intent.status}.`,
+  });
+}
+
+/** Invariants every stored intent must satisfy; checked on write and on read. */
+export function checkIntent(intent: PaymentIntent): PaymentIntent {
+  assert(Number.isSafeInteger(intent.amount) && intent.amount >= 0, `intent ${intent.id}: amount must be a non-negative integer`);
+  assert(intent.amount_received >= 0 && intent.amount_received <= intent.amount, `intent ${intent.id}: amount_received out of range`);
+  assert(intent.amount_capturable >= 0 && intent.amount_capturable <= intent.amount, `intent ${intent.id}: amount_capturable out of range`);
+  assert(intent.status === 'requires_capture' || intent.amount_capturable === 0, `intent ${intent.id}: only requires_capture holds a capturable amount`);
+  assert(intent.status !== 'succeeded' || intent.latest_charge !== null, `intent ${intent.id}: succeeded without a charge`);
+  assert((intent.status === 'requires_action') === (intent.next_action !== null), `intent ${intent.id}: next_action only in requires_action`);
+  assert((intent.status === 'requires_action') === (intent.pending_attempt !== null), `intent ${intent.id}: a pending attempt only in requires_action`);
+  return intent;
+}
+
+/** A card attempt's result, as the payments service records it on the intent. */
+export type AttemptResult =
+  | { outcome: 'authorized'; captured: boolean; charge_id: string }
+  | { outcome: 'declined'; charge_id: string; error: PaymentError }
+  | { outcome: 'requires_action'; charge_id: string; next_action: NextAction };
+
+export function applyAttempt(intent: PaymentIntent, result: AttemptResult): PaymentIntent {
+  if (result.outcome === 'requires_action') {
+    return { ...intent, status: 'requires_action', next_action: result.next_action, pending_attempt: result.charge_id, last_payment_error: null, version: intent.version + 1 };
+  }
+  const base = { ...intent, latest_charge: result.charge_id, pending_attempt: null, version: intent.version + 1 };
+  switch (result.outcome) {
+    case 'authorized':
+      return result.captured
+        ? { ...base, status: 'succeeded', amount_received: intent.amount, amount_capturable: 0, last_payment_error: null, next_action: null }
+        : { ...base, status: 'requires_capture', amount_capturable: intent.amount, last_payment_error: null, next_action: null };
+    case 'declined':
+      return { ...base, status: 'requires_payment_method', payment_method: null, last_payment_error: result.error, next_action: null };
+  }
+}
+
+export function beginConfirm(intent: PaymentIntent, payment_method: string | null): PaymentIntent {
+  if (!CONFIRMABLE.includes(intent.status)) throw unexpectedState(intent, 'confirm');
+  const chosen = payment_method ?? intent.payment_method;
+  if (!chosen) {
+    throw new PayrailError('payment_intent_unexpected_state', {
+      param: 'payment_method',
+      message: 'You cannot confirm this PaymentIntent because it’s missing a payment method.',
+    });
+  }
+  return { ...intent, payment_method: chosen };
+}
+
+export function capture(intent: PaymentIntent, amount_to_capture: number | undefined): { intent: PaymentIntent; amount: number } {
+  if (intent.status !== 'requires_capture') throw unexpectedState(intent, 'capture');
+  const amount = amount_to_capture ?? intent.amount_capturable;
+  if (amount > intent.amount_capturable) {
+    throw new PayrailError('amount_too_large', {
+      param: 'amount_to_capture',
+      message: `The amount_to_capture (${amount}) is greater than the amount capturable (${intent.amount_capturable}).`,
+    });
+  }
+  return {
+    amount,
+    intent: { ...intent, status: 'succeeded', amount_received: amount, amount_capturable: 0, version: intent.version + 1 },
+  };
+}
+
+export function cancel(intent: PaymentIntent, reason: CancellationReason | null, now_s: number): PaymentIntent {
+  if (!CANCELABLE.includes(intent.status)) throw unexpectedState(intent, 'cancel');
+  return {
+    ...intent,
+    status: 'canceled',
+    cancellation_reason: reason,
+    canceled_at: now_s,
+    amount_capturable: 0,
+    next_action: null,
+    pending_attempt: null,
+    version: intent.version + 1,
+  };
+}
+
+export interface IntentChanges {
+  amount?: number;
+  currency?: string;
+  customer?: string | null;
+  payment_method?: string | null;
+  description?: string | null;
+  metadata?: Record<string, string | null>;
+  receipt_email?: string | null;
+  statement_descriptor?: string | null;
+  statement_descriptor_suffix?: string | null;
+  setup_future_usage?: 'off_session' | 'on_session' | null;
+  capture_method?: CaptureMethod;
+}
+
+export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIntent {
+  if (!UPDATABLE.includes(intent.status)) throw unexpectedState(intent, 'update');
+  const { metadata, ...rest } = changes;
+  const next: PaymentIntent = { ...intent, ...definedOnly(rest), version: intent.version + 1 };
+  if (metadata) next.metadata = mergeMetadata(intent.metadata, metadata);
+  if (changes.payment_method !== undefined && intent.status === 'requires_payment_method' && changes.payment_method) {
+    next.status = 'requires_confirmation';
+  }
+  return next;
+}
+
+export function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The fields that differ, with their old values: an event's `previous_attributes`. */
+export function previousAttributes(before: object, after: object): Record<string, unknown> {
+  const previous: Record<string, unknown> = {};
+  const old = before as Record<string, unknown>;
+  const current = after as Record<string, unknown>;
+  for (const key of Object.keys(current)) {
+    if (key === 'version') continue;
+    if (JSON.stringify(old[key]) !== JSON.stringify(current[key])) previous[key] = old[key] ?? null;
+  }
+  return previous;
+}

@@ -1,0 +1,71 @@
+import type { Migration } from '../../../platform/migrations.js';
+
+/**
+ * Each table keeps the whole object in `state` and copies out the columns that queries filter on and
+ * that the database must check: money never goes out of range, whatever code writes it.
+ */
+export const paymentMigrations: Migration[] = [
+  {
+    id: 'payments/001_init',
+    sql: `
+      CREATE SCHEMA IF NOT EXISTS payments;
+      CREATE TABLE payments.payment_intents (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        customer_id text,
+        status text NOT NULL,
+        amount bigint NOT NULL CHECK (amount >= 0),
+        amount_received bigint NOT NULL CHECK (amount_received >= 0 AND amount_received <= amount),
+        currency text NOT NULL,
+        created bigint NOT NULL,
+        version int NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX payment_intents_by_customer ON payments.payment_intents (merchant_id, customer_id, id) WHERE customer_id IS NOT NULL;
+
+      CREATE TABLE payments.charges (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        payment_intent_id text NOT NULL,
+        customer_id text,
+        status text NOT NULL,
+        amount bigint NOT NULL CHECK (amount >= 0),
+        amount_captured bigint NOT NULL CHECK (amount_captured >= 0 AND amount_captured <= amount),
+        amount_refunded bigint NOT NULL CHECK (amount_refunded >= 0 AND amount_refunded <= amount_captured),
+        currency text NOT NULL,
+        created bigint NOT NULL,
+        version int NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX charges_by_intent ON payments.charges (merchant_id, payment_intent_id, id);
+
+      CREATE TABLE payments.refunds (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        charge_id text NOT NULL,
+        payment_intent_id text NOT NULL,
+        status text NOT NULL,
+        amount bigint NOT NULL CHECK (amount > 0),
+        currency text NOT NULL,
+        created bigint NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX refunds_by_charge ON payments.refunds (merchant_id, charge_id, id);
+      CREATE INDEX refunds_by_intent ON payments.refunds (merchant_id, payment_intent_id, id);
+
+      CREATE TABLE payments.customers (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        email text,
+        deleted boolean NOT NULL DEFAULT false,
+        created bigint NOT NULL,
+        version int NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX customers_by_email ON payments.customers (merchant_id, email, id) WHERE email IS NOT NULL;`,
+  },
+];

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import type { Db, SqlFragment } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
+import type { IdGenerator } from '../../../kernel/ids.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import type { CardForProcessor } from '../../connectors/port.js';
+import type { ValidCard } from '../domain/card.js';
+import { TEST_PAYMENT_METHODS, detectBrand, validateCard } from '../domain/card.js';
+import type { Kek } from '../domain/crypto.js';
+import { cardFingerprint, openCard, sealCard } from '../domain/crypto.js';
+
+/**
+ * The vault's port: the only code that sees a card number in clear. Callers get card metadata
+ * (brand, last4, expiry, fingerprint) and, for a payment, the card for the processor in memory plus
+ * an audit write to commit with the payment.
+ */
+export interface CardDetails {
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  fingerprint: string;
+  funding: string;
+  country: string | null;
+}
+
+export interface BillingDetails {
+  address: null | Record<string, string | null>;
+  email: string | null;
+  name: string | null;
+  phone: string | null;
+}
+
+export interface PaymentMethodRecord {
+  id: string;
+  merchant_id: string;
+  customer: string | null;
+  card: CardDetails;
+  billing_details: BillingDetails;
+  metadata: Record<string, string>;
+  created: number;
+  version: number;
+}
+
+export interface VaultKeyring {
+  active: Kek;
+  all: ReadonlyMap<string, Buffer>;
+  fingerprint_key: Buffer;
+}
+
+export interface CardForPayment {
+  method: PaymentMethodRecord;
+  card: CardForProcessor;
+  /** Records the detokenization; null for Stripe's built-in test ids, which hold no stored card. */
+  audit: SqlFragment | null;
+}
+
+const EMPTY_BILLING: BillingDetails = { address: null, email: null, name: null, phone: null };
+const TEST_METHOD_CACHE_LIMIT = 10_000;
+
+export class Vault {
+  private readonly test_methods = new Map<string, PaymentMethodRecord>();
+
+  constructor(private readonly keys: VaultKeyring, private readonly random: (n: number) => Buffer = randomBytes) {}
+
+  tokenize(
+    ids: IdGenerator,
+    merchant_id: string,
+    input: { card: ValidCard; billing_details?: BillingDetails; metadata?: Record<string, string> },
+    now_s: number,
+  ): { method: PaymentMethodRecord; write: SqlFragment } {
+    const id = ids.next('payment_method');
+    const method: PaymentMethodRecord = {
+      id,
+      merchant_id,
+      customer: null,
+      card: this.details(merchant_id, input.card.number, input.card.exp_month, input.card.exp_year),
+      billing_details: input.billing_details ?? EMPTY_BILLING,
+      metadata: input.metadata ?? {},
+      created: now_s,
+      version: 1,
+    };
+    const sealed = sealCard(input.card.number, `${merchant_id}/${id}`, this.keys.active, this.random);
+    const write = sql`INSERT INTO vault.payment_methods (merchant_id, id, customer_id, created, version, state, kek_id, wrapped_key, ciphertext)
+      VALUES (${merchant_id}, ${id}, NULL, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${sealed.kek_id}, ${sealed.wrapped_key}, ${sealed.ciphertext})`;
+    return { method, write };
+  }
+
+  validate(input: Parameters<typeof validateCard>[0], now_ms: number): ValidCard {
+    const now = new Date(now_ms);
+    return validateCard(input, { year: now.getUTCFullYear(), month: now.getUTCMonth() + 1 });
+  }
+
+  async get(db: Db, merchant_id: string, id: string, param?: string): Promise<PaymentMethodRecord> {
+    const test = this.testMethod(merchant_id, id);
+    if (test) return test;
+    const result = await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+    const row = result.rows[0];
+    if (!row) throw new PayrailError('resource_missing', { param, message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
+    return row.state;
+  }
+
+  async cardForPayment(db: Db, merchant_id: string, id: string, reference_id: string, now_ms: number): Promise<CardForPayment> {
+    const test_card = TEST_PAYMENT_METHODS.get(id);
+    if (test_card) {
+      const method = this.testMethod(merchant_id, id);
+      if (!method) throw new PayrailError('resource_missing', { param: 'payment_method', message: `No such PaymentMethod: '${id}'` });
+      return { method, card: { ...test_card }, audit: null };
+    }
+    const result = await run<{ state: PaymentMethodRecord; kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }>(
+      db,
+      sql`SELECT state, kek_id, wrapped_key, ciphertext FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`,
+    );
+    const row = result.rows[0];
+    if (!row) throw new PayrailError('resource_missing', { param: 'payment_method', message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
+    const number = openCard({ kek_id: row.kek_id, wrapped_key: row.wrapped_key, ciphertext: row.ciphertext }, `${merchant_id}/${id}`, this.keys.all);
+    const audit = sql`INSERT INTO vault.detokenizations (merchant_id, payment_method_id, purpose, reference_id, at_ms)
+      VALUES (${merchant_id}, ${id}, 'authorize', ${reference_id}, ${now_ms})`;
+    return { method: row.state, card: { number, exp_month: row.state.card.exp_month, exp_year: row.state.card.exp_year, cvc: undefined }, audit };
+  }
+
+  /** Attaching a Stripe test id stores a copy of its card first, as Stripe does. */
+  async attach(db: Db, ids: IdGenerator, merchant_id: string, id: string, customer_id: string, now_s: number): Promise<PaymentMethodRecord> {
+    let method = await this.get(db, merchant_id, id);
+    const test_card = TEST_PAYMENT_METHODS.get(id);
+    if (test_card) {
+      const card = this.validate(test_card, now_s * 1000);
+      const stored = this.tokenize(ids, merchant_id, { card }, now_s);
+      await run(db, stored.write);
+      method = stored.method;
+    } else if (method.customer !== null && method.customer !== customer_id) {
+      throw new PayrailError('payment_method_unexpected_state', { message: 'This PaymentMethod is already attached to another customer.' });
+    }
+    return this.setCustomer(db, method, customer_id);
+  }
+
+  async detach(db: Db, merchant_id: string, id: string): Promise<PaymentMethodRecord> {
+    const method = await this.get(db, merchant_id, id);
+    if (method.customer === null) throw new PayrailError('payment_method_unexpected_state', { message: 'The PaymentMethod is not attached to a customer.' });
+    return this.setCustomer(db, method, null);
+  }
+
+  private async setCustomer(db: Db, method: PaymentMethodRecord, customer: string | null): Promise<PaymentMethodRecord> {
+    const next = { ...method, customer, version: method.version + 1 };
+    const result = await run(db, sql`UPDATE vault.payment_methods SET customer_id = ${customer}, version = ${next.version}, state = ${JSON.stringify(next)}::jsonb
+      WHERE merchant_id = ${method.merchant_id} AND id = ${method.id} AND version = ${method.version}`);
+    if (result.rowCount !== 1) throw new PayrailError('lock_timeout');
+    return next;
+  }
+
+  async listForCustomer(db: Db, merchant_id: string, customer_id: string, limit: number, starting_after?: string): Promise<{ data: PaymentMethodRecord[]; has_more: boolean }> {
+    const result = await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
+      WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id < ${starting_after ?? '\u{10FFFF}'}
+      ORDER BY id DESC LIMIT ${limit + 1}`);
+    return { data: result.rows.slice(0, limit).map((r) => r.state), has_more: result.rows.length > limit };
+  }
+
+  private testMethod(merchant_id: string, id: string): PaymentMethodRecord | undefined {
+    const card = TEST_PAYMENT_METHODS.get(id);
+    if (!card) return undefined;
+    const cache_key = `${merchant_id}/${id}`;
+    const cached = this.test_methods.get(cache_key);
+    if (cached) return cached;
+    const method: PaymentMethodRecord = {
+      id, merchant_id, customer: null, billing_details: EMPTY_BILLING, metadata: {}, created: 0, version: 1,
+      card: this.details(merchant_id, card.number, card.exp_month, card.exp_year),
+    };
+    if (this.test_methods.size >= TEST_METHOD_CACHE_LIMIT) this.test_methods.clear();
+    this.test_methods.set(cache_key, method);
+    return method;
+  }
+
+  private details(merchant_id: string, number: string, exp_month: number, exp_year: number): CardDetails {
+    return {
+      brand: detectBrand(number),
+      last4: number.slice(-4),
+      exp_month,
+      exp_year,
+      fingerprint: cardFingerprint(number, merchant_id, this.keys.fingerprint_key),
+      funding: number === '4000056655665556' || number === '5200828282828210' ? 'debit' : 'credit',
+      country: 'US',
+    };
+  }
+}
