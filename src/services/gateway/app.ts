@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import qs from 'qs';
 import type { Pool } from '../../platform/db.js';
@@ -31,7 +31,8 @@ const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDept
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request comes from our onResponse hook, with the fields operators need.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.body_limit_bytes,
     genReqId: () => deps.ids.next('request'),
     routerOptions: { querystringParser: (query: string) => qs.parse(query, QS_OPTIONS) as Record<string, unknown> },

