@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool } from '../../src/platform/db.js';
+import { combineWrites, isGuardFailure, run, sql } from '../../src/platform/db.js';
+import { migrate } from '../../src/platform/migrations.js';
+import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
+import { UlidGenerator } from '../../src/kernel/ids.js';
+import { PayrailError } from '../../src/kernel/errors.js';
+import * as Idempotency from '../../src/services/gateway/idempotency.js';
+import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/merchants.js';
+import { createMigratedPool } from '../support/database.js';
+
+let pool: Pool;
+let drop: () => Promise<void>;
+const ids = new UlidGenerator();
+
+beforeAll(async () => {
+  ({ pool, drop } = await createMigratedPool(30));
+  await pool.query('CREATE TABLE public.scratch (id text PRIMARY KEY, n int NOT NULL)');
+});
+afterAll(async () => { await drop(); });
+
+async function count(table: string): Promise<number> {
+  return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n ?? -1;
+}
+
+describe('combined writes', () => {
+  it('commit together when every write affects a row', async () => {
+    await run(pool, combineWrites([sql`INSERT INTO public.scratch VALUES (${'a'}, ${1})`, sql`INSERT INTO public.scratch VALUES (${'b'}, ${2})`]));
+    expect(await count('public.scratch')).toBe(2);
+  });
+
+  it('write nothing when one write affects no row (a stale version, a lost lock)', async () => {
+    const before = await count('public.scratch');
+    const attempt = run(pool, combineWrites([
+      sql`INSERT INTO public.scratch VALUES (${'c'}, ${3})`,
+      sql`UPDATE public.scratch SET n = 9 WHERE id = ${'missing'}`,
+    ]));
+    await expect(attempt).rejects.toSatisfy(isGuardFailure);
+    expect(await count('public.scratch')).toBe(before);
+  });
+});
+
+describe('the database itself refuses impossible money', () => {
+  it('rejects a charge refunded above its captured amount, whatever code writes it', async () => {
+    const insert = `INSERT INTO payments.charges (merchant_id, id, payment_intent_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
+      VALUES ('acct_1', $1, 'pi_1', 'succeeded', 1000, $2, $3, 'usd', 1, 1, '{}')`;
+    await pool.query(insert, ['ch_ok', 1000, 400]);
+    await expect(pool.query(insert, ['ch_bad', 1000, 1001])).rejects.toThrow(/check constraint/);
+    await expect(pool.query(insert, ['ch_bad2', 1000, -1])).rejects.toThrow(/check constraint/);
+    await expect(pool.query(`UPDATE payments.charges SET amount_refunded = 1200 WHERE id = 'ch_ok'`)).rejects.toThrow(/check constraint/);
+    await expect(pool.query(`UPDATE payments.charges SET amount_captured = 2000 WHERE id = 'ch_ok'`)).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('idempotency locks', () => {
+  it('let exactly one of many concurrent requests with one key proceed', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 25 }, () => Idempotency.acquire(pool, ids, 'acct_race', 'key-1', 'hash-1', Date.now())),
+    );
+    const acquired = results.filter((r) => r.status === 'fulfilled' && r.value.kind === 'acquired');
+    const in_use = results.filter((r) => r.status === 'rejected' && (r.reason as PayrailError).code === 'idempotency_key_in_use');
+    expect(acquired).toHaveLength(1);
+    expect(in_use).toHaveLength(24);
+  });
+
+  it('replay the stored response, refuse different parameters, and hand a stale lock over with the same ids', async () => {
+    const now_ms = Date.now();
+    const first = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', now_ms);
+    if (first.kind !== 'acquired') throw new Error('expected the lock');
+    await expect(Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-b', now_ms)).rejects.toMatchObject({ code: 'idempotency_error' });
+
+    const later_ms = now_ms + Idempotency.IDEMPOTENCY_LOCK_STALE_MS + 1;
+    const takeover = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', later_ms);
+    if (takeover.kind !== 'acquired') throw new Error('expected the stale lock to be taken over');
+    expect(takeover.lock.reserved).toEqual(first.lock.reserved);
+
+    // The first holder's completion now affects no row, so its whole write would fail.
+    await expect(run(pool, combineWrites([Idempotency.completion(first.lock, { status: 200, body: '{}' })]))).rejects.toSatisfy(isGuardFailure);
+    await run(pool, combineWrites([Idempotency.completion(takeover.lock, { status: 200, body: '{"id":"x"}' })]));
+    const replay = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', later_ms);
+    expect(replay).toEqual({ kind: 'replay', response: { status: 200, body: '{"id":"x"}' } });
+  });
+
+  it('are kept for 24 hours, then purged; in-flight ones are never purged', async () => {
+    const old_ms = Date.now() - Idempotency.IDEMPOTENCY_RETENTION_MS - 1000;
+    const done = await Idempotency.acquire(pool, ids, 'acct_purge', 'old-done', 'h', old_ms);
+    if (done.kind !== 'acquired') throw new Error('expected the lock');
+    await run(pool, combineWrites([Idempotency.completion(done.lock, { status: 200, body: '{}' })]));
+    await Idempotency.acquire(pool, ids, 'acct_purge', 'old-in-flight', 'h', old_ms);
+    await Idempotency.acquire(pool, ids, 'acct_purge', 'recent', 'h', Date.now());
+    await Idempotency.purgeExpired(pool, Date.now());
+    const keys = (await pool.query(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map((r) => r.key);
+    expect(keys).toEqual(['old-in-flight', 'recent']);
+  });
+});
+
+describe('migrations', () => {
+  it('can run concurrently and again without applying anything twice', async () => {
+    const runs = await Promise.all([migrate(pool, ALL_MIGRATIONS), migrate(pool, ALL_MIGRATIONS)]);
+    expect(runs.flat()).toEqual([]);
+  });
+});
+
+describe('API key resolution', () => {
+  it('answers known keys from memory and remembers unknown ones briefly', async () => {
+    const keys = await createMerchant(pool, ids, 1);
+    let now_ms = 1_000;
+    const resolver = new ApiKeyResolver(pool, () => now_ms);
+    expect(await resolver.merchantFor(keys.secret_key)).toBe(keys.merchant_id);
+    expect(await resolver.merchantFor(keys.publishable_key)).toBeUndefined();
+
+    // With the key rows gone, the cached key still resolves: no query per request.
+    await pool.query('DELETE FROM merchants.api_keys WHERE merchant_id = $1', [keys.merchant_id]);
+    expect(await resolver.merchantFor(keys.secret_key)).toBe(keys.merchant_id);
+
+    const late = await createMerchant(pool, ids, 1, { secret_key: 'sk_test_lateKeyLateKey000001' });
+    await pool.query('DELETE FROM merchants.api_keys WHERE merchant_id = $1', [late.merchant_id]);
+    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
+    await pool.query(`INSERT INTO merchants.api_keys SELECT encode(sha256('sk_test_lateKeyLateKey000001'), 'hex'), $1, 'secret', '0001', 1`, [late.merchant_id]);
+    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
+    now_ms += 10_000;
+    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBe(late.merchant_id);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ManualClock } from '../../src/kernel/clock.js';
+import { ID_BODY_LENGTH, UlidGenerator, isIdOf } from '../../src/kernel/ids.js';
+import { MAX_AMOUNT, currencyInfo, isValidAmount } from '../../src/kernel/money.js';
+import { combineWrites, numbered, sql } from '../../src/platform/db.js';
+import { requestHash } from '../../src/services/gateway/idempotency.js';
+
+describe('ids', () => {
+  it('are prefixed, well-formed and strictly increasing, within one millisecond and across', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const ids = new UlidGenerator(clock);
+    const seen: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      if (i % 500 === 0) clock.advance(1);
+      seen.push(ids.next('payment_intent'));
+    }
+    for (const id of seen) expect(isIdOf('payment_intent', id)).toBe(true);
+    expect(seen[0]?.length).toBe('pi_'.length + ID_BODY_LENGTH);
+    const sorted = [...seen].sort();
+    expect(sorted).toEqual(seen);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('sort by creation time even when the clock steps back', () => {
+    const clock = new ManualClock(1_700_000_000_500);
+    const ids = new UlidGenerator(clock);
+    const first = ids.next('charge');
+    clock.advance(-400);
+    expect(ids.next('charge') > first).toBe(true);
+  });
+
+  it('rejects foreign prefixes and malformed bodies', () => {
+    const id = new UlidGenerator().next('charge');
+    expect(isIdOf('payment_intent', id)).toBe(false);
+    expect(isIdOf('charge', `${id}x`)).toBe(false);
+  });
+});
+
+describe('money', () => {
+  it('knows exponents and minimums per currency', () => {
+    expect(currencyInfo('jpy')?.exponent).toBe(0);
+    expect(currencyInfo('usd')?.exponent).toBe(2);
+    expect(currencyInfo('kwd')?.exponent).toBe(3);
+    expect(currencyInfo('gbp')?.min_charge_amount).toBe(30);
+    expect(currencyInfo('xyz')).toBeUndefined();
+  });
+
+  it('accepts only integer amounts within Stripe’s cap', () => {
+    fc.assert(fc.property(fc.double(), (value) => {
+      expect(isValidAmount(value)).toBe(Number.isSafeInteger(value) && value >= 0 && value <= MAX_AMOUNT);
+    }));
+    expect(isValidAmount(12.5)).toBe(false);
+    expect(isValidAmount(MAX_AMOUNT + 1)).toBe(false);
+  });
+});
+
+describe('sql fragments', () => {
+  it('number placeholders across combined writes and keep values in order', () => {
+    const combined = combineWrites([sql`INSERT INTO a VALUES (${1}, ${'x'})`, sql`UPDATE b SET c = ${2} WHERE d = ${'y'}`]);
+    const text = numbered(combined);
+    expect(text).toContain('INSERT INTO a VALUES ($1, $2) RETURNING 1');
+    expect(text).toContain('UPDATE b SET c = $3 WHERE d = $4 RETURNING 1');
+    expect(text).toContain('payrail_guard(EXISTS (SELECT 1 FROM w0) AND EXISTS (SELECT 1 FROM w1))');
+    expect(combined.values).toEqual([1, 'x', 2, 'y']);
+  });
+});
+
+describe('idempotency request hash', () => {
+  it('ignores key order but not values, paths or methods', () => {
+    const a = requestHash('POST', '/v1/x', { amount: '1', metadata: { a: '1', b: '2' } });
+    expect(requestHash('POST', '/v1/x', { metadata: { b: '2', a: '1' }, amount: '1' })).toBe(a);
+    expect(requestHash('POST', '/v1/x', { amount: '2', metadata: { a: '1', b: '2' } })).not.toBe(a);
+    expect(requestHash('POST', '/v1/y', { amount: '1', metadata: { a: '1', b: '2' } })).not.toBe(a);
+  });
+});
