@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -62,8 +63,24 @@ export function numbered(fragment: SqlFragment, first_index = 1): string {
   return fragment.text.replaceAll(PLACEHOLDER, () => `$${index++}`);
 }
 
+/**
+ * Runs a fragment as a named prepared statement: each connection parses and plans a statement shape
+ * once and reuses the plan. Shapes come from code, never from input, so their number is bounded.
+ */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Db, fragment: SqlFragment): Promise<pg.QueryResult<R>> {
-  return db.query<R>(numbered(fragment), fragment.values as unknown[]);
+  const text = numbered(fragment);
+  return db.query<R>({ name: statementName(text), text, values: fragment.values as unknown[] });
+}
+
+const MAX_STATEMENT_NAMES = 2_000;
+const statement_names = new Map<string, string>();
+
+function statementName(text: string): string {
+  const known = statement_names.get(text);
+  if (known) return known;
+  const name = `p_${createHash('sha1').update(text).digest('base64url')}`;
+  if (statement_names.size < MAX_STATEMENT_NAMES) statement_names.set(text, name);
+  return name;
 }
 
 /**

@@ -16,7 +16,9 @@ export async function retrieveEvent(db: Db, merchant_id: string, id: string): Pr
 }
 
 export async function listEvents(db: Db, merchant_id: string, page: PageRequest, type?: string): Promise<Page<Record<string, unknown>>> {
-  const filters = type ? [type.endsWith('.*') ? sql`type LIKE ${`${type.slice(0, -1)}%`}` : sql`type = ${type}`] : [];
+  // `charge.*` matches every charge event; LIKE's own wildcards in the prefix are matched literally.
+  const like_prefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const filters = type ? [type.endsWith('.*') ? sql`type LIKE ${like_prefix(type.slice(0, -1))}` : sql`type = ${type}`] : [];
   const result = await listPage<EventRow>(db, { table: 'events.outbox', column: EVENT_COLUMNS }, merchant_id, filters, page);
   return { data: result.data.map(renderEvent), has_more: result.has_more };
 }

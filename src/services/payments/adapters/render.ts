@@ -57,11 +57,13 @@ function renderPaymentError(error: NonNullable<PaymentIntent["last_payment_error
   return {
     type: error.type,
     code: error.code,
-    decline_code: error.decline_code,
+    // Stripe leaves out what an error does not have; the schema has no null for these.
+    ...(error.decline_code !== null ? { decline_code: error.decline_code } : {}),
     message: error.message,
-    charge: error.charge,
+    ...(error.charge !== null ? { charge: error.charge } : {}),
     doc_url: `https://stripe.com/docs/error-codes/${error.code.replaceAll('_', '-')}`,
-    payment_method: error.payment_method_id ? { id: error.payment_method_id, object: 'payment_method' } : undefined,
+    // Stripe embeds the whole PaymentMethod; an error recorded without its snapshot leaves it out.
+    ...(error.payment_method ? { payment_method: renderPaymentMethod(error.payment_method) } : {}),
   };
 }
 
@@ -119,8 +121,9 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     receipt_email: charge.receipt_email,
     receipt_number: null,
     receipt_url: null,
-    refunded: charge.amount_refunded === charge.amount && charge.amount > 0,
-    refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : undefined,
+    // Fully refunded: nothing captured is left to refund (a partial capture refunds at most what was captured).
+    refunded: charge.captured && charge.amount_captured > 0 && charge.amount_refunded === charge.amount_captured,
+    refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : null,
     review: null,
     shipping: null,
     source: null,
@@ -158,6 +161,7 @@ export function renderCustomer(customer: Customer): Json {
     object: 'customer',
     address: null,
     balance: 0,
+    cash_balance: null,
     created: customer.created,
     currency: null,
     default_source: null,

@@ -13,42 +13,42 @@ import type { Customer } from '../domain/customer.js';
 export function insertIntent(intent: PaymentIntent): SqlFragment {
   checkIntent(intent);
   return sql`INSERT INTO payments.payment_intents (merchant_id, id, customer_id, status, amount, amount_received, currency, created, version, state)
-    VALUES (${intent.merchant_id}, ${intent.id}, ${intent.customer}, ${intent.status}, ${intent.amount}, ${intent.amount_received}, ${intent.currency}, ${intent.created}, ${intent.version}, ${JSON.stringify(intent)}::jsonb)`;
+    VALUES (${intent.merchant_id}, ${intent.id}, ${intent.customer}, ${intent.status}, ${intent.amount}, ${intent.amount_received}, ${intent.currency}, ${intent.created}, ${intent.version}, ${JSON.stringify(intent)}::json)`;
 }
 
 /** Affects no row unless the stored version is still the one `intent` was derived from. */
 export function updateIntent(intent: PaymentIntent, previous_version: number): SqlFragment {
   checkIntent(intent);
   return sql`UPDATE payments.payment_intents SET customer_id = ${intent.customer}, status = ${intent.status}, amount = ${intent.amount},
-    amount_received = ${intent.amount_received}, currency = ${intent.currency}, version = ${intent.version}, state = ${JSON.stringify(intent)}::jsonb
+    amount_received = ${intent.amount_received}, currency = ${intent.currency}, version = ${intent.version}, state = ${JSON.stringify(intent)}::json
     WHERE merchant_id = ${intent.merchant_id} AND id = ${intent.id} AND version = ${previous_version}`;
 }
 
 export function insertCharge(charge: Charge): SqlFragment {
   checkCharge(charge);
   return sql`INSERT INTO payments.charges (merchant_id, id, payment_intent_id, customer_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
-    VALUES (${charge.merchant_id}, ${charge.id}, ${charge.payment_intent}, ${charge.customer}, ${charge.status}, ${charge.amount}, ${charge.amount_captured}, ${charge.amount_refunded}, ${charge.currency}, ${charge.created}, ${charge.version}, ${JSON.stringify(charge)}::jsonb)`;
+    VALUES (${charge.merchant_id}, ${charge.id}, ${charge.payment_intent}, ${charge.customer}, ${charge.status}, ${charge.amount}, ${charge.amount_captured}, ${charge.amount_refunded}, ${charge.currency}, ${charge.created}, ${charge.version}, ${JSON.stringify(charge)}::json)`;
 }
 
 export function updateCharge(charge: Charge, previous_version: number): SqlFragment {
   checkCharge(charge);
   return sql`UPDATE payments.charges SET status = ${charge.status}, amount_captured = ${charge.amount_captured}, amount_refunded = ${charge.amount_refunded},
-    version = ${charge.version}, state = ${JSON.stringify(charge)}::jsonb
+    version = ${charge.version}, state = ${JSON.stringify(charge)}::json
     WHERE merchant_id = ${charge.merchant_id} AND id = ${charge.id} AND version = ${previous_version}`;
 }
 
 export function insertRefund(refund: Refund): SqlFragment {
   return sql`INSERT INTO payments.refunds (merchant_id, id, charge_id, payment_intent_id, status, amount, currency, created, state)
-    VALUES (${refund.merchant_id}, ${refund.id}, ${refund.charge}, ${refund.payment_intent}, ${refund.status}, ${refund.amount}, ${refund.currency}, ${refund.created}, ${JSON.stringify(refund)}::jsonb)`;
+    VALUES (${refund.merchant_id}, ${refund.id}, ${refund.charge}, ${refund.payment_intent}, ${refund.status}, ${refund.amount}, ${refund.currency}, ${refund.created}, ${JSON.stringify(refund)}::json)`;
 }
 
 export function insertCustomer(customer: Customer): SqlFragment {
   return sql`INSERT INTO payments.customers (merchant_id, id, email, deleted, created, version, state)
-    VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.created}, ${customer.version}, ${JSON.stringify(customer)}::jsonb)`;
+    VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.created}, ${customer.version}, ${JSON.stringify(customer)}::json)`;
 }
 
 export function updateCustomer(customer: Customer, previous_version: number, deleted = false): SqlFragment {
-  return sql`UPDATE payments.customers SET email = ${customer.email}, deleted = ${deleted}, version = ${customer.version}, state = ${JSON.stringify(customer)}::jsonb
+  return sql`UPDATE payments.customers SET email = ${customer.email}, deleted = ${deleted}, version = ${customer.version}, state = ${JSON.stringify(customer)}::json
     WHERE merchant_id = ${customer.merchant_id} AND id = ${customer.id} AND version = ${previous_version} AND NOT deleted`;
 }
 

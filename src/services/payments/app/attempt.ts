@@ -9,7 +9,7 @@ import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
 import { applyAttempt } from '../domain/intent.js';
 import type { Charge } from '../domain/charge.js';
 import type { Outcome } from '../../../platform/operation.js';
-import { renderCharge, renderIntent } from '../adapters/render.js';
+import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/render.js';
 import { insertCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 
@@ -30,7 +30,7 @@ export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, 
   if (!pm_id) throw new Error(`intent ${intent.id}: attempt without a payment method`);
   const charge_id = ctx.ids.next('charge');
   const { method, card, audit } = await deps.vault.cardForPayment(db, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
-  const risk = assess({ amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 }, deps.risk_rules);
+  const risk = assessAttempt(deps, intent, method);
   const authorization: AuthorizeResult | 'blocked' =
     risk.decision === 'block'
       ? 'blocked'
@@ -48,11 +48,11 @@ export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, 
     return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
   }
   const charge = chargeFor(ctx, intent, method, charge_id, authorization, risk);
-  return settleAttempt(intent, charge, writes);
+  return settleAttempt(intent, charge, method, writes);
 }
 
 /** Records a finished attempt (authorized or declined) on the intent, with its charge and events. */
-export function settleAttempt(intent: PaymentIntent, charge: Charge, writes: SqlFragment[]): AttemptOutcome {
+export function settleAttempt(intent: PaymentIntent, charge: Charge, method: PaymentMethodRecord, writes: SqlFragment[]): AttemptOutcome {
   const result: AttemptResult =
     charge.status === 'succeeded'
       ? { outcome: 'authorized', captured: charge.captured, charge_id: charge.id }
@@ -66,6 +66,7 @@ export function settleAttempt(intent: PaymentIntent, charge: Charge, writes: Sql
             message: charge.failure_message ?? 'Your card was declined.',
             charge: charge.id,
             payment_method_id: charge.payment_method,
+            payment_method: method,
           },
         };
   const next = applyAttempt(intent, result);
@@ -85,6 +86,26 @@ export function settleAttempt(intent: PaymentIntent, charge: Charge, writes: Sql
   return { intent: next, charge, writes: [...writes, insertCharge(charge)], events };
 }
 
+/**
+ * The customer failed 3-D Secure. As in Stripe, the card is never charged: no charge exists, and the
+ * intent asks for a new payment method with `payment_intent_authentication_failure`.
+ */
+export function failAuthentication(intent: PaymentIntent, method: PaymentMethodRecord): AttemptOutcome {
+  const next = applyAttempt(intent, {
+    outcome: 'authentication_failed',
+    error: {
+      type: 'invalid_request_error',
+      code: 'payment_intent_authentication_failure',
+      decline_code: null,
+      message: 'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
+      charge: null,
+      payment_method_id: method.id,
+      payment_method: method,
+    },
+  });
+  return { intent: next, charge: null, writes: [], events: [{ type: 'payment_intent.payment_failed', object: renderIntent(next) }] };
+}
+
 /** A declined attempt is a stored result: the intent changed, and the client gets a card error. */
 export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record<string, unknown>): Outcome {
   const error = outcome.intent.last_payment_error;
@@ -93,12 +114,17 @@ export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record
     error: cardError(error.code, error.decline_code, error.message, {
       charge: outcome.charge.id,
       payment_intent: renderIntent(outcome.intent),
-      ...(method_payload ? { payment_method: method_payload } : {}),
+      ...(method_payload ? { payment_method: method_payload } : error.payment_method ? { payment_method: renderPaymentMethod(error.payment_method) } : {}),
     }),
   };
 }
 
-function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: PaymentMethodRecord, charge_id: string, authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked', risk: ReturnType<typeof assess>): Charge {
+export function assessAttempt(deps: PaymentsDeps, intent: PaymentIntent, method: PaymentMethodRecord): ReturnType<typeof assess> {
+  return assess({ amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 }, deps.risk_rules);
+}
+
+/** The charge for a finished attempt: authorized, declined by the issuer, or blocked by risk rules. */
+export function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: PaymentMethodRecord, charge_id: string, authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked', risk: ReturnType<typeof assess>): Charge {
   const base = {
     id: charge_id,
     merchant_id: ctx.merchant_id,

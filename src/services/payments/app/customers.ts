@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { sql, withTransaction } from '../../../platform/db.js';
+import type { Db } from '../../../platform/db.js';
+import { isLockNotAvailable, sql, withTransaction } from '../../../platform/db.js';
+import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext, Outcome } from '../../../platform/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
@@ -36,10 +38,24 @@ export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, 
   return outcome;
 }
 
+/**
+ * Changes one customer under a row lock; a concurrent change of the same customer gets `lock_timeout`
+ * (409) at once, as intents do, instead of a server error.
+ */
+async function withLockedCustomer(deps: PaymentsDeps, ctx: OperationContext, id: string, change: (db: Db, customer: Customer) => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await withTransaction(deps.pool, async (db) => change(db, await getCustomer(db, ctx.merchant_id, id, 'lock')));
+  } catch (error) {
+    if (isLockNotAvailable(error)) throw new PayrailError('lock_timeout');
+    throw error;
+  }
+}
+
 export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
-  return withTransaction(deps.pool, async (db) => {
-    const before = await getCustomer(db, ctx.merchant_id, id, 'lock');
-    const { metadata, ...fields } = params;
+  return withLockedCustomer(deps, ctx, id, async (db, before) => {
+    const { metadata } = params;
+    // Only the customer's own fields: the request may carry others (such as `expand`).
+    const fields = { email: params.email, name: params.name, description: params.description, phone: params.phone };
     const customer: Customer = {
       ...before,
       ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
@@ -54,8 +70,7 @@ export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationCon
 }
 
 export async function deleteCustomer(deps: PaymentsDeps, ctx: OperationContext, id: string): Promise<Outcome> {
-  return withTransaction(deps.pool, async (db) => {
-    const before = await getCustomer(db, ctx.merchant_id, id, 'lock');
+  return withLockedCustomer(deps, ctx, id, async (db, before) => {
     const outcome: Outcome = { ok: { id, object: 'customer', deleted: true } };
     await ctx.commit(db, [updateCustomer({ ...before, version: before.version + 1 }, before.version, true), eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }])], outcome);
     return outcome;

@@ -15,7 +15,7 @@ import { renderCharge, renderIntent } from '../adapters/render.js';
 import { getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt.js';
-import { attemptPayment, attemptResponse, settleAttempt } from './attempt.js';
+import { assessAttempt, attemptPayment, attemptResponse, chargeFor, failAuthentication, settleAttempt } from './attempt.js';
 
 export interface CreateIntentParams {
   amount: number;
@@ -108,10 +108,22 @@ async function withLockedIntent(deps: PaymentsDeps, ctx: OperationContext, id: s
   }
 }
 
-export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { payment_method?: string | undefined; return_url?: string | undefined }): Promise<Outcome> {
+export interface ConfirmParams {
+  payment_method?: string | undefined;
+  return_url?: string | undefined;
+  receipt_email?: string | null | undefined;
+  setup_future_usage?: 'off_session' | 'on_session' | undefined;
+}
+
+export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmParams): Promise<Outcome> {
   return withLockedIntent(deps, ctx, id, async (db, before) => {
     if (params.payment_method) await deps.vault.get(db, ctx.merchant_id, params.payment_method, 'payment_method');
-    const ready = { ...Intent.beginConfirm(before, params.payment_method ?? null), return_url: params.return_url ?? before.return_url };
+    const ready: PaymentIntent = {
+      ...Intent.beginConfirm(before, params.payment_method ?? null),
+      return_url: params.return_url ?? before.return_url,
+      receipt_email: params.receipt_email !== undefined ? params.receipt_email : before.receipt_email,
+      setup_future_usage: params.setup_future_usage ?? before.setup_future_usage,
+    };
     const attempt = await attemptPayment(deps, ctx, db, ready);
     const outcome = attemptResponse(attempt);
     await commitAttempt(ctx, db, before, attempt, outcome);
@@ -130,18 +142,10 @@ export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationConte
     const result = await deps.connector.completeAuthentication(before.pending_attempt, authenticated);
     if (result.outcome === 'requires_action') throw new PayrailError('payment_intent_action_required');
     const method = await deps.vault.get(db, ctx.merchant_id, before.payment_method);
-    const charge = {
-      id: before.pending_attempt, merchant_id: ctx.merchant_id, payment_intent: before.id, amount: before.amount, amount_refunded: 0,
-      currency: before.currency, customer: before.customer, payment_method: method.id, description: before.description,
-      metadata: before.metadata, receipt_email: before.receipt_email, created: ctx.now_s, version: 1,
-      card: { ...method.card, cvc_check: result.cvc_check },
-      ...(result.outcome === 'authorized'
-        ? { status: 'succeeded' as const, captured: result.captured, amount_captured: result.captured ? before.amount : 0, failure_code: null, failure_message: null,
-            outcome: { network_status: 'approved_by_network' as const, reason: null, risk_level: 'normal' as const, risk_score: 10, seller_message: 'Payment complete.', type: 'authorized' as const } }
-        : { status: 'failed' as const, captured: false, amount_captured: 0, failure_code: result.code, failure_message: result.message,
-            outcome: { network_status: 'declined_by_network' as const, reason: result.decline_code, risk_level: 'normal' as const, risk_score: 10, seller_message: 'The customer failed authentication.', type: 'issuer_declined' as const } }),
-    };
-    const attempt = settleAttempt({ ...before, next_action: null, pending_attempt: null, status: 'requires_confirmation' }, charge, []);
+    const resumed: PaymentIntent = { ...before, next_action: null, pending_attempt: null, status: 'requires_confirmation' };
+    const attempt = authenticated
+      ? settleAttempt(resumed, chargeFor(ctx, resumed, method, before.pending_attempt, result, assessAttempt(deps, resumed, method)), method, [])
+      : failAuthentication(resumed, method);
     const outcome: Outcome = { ok: renderIntent(attempt.intent) };
     await commitAttempt(ctx, db, before, attempt, outcome);
     return outcome;
@@ -151,6 +155,7 @@ export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationConte
 export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { amount_to_capture?: number | undefined }): Promise<Outcome> {
   return withLockedIntent(deps, ctx, id, async (db, before) => {
     const { intent, amount } = Intent.capture(before, params.amount_to_capture);
+    checkMinimum(amount, before.currency, 'amount_to_capture');
     const charge_id = before.latest_charge;
     if (!charge_id) throw new Error(`intent ${id}: requires_capture without a charge`);
     const charge_before = await getCharge(db, ctx.merchant_id, charge_id, 'lock');

@@ -1,5 +1,6 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
+import type { PaymentMethodRecord } from '../../vault/app/vault.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
 export type IntentStatus =
@@ -21,6 +22,8 @@ export interface PaymentError {
   message: string;
   charge: string | null;
   payment_method_id: string | null;
+  /** The payment method as it was when the attempt failed: Stripe's error embeds the whole object. */
+  payment_method?: PaymentMethodRecord | null;
 }
 
 export interface NextAction {
@@ -86,11 +89,16 @@ export function checkIntent(intent: PaymentIntent): PaymentIntent {
 export type AttemptResult =
   | { outcome: 'authorized'; captured: boolean; charge_id: string }
   | { outcome: 'declined'; charge_id: string; error: PaymentError }
+  /** The customer failed 3-D Secure: the card was never charged, so there is no charge. */
+  | { outcome: 'authentication_failed'; error: PaymentError }
   | { outcome: 'requires_action'; charge_id: string; next_action: NextAction };
 
 export function applyAttempt(intent: PaymentIntent, result: AttemptResult): PaymentIntent {
   if (result.outcome === 'requires_action') {
     return { ...intent, status: 'requires_action', next_action: result.next_action, pending_attempt: result.charge_id, last_payment_error: null, version: intent.version + 1 };
+  }
+  if (result.outcome === 'authentication_failed') {
+    return { ...intent, status: 'requires_payment_method', payment_method: null, last_payment_error: result.error, next_action: null, pending_attempt: null, version: intent.version + 1 };
   }
   const base = { ...intent, latest_charge: result.charge_id, pending_attempt: null, version: intent.version + 1 };
   switch (result.outcome) {
@@ -158,10 +166,17 @@ export interface IntentChanges {
   capture_method?: CaptureMethod;
 }
 
+const UPDATABLE_FIELDS = [
+  'amount', 'currency', 'customer', 'payment_method', 'description', 'receipt_email', 'statement_descriptor',
+  'statement_descriptor_suffix', 'setup_future_usage', 'capture_method',
+] as const satisfies ReadonlyArray<keyof IntentChanges>;
+
 export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIntent {
   if (!UPDATABLE.includes(intent.status)) throw unexpectedState(intent, 'update');
-  const { metadata, ...rest } = changes;
-  const next: PaymentIntent = { ...intent, ...definedOnly(rest), version: intent.version + 1 };
+  const { metadata } = changes;
+  // Only the intent's own fields: a request's other parameters (`expand`) must not land in its state.
+  const fields = Object.fromEntries(UPDATABLE_FIELDS.map((key) => [key, changes[key]])) as Omit<IntentChanges, 'metadata'>;
+  const next: PaymentIntent = { ...intent, ...definedOnly(fields), version: intent.version + 1 };
   if (metadata) next.metadata = mergeMetadata(intent.metadata, metadata);
   if (changes.payment_method !== undefined && intent.status === 'requires_payment_method' && changes.payment_method) {
     next.status = 'requires_confirmation';

@@ -148,11 +148,21 @@ export class Vault {
     return next;
   }
 
-  async listForCustomer(db: Db, merchant_id: string, customer_id: string, limit: number, starting_after?: string): Promise<{ data: PaymentMethodRecord[]; has_more: boolean }> {
-    const result = await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
-      WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id < ${starting_after ?? '\u{10FFFF}'}
-      ORDER BY id DESC LIMIT ${limit + 1}`);
-    return { data: result.rows.slice(0, limit).map((r) => r.state), has_more: result.rows.length > limit };
+  /**
+   * A customer's payment methods, newest first, with Stripe's cursors: `starting_after` walks older,
+   * `ending_before` (when `starting_after` is absent) walks newer.
+   */
+  async listForCustomer(db: Db, merchant_id: string, customer_id: string, limit: number, starting_after?: string, ending_before?: string): Promise<{ data: PaymentMethodRecord[]; has_more: boolean }> {
+    const backwards = starting_after === undefined && ending_before !== undefined;
+    const result = backwards
+      ? await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
+          WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id > ${ending_before}
+          ORDER BY id ASC LIMIT ${limit + 1}`)
+      : await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
+          WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id < ${starting_after ?? '\u{10FFFF}'}
+          ORDER BY id DESC LIMIT ${limit + 1}`);
+    const data = result.rows.slice(0, limit).map((r) => r.state);
+    return { data: backwards ? data.reverse() : data, has_more: result.rows.length > limit };
   }
 
   private testMethod(merchant_id: string, id: string): PaymentMethodRecord | undefined {
