@@ -26,6 +26,11 @@ export interface GatewayDeps {
 }
 
 const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: true } as const;
+/**
+ * The router parses query strings before any hook or error handler, so a throw there (strictDepth)
+ * would be an uncaught exception that kills the process. Deeper keys stay literal and fail validation.
+ */
+const QUERY_OPTIONS = { ...QS_OPTIONS, strictDepth: false } as const;
 
 /** The public HTTP API: an app factory, so tests drive it in process with inject() or over a socket. */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
@@ -35,19 +40,27 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.body_limit_bytes,
     genReqId: () => deps.ids.next('request'),
-    routerOptions: { querystringParser: (query: string) => qs.parse(query, QS_OPTIONS) as Record<string, unknown> },
+    routerOptions: { querystringParser: (query: string) => qs.parse(query, QUERY_OPTIONS) as Record<string, unknown> },
     return503OnClosing: true,
+    // Malformed paths and over-long ids fail in the router, before any hook: answer those in Stripe's shape too.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
   });
   app.decorateRequest('merchant_id', undefined);
 
-  app.removeContentTypeParser('application/json');
+  // Only the two body formats Stripe clients send; anything else (text/plain included) is a 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, {});
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(body as string));
+      parsed = JSON.parse(body as string);
     } catch {
-      done(new PayrailError('body_invalid', { message: 'Invalid JSON in the request body.' }), undefined);
+      return done(new PayrailError('body_invalid', { message: 'Invalid JSON in the request body.' }), undefined);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return done(new PayrailError('body_invalid', { message: 'The JSON request body must be an object.' }), undefined);
+    }
+    done(null, parsed);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     try {
@@ -62,7 +75,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     reply.header('Stripe-Version', headerString(request.headers['stripe-version']) ?? API_VERSION);
     const key = headerString(request.headers['idempotency-key']);
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
-    if (request.url.startsWith('/v1/')) request.merchant_id = await authenticate(request, deps.keys);
+    // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
+    if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) request.merchant_id = await authenticate(request, deps.keys);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -94,6 +108,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
 
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const known = toPayrailError(error);
+  reply.header('Request-Id', request.id);
   if (known) {
     reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(known)));
     return;

@@ -1,19 +1,33 @@
 import { ERROR_CODES, PayrailError } from '../../kernel/errors.js';
 import type { ErrorCode } from '../../kernel/errors.js';
 
-/** The one place an error becomes Stripe's `{error: {...}}` body. */
+/**
+ * The one place an error becomes Stripe's `{error: {...}}` body, which may be sent, stored for
+ * replays and logged. Messages echo ids and values as sent, and a client that puts a card number
+ * where an id belongs must not get it back, nor have it stored: long digit runs keep their last four.
+ */
 export function errorBody(error: PayrailError): Record<string, unknown> {
   return {
     error: {
       type: error.type,
       code: error.code,
       ...(error.decline_code ? { decline_code: error.decline_code } : {}),
-      ...(error.param ? { param: error.param } : {}),
-      message: error.message,
+      ...(error.param ? { param: maskCardNumbers(error.param) } : {}),
+      message: maskCardNumbers(error.message),
       doc_url: `https://stripe.com/docs/error-codes/${error.code.replaceAll('_', '-')}`,
       ...(error.extra ?? {}),
     },
   };
+}
+
+/** Card-number lengths are 12 to 19 digits, written with or without spaces or dashes. */
+const DIGIT_RUN = /\d(?:[ -]?\d){11,}/g;
+
+export function maskCardNumbers(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => {
+    const digits = run.replace(/[ -]/g, '');
+    return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`;
+  });
 }
 
 /** Fastify's own failures (parsing, limits) in Stripe's terms. */
@@ -24,6 +38,8 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content_type_unsupported',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'body_invalid',
   FST_ERR_CTP_INVALID_TYPE: 'content_type_unsupported',
+  FST_ERR_BAD_URL: 'url_invalid',
+  FST_ERR_MAX_PARAM_LENGTH: 'resource_missing',
 };
 
 export function toPayrailError(error: unknown): PayrailError | undefined {

@@ -30,6 +30,8 @@ export interface IdempotencyLock {
   key: string;
   token: string;
   reserved: Partial<Record<IdKind, string>>;
+  /** False when taken over from a request that died: its reserved ids may already be known to the processor. */
+  first_attempt: boolean;
 }
 
 export function requestHash(method: string, path: string, params: unknown): string {
@@ -65,7 +67,7 @@ export async function acquire(pool: Pool, ids: IdGenerator, merchant_id: string,
     INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
     VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${JSON.stringify(reserved)}::jsonb, ${now_ms})
     ON CONFLICT (merchant_id, key) DO NOTHING RETURNING 1`);
-  if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved } };
+  if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, merchant_id, key, hash, token, now_ms);
 }
 
@@ -82,7 +84,7 @@ async function resolveConflict(pool: Pool, merchant_id: string, key: string, has
     UPDATE gateway.idempotency_keys SET lock_token = ${token}, locked_at_ms = ${now_ms}
     WHERE merchant_id = ${merchant_id} AND key = ${key} AND lock_token = ${row.lock_token}`);
   if (taken.rowCount !== 1) throw new PayrailError('idempotency_key_in_use');
-  return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids } };
+  return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids, first_attempt: false } };
 }
 
 /** The write that stores the response; it affects no row if the lock was lost, failing the statement. */
@@ -95,6 +97,12 @@ export function completion(lock: IdempotencyLock, response: StoredResponse): Sql
 /** After an unexpected failure the outcome is unknown: let the next retry take over at once. */
 export async function release(db: Db, lock: IdempotencyLock): Promise<void> {
   await run(db, sql`UPDATE gateway.idempotency_keys SET locked_at_ms = 0
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);
+}
+
+/** After a validation error on a first attempt nothing ran: drop the key, so corrected parameters may use it. */
+export async function forget(db: Db, lock: IdempotencyLock): Promise<void> {
+  await run(db, sql`DELETE FROM gateway.idempotency_keys
     WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Db, Pool, SqlFragment } from '../../platform/db.js';
-import { combineWrites, isGuardFailure, run } from '../../platform/db.js';
+import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../../platform/db.js';
 import type { OperationContext, Outcome } from '../../platform/operation.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
@@ -21,6 +21,18 @@ export interface MutationDeps {
 /** Conflicts and overload say nothing about the request itself, so they are never stored. */
 const RETRYABLE: ReadonlySet<string> = new Set(['lock_timeout', 'idempotency_key_in_use', 'rate_limit', 'service_unavailable']);
 
+/**
+ * Checks of the request's own values that a use case makes before it does anything (amount below the
+ * currency minimum, a card number that fails Luhn). Like schema errors they are not stored, so the
+ * key can be retried with corrected parameters, as Stripe allows. A key taken over from a request that
+ * died keeps its record either way: the dead request may have reached the processor with its ids.
+ */
+const VALIDATION: ReadonlySet<string> = new Set([
+  'parameter_unknown', 'parameter_missing', 'parameter_invalid_integer', 'parameter_invalid_empty', 'parameter_invalid',
+  'parameters_exclusive', 'currency_invalid', 'amount_too_small', 'amount_too_large', 'metadata_invalid',
+  'invalid_number', 'incorrect_number', 'invalid_expiry_month', 'invalid_expiry_year', 'invalid_cvc',
+]);
+
 export type MutationHandler<P> = (ctx: OperationContext, params: P, request: FastifyRequest) => Promise<Outcome>;
 
 export function renderOutcome(outcome: Outcome): StoredResponse {
@@ -31,7 +43,7 @@ export function renderOutcome(outcome: Outcome): StoredResponse {
 /**
  * Wraps a POST use case in the write pipeline: validate → idempotency lock → operation → one
  * statement with effects, events and the stored response → reply. Validation errors are not stored
- * (as Stripe), errors from the operation are, and an unexpected failure frees the key for a retry.
+ * (as Stripe), other errors from the operation are, and an unexpected failure frees the key for a retry.
  */
 export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, handler: MutationHandler<z.output<S>>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -55,7 +67,9 @@ export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, han
       const outcome = await handler(ctx, params, request);
       return send(reply, ctx.stored ?? renderOutcome(outcome));
     } catch (error) {
-      if (lock && error instanceof PayrailError && !RETRYABLE.has(error.code)) {
+      if (lock?.first_attempt && error instanceof PayrailError && VALIDATION.has(error.code)) {
+        await Idempotency.forget(deps.pool, lock);
+      } else if (lock && error instanceof PayrailError && !RETRYABLE.has(error.code)) {
         await storeError(deps.pool, lock, error);
       } else if (lock) {
         await Idempotency.release(deps.pool, lock).catch(() => {});
@@ -90,7 +104,10 @@ class Operation implements OperationContext {
     try {
       if (all.length > 0) await run(db, combineWrites(all));
     } catch (error) {
-      if (isGuardFailure(error)) throw new PayrailError('lock_timeout', { message: 'The object or idempotency key changed while this request ran; retry the request.' });
+      // A duplicate id means a retry took over this request's stale lock and wrote its reserved ids first.
+      if (isGuardFailure(error) || (this.lock && isUniqueViolation(error))) {
+        throw new PayrailError('lock_timeout', { message: 'The object or idempotency key changed while this request ran; retry the request.' });
+      }
       throw error;
     }
     this.stored = response;

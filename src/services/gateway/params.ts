@@ -39,9 +39,14 @@ export const boolean = () =>
     return fail(ctx, 'parameter_invalid', 'Invalid boolean: use true or false.');
   });
 
+/** NUL and unpaired surrogates cannot be stored in PostgreSQL text or jsonb, so no input may carry them. */
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+export const isStorableText = (value: string): boolean => !UNSTORABLE.test(value);
+
 export const text = (max_length = 5000) =>
   z.unknown().transform((value, ctx) => {
     if (typeof value !== 'string') return fail(ctx, 'parameter_invalid', 'Invalid string.');
+    if (!isStorableText(value)) return fail(ctx, 'parameter_invalid', 'Invalid string: NUL characters and unpaired surrogates are not allowed.');
     if (value.length > max_length) return fail(ctx, 'parameter_invalid', `This value must be at most ${max_length} characters.`);
     return value;
   });
@@ -61,7 +66,9 @@ export const oneOf = <T extends string>(values: readonly T[]) =>
 export const currency = () =>
   z.unknown().transform((value, ctx) => {
     const code = typeof value === 'string' ? value.toLowerCase() : '';
-    if (!currencyInfo(code)) return fail(ctx, 'currency_invalid', `Invalid currency: ${typeof value === 'string' ? value.slice(0, 10) : typeof value}. Use a supported ISO 4217 code.`);
+    // Echo only what could be a currency code: a client's mistake may have put other data here.
+    const shown = /^[a-z]{1,10}$/.test(code) ? code : `a ${typeof value}`;
+    if (!currencyInfo(code)) return fail(ctx, 'currency_invalid', `Invalid currency: ${shown}. Use a supported ISO 4217 code.`);
     return code;
   });
 
@@ -78,10 +85,11 @@ export const metadata = () =>
     if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
     const result: Record<string, string | null> = {};
     for (const [key, raw] of entries) {
-      if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key)) return fail(ctx, 'metadata_invalid', `Metadata keys must be 1 to ${METADATA_KEY_MAX_LENGTH} characters without square brackets.`);
+      if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key) || !isStorableText(key)) return fail(ctx, 'metadata_invalid', `Metadata keys must be 1 to ${METADATA_KEY_MAX_LENGTH} characters, without square brackets, NUL characters or unpaired surrogates.`);
       const string_value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
       if (string_value !== null && typeof string_value !== 'string') return fail(ctx, 'metadata_invalid', 'Metadata values must be strings.');
       if (typeof string_value === 'string' && string_value.length > METADATA_VALUE_MAX_LENGTH) return fail(ctx, 'metadata_invalid', `Metadata values can be at most ${METADATA_VALUE_MAX_LENGTH} characters.`);
+      if (typeof string_value === 'string' && !isStorableText(string_value)) return fail(ctx, 'metadata_invalid', 'Metadata values must not contain NUL characters or unpaired surrogates.');
       result[key] = string_value === '' ? null : string_value;
     }
     return result;
@@ -137,20 +145,18 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** Stripe's `created` filter: an integer, or a hash with gt, gte, lt, lte. */
+/** Stripe's `created` filter: an integer, or a hash with gt, gte, lt, lte. Errors name `created[…]`. */
 export function parseCreatedFilter(value: unknown): { gt?: number; gte?: number; lt?: number; lte?: number } | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' || typeof value === 'number') {
-    const exact = parseParams(integer({ min: 0 }), value);
+    const exact = parseParams(z.object({ created: integer({ min: 0 }) }), { created: value }).created;
     return { gte: exact, lte: exact };
   }
-  return parseParams(
-    z.strictObject({
-      gt: integer({ min: 0 }).optional(),
-      gte: integer({ min: 0 }).optional(),
-      lt: integer({ min: 0 }).optional(),
-      lte: integer({ min: 0 }).optional(),
-    }),
-    value,
-  );
+  const bounds = z.strictObject({
+    gt: integer({ min: 0 }).optional(),
+    gte: integer({ min: 0 }).optional(),
+    lt: integer({ min: 0 }).optional(),
+    lte: integer({ min: 0 }).optional(),
+  });
+  return parseParams(z.object({ created: bounds }), { created: value }).created;
 }

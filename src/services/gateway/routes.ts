@@ -88,7 +88,14 @@ const billingSchema = z.strictObject({
   email: P.clearableText(512).optional(),
   name: P.clearableText(256).optional(),
   phone: P.clearableText(20).optional(),
-  address: z.record(z.string(), P.text(200)).optional(),
+  address: z.strictObject({
+    city: P.text(200).optional(),
+    country: P.text(200).optional(),
+    line1: P.text(200).optional(),
+    line2: P.text(200).optional(),
+    postal_code: P.text(200).optional(),
+    state: P.text(200).optional(),
+  }).optional(),
 });
 const createPaymentMethodSchema = z.strictObject({
   type: P.oneOf(['card'] as const),
@@ -128,7 +135,11 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
       return applyExpand(payments, merchant_id, body, (query as { expand?: string[] }).expand);
     });
   };
-  const id = (request: FastifyRequest) => (request.params as Params).id;
+  const id = (request: FastifyRequest) => {
+    const value = (request.params as Params).id;
+    if (!P.isStorableText(value)) throw new PayrailError('resource_missing', { message: 'No such object: the id contains characters no id has.' });
+    return value;
+  };
   const list = (url: string, page: Page<Record<string, unknown>>) => ({ object: 'list', data: page.data, has_more: page.has_more, url });
 
   // PaymentIntents
@@ -179,6 +190,9 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   });
   get('/v1/payment_methods/:id', retrieveSchema, async (m, _q, r) => renderPaymentMethod(await payments.vault.get(payments.pool, m, id(r))));
   get('/v1/payment_methods', pmListSchema, async (m, q) => {
+    await Customers.retrieveCustomer(payments, m, q.customer).catch((error: unknown) => {
+      throw error instanceof PayrailError ? new PayrailError('resource_missing', { param: 'customer', message: error.message }) : error;
+    });
     const result = await payments.vault.listForCustomer(payments.pool, m, q.customer, q.limit ?? 10, q.starting_after);
     return list('/v1/payment_methods', { data: result.data.map(renderPaymentMethod), has_more: result.has_more });
   });
