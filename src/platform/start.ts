@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -26,6 +27,8 @@ export interface Platform {
   database: Database;
   /** The default merchant's secret key, when this data dir knows it. */
   secret_key: string | undefined;
+  /** Secret of the keyed request hash stored with Idempotency-Keys (tests plant rows with it). */
+  idempotency_hash_key: Buffer;
   stop(): Promise<void>;
 }
 
@@ -44,7 +47,9 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const ids = new UlidGenerator(clock);
   const database = await openDatabase(config);
   const secret_key = await ensureDefaultMerchant(config, database, ids, clock);
-  const vault = new Vault(loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key')));
+  const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
+  const vault = new Vault(keyring);
+  const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
   const app = buildGateway({
     pool: database.pool,
@@ -53,6 +58,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     clock,
     logger,
     body_limit_bytes: config.body_limit_bytes,
+    idempotency_hash_key,
     payments: {
       pool: database.pool,
       vault,
@@ -71,6 +77,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     app,
     database,
     secret_key,
+    idempotency_hash_key,
     stop: async () => {
       clearInterval(purge);
       await app.close();

@@ -238,9 +238,7 @@ describe('intents with customers', () => {
     expect(customer_id).toBe(customer.id);
   });
 
-  // Known gap (gateway): POST responses ignore `expand` (mutation.ts never calls applyExpand). This
-  // test is expected to fail until that is fixed; then `it.fails` turns red and should become `it`.
-  it.fails('expands customer, latest_charge and payment_method on create', async () => {
+  it('expands customer, latest_charge and payment_method on create', async () => {
     const customer = await t.stripe.customers.create({ email: 'expand-create@example.com' });
     const intent = await t.stripe.paymentIntents.create({
       amount: 4300, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true,

@@ -374,8 +374,8 @@ describe('recovery after a request died holding its key', () => {
     const reserved = { payment_intent: ids.next('payment_intent'), charge: ids.next('charge'), refund: ids.next('refund'), customer: ids.next('customer'), payment_method: ids.next('payment_method') };
     await t.platform.database.pool.query(
       `INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
-       VALUES ($1, $2, $3, 'crashed-process', $4, $5::jsonb, $4)`,
-      [merchant.rows[0]?.merchant_id, key, requestHash('POST', '/v1/payment_intents', qs.parse(form)), locked_at_ms, JSON.stringify(reserved)],
+       VALUES ($1, $2, $3, 'crashed-process', $4, $5::json, $4)`,
+      [merchant.rows[0]?.merchant_id, key, requestHash(t.platform.idempotency_hash_key, 'POST', '/v1/payment_intents', qs.parse(form)), locked_at_ms, JSON.stringify(reserved)],
     );
     return reserved;
   }

@@ -67,10 +67,12 @@ describe('sql fragments', () => {
 });
 
 describe('idempotency request hash', () => {
-  it('ignores key order but not values, paths or methods', () => {
-    const a = requestHash('POST', '/v1/x', { amount: '1', metadata: { a: '1', b: '2' } });
-    expect(requestHash('POST', '/v1/x', { metadata: { b: '2', a: '1' }, amount: '1' })).toBe(a);
-    expect(requestHash('POST', '/v1/x', { amount: '2', metadata: { a: '1', b: '2' } })).not.toBe(a);
-    expect(requestHash('POST', '/v1/y', { amount: '1', metadata: { a: '1', b: '2' } })).not.toBe(a);
+  const key = Buffer.alloc(32, 7);
+  it('ignores key order but not values, paths, methods or the secret', () => {
+    const a = requestHash(key, 'POST', '/v1/x', { amount: '1', metadata: { a: '1', b: '2' } });
+    expect(requestHash(key, 'POST', '/v1/x', { metadata: { b: '2', a: '1' }, amount: '1' })).toBe(a);
+    expect(requestHash(key, 'POST', '/v1/x', { amount: '2', metadata: { a: '1', b: '2' } })).not.toBe(a);
+    expect(requestHash(key, 'POST', '/v1/y', { amount: '1', metadata: { a: '1', b: '2' } })).not.toBe(a);
+    expect(requestHash(Buffer.alloc(32, 8), 'POST', '/v1/x', { amount: '1', metadata: { a: '1', b: '2' } })).not.toBe(a);
   });
 });

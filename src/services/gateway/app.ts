@@ -21,6 +21,8 @@ export interface GatewayDeps {
   logger: Logger;
   payments: PaymentsDeps;
   body_limit_bytes: number;
+  /** Secret for the keyed hash of requests stored with Idempotency-Keys. */
+  idempotency_hash_key: Buffer;
   /** Whether migrations are done and the database answers; for /readyz. */
   ready: () => Promise<boolean>;
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { Db, Pool, SqlFragment } from '../../platform/db.js';
 import { run, sql } from '../../platform/db.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
@@ -10,6 +10,10 @@ import { PayrailError } from '../../kernel/errors.js';
  * same statement that writes its effects, so the two can never exist apart. After a crash, a retry
  * takes over the stale lock with the same reserved ids, so the processor sees the same attempt id and
  * answers from its record instead of charging twice.
+ *
+ * The lock commits asynchronously (no wait for the WAL flush): it is the hot path's first round trip,
+ * and the durable completion later flushes the WAL that holds it. Only a database crash inside that
+ * window can lose a lock, and then no effect of its request was committed either.
  */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 export const IDEMPOTENCY_LOCK_STALE_MS = 60_000;
@@ -34,8 +38,12 @@ export interface IdempotencyLock {
   first_attempt: boolean;
 }
 
-export function requestHash(method: string, path: string, params: unknown): string {
-  return createHash('sha256').update(`${method} ${path} ${stableJson(params)}`).digest('base64url');
+/**
+ * Keyed, so the stored hash of a request that carried card data (POST /v1/payment_methods) cannot be
+ * brute-forced back to the card number without the platform's secret.
+ */
+export function requestHash(hash_key: Buffer, method: string, path: string, params: unknown): string {
+  return createHmac('sha256', hash_key).update(`${method} ${path} ${stableJson(params)}`).digest('base64url');
 }
 
 function stableJson(value: unknown): string {
@@ -63,11 +71,14 @@ interface KeyRow {
 export async function acquire(pool: Pool, ids: IdGenerator, merchant_id: string, key: string, hash: string, now_ms: number): Promise<LockResult> {
   const token = randomUUID();
   const reserved = Object.fromEntries(RESERVED_KINDS.map((kind) => [kind, ids.next(kind)]));
-  const inserted = await run(pool, sql`
-    INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
-    VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${JSON.stringify(reserved)}::jsonb, ${now_ms})
-    ON CONFLICT (merchant_id, key) DO NOTHING RETURNING 1`);
-  if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
+  const inserted = await run<{ acquired: number }>(pool, sql`
+    WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+    lock AS (
+      INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
+      VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${JSON.stringify(reserved)}::json, ${now_ms})
+      ON CONFLICT (merchant_id, key) DO NOTHING RETURNING 1)
+    SELECT (SELECT count(*) FROM lock)::int AS acquired, (SELECT setting FROM async_commit) AS setting`);
+  if (inserted.rows[0]?.acquired === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, merchant_id, key, hash, token, now_ms);
 }
 

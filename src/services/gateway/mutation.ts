@@ -16,6 +16,10 @@ export interface MutationDeps {
   pool: Pool;
   ids: IdGenerator;
   clock: Clock;
+  /** Secret for the keyed request hash stored with each Idempotency-Key. */
+  hash_key: Buffer;
+  /** Applies `expand[]` to a successful response body (fresh or replayed). */
+  expand: (merchant_id: string, body: Record<string, unknown>, fields: readonly string[]) => Promise<Record<string, unknown>>;
 }
 
 /** Conflicts and overload say nothing about the request itself, so they are never stored. */
@@ -54,18 +58,18 @@ export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, han
     let lock: IdempotencyLock | undefined;
     if (key !== undefined) {
       Idempotency.validateKey(key);
-      const hash = Idempotency.requestHash(request.method, request.url.split('?', 1)[0] ?? '', request.body);
+      const hash = Idempotency.requestHash(deps.hash_key, request.method, request.url.split('?', 1)[0] ?? '', request.body);
       const acquired = await Idempotency.acquire(deps.pool, deps.ids, merchant_id, key, hash, now_ms);
       if (acquired.kind === 'replay') {
         reply.header('Idempotent-Replayed', 'true');
-        return send(reply, acquired.response);
+        return send(reply, await expanded(deps, merchant_id, acquired.response, params));
       }
       lock = acquired.lock;
     }
     const ctx = new Operation(deps, merchant_id, request.id, key, lock, now_ms);
     try {
       const outcome = await handler(ctx, params, request);
-      return send(reply, ctx.stored ?? renderOutcome(outcome));
+      return send(reply, await expanded(deps, merchant_id, ctx.stored ?? renderOutcome(outcome), params));
     } catch (error) {
       if (lock?.first_attempt && error instanceof PayrailError && VALIDATION.has(error.code)) {
         await Idempotency.forget(deps.pool, lock);
@@ -117,6 +121,17 @@ class Operation implements OperationContext {
 async function storeError(pool: Pool, lock: IdempotencyLock, error: PayrailError): Promise<void> {
   const response = renderOutcome({ error });
   await run(pool, Idempotency.completion(lock, response));
+}
+
+/**
+ * The stored response keeps ids; expansions are applied on the way out, so a replay expands too and
+ * the hot path stores nothing extra.
+ */
+async function expanded(deps: MutationDeps, merchant_id: string, response: StoredResponse, params: unknown): Promise<StoredResponse> {
+  const fields = (params as { expand?: readonly string[] } | undefined)?.expand;
+  if (!fields || fields.length === 0 || response.status !== 200) return response;
+  const body = await deps.expand(merchant_id, JSON.parse(response.body) as Record<string, unknown>, fields);
+  return { status: response.status, body: JSON.stringify(body) };
 }
 
 function send(reply: FastifyReply, response: StoredResponse): void {

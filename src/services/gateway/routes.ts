@@ -120,8 +120,12 @@ type Params = { id: string };
 
 export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   const payments = deps.payments;
+  const mutationDeps = {
+    pool: deps.pool, ids: deps.ids, clock: deps.clock, hash_key: deps.idempotency_hash_key,
+    expand: (merchant_id: string, body: Record<string, unknown>, fields: readonly string[]) => applyExpand(payments, merchant_id, body, fields),
+  };
   const post = <S extends z.ZodType>(path: string, schema: S, handler: Parameters<typeof mutation<S>>[2]) => {
-    const run = mutation({ pool: deps.pool, ids: deps.ids, clock: deps.clock }, schema, handler);
+    const run = mutation(mutationDeps, schema, handler);
     app.post(path, async (request, reply) => {
       await run(request, reply);
       return reply;
@@ -165,7 +169,7 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   post('/v1/customers', customerSchema, (ctx, p) => Customers.createCustomer(payments, ctx, p));
   post('/v1/customers/:id', customerSchema, (ctx, p, r) => Customers.updateCustomerParams(payments, ctx, id(r), p));
   app.delete('/v1/customers/:id', async (request, reply) => {
-    await mutation({ pool: deps.pool, ids: deps.ids, clock: deps.clock }, emptySchema, (ctx) => Customers.deleteCustomer(payments, ctx, id(request)))(request, reply);
+    await mutation(mutationDeps, emptySchema, (ctx) => Customers.deleteCustomer(payments, ctx, id(request)))(request, reply);
     return reply;
   });
   get('/v1/customers/:id', retrieveSchema, (m, _q, r) => Customers.retrieveCustomer(payments, m, id(r)));
