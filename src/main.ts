@@ -27,7 +27,16 @@ async function shutdown(signal: string): Promise<void> {
   const timer = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS);
   timer.unref();
   await platform.stop();
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }
+// A throw outside any request means state this process holds may be wrong: log it and stop. Nothing
+// is lost by exiting: every write is atomic, and idempotent retries resume what was in flight.
+function crash(kind: string, error: unknown): void {
+  platform.app.log.fatal({ err: error, kind }, 'process error; exiting');
+  process.exitCode = 1;
+  void shutdown(kind).finally(() => process.exit(1));
+}
+process.on('uncaughtException', (error) => crash('uncaughtException', error));
+process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db.js';
-import { run, sql } from '../../platform/db.js';
+import { joinSql, rawSql, run, sql } from '../../platform/db.js';
 import type { Page, PageRequest } from '../../platform/pagination.js';
 import { listPage } from '../../platform/pagination.js';
 import { PayrailError } from '../../kernel/errors.js';
@@ -15,10 +15,12 @@ export async function retrieveEvent(db: Db, merchant_id: string, id: string): Pr
   return renderEvent(row);
 }
 
-export async function listEvents(db: Db, merchant_id: string, page: PageRequest, type?: string): Promise<Page<Record<string, unknown>>> {
-  // `charge.*` matches every charge event; LIKE's own wildcards in the prefix are matched literally.
+/** Lists events, optionally only those matching any of `types` (`charge.*` matches every charge event). */
+export async function listEvents(db: Db, merchant_id: string, page: PageRequest, types: readonly string[]): Promise<Page<Record<string, unknown>>> {
+  // LIKE's own wildcards in a prefix are matched literally.
   const like_prefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const filters = type ? [type.endsWith('.*') ? sql`type LIKE ${like_prefix(type.slice(0, -1))}` : sql`type = ${type}`] : [];
+  const matches = types.map((type) => (type.endsWith('.*') ? sql`type LIKE ${like_prefix(type.slice(0, -1))}` : sql`type = ${type}`));
+  const filters = matches.length > 0 ? [joinSql([rawSql('('), joinSql(matches, ' OR '), rawSql(')')], '')] : [];
   const result = await listPage<EventRow>(db, { table: 'events.outbox', column: EVENT_COLUMNS }, merchant_id, filters, page);
   return { data: result.data.map(renderEvent), has_more: result.has_more };
 }

@@ -1,6 +1,6 @@
 import type { PaymentsDeps } from '../payments/app/deps.js';
 import { retrieveCharge } from '../payments/app/charges.js';
-import { retrieveCustomer } from '../payments/app/customers.js';
+import { expandCustomer } from '../payments/app/customers.js';
 import { retrieveIntent } from '../payments/app/intents.js';
 import { renderPaymentMethod } from '../payments/adapters/render.js';
 
@@ -11,11 +11,11 @@ type Loader = (deps: PaymentsDeps, merchant_id: string, id: string) => Promise<J
 const LOADERS: Record<string, Record<string, Loader>> = {
   payment_intent: {
     latest_charge: retrieveCharge,
-    customer: retrieveCustomer,
+    customer: expandCustomer,
     payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.pool, merchant_id, id)),
   },
   charge: {
-    customer: retrieveCustomer,
+    customer: expandCustomer,
     payment_intent: retrieveIntent,
     payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.pool, merchant_id, id)),
   },

@@ -76,10 +76,13 @@ const METADATA_MAX_KEYS = 50;
 const METADATA_KEY_MAX_LENGTH = 40;
 const METADATA_VALUE_MAX_LENGTH = 500;
 
-/** Stripe's metadata rules: at most 50 keys, keys up to 40 characters, values up to 500; "" clears. */
+/**
+ * Stripe's metadata rules: at most 50 keys, keys up to 40 characters, values up to 500. A key set to
+ * "" is deleted; `metadata=""` deletes every key, which is `null` here.
+ */
 export const metadata = () =>
   z.unknown().transform((value, ctx) => {
-    if (value === '') return {} as Record<string, string | null>;
+    if (value === '') return null;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
     const entries = Object.entries(value);
     if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
@@ -100,6 +103,15 @@ export const expand = () =>
   z.unknown().transform((value, ctx) => {
     const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
     if (list.length > EXPANDABLE_MAX || !list.every((v) => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
+    return list as string[];
+  });
+
+/** A list of short strings, sent as `x[0]=a&x[1]=b` or a JSON array. */
+export const textList = (max_length: number, max_items: number) =>
+  z.unknown().transform((value, ctx) => {
+    const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
+    if (list.length > max_items) return fail(ctx, 'parameter_invalid', `At most ${max_items} values are allowed.`);
+    if (!list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= max_length && isStorableText(v))) return fail(ctx, 'parameter_invalid', `Each value must be a string of 1 to ${max_length} characters.`);
     return list as string[];
   });
 

@@ -112,7 +112,8 @@ const intentListSchema = listBase.extend({ customer: P.text(255).optional() });
 const chargeListSchema = listBase.extend({ customer: P.text(255).optional(), payment_intent: P.text(255).optional() });
 const refundListSchema = listBase.extend({ charge: P.text(255).optional(), payment_intent: P.text(255).optional() });
 const customerListSchema = listBase.extend({ email: P.text(512).optional() });
-const eventListSchema = listBase.extend({ type: P.text(100).optional(), types: z.unknown().optional() });
+const EVENT_TYPES_MAX = 20;
+const eventListSchema = listBase.extend({ type: P.text(100).optional(), types: P.textList(100, EVENT_TYPES_MAX).optional() });
 const pmListSchema = listBase.extend({ customer: P.text(255), type: P.oneOf(['card'] as const).optional() });
 const retrieveSchema = z.strictObject({ expand: P.expand().optional(), client_secret: P.text(255).optional() });
 
@@ -176,7 +177,7 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   get('/v1/customers', customerListSchema, async (m, q) => list('/v1/customers', await Customers.listCustomers(payments, m, page(q), q.email)));
   get('/v1/customers/:id/payment_methods', listBase.extend({ type: P.oneOf(['card'] as const).optional() }), async (m, q, r) => {
     await Customers.retrieveCustomer(payments, m, id(r));
-    const result = await payments.vault.listForCustomer(payments.pool, m, id(r), q.limit ?? 10, q.starting_after);
+    const result = await payments.vault.listForCustomer(payments.pool, m, id(r), q.limit ?? 10, q.starting_after, q.ending_before);
     return list(`/v1/customers/${id(r)}/payment_methods`, { data: result.data.map(renderPaymentMethod), has_more: result.has_more });
   });
 
@@ -197,7 +198,7 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
     await Customers.retrieveCustomer(payments, m, q.customer).catch((error: unknown) => {
       throw error instanceof PayrailError ? new PayrailError('resource_missing', { param: 'customer', message: error.message }) : error;
     });
-    const result = await payments.vault.listForCustomer(payments.pool, m, q.customer, q.limit ?? 10, q.starting_after);
+    const result = await payments.vault.listForCustomer(payments.pool, m, q.customer, q.limit ?? 10, q.starting_after, q.ending_before);
     return list('/v1/payment_methods', { data: result.data.map(renderPaymentMethod), has_more: result.has_more });
   });
   post('/v1/payment_methods/:id/attach', attachSchema, async (ctx, p, r) => {
@@ -218,7 +219,7 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
 
   // Events
   get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(deps.pool, m, id(r)));
-  get('/v1/events', eventListSchema, async (m, q) => list('/v1/events', await listEvents(deps.pool, m, page(q), q.type)));
+  get('/v1/events', eventListSchema, async (m, q) => list('/v1/events', await listEvents(deps.pool, m, page(q), q.types ?? (q.type ? [q.type] : []))));
 }
 
 function page(query: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined; created?: unknown }) {

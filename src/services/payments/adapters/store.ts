@@ -105,6 +105,12 @@ export async function getCustomer(db: Db, merchant_id: string, id: string, mode:
   return customer;
 }
 
+/** True for a customer that existed and was deleted (Stripe still answers with a `deleted` stub). */
+export async function customerWasDeleted(db: Db, merchant_id: string, id: string): Promise<boolean> {
+  const result = await run(db, sql`SELECT 1 FROM payments.customers WHERE merchant_id = ${merchant_id} AND id = ${id} AND deleted`);
+  return result.rowCount === 1;
+}
+
 export async function chargesOfIntent(db: Db, merchant_id: string, intent_id: string): Promise<Charge[]> {
   const result = await run<{ state: Charge }>(db, sql`SELECT state FROM payments.charges WHERE merchant_id = ${merchant_id} AND payment_intent_id = ${intent_id} ORDER BY id DESC LIMIT 100`);
   return result.rows.map((row) => checkCharge(row.state));

@@ -32,7 +32,7 @@ export interface CreateRefundParams {
   payment_intent?: string | undefined;
   amount?: number | undefined;
   reason?: Refund['reason'] | undefined;
-  metadata?: Record<string, string | null> | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ import { listPage } from '../../../platform/pagination.js';
 import type { Customer } from '../domain/customer.js';
 import { mergeMetadata, previousAttributes } from '../domain/intent.js';
 import { renderCustomer } from '../adapters/render.js';
-import { getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
+import { customerWasDeleted, getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './intents.js';
 
@@ -17,7 +17,7 @@ export interface CustomerParams {
   name?: string | null | undefined;
   description?: string | null | undefined;
   phone?: string | null | undefined;
-  metadata?: Record<string, string | null> | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
 }
 
 export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, params: CustomerParams): Promise<Outcome> {
@@ -59,7 +59,7 @@ export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationCon
     const customer: Customer = {
       ...before,
       ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
-      metadata: metadata ? mergeMetadata(before.metadata, metadata) : before.metadata,
+      metadata: metadata !== undefined ? mergeMetadata(before.metadata, metadata) : before.metadata,
       version: before.version + 1,
     };
     const outcome: Outcome = { ok: renderCustomer(customer) };
@@ -79,6 +79,12 @@ export async function deleteCustomer(deps: PaymentsDeps, ctx: OperationContext, 
 
 export async function retrieveCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
   return renderCustomer(await getCustomer(deps.pool, merchant_id, id));
+}
+
+/** For `expand[]=customer`: a deleted customer expands to Stripe's `{id, object, deleted}` stub. */
+export async function expandCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  if (await customerWasDeleted(deps.pool, merchant_id, id)) return { id, object: 'customer', deleted: true };
+  return retrieveCustomer(deps, merchant_id, id);
 }
 
 export async function listCustomers(deps: PaymentsDeps, merchant_id: string, page: PageRequest, email?: string): Promise<Page<Record<string, unknown>>> {

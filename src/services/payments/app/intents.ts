@@ -26,7 +26,7 @@ export interface CreateIntentParams {
   customer?: string | undefined;
   payment_method?: string | undefined;
   description?: string | null | undefined;
-  metadata?: Record<string, string | null> | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
   receipt_email?: string | null | undefined;
   statement_descriptor?: string | null | undefined;
   statement_descriptor_suffix?: string | null | undefined;

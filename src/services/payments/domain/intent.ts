@@ -158,7 +158,7 @@ export interface IntentChanges {
   customer?: string | null;
   payment_method?: string | null;
   description?: string | null;
-  metadata?: Record<string, string | null>;
+  metadata?: Record<string, string | null> | null;
   receipt_email?: string | null;
   statement_descriptor?: string | null;
   statement_descriptor_suffix?: string | null;
@@ -177,14 +177,16 @@ export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIn
   // Only the intent's own fields: a request's other parameters (`expand`) must not land in its state.
   const fields = Object.fromEntries(UPDATABLE_FIELDS.map((key) => [key, changes[key]])) as Omit<IntentChanges, 'metadata'>;
   const next: PaymentIntent = { ...intent, ...definedOnly(fields), version: intent.version + 1 };
-  if (metadata) next.metadata = mergeMetadata(intent.metadata, metadata);
+  if (metadata !== undefined) next.metadata = mergeMetadata(intent.metadata, metadata);
   if (changes.payment_method !== undefined && intent.status === 'requires_payment_method' && changes.payment_method) {
     next.status = 'requires_confirmation';
   }
   return next;
 }
 
-export function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
+/** Applies metadata changes: a null value deletes its key, and null changes delete every key. */
+export function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null> | null): Record<string, string> {
+  if (changes === null) return {};
   const merged = { ...current };
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete merged[key];
