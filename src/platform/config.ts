@@ -12,6 +12,8 @@ export interface Config {
   db_pool_max: number;
   sandbox_latency_ms: number;
   body_limit_bytes: number;
+  rate_limit_per_s: number;
+  rate_limit_burst: number;
   log_level: string;
   public_url: string | undefined;
 }
@@ -28,6 +30,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     db_pool_max: intSetting(env, 'PAYRAIL_DB_POOL_MAX', 20),
     sandbox_latency_ms: intSetting(env, 'PAYRAIL_SANDBOX_LATENCY_MS', 0),
     body_limit_bytes: intSetting(env, 'PAYRAIL_BODY_LIMIT_BYTES', 256 * 1024),
+    rate_limit_per_s: intSetting(env, 'PAYRAIL_RATE_LIMIT_PER_S', 5_000),
+    rate_limit_burst: intSetting(env, 'PAYRAIL_RATE_LIMIT_BURST', 10_000),
     log_level: env.LOG_LEVEL ?? 'info',
     public_url: env.PAYRAIL_PUBLIC_URL || undefined,
   };

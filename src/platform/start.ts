@@ -20,6 +20,7 @@ import { SandboxProcessor } from '../services/connectors/sandbox.js';
 import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
 import { buildGateway } from '../services/gateway/app.js';
 import { purgeExpired } from '../services/gateway/idempotency.js';
+import { RateLimiter } from '../services/gateway/rate-limit.js';
 
 export interface Platform {
   url: string;
@@ -58,6 +59,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     clock,
     logger,
     body_limit_bytes: config.body_limit_bytes,
+    rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
     idempotency_hash_key,
     payments: {
       pool: database.pool,

@@ -10,6 +10,7 @@ import type { ApiKeyResolver } from '../merchants/merchants.js';
 import type { PaymentsDeps } from '../payments/app/deps.js';
 import { API_VERSION } from '../events/outbox.js';
 import { authenticate } from './auth.js';
+import type { RateLimiter } from './rate-limit.js';
 import { errorBody, toPayrailError } from './errors.js';
 import { registerRoutes } from './routes.js';
 
@@ -21,6 +22,7 @@ export interface GatewayDeps {
   logger: Logger;
   payments: PaymentsDeps;
   body_limit_bytes: number;
+  rate_limiter: RateLimiter;
   /** Secret for the keyed hash of requests stored with Idempotency-Keys. */
   idempotency_hash_key: Buffer;
   /** Whether migrations are done and the database answers; for /readyz. */
@@ -78,7 +80,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     const key = headerString(request.headers['idempotency-key']);
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
     // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
-    if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) request.merchant_id = await authenticate(request, deps.keys);
+    if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
+      request.merchant_id = await authenticate(request, deps.keys);
+      if (!deps.rate_limiter.allow(request.merchant_id, deps.clock.now_ms())) {
+        reply.header('Retry-After', '1');
+        throw new PayrailError('rate_limit', { message: 'Too many requests hit the API too quickly. Retry after a short wait.' });
+      }
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {
