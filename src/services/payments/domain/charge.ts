@@ -1,16 +1,9 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
+import type { CardDetails } from '../../vault/app/vault.js';
 
-export interface CardSnapshot {
-  brand: string;
-  last4: string;
-  exp_month: number;
-  exp_year: number;
-  fingerprint: string;
-  funding: string;
-  country: string | null;
-  cvc_check: 'pass' | 'fail' | 'unchecked' | null;
-}
+/** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
+export type CardSnapshot = CardDetails & { cvc_check: 'pass' | 'fail' | 'unchecked' | null };
 
 export interface Outcome {
   network_status: 'approved_by_network' | 'declined_by_network' | 'not_sent_to_network';
