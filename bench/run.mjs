@@ -8,6 +8,8 @@ import { openBenchDatabase } from './database.mjs';
 import { Cleanup, formatNumber, printBlock } from './lib.mjs';
 import { baseline } from './scenarios/baseline.mjs';
 import { paymentIntents } from './scenarios/payment-intents.mjs';
+import { ledger } from './scenarios/ledger.mjs';
+import { events } from './scenarios/events.mjs';
 
 const CONNECTIONS = 32;
 const DB_POOL_MAX = 20; // Payrail's default pool size; the baseline gets the same
@@ -20,7 +22,7 @@ const EXIT_ERROR = 1;
 const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Scenarios run in this order; later issues add theirs (ledger, events) here. */
-const SCENARIOS = [baseline, paymentIntents];
+const SCENARIOS = [baseline, paymentIntents, ledger, events];
 
 /** Each target reads the scenario results; a MISS is reported, not fatal. */
 const TARGETS = [

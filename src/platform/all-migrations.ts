@@ -4,6 +4,7 @@ import { gatewayMigrations } from '../services/gateway/migrations.js';
 import { paymentMigrations } from '../services/payments/migrations/index.js';
 import { vaultMigrations } from '../services/vault/migrations/index.js';
 import { eventMigrations } from '../services/events/migrations/index.js';
+import { ledgerMigrations } from '../services/ledger/migrations/index.js';
 
 /** Every service's migrations, in the order they were written. Each service owns its schema. */
 export const ALL_MIGRATIONS: readonly Migration[] = [
@@ -12,4 +13,5 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...paymentMigrations,
   ...vaultMigrations,
   ...eventMigrations,
+  ...ledgerMigrations,
 ];

@@ -1,9 +1,14 @@
 import pino from 'pino';
 
 /**
- * One logger configuration for every process. Redaction is enforced here, in one place: any field
- * that can carry a secret is censored wherever it appears in a log object. Request bodies are never
- * logged at all.
+ * One logger configuration for every process, and redaction enforced here, in one place, in two layers:
+ *
+ * 1. Fields that can carry a secret are censored wherever they appear in a log object (paths below).
+ *    Request bodies are never logged at all.
+ * 2. Every line, as written, is searched for secrets that hide in free text — an error's message or
+ *    stack, a URL, a database error's detail: card-number-like digit runs keep only their last four,
+ *    API keys and webhook secrets keep only their prefix, `Bearer`/`Basic` credentials and CVC values
+ *    go. This layer sees what the first cannot (text, and fields nested deeper than its paths).
  */
 export const REDACTED_PATHS = [
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
@@ -11,11 +16,53 @@ export const REDACTED_PATHS = [
   'api_key', '*.api_key', 'password', '*.password', 'body', '*.body',
 ];
 
+const CENSOR = '[redacted]';
+
+/**
+ * Card numbers are 12 to 19 digits, written with or without spaces or dashes: every run of 12 or
+ * more digits keeps its last four. Two exceptions keep logs usable: Payrail ids (`req_01J…`, whose
+ * random part is often mostly digits; their time part has letters) are left whole, and so are
+ * epoch-millisecond numbers (13 digits starting with 1 as a JSON value, such as pino's `time`).
+ */
+const ID_OR_DIGIT_RUN = /\b([a-z]+(?:_[a-z]+)*_[0-9A-Z]{26})(?![0-9A-Za-z])|(?<!\d)\d(?:[ -]?\d){11,}/g;
+const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){11,}/g;
+const EPOCH_MS = /^1\d{12}$/;
+
+function maskDigits(run: string): string {
+  const digits = run.replace(/[ -]/g, '');
+  return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`;
+}
+
+/** Secret and restricted API keys, and webhook signing secrets. Publishable keys are not secrets. */
+const SECRET_KEY = /((?:sk|rk)_(?:test|live)_|whsec_)[A-Za-z0-9]{4,}/g;
+const CREDENTIALS = /\b(Bearer|Basic)(\s+)[A-Za-z0-9+/=._~-]{6,}/gi;
+/** `cvc=123`, `"cvc":"123"`, `card[cvc]=123` (raw or URL-encoded), also inside JSON-escaped text. */
+const CVC_VALUE = /(cvc|cvv|cvc2|cvv2)((?:%5D|\\?["'\]])*\s*[:=]\s*(?:\\?["'])?)\d{3,4}(?!\d)/gi;
+
+/** Masks secrets in free text; the same function guards every log line. */
+export function redactText(text: string): string {
+  return text
+    .replace(ID_OR_DIGIT_RUN, (match: string, id: string | undefined, offset: number, whole: string) => {
+      // An id's body starts with its time in base32, which has letters: digits there are no id of ours.
+      if (id !== undefined) return /[A-Z]/.test(id.slice(-26, -16)) ? match : match.replace(DIGIT_RUN, maskDigits);
+      if (EPOCH_MS.test(match) && whole[offset - 1] === ':') return match;
+      return maskDigits(match);
+    })
+    .replace(SECRET_KEY, `$1${CENSOR}`)
+    .replace(CREDENTIALS, `$1$2${CENSOR}`)
+    .replace(CVC_VALUE, `$1$2${CENSOR}`);
+}
+
 export type Logger = pino.Logger;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
-    { level, base: { service: 'payrail' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    {
+      level,
+      base: { service: 'payrail' },
+      redact: { paths: REDACTED_PATHS, censor: CENSOR },
+      hooks: { streamWrite: redactText },
+    },
     destination,
   );
 }

@@ -7,6 +7,9 @@ import type { Database } from './database.js';
 import { openDatabase } from './database.js';
 import type { Logger } from './logger.js';
 import { createLogger } from './logger.js';
+import { instrumentConnector, metrics, metricsEnabledIn } from './metrics.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { startTracing, tracePool, tracingActive } from './tracing.js';
 import { pendingMigrations } from './migrations.js';
 import { ALL_MIGRATIONS } from './all-migrations.js';
 import type { Clock } from '../kernel/clock.js';
@@ -20,6 +23,9 @@ import { SandboxProcessor } from '../services/connectors/sandbox.js';
 import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
 import { buildGateway } from '../services/gateway/app.js';
 import { purgeExpired } from '../services/gateway/idempotency.js';
+import { startLedgerWorker } from '../services/ledger/app/worker.js';
+import type { EventServices, EventServicesOptions } from '../services/events/runtime.js';
+import { startEventServices } from '../services/events/runtime.js';
 import { RateLimiter } from '../services/gateway/rate-limit.js';
 
 export interface Platform {
@@ -30,6 +36,8 @@ export interface Platform {
   secret_key: string | undefined;
   /** Secret of the keyed request hash stored with Idempotency-Keys (tests plant rows with it). */
   idempotency_hash_key: Buffer;
+  /** Webhook delivery and the event bus binding (embedded, or NATS JetStream with NATS_URL). */
+  events: EventServices;
   stop(): Promise<void>;
 }
 
@@ -37,6 +45,12 @@ export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   connector?: Connector;
+  /** Events service options (tests: retry schedule, webhook timeout, NATS on or off). */
+  events?: EventServicesOptions;
+  /** Prometheus metrics and `/metrics`; default: on unless PAYRAIL_METRICS=off. */
+  metrics?: boolean;
+  /** Tests: export spans here (tracing is otherwise on only when the OTEL_* variables ask for it). */
+  trace_exporter?: SpanExporter;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
@@ -47,6 +61,10 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const logger = options.logger ?? createLogger(config.log_level);
   const ids = new UlidGenerator(clock);
   const database = await openDatabase(config);
+  if (options.metrics ?? metricsEnabledIn(process.env)) metrics.enable();
+  const unbind_pool = metrics.bindPool(database.pool);
+  const tracing = await startTracing({ exporter: options.trace_exporter });
+  tracePool(database.pool);
   const secret_key = await ensureDefaultMerchant(config, database, ids, clock);
   const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
   const vault = new Vault(keyring);
@@ -64,12 +82,17 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     payments: {
       pool: database.pool,
       vault,
-      connector: options.connector ?? new SandboxProcessor({ latency_ms: config.sandbox_latency_ms }),
+      connector: observed(options.connector ?? new SandboxProcessor({ latency_ms: config.sandbox_latency_ms })),
       risk_rules: DEFAULT_RULES,
       public_url: () => public_url,
     },
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
+  // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
+  startLedgerWorker({ pool: database.pool, clock, logger, app });
+  // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
+  // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
+  const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;
   const purge = setInterval(() => void purgeExpired(database.pool, clock.now_ms()).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed')), PURGE_INTERVAL_MS);
@@ -80,12 +103,20 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     database,
     secret_key,
     idempotency_hash_key,
+    events,
     stop: async () => {
       clearInterval(purge);
       await app.close();
+      unbind_pool();
+      await tracing?.shutdown();
       await database.close();
     },
   };
+}
+
+/** Processor calls timed, counted and traced, when metrics or tracing are on. */
+function observed(connector: Connector): Connector {
+  return metrics.enabled || tracingActive() ? instrumentConnector(connector) : connector;
 }
 
 /**

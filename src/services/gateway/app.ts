@@ -13,6 +13,9 @@ import { authenticate } from './auth.js';
 import type { RateLimiter } from './rate-limit.js';
 import { errorBody, toPayrailError } from './errors.js';
 import { registerRoutes } from './routes.js';
+import { registerLedgerRoutes } from '../ledger/adapters/routes.js';
+import { metrics } from '../../platform/metrics.js';
+import { registerRequestTracing } from '../../platform/tracing.js';
 
 export interface GatewayDeps {
   pool: Pool;
@@ -74,6 +77,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     }
   });
 
+  // First, so auth, parsing and the handler run inside the request's span (a no-op without tracing).
+  registerRequestTracing(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id);
     reply.header('Stripe-Version', headerString(request.headers['stripe-version']) ?? API_VERSION);
@@ -90,6 +95,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime, reply.getHeader('idempotent-replayed') === 'true');
     request.log.info({
       request_id: request.id,
       merchant_id: request.merchant_id ?? null,
@@ -107,17 +113,26 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Prometheus exposition (PAYRAIL_METRICS=off removes it). Label values hold no ids or secrets.
+  if (metrics.enabled) {
+    app.get('/metrics', async (_request, reply) => {
+      const { content_type, body } = await metrics.exposition();
+      reply.header('content-type', content_type).send(body);
+    });
+  }
   app.get('/readyz', async (_request, reply) => {
     const ready = await deps.ready().catch(() => false);
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
 
   registerRoutes(app, deps);
+  registerLedgerRoutes(app, deps);
   return app;
 }
 
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const known = toPayrailError(error);
+  metrics.apiError(known?.code ?? 'api_error');
   reply.header('Request-Id', request.id);
   if (known) {
     reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(known)));

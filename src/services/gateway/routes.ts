@@ -7,6 +7,7 @@ import * as Charges from '../payments/app/charges.js';
 import * as Customers from '../payments/app/customers.js';
 import { renderPaymentMethod } from '../payments/adapters/render.js';
 import { listEvents, retrieveEvent } from '../events/queries.js';
+import { registerWebhookRoutes } from '../events/webhooks/routes.js';
 import type { GatewayDeps } from './app.js';
 import { applyExpand } from './expand.js';
 import { mutation } from './mutation.js';
@@ -220,6 +221,9 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   // Events
   get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(deps.pool, m, id(r)));
   get('/v1/events', eventListSchema, async (m, q) => list('/v1/events', await listEvents(deps.pool, m, page(q), q.types ?? (q.type ? [q.type] : []))));
+
+  // Webhook endpoints (events service); their signing secrets are sealed under a key derived from this one.
+  registerWebhookRoutes(app, mutationDeps, deps.idempotency_hash_key);
 }
 
 function page(query: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined; created?: unknown }) {

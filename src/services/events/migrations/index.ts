@@ -23,4 +23,177 @@ export const eventMigrations: Migration[] = [
       );
       CREATE UNIQUE INDEX outbox_seq ON events.outbox (seq);`,
   },
+  {
+    id: 'events/002_consumers',
+    sql: `
+      -- Consumers read the outbox in commit-safe order. seq is assigned at insert, so a transaction
+      -- holding a lower seq can commit after one holding a higher seq: reading "seq > offset" would
+      -- skip it. Each row records its top-level transaction id instead; a reader takes only rows whose
+      -- xid is below its snapshot's xmin (every such transaction has finished), in (xid, seq) order,
+      -- so nothing can later appear before an offset it has passed. Existing rows share the xid of
+      -- this migration and keep their seq order.
+      ALTER TABLE events.outbox ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+      DROP INDEX events.outbox_seq;
+      CREATE INDEX outbox_by_xid ON events.outbox (xid, seq);
+
+      -- One durable position per consumer: the last (xid, seq) it has applied.
+      CREATE TABLE events.consumer_offsets (
+        consumer text PRIMARY KEY,
+        xid xid8 NOT NULL DEFAULT '0',
+        seq bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Events a consumer has applied, written in the transaction of their effects: a second delivery
+      -- of one event (a replayed bus message, a redone batch) finds its row and has no effect.
+      CREATE TABLE events.consumer_inbox (
+        consumer text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        merchant_id text NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+      );
+      -- Failed attempts of an event still being retried; the row goes when the event is parked.
+      CREATE TABLE events.consumer_attempts (
+        consumer text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        attempts int NOT NULL CHECK (attempts > 0),
+        last_error text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+      );
+      -- Events a consumer gave up on after its bounded retries, with the last error: the consumer
+      -- moved past them, so an operator (and ledger verify) must look at each.
+      CREATE TABLE events.dead_letters (
+        consumer text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        merchant_id text NOT NULL,
+        type text NOT NULL,
+        xid xid8 NOT NULL,
+        seq bigint NOT NULL,
+        attempts int NOT NULL,
+        error text NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, event_id)
+      );`,
+  },
+  {
+    id: 'events/003_webhooks',
+    sql: `
+      -- Webhook endpoints (Stripe's /v1/webhook_endpoints). The signing secret is stored sealed
+      -- (AES-256-GCM, bound to the endpoint id), never in clear. Deleting an endpoint removes its row.
+      CREATE TABLE events.webhook_endpoints (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        created bigint NOT NULL,
+        url text NOT NULL,
+        enabled_events text[] NOT NULL CHECK (cardinality(enabled_events) > 0),
+        status text NOT NULL CHECK (status IN ('enabled', 'disabled')),
+        description text,
+        metadata jsonb NOT NULL DEFAULT '{}',
+        api_version text,
+        secret_sealed bytea NOT NULL,
+        version int NOT NULL DEFAULT 1,
+        PRIMARY KEY (merchant_id, id)
+      );
+
+      -- One row per (event, endpoint) to deliver; written by the webhooks consumer in the transaction
+      -- that records the event in its inbox. id is the enqueue order (the outbox's commit-safe order).
+      CREATE TABLE events.webhook_deliveries (
+        id bigint GENERATED ALWAYS AS IDENTITY,
+        merchant_id text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        endpoint_id text COLLATE "C" NOT NULL,
+        event_type text NOT NULL,
+        object_id text NOT NULL,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed', 'canceled')),
+        -- Every attempt ever (numbers the attempt rows); scheduled_attempts counts since the last
+        -- (re)send and drives the backoff and the cap; round_started_ms starts the give-up clock.
+        attempts int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        scheduled_attempts int NOT NULL DEFAULT 0 CHECK (scheduled_attempts >= 0),
+        created_ms bigint NOT NULL,
+        round_started_ms bigint NOT NULL,
+        next_attempt_ms bigint NOT NULL,
+        -- Set while a worker sends it: a worker that dies leaves a lease that simply runs out.
+        lease_until_ms bigint,
+        lease_token text,
+        last_attempt_ms bigint,
+        last_http_status int,
+        last_error text,
+        PRIMARY KEY (merchant_id, event_id, endpoint_id)
+      );
+      CREATE UNIQUE INDEX webhook_deliveries_id ON events.webhook_deliveries (id);
+      -- Due work per endpoint, and the per-(endpoint, object) order guard.
+      CREATE INDEX webhook_deliveries_due ON events.webhook_deliveries (endpoint_id, next_attempt_ms, id) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_object ON events.webhook_deliveries (endpoint_id, object_id, id) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_leased ON events.webhook_deliveries (endpoint_id) WHERE status = 'pending' AND lease_until_ms IS NOT NULL;
+      CREATE INDEX webhook_deliveries_failed ON events.webhook_deliveries (id) WHERE status = 'failed';
+
+      -- Every attempt: HTTP status (null when there was no response), latency, a bounded excerpt.
+      CREATE TABLE events.webhook_attempts (
+        delivery_id bigint NOT NULL,
+        attempt int NOT NULL,
+        merchant_id text NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        endpoint_id text COLLATE "C" NOT NULL,
+        started_ms bigint NOT NULL,
+        latency_ms int NOT NULL,
+        http_status int,
+        error text,
+        response_excerpt text,
+        PRIMARY KEY (delivery_id, attempt)
+      );
+
+      -- Disabling or deleting an endpoint cancels what it still had to receive, atomically.
+      CREATE FUNCTION events.webhook_endpoint_cancel() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE events.webhook_deliveries SET status = 'canceled', lease_until_ms = NULL, lease_token = NULL
+        WHERE endpoint_id = OLD.id AND merchant_id = OLD.merchant_id AND status = 'pending';
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER webhook_endpoint_disabled AFTER UPDATE OF status ON events.webhook_endpoints
+        FOR EACH ROW WHEN (NEW.status = 'disabled' AND OLD.status <> 'disabled') EXECUTE FUNCTION events.webhook_endpoint_cancel();
+      CREATE TRIGGER webhook_endpoint_deleted AFTER DELETE ON events.webhook_endpoints
+        FOR EACH ROW EXECUTE FUNCTION events.webhook_endpoint_cancel();
+
+      -- The webhooks consumer starts at the head of the outbox: events from before endpoints existed
+      -- have nowhere to go, and an install with history need not replay it all into the inbox.
+      INSERT INTO events.consumer_offsets (consumer, xid, seq)
+      SELECT 'webhooks', coalesce(max(xid), '0'::xid8), coalesce((SELECT max(seq) FROM events.outbox WHERE xid = (SELECT max(xid) FROM events.outbox)), 0)
+      FROM events.outbox
+      ON CONFLICT (consumer) DO NOTHING;
+
+      -- An Event's pending_webhooks: before the webhooks consumer has passed the event, the enabled
+      -- endpoints it will go to; after, its deliveries not yet succeeded, failed or canceled.
+      CREATE FUNCTION events.pending_webhooks(p_merchant text, p_event text, p_type text, p_created bigint) RETURNS int
+      LANGUAGE sql STABLE AS $$
+        SELECT CASE
+          WHEN EXISTS (SELECT 1 FROM events.consumer_inbox i WHERE i.consumer = 'webhooks' AND i.event_id = p_event)
+          THEN (SELECT count(*)::int FROM events.webhook_deliveries d
+                WHERE d.merchant_id = p_merchant AND d.event_id = p_event AND d.status = 'pending')
+          ELSE (SELECT count(*)::int FROM events.webhook_endpoints e
+                WHERE e.merchant_id = p_merchant AND e.status = 'enabled' AND e.created <= p_created
+                  AND (e.enabled_events @> ARRAY['*'] OR p_type = ANY(e.enabled_events)))
+        END
+      $$;`,
+  },
+  {
+    id: 'events/004_jetstream',
+    sql: `
+      -- The NATS binding's consumers: the last JetStream stream sequence each has applied, moved in the
+      -- transaction of its effects (with its inbox rows). JetStream acks only follow this.
+      CREATE TABLE events.jetstream_positions (
+        consumer text NOT NULL,
+        stream text NOT NULL,
+        stream_seq bigint NOT NULL DEFAULT 0 CHECK (stream_seq >= 0),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, stream)
+      );
+      -- This database's identity towards NATS: it names the default stream and is written into the
+      -- stream's description, so a fresh database never binds to an old installation's stream.
+      CREATE TABLE events.installation (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        id text NOT NULL
+      );
+      INSERT INTO events.installation (id) VALUES (substr(replace(gen_random_uuid()::text, '-', ''), 1, 16));`,
+  },
 ];

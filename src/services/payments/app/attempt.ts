@@ -12,6 +12,8 @@ import type { Outcome } from '../../../platform/operation.js';
 import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/render.js';
 import { insertCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
+import { metrics } from '../../../platform/metrics.js';
+import { traced, tracedSync } from '../../../platform/tracing.js';
 
 /** The result of one card attempt: the intent after it, what to write, and the events to record. */
 export interface AttemptOutcome {
@@ -25,12 +27,18 @@ export interface AttemptOutcome {
  * Risk → vault → connector, in that order, for an intent whose payment method is set. Nothing is
  * written here: the caller commits the writes with the intent's own change and the response.
  */
-export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
+export function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
+  // One span per attempt; an attempt that ends without an answer (processor error, crash) counts as failed.
+  return traced('payments.attempt', { 'payrail.merchant_id': ctx.merchant_id, 'payrail.payment_intent_id': intent.id }, () => attempt(deps, ctx, db, intent, cvc))
+    .catch((error: unknown) => { if (!(error instanceof PayrailError)) metrics.payment('failed'); throw error; });
+}
+
+async function attempt(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
   const pm_id = intent.payment_method;
   if (!pm_id) throw new Error(`intent ${intent.id}: attempt without a payment method`);
   const charge_id = ctx.ids.next('charge');
-  const { method, card, audit } = await deps.vault.cardForPayment(db, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
-  const risk = assessAttempt(deps, intent, method);
+  const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () => deps.vault.cardForPayment(db, ctx.merchant_id, pm_id, charge_id, ctx.now_ms));
+  const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, intent, method));
   const authorization: AuthorizeResult | 'blocked' =
     risk.decision === 'block'
       ? 'blocked'
@@ -44,6 +52,7 @@ export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, 
         });
   const writes: SqlFragment[] = audit ? [audit] : [];
   if (authorization !== 'blocked' && authorization.outcome === 'requires_action') {
+    metrics.payment('requires_action');
     const next = applyAttempt(intent, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, intent) });
     return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
   }
@@ -53,6 +62,7 @@ export async function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, 
 
 /** Records a finished attempt (authorized or declined) on the intent, with its charge and events. */
 export function settleAttempt(intent: PaymentIntent, charge: Charge, method: PaymentMethodRecord, writes: SqlFragment[]): AttemptOutcome {
+  metrics.payment(charge.status === 'succeeded' ? 'succeeded' : charge.outcome.type === 'blocked' ? 'blocked' : 'declined', charge.outcome.reason);
   const result: AttemptResult =
     charge.status === 'succeeded'
       ? { outcome: 'authorized', captured: charge.captured, charge_id: charge.id }
@@ -91,6 +101,7 @@ export function settleAttempt(intent: PaymentIntent, charge: Charge, method: Pay
  * intent asks for a new payment method with `payment_intent_authentication_failure`.
  */
 export function failAuthentication(intent: PaymentIntent, method: PaymentMethodRecord): AttemptOutcome {
+  metrics.payment('declined', 'authentication_failure');
   const next = applyAttempt(intent, {
     outcome: 'authentication_failed',
     error: {

@@ -1,0 +1,165 @@
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from '../../platform/db.js';
+import { run, sql } from '../../platform/db.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Clock } from '../../kernel/clock.js';
+import type { StepOutcome } from './consumer.js';
+import { OutboxConsumerRunner, startPolling } from './consumer.js';
+import { webhookConsumer } from './webhooks/consumer.js';
+import type { DeliverySettings } from './webhooks/worker.js';
+import { DeliveryWorker } from './webhooks/worker.js';
+import type { WebhookTransport } from './webhooks/transport.js';
+import { parseSchedule } from './webhooks/schedule.js';
+import { webhookSecretKey } from './webhooks/secrets.js';
+import type { JetStreamHandle, NatsSettings } from './nats/jetstream.js';
+import { DEFAULT_NATS_SETTINGS, checkNatsSettings, connectJetStream, defaultNames, ensureStream } from './nats/jetstream.js';
+import type { RelayFaults } from './nats/relay.js';
+import { NatsRelay } from './nats/relay.js';
+import { JetStreamConsumerWorker } from './nats/consumer.js';
+
+/**
+ * The events service's background work in this process, with its binding chosen at start-up:
+ * - embedded (default): the webhooks consumer reads the outbox table (OutboxConsumerRunner);
+ * - NATS (`NATS_URL`): a relay publishes the outbox to JetStream (one leader among the processes),
+ *   and the webhooks consumer is a durable JetStream consumer.
+ * Either way the delivery worker sends what the consumer enqueued. Everything stops when the app
+ * closes, before the database pool.
+ */
+
+/** The webhooks consumer's polling (embedded binding): 50 ms is nothing next to a webhook's own latency. */
+export const EMBEDDED_POLLING = { idle_ms: 50, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
+
+export interface EventServicesOptions {
+  /** NATS servers for the JetStream binding; null forces the embedded binding. Default: NATS_URL. */
+  nats_url?: string | null;
+  nats?: Partial<NatsSettings>;
+  delivery?: Partial<DeliverySettings>;
+  transport?: WebhookTransport;
+  random?: () => number;
+  /** false: no background loops; tests drive consumeStep() and delivery.drain() themselves. */
+  background?: boolean;
+  relay_faults?: RelayFaults;
+}
+
+export interface EventServicesDeps {
+  pool: Pool;
+  clock: Clock;
+  logger: Logger;
+  /** Platform secret the webhook secrets' sealing key derives from (the same the routes use). */
+  key_material: Buffer;
+  /** Where settings are read from (PAYRAIL_WEBHOOK_*, NATS_URL, PAYRAIL_NATS_*). */
+  env: NodeJS.ProcessEnv;
+  app?: FastifyInstance;
+}
+
+export interface EventServices {
+  binding: 'embedded' | 'nats';
+  delivery: DeliveryWorker;
+  /** One round of the webhooks consumer; 'more' when it handed events over. */
+  consumeStep(): Promise<StepOutcome>;
+  runner?: OutboxConsumerRunner;
+  relay?: NatsRelay;
+  jetstream?: JetStreamConsumerWorker;
+  nats?: { handle: JetStreamHandle; settings: NatsSettings };
+  stop(): Promise<void>;
+}
+
+/** Settings from the environment (variables documented in docs/events.md). */
+export function eventSettingsFromEnv(env: NodeJS.ProcessEnv): { nats_url: string | undefined; nats: Partial<NatsSettings>; delivery: Partial<DeliverySettings> } {
+  const delivery: Partial<DeliverySettings> = {};
+  if (env.PAYRAIL_WEBHOOK_RETRY) delivery.schedule = parseSchedule(env.PAYRAIL_WEBHOOK_RETRY);
+  const int = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`Setting ${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  const timeout_ms = int('PAYRAIL_WEBHOOK_TIMEOUT_MS');
+  if (timeout_ms !== undefined) delivery.timeout_ms = timeout_ms;
+  const per_endpoint = int('PAYRAIL_WEBHOOK_CONCURRENCY_PER_ENDPOINT');
+  if (per_endpoint !== undefined) delivery.per_endpoint_concurrency = per_endpoint;
+  const concurrency = int('PAYRAIL_WEBHOOK_CONCURRENCY');
+  if (concurrency !== undefined) delivery.concurrency_max = concurrency;
+  const nats: Partial<NatsSettings> = {};
+  if (env.PAYRAIL_NATS_STREAM) nats.stream = env.PAYRAIL_NATS_STREAM;
+  if (env.PAYRAIL_NATS_SUBJECT_PREFIX) nats.subject_prefix = env.PAYRAIL_NATS_SUBJECT_PREFIX;
+  const replicas = int('PAYRAIL_NATS_REPLICAS');
+  if (replicas !== undefined) nats.replicas = replicas;
+  return { nats_url: env.NATS_URL || undefined, nats, delivery };
+}
+
+/** The NATS settings for this database: names derived from its installation id unless set. */
+export async function natsSettingsFor(pool: Pool, url: string, overrides: Partial<NatsSettings> = {}): Promise<NatsSettings> {
+  const installation = await run<{ id: string }>(pool, sql`SELECT id FROM events.installation`);
+  const id = installation.rows[0]?.id;
+  if (id === undefined) throw new Error('events.installation is empty: run the migrations');
+  return checkNatsSettings({ ...DEFAULT_NATS_SETTINGS, ...defaultNames(id), ...overrides, installation: id, url });
+}
+
+export async function startEventServices(deps: EventServicesDeps, options: EventServicesOptions = {}): Promise<EventServices> {
+  const from_env = eventSettingsFromEnv(deps.env);
+  const log = deps.logger.child({ service: 'events' });
+  const background = options.background ?? true;
+  const delivery = new DeliveryWorker({
+    pool: deps.pool, clock: deps.clock, logger: deps.logger, secret_key: webhookSecretKey(deps.key_material),
+    transport: options.transport, random: options.random, settings: { ...from_env.delivery, ...options.delivery },
+  });
+  const consumer = webhookConsumer(deps.clock);
+  const nats_url = options.nats_url === undefined ? from_env.nats_url : options.nats_url ?? undefined;
+
+  let services: EventServices;
+  if (nats_url === undefined) {
+    const runner = new OutboxConsumerRunner(deps.pool, consumer);
+    const consumeStep = async (): Promise<StepOutcome> => {
+      const round = await runner.runOnce();
+      if (round.kind === 'retry_later') {
+        log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'webhooks consumer: event failed, will retry');
+        return 'failed';
+      }
+      if (round.kind !== 'applied') return 'idle';
+      if (round.parked > 0) log.error({ parked: round.parked }, 'webhooks consumer: events parked in events.dead_letters');
+      if (round.applied > 0) delivery.wake();
+      return 'more';
+    };
+    const polling = background
+      ? startPolling(consumeStep, { ...EMBEDDED_POLLING, onError: (error) => log.warn({ err: error }, 'webhooks consumer: round failed, backing off') })
+      : { stop: async () => {} };
+    services = {
+      binding: 'embedded', delivery, consumeStep, runner,
+      stop: async () => { await polling.stop(); await delivery.stop(); },
+    };
+  } else {
+    const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
+    const handle = await connectJetStream(settings, 'payrail-events');
+    try {
+      await ensureStream(handle.jsm, settings);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    const relay = new NatsRelay({ pool: deps.pool, js: handle.js, settings, logger: deps.logger, faults: options.relay_faults });
+    const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: handle, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
+    const consumeStep = async (): Promise<StepOutcome> => {
+      await relay.step();
+      const round = await jetstream.step();
+      return round.kind === 'applied' ? 'more' : round.kind === 'retry_later' ? 'failed' : 'idle';
+    };
+    if (background) {
+      relay.start();
+      jetstream.start();
+    }
+    log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
+    services = {
+      binding: 'nats', delivery, consumeStep, relay, jetstream, nats: { handle, settings },
+      stop: async () => {
+        await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
+        await handle.close();
+      },
+    };
+  }
+  if (background) delivery.start();
+  // Shutdown never fails because of events: everything here resumes from durable state next start.
+  deps.app?.addHook('onClose', async () => { await services.stop().catch((error: unknown) => log.warn({ err: error }, 'events: stopping failed')); });
+  return services;
+}

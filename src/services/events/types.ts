@@ -1,0 +1,33 @@
+/**
+ * Every event type Payrail emits, with the operation that emits it. One list: webhook endpoints'
+ * `enabled_events` are validated against it, the webhook consumer subscribes to it, and
+ * `docs/events.md` documents it (a test keeps the three and the code that emits events in step).
+ */
+export const EVENT_TYPES = {
+  'payment_intent.created': 'POST /v1/payment_intents',
+  'payment_intent.succeeded': 'a confirm (or 3-D Secure completion, or capture) that ends in success',
+  'payment_intent.payment_failed': 'a confirm whose attempt is declined or blocked',
+  'payment_intent.requires_action': 'a confirm that needs 3-D Secure',
+  'payment_intent.amount_capturable_updated': 'a confirm with capture_method=manual that is authorized',
+  'payment_intent.canceled': 'POST /v1/payment_intents/:id/cancel',
+  'payment_intent.updated': 'POST /v1/payment_intents/:id',
+  'charge.succeeded': 'a successful attempt (authorized, and captured unless manual)',
+  'charge.failed': 'a declined or blocked attempt',
+  'charge.captured': 'POST /v1/payment_intents/:id/capture',
+  'charge.refunded': 'POST /v1/refunds',
+  'refund.created': 'POST /v1/refunds',
+  'customer.created': 'POST /v1/customers',
+  'customer.updated': 'POST /v1/customers/:id',
+  'customer.deleted': 'DELETE /v1/customers/:id',
+  'payment_method.created': 'POST /v1/payment_methods',
+  'payment_method.attached': 'POST /v1/payment_methods/:id/attach',
+  'payment_method.detached': 'POST /v1/payment_methods/:id/detach',
+} as const satisfies Record<string, string>;
+
+export type EventType = keyof typeof EVENT_TYPES;
+
+export const EVENT_TYPE_NAMES: readonly EventType[] = Object.keys(EVENT_TYPES) as EventType[];
+
+export function isEventType(value: string): value is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_TYPES, value);
+}

@@ -1,0 +1,202 @@
+import type { Db, SqlFragment } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
+import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { Page, PageRequest } from '../../../platform/pagination.js';
+import { listPage } from '../../../platform/pagination.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import { assert } from '../../../kernel/assert.js';
+import { API_VERSION } from '../outbox.js';
+import { EVENT_TYPE_NAMES, isEventType } from '../types.js';
+import type { WebhookSecret } from './secrets.js';
+import { newWebhookSecret, sealSecret } from './secrets.js';
+
+/** Stripe's `webhook_endpoint`, and the use cases behind /v1/webhook_endpoints. */
+
+export const WEBHOOK_ENDPOINT_LIMITS = {
+  /** Stripe's limit per account and mode; it also bounds the fan-out of one event. */
+  endpoints_per_merchant: 16,
+  url_length_max: 2048,
+  /** Every type once, plus '*'. */
+  enabled_events_max: EVENT_TYPE_NAMES.length + 1,
+} as const;
+
+export interface WebhookEndpoint {
+  merchant_id: string;
+  id: string;
+  created: number;
+  url: string;
+  enabled_events: string[];
+  status: 'enabled' | 'disabled';
+  description: string | null;
+  metadata: Record<string, string>;
+  api_version: string | null;
+  version: number;
+}
+
+export interface EndpointDeps {
+  pool: Db;
+  /** Key sealing the signing secrets (see secrets.ts). */
+  secret_key: Buffer;
+}
+
+export interface CreateEndpointParams {
+  url: string;
+  enabled_events: string[];
+  description?: string | null | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+  api_version?: string | undefined;
+}
+
+export interface UpdateEndpointParams {
+  url?: string | undefined;
+  enabled_events?: string[] | undefined;
+  description?: string | null | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+  disabled?: boolean | undefined;
+}
+
+export function renderEndpoint(endpoint: WebhookEndpoint, secret?: WebhookSecret): Record<string, unknown> {
+  return {
+    id: endpoint.id,
+    object: 'webhook_endpoint',
+    api_version: endpoint.api_version,
+    application: null,
+    created: endpoint.created,
+    description: endpoint.description,
+    enabled_events: endpoint.enabled_events,
+    livemode: false,
+    metadata: endpoint.metadata,
+    ...(secret ? { secret: secret.reveal() } : {}),
+    status: endpoint.status,
+    url: endpoint.url,
+  };
+}
+
+/** http(s) only, no fragment; the message never echoes the value (it may be anything). */
+export function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PayrailError('parameter_invalid', { param: 'url', message: 'Invalid URL: must be an absolute http or https URL.' });
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new PayrailError('parameter_invalid', { param: 'url', message: 'Invalid URL: must use http or https.' });
+  }
+  if (url.length > WEBHOOK_ENDPOINT_LIMITS.url_length_max) {
+    throw new PayrailError('parameter_invalid', { param: 'url', message: `Invalid URL: at most ${WEBHOOK_ENDPOINT_LIMITS.url_length_max} characters.` });
+  }
+  return url;
+}
+
+/** `['*']` or distinct types Payrail emits; duplicates are dropped, order kept. */
+export function checkEnabledEvents(values: readonly string[]): string[] {
+  if (values.length === 0) throw new PayrailError('parameter_invalid_empty', { param: 'enabled_events', message: 'enabled_events must list at least one event type, or *.' });
+  const distinct = [...new Set(values)];
+  if (distinct.includes('*')) {
+    if (distinct.length > 1) throw new PayrailError('parameter_invalid', { param: 'enabled_events', message: "Use '*' alone to enable every event type." });
+    return ['*'];
+  }
+  for (const [index, value] of distinct.entries()) {
+    if (!isEventType(value)) {
+      const shown = /^[a-z_.]{1,100}$/.test(value) ? `'${value}'` : 'a value';
+      throw new PayrailError('parameter_invalid', { param: `enabled_events[${index}]`, message: `Invalid event type: ${shown} is not an event type Payrail sends. See docs/events.md.` });
+    }
+  }
+  return distinct;
+}
+
+export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, params: CreateEndpointParams): Promise<Outcome> {
+  const url = checkUrl(params.url);
+  const enabled_events = checkEnabledEvents(params.enabled_events);
+  if (params.api_version !== undefined && params.api_version !== API_VERSION) {
+    throw new PayrailError('parameter_invalid', { param: 'api_version', message: `Payrail renders events as API version ${API_VERSION} only.` });
+  }
+  const count = await run<{ n: number }>(deps.pool, sql`SELECT count(*)::int AS n FROM events.webhook_endpoints WHERE merchant_id = ${ctx.merchant_id}`);
+  if ((count.rows[0]?.n ?? 0) >= WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant) {
+    throw new PayrailError('webhook_endpoints_limit', { message: `An account can have at most ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant} webhook endpoints; delete one first.` });
+  }
+  const endpoint: WebhookEndpoint = {
+    merchant_id: ctx.merchant_id,
+    id: ctx.ids.next('webhook_endpoint'),
+    created: ctx.now_s,
+    url,
+    enabled_events,
+    status: 'enabled',
+    description: params.description ?? null,
+    metadata: mergeMetadata({}, params.metadata ?? {}),
+    api_version: params.api_version ?? null,
+    version: 1,
+  };
+  const secret = newWebhookSecret();
+  const outcome: Outcome = { ok: renderEndpoint(endpoint, secret) };
+  await ctx.commit(deps.pool, [insertEndpoint(endpoint, sealSecret(secret, endpoint.id, deps.secret_key))], outcome);
+  return outcome;
+}
+
+export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, id: string, params: UpdateEndpointParams): Promise<Outcome> {
+  const before = await getEndpoint(deps.pool, ctx.merchant_id, id);
+  const after: WebhookEndpoint = {
+    ...before,
+    url: params.url !== undefined ? checkUrl(params.url) : before.url,
+    enabled_events: params.enabled_events !== undefined ? checkEnabledEvents(params.enabled_events) : before.enabled_events,
+    description: params.description !== undefined ? params.description : before.description,
+    metadata: params.metadata !== undefined ? mergeMetadata(before.metadata, params.metadata) : before.metadata,
+    status: params.disabled === undefined ? before.status : params.disabled ? 'disabled' : 'enabled',
+    version: before.version + 1,
+  };
+  const outcome: Outcome = { ok: renderEndpoint(after) };
+  await ctx.commit(deps.pool, [sql`
+    UPDATE events.webhook_endpoints SET url = ${after.url}, enabled_events = ${after.enabled_events}::text[], description = ${after.description},
+      metadata = ${JSON.stringify(after.metadata)}::jsonb, status = ${after.status}, version = ${after.version}
+    WHERE merchant_id = ${after.merchant_id} AND id = ${after.id} AND version = ${before.version}`], outcome);
+  return outcome;
+}
+
+/** Removes the endpoint; its pending deliveries are canceled in the same statement (trigger). */
+export async function deleteEndpoint(deps: EndpointDeps, ctx: OperationContext, id: string): Promise<Outcome> {
+  const before = await getEndpoint(deps.pool, ctx.merchant_id, id);
+  const outcome: Outcome = { ok: { id: before.id, object: 'webhook_endpoint', deleted: true } };
+  await ctx.commit(deps.pool, [sql`DELETE FROM events.webhook_endpoints WHERE merchant_id = ${before.merchant_id} AND id = ${before.id}`], outcome);
+  return outcome;
+}
+
+export async function retrieveEndpoint(db: Db, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  return renderEndpoint(await getEndpoint(db, merchant_id, id));
+}
+
+const ENDPOINT_JSON = `json_build_object('merchant_id', merchant_id, 'id', id, 'created', created, 'url', url, 'enabled_events', enabled_events,
+  'status', status, 'description', description, 'metadata', metadata, 'api_version', api_version, 'version', version)`;
+
+export async function listEndpoints(db: Db, merchant_id: string, page: PageRequest): Promise<Page<Record<string, unknown>>> {
+  const result = await listPage<WebhookEndpoint>(db, { table: 'events.webhook_endpoints', column: ENDPOINT_JSON }, merchant_id, [], page);
+  return { data: result.data.map((endpoint) => renderEndpoint(endpoint)), has_more: result.has_more };
+}
+
+export async function getEndpoint(db: Db, merchant_id: string, id: string): Promise<WebhookEndpoint> {
+  const result = await run<WebhookEndpoint>(db, sql`SELECT merchant_id, id, created, url, enabled_events, status, description, metadata, api_version, version FROM events.webhook_endpoints WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+  const endpoint = result.rows[0];
+  if (!endpoint) throw new PayrailError('resource_missing', { param: 'id', message: `No such webhook endpoint: '${id.slice(0, 64)}'` });
+  return endpoint;
+}
+
+function insertEndpoint(endpoint: WebhookEndpoint, secret_sealed: Buffer): SqlFragment {
+  assert(endpoint.enabled_events.length > 0, 'an endpoint enables at least one event type');
+  // The count guard keeps the limit against a concurrent create (best effort: both may see 15).
+  return sql`
+    INSERT INTO events.webhook_endpoints (merchant_id, id, created, url, enabled_events, status, description, metadata, api_version, secret_sealed, version)
+    SELECT ${endpoint.merchant_id}, ${endpoint.id}, ${endpoint.created}, ${endpoint.url}, ${endpoint.enabled_events}::text[], ${endpoint.status},
+      ${endpoint.description}, ${JSON.stringify(endpoint.metadata)}::jsonb, ${endpoint.api_version}, ${secret_sealed}, ${endpoint.version}
+    WHERE (SELECT count(*) FROM events.webhook_endpoints WHERE merchant_id = ${endpoint.merchant_id}) < ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant}`;
+}
+
+/** Stripe's metadata update: a key set to null (sent as "") is removed; null for all clears every key. */
+function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null> | null): Record<string, string> {
+  if (changes === null) return {};
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,69 @@
+import { assert } from '../../../kernel/assert.js';
+import type { AccountTotals } from '../domain/accounts.js';
+import { balanceOf } from '../domain/accounts.js';
+import type { TransferKind } from '../domain/transfer.js';
+
+/**
+ * Stripe's `balance` and `balance_transaction`, read from the ledger. A balance transaction is a
+ * transfer the merchant can see (it moves the merchant's balance); its amount, fee and net come
+ * from the transfer's postings.
+ */
+
+/** Merchant-visible transfer kinds and their Stripe type and reporting category. */
+export const BALANCE_TRANSACTION_TYPES: Readonly<Partial<Record<TransferKind, { type: string; reporting_category: string }>>> = {
+  capture: { type: 'charge', reporting_category: 'charge' },
+  refund: { type: 'refund', reporting_category: 'refund' },
+  refund_failure: { type: 'refund_failure', reporting_category: 'refund_failure' },
+  adjustment: { type: 'adjustment', reporting_category: 'other_adjustment' },
+};
+
+export const VISIBLE_KINDS = Object.keys(BALANCE_TRANSACTION_TYPES) as TransferKind[];
+
+export function kindsForStripeType(type: string): TransferKind[] {
+  return VISIBLE_KINDS.filter((kind) => BALANCE_TRANSACTION_TYPES[kind]?.type === type);
+}
+
+export interface BalanceTransactionRow {
+  id: string;
+  kind: TransferKind;
+  currency: string;
+  created: number;
+  available_on: number | null;
+  net: number;
+  fee: number;
+  source_id: string;
+}
+
+export const FEE_DESCRIPTION = 'Payrail processing fees';
+
+export function renderBalanceTransaction(row: BalanceTransactionRow, now_s: number): Record<string, unknown> {
+  const names = BALANCE_TRANSACTION_TYPES[row.kind];
+  assert(names !== undefined, `transfer ${row.id} (${row.kind}) is not a balance transaction`);
+  const available_on = row.available_on ?? row.created;
+  return {
+    id: row.id,
+    object: 'balance_transaction',
+    amount: row.net + row.fee,
+    available_on,
+    created: row.created,
+    currency: row.currency,
+    description: null,
+    exchange_rate: null,
+    fee: row.fee,
+    fee_details: row.fee === 0 ? [] : [{ amount: row.fee, application: null, currency: row.currency, description: FEE_DESCRIPTION, type: 'stripe_fee' }],
+    net: row.net,
+    reporting_category: names.reporting_category,
+    source: row.source_id,
+    status: available_on <= now_s ? 'available' : 'pending',
+    type: names.type,
+  };
+}
+
+/** Available and pending per currency; a merchant that never moved money sees zero USD, as in Stripe. */
+export function renderBalance(accounts: readonly AccountTotals[]): Record<string, unknown> {
+  const amounts = (code: 'merchant_available' | 'merchant_pending') => {
+    const rows = accounts.filter((a) => a.code === code).map((a) => ({ amount: balanceOf(a), currency: a.currency, source_types: { card: balanceOf(a) } }));
+    return rows.length > 0 ? rows : [{ amount: 0, currency: 'usd', source_types: { card: 0 } }];
+  };
+  return { object: 'balance', available: amounts('merchant_available'), livemode: false, pending: amounts('merchant_pending') };
+}

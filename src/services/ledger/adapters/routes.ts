@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Pool } from '../../../platform/db.js';
+import type { Clock } from '../../../kernel/clock.js';
+import { unixSeconds } from '../../../kernel/clock.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import type { PaymentsDeps } from '../../payments/app/deps.js';
+import { retrieveCharge, retrieveRefund } from '../../payments/app/charges.js';
+import * as P from '../../gateway/params.js';
+import { merchantOf } from '../../gateway/request-context.js';
+import { listBalanceTransactions, retrieveBalance, retrieveBalanceTransaction } from '../app/balance.js';
+
+export interface LedgerRouteDeps {
+  pool: Pool;
+  clock: Clock;
+  /** For `expand[]=source`: the charge or refund a balance transaction is about. */
+  payments: PaymentsDeps;
+}
+
+const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
+const listSchema = z.strictObject({
+  ...P.listParams,
+  type: P.text(100).optional(),
+  source: P.text(255).optional(),
+  currency: P.currency().optional(),
+  payout: P.text(255).optional(),
+});
+
+/** Stripe's balance surface: GET /v1/balance, GET /v1/balance_transactions and /:id. Read-only. */
+export function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps): void {
+  app.get('/v1/balance', async (request) => {
+    P.parseParams(retrieveSchema, request.query);
+    return retrieveBalance(deps.pool, merchantOf(request));
+  });
+
+  app.get('/v1/balance_transactions/:id', async (request) => {
+    const query = P.parseParams(retrieveSchema, request.query);
+    const merchant_id = merchantOf(request);
+    const body = await retrieveBalanceTransaction(deps.pool, merchant_id, idOf(request), unixSeconds(deps.clock));
+    return expandSource(deps, merchant_id, body, (query.expand ?? []).includes('source'));
+  });
+
+  app.get('/v1/balance_transactions', async (request) => {
+    const query = P.parseParams(listSchema, request.query);
+    const merchant_id = merchantOf(request);
+    const page = { limit: query.limit, starting_after: query.starting_after, ending_before: query.ending_before, created: P.parseCreatedFilter(query.created) };
+    const result = await listBalanceTransactions(deps.pool, merchant_id, page, query, unixSeconds(deps.clock));
+    const expand = (query.expand ?? []).includes('data.source');
+    const data = await Promise.all(result.data.map((item) => expandSource(deps, merchant_id, item, expand)));
+    return { object: 'list', data, has_more: result.has_more, url: '/v1/balance_transactions' };
+  });
+}
+
+function idOf(request: FastifyRequest): string {
+  const value = (request.params as { id: string }).id;
+  if (!P.isStorableText(value)) throw new PayrailError('resource_missing', { message: 'No such object: the id contains characters no id has.' });
+  return value;
+}
+
+async function expandSource(deps: LedgerRouteDeps, merchant_id: string, body: Record<string, unknown>, expand: boolean): Promise<Record<string, unknown>> {
+  const source = body.source;
+  if (!expand || typeof source !== 'string') return body;
+  if (source.startsWith('ch_')) return { ...body, source: await retrieveCharge(deps.payments, merchant_id, source) };
+  if (source.startsWith('re_')) return { ...body, source: await retrieveRefund(deps.payments, merchant_id, source) };
+  return body;
+}
