@@ -55,7 +55,9 @@ export const ledger = {
           { account: 'processor_receivable', amount: gross }, { account: 'merchant_pending', amount: -gross },
           { account: 'merchant_pending', amount: fee }, { account: 'platform_fees', amount: -fee },
         ],
-        cause: { event_id: `evt_bench_${counter}`, type: 'charge.succeeded' }, created: 1_700_000_000, available_on: 1_700_172_800,
+        cause: { event_id: `evt_bench_${counter}`, type: 'charge.succeeded' },
+        // Available far in the future: the server started for the lag run must not spend it releasing these.
+        created: 1_700_000_000, available_on: 4_000_000_000,
       };
     };
 

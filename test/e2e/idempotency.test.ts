@@ -151,7 +151,10 @@ describe('replays', () => {
 
     const declineKey = newKey();
     const declined = { ...params, payment_method: 'pm_card_visa_chargeDeclinedInsufficientFunds' };
-    const errors = await Promise.all([1, 2].map(() => t.stripe.paymentIntents.create(declined, { idempotencyKey: declineKey }).catch((e: unknown) => e)));
+    // One after the other: at the same time, the second would rightly get 409 idempotency_key_in_use.
+    const errors = [];
+    for (let i = 0; i < 2; i++) errors.push(await t.stripe.paymentIntents.create(declined, { idempotencyKey: declineKey }).catch((e: unknown) => e));
+    expect((errors[1] as Stripe.errors.StripeError).headers?.['idempotent-replayed']).toBe('true');
     for (const error of errors) {
       expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
       expect(error).toMatchObject({ code: 'card_declined', decline_code: 'insufficient_funds' });

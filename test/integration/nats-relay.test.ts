@@ -23,11 +23,14 @@ import { createMigratedPool } from '../support/database.js';
 
 const NATS_URL = process.env.NATS_URL;
 
-describe.runIf(!NATS_URL && process.env.CI === 'true')('NATS binding in CI', () => {
-  it('needs NATS_URL (.ci/run sets it)', () => {
-    throw new Error('CI=true but NATS_URL is not set: the NATS binding tests cannot run');
+// Declared only when it applies, so a CI run with NATS present reports no skipped test for it.
+if (!NATS_URL && process.env.CI === 'true') {
+  describe('NATS binding in CI', () => {
+    it('needs NATS_URL (.ci/run sets it)', () => {
+      throw new Error('CI=true but NATS_URL is not set: the NATS binding tests cannot run');
+    });
   });
-});
+}
 
 describe.runIf(NATS_URL)('NATS JetStream binding', () => {
   let pool: Pool;

@@ -11,6 +11,7 @@ import { startPlatform } from '../../src/platform/start.js';
 import { createMerchant } from '../../src/services/merchants/merchants.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { createTestDatabase } from './database.js';
+import { deleteStream } from '../../src/services/events/nats/jetstream.js';
 
 export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
 
@@ -67,7 +68,10 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, options
       return { secret_key: keys.secret_key, stripe: stripeClient(platform.url, keys.secret_key) };
     },
     stop: async () => {
+      // With NATS_URL set each platform has its own JetStream stream; nothing else would delete it.
+      const nats = platform.events.nats;
       await platform.stop();
+      if (nats) await deleteStream(nats.settings);
       await database.drop();
       rmSync(data_dir, { recursive: true, force: true });
     },

@@ -95,7 +95,7 @@ export interface JetStreamHandle {
   close(): Promise<void>;
 }
 
-export async function connectJetStream(settings: NatsSettings, name = 'payrail'): Promise<JetStreamHandle> {
+export async function connectJetStream(settings: Pick<NatsSettings, 'url' | 'publish_timeout_ms'>, name = 'payrail'): Promise<JetStreamHandle> {
   const nc = await connect({
     servers: settings.url.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     name,
@@ -168,7 +168,7 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, settings: Nat
 
 /** Removes a stream and its consumers (tests and benches; never done by the platform itself). */
 export async function deleteStream(settings: Pick<NatsSettings, 'url' | 'stream' | 'publish_timeout_ms'>): Promise<void> {
-  const handle = await connectJetStream(settings as NatsSettings, 'payrail-cleanup');
+  const handle = await connectJetStream(settings, 'payrail-cleanup');
   try {
     await handle.jsm.streams.delete(settings.stream).catch(() => false);
   } finally {
