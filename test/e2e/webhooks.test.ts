@@ -177,6 +177,8 @@ describe('signed delivery', () => {
     const [event] = await eventsOf([customer.id]);
     await waitFor('delivery on the third attempt', () => r.delivered().some((e) => e.id === event!.id), 10_000);
     expect(r.received.filter((x) => x.event.id === event!.id).map((x) => x.status)).toEqual([503, 503, 200]);
+    // The receiver answers before the worker records the attempt: wait for the record.
+    await waitFor('the third attempt recorded', async () => (await attemptsOf(event!.id, endpoint.id)).length === 3);
     const attempts = await attemptsOf(event!.id, endpoint.id);
     expect(attempts.map((a) => [a.attempt, a.http_status, a.error])).toEqual([[1, 503, 'http_503'], [2, 503, 'http_503'], [3, 200, null]]);
     expect(attempts.every((a) => a.latency_ms >= 0 && a.latency_ms < 1_000)).toBe(true);

@@ -2,6 +2,7 @@ import type { PaymentIntent } from '../domain/intent.js';
 import type { Charge, Refund } from '../domain/charge.js';
 import type { Customer } from '../domain/customer.js';
 import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/domain/ids.js';
 
 /**
  * Stripe-shaped objects, built field by field from the domain types: the response is an allowlist,
@@ -77,7 +78,8 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     application: null,
     application_fee: null,
     application_fee_amount: null,
-    balance_transaction: null,
+    // Known before the ledger posts it (derived from the charge), as Stripe shows it at once.
+    balance_transaction: charge.captured && charge.amount_captured > 0 ? chargeBalanceTransactionId(charge) : null,
     billing_details: { address: null, email: null, name: null, phone: null },
     calculated_statement_descriptor: 'PAYRAIL',
     captured: charge.captured,
@@ -141,7 +143,7 @@ export function renderRefund(refund: Refund): Json {
     id: refund.id,
     object: 'refund',
     amount: refund.amount,
-    balance_transaction: null,
+    balance_transaction: refund.status === 'failed' ? null : refundBalanceTransactionId(refund),
     charge: refund.charge,
     created: refund.created,
     currency: refund.currency,
