@@ -3,6 +3,8 @@ import type { Pool } from '../../platform/db.js';
 import { run, sql } from '../../platform/db.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Clock } from '../../kernel/clock.js';
+import { unixSeconds } from '../../kernel/clock.js';
+import { metrics } from '../../platform/metrics.js';
 import type { StepOutcome } from './consumer.js';
 import { OutboxConsumerRunner, startPolling } from './consumer.js';
 import { webhookConsumer } from './webhooks/consumer.js';
@@ -111,8 +113,13 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
   let services: EventServices;
   if (nats_url === undefined) {
     const runner = new OutboxConsumerRunner(deps.pool, consumer);
+    const unregister_lag = metrics.registerConsumerLag(consumer.name, () => runner.lag(unixSeconds(deps.clock)));
     const consumeStep = async (): Promise<StepOutcome> => {
       const round = await runner.runOnce();
+      if (round.kind === 'applied') {
+        metrics.consumerEvents(consumer.name, 'applied', round.applied);
+        metrics.consumerEvents(consumer.name, 'parked', round.parked);
+      }
       if (round.kind === 'retry_later') {
         log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'webhooks consumer: event failed, will retry');
         return 'failed';
@@ -127,7 +134,7 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
       : { stop: async () => {} };
     services = {
       binding: 'embedded', delivery, consumeStep, runner,
-      stop: async () => { await polling.stop(); await delivery.stop(); },
+      stop: async () => { unregister_lag(); await polling.stop(); await delivery.stop(); },
     };
   } else {
     const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });

@@ -6,6 +6,8 @@ import type { Clock } from '../../../kernel/clock.js';
 import { assert } from '../../../kernel/assert.js';
 import type { EventRequest } from '../outbox.js';
 import { renderEvent } from '../outbox.js';
+import { metrics } from '../../../platform/metrics.js';
+import { tracedFromStored } from '../../../platform/tracing.js';
 import type { RetrySchedule } from './schedule.js';
 import { DEFAULT_RETRY_SCHEDULE, afterFailure, checkSchedule } from './schedule.js';
 import { openSecret, signatureHeader } from './secrets.js';
@@ -292,10 +294,13 @@ export class DeliveryWorker {
         'user-agent': USER_AGENT,
         'stripe-signature': signatureHeader(secret, Math.floor(started_ms / 1000), payload),
       };
-      response = await this.transport({
+      // The span continues the trace of the API request that caused the event (stored with it).
+      response = await tracedFromStored('webhooks.deliver', delivery.request, {
+        'payrail.event_id': delivery.event_id, 'payrail.event_type': delivery.type, 'payrail.webhook_endpoint_id': delivery.endpoint_id,
+      }, () => this.transport({
         url: delivery.url, body: payload, headers, timeout_ms: this.settings.timeout_ms, excerpt_max: this.settings.response_excerpt_max,
         signal: this.shutdown.signal,
-      });
+      }));
     } catch (error) {
       // Nothing was sent (a secret that does not open: the key material changed). A failed attempt
       // like any other, so it follows the schedule and gives up, instead of crashing in a loop.
@@ -310,6 +315,7 @@ export class DeliveryWorker {
     const latency_ms = Math.max(0, Math.round(performance.now() - clock_started));
     const now_ms = this.deps.clock.now_ms();
     const ok = response.status !== null && response.status >= 200 && response.status < 300;
+    metrics.webhookDelivery(ok ? 'succeeded' : 'failed', latency_ms / 1000);
     const error = response.error?.slice(0, DELIVERY_LIMITS.error_length_max) ?? (ok ? null : `http_${response.status}`);
     const next = ok ? undefined : afterFailure(this.settings.schedule, { failures: delivery.scheduled_attempts, round_started_ms: delivery.round_started_ms, now_ms }, this.random);
     const status = ok ? 'succeeded' : next?.kind === 'retry' ? 'pending' : 'failed';
