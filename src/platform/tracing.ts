@@ -125,19 +125,22 @@ function fail(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }
 
+/** Runs `work` as the body of `span`: a throw marks the span failed; the span always ends. */
+async function runInSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    fail(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
 /** Runs `work` in a child span of the active one; without tracing, just runs it. */
 export function traced<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
   if (!state) return work();
-  return tracer().startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work();
-    } catch (error) {
-      fail(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(name, { attributes }, (span) => runInSpan(span, work));
 }
 
 /** The synchronous twin of `traced`, for pure steps such as risk decisions. */
@@ -182,16 +185,7 @@ export function tracedFromStored<T>(name: string, stored: unknown, attributes: A
   if (!state) return work();
   const carrier = storedCarrier(stored);
   const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
-  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
-    try {
-      return await work();
-    } catch (error) {
-      fail(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, (span) => runInSpan(span, work));
 }
 
 function storedCarrier(stored: unknown): Record<string, string> | undefined {

@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
+import { freePort, startServerProcess } from '../support/processes.js';
 
 /**
  * The real server process (dist/main.js, built by `npm test`) is killed with SIGKILL while payments
@@ -17,7 +16,6 @@ import { createTestDatabase } from '../support/database.js';
 const SECRET_KEY = 'sk_test_crashCrashCrash000000001';
 const PAYMENTS = 120;
 const CONCURRENCY = 16;
-const START_TIMEOUT_MS = 30_000;
 
 let database: TestDatabase;
 let data_dir: string;
@@ -25,21 +23,8 @@ let port: number;
 let server: ChildProcess | undefined;
 
 function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', PAYRAIL_SANDBOX_LATENCY_MS: '5' },
-    stdio: 'ignore',
-  });
-  return waitForHealth().then(() => child);
-}
-
-async function waitForHealth(): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not start');
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', PAYRAIL_SANDBOX_LATENCY_MS: '5' };
+  return startServerProcess(env, port);
 }
 
 function pay(key: string): Promise<{ status: number; id?: string }> {
@@ -59,12 +44,7 @@ async function inBatches<T>(items: string[], work: (item: string) => Promise<T>)
 beforeAll(async () => {
   database = await createTestDatabase();
   data_dir = mkdtempSync(join(tmpdir(), 'payrail-crash-'));
-  port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+  port = await freePort();
 });
 
 afterAll(async () => {

@@ -3,10 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stripeClient } from '../support/platform.js';
+import { freePort } from '../support/processes.js';
 
 /**
  * The newcomer's path: the server on its embedded PostgreSQL (no DATABASE_URL), the CLI used while
@@ -15,15 +15,6 @@ import { stripeClient } from '../support/platform.js';
 const run = promisify(execFile);
 const BOOTSTRAP_KEY = 'sk_test_embeddedEmbedded00000001';
 const data_dir = mkdtempSync(join(tmpdir(), 'payrail-embedded-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 let api_port = 0;
 let pg_port = 0;

@@ -1,13 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
+import { freePort, startServerProcess } from '../support/processes.js';
 import { consumerLag } from '../../src/services/events/consumer.js';
 import type { Db } from '../../src/platform/db.js';
 
@@ -21,7 +21,6 @@ const SECRET_KEY = 'sk_test_ledgerCrash00000000000001';
 const PAYMENTS = 360;
 const REFUND_EVERY = 4;
 const CONCURRENCY = 16;
-const START_TIMEOUT_MS = 30_000;
 const WAIT_LIMIT_MS = 30_000;
 const CONSUMER_LOCK = 'payrail.consumer:ledger';
 
@@ -35,14 +34,8 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn' };
 }
 
-async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['dist/main.js'], { env: env(), stdio: 'ignore' });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return child;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('server did not start');
+function startServer(): Promise<ChildProcess> {
+  return startServerProcess(env(), port);
 }
 
 async function kill(child: ChildProcess): Promise<void> {
@@ -76,12 +69,7 @@ beforeAll(async () => {
   if (!existsSync('dist/services/ledger/app/verify.js')) throw new Error('dist/ is missing the ledger: run `npm run build` (npm test does) first');
   database = await createTestDatabase();
   data_dir = mkdtempSync(join(tmpdir(), 'payrail-ledger-crash-'));
-  port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+  port = await freePort();
 });
 
 afterAll(async () => {

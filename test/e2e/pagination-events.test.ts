@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 import type { Clock } from '../../src/kernel/clock.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 
 /** Real time plus an offset the tests can push forward, so batches get distinct `created` seconds. */
@@ -13,15 +14,6 @@ let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform({}, { clock }); });
 afterAll(async () => { await t?.stop(); });
 
-async function rejection(call: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Stripe.errors.StripeError);
-    return error as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 /** Runs `count` calls with at most `concurrency` in flight. */
 async function pooled<T>(count: number, concurrency: number, call: (i: number) => Promise<T>): Promise<T[]> {

@@ -2,22 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 
 let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform(); });
 afterAll(async () => { await t?.stop(); });
 
-/** Resolves to the error a Stripe call rejects with; fails the test if the call succeeds. */
-async function rejection(call: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Stripe.errors.StripeError);
-    return error as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 function expectShape(name: 'payment_intent' | 'charge', object: unknown): void {
   expect(stripeSchemaProblems(name, object)).toEqual([]);

@@ -2,21 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 
 let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform(); });
 afterAll(async () => { await t?.stop(); });
 
-async function rejection(call: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await call;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Stripe.errors.StripeError);
-    return error as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 /** A succeeded, captured payment; returns the intent and its charge id. */
 async function paid(amount: number): Promise<{ intent: Stripe.PaymentIntent; charge: string }> {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { PaymentIntent } from '../../src/services/payments/domain/intent.js';
 import * as Intent from '../../src/services/payments/domain/intent.js';
 import { PayrailError } from '../../src/kernel/errors.js';
+import { mergeMetadata } from '../../src/kernel/metadata.js';
 
 function newIntent(amount: number, capture_method: Intent.CaptureMethod = 'automatic'): PaymentIntent {
   return {
@@ -102,6 +103,7 @@ describe('PaymentIntent state machine', () => {
   });
 
   it('metadata merges, and an empty value deletes the key', () => {
-    expect(Intent.mergeMetadata({ a: '1', b: '2' }, { b: null, c: '3' })).toEqual({ a: '1', c: '3' });
+    expect(mergeMetadata({ a: '1', b: '2' }, { b: null, c: '3' })).toEqual({ a: '1', c: '3' });
+    expect(mergeMetadata({ a: '1' }, null)).toEqual({});
   });
 });

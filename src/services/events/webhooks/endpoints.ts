@@ -1,4 +1,5 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
+import { mergeMetadata } from '../../../kernel/metadata.js';
 import { run, sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
@@ -190,13 +191,3 @@ function insertEndpoint(endpoint: WebhookEndpoint, secret_sealed: Buffer): SqlFr
     WHERE (SELECT count(*) FROM events.webhook_endpoints WHERE merchant_id = ${endpoint.merchant_id}) < ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant}`;
 }
 
-/** Stripe's metadata update: a key set to null (sent as "") is removed; null for all clears every key. */
-function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null> | null): Record<string, string> {
-  if (changes === null) return {};
-  const merged = { ...current };
-  for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
-  }
-  return merged;
-}

@@ -6,6 +6,7 @@ import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { currencyInfo } from '../../../kernel/money.js';
+import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { EventDraft } from '../../events/outbox.js';
 import { outboxInsert } from '../../events/outbox.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
@@ -64,7 +65,7 @@ export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, pa
     amount_received: 0,
     latest_charge: null,
     description: params.description ?? null,
-    metadata: Intent.mergeMetadata({}, params.metadata ?? {}),
+    metadata: mergeMetadata({}, params.metadata ?? {}),
     last_payment_error: null,
     next_action: null,
     cancellation_reason: null,
@@ -79,10 +80,13 @@ export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, pa
     created: ctx.now_s,
     version: 1,
   };
-  const created_event: EventDraft = { type: 'payment_intent.created', object: renderIntent(intent) };
+  // Rendered objects are only serialized, never changed, so one rendering serves event and response.
+  const created = renderIntent(intent);
+  const created_event: EventDraft = { type: 'payment_intent.created', object: created };
   if (!params.confirm) {
-    await ctx.commit(deps.pool, [insertIntent(intent), eventsWrite(ctx, [created_event])], { ok: renderIntent(intent) });
-    return { ok: renderIntent(intent) };
+    const outcome: Outcome = { ok: created };
+    await ctx.commit(deps.pool, [insertIntent(intent), eventsWrite(ctx, [created_event])], outcome);
+    return outcome;
   }
   intent = Intent.beginConfirm(intent, null);
   const attempt = await attemptPayment(deps, ctx, deps.pool, intent);
@@ -162,10 +166,11 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
     const captured = await deps.connector.capture(charge_id, amount);
     if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
     const charge = captureCharge(charge_before, amount);
-    const outcome: Outcome = { ok: renderIntent(intent) };
+    const rendered = renderIntent(intent);
+    const outcome: Outcome = { ok: rendered };
     await ctx.commit(db, [updateIntent(intent, before.version), updateCharge(charge, charge_before.version), eventsWrite(ctx, [
       { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
-      { type: 'payment_intent.succeeded', object: renderIntent(intent) },
+      { type: 'payment_intent.succeeded', object: rendered },
     ])], outcome);
     return outcome;
   });
@@ -175,8 +180,9 @@ export async function cancelIntent(deps: PaymentsDeps, ctx: OperationContext, id
   return withLockedIntent(deps, ctx, id, async (db, before) => {
     const intent = Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
     if (before.status === 'requires_capture' && before.latest_charge) await deps.connector.void(before.latest_charge);
-    const outcome: Outcome = { ok: renderIntent(intent) };
-    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: renderIntent(intent) }])], outcome);
+    const rendered = renderIntent(intent);
+    const outcome: Outcome = { ok: rendered };
+    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }])], outcome);
     return outcome;
   });
 }

@@ -1,5 +1,6 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
+import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { PaymentMethodRecord } from '../../vault/app/vault.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
@@ -184,16 +185,6 @@ export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIn
   return next;
 }
 
-/** Applies metadata changes: a null value deletes its key, and null changes delete every key. */
-export function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null> | null): Record<string, string> {
-  if (changes === null) return {};
-  const merged = { ...current };
-  for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
-  }
-  return merged;
-}
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
