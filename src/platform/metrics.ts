@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pool } from './db.js';
-import type { AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult } from '../services/connectors/port.js';
+import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus } from '../services/connectors/port.js';
 import { traced } from './tracing.js';
 
 /**
@@ -362,5 +362,9 @@ export function instrumentConnector(connector: Connector, registry: Metrics = me
       call('void', { 'payrail.charge_id': attempt_id }, () => connector.void(attempt_id)),
     refund: (refund_id: string, attempt_id: string, amount: number): Promise<RefundResult> =>
       call('refund', { 'payrail.refund_id': refund_id, 'payrail.charge_id': attempt_id, 'payrail.amount': amount }, () => connector.refund(refund_id, attempt_id, amount)),
+    attemptStatus: (attempt_id: string): Promise<AttemptStatus> =>
+      call('attempt_status', { 'payrail.charge_id': attempt_id }, () => connector.attemptStatus(attempt_id)),
+    refundStatus: (refund_id: string): Promise<RefundStatus> =>
+      call('refund_status', { 'payrail.refund_id': refund_id }, () => connector.refundStatus(refund_id)),
   };
 }

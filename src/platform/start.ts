@@ -22,7 +22,7 @@ import type { Connector } from '../services/connectors/port.js';
 import { SandboxProcessor } from '../services/connectors/sandbox.js';
 import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
 import { buildGateway } from '../services/gateway/app.js';
-import { purgeExpired } from '../services/gateway/idempotency.js';
+import { purgeExpired } from './write/idempotency.js';
 import { startLedgerWorker } from '../services/ledger/app/worker.js';
 import type { EventServices, EventServicesOptions } from '../services/events/runtime.js';
 import { startEventServices } from '../services/events/runtime.js';

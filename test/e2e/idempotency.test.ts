@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/port.js';
 import { SandboxProcessor } from '../../src/services/connectors/sandbox.js';
-import { IDEMPOTENCY_LOCK_STALE_MS, requestHash } from '../../src/services/gateway/idempotency.js';
+import { IDEMPOTENCY_LOCK_STALE_MS, requestHash } from '../../src/platform/write/idempotency.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
@@ -55,6 +55,8 @@ class ControlledConnector implements Connector {
   capture(attempt_id: string, amount: number) { return this.sandbox.capture(attempt_id, amount); }
   void(attempt_id: string) { return this.sandbox.void(attempt_id); }
   refund(refund_id: string, attempt_id: string, amount: number) { return this.sandbox.refund(refund_id, attempt_id, amount); }
+  attemptStatus(attempt_id: string) { return this.sandbox.attemptStatus(attempt_id); }
+  refundStatus(refund_id: string) { return this.sandbox.refundStatus(refund_id); }
 }
 
 let t: TestPlatform;

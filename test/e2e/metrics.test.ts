@@ -31,6 +31,8 @@ class FlakyProcessor implements Connector {
   capture(attempt_id: string, amount: number) { return this.sandbox.capture(attempt_id, amount); }
   void(attempt_id: string) { return this.sandbox.void(attempt_id); }
   refund(refund_id: string, attempt_id: string, amount: number) { return this.sandbox.refund(refund_id, attempt_id, amount); }
+  attemptStatus(attempt_id: string) { return this.sandbox.attemptStatus(attempt_id); }
+  refundStatus(refund_id: string) { return this.sandbox.refundStatus(refund_id); }
 }
 
 // --- reading the exposition format ---

@@ -5,7 +5,7 @@ import { migrate } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { PayrailError } from '../../src/kernel/errors.js';
-import * as Idempotency from '../../src/services/gateway/idempotency.js';
+import * as Idempotency from '../../src/platform/write/idempotency.js';
 import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/merchants.js';
 import { createMigratedPool } from '../support/database.js';
 

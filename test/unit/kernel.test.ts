@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/kernel/clock.js';
 import { ID_BODY_LENGTH, UlidGenerator, isIdOf } from '../../src/kernel/ids.js';
 import { MAX_AMOUNT, currencyInfo, isValidAmount } from '../../src/kernel/money.js';
 import { combineWrites, numbered, sql } from '../../src/platform/db.js';
-import { requestHash } from '../../src/services/gateway/idempotency.js';
+import { requestHash } from '../../src/platform/write/idempotency.js';
 
 describe('ids', () => {
   it('are prefixed, well-formed and strictly increasing, within one millisecond and across', () => {

@@ -35,6 +35,16 @@ export type AuthorizeResult =
 export type CaptureResult = { outcome: 'captured'; amount_captured: number } | { outcome: 'failed'; message: string };
 export type RefundResult = { outcome: 'succeeded' } | { outcome: 'failed'; message: string };
 
+/**
+ * What the processor's own record says of an attempt: how an attempt whose outcome Payrail does not
+ * know (a timeout, a crash, a lost response) is settled, instead of authorizing again.
+ */
+export type AttemptStatus =
+  | { found: false }
+  | { found: true; result: AuthorizeResult; amount_captured: number; amount_refunded: number; voided: boolean };
+
+export type RefundStatus = { found: false } | ({ found: true } & RefundResult);
+
 export interface Connector {
   readonly name: string;
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
@@ -43,4 +53,8 @@ export interface Connector {
   capture(attempt_id: string, amount: number): Promise<CaptureResult>;
   void(attempt_id: string): Promise<void>;
   refund(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult>;
+  /** Status inquiry: the processor's record of an attempt, changing nothing. */
+  attemptStatus(attempt_id: string): Promise<AttemptStatus>;
+  /** Status inquiry for a refund, changing nothing. */
+  refundStatus(refund_id: string): Promise<RefundStatus>;
 }

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, AssertionError } from '../../kernel/assert.js';
 import { luhnValid } from '../vault/domain/card.js';
-import type { AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, DeclineCode, RefundResult } from './port.js';
+import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, DeclineCode, RefundResult, RefundStatus } from './port.js';
 
 export interface SandboxOptions {
   /** Simulated network and processing time added to every call. */
@@ -138,6 +138,17 @@ export class SandboxProcessor implements Connector {
     const result = this.applyRefund(attempt_id, amount);
     remember(this.refunds, refund_id, result, this.max_records);
     return result;
+  }
+
+  async attemptStatus(attempt_id: string): Promise<AttemptStatus> {
+    const record = this.attempts.get(attempt_id);
+    if (!record) return { found: false };
+    return { found: true, result: record.result, amount_captured: record.amount_captured, amount_refunded: record.amount_refunded, voided: record.voided };
+  }
+
+  async refundStatus(refund_id: string): Promise<RefundStatus> {
+    const result = this.refunds.get(refund_id);
+    return result ? { found: true, ...result } : { found: false };
   }
 
   private applyRefund(attempt_id: string, amount: number): RefundResult {

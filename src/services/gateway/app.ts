@@ -11,7 +11,7 @@ import type { PaymentsDeps } from '../payments/app/deps.js';
 import { API_VERSION } from '../events/outbox.js';
 import { authenticate } from './auth.js';
 import type { RateLimiter } from './rate-limit.js';
-import { errorBody, toPayrailError } from './errors.js';
+import { errorBody, toPayrailError } from '../../platform/http/errors.js';
 import { registerRoutes } from './routes.js';
 import { registerLedgerRoutes } from '../ledger/adapters/routes.js';
 import { metrics } from '../../platform/metrics.js';

@@ -10,9 +10,9 @@ import { listEvents, retrieveEvent } from '../events/queries.js';
 import { registerWebhookRoutes } from '../events/webhooks/routes.js';
 import type { GatewayDeps } from './app.js';
 import { applyExpand } from './expand.js';
-import { mutation } from './mutation.js';
-import * as P from './params.js';
-import { merchantOf } from './request-context.js';
+import { mutation } from '../../platform/http/mutation.js';
+import * as P from '../../platform/http/params.js';
+import { merchantOf } from '../../platform/http/request-context.js';
 
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;

@@ -1,7 +1,7 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import { run, sql } from '../../../platform/db.js';
-import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';

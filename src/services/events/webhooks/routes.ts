@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { MutationDeps, MutationHandler } from '../../gateway/mutation.js';
-import { mutation } from '../../gateway/mutation.js';
-import * as P from '../../gateway/params.js';
-import { merchantOf } from '../../gateway/request-context.js';
+import type { MutationDeps, MutationHandler } from '../../../platform/http/mutation.js';
+import { mutation } from '../../../platform/http/mutation.js';
+import * as P from '../../../platform/http/params.js';
+import { merchantOf } from '../../../platform/http/request-context.js';
 import * as Endpoints from './endpoints.js';
 import { WEBHOOK_ENDPOINT_LIMITS } from './endpoints.js';
 import { webhookSecretKey } from './secrets.js';

@@ -6,8 +6,8 @@ import { unixSeconds } from '../../../kernel/clock.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { PaymentsDeps } from '../../payments/app/deps.js';
 import { retrieveCharge, retrieveRefund } from '../../payments/app/charges.js';
-import * as P from '../../gateway/params.js';
-import { merchantOf } from '../../gateway/request-context.js';
+import * as P from '../../../platform/http/params.js';
+import { merchantOf } from '../../../platform/http/request-context.js';
 import { listBalanceTransactions, retrieveBalance, retrieveBalanceTransaction } from '../app/balance.js';
 
 export interface LedgerRouteDeps {

@@ -1,6 +1,6 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { OperationContext } from '../../../platform/operation.js';
+import type { OperationContext } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/outbox.js';
 import type { AuthorizeResult } from '../../connectors/port.js';
 import type { PaymentMethodRecord } from '../../vault/app/vault.js';
@@ -8,7 +8,7 @@ import { assess } from '../../risk/domain/rules.js';
 import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
 import { applyAttempt } from '../domain/intent.js';
 import type { Charge } from '../domain/charge.js';
-import type { Outcome } from '../../../platform/operation.js';
+import type { Outcome } from '../../../platform/write/operation.js';
 import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/render.js';
 import { insertCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';

@@ -1,5 +1,5 @@
 import { sql, withTransaction, isLockNotAvailable } from '../../../platform/db.js';
-import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';

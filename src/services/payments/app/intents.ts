@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { isLockNotAvailable, sql, withTransaction } from '../../../platform/db.js';
-import type { OperationContext, Outcome } from '../../../platform/operation.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';

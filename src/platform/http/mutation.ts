@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { Db, Pool, SqlFragment } from '../../platform/db.js';
-import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../../platform/db.js';
-import type { OperationContext, Outcome } from '../../platform/operation.js';
+import type { Db, Pool, SqlFragment } from '../db.js';
+import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../db.js';
+import type { OperationContext, Outcome } from '../write/operation.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
-import type { IdempotencyLock, StoredResponse } from './idempotency.js';
-import * as Idempotency from './idempotency.js';
+import type { IdempotencyLock, StoredResponse } from '../write/idempotency.js';
+import * as Idempotency from '../write/idempotency.js';
 import { errorBody } from './errors.js';
 import { parseParams } from './params.js';
 import { merchantOf } from './request-context.js';

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Db, Pool, SqlFragment } from '../../platform/db.js';
-import { run, sql } from '../../platform/db.js';
+import type { Db, Pool, SqlFragment } from '../db.js';
+import { run, sql } from '../db.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
 

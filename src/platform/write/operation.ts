@@ -1,7 +1,7 @@
-import type { Db, SqlFragment } from './db.js';
-import type { IdGenerator } from '../kernel/ids.js';
-import type { PayrailError } from '../kernel/errors.js';
-import type { EventRequest } from '../services/events/outbox.js';
+import type { Db, SqlFragment } from '../db.js';
+import type { IdGenerator } from '../../kernel/ids.js';
+import type { PayrailError } from '../../kernel/errors.js';
+import type { EventRequest } from '../../services/events/outbox.js';
 
 /** What a use case answers: a Stripe object, or an expected failure that is still a stored result. */
 export type Outcome = { ok: Record<string, unknown> } | { error: PayrailError };
