@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { PayrailError } from '../../src/kernel/errors.js';
-import { detectBrand, luhnValid, TEST_PAYMENT_METHODS, validateCard, type CardInput } from '../../src/services/vault/domain/card.js';
+import { luhnValid } from '../../src/kernel/luhn.js';
+import { detectBrand, TEST_PAYMENT_METHODS, validateCard, type CardInput } from '../../src/services/vault/domain/card.js';
 
 const NOW = { year: 2026, month: 6 };
 const VISA = '4242424242424242';

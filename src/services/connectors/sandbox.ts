@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, AssertionError } from '../../kernel/assert.js';
-import { luhnValid } from '../vault/domain/card.js';
+import { luhnValid } from '../../kernel/luhn.js';
 import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, DeclineCode, RefundResult, RefundStatus } from './port.js';
 
 export interface SandboxOptions {

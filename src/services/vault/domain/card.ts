@@ -4,6 +4,7 @@
  * only the registry's generic messages, so a card number or CVC can never leak into a response or log.
  */
 import { PayrailError } from '../../../kernel/errors.js';
+import { luhnValid } from '../../../kernel/luhn.js';
 
 export type CardBrand = 'visa' | 'mastercard' | 'amex' | 'discover' | 'diners' | 'jcb' | 'unionpay' | 'unknown';
 
@@ -66,22 +67,6 @@ const BRAND_RANGES: readonly BrandRange[] = [
   { brand: 'unionpay', from: '62', to: '62' },
   { brand: 'unionpay', from: '81', to: '81' },
 ];
-
-export function luhnValid(number: string): boolean {
-  if (!/^\d+$/.test(number)) return false;
-  let sum = 0;
-  let doubled = false;
-  for (let i = number.length - 1; i >= 0; i--) {
-    let digit = number.charCodeAt(i) - 48;
-    if (doubled) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    doubled = !doubled;
-  }
-  return sum % 10 === 0;
-}
 
 export function detectBrand(number: string): CardBrand {
   const match = BRAND_RANGES.find(({ from, to }) => {
