@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { PoolLimits } from './db.js';
+import { DEFAULT_POOL_LIMITS } from './db.js';
 
 /** Every setting comes from the environment; the README lists them. */
 export interface Config {
@@ -10,6 +12,10 @@ export interface Config {
   vault_key_hex: string | undefined;
   embedded_pg_port: number;
   db_pool_max: number;
+  /** Database limits (see PoolLimits in db.ts): how long a lost or frozen database can hold a request. */
+  db_statement_timeout_ms: number;
+  db_connect_timeout_ms: number;
+  db_idle_in_transaction_timeout_ms: number;
   sandbox_latency_ms: number;
   body_limit_bytes: number;
   rate_limit_per_s: number;
@@ -28,6 +34,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     vault_key_hex: env.PAYRAIL_VAULT_KEY || undefined,
     embedded_pg_port: intSetting(env, 'PAYRAIL_EMBEDDED_PG_PORT', 54329),
     db_pool_max: intSetting(env, 'PAYRAIL_DB_POOL_MAX', 20),
+    db_statement_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_STATEMENT_TIMEOUT_MS', DEFAULT_POOL_LIMITS.statement_timeout_ms),
+    db_connect_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_CONNECT_TIMEOUT_MS', DEFAULT_POOL_LIMITS.connect_timeout_ms),
+    db_idle_in_transaction_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_POOL_LIMITS.idle_in_transaction_timeout_ms),
     sandbox_latency_ms: intSetting(env, 'PAYRAIL_SANDBOX_LATENCY_MS', 0),
     body_limit_bytes: intSetting(env, 'PAYRAIL_BODY_LIMIT_BYTES', 256 * 1024),
     rate_limit_per_s: intSetting(env, 'PAYRAIL_RATE_LIMIT_PER_S', 5_000),
@@ -45,4 +54,19 @@ function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): num
     throw new Error(`Setting ${name} must be a non-negative integer, got "${raw}"`);
   }
   return value;
+}
+
+/** Zero would switch a timeout off, which is exactly what these settings exist to prevent. */
+function positiveIntSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = intSetting(env, name, fallback);
+  if (value === 0) throw new Error(`Setting ${name} must be a positive integer`);
+  return value;
+}
+
+export function poolLimits(config: Config): PoolLimits {
+  return {
+    statement_timeout_ms: config.db_statement_timeout_ms,
+    connect_timeout_ms: config.db_connect_timeout_ms,
+    idle_in_transaction_timeout_ms: config.db_idle_in_transaction_timeout_ms,
+  };
 }

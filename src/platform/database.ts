@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import { poolLimits } from './config.js';
 import type { Pool } from './db.js';
 import { createPool } from './db.js';
 import { openEmbeddedDatabase } from './embedded-db.js';
@@ -17,7 +18,7 @@ export async function openDatabase(config: Config, pool_max = config.db_pool_max
   const embedded = config.database_url ? undefined : await openEmbeddedDatabase(config.data_dir, config.embedded_pg_port);
   const url = config.database_url ?? embedded?.url;
   if (!url) throw new Error('no database: set DATABASE_URL or let Payrail start its embedded PostgreSQL');
-  const pool = createPool(url, pool_max);
+  const pool = createPool(url, pool_max, poolLimits(config));
   await migrate(pool, ALL_MIGRATIONS);
   return {
     pool,

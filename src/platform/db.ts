@@ -11,36 +11,121 @@ pg.types.setTypeParser(20, (value: string) => {
   return parsed;
 });
 
-export const STATEMENT_TIMEOUT_MS = 10_000;
+/**
+ * Limits on every database connection, so a lost or frozen PostgreSQL costs a request seconds, never
+ * the whole outage. The first three are settings (PAYRAIL_DB_*, see config.ts); the rest follow.
+ */
+export interface PoolLimits {
+  /** Server side: PostgreSQL cancels a statement running longer (SQLSTATE 57014). */
+  statement_timeout_ms: number;
+  /** Opening a connection, and waiting for a free one when the pool is full. */
+  connect_timeout_ms: number;
+  /** Server side: PostgreSQL ends a session left idle inside a transaction (frees its locks). */
+  idle_in_transaction_timeout_ms: number;
+}
 
-export function createPool(connection_string: string, max: number): Pool {
+export const DEFAULT_POOL_LIMITS: PoolLimits = {
+  statement_timeout_ms: 5_000,
+  connect_timeout_ms: 2_000,
+  idle_in_transaction_timeout_ms: 15_000,
+};
+
+/**
+ * Client side, a query gives up this long after the server should have cancelled it: only a server
+ * that no longer answers at all (frozen, or a network that drops packets) gets this far.
+ */
+export const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+/** TCP keep-alive probes start after this much silence, so a peer that vanished is noticed. */
+export const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+const IDLE_CONNECTION_TIMEOUT_MS = 30_000;
+
+export function queryTimeoutMs(limits: PoolLimits): number {
+  return limits.statement_timeout_ms + QUERY_TIMEOUT_MARGIN_MS;
+}
+
+export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS): Pool {
   const pool = new pg.Pool({
     connectionString: connection_string,
     max,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
-    statement_timeout: STATEMENT_TIMEOUT_MS,
+    idleTimeoutMillis: IDLE_CONNECTION_TIMEOUT_MS,
+    connectionTimeoutMillis: limits.connect_timeout_ms,
+    statement_timeout: limits.statement_timeout_ms,
+    idle_in_transaction_session_timeout: limits.idle_in_transaction_timeout_ms,
+    query_timeout: queryTimeoutMs(limits),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
     application_name: 'payrail',
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // An idle connection that breaks (terminated backend, failover, network) is removed by the pool,
+  // which then emits 'error' here; without a listener that would crash the process. The next
+  // request opens a fresh connection, so nothing else is needed.
   pool.on('error', () => {});
   return pool;
 }
 
-/** Runs `work` in one transaction: commit on success, roll back on any throw. */
-export async function withTransaction<T>(pool: Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /**
+   * A statement without parameters sent with BEGIN in the same round trip (e.g. taking an advisory
+   * lock); its result is handed to `work`.
+   */
+  first_statement?: string;
+}
+
+/**
+ * Runs `work` in one transaction on one pool connection: commit on success, roll back on any throw.
+ * The connection may die at any point (terminated backend, failover, idle-in-transaction timeout,
+ * client-side query timeout): the failing query rejects, an 'error' the client emits meanwhile is
+ * caught here instead of crashing the process, and a broken connection goes back to the pool with
+ * its error so the pool destroys it rather than handing it to the next request.
+ */
+export async function withTransaction<T>(
+  pool: Pool,
+  work: (client: pg.PoolClient, first: pg.QueryResult | undefined) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
   const client = await pool.connect();
+  let lost: unknown;
+  const onConnectionError = (error: unknown) => { lost ??= error; };
+  client.on('error', onConnectionError);
+  let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
+    const first = await begin(client, options.first_statement);
+    const result = await work(client, first);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    broken = await rollback(client, lost ?? error);
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
+    client.off('error', onConnectionError);
   }
+}
+
+async function begin(client: pg.PoolClient, first_statement: string | undefined): Promise<pg.QueryResult | undefined> {
+  if (first_statement === undefined) {
+    await client.query('BEGIN');
+    return undefined;
+  }
+  const results = await client.query(`BEGIN; ${first_statement}`) as unknown as pg.QueryResult[];
+  return results[1];
+}
+
+/** Rolls back on a healthy connection; answers the error to release a broken one with. */
+async function rollback(client: pg.PoolClient, error: unknown): Promise<Error | undefined> {
+  // A dead or frozen connection cannot roll back (a frozen one would only time out again); closing
+  // it makes PostgreSQL roll the transaction back.
+  if (isConnectionBroken(error)) return asError(error);
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (rollback_error) {
+    return asError(rollback_error);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
@@ -108,6 +193,79 @@ export function isGuardFailure(error: unknown): boolean {
 
 export function isLockNotAvailable(error: unknown): boolean {
   return (error as { code?: string }).code === '55P03';
+}
+
+/**
+ * Failures of the connection itself, whatever the statement: socket errors, PostgreSQL ending the
+ * session (administrator, crash, shutdown, idle timeouts), and the driver's own timeouts and
+ * refusals to use a connection that already failed. The transaction, if any, is gone with it.
+ */
+const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+]);
+const SESSION_ENDED_SQLSTATES: ReadonlySet<string> = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, or a fast shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
+  '57P05', // idle_session_timeout
+  '25P03', // idle_in_transaction_session_timeout
+]);
+const DRIVER_CONNECTION_ERRORS = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
+
+/** Statements refused for now by a database that is overloaded, slow or failing over. */
+const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set([
+  '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout
+  '25006', // read_only_sql_transaction: reached a standby mid-failover
+]);
+
+/** How deep `cause` chains are followed (the pool wraps its connection timeout in one). */
+const ERROR_CAUSE_DEPTH_MAX = 3;
+
+export function isConnectionBroken(error: unknown): boolean {
+  return someCause(error, (e) => {
+    const code = typeof e.code === 'string' ? e.code : '';
+    return SOCKET_ERROR_CODES.has(code) || SESSION_ENDED_SQLSTATES.has(code) || code.startsWith('08')
+      || (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message));
+  });
+}
+
+/**
+ * The database is lost, frozen, refusing or too slow: nothing about the request is wrong, and the
+ * same request retried shortly may succeed (the API answers 503 `service_unavailable`).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return isConnectionBroken(error) || someCause(error, (e) => typeof e.code === 'string' && UNAVAILABLE_SQLSTATES.has(e.code));
+}
+
+/** Serialization failure or deadlock: this transaction lost to a concurrent one and may be retried. */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+/**
+ * A short label for logs (an error code, or the driver's kind of timeout): database error messages
+ * may name hosts and users, so they are not logged for failures this common.
+ */
+export function databaseFailureLabel(error: unknown): string {
+  let label = 'unknown';
+  someCause(error, (e) => {
+    if (typeof e.code === 'string' && e.code !== '') label = e.code;
+    else if (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message)) label = DRIVER_CONNECTION_ERRORS.exec(e.message)?.[1] ?? label;
+    else return false;
+    return true;
+  });
+  return label;
+}
+
+function someCause(error: unknown, test: (error: { code?: unknown; message?: unknown }) => boolean): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && typeof current === 'object' && current !== null; depth += 1) {
+    if (test(current as { code?: unknown; message?: unknown })) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Joins fragments with a separator, keeping each one's values in order. */

@@ -1,5 +1,6 @@
 import { ERROR_CODES, PayrailError } from '../../kernel/errors.js';
 import type { ErrorCode } from '../../kernel/errors.js';
+import { isDatabaseUnavailable, isLockNotAvailable, isTransactionConflict } from '../db.js';
 
 /**
  * The one place an error becomes Stripe's `{error: {...}}` body, which may be sent, stored for
@@ -42,12 +43,25 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_MAX_PARAM_LENGTH: 'resource_missing',
 };
 
+/** Said when the database is lost, frozen or refusing; it names no host, user or setting. */
+const DATABASE_UNAVAILABLE_MESSAGE = 'Payrail cannot reach its database right now. Retry the request shortly; requests with the same Idempotency-Key are safe to retry.';
+
+/** Answers clients may retry as they are; they carry `Stripe-Should-Retry: true`. */
+const SHOULD_RETRY: ReadonlySet<ErrorCode> = new Set(['service_unavailable', 'lock_timeout']);
+
 export function toPayrailError(error: unknown): PayrailError | undefined {
   if (error instanceof PayrailError) return error;
+  if (typeof error !== 'object' || error === null) return undefined;
   const fastify_code = (error as { code?: string }).code;
   if (fastify_code && FASTIFY_ERRORS[fastify_code]) return new PayrailError(FASTIFY_ERRORS[fastify_code]);
   if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) return new PayrailError('body_invalid');
+  if (isDatabaseUnavailable(error)) return new PayrailError('service_unavailable', { message: DATABASE_UNAVAILABLE_MESSAGE });
+  if (isTransactionConflict(error) || isLockNotAvailable(error)) return new PayrailError('lock_timeout');
   return undefined;
+}
+
+export function shouldRetry(error: PayrailError): boolean {
+  return SHOULD_RETRY.has(error.code);
 }
 
 export { ERROR_CODES };
