@@ -151,17 +151,17 @@ async function backfillChecksums(client: pg.PoolClient, migrations: readonly Mig
 }
 
 async function apply(client: pg.PoolClient, migration: Migration): Promise<void> {
-  const record = ['INSERT INTO public.payrail_migrations (id, checksum) VALUES ($1, $2)', [migration.id, migrationChecksum(migration.sql)]] as const;
+  const record = () => client.query('INSERT INTO public.payrail_migrations (id, checksum) VALUES ($1, $2)', [migration.id, migrationChecksum(migration.sql)]);
   try {
     if (migration.transaction === false) {
       await client.query(migration.sql);
-      await client.query(...record);
+      await record();
       return;
     }
     await client.query('BEGIN');
     try {
       await client.query(migration.sql);
-      await client.query(...record);
+      await record();
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK');
