@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Db, Pool } from '../../platform/db.js';
-import { run, sql } from '../../platform/db.js';
+import { isConnectionBroken, run, sql, withTransaction } from '../../platform/db.js';
 import { assert } from '../../kernel/assert.js';
 
 /**
@@ -136,27 +136,20 @@ export class OutboxConsumerRunner {
     return result.rows[0]?.more === true;
   }
 
-  /** BEGIN … COMMIT around `work`; a 'batch_failed' answer or a throw rolls back. */
+  /** One transaction around `work`; a 'batch_failed' answer or a throw rolls back. */
   private async inTransaction(work: (client: pg.PoolClient) => Promise<RoundResult | 'batch_failed'>): Promise<RoundResult | 'batch_failed'> {
-    const client = await this.pool.connect();
-    // A connection lost mid-round surfaces as the failing query's rejection; without a listener the
-    // client's 'error' event would also crash the process.
-    const ignore = () => {};
-    client.on('error', ignore);
-    let broken = false;
     try {
-      // One round trip: BEGIN, then the consumer's lock, taken before anything that writes so this
-      // transaction has no xid yet when it reads the outbox. The name is checked in the constructor.
-      const locked = await client.query(`BEGIN; SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.consumer:${this.consumer.name}', 0)) AS locked`) as unknown as pg.QueryResult[];
-      const result = locked[1]?.rows[0]?.locked === true ? await work(client) : { kind: 'busy' as const };
-      await client.query(result === 'batch_failed' ? 'ROLLBACK' : 'COMMIT');
-      return result;
+      // The consumer's lock goes with BEGIN in one round trip, taken before anything that writes so
+      // this transaction has no xid yet when it reads the outbox. The name is checked in the constructor.
+      return await withTransaction(this.pool, async (client, first) => {
+        if (first?.rows[0]?.locked !== true) return { kind: 'busy' as const };
+        const result = await work(client);
+        if (result === 'batch_failed') throw BATCH_FAILED;
+        return result;
+      }, { first_statement: `SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.consumer:${this.consumer.name}', 0)) AS locked` });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true; });
+      if (error === BATCH_FAILED) return 'batch_failed';
       throw error;
-    } finally {
-      client.off('error', ignore);
-      client.release(broken);
     }
   }
 
@@ -171,7 +164,8 @@ export class OutboxConsumerRunner {
       if (batch.length > 0) await this.consumer.handle(batch, client);
     } catch (error) {
       // The consumer refused the batch: roll it all back and find the culprit one event at a time.
-      if (isConnectionLost(error)) throw error;
+      // A dead connection is not the events' fault: the round fails whole and is retried, no attempt counted.
+      if (isConnectionBroken(error)) throw error;
       return 'batch_failed';
     }
     if (this.attempts_pending) await this.clearAttempts(client, relevant);
@@ -375,16 +369,13 @@ function toEvent(row: OutboxRow): ConsumedEvent {
   };
 }
 
+/** Thrown out of a batch the consumer refused, so the helper rolls it back; never leaves this file. */
+const BATCH_FAILED = Symbol('batch_failed');
+
 function lastOf(rows: readonly OutboxRow[]): OutboxRow {
   const last = rows[rows.length - 1];
   assert(last !== undefined, 'empty batch has no last position');
   return last;
-}
-
-/** A dead connection is not the events' fault: the round fails whole and is retried, no attempt counted. */
-function isConnectionLost(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === '57P01' || (error instanceof Error && /Connection terminated|not queryable/i.test(error.message));
 }
 
 function errorText(error: unknown): string {

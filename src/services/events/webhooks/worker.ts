@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
+import { run, sql, withTransaction } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { assert } from '../../../kernel/assert.js';
@@ -216,14 +216,7 @@ export class DeliveryWorker {
     const due = await run<{ due: boolean }>(this.deps.pool, sql`SELECT EXISTS (SELECT 1 FROM events.webhook_deliveries
       WHERE status = 'pending' AND next_attempt_ms <= ${now_ms} AND (lease_until_ms IS NULL OR lease_until_ms <= ${now_ms})) AS due`);
     if (due.rows[0]?.due !== true) return [];
-    const client = await this.deps.pool.connect();
-    // A connection lost mid-claim surfaces as the failing query's rejection; without a listener the
-    // client's 'error' event would also crash the process.
-    const ignore = () => {};
-    client.on('error', ignore);
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.deps.pool, async (client) => {
       // Serializes claims across processes so the per-endpoint cap holds globally; a claim takes ms.
       await run(client, sql`SELECT pg_advisory_xact_lock(hashtextextended(${CLAIM_LOCK}, 0))`);
       const token = randomBytes(12).toString('base64url');
@@ -266,16 +259,9 @@ export class DeliveryWorker {
         JOIN events.webhook_endpoints e ON e.merchant_id = c.merchant_id AND e.id = c.endpoint_id
         JOIN events.outbox o ON o.merchant_id = c.merchant_id AND o.id = c.event_id
         ORDER BY c.id`);
-      await client.query('COMMIT');
       assert(result.rows.length <= limit, 'claimed more deliveries than asked');
       return result.rows;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true; });
-      throw error;
-    } finally {
-      client.off('error', ignore);
-      client.release(broken);
-    }
+    });
   }
 
   /** Sends one claimed delivery and records the attempt and what comes next. */
