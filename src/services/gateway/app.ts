@@ -11,7 +11,8 @@ import type { PaymentsDeps } from '../payments/app/deps.js';
 import { API_VERSION } from '../events/outbox.js';
 import { authenticate } from './auth.js';
 import type { RateLimiter } from './rate-limit.js';
-import { errorBody, toPayrailError } from '../../platform/http/errors.js';
+import { errorBody, shouldRetry, toPayrailError } from '../../platform/http/errors.js';
+import { databaseFailureLabel } from '../../platform/db.js';
 import { registerRoutes } from './routes.js';
 import { registerLedgerRoutes } from '../ledger/adapters/routes.js';
 import { metrics } from '../../platform/metrics.js';
@@ -120,8 +121,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
       reply.header('content-type', content_type).send(body);
     });
   }
+  // A frozen database must not hang the probe: the check races a timeout. One check runs at a time,
+  // so probes during an outage do not each hold a pool connection until the query times out.
+  let readiness: Promise<boolean> | undefined;
   app.get('/readyz', async (_request, reply) => {
-    const ready = await deps.ready().catch(() => false);
+    readiness ??= deps.ready().catch(() => false).finally(() => { readiness = undefined; });
+    const ready = await resolvesWithin(readiness, READINESS_TIMEOUT_MS, false);
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
 
@@ -135,12 +140,25 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
   metrics.apiError(known?.code ?? 'api_error');
   reply.header('Request-Id', request.id);
   if (known) {
+    if (shouldRetry(known)) reply.header('Stripe-Should-Retry', 'true');
+    if (known.code === 'service_unavailable' && !(error instanceof PayrailError)) {
+      request.log.warn({ request_id: request.id, database_failure: databaseFailureLabel(error) }, 'database unavailable');
+    }
     reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(known)));
     return;
   }
   request.log.error({ err: error, request_id: request.id }, 'unexpected error');
   const internal = new PayrailError('api_error', { message: `An internal error occurred. Quote request id ${request.id} when reporting it.` });
   reply.code(500).header('Stripe-Should-Retry', 'true').send(errorBody(internal));
+}
+
+/** A load balancer's probe answers within a second, whatever the database does. */
+const READINESS_TIMEOUT_MS = 800;
+
+function resolvesWithin<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), ms); });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function headerString(value: string | string[] | undefined): string | undefined {
