@@ -82,7 +82,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     payments: {
       pool: database.pool,
       vault,
-      connector: observed(options.connector ?? new SandboxProcessor({ latency_ms: config.sandbox_latency_ms })),
+      connector: observed(options.connector ?? new SandboxProcessor({ pool: database.pool, latency_ms: config.sandbox_latency_ms })),
       risk_rules: DEFAULT_RULES,
       public_url: () => public_url,
     },

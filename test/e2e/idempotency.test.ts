@@ -19,7 +19,8 @@ import { startTestPlatform } from '../support/platform.js';
 /** The sandbox, with knobs to slow it down, fail after it authorized, or hold a call mid-flight. */
 class ControlledConnector implements Connector {
   readonly name = 'controlled-sandbox';
-  readonly sandbox = new SandboxProcessor();
+  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
+  sandbox!: SandboxProcessor;
   latency_ms = 0;
   /** Throw this many times after the sandbox authorized: the answer is lost on the way back. */
   fail_after_authorize = 0;
@@ -62,7 +63,10 @@ class ControlledConnector implements Connector {
 let t: TestPlatform;
 const connector = new ControlledConnector();
 
-beforeAll(async () => { t = await startTestPlatform({}, { connector }); });
+beforeAll(async () => {
+  t = await startTestPlatform({}, { connector });
+  connector.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
+});
 afterAll(async () => { await t?.stop(); });
 
 interface Answer {
@@ -106,12 +110,12 @@ describe('replays', () => {
     expect(first.status).toBe(200);
     expect(first.body.status).toBe('succeeded');
     expect(first.headers.get('idempotent-replayed')).toBeNull();
-    const authorizations = connector.sandbox.authorizationCount();
+    const authorizations = await connector.sandbox.authorizations();
     const second = await post('/v1/payment_intents', payForm(marker), { key });
     expect(second.status).toBe(200);
     expect(second.text).toBe(first.text);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    expect(connector.sandbox.authorizationCount()).toBe(authorizations);
+    expect(await connector.sandbox.authorizations()).toBe(authorizations);
     expect(await intentsDescribed(marker)).toBe(1);
     expect(await chargesDescribed(marker)).toBe(1);
   });
@@ -132,12 +136,12 @@ describe('replays', () => {
     const first = await post('/v1/payment_intents', form, { key });
     expect(first.status).toBe(402);
     expect(first.body.error).toMatchObject({ type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' });
-    const authorizations = connector.sandbox.authorizationCount();
+    const authorizations = await connector.sandbox.authorizations();
     const second = await post('/v1/payment_intents', form, { key });
     expect(second.status).toBe(402);
     expect(second.text).toBe(first.text);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
-    expect(connector.sandbox.authorizationCount()).toBe(authorizations);
+    expect(await connector.sandbox.authorizations()).toBe(authorizations);
     expect(await intentsDescribed(marker)).toBe(1);
     expect(await chargesDescribed(marker)).toBe(1);
   });
@@ -273,7 +277,7 @@ describe('concurrent requests with one key', () => {
     try {
       const key = newKey();
       const marker = `parallel-${key}`;
-      const authorizations = connector.sandbox.authorizationCount();
+      const authorizations = await connector.sandbox.authorizations();
       const answers = await Promise.all(Array.from({ length: 20 }, () => post('/v1/payment_intents', payForm(marker), { key })));
       const ok = answers.filter((answer) => answer.status === 200);
       const busy = answers.filter((answer) => answer.status === 409);
@@ -285,7 +289,7 @@ describe('concurrent requests with one key', () => {
       for (const answer of busy) expect(answer.body.error).toMatchObject({ type: 'invalid_request_error', code: 'idempotency_key_in_use' });
       expect(await intentsDescribed(marker)).toBe(1);
       expect(await chargesDescribed(marker)).toBe(1);
-      expect(connector.sandbox.authorizationCount() - authorizations).toBe(1);
+      expect((await connector.sandbox.authorizations()) - authorizations).toBe(1);
       // Once the first finished, every retry is a replay of it.
       const retry = await post('/v1/payment_intents', payForm(marker), { key });
       expect(retry.headers.get('idempotent-replayed')).toBe('true');
@@ -315,13 +319,13 @@ describe('recovery after a request died holding its key', () => {
   it('a failure after the processor answered frees the key; the retry reuses the reserved ids and charges once', async () => {
     const key = newKey();
     const marker = `lost-answer-${key}`;
-    const authorizations = connector.sandbox.authorizationCount();
+    const authorizations = await connector.sandbox.authorizations();
     connector.fail_after_authorize = 1;
     const failed = await post('/v1/payment_intents', payForm(marker), { key });
     expect(failed.status).toBe(500);
     expect(failed.body.error).toMatchObject({ type: 'api_error', code: 'api_error' });
     expect(failed.headers.get('stripe-should-retry')).toBe('true');
-    expect(connector.sandbox.authorizationCount() - authorizations).toBe(1);
+    expect((await connector.sandbox.authorizations()) - authorizations).toBe(1);
     expect(await intentsDescribed(marker)).toBe(0);
     const row = await keyRow(key);
     expect(row?.response_status).toBeNull();
@@ -333,7 +337,7 @@ describe('recovery after a request died holding its key', () => {
     expect(retried.body.id).toBe(reserved.payment_intent);
     expect(retried.body.latest_charge).toBe(reserved.charge);
     // The processor answered the same attempt id from its record: still one authorization.
-    expect(connector.sandbox.authorizationCount() - authorizations).toBe(1);
+    expect((await connector.sandbox.authorizations()) - authorizations).toBe(1);
     expect(await intentsDescribed(marker)).toBe(1);
     expect(await chargesDescribed(marker)).toBe(1);
   });
@@ -341,7 +345,7 @@ describe('recovery after a request died holding its key', () => {
   it('a lock held by a live request is in use; once stale, a retry takes it over and the late original cannot write', async () => {
     const key = newKey();
     const marker = `stale-${key}`;
-    const authorizations = connector.sandbox.authorizationCount();
+    const authorizations = await connector.sandbox.authorizations();
     const held = connector.holdNext();
     const original = post('/v1/payment_intents', payForm(marker), { key });
     try {
@@ -357,7 +361,7 @@ describe('recovery after a request died holding its key', () => {
       expect(retried.status).toBe(200);
       expect(retried.body.id).toBe(reserved.payment_intent);
       expect(retried.body.latest_charge).toBe(reserved.charge);
-      expect(connector.sandbox.authorizationCount() - authorizations).toBe(1);
+      expect((await connector.sandbox.authorizations()) - authorizations).toBe(1);
     } finally {
       held.release();
     }

@@ -21,7 +21,8 @@ const SLOW_MS = 600;
 /** The sandbox, except that one amount gets no answer (an outage) and one takes a while. */
 class FlakyProcessor implements Connector {
   readonly name = 'flaky';
-  private readonly sandbox = new SandboxProcessor();
+  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
+  sandbox!: SandboxProcessor;
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.amount === UNREACHABLE_AMOUNT) throw new Error('processor unreachable: connect ETIMEDOUT');
     if (request.amount === SLOW_AMOUNT) await sleep(SLOW_MS);
@@ -64,7 +65,9 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 let t: TestPlatform;
 
 beforeAll(async () => {
-  t = await startTestPlatform({}, { connector: new FlakyProcessor(), metrics: true });
+  const processor = new FlakyProcessor();
+  t = await startTestPlatform({}, { connector: processor, metrics: true });
+  processor.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
 });
 afterAll(async () => { await t?.stop(); });
 

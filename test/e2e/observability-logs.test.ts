@@ -23,7 +23,8 @@ const OTHER_KEY = 'sk_live_51HvQzLwXe5Rk2TyUi9Op0AsDfGh';
 /** A processor client that, like some real ones, puts the whole request into its error message. */
 class LeakyProcessor implements Connector {
   readonly name = 'leaky';
-  private readonly sandbox = new SandboxProcessor();
+  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
+  sandbox!: SandboxProcessor;
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.amount === 6060) {
       throw new Error(`upstream 502 for {"number":"${request.card.number}","cvc":"${request.card.cvc ?? CVC}","key":"${OTHER_KEY}"} card ${VISA_SPACED} cvc=${CVC}`);
@@ -89,7 +90,11 @@ describe('the log layer', () => {
 
 describe('logs of a running platform', () => {
   let t: TestPlatform;
-  beforeAll(async () => { t = await startTestPlatform({}, { connector: new LeakyProcessor() }); });
+  beforeAll(async () => {
+    const processor = new LeakyProcessor();
+    t = await startTestPlatform({}, { connector: processor });
+    processor.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
+  });
   afterAll(async () => { await t?.stop(); });
 
   async function send(path: string, options: { body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; request_id: string }> {

@@ -1,171 +1,240 @@
 /**
- * An in-memory processor that behaves like Stripe test mode: the card number picks the outcome, so
- * Stripe's documented test cards work unchanged. It keeps a record per attempt like a real processor,
- * which is what makes retried calls safe: a repeated authorize, capture or refund returns the first
- * answer instead of moving money twice. Records hold amounts and outcomes only, never card data.
+ * The bundled sandbox processor: Stripe's test cards decide the outcome (sandbox-decisions.ts), and
+ * the processor's records live in PostgreSQL (schema `sandbox`), as a real processor keeps its own.
+ * That record is what makes retried calls safe, across restarts and across API processes: a repeated
+ * authorize, capture or refund returns the first answer instead of moving money twice, and a status
+ * inquiry tells what became of an attempt whose answer was lost. Records hold no card data.
+ *
+ * Every call is one atomic statement (or a conditional write followed by a read that only explains a
+ * refusal), so concurrent calls from any number of processes cannot authorize an attempt twice,
+ * capture it twice, or refund beyond what was captured.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { assert, AssertionError } from '../../kernel/assert.js';
-import { luhnValid } from '../../kernel/luhn.js';
-import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, DeclineCode, RefundResult, RefundStatus } from './port.js';
+import type { Clock } from '../../kernel/clock.js';
+import { systemClock } from '../../kernel/clock.js';
+import type { Pool } from '../../platform/db.js';
+import { isUniqueViolation, run, sql } from '../../platform/db.js';
+import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus } from './port.js';
+import type { AttemptRecord } from './sandbox-decisions.js';
+import { authenticate, captureRefusal, decide, isMovableAmount, refundRefusal } from './sandbox-decisions.js';
 
 export interface SandboxOptions {
-  /** Simulated network and processing time added to every call. */
+  /** The platform's pool; the sandbox reads and writes only its own schema, `sandbox`. */
+  pool: Pool;
+  /** Simulated network and processing time added to every processor call, before it reaches the record. */
   latency_ms?: number;
-  /** Attempts and refunds remembered each; the oldest are forgotten first. */
-  max_records?: number;
-}
-
-interface Decline {
-  code: DeclineCode;
-  decline_code: string;
-  message: string;
-}
-
-type CvcCheck = 'pass' | 'fail' | 'unchecked';
-
-/** Deliberately holds no card data: only what later calls on the attempt need. */
-interface AttemptRecord {
-  amount: number;
-  capture_requested: boolean;
-  cvc_check: CvcCheck;
-  /** What a repeated authorize returns. */
-  result: AuthorizeResult;
-  amount_captured: number;
-  amount_refunded: number;
-  voided: boolean;
+  /** Attempts and refunds older than this are purged (see `purge`). */
+  retention_days?: number;
+  clock?: Clock;
 }
 
 const DEFAULT_LATENCY_MS = 0;
-const DEFAULT_MAX_RECORDS = 100_000;
-
-const CARD_DECLINED_MESSAGE = 'Your card was declined.';
-
-/** Stripe's declining test cards. Lost and stolen cards get the generic message, as Stripe does. */
-const DECLINES: ReadonlyMap<string, Decline> = new Map([
-  ['4000000000000002', { code: 'card_declined', decline_code: 'generic_decline', message: CARD_DECLINED_MESSAGE }],
-  ['4000000000009995', { code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' }],
-  ['4000000000009987', { code: 'card_declined', decline_code: 'lost_card', message: CARD_DECLINED_MESSAGE }],
-  ['4000000000009979', { code: 'card_declined', decline_code: 'stolen_card', message: CARD_DECLINED_MESSAGE }],
-  ['4000000000000069', { code: 'expired_card', decline_code: 'expired_card', message: 'Your card has expired.' }],
-  ['4000000000000127', { code: 'incorrect_cvc', decline_code: 'incorrect_cvc', message: "Your card's security code is incorrect." }],
-  [
-    '4000000000000119',
-    { code: 'processing_error', decline_code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
-  ],
-] satisfies Array<[string, Decline]>);
-
-const INCORRECT_CVC_CARD = '4000000000000127';
-const THREE_D_SECURE_CARD = '4000002760003184';
-
-/** The vault rejects bad numbers first; this only guards direct callers. */
-const INCORRECT_NUMBER: Decline = { code: 'card_declined', decline_code: 'incorrect_number', message: 'Your card number is incorrect.' };
-const AUTHENTICATION_FAILED: Decline = {
-  code: 'card_declined',
-  decline_code: 'authentication_required',
-  message: 'Your card was declined. This transaction requires authentication.',
-};
+export const DEFAULT_RETENTION_DAYS = 90;
+/** Rows deleted per purge statement, so a purge never holds many row locks or a long transaction. */
+export const PURGE_BATCH_SIZE = 1_000;
+/** Batches per `purge` call; whatever remains is left for the next call. */
+export const PURGE_MAX_BATCHES = 100;
+const DAY_MS = 86_400_000;
 
 export class SandboxProcessor implements Connector {
   readonly name = 'sandbox';
+  private readonly pool: Pool;
   private readonly latency_ms: number;
-  private readonly max_records: number;
-  private readonly attempts = new Map<string, AttemptRecord>();
-  private readonly refunds = new Map<string, RefundResult>();
-  private charges_made = 0;
+  private readonly retention_ms: number;
+  private readonly clock: Clock;
 
-  constructor(options: SandboxOptions = {}) {
+  constructor(options: SandboxOptions) {
+    this.pool = options.pool;
     this.latency_ms = options.latency_ms ?? DEFAULT_LATENCY_MS;
-    this.max_records = options.max_records ?? DEFAULT_MAX_RECORDS;
+    const retention_days = options.retention_days ?? DEFAULT_RETENTION_DAYS;
+    this.clock = options.clock ?? systemClock;
     assert(Number.isInteger(this.latency_ms) && this.latency_ms >= 0, 'latency_ms must be a non-negative integer');
-    assert(Number.isInteger(this.max_records) && this.max_records > 0, 'max_records must be a positive integer');
+    assert(Number.isInteger(retention_days) && retention_days > 0, 'retention_days must be a positive integer');
+    this.retention_ms = retention_days * DAY_MS;
   }
 
-  /** Authorizations actually decided; a repeated attempt id does not count. */
-  authorizationCount(): number {
-    return this.charges_made;
-  }
-
+  /**
+   * Decides a new attempt, or returns the stored first answer for a repeat (whatever card it carries).
+   * One statement: of concurrent calls for one attempt id, from any process, one inserts and the rest
+   * wait on its row and get its answer. Each call increments the attempt's `authorize_calls`.
+   */
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     await this.simulateLatency();
-    // Looked up after the delay, so concurrent retries of one attempt still see a single record.
-    const existing = this.attempts.get(request.attempt_id);
-    if (existing) return existing.result;
-    this.charges_made += 1;
-    const record = decide(request);
-    remember(this.attempts, request.attempt_id, record, this.max_records);
-    return record.result;
+    const decision = decide(request);
+    const stored = await run<{ result: AuthorizeResult }>(this.pool, sql`
+      INSERT INTO sandbox.attempts AS a
+        (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, created_at_ms)
+      VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
+        ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured}, ${this.clock.now_ms()})
+      ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
+      RETURNING a.result`);
+    return onlyRow(stored.rows).result;
   }
 
   async completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {
     await this.simulateLatency();
-    const record = this.recordOf(attempt_id);
+    const record = await this.attempt(attempt_id);
+    assert(record !== undefined, `no sandbox attempt ${attempt_id}`);
     if (record.result.outcome !== 'requires_action') return record.result;
     assert(!record.voided, `attempt ${attempt_id} was voided before authentication finished`);
-    record.result = authenticated ? approve(record) : declined(AUTHENTICATION_FAILED, record.cvc_check);
-    return record.result;
+    const decision = authenticate(record, authenticated);
+    const completed = await run<{ result: AuthorizeResult }>(this.pool, sql`
+      UPDATE sandbox.attempts SET result = ${JSON.stringify(decision.result)}::jsonb, amount_captured = ${decision.amount_captured}
+      WHERE attempt_id = ${attempt_id} AND outcome = 'requires_action' AND NOT voided
+      RETURNING result`);
+    if (completed.rows[0]) return completed.rows[0].result;
+    // A concurrent call settled or voided the attempt first; a settled answer stands.
+    const settled = await this.attempt(attempt_id);
+    assert(settled !== undefined && settled.result.outcome !== 'requires_action', `attempt ${attempt_id} was voided before authentication finished`);
+    return settled.result;
   }
 
   async capture(attempt_id: string, amount: number): Promise<CaptureResult> {
     await this.simulateLatency();
-    const record = this.attempts.get(attempt_id);
-    if (!record || record.result.outcome !== 'authorized') return captureFailed('No authorization exists for this attempt.');
-    // A capture retried after it succeeded returns the first answer and moves no more money.
-    if (record.capture_requested) return captureFailed('The charge was captured when it was authorized.');
-    if (record.amount_captured > 0) return { outcome: 'captured', amount_captured: record.amount_captured };
-    if (record.voided) return captureFailed('The authorization was voided.');
-    if (!Number.isInteger(amount) || amount < 1 || amount > record.amount) {
-      return captureFailed(`The capture amount must be between 1 and the authorized amount (${record.amount}).`);
+    if (isMovableAmount(amount)) {
+      const captured = await run(this.pool, sql`
+        UPDATE sandbox.attempts SET amount_captured = ${amount}
+        WHERE attempt_id = ${attempt_id} AND outcome = 'authorized' AND NOT capture_requested
+          AND amount_captured = 0 AND NOT voided AND amount >= ${amount}
+        RETURNING attempt_id`);
+      if (captured.rowCount === 1) return { outcome: 'captured', amount_captured: amount };
     }
-    record.amount_captured = amount;
-    return { outcome: 'captured', amount_captured: amount };
+    // Nothing moved: say why, or repeat the first capture's answer.
+    return captureRefusal(await this.attempt(attempt_id));
   }
 
   /** Releases an uncaptured authorization; a second void is a no-op. */
   async void(attempt_id: string): Promise<void> {
     await this.simulateLatency();
-    const record = this.attempts.get(attempt_id);
-    // Nothing to release: the authorize call never reached us or was declined.
-    if (!record || record.result.outcome === 'declined') return;
-    if (record.amount_captured > 0) throw new AssertionError(`attempt ${attempt_id} is captured; refund it instead`);
-    record.voided = true;
+    const voided = await run(this.pool, sql`
+      UPDATE sandbox.attempts SET voided = true
+      WHERE attempt_id = ${attempt_id} AND outcome <> 'declined' AND amount_captured = 0 AND NOT voided
+      RETURNING attempt_id`);
+    if (voided.rowCount === 1) return;
+    // Otherwise there is nothing to release (unknown, declined, already voided) unless money was captured.
+    const record = await this.attempt(attempt_id);
+    if (record && record.amount_captured > 0) throw new AssertionError(`attempt ${attempt_id} is captured; refund it instead`);
   }
 
+  /** Refunds part of the captured amount once per refund id; a repeat returns the first answer. */
   async refund(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult> {
     await this.simulateLatency();
-    const earlier = this.refunds.get(refund_id);
+    const earlier = await this.storedRefund(refund_id);
     if (earlier) return earlier;
-    const result = this.applyRefund(attempt_id, amount);
-    remember(this.refunds, refund_id, result, this.max_records);
-    return result;
+    if (isMovableAmount(amount)) {
+      const refunded = await this.refundIfCovered(refund_id, attempt_id, amount);
+      if (refunded) return refunded;
+    }
+    return this.recordRefusal(refund_id, attempt_id);
   }
 
+  /** Status inquiry: the record of an attempt, changing nothing. */
   async attemptStatus(attempt_id: string): Promise<AttemptStatus> {
-    const record = this.attempts.get(attempt_id);
+    await this.simulateLatency();
+    const record = await this.attempt(attempt_id);
     if (!record) return { found: false };
-    return { found: true, result: record.result, amount_captured: record.amount_captured, amount_refunded: record.amount_refunded, voided: record.voided };
+    const { result, amount_captured, amount_refunded, voided } = record;
+    return { found: true, result, amount_captured, amount_refunded, voided };
   }
 
+  /** Status inquiry for a refund, changing nothing. */
   async refundStatus(refund_id: string): Promise<RefundStatus> {
-    const result = this.refunds.get(refund_id);
+    await this.simulateLatency();
+    const result = await this.storedRefund(refund_id);
     return result ? { found: true, ...result } : { found: false };
   }
 
-  private applyRefund(attempt_id: string, amount: number): RefundResult {
-    const record = this.attempts.get(attempt_id);
-    if (!record || record.amount_captured === 0) return refundFailed('The charge has not been captured.');
-    const refundable = record.amount_captured - record.amount_refunded;
-    if (!Number.isInteger(amount) || amount < 1 || amount > refundable) {
-      return refundFailed(`The refund amount must be between 1 and the unrefunded amount (${refundable}).`);
-    }
-    record.amount_refunded += amount;
-    return { outcome: 'succeeded' };
+  /** Attempts decided (stored); repeats of an attempt id do not count. Read from the shared record. */
+  async authorizations(): Promise<number> {
+    const counted = await run<{ attempts: number }>(this.pool, sql`SELECT count(*) AS attempts FROM sandbox.attempts`);
+    return onlyRow(counted.rows).attempts;
   }
 
-  private recordOf(attempt_id: string): AttemptRecord {
-    const record = this.attempts.get(attempt_id);
-    assert(record !== undefined, `no sandbox attempt ${attempt_id}`);
-    return record;
+  /** How many authorize calls an attempt id received, repeats included; 0 when none. */
+  async authorizeCalls(attempt_id: string): Promise<number> {
+    const found = await run<{ authorize_calls: number }>(this.pool, sql`
+      SELECT authorize_calls FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`);
+    return found.rows[0]?.authorize_calls ?? 0;
+  }
+
+  /**
+   * Deletes attempts and refunds older than the retention, in batches of `batch_size` rows, at most
+   * PURGE_MAX_BATCHES per call; returns the rows deleted. Nothing schedules it yet: the caller does.
+   * A purged attempt is forgotten, so an authorize repeated after the retention would be decided anew.
+   */
+  async purge(now_ms: number, batch_size = PURGE_BATCH_SIZE): Promise<number> {
+    assert(Number.isInteger(batch_size) && batch_size >= 1 && batch_size <= PURGE_BATCH_SIZE, 'purge batch size out of range');
+    const cutoff_ms = now_ms - this.retention_ms;
+    let deleted = 0;
+    for (let batch = 0; batch < PURGE_MAX_BATCHES; batch += 1) {
+      const attempts = await run(this.pool, sql`DELETE FROM sandbox.attempts WHERE attempt_id IN (
+        SELECT attempt_id FROM sandbox.attempts WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`);
+      const refunds = await run(this.pool, sql`DELETE FROM sandbox.refunds WHERE refund_id IN (
+        SELECT refund_id FROM sandbox.refunds WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`);
+      const attempts_deleted = attempts.rowCount ?? 0;
+      const refunds_deleted = refunds.rowCount ?? 0;
+      deleted += attempts_deleted + refunds_deleted;
+      if (attempts_deleted < batch_size && refunds_deleted < batch_size) break;
+    }
+    return deleted;
+  }
+
+  /**
+   * Moves the refund and records it in one statement, if the unrefunded amount covers it. The row lock
+   * on the attempt orders concurrent refunds, and each re-checks what remains after the one before.
+   */
+  private async refundIfCovered(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult | undefined> {
+    try {
+      const refunded = await run(this.pool, sql`
+        WITH covered AS (
+          UPDATE sandbox.attempts SET amount_refunded = amount_refunded + ${amount}
+          WHERE attempt_id = ${attempt_id} AND amount_captured - amount_refunded >= ${amount}
+          RETURNING merchant_id)
+        INSERT INTO sandbox.refunds (refund_id, attempt_id, merchant_id, outcome, amount, created_at_ms)
+        SELECT ${refund_id}::text, ${attempt_id}::text, merchant_id, 'succeeded', ${amount}::bigint, ${this.clock.now_ms()}::bigint
+        FROM covered
+        RETURNING refund_id`);
+      return refunded.rowCount === 1 ? { outcome: 'succeeded' } : undefined;
+    } catch (error) {
+      // A concurrent call with this refund id recorded first; this statement, refund included, rolled back.
+      if (isUniqueViolation(error)) return this.recordedRefund(refund_id);
+      throw error;
+    }
+  }
+
+  /** Records why a refund moved nothing, unless a concurrent call with this refund id answered first. */
+  private async recordRefusal(refund_id: string, attempt_id: string): Promise<RefundResult> {
+    const record = await this.attempt(attempt_id);
+    const refusal = refundRefusal(record);
+    const recorded = await run(this.pool, sql`
+      INSERT INTO sandbox.refunds (refund_id, attempt_id, merchant_id, outcome, failure_message, created_at_ms)
+      VALUES (${refund_id}, ${attempt_id}, ${record?.merchant_id ?? null}, 'failed', ${refusal.message}, ${this.clock.now_ms()})
+      ON CONFLICT (refund_id) DO NOTHING
+      RETURNING refund_id`);
+    return recorded.rowCount === 1 ? refusal : this.recordedRefund(refund_id);
+  }
+
+  private async attempt(attempt_id: string): Promise<AttemptRecord | undefined> {
+    const found = await run<AttemptRecord>(this.pool, sql`
+      SELECT merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, amount_refunded, voided
+      FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`);
+    return found.rows[0];
+  }
+
+  private async storedRefund(refund_id: string): Promise<RefundResult | undefined> {
+    const found = await run<{ outcome: 'succeeded' | 'failed'; failure_message: string | null }>(this.pool, sql`
+      SELECT outcome, failure_message FROM sandbox.refunds WHERE refund_id = ${refund_id}`);
+    const row = found.rows[0];
+    if (!row) return undefined;
+    return row.outcome === 'succeeded' ? { outcome: 'succeeded' } : { outcome: 'failed', message: row.failure_message ?? '' };
+  }
+
+  /** A refund another call has just recorded: it must be there. */
+  private async recordedRefund(refund_id: string): Promise<RefundResult> {
+    const result = await this.storedRefund(refund_id);
+    assert(result !== undefined, `refund ${refund_id} conflicted but is not recorded`);
+    return result;
   }
 
   private async simulateLatency(): Promise<void> {
@@ -173,50 +242,8 @@ export class SandboxProcessor implements Connector {
   }
 }
 
-/** The only place the card number is read; nothing derived from it is kept beyond the outcome. */
-function decide(request: AuthorizeRequest): AttemptRecord {
-  const { number, cvc } = request.card;
-  const cvc_check: CvcCheck = cvc === undefined ? 'unchecked' : number === INCORRECT_CVC_CARD ? 'fail' : 'pass';
-  const record: AttemptRecord = {
-    amount: request.amount,
-    capture_requested: request.capture,
-    cvc_check,
-    result: { outcome: 'requires_action' },
-    amount_captured: 0,
-    amount_refunded: 0,
-    voided: false,
-  };
-  const decline = luhnValid(number) ? DECLINES.get(number) : INCORRECT_NUMBER;
-  if (decline) record.result = declined(decline, cvc_check);
-  else if (number !== THREE_D_SECURE_CARD) record.result = approve(record);
-  return record;
-}
-
-/** Approves the attempt, capturing it at once when the request asked for automatic capture. */
-function approve(record: AttemptRecord): AuthorizeResult {
-  assert(record.cvc_check !== 'fail', 'an approved card cannot have failed its cvc check');
-  if (record.capture_requested) record.amount_captured = record.amount;
-  return { outcome: 'authorized', captured: record.capture_requested, cvc_check: record.cvc_check };
-}
-
-function declined(decline: Decline, cvc_check: CvcCheck): AuthorizeResult {
-  return { outcome: 'declined', ...decline, cvc_check };
-}
-
-function captureFailed(message: string): CaptureResult {
-  return { outcome: 'failed', message };
-}
-
-function refundFailed(message: string): RefundResult {
-  return { outcome: 'failed', message };
-}
-
-/** Inserts into a Map used as a bounded log, evicting in insertion order. */
-function remember<V>(records: Map<string, V>, key: string, value: V, max_records: number): void {
-  records.set(key, value);
-  while (records.size > max_records) {
-    const oldest = records.keys().next();
-    if (oldest.done) return;
-    records.delete(oldest.value);
-  }
+function onlyRow<R>(rows: readonly R[]): R {
+  const row = rows[0];
+  assert(rows.length === 1 && row !== undefined, 'expected exactly one row');
+  return row;
 }

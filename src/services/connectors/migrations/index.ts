@@ -1,0 +1,55 @@
+import type { Migration } from '../../../platform/migrations.js';
+
+/**
+ * The bundled sandbox processor's own records, kept as a real processor keeps them: outside Payrail's
+ * tables, read and written only by the sandbox, so restarts and several API processes see one record.
+ * No card data: amounts, currency, outcomes, the cvc check and the merchant id only.
+ */
+export const connectorMigrations: Migration[] = [
+  {
+    id: 'connectors/001_sandbox',
+    sql: `
+      CREATE SCHEMA IF NOT EXISTS sandbox;
+
+      -- One row per attempt (Payrail's charge id). result is the first answer, returned to every repeat.
+      CREATE TABLE sandbox.attempts (
+        attempt_id text COLLATE "C" PRIMARY KEY,
+        merchant_id text NOT NULL,
+        amount bigint NOT NULL CHECK (amount >= 0),
+        currency text NOT NULL,
+        capture_requested boolean NOT NULL,
+        cvc_check text NOT NULL CHECK (cvc_check IN ('pass', 'fail', 'unchecked')),
+        result jsonb NOT NULL,
+        outcome text GENERATED ALWAYS AS (result->>'outcome') STORED
+          CHECK (outcome IN ('authorized', 'declined', 'requires_action')),
+        amount_captured bigint NOT NULL DEFAULT 0,
+        amount_refunded bigint NOT NULL DEFAULT 0,
+        voided boolean NOT NULL DEFAULT false,
+        -- Every authorize call for this attempt, repeats included: fault tests count double charges here.
+        authorize_calls bigint NOT NULL DEFAULT 1 CHECK (authorize_calls >= 1),
+        created_at_ms bigint NOT NULL,
+        CHECK (amount_captured BETWEEN 0 AND amount),
+        CHECK (amount_refunded BETWEEN 0 AND amount_captured),
+        CHECK (NOT (voided AND amount_captured > 0))
+      );
+
+      -- One row per refund id, failures included, so a repeated refund gets its first answer.
+      CREATE TABLE sandbox.refunds (
+        refund_id text COLLATE "C" PRIMARY KEY,
+        attempt_id text NOT NULL,
+        -- NULL when the attempt was unknown to the sandbox.
+        merchant_id text,
+        outcome text NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
+        -- The amount moved; only a succeeded refund moves one.
+        amount bigint CHECK (amount > 0),
+        failure_message text,
+        created_at_ms bigint NOT NULL,
+        CHECK ((outcome = 'succeeded') = (amount IS NOT NULL)),
+        CHECK ((outcome = 'failed') = (failure_message IS NOT NULL))
+      );
+
+      -- BRIN: rows arrive in time order, so a tiny range index serves the retention purge.
+      CREATE INDEX attempts_by_age ON sandbox.attempts USING brin (created_at_ms);
+      CREATE INDEX refunds_by_age ON sandbox.refunds USING brin (created_at_ms);`,
+  },
+];
