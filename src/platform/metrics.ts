@@ -62,6 +62,13 @@ const ERROR_CODE_PATTERN = /^[a-z_]{1,64}$/;
  */
 export type PaymentOutcome = 'succeeded' | 'declined' | 'blocked' | 'failed' | 'requires_action';
 
+/**
+ * Why a JetStream consumer's position stopped matching its stream: re-created (new creation time),
+ * truncated (sequence numbers reused), gap (events it had not applied are not in the stream).
+ */
+export const NATS_DISCONTINUITY_REASONS = ['recreated', 'truncated', 'gap'] as const;
+export type NatsDiscontinuityReason = typeof NATS_DISCONTINUITY_REASONS[number];
+
 interface LagReading {
   events_behind: number;
   seconds_behind: number;
@@ -145,6 +152,13 @@ export class Metrics {
     labelNames: ['consumer', 'result'] as const,
     registers: [this.registry],
   });
+  private readonly nats_discontinuities = new Counter({
+    name: 'payrail_nats_stream_discontinuities_total',
+    help: 'Times a JetStream consumer found its stream re-created or truncated, or lacking events it had not applied (gap: those are replayed from the outbox).',
+    labelNames: ['consumer', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly nats_links = new Map<string, () => boolean>();
 
   constructor() {
     const pools = () => [...this.pools];
@@ -191,6 +205,14 @@ export class Metrics {
         const lags = await self.readLags();
         this.reset();
         for (const [consumer, lag] of lags) this.set({ consumer }, lag.seconds_behind);
+      },
+    });
+    new Gauge({
+      name: 'payrail_nats_connected', help: '1 while this process is connected to NATS (JetStream binding), 0 while it is not; events wait in the outbox meanwhile.',
+      labelNames: ['stream'] as const, registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [stream, connected] of self.nats_links) this.set({ stream }, connected() ? 1 : 0);
       },
     });
   }
@@ -263,6 +285,23 @@ export class Metrics {
   consumerEvents(consumer: string, result: 'applied' | 'parked', count: number): void {
     if (!this.active || count <= 0) return;
     this.consumer_events.inc({ consumer, result }, count);
+  }
+
+  /** Reports a NATS connection's state at scrape time; returns the unregister. */
+  registerNatsLink(stream: string, connected: () => boolean): () => void {
+    this.nats_links.set(stream, connected);
+    return () => { this.nats_links.delete(stream); };
+  }
+
+  /** Starts a JetStream consumer's discontinuity counts at 0, so its first one shows as an increase. */
+  natsConsumerStarted(consumer: string): void {
+    if (!this.active) return;
+    for (const reason of NATS_DISCONTINUITY_REASONS) this.nats_discontinuities.inc({ consumer, reason }, 0);
+  }
+
+  natsStreamDiscontinuity(consumer: string, reason: NatsDiscontinuityReason): void {
+    if (!this.active) return;
+    this.nats_discontinuities.inc({ consumer, reason });
   }
 
   /** A consumer's lag is read at scrape time (bounded by a timeout); returns the unregister. */

@@ -11,6 +11,8 @@ import type { ConsumedEvent, Consumer } from '../../src/services/events/consumer
 import type { JetStreamHandle, NatsSettings } from '../../src/services/events/nats/jetstream.js';
 import { connectJetStream, ensureStream } from '../../src/services/events/nats/jetstream.js';
 import { NatsRelay } from '../../src/services/events/nats/relay.js';
+import type { JetStreamSource } from '../../src/services/events/nats/link.js';
+import { fixedSource } from '../../src/services/events/nats/link.js';
 import { JetStreamConsumerWorker } from '../../src/services/events/nats/consumer.js';
 import { natsSettingsFor } from '../../src/services/events/runtime.js';
 import { createMigratedPool } from '../support/database.js';
@@ -38,6 +40,7 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
   let drop: () => Promise<void>;
   let settings: NatsSettings;
   let nats: JetStreamHandle;
+  let source: JetStreamSource;
   const ids = new UlidGenerator();
   const logger = createLogger('error', new Writable({ write(_c, _e, done) { done(); } }));
   const merchant = 'acct_natstest';
@@ -51,6 +54,7 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
       ack_wait_ms: 2_000, standby_retry_ms: 20, relay_idle_ms: 5,
     });
     nats = await connectJetStream(settings, 'payrail-test');
+    source = fixedSource(nats);
     await ensureStream(nats.jsm, settings);
   });
   afterAll(async () => {
@@ -132,7 +136,7 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
   }
 
   it('a committed event reaches the consumer; a rolled-back one never does', async () => {
-    const relay = new NatsRelay({ pool, js: nats.js, settings, logger });
+    const relay = new NatsRelay({ pool, nats: source, settings, logger });
     const committed_first = await emit(pool, 'pi_a');
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -147,7 +151,7 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     expect(in_stream).toEqual([committed_first, committed_second]);
 
     const consumer = recorder();
-    const worker = new JetStreamConsumerWorker({ pool, nats, settings, logger, consumer });
+    const worker = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
     await consumeUntil(worker, async () => consumer.seen.length >= 2);
     await new Promise((resolve) => setTimeout(resolve, 100));
     await worker.step();
@@ -161,16 +165,16 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     const before = (await stream()).length;
     const emitted: string[] = [];
     for (let i = 0; i < 30; i++) emitted.push(await emit(pool, `pi_k${i % 3}`));
-    const crashing = new NatsRelay({ pool, js: nats.js, settings, logger, faults: { crash_after_publishing: 17 } });
+    const crashing = new NatsRelay({ pool, nats: source, settings, logger, faults: { crash_after_publishing: 17 } });
     await expect(crashing.step()).rejects.toThrow(/killed after publishing 17/);
     expect(crashing.leader.held).toBe(false);
     expect((await stream()).length - before).toBe(17);
 
     // A consumer applies what got through, then the relay restarts from its offset.
     const consumer = recorder();
-    const worker = new JetStreamConsumerWorker({ pool, nats, settings, logger, consumer });
+    const worker = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
     await consumeUntil(worker, async () => (await effects(consumer.name)).length >= before + 17);
-    const restarted = new NatsRelay({ pool, js: nats.js, settings, logger });
+    const restarted = new NatsRelay({ pool, nats: source, settings, logger });
     const round = await restarted.step();
     expect(round).toMatchObject({ kind: 'published', duplicates: 17 });
     await relayUntilIdle(restarted);
@@ -187,8 +191,8 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
 
   it('two relays at once keep per-payment order, across a leader that dies mid-stream', async () => {
     const before = await stream();
-    const a = new NatsRelay({ pool, js: nats.js, settings, logger });
-    const b = new NatsRelay({ pool, js: nats.js, settings, logger });
+    const a = new NatsRelay({ pool, nats: source, settings, logger });
+    const b = new NatsRelay({ pool, nats: source, settings, logger });
     a.start();
     b.start();
     const objects = Array.from({ length: 6 }, (_, i) => `pi_two${i}`);
@@ -226,24 +230,24 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     const poisoned = await emit(pool, 'pi_poison');
     const after = await emit(pool, 'pi_poison');
     const flaky = await emit(pool, 'pi_flaky');
-    const relay = new NatsRelay({ pool, js: nats.js, settings, logger });
+    const relay = new NatsRelay({ pool, nats: source, settings, logger });
     await relayUntilIdle(relay);
     let flaky_failures = 0;
     const consumer = recorder((event) => event.id === poisoned || (event.id === flaky && flaky_failures++ < 2));
-    const worker = new JetStreamConsumerWorker({ pool, nats, settings: { ...settings, attempts_max: 3 }, logger, consumer });
+    const worker = new JetStreamConsumerWorker({ pool, nats: source, settings: { ...settings, attempts_max: 3 }, logger, consumer });
     await consumeUntil(worker, async () => (await effects(consumer.name)).length >= base + 2);
     const applied = (await effects(consumer.name)).map((e) => e.event_id);
     expect(applied).toHaveLength(base + 2);
     expect(applied.slice(-2)).toEqual([after, flaky]);
     const parked = await pool.query('SELECT event_id, attempts, error FROM events.dead_letters WHERE consumer = $1', [consumer.name]);
     expect(parked.rows).toEqual([{ event_id: poisoned, attempts: 3, error: `Error: cannot apply ${poisoned}` }]);
-    const lag = await worker.lag();
+    const lag = await worker.lag(Math.floor(Date.now() / 1000));
     expect(lag.events_behind).toBe(0);
     // A second worker for the same consumer (another process) takes over from the stored position.
     await worker.stop();
     const next = await emit(pool, 'pi_poison');
     await relayUntilIdle(relay);
-    const takeover = new JetStreamConsumerWorker({ pool, nats, settings, logger, consumer });
+    const takeover = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
     await consumeUntil(takeover, async () => (await effects(consumer.name)).length >= base + 3);
     expect((await effects(consumer.name)).map((e) => e.event_id).slice(-3)).toEqual([after, flaky, next]);
     await takeover.stop();

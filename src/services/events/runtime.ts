@@ -6,15 +6,16 @@ import type { Clock } from '../../kernel/clock.js';
 import { unixSeconds } from '../../kernel/clock.js';
 import { metrics } from '../../platform/metrics.js';
 import type { StepOutcome } from './consumer.js';
-import { OutboxConsumerRunner, startPolling } from './consumer.js';
+import { OutboxConsumerRunner, consumerLag, startPolling } from './consumer.js';
 import { webhookConsumer } from './webhooks/consumer.js';
 import type { DeliverySettings } from './webhooks/worker.js';
 import { DeliveryWorker } from './webhooks/worker.js';
 import type { WebhookTransport } from './webhooks/transport.js';
 import { parseSchedule } from './webhooks/schedule.js';
 import { webhookSecretKey } from './webhooks/secrets.js';
-import type { JetStreamHandle, NatsSettings } from './nats/jetstream.js';
-import { DEFAULT_NATS_SETTINGS, checkNatsSettings, connectJetStream, defaultNames, ensureStream } from './nats/jetstream.js';
+import type { NatsSettings } from './nats/jetstream.js';
+import { DEFAULT_NATS_SETTINGS, checkNatsSettings, defaultNames } from './nats/jetstream.js';
+import { NatsLink } from './nats/link.js';
 import type { RelayFaults } from './nats/relay.js';
 import { NatsRelay } from './nats/relay.js';
 import { JetStreamConsumerWorker } from './nats/consumer.js';
@@ -23,7 +24,8 @@ import { JetStreamConsumerWorker } from './nats/consumer.js';
  * The events service's background work in this process, with its binding chosen at start-up:
  * - embedded (default): the webhooks consumer reads the outbox table (OutboxConsumerRunner);
  * - NATS (`NATS_URL`): a relay publishes the outbox to JetStream (one leader among the processes),
- *   and the webhooks consumer is a durable JetStream consumer.
+ *   and the webhooks consumer is a durable JetStream consumer. The connection is made in the
+ *   background: start-up never waits for NATS, and the outbox keeps events until it is reachable.
  * Either way the delivery worker sends what the consumer enqueued. Everything stops when the app
  * closes, before the database pool.
  */
@@ -62,7 +64,7 @@ export interface EventServices {
   runner?: OutboxConsumerRunner;
   relay?: NatsRelay;
   jetstream?: JetStreamConsumerWorker;
-  nats?: { handle: JetStreamHandle; settings: NatsSettings };
+  nats?: { link: NatsLink; settings: NatsSettings };
   stop(): Promise<void>;
 }
 
@@ -138,15 +140,15 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     };
   } else {
     const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
-    const handle = await connectJetStream(settings, 'payrail-events');
-    try {
-      await ensureStream(handle.jsm, settings);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    const relay = new NatsRelay({ pool: deps.pool, js: handle.js, settings, logger: deps.logger, faults: options.relay_faults });
-    const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: handle, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
+    const link = new NatsLink({ settings, logger: deps.logger, name: 'payrail-events' });
+    link.start();
+    const relay = new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
+    const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: link, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
+    // Both read from the database, so they grow (and alert) while NATS is down.
+    const unregister_lags = [
+      metrics.registerConsumerLag('nats_relay', () => consumerLag(deps.pool, relay.offset_name, unixSeconds(deps.clock))),
+      metrics.registerConsumerLag(consumer.name, () => jetstream.lag(unixSeconds(deps.clock))),
+    ];
     const consumeStep = async (): Promise<StepOutcome> => {
       await relay.step();
       const round = await jetstream.step();
@@ -158,10 +160,11 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     }
     log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
     services = {
-      binding: 'nats', delivery, consumeStep, relay, jetstream, nats: { handle, settings },
+      binding: 'nats', delivery, consumeStep, relay, jetstream, nats: { link, settings },
       stop: async () => {
+        for (const unregister of unregister_lags) unregister();
         await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
-        await handle.close();
+        await link.stop();
       },
     };
   }

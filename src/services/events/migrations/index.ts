@@ -196,4 +196,30 @@ export const eventMigrations: Migration[] = [
       );
       INSERT INTO events.installation (id) VALUES (substr(replace(gen_random_uuid()::text, '-', ''), 1, 16));`,
   },
+  {
+    id: 'events/005_jetstream_continuity',
+    sql: `
+      -- A JetStream consumer's position is only meaningful in the stream it was taken in: a stream
+      -- re-created empty (store lost) or truncated restarts or reuses sequence numbers. The position
+      -- now names that stream by its creation time, and records the outbox position of the last event
+      -- consumed: the next event applied must be that event's successor in the outbox, so a stream that
+      -- lost events is noticed and the events are replayed from the outbox instead of skipped.
+      ALTER TABLE events.jetstream_positions
+        ADD COLUMN stream_created text,
+        ADD COLUMN outbox_xid xid8 NOT NULL DEFAULT '0',
+        ADD COLUMN outbox_seq bigint NOT NULL DEFAULT 0;
+      -- Existing positions: the last event the consumer recorded in its inbox (events in between of
+      -- types it does not take are replayed to it harmlessly).
+      UPDATE events.jetstream_positions p SET (outbox_xid, outbox_seq) = (
+        SELECT o.xid, o.seq FROM events.consumer_inbox i
+        JOIN events.outbox o ON o.merchant_id = i.merchant_id AND o.id = i.event_id
+        WHERE i.consumer = p.consumer ORDER BY o.xid DESC, o.seq DESC LIMIT 1)
+      WHERE EXISTS (SELECT 1 FROM events.consumer_inbox i JOIN events.outbox o ON o.merchant_id = i.merchant_id AND o.id = i.event_id
+                    WHERE i.consumer = p.consumer);
+      -- The relay's replay generation: a consumer that finds events missing from the stream rewinds the
+      -- relay's offset and bumps this, so the relay republishes under new message ids (JetStream would
+      -- drop the old ids as duplicates) and a relay still publishing the old generation cannot move the
+      -- offset past the rewind. Only the NATS relay's row uses it.
+      ALTER TABLE events.consumer_offsets ADD COLUMN generation int NOT NULL DEFAULT 0 CHECK (generation >= 0);`,
+  },
 ];

@@ -1,35 +1,37 @@
-import type pg from 'pg';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Pool } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
+import type { NatsDiscontinuityReason } from '../../../platform/metrics.js';
+import { metrics } from '../../../platform/metrics.js';
 import { assert } from '../../../kernel/assert.js';
-import type { ConsumedEvent, Consumer } from '../consumer.js';
-import { CONSUMER_LIMITS } from '../consumer.js';
+import type { Consumer, ConsumerLag } from '../consumer.js';
 import type { JetStreamHandle, NatsSettings } from './jetstream.js';
-import { durableName, ensureDurableConsumer } from './jetstream.js';
+import { durableName, ensureDurableConsumer, resetDurableConsumer } from './jetstream.js';
+import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
+import { comparePositions, parseEnvelope } from './envelope.js';
+import type { RunItem, StreamPosition } from './position.js';
+import { PositionStore } from './position.js';
+import { RunApplier } from './apply.js';
 
 /**
  * The NATS binding of a `Consumer`: a durable JetStream pull consumer (explicit acks, bounded
  * redelivery) feeding the same `handle(batch, tx)` the embedded runner calls, with the same inbox.
  *
- * The stream sequence is the order. The consumer's position (the last stream sequence applied) is a
- * row in PostgreSQL, locked and moved in the transaction of the effects; a message is acknowledged
- * only after that commits. So:
+ * Messages are taken in stream order from the position (position.ts); a message is acknowledged only
+ * after the transaction that applied or passed it commits (apply.ts). So:
  * - a redelivered message (ack lost, process died) is at or below the position: acknowledged, no effect;
- * - messages are applied strictly in stream order: a gap (an earlier message still unacknowledged
- *   elsewhere, e.g. held by a process that died) is filled by reading those sequences straight from
- *   the stream instead of waiting for their redelivery;
- * - two processes can never apply the same sequence (the row lock), and one leads at a time
- *   (advisory lock) so they do not fight over messages.
- * An event whose handling keeps failing is retried in place (messages held, `working()` sent), then
- * parked in events.dead_letters after `attempts_max` failures, exactly as the embedded runner does.
+ * - a gap in what JetStream delivered (an earlier message held by a process that died) is filled by
+ *   reading those sequences straight from the stream instead of waiting for their redelivery;
+ * - a stream that was re-created (new creation time) or truncated (sequence numbers reused) moves the
+ *   position to the new sequence numbers, loudly; events the stream lost are replayed from the outbox;
+ * - two processes never apply the same run (the row lock), and one leads at a time (advisory lock).
+ * A failing event is retried in place (messages held, `working()` sent), then parked.
  */
 
 export interface JetStreamConsumerDeps {
   pool: Pool;
-  nats: JetStreamHandle;
+  nats: JetStreamSource;
   settings: NatsSettings;
   logger: Logger;
   consumer: Consumer;
@@ -38,79 +40,71 @@ export interface JetStreamConsumerDeps {
 }
 
 export type ConsumeRound =
+  | { kind: 'offline' }
   | { kind: 'standby' }
   | { kind: 'idle' }
   | { kind: 'applied'; read: number; applied: number; parked: number }
   | { kind: 'retry_later'; event_id: string; attempts: number; error: string };
 
-interface Envelope {
-  id: string;
-  merchant_id: string;
-  type: string;
-  created: number;
-  object_id: string;
-  data: ConsumedEvent['data'];
-  position: { xid: string; seq: number };
-}
-
-interface Item {
-  stream_seq: number;
-  /** Absent when the message was read straight from the stream to fill a gap. */
+interface QueuedItem extends RunItem {
+  /** Empty when the message was read straight from the stream to fill a gap. */
   messages: JsMsg[];
-  event: Envelope | null;
 }
 
 const RETRY_BACKOFF_MS = { first: 200, max: 5_000 } as const;
+/** While idle, the stream's identity and length are checked this often (a truncation delivers nothing). */
+export const STREAM_CHECK_INTERVAL_MS = 5_000;
+/** Subscription notifications that mean the durable consumer is gone with its stream. */
+const SUBSCRIPTION_LOST: ReadonlySet<string> = new Set(['consumer_deleted', 'consumer_not_found', 'stream_not_found']);
 
 export class JetStreamConsumerWorker {
   readonly leader: AdvisoryLeader;
   readonly durable: string;
+  readonly store: PositionStore;
+  private readonly applier: RunApplier;
   private readonly log: Logger;
-  private readonly types: ReadonlySet<string>;
   private queue: JsMsg[] = [];
   private subscription: ConsumerMessages | undefined;
-  private applied_seq: number | undefined;
-  /** While set, events go one per transaction up to this sequence (a batch failed; find the culprit). */
-  private single_until = 0;
-  private attempts_pending = false;
+  private position: StreamPosition | undefined;
+  private resubscribe = false;
+  private checked_at_ms = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake_up: (() => void) | undefined;
-  private ensured = false;
 
   constructor(private readonly deps: JetStreamConsumerDeps) {
     this.durable = durableName(deps.consumer.name);
     this.leader = new AdvisoryLeader(deps.pool, `payrail.jetstream:${deps.settings.stream}:${deps.consumer.name}`);
-    this.log = deps.logger.child({ worker: 'nats-consumer', consumer: deps.consumer.name });
-    this.types = new Set(deps.consumer.types);
+    this.log = deps.logger.child({ worker: 'nats-consumer', consumer: deps.consumer.name, stream: deps.settings.stream });
+    this.store = new PositionStore(deps.consumer.name, deps.settings.stream);
+    this.applier = new RunApplier({ pool: deps.pool, consumer: deps.consumer, store: this.store, attempts_max: deps.settings.attempts_max, logger: this.log });
+    metrics.natsConsumerStarted(deps.consumer.name);
   }
 
-  /** The last stream sequence applied (from the database), and how far the stream is ahead of it. */
-  async lag(): Promise<{ stream_seq: number; events_behind: number }> {
-    const position = await this.loadPosition(this.deps.pool);
-    const info = await this.deps.nats.jsm.streams.info(this.deps.settings.stream);
-    return { stream_seq: position, events_behind: Math.max(0, info.state.last_seq - position) };
+  /** Outbox events this consumer has not passed yet (read from the database, so right while NATS is down). */
+  lag(now_s: number): Promise<ConsumerLag> {
+    return this.store.lag(this.deps.pool, now_s);
   }
 
   /** One round: lead (or stand by), then apply what has arrived, in stream order. */
   async step(): Promise<ConsumeRound> {
-    if (!this.ensured) {
-      await ensureDurableConsumer(this.deps.nats.jsm, this.deps.settings, this.durable);
-      this.ensured = true;
-    }
-    // The lead lost underneath (its connection failed): stop receiving before trying again.
-    if (this.subscription && !this.leader.held) await this.resign();
+    const nats = this.deps.nats.handle;
+    if (!nats || !this.deps.nats.connected) return { kind: 'offline' };
+    // The lead lost underneath (its connection failed), or the durable went with its stream.
+    if (this.subscription && (!this.leader.held || this.resubscribe)) await this.resign();
     if (!this.leader.held) {
       if (!(await this.leader.tryAcquire())) return { kind: 'standby' };
       try {
-        await this.subscribe();
+        await this.takeLead(nats);
       } catch (error) {
         await this.resign();
         throw error;
       }
     }
     try {
-      return await this.applyQueued();
+      const round = await this.applyQueued(nats);
+      if (round.kind === 'idle' && Date.now() - this.checked_at_ms >= STREAM_CHECK_INTERVAL_MS) await this.checkStream(nats);
+      return round;
     } catch (error) {
       await this.resign();
       throw error;
@@ -129,7 +123,7 @@ export class JetStreamConsumerWorker {
             failures = 0;
             continue;
           }
-          if (round.kind === 'standby') wait_ms = this.deps.settings.standby_retry_ms;
+          if (round.kind === 'standby' || round.kind === 'offline') wait_ms = this.deps.settings.standby_retry_ms;
           if (round.kind === 'retry_later') {
             failures = Math.min(failures + 1, 20);
             wait_ms = Math.min(RETRY_BACKOFF_MS.max, RETRY_BACKOFF_MS.first * 2 ** (failures - 1));
@@ -158,25 +152,84 @@ export class JetStreamConsumerWorker {
 
   /** Gives up the lead: stop receiving; held messages go back to JetStream unacknowledged. */
   async resign(): Promise<void> {
-    const subscription = this.subscription;
-    this.subscription = undefined;
-    if (subscription) await Promise.resolve(subscription.close()).catch(() => {});
-    this.queue = [];
-    this.applied_seq = undefined;
+    await this.unsubscribe();
+    this.position = undefined;
+    this.resubscribe = false;
     if (this.leader.held) this.leader.markLost();
     await this.leader.release();
   }
 
-  private async subscribe(): Promise<void> {
-    this.applied_seq = await this.loadPosition(this.leader.connection);
-    const consumer = await this.deps.nats.js.consumers.get(this.deps.settings.stream, this.durable);
-    this.subscription = await consumer.consume({
+  private async takeLead(nats: JetStreamHandle): Promise<void> {
+    await ensureDurableConsumer(nats.jsm, this.deps.settings, this.durable);
+    this.position = await this.store.load(this.leader.connection);
+    await this.checkStream(nats);
+    await this.subscribe(nats);
+  }
+
+  private async subscribe(nats: JetStreamHandle): Promise<void> {
+    const consumer = await nats.js.consumers.get(this.deps.settings.stream, this.durable);
+    const subscription = await consumer.consume({
       max_messages: this.deps.settings.consumer_batch_size,
       callback: (message) => {
         this.queue.push(message);
         this.wake_up?.();
       },
     });
+    this.subscription = subscription;
+    void (async () => {
+      for await (const status of subscription.status()) {
+        if (SUBSCRIPTION_LOST.has(status.type) && this.subscription === subscription) {
+          this.resubscribe = true;
+          this.wake_up?.();
+        }
+      }
+    })().catch(() => {});
+  }
+
+  private async unsubscribe(): Promise<void> {
+    const subscription = this.subscription;
+    this.subscription = undefined;
+    this.queue = [];
+    if (subscription) await Promise.resolve(subscription.close()).catch(() => {});
+  }
+
+  /**
+   * Ties the position to the stream: adopts the stream's creation time on first use; a new creation
+   * time (re-created) or a stream shorter than the position (truncated), or a message `reused_seq` at
+   * or below the position carrying an event past it, moves the position to the new sequence numbers.
+   */
+  private async checkStream(nats: JetStreamHandle, reused_seq?: number): Promise<void> {
+    const position = this.position;
+    assert(position !== undefined, 'position not loaded');
+    const info = await nats.jsm.streams.info(this.deps.settings.stream);
+    this.checked_at_ms = Date.now();
+    let reason: NatsDiscontinuityReason | undefined;
+    let stream_seq = position.stream_seq;
+    if (position.stream_created !== null && position.stream_created !== info.created) {
+      reason = 'recreated';
+      stream_seq = 0;
+    } else if (reused_seq !== undefined) {
+      reason = 'truncated';
+      stream_seq = reused_seq - 1;
+    } else if (info.state.last_seq < position.stream_seq) {
+      reason = 'truncated';
+      stream_seq = info.state.last_seq;
+    } else if (position.stream_created !== null) {
+      return;
+    }
+    const next: StreamPosition = { ...position, stream_seq, stream_created: info.created };
+    if (!(await this.store.save(this.leader.connection, position, next))) throw new Error('jetstream position moved by another process');
+    this.position = next;
+    if (reason === undefined) return;
+    metrics.natsStreamDiscontinuity(this.deps.consumer.name, reason);
+    this.log.error({ reason, previous: { stream_seq: position.stream_seq, created: position.stream_created }, now: { stream_seq, created: info.created, last_seq: info.state.last_seq } },
+      `nats consumer: the stream was ${reason === 'recreated' ? 're-created' : 'truncated'}; the position moves to its sequence numbers and events it lacks are replayed from the outbox`);
+    if (reused_seq !== undefined) return; // JetStream already delivers those sequences
+    await resetDurableConsumer(nats.jsm, this.deps.settings, this.durable, stream_seq + 1);
+    if (this.subscription) {
+      await this.unsubscribe();
+      await this.subscribe(nats);
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -187,191 +240,82 @@ export class JetStreamConsumerWorker {
     });
   }
 
-  private async loadPosition(db: pg.PoolClient | Pool): Promise<number> {
-    await run(db, sql`INSERT INTO events.jetstream_positions (consumer, stream) VALUES (${this.deps.consumer.name}, ${this.deps.settings.stream}) ON CONFLICT DO NOTHING`);
-    const result = await run<{ stream_seq: number }>(db, sql`SELECT stream_seq FROM events.jetstream_positions WHERE consumer = ${this.deps.consumer.name} AND stream = ${this.deps.settings.stream}`);
-    const seq = result.rows[0]?.stream_seq;
-    assert(seq !== undefined, 'jetstream position row missing');
-    return seq;
-  }
-
-  /** Applies the next contiguous run of queued (or gap-filled) messages. */
-  private async applyQueued(): Promise<ConsumeRound> {
-    assert(this.applied_seq !== undefined, 'position not loaded');
-    // Redeliveries of what is already applied: acknowledge and drop.
-    const fresh: JsMsg[] = [];
-    for (const message of this.queue) {
-      if (message.seq <= this.applied_seq) message.ack();
-      else fresh.push(message);
-    }
-    this.queue = fresh;
+  /** Applies the next run of queued (or gap-filled) messages. */
+  private async applyQueued(nats: JetStreamHandle): Promise<ConsumeRound> {
+    const reused_seq = this.dropConsumed();
+    if (reused_seq !== undefined) await this.checkStream(nats, reused_seq);
     if (this.queue.length === 0) return { kind: 'idle' };
-
-    const run_items = await this.nextRun(this.applied_seq);
-    if (run_items.length === 0) return { kind: 'idle' };
-    const outcome = await this.applyRun(run_items);
-    if (outcome.kind !== 'retry_later') {
-      // Acknowledge exactly what the database position now covers.
-      this.applied_seq = outcome.position;
-      const waiting: JsMsg[] = [];
-      for (const message of this.queue) {
-        if (message.seq <= outcome.position) message.ack();
-        else waiting.push(message);
-      }
-      this.queue = waiting;
-      if (outcome.applied > 0) this.deps.onApplied?.(outcome.applied);
-      return { kind: 'applied', read: run_items.length, applied: outcome.applied, parked: outcome.parked };
+    const from = this.position;
+    assert(from !== undefined, 'position not loaded');
+    const items = await this.nextRun(nats, from.stream_seq);
+    if (items.length === 0) return { kind: 'idle' };
+    const outcome = await this.applier.applyRun(items, from);
+    if (outcome.kind === 'retry_later') return outcome;
+    this.position = outcome.kind === 'moved_elsewhere' ? await this.store.load(this.deps.pool) : outcome.position;
+    if (outcome.kind === 'moved_elsewhere') {
+      this.log.info({ ours: from.stream_seq, database: this.position.stream_seq }, 'nats consumer: position moved elsewhere; catching up');
+      return { kind: 'applied', read: 0, applied: 0, parked: 0 };
     }
-    return outcome;
-  }
-
-  /** From `after + 1`: queued messages in order, with any missing sequence read from the stream. */
-  private async nextRun(after: number): Promise<Item[]> {
-    const by_seq = new Map<number, JsMsg[]>();
-    for (const message of this.queue) by_seq.set(message.seq, [...(by_seq.get(message.seq) ?? []), message]);
-    const size = after + 1 <= this.single_until ? 1 : this.deps.settings.consumer_batch_size;
-    const items: Item[] = [];
-    let seq = after + 1;
-    let first_seq: number | undefined;
-    while (items.length < size) {
-      const messages = by_seq.get(seq);
-      if (messages) {
-        items.push({ stream_seq: seq, messages, event: parse(messages[0]?.data) });
-      } else {
-        // A gap: is anything queued beyond it? Otherwise the run simply ends here.
-        const beyond = this.queue.some((message) => message.seq > seq);
-        if (!beyond) break;
-        first_seq ??= (await this.deps.nats.jsm.streams.info(this.deps.settings.stream)).state.first_seq;
-        if (seq < first_seq) {
-          this.log.error({ from: seq, to: first_seq - 1 }, 'nats consumer: events left the stream (max_age) before this consumer applied them; skipping');
-          items.push({ stream_seq: first_seq - 1, messages: [], event: null });
-          seq = first_seq;
-          continue;
-        }
-        const stored = await this.deps.nats.jsm.streams.getMessage(this.deps.settings.stream, { seq });
-        items.push({ stream_seq: seq, messages: [], event: stored ? parse(stored.data) : null });
-      }
-      seq += 1;
-    }
-    return items;
+    this.ackThrough(this.position.stream_seq);
+    metrics.consumerEvents(this.deps.consumer.name, 'applied', outcome.applied);
+    metrics.consumerEvents(this.deps.consumer.name, 'parked', outcome.parked);
+    if (outcome.applied > 0) this.deps.onApplied?.(outcome.applied);
+    return { kind: 'applied', read: items.length, applied: outcome.applied, parked: outcome.parked };
   }
 
   /**
-   * One transaction: move the position row from where this worker left it (which also locks it, and
-   * finds out if another process moved it meanwhile), record the inbox, hand the fresh events to the
-   * consumer. Five round trips on the happy path. On failure: split the run to find the culprit,
-   * count its attempt, and park it when out of attempts.
+   * Acknowledges queued redeliveries of what the position covers. Answers the lowest sequence at or
+   * below the position delivered for the first time with an event past it: the stream reused
+   * sequence numbers (re-created or truncated). A redelivery is never that: it was passed already.
    */
-  private async applyRun(items: readonly Item[]): Promise<{ kind: 'done'; position: number; applied: number; parked: number } | Extract<ConsumeRound, { kind: 'retry_later' }>> {
-    const last = items[items.length - 1];
-    const from = this.applied_seq;
-    assert(last !== undefined && from !== undefined, 'empty run, or position not loaded');
-    const events = items.flatMap((item) => (item.event && this.types.has(item.event.type) ? [toConsumed(item.event)] : []));
-    for (const item of items) if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
-    const outcome = await this.transaction(async (client) => {
-      if (!(await this.movePosition(client, from, last.stream_seq))) return 'moved_elsewhere' as const;
-      const applied = await this.apply(client, events);
-      if (this.attempts_pending && events.length > 0) {
-        await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ANY(${events.map((e) => e.id)}::text[])`);
+  private dropConsumed(): number | undefined {
+    const position = this.position;
+    assert(position !== undefined, 'position not loaded');
+    let reused: number | undefined;
+    for (const message of this.queue) {
+      if (message.seq > position.stream_seq || message.info.redelivered) continue;
+      const event = parseEnvelope(message.data);
+      if (event && comparePositions(event.position, position.outbox) > 0) reused = Math.min(reused ?? message.seq, message.seq);
+    }
+    if (reused === undefined) this.ackThrough(position.stream_seq);
+    return reused;
+  }
+
+  /** Acknowledges the queued messages up to `stream_seq` (the committed position covers them). */
+  private ackThrough(stream_seq: number): void {
+    const waiting: JsMsg[] = [];
+    for (const message of this.queue) {
+      if (message.seq <= stream_seq) message.ack();
+      else waiting.push(message);
+    }
+    this.queue = waiting;
+  }
+
+  /** From `after + 1`: queued messages in order, with any missing sequence read from the stream. */
+  private async nextRun(nats: JetStreamHandle, after: number): Promise<QueuedItem[]> {
+    const by_seq = new Map<number, JsMsg[]>();
+    for (const message of this.queue) by_seq.set(message.seq, [...(by_seq.get(message.seq) ?? []), message]);
+    const size = this.applier.runLimit(after + 1, this.deps.settings.consumer_batch_size);
+    const items: QueuedItem[] = [];
+    let first_seq: number | undefined;
+    for (let seq = after + 1; items.length < size; seq++) {
+      const messages = by_seq.get(seq);
+      if (messages) {
+        items.push({ stream_seq: seq, messages, event: parseEnvelope(messages[0]?.data) });
+        continue;
       }
-      return applied;
-    }).catch((error: unknown) => ({ error }));
-    if (outcome === 'moved_elsewhere') {
-      const position = await this.loadPosition(this.deps.pool);
-      this.log.info({ ours: from, database: position }, 'nats consumer: position moved elsewhere; catching up');
-      return { kind: 'done', position, applied: 0, parked: 0 };
+      // A gap: is anything queued beyond it? Otherwise the run simply ends here.
+      if (!this.queue.some((message) => message.seq > seq)) break;
+      first_seq ??= (await nats.jsm.streams.info(this.deps.settings.stream)).state.first_seq;
+      if (seq < first_seq) {
+        // Gone from the stream (expired or purged); the outbox check finds out what that lost.
+        seq = first_seq - 1;
+        continue;
+      }
+      const stored = await nats.jsm.streams.getMessage(this.deps.settings.stream, { seq });
+      items.push({ stream_seq: seq, messages: [], event: stored ? parseEnvelope(stored.data) : null });
     }
-    if (typeof outcome === 'number') {
-      if (events.length > 0) this.attempts_pending = false;
-      return { kind: 'done', position: last.stream_seq, applied: outcome, parked: 0 };
-    }
-    if (items.length > 1) {
-      // Find the culprit one event at a time, up to the end of this run.
-      this.single_until = last.stream_seq;
-      return this.applyRun(items.slice(0, 1));
-    }
-    const event = events[0];
-    if (event === undefined) throw outcome.error; // not the consumer's failure: the database's
-    const message = errorText(outcome.error);
-    this.attempts_pending = true;
-    return this.transaction(async (client) => {
-      const counted = await run<{ attempts: number }>(client, sql`
-        INSERT INTO events.consumer_attempts (consumer, event_id, attempts, last_error) VALUES (${this.deps.consumer.name}, ${event.id}, 1, ${message})
-        ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = events.consumer_attempts.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now()
-        RETURNING attempts`);
-      const attempts = counted.rows[0]?.attempts ?? 1;
-      if (attempts < this.deps.settings.attempts_max) return { kind: 'retry_later' as const, event_id: event.id, attempts, error: message };
-      await run(client, sql`
-        INSERT INTO events.dead_letters (consumer, event_id, merchant_id, type, xid, seq, attempts, error)
-        VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}, ${event.type}, ${event.position.xid}::xid8, ${event.position.seq}, ${attempts}, ${message})
-        ON CONFLICT (consumer, event_id) DO NOTHING`);
-      await run(client, sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`);
-      await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ${event.id}`);
-      // Parking moves past the event; if the position moved elsewhere meanwhile, the next round sees it.
-      await this.movePosition(client, from, last.stream_seq);
-      this.log.error({ event_id: event.id, attempts, error: message }, 'nats consumer: event parked in events.dead_letters');
-      return { kind: 'done' as const, position: last.stream_seq, applied: 0, parked: 1 };
-    });
+    for (const item of items) if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
+    return items;
   }
-
-  /** Runs `work` in a transaction on a pool connection that a lost connection cannot crash. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.deps.pool.connect();
-    const ignore = () => {};
-    client.on('error', ignore);
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true; });
-      throw error;
-    } finally {
-      client.off('error', ignore);
-      client.release(broken);
-    }
-  }
-
-  private async apply(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<number> {
-    if (events.length === 0) return 0;
-    const inserted = await run<{ event_id: string }>(client, sql`
-      INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
-      SELECT ${this.deps.consumer.name}, u.event_id, u.merchant_id FROM unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.merchant_id)}::text[]) AS u(event_id, merchant_id)
-      ON CONFLICT (consumer, event_id) DO NOTHING
-      RETURNING event_id`);
-    const fresh = new Set(inserted.rows.map((row) => row.event_id));
-    const batch = events.filter((event) => fresh.has(event.id));
-    if (batch.length > 0) await this.deps.consumer.handle(batch, client);
-    return batch.length;
-  }
-
-  /** Moves the position from `from` to `to`; false when it is no longer at `from` (another process moved it). */
-  private async movePosition(client: pg.PoolClient, from: number, to: number): Promise<boolean> {
-    assert(to > from, 'jetstream position only moves forward');
-    const moved = await run(client, sql`UPDATE events.jetstream_positions SET stream_seq = ${to}, updated_at = now()
-      WHERE consumer = ${this.deps.consumer.name} AND stream = ${this.deps.settings.stream} AND stream_seq = ${from}`);
-    return moved.rowCount === 1;
-  }
-}
-
-function parse(data: Uint8Array | undefined): Envelope | null {
-  if (!data) return null;
-  try {
-    const value = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<Envelope>;
-    if (typeof value.id !== 'string' || typeof value.merchant_id !== 'string' || typeof value.type !== 'string' || typeof value.position?.xid !== 'string') return null;
-    return value as Envelope;
-  } catch {
-    return null;
-  }
-}
-
-function toConsumed(event: Envelope): ConsumedEvent {
-  return { id: event.id, merchant_id: event.merchant_id, type: event.type, created: event.created, object_id: event.object_id, data: event.data, position: event.position };
-}
-
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.slice(0, CONSUMER_LIMITS.error_length_max);
 }

@@ -95,13 +95,20 @@ export interface JetStreamHandle {
   close(): Promise<void>;
 }
 
+/** One connection attempt gives up after this (an unreachable host, not a refused port, takes that long). */
+export const CONNECT_TIMEOUT_MS = 5_000;
+/** Once connected, the client reconnects for ever, waiting this long between tries of one server. */
+const RECONNECT_WAIT_MS = 500;
+
+/** Connects once (one try of each server); the NatsLink retries a failed first connect. */
 export async function connectJetStream(settings: Pick<NatsSettings, 'url' | 'publish_timeout_ms'>, name = 'payrail'): Promise<JetStreamHandle> {
   const nc = await connect({
     servers: settings.url.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
     name,
+    timeout: CONNECT_TIMEOUT_MS,
     // Reconnect for ever: the relay and consumers resume from durable positions when it comes back.
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
   });
   const jsm = await jetstreamManager(nc, { timeout: settings.publish_timeout_ms });
   const js = jetstream(nc, { timeout: settings.publish_timeout_ms });
@@ -144,8 +151,36 @@ export async function ensureStream(jsm: JetStreamManager, settings: NatsSettings
 
 /** The durable pull consumer for one Payrail consumer: explicit acks, bounded redelivery, all subjects. */
 export async function ensureDurableConsumer(jsm: JetStreamManager, settings: NatsSettings, durable: string): Promise<void> {
+  const config = durableConfig(settings, durable);
+  const existing = await jsm.consumers.info(settings.stream, durable).catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+  if (!existing) {
+    await jsm.consumers.add(settings.stream, durableConfig(settings, durable));
+    return;
+  }
+  if (existing.config.ack_wait !== config.ack_wait || existing.config.max_deliver !== config.max_deliver || existing.config.max_ack_pending !== config.max_ack_pending) {
+    await jsm.consumers.update(settings.stream, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver, max_ack_pending: config.max_ack_pending });
+  }
+}
+
+/**
+ * Replaces the durable consumer with one that delivers from `from_seq` on: after the stream was
+ * re-created or truncated, the old consumer's delivered sequence is past messages it must now deliver.
+ */
+export async function resetDurableConsumer(jsm: JetStreamManager, settings: NatsSettings, durable: string, from_seq: number): Promise<void> {
+  assert(Number.isSafeInteger(from_seq) && from_seq >= 1, 'a stream sequence starts at 1');
+  await jsm.consumers.delete(settings.stream, durable).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+  const config = durableConfig(settings, durable);
+  await jsm.consumers.add(settings.stream, from_seq === 1 ? config : { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from_seq });
+}
+
+function durableConfig(settings: NatsSettings, durable: string) {
   assert(/^[A-Za-z0-9_-]{1,64}$/.test(durable), 'durable consumer names are 1-64 letters, digits, _ or -');
-  const config = {
+  return {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
@@ -153,17 +188,11 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, settings: Nat
     max_deliver: settings.max_deliver,
     max_ack_pending: settings.consumer_batch_size * 4,
   };
-  const existing = await jsm.consumers.info(settings.stream, durable).catch((error: unknown) => {
-    if (isNotFound(error)) return null;
-    throw error;
-  });
-  if (!existing) {
-    await jsm.consumers.add(settings.stream, config);
-    return;
-  }
-  if (existing.config.ack_wait !== config.ack_wait || existing.config.max_deliver !== config.max_deliver || existing.config.max_ack_pending !== config.max_ack_pending) {
-    await jsm.consumers.update(settings.stream, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver, max_ack_pending: config.max_ack_pending });
-  }
+}
+
+/** The relay's offset row in events.consumer_offsets (also rewound by consumers that need a replay). */
+export function relayOffsetName(stream: string): string {
+  return `nats_relay.${stream.toLowerCase()}`;
 }
 
 /** Removes a stream and its consumers (tests and benches; never done by the platform itself). */

@@ -1,11 +1,13 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { PubAck } from '@nats-io/jetstream';
 import type { Pool } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import { assert } from '../../../kernel/assert.js';
 import type { NatsSettings } from './jetstream.js';
-import { subjectOf } from './jetstream.js';
+import { ensureStream, relayOffsetName, subjectOf } from './jetstream.js';
+import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
+import { messageId } from './envelope.js';
 
 /**
  * The outbox → JetStream relay. It reads committed outbox rows in the commit-safe (xid, seq) order
@@ -20,9 +22,15 @@ import { AdvisoryLeader } from './leader.js';
  *   stand by. Each publishes in offset order on one connection and stores only what JetStream
  *   acknowledged in order, so even two relays overlapping for a moment (a leader that lost its
  *   database connection mid-batch) publish the same sequence, and the stream keeps that order.
+ * - A consumer that finds events missing from the stream (re-created empty, truncated) rewinds the
+ *   offset and bumps its generation (position.ts): the relay then republishes from there under new
+ *   message ids, and a relay still busy with the old generation cannot move the offset past the rewind.
+ * - While NATS is unreachable the relay does nothing and the outbox keeps the events; after a failed
+ *   publish it ensures the stream exists again (a NATS that lost its store comes back without it).
  */
 
 export type RelayRound =
+  | { kind: 'offline' }
   | { kind: 'standby' }
   | { kind: 'idle' }
   | { kind: 'published'; read: number; stored: number; duplicates: number; full: boolean };
@@ -34,7 +42,7 @@ export interface RelayFaults {
 
 export interface RelayDeps {
   pool: Pool;
-  js: JetStreamClient;
+  nats: JetStreamSource;
   settings: NatsSettings;
   logger: Logger;
   faults?: RelayFaults;
@@ -47,10 +55,8 @@ interface OutboxRow {
   merchant_id: string;
   type: string;
   payload: string;
-}
-
-export function relayOffsetName(stream: string): string {
-  return `nats_relay.${stream.toLowerCase()}`;
+  /** The offset's replay generation when the batch was read (the same on every row). */
+  generation: number;
 }
 
 export class NatsRelay {
@@ -58,6 +64,8 @@ export class NatsRelay {
   readonly offset_name: string;
   private readonly log: Logger;
   private registered = false;
+  /** Set after a failed round: the stream may be gone, ensure it before publishing again. */
+  private stream_suspect = false;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake_up: (() => void) | undefined;
@@ -70,6 +78,8 @@ export class NatsRelay {
 
   /** One round: lead (or stand by), read a batch past the offset, publish it, move the offset. */
   async step(): Promise<RelayRound> {
+    const nats = this.deps.nats.handle;
+    if (!nats || !this.deps.nats.connected) return { kind: 'offline' };
     if (!(await this.leader.tryAcquire())) return { kind: 'standby' };
     const db = this.leader.connection;
     try {
@@ -79,12 +89,16 @@ export class NatsRelay {
       }
       const rows = await this.readBatch();
       if (rows.length === 0) return { kind: 'idle' };
+      if (this.stream_suspect) {
+        await ensureStream(nats.jsm, this.deps.settings);
+        this.stream_suspect = false;
+      }
       const crash_after = this.deps.faults?.crash_after_publishing;
       const sent = crash_after === undefined ? rows : rows.slice(0, crash_after);
-      const results = await Promise.allSettled(sent.map((row) => this.deps.js.publish(
+      const results = await Promise.allSettled(sent.map((row) => nats.js.publish(
         subjectOf(this.deps.settings, row.merchant_id, row.type),
         row.payload,
-        { msgID: row.id, timeout: this.deps.settings.publish_timeout_ms },
+        { msgID: messageId(row.id, row.generation), timeout: this.deps.settings.publish_timeout_ms },
       )));
       // Only the acknowledged prefix counts: the offset never passes an event JetStream may lack.
       let acked = 0;
@@ -104,6 +118,7 @@ export class NatsRelay {
       return { kind: 'published', read: rows.length, stored: acked - duplicates, duplicates, full: rows.length === this.deps.settings.relay_batch_size };
     } catch (error) {
       // Lost database or publish failure: give the lead up; whoever leads next resumes from the offset.
+      this.stream_suspect = true;
       this.leader.markLost();
       await this.leader.release();
       throw error;
@@ -121,7 +136,7 @@ export class NatsRelay {
           const round = await this.step();
           failures = 0;
           if (round.kind === 'published') continue;
-          if (round.kind === 'standby') wait_ms = settings.standby_retry_ms;
+          if (round.kind === 'standby' || round.kind === 'offline') wait_ms = settings.standby_retry_ms;
         } catch (error) {
           failures = Math.min(failures + 1, 20);
           wait_ms = Math.min(5_000, 100 * 2 ** (failures - 1));
@@ -148,10 +163,12 @@ export class NatsRelay {
 
   private async readBatch(): Promise<OutboxRow[]> {
     const result = await run<OutboxRow>(this.leader.connection, sql`
-      SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type,
+      SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type, g.generation,
              json_build_object('id', e.id, 'merchant_id', e.merchant_id, 'type', e.type, 'created', e.created, 'object_id', e.object_id,
-                               'data', e.data, 'request', e.request, 'position', json_build_object('xid', e.xid::text, 'seq', e.seq))::text AS payload
+                               'data', e.data, 'request', e.request, 'position', json_build_object('xid', e.xid::text, 'seq', e.seq),
+                               'generation', g.generation)::text AS payload
       FROM events.outbox e
+      CROSS JOIN (SELECT o.generation FROM events.consumer_offsets o WHERE o.consumer = ${this.offset_name}) g
       -- The offset as two scalar subqueries, not a join: only then is the row comparison an index
       -- condition on outbox_by_xid (a join filter would walk the whole outbox on every poll).
       WHERE (e.xid, e.seq) > ((SELECT o.xid FROM events.consumer_offsets o WHERE o.consumer = ${this.offset_name}),
@@ -165,8 +182,9 @@ export class NatsRelay {
 
   private async moveOffset(row: OutboxRow): Promise<void> {
     const result = await run(this.leader.connection, sql`UPDATE events.consumer_offsets SET xid = ${row.xid}::xid8, seq = ${row.seq}, updated_at = now()
-      WHERE consumer = ${this.offset_name} AND (xid, seq) < (${row.xid}::xid8, ${row.seq})`);
-    // Zero rows: a relay that overlapped this one already moved past; the stream de-duplicated.
-    if (result.rowCount !== 1) this.log.info({ event_id: row.id }, 'relay: offset already past this batch (another relay overlapped)');
+      WHERE consumer = ${this.offset_name} AND generation = ${row.generation} AND (xid, seq) < (${row.xid}::xid8, ${row.seq})`);
+    // Zero rows: a relay that overlapped this one already moved past (the stream de-duplicated), or a
+    // consumer rewound the offset for a replay meanwhile (the next round republishes from there).
+    if (result.rowCount !== 1) this.log.info({ event_id: row.id }, 'relay: offset moved meanwhile (another relay overlapped, or a replay was requested)');
   }
 }
