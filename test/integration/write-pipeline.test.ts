@@ -6,18 +6,32 @@ import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';
+import type { ProcessLease } from '../../src/platform/write/lease.js';
+import { takeProcessLease } from '../../src/platform/write/lease.js';
 import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/merchants.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
+let url: string;
 let drop: () => Promise<void>;
+let live: ProcessLease;
 const ids = new UlidGenerator();
+const RESERVES = ['payment_intent', 'charge'] as const;
 
 beforeAll(async () => {
-  ({ pool, drop } = await createMigratedPool(30));
+  ({ pool, url, drop } = await createMigratedPool(30));
+  live = await takeProcessLease(url, () => {});
   await pool.query('CREATE TABLE public.scratch (id text PRIMARY KEY, n int NOT NULL)');
 });
-afterAll(async () => { await drop(); });
+afterAll(async () => {
+  await live.stop();
+  await drop();
+});
+
+/** Takes the key as a request of the process holding `holder` would. */
+function acquire(merchant_id: string, key: string, hash: string, now_ms: number, holder = live.key) {
+  return Idempotency.acquire(pool, ids, { merchant_id, key, hash, now_ms, reserves: RESERVES, holder });
+}
 
 async function count(table: string): Promise<number> {
   return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]?.n ?? -1;
@@ -55,7 +69,7 @@ describe('the database itself refuses impossible money', () => {
 describe('idempotency locks', () => {
   it('let exactly one of many concurrent requests with one key proceed', async () => {
     const results = await Promise.allSettled(
-      Array.from({ length: 25 }, () => Idempotency.acquire(pool, ids, 'acct_race', 'key-1', 'hash-1', Date.now())),
+      Array.from({ length: 25 }, () => acquire('acct_race', 'key-1', 'hash-1', Date.now())),
     );
     const acquired = results.filter((r) => r.status === 'fulfilled' && r.value.kind === 'acquired');
     const in_use = results.filter((r) => r.status === 'rejected' && (r.reason as PayrailError).code === 'idempotency_key_in_use');
@@ -65,29 +79,44 @@ describe('idempotency locks', () => {
 
   it('replay the stored response, refuse different parameters, and hand a stale lock over with the same ids', async () => {
     const now_ms = Date.now();
-    const first = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', now_ms);
+    const first = await acquire('acct_1', 'key-2', 'hash-a', now_ms);
     if (first.kind !== 'acquired') throw new Error('expected the lock');
-    await expect(Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-b', now_ms)).rejects.toMatchObject({ code: 'idempotency_error' });
+    await expect(acquire('acct_1', 'key-2', 'hash-b', now_ms)).rejects.toMatchObject({ code: 'idempotency_error' });
 
     const later_ms = now_ms + Idempotency.IDEMPOTENCY_LOCK_STALE_MS + 1;
-    const takeover = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', later_ms);
+    const takeover = await acquire('acct_1', 'key-2', 'hash-a', later_ms);
     if (takeover.kind !== 'acquired') throw new Error('expected the stale lock to be taken over');
     expect(takeover.lock.reserved).toEqual(first.lock.reserved);
 
     // The first holder's completion now affects no row, so its whole write would fail.
     await expect(run(pool, combineWrites([Idempotency.completion(first.lock, { status: 200, body: '{}' })]))).rejects.toSatisfy(isGuardFailure);
     await run(pool, combineWrites([Idempotency.completion(takeover.lock, { status: 200, body: '{"id":"x"}' })]));
-    const replay = await Idempotency.acquire(pool, ids, 'acct_1', 'key-2', 'hash-a', later_ms);
+    const replay = await acquire('acct_1', 'key-2', 'hash-a', later_ms);
     expect(replay).toEqual({ kind: 'replay', response: { status: 200, body: '{"id":"x"}' } });
+  });
+
+  it('hand a lock over at once when the process holding it is gone, never while it lives', async () => {
+    const other = await takeProcessLease(url, () => {});
+    const now_ms = Date.now();
+    const first = await acquire('acct_lease', 'key-lease', 'h', now_ms, other.key);
+    if (first.kind !== 'acquired') throw new Error('expected the lock');
+    const row = await pool.query('SELECT holder_lease FROM gateway.idempotency_keys WHERE key = $1', ['key-lease']);
+    expect(row.rows[0]?.holder_lease).toBe(other.key);
+    await expect(acquire('acct_lease', 'key-lease', 'h', now_ms + 1)).rejects.toMatchObject({ code: 'idempotency_key_in_use' });
+    await other.stop(); // the holder's process dies: its database session, and so its lease, end
+    const takeover = await acquire('acct_lease', 'key-lease', 'h', now_ms + 2);
+    if (takeover.kind !== 'acquired') throw new Error('expected the orphaned lock to be taken over');
+    expect(takeover.lock.first_attempt).toBe(false);
+    expect(takeover.lock.reserved).toEqual(first.lock.reserved);
   });
 
   it('are kept for 24 hours, then purged; in-flight ones are never purged', async () => {
     const old_ms = Date.now() - Idempotency.IDEMPOTENCY_RETENTION_MS - 1000;
-    const done = await Idempotency.acquire(pool, ids, 'acct_purge', 'old-done', 'h', old_ms);
+    const done = await acquire('acct_purge', 'old-done', 'h', old_ms);
     if (done.kind !== 'acquired') throw new Error('expected the lock');
     await run(pool, combineWrites([Idempotency.completion(done.lock, { status: 200, body: '{}' })]));
-    await Idempotency.acquire(pool, ids, 'acct_purge', 'old-in-flight', 'h', old_ms);
-    await Idempotency.acquire(pool, ids, 'acct_purge', 'recent', 'h', Date.now());
+    await acquire('acct_purge', 'old-in-flight', 'h', old_ms);
+    await acquire('acct_purge', 'recent', 'h', Date.now());
     await Idempotency.purgeExpired(pool, Date.now());
     const keys = (await pool.query(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map((r) => r.key);
     expect(keys).toEqual(['old-in-flight', 'recent']);

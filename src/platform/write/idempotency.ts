@@ -1,24 +1,25 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Db, Pool, SqlFragment } from '../db.js';
-import { run, sql } from '../db.js';
+import { joinSql, rawSql, run, sql } from '../db.js';
+import { leaseAlive } from './lease.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
 
 /**
- * Stripe's Idempotency-Key semantics. The first request with a key takes a lock row (one autocommit
- * INSERT) that also reserves the ids of the objects it will create; its response is stored by the
- * same statement that writes its effects, so the two can never exist apart. After a crash, a retry
- * takes over the stale lock with the same reserved ids, so the processor sees the same attempt id and
- * answers from its record instead of charging twice.
+ * Stripe's Idempotency-Key semantics. The first request with a key takes a lock row (one INSERT,
+ * committed durably before anything else happens) that also reserves the ids of the objects its use
+ * case will create; its response is stored by the same statement that writes its effects, so the two
+ * can never exist apart. A retry takes over a lock whose holder is gone (its process lease ended, or
+ * the lock is older than the stale limit) with the same reserved ids, so the processor sees the same
+ * attempt id, and the use case settles what the dead request left by asking, never by charging again.
  *
- * The lock commits asynchronously (no wait for the WAL flush): it is the hot path's first round trip,
- * and the durable completion later flushes the WAL that holds it. Only a database crash inside that
- * window can lose a lock, and then no effect of its request was committed either.
+ * The lock is committed synchronously: when it was committed asynchronously, a database crash in the
+ * window lost the lock while the processor had already authorized, and the retry charged again.
  */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** A holder that is alive but silent this long is presumed stuck; its lease normally tells much sooner. */
 export const IDEMPOTENCY_LOCK_STALE_MS = 60_000;
 export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
-const RESERVED_KINDS: readonly IdKind[] = ['payment_intent', 'charge', 'refund', 'customer', 'payment_method'];
 
 export interface StoredResponse {
   status: number;
@@ -62,40 +63,56 @@ export function validateKey(key: string): void {
 interface KeyRow {
   request_hash: string;
   lock_token: string | null;
-  locked_at_ms: number | null;
   reserved_ids: Partial<Record<IdKind, string>>;
   response_status: number | null;
   response_body: string | null;
 }
 
-export async function acquire(pool: Pool, ids: IdGenerator, merchant_id: string, key: string, hash: string, now_ms: number): Promise<LockResult> {
-  const token = randomUUID();
-  const reserved = Object.fromEntries(RESERVED_KINDS.map((kind) => [kind, ids.next(kind)]));
-  const inserted = await run<{ acquired: number }>(pool, sql`
-    WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
-    lock AS (
-      INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
-      VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${JSON.stringify(reserved)}::json, ${now_ms})
-      ON CONFLICT (merchant_id, key) DO NOTHING RETURNING 1)
-    SELECT (SELECT count(*) FROM lock)::int AS acquired, (SELECT setting FROM async_commit) AS setting`);
-  if (inserted.rows[0]?.acquired === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
-  return resolveConflict(pool, merchant_id, key, hash, token, now_ms);
+export interface LockRequest {
+  merchant_id: string;
+  key: string;
+  hash: string;
+  now_ms: number;
+  /** The kinds of object the use case creates: their ids are reserved with the lock. */
+  reserves: readonly IdKind[];
+  /** This process's lease key: a retry may take the lock over once the lease is gone. */
+  holder: number;
 }
 
-async function resolveConflict(pool: Pool, merchant_id: string, key: string, hash: string, token: string, now_ms: number): Promise<LockResult> {
+export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest): Promise<LockResult> {
+  const { merchant_id, key, hash, now_ms, holder } = request;
+  const token = randomUUID();
+  const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
+  const inserted = await run(pool, sql`
+    INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)
+    VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${holder}, ${JSON.stringify(reserved)}::json, ${now_ms})
+    ON CONFLICT (merchant_id, key) DO NOTHING`);
+  if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
+  return resolveConflict(pool, request, token);
+}
+
+async function resolveConflict(pool: Pool, request: LockRequest, token: string): Promise<LockResult> {
+  const { merchant_id, key, hash, now_ms, holder } = request;
   const found = await run<KeyRow>(pool, sql`
-    SELECT request_hash, lock_token, locked_at_ms, reserved_ids, response_status, response_body
+    SELECT request_hash, lock_token, reserved_ids, response_status, response_body
     FROM gateway.idempotency_keys WHERE merchant_id = ${merchant_id} AND key = ${key}`);
   const row = found.rows[0];
   if (!row) throw new PayrailError('idempotency_key_in_use'); // expired between our insert and select
   if (row.request_hash !== hash) throw new PayrailError('idempotency_error', { message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.` });
   if (row.response_status !== null && row.response_body !== null) return { kind: 'replay', response: { status: row.response_status, body: row.response_body } };
-  if ((row.locked_at_ms ?? 0) > now_ms - IDEMPOTENCY_LOCK_STALE_MS) throw new PayrailError('idempotency_key_in_use');
-  const taken = await run(pool, sql`
-    UPDATE gateway.idempotency_keys SET lock_token = ${token}, locked_at_ms = ${now_ms}
-    WHERE merchant_id = ${merchant_id} AND key = ${key} AND lock_token = ${row.lock_token}`);
+  // Taken over only from a holder that is provably gone, or silent past the stale limit.
+  const taken = await run(pool, joinSql([sql`
+    UPDATE gateway.idempotency_keys SET lock_token = ${token}, locked_at_ms = ${now_ms}, holder_lease = ${holder}
+    WHERE merchant_id = ${merchant_id} AND key = ${key} AND lock_token = ${row.lock_token}
+      AND (locked_at_ms <= ${now_ms - IDEMPOTENCY_LOCK_STALE_MS} OR holder_lease IS NOT NULL AND NOT`, leaseAlive('holder_lease'), rawSql(')')], ' '));
   if (taken.rowCount !== 1) throw new PayrailError('idempotency_key_in_use');
   return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids, first_attempt: false } };
+}
+
+/** Affects no row once the lock was taken over: a write guarded by it fails instead of racing the new holder. */
+export function stillHeld(lock: IdempotencyLock, now_ms: number): SqlFragment {
+  return sql`UPDATE gateway.idempotency_keys SET locked_at_ms = ${now_ms}
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`;
 }
 
 /** The write that stores the response; it affects no row if the lock was lost, failing the statement. */
@@ -105,7 +122,7 @@ export function completion(lock: IdempotencyLock, response: StoredResponse): Sql
     WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`;
 }
 
-/** After an unexpected failure the outcome is unknown: let the next retry take over at once. */
+/** After an unexpected failure the outcome is unknown: let the next retry take over at once (and settle it). */
 export async function release(db: Db, lock: IdempotencyLock): Promise<void> {
   await run(db, sql`UPDATE gateway.idempotency_keys SET locked_at_ms = 0
     WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);

@@ -1,5 +1,5 @@
 import type { Db, SqlFragment } from '../db.js';
-import type { IdGenerator } from '../../kernel/ids.js';
+import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import type { PayrailError } from '../../kernel/errors.js';
 import type { EventRequest } from '../../services/events/outbox.js';
 
@@ -7,14 +7,32 @@ import type { EventRequest } from '../../services/events/outbox.js';
 export type Outcome = { ok: Record<string, unknown> } | { error: PayrailError };
 
 /**
- * One API operation's context, given to use cases by the gateway. `commit` is the only write path:
- * it writes the use case's effects, its outbox events and the idempotency record in one statement.
+ * One operation's context, given to a use case by the write pipeline (src/platform/write/pipeline.ts),
+ * whoever calls it: HTTP, the CLI, a scheduled job or a consumer. A use case gets no pool: it reads
+ * through `reader`, whose connections are read-only, and writes only through `record` and `commit`,
+ * so no write can escape the idempotency lock, the guards and the one final commit.
  */
 export interface OperationContext {
   merchant_id: string;
   request: EventRequest;
   now_ms: number;
   now_s: number;
+  /** Ids for new objects: the ones reserved with the Idempotency-Key first, so a retry reuses them. */
   ids: IdGenerator;
-  commit(db: Db, writes: SqlFragment[], outcome: Outcome): Promise<void>;
+  /** Read-only connections: a write through them fails in the database. */
+  reader: Db;
+  /** This process's lease key (src/platform/write/lease.ts), stored beside work it leaves in flight. */
+  holder: number;
+  /** True when this run took over its key from a request that died: settle what that one left first. */
+  resumed: boolean;
+  /** The id reserved for `kind` under this request's key, without using it; null without a key. */
+  reserved(kind: IdKind): string | null;
+  /**
+   * Commits writes durably before a call to the outside world (a processor): the attempt exists
+   * before anyone outside hears of it. Fails with `lock_timeout` if the key was taken over or a
+   * version guard failed, and nothing is written then.
+   */
+  record(writes: SqlFragment[]): Promise<void>;
+  /** The final commit: the use case's effects, its events and the stored response, in one statement. */
+  commit(writes: SqlFragment[], outcome: Outcome): Promise<void>;
 }

@@ -12,12 +12,12 @@ const LOADERS: Record<string, Record<string, Loader>> = {
   payment_intent: {
     latest_charge: retrieveCharge,
     customer: expandCustomer,
-    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.pool, merchant_id, id)),
+    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
   },
   charge: {
     customer: expandCustomer,
     payment_intent: retrieveIntent,
-    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.pool, merchant_id, id)),
+    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
   },
   refund: { charge: retrieveCharge, payment_intent: retrieveIntent },
 };

@@ -24,4 +24,11 @@ export const gatewayMigrations: Migration[] = [
       -- to maintain on every payment; the completion UPDATE touches no indexed column and stays HOT.
       CREATE INDEX idempotency_keys_by_age ON gateway.idempotency_keys USING brin (created_at_ms);`,
   },
+  {
+    id: 'gateway/002_lock_holder',
+    sql: `
+      -- The process lease (an advisory lock key) of the request holding the key: a retry may take the
+      -- lock over as soon as that process is gone. Owned by the write pipeline (src/platform/write).
+      ALTER TABLE gateway.idempotency_keys ADD COLUMN holder_lease int;`,
+  },
 ];

@@ -5,11 +5,13 @@ import { PayrailError } from '../../kernel/errors.js';
 import * as Intents from '../payments/app/intents.js';
 import * as Charges from '../payments/app/charges.js';
 import * as Customers from '../payments/app/customers.js';
-import { renderPaymentMethod } from '../payments/adapters/render.js';
+import * as PaymentMethods from '../payments/app/payment-methods.js';
+import type { IdKind } from '../../kernel/ids.js';
 import { listEvents, retrieveEvent } from '../events/queries.js';
 import { registerWebhookRoutes } from '../events/webhooks/routes.js';
 import type { GatewayDeps } from './app.js';
 import { applyExpand } from './expand.js';
+import type { MutationHandler } from '../../platform/http/mutation.js';
 import { mutation } from '../../platform/http/mutation.js';
 import * as P from '../../platform/http/params.js';
 import { merchantOf } from '../../platform/http/request-context.js';
@@ -123,15 +125,13 @@ type Params = { id: string };
 export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   const payments = deps.payments;
   const mutationDeps = {
-    pool: deps.pool, ids: deps.ids, clock: deps.clock, hash_key: deps.idempotency_hash_key,
+    write: deps.write,
     expand: (merchant_id: string, body: Record<string, unknown>, fields: readonly string[]) => applyExpand(payments, merchant_id, body, fields),
   };
-  const post = <S extends z.ZodType>(path: string, schema: S, handler: Parameters<typeof mutation<S>>[2]) => {
-    const run = mutation(mutationDeps, schema, handler);
-    app.post(path, async (request, reply) => {
-      await run(request, reply);
-      return reply;
-    });
+  /** `reserves`: the kinds of object the use case creates, whose ids a retry must reuse. */
+  const post = <S extends z.ZodType>(path: string, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>, method: 'POST' | 'DELETE' = 'POST') => {
+    const run = mutation(mutationDeps, schema, reserves, handler);
+    app.route({ method, url: path, handler: async (request, reply) => { await run(request, reply); return reply; } });
   };
   const get = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
     app.get(path, async (request) => {
@@ -149,12 +149,12 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   const list = (url: string, page: Page<Record<string, unknown>>) => ({ object: 'list', data: page.data, has_more: page.has_more, url });
 
   // PaymentIntents
-  post('/v1/payment_intents', createIntentSchema, (ctx, p) => Intents.createIntent(payments, ctx, p));
-  post('/v1/payment_intents/:id', updateIntentSchema, (ctx, p, r) => Intents.updateIntentParams(payments, ctx, id(r), p));
-  post('/v1/payment_intents/:id/confirm', confirmSchema, (ctx, p, r) => Intents.confirmIntent(payments, ctx, id(r), p));
-  post('/v1/payment_intents/:id/capture', captureSchema, (ctx, p, r) => Intents.captureIntent(payments, ctx, id(r), p));
-  post('/v1/payment_intents/:id/cancel', cancelSchema, (ctx, p, r) => Intents.cancelIntent(payments, ctx, id(r), p));
-  post('/v1/test_helpers/payment_intents/:id/authenticate', authenticateSchema, (ctx, p, r) => Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed'));
+  post('/v1/payment_intents', createIntentSchema, ['payment_intent', 'charge'], (ctx, p) => Intents.createIntent(payments, ctx, p));
+  post('/v1/payment_intents/:id', updateIntentSchema, [], (ctx, p, r) => Intents.updateIntentParams(payments, ctx, id(r), p));
+  post('/v1/payment_intents/:id/confirm', confirmSchema, ['charge'], (ctx, p, r) => Intents.confirmIntent(payments, ctx, id(r), p));
+  post('/v1/payment_intents/:id/capture', captureSchema, [], (ctx, p, r) => Intents.captureIntent(payments, ctx, id(r), p));
+  post('/v1/payment_intents/:id/cancel', cancelSchema, [], (ctx, p, r) => Intents.cancelIntent(payments, ctx, id(r), p));
+  post('/v1/test_helpers/payment_intents/:id/authenticate', authenticateSchema, [], (ctx, p, r) => Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed'));
   get('/v1/payment_intents/:id', retrieveSchema, (m, _q, r) => Intents.retrieveIntent(payments, m, id(r)));
   get('/v1/payment_intents', intentListSchema, async (m, q) => list('/v1/payment_intents', await Intents.listIntents(payments, m, page(q), q.customer)));
 
@@ -163,64 +163,29 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   get('/v1/charges', chargeListSchema, async (m, q) => list('/v1/charges', await Charges.listCharges(payments, m, page(q), q)));
 
   // Refunds
-  post('/v1/refunds', refundSchema, (ctx, p) => Charges.createRefund(payments, ctx, p));
+  post('/v1/refunds', refundSchema, ['refund'], (ctx, p) => Charges.createRefund(payments, ctx, p));
   get('/v1/refunds/:id', retrieveSchema, (m, _q, r) => Charges.retrieveRefund(payments, m, id(r)));
   get('/v1/refunds', refundListSchema, async (m, q) => list('/v1/refunds', await Charges.listRefunds(payments, m, page(q), q)));
 
   // Customers
-  post('/v1/customers', customerSchema, (ctx, p) => Customers.createCustomer(payments, ctx, p));
-  post('/v1/customers/:id', customerSchema, (ctx, p, r) => Customers.updateCustomerParams(payments, ctx, id(r), p));
-  app.delete('/v1/customers/:id', async (request, reply) => {
-    await mutation(mutationDeps, emptySchema, (ctx) => Customers.deleteCustomer(payments, ctx, id(request)))(request, reply);
-    return reply;
-  });
+  post('/v1/customers', customerSchema, ['customer'], (ctx, p) => Customers.createCustomer(ctx, p));
+  post('/v1/customers/:id', customerSchema, [], (ctx, p, r) => Customers.updateCustomerParams(ctx, id(r), p));
+  post('/v1/customers/:id', emptySchema, [], (ctx, _p, r) => Customers.deleteCustomer(ctx, id(r)), 'DELETE');
   get('/v1/customers/:id', retrieveSchema, (m, _q, r) => Customers.retrieveCustomer(payments, m, id(r)));
   get('/v1/customers', customerListSchema, async (m, q) => list('/v1/customers', await Customers.listCustomers(payments, m, page(q), q.email)));
-  get('/v1/customers/:id/payment_methods', listBase.extend({ type: P.oneOf(['card'] as const).optional() }), async (m, q, r) => {
-    await Customers.retrieveCustomer(payments, m, id(r));
-    const result = await payments.vault.listForCustomer(payments.pool, m, id(r), q.limit ?? 10, q.starting_after, q.ending_before);
-    return list(`/v1/customers/${id(r)}/payment_methods`, { data: result.data.map(renderPaymentMethod), has_more: result.has_more });
-  });
+  get('/v1/customers/:id/payment_methods', listBase.extend({ type: P.oneOf(['card'] as const).optional() }), async (m, q, r) =>
+    list(`/v1/customers/${id(r)}/payment_methods`, await PaymentMethods.listPaymentMethods(payments, m, id(r), q)));
 
   // PaymentMethods (card data enters only here, and goes straight to the vault)
-  post('/v1/payment_methods', createPaymentMethodSchema, async (ctx, p) => {
-    const card = payments.vault.validate(p.card, ctx.now_ms);
-    const { method, write } = payments.vault.tokenize(ctx.ids, ctx.merchant_id, {
-      card,
-      billing_details: { address: p.billing_details?.address ?? null, email: p.billing_details?.email ?? null, name: p.billing_details?.name ?? null, phone: p.billing_details?.phone ?? null },
-      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
-    }, ctx.now_s);
-    const outcome = { ok: renderPaymentMethod(method) };
-    await ctx.commit(payments.pool, [write, Intents.eventsWrite(ctx, [{ type: 'payment_method.created', object: renderPaymentMethod(method) }])], outcome);
-    return outcome;
-  });
-  get('/v1/payment_methods/:id', retrieveSchema, async (m, _q, r) => renderPaymentMethod(await payments.vault.get(payments.pool, m, id(r))));
-  get('/v1/payment_methods', pmListSchema, async (m, q) => {
-    await Customers.retrieveCustomer(payments, m, q.customer).catch((error: unknown) => {
-      throw error instanceof PayrailError ? new PayrailError('resource_missing', { param: 'customer', message: error.message }) : error;
-    });
-    const result = await payments.vault.listForCustomer(payments.pool, m, q.customer, q.limit ?? 10, q.starting_after, q.ending_before);
-    return list('/v1/payment_methods', { data: result.data.map(renderPaymentMethod), has_more: result.has_more });
-  });
-  post('/v1/payment_methods/:id/attach', attachSchema, async (ctx, p, r) => {
-    await Customers.retrieveCustomer(payments, ctx.merchant_id, p.customer).catch((error: unknown) => {
-      throw error instanceof PayrailError ? new PayrailError('resource_missing', { param: 'customer', message: error.message }) : error;
-    });
-    const method = await payments.vault.attach(payments.pool, ctx.ids, ctx.merchant_id, id(r), p.customer, ctx.now_s);
-    const outcome = { ok: renderPaymentMethod(method) };
-    await ctx.commit(payments.pool, [Intents.eventsWrite(ctx, [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }])], outcome);
-    return outcome;
-  });
-  post('/v1/payment_methods/:id/detach', emptySchema, async (ctx, _p, r) => {
-    const method = await payments.vault.detach(payments.pool, ctx.merchant_id, id(r));
-    const outcome = { ok: renderPaymentMethod(method) };
-    await ctx.commit(payments.pool, [Intents.eventsWrite(ctx, [{ type: 'payment_method.detached', object: renderPaymentMethod(method) }])], outcome);
-    return outcome;
-  });
+  post('/v1/payment_methods', createPaymentMethodSchema, ['payment_method'], (ctx, p) => PaymentMethods.createPaymentMethod(payments, ctx, p));
+  get('/v1/payment_methods/:id', retrieveSchema, (m, _q, r) => PaymentMethods.retrievePaymentMethod(payments, m, id(r)));
+  get('/v1/payment_methods', pmListSchema, async (m, q) => list('/v1/payment_methods', await PaymentMethods.listPaymentMethods(payments, m, q.customer, q, 'customer')));
+  post('/v1/payment_methods/:id/attach', attachSchema, ['payment_method'], (ctx, p, r) => PaymentMethods.attachPaymentMethod(payments, ctx, id(r), p.customer));
+  post('/v1/payment_methods/:id/detach', emptySchema, [], (ctx, _p, r) => PaymentMethods.detachPaymentMethod(payments, ctx, id(r)));
 
   // Events
-  get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(deps.pool, m, id(r)));
-  get('/v1/events', eventListSchema, async (m, q) => list('/v1/events', await listEvents(deps.pool, m, page(q), q.types ?? (q.type ? [q.type] : []))));
+  get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(deps.write.reader, m, id(r)));
+  get('/v1/events', eventListSchema, async (m, q) => list('/v1/events', await listEvents(deps.write.reader, m, page(q), q.types ?? (q.type ? [q.type] : []))));
 
   // Webhook endpoints (events service); their signing secrets are sealed under a key derived from this one.
   registerWebhookRoutes(app, mutationDeps, deps.idempotency_hash_key);

@@ -35,7 +35,6 @@ export interface WebhookEndpoint {
 }
 
 export interface EndpointDeps {
-  pool: Db;
   /** Key sealing the signing secrets (see secrets.ts). */
   secret_key: Buffer;
 }
@@ -113,7 +112,7 @@ export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   if (params.api_version !== undefined && params.api_version !== API_VERSION) {
     throw new PayrailError('parameter_invalid', { param: 'api_version', message: `Payrail renders events as API version ${API_VERSION} only.` });
   }
-  const count = await run<{ n: number }>(deps.pool, sql`SELECT count(*)::int AS n FROM events.webhook_endpoints WHERE merchant_id = ${ctx.merchant_id}`);
+  const count = await run<{ n: number }>(ctx.reader, sql`SELECT count(*)::int AS n FROM events.webhook_endpoints WHERE merchant_id = ${ctx.merchant_id}`);
   if ((count.rows[0]?.n ?? 0) >= WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant) {
     throw new PayrailError('webhook_endpoints_limit', { message: `An account can have at most ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant} webhook endpoints; delete one first.` });
   }
@@ -131,12 +130,12 @@ export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   };
   const secret = newWebhookSecret();
   const outcome: Outcome = { ok: renderEndpoint(endpoint, secret) };
-  await ctx.commit(deps.pool, [insertEndpoint(endpoint, sealSecret(secret, endpoint.id, deps.secret_key))], outcome);
+  await ctx.commit([insertEndpoint(endpoint, sealSecret(secret, endpoint.id, deps.secret_key))], outcome);
   return outcome;
 }
 
 export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, id: string, params: UpdateEndpointParams): Promise<Outcome> {
-  const before = await getEndpoint(deps.pool, ctx.merchant_id, id);
+  const before = await getEndpoint(ctx.reader, ctx.merchant_id, id);
   const after: WebhookEndpoint = {
     ...before,
     url: params.url !== undefined ? checkUrl(params.url) : before.url,
@@ -147,7 +146,7 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
     version: before.version + 1,
   };
   const outcome: Outcome = { ok: renderEndpoint(after) };
-  await ctx.commit(deps.pool, [sql`
+  await ctx.commit([sql`
     UPDATE events.webhook_endpoints SET url = ${after.url}, enabled_events = ${after.enabled_events}::text[], description = ${after.description},
       metadata = ${JSON.stringify(after.metadata)}::jsonb, status = ${after.status}, version = ${after.version}
     WHERE merchant_id = ${after.merchant_id} AND id = ${after.id} AND version = ${before.version}`], outcome);
@@ -156,9 +155,9 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
 
 /** Removes the endpoint; its pending deliveries are canceled in the same statement (trigger). */
 export async function deleteEndpoint(deps: EndpointDeps, ctx: OperationContext, id: string): Promise<Outcome> {
-  const before = await getEndpoint(deps.pool, ctx.merchant_id, id);
+  const before = await getEndpoint(ctx.reader, ctx.merchant_id, id);
   const outcome: Outcome = { ok: { id: before.id, object: 'webhook_endpoint', deleted: true } };
-  await ctx.commit(deps.pool, [sql`DELETE FROM events.webhook_endpoints WHERE merchant_id = ${before.merchant_id} AND id = ${before.id}`], outcome);
+  await ctx.commit([sql`DELETE FROM events.webhook_endpoints WHERE merchant_id = ${before.merchant_id} AND id = ${before.id}`], outcome);
   return outcome;
 }
 

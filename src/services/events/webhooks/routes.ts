@@ -41,9 +41,10 @@ const listSchema = z.strictObject(P.listParams);
  * sealing key derives from; the delivery worker derives the same key from the same material.
  */
 export function registerWebhookRoutes(app: FastifyInstance, deps: MutationDeps, key_material: Buffer): void {
-  const endpoints = { pool: deps.pool, secret_key: webhookSecretKey(key_material) };
+  const endpoints = { secret_key: webhookSecretKey(key_material) };
+  const reader = deps.write.reader;
   const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) => {
-    const run = mutation(deps, schema, handler);
+    const run = mutation(deps, schema, ['webhook_endpoint'], handler);
     app.route({ method, url: path, handler: async (request, reply) => { await run(request, reply); return reply; } });
   };
   const read = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
@@ -56,9 +57,9 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: MutationDeps, 
   });
   write('POST', '/v1/webhook_endpoints/:id', updateSchema, (ctx, p, r) => Endpoints.updateEndpoint(endpoints, ctx, id(r), p));
   write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints, ctx, id(r)));
-  read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(deps.pool, m, id(r)));
+  read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(reader, m, id(r)));
   read('/v1/webhook_endpoints', listSchema, async (m, q) => {
-    const page = await Endpoints.listEndpoints(deps.pool, m, { limit: q.limit, starting_after: q.starting_after, ending_before: q.ending_before, created: P.parseCreatedFilter(q.created) });
+    const page = await Endpoints.listEndpoints(reader, m, { limit: q.limit, starting_after: q.starting_after, ending_before: q.ending_before, created: P.parseCreatedFilter(q.created) });
     return { object: 'list', data: page.data, has_more: page.has_more, url: '/v1/webhook_endpoints' };
   });
 }

@@ -1,5 +1,6 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
+import { joinSql, run, sql } from '../../../platform/db.js';
+import { leaseAlive } from '../../../platform/write/lease.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { PaymentIntent } from '../domain/intent.js';
@@ -42,6 +43,48 @@ export function insertRefund(refund: Refund): SqlFragment {
     VALUES (${refund.merchant_id}, ${refund.id}, ${refund.charge}, ${refund.payment_intent}, ${refund.status}, ${refund.amount}, ${refund.currency}, ${refund.created}, ${JSON.stringify(refund)}::json)`;
 }
 
+/** Only a pending refund may be answered: a second answer (a retry racing the sweeper) fails the guard. */
+export function answerRefund(refund: Refund): SqlFragment {
+  return sql`UPDATE payments.refunds SET status = ${refund.status}, state = ${JSON.stringify(refund)}::json
+    WHERE merchant_id = ${refund.merchant_id} AND id = ${refund.id} AND status = 'pending'`;
+}
+
+export type ProcessorCallKind = 'authorize' | 'refund';
+
+/** Journals a call to the processor before it is made (see migration payments/002). */
+export interface ProcessorCall {
+  merchant_id: string;
+  /** The charge id of an authorization, the refund id of a refund: the id the processor knows. */
+  id: string;
+  kind: ProcessorCallKind;
+  payment_intent_id: string;
+}
+
+export function insertProcessorCall(call: ProcessorCall, holder_lease: number, now_ms: number): SqlFragment {
+  return sql`INSERT INTO payments.processor_calls (merchant_id, id, kind, payment_intent_id, status, holder_lease, created_ms)
+    VALUES (${call.merchant_id}, ${call.id}, ${call.kind}, ${call.payment_intent_id}, 'pending', ${holder_lease}, ${now_ms})`;
+}
+
+/** Affects no row unless the call is still pending: exactly one answer is ever recorded. */
+export function answerProcessorCall(merchant_id: string, id: string): SqlFragment {
+  return sql`UPDATE payments.processor_calls SET status = 'answered' WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
+}
+
+/**
+ * Pending calls nobody waits for any more: their caller's process is gone (its lease ended) and they
+ * are older than `settle_after_ms`, or they are older than `abandon_after_ms` whoever holds them.
+ */
+export async function orphanedCalls(db: Db, now_ms: number, limits: { settle_after_ms: number; abandon_after_ms: number; batch: number }): Promise<ProcessorCall[]> {
+  const result = await run<ProcessorCall>(db, joinSql([
+    sql`SELECT merchant_id, id, kind, payment_intent_id FROM payments.processor_calls
+      WHERE status = 'pending' AND created_ms <= ${now_ms - limits.settle_after_ms}
+        AND (created_ms <= ${now_ms - limits.abandon_after_ms} OR holder_lease IS NOT NULL AND NOT`,
+    leaseAlive('holder_lease'),
+    sql`) ORDER BY created_ms LIMIT ${limits.batch}`,
+  ], ' '));
+  return result.rows;
+}
+
 export function insertCustomer(customer: Customer): SqlFragment {
   return sql`INSERT INTO payments.customers (merchant_id, id, email, deleted, created, version, state)
     VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.created}, ${customer.version}, ${JSON.stringify(customer)}::json)`;
@@ -52,8 +95,6 @@ export function updateCustomer(customer: Customer, previous_version: number, del
     WHERE merchant_id = ${customer.merchant_id} AND id = ${customer.id} AND version = ${previous_version} AND NOT deleted`;
 }
 
-export type LockMode = 'read' | 'lock';
-
 const TABLES = {
   payment_intent: 'payments.payment_intents',
   charge: 'payments.charges',
@@ -63,12 +104,12 @@ const TABLES = {
 
 type Kind = keyof typeof TABLES;
 
-async function loadState<T>(db: Db, kind: Kind, merchant_id: string, id: string, mode: LockMode): Promise<T | undefined> {
+/** No row locks: writers check versions instead, so nothing is ever held across a call to the outside. */
+async function loadState<T>(db: Db, kind: Kind, merchant_id: string, id: string): Promise<T | undefined> {
   // The table name comes from the fixed map above, never from input.
-  const lock = mode === 'lock' ? ' FOR UPDATE NOWAIT' : '';
   const extra = kind === 'customer' ? ' AND NOT deleted' : '';
   const result = await db.query<{ state: T & { version?: number }; version?: number }>(
-    `SELECT state${kind === 'refund' ? '' : ', version'} FROM ${TABLES[kind]} WHERE merchant_id = $1 AND id = $2${extra}${lock}`,
+    `SELECT state${kind === 'refund' ? '' : ', version'} FROM ${TABLES[kind]} WHERE merchant_id = $1 AND id = $2${extra}`,
     [merchant_id, id],
   );
   const row = result.rows[0];
@@ -81,26 +122,36 @@ function missing(kind: Kind, id: string, param: string | undefined): PayrailErro
   return new PayrailError('resource_missing', { param, message: `No such ${kind}: '${id.slice(0, 64)}'` });
 }
 
-export async function getIntent(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<PaymentIntent> {
-  const intent = await loadState<PaymentIntent>(db, 'payment_intent', merchant_id, id, mode);
+export async function getIntent(db: Db, merchant_id: string, id: string, param?: string): Promise<PaymentIntent> {
+  const intent = await loadState<PaymentIntent>(db, 'payment_intent', merchant_id, id);
   if (!intent) throw missing('payment_intent', id, param);
   return checkIntent(intent);
 }
 
-export async function getCharge(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<Charge> {
-  const charge = await loadState<Charge>(db, 'charge', merchant_id, id, mode);
+export async function getCharge(db: Db, merchant_id: string, id: string, param?: string): Promise<Charge> {
+  const charge = await loadState<Charge>(db, 'charge', merchant_id, id);
   if (!charge) throw missing('charge', id, param);
   return checkCharge(charge);
 }
 
 export async function getRefund(db: Db, merchant_id: string, id: string): Promise<Refund> {
-  const refund = await loadState<Refund>(db, 'refund', merchant_id, id, 'read');
+  const refund = await findRefund(db, merchant_id, id);
   if (!refund) throw missing('refund', id, undefined);
   return refund;
 }
 
-export async function getCustomer(db: Db, merchant_id: string, id: string, mode: LockMode = 'read', param?: string): Promise<Customer> {
-  const customer = await loadState<Customer>(db, 'customer', merchant_id, id, mode);
+export function findRefund(db: Db, merchant_id: string, id: string): Promise<Refund | undefined> {
+  return loadState<Refund>(db, 'refund', merchant_id, id);
+}
+
+/** The intent, or undefined when there is none (a request that died before creating it). */
+export async function findIntent(db: Db, merchant_id: string, id: string): Promise<PaymentIntent | undefined> {
+  const intent = await loadState<PaymentIntent>(db, 'payment_intent', merchant_id, id);
+  return intent && checkIntent(intent);
+}
+
+export async function getCustomer(db: Db, merchant_id: string, id: string, param?: string): Promise<Customer> {
+  const customer = await loadState<Customer>(db, 'customer', merchant_id, id);
   if (!customer) throw missing('customer', id, param);
   return customer;
 }

@@ -1,4 +1,4 @@
-import type { Db, SqlFragment } from '../../../platform/db.js';
+import type { SqlFragment } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/outbox.js';
@@ -13,7 +13,6 @@ import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/ren
 import { insertCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { metrics } from '../../../platform/metrics.js';
-import { traced, tracedSync } from '../../../platform/tracing.js';
 
 /** The result of one card attempt: the intent after it, what to write, and the events to record. */
 export interface AttemptOutcome {
@@ -21,43 +20,6 @@ export interface AttemptOutcome {
   charge: Charge | null;
   writes: SqlFragment[];
   events: EventDraft[];
-}
-
-/**
- * Risk → vault → connector, in that order, for an intent whose payment method is set. Nothing is
- * written here: the caller commits the writes with the intent's own change and the response.
- */
-export function attemptPayment(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
-  // One span per attempt; an attempt that ends without an answer (processor error, crash) counts as failed.
-  return traced('payments.attempt', { 'payrail.merchant_id': ctx.merchant_id, 'payrail.payment_intent_id': intent.id }, () => attempt(deps, ctx, db, intent, cvc))
-    .catch((error: unknown) => { if (!(error instanceof PayrailError)) metrics.payment('failed'); throw error; });
-}
-
-async function attempt(deps: PaymentsDeps, ctx: OperationContext, db: Db, intent: PaymentIntent, cvc?: string): Promise<AttemptOutcome> {
-  const pm_id = intent.payment_method;
-  if (!pm_id) throw new Error(`intent ${intent.id}: attempt without a payment method`);
-  const charge_id = ctx.ids.next('charge');
-  const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () => deps.vault.cardForPayment(db, ctx.merchant_id, pm_id, charge_id, ctx.now_ms));
-  const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, intent, method));
-  const authorization: AuthorizeResult | 'blocked' =
-    risk.decision === 'block'
-      ? 'blocked'
-      : await deps.connector.authorize({
-          attempt_id: charge_id,
-          merchant_id: ctx.merchant_id,
-          amount: intent.amount,
-          currency: intent.currency,
-          card: { ...card, cvc: cvc ?? card.cvc },
-          capture: intent.capture_method !== 'manual',
-        });
-  const writes: SqlFragment[] = audit ? [audit] : [];
-  if (authorization !== 'blocked' && authorization.outcome === 'requires_action') {
-    metrics.payment('requires_action');
-    const next = applyAttempt(intent, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, intent) });
-    return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
-  }
-  const charge = chargeFor(ctx, intent, method, charge_id, authorization, risk);
-  return settleAttempt(intent, charge, method, writes);
 }
 
 /** Records a finished attempt (authorized or declined) on the intent, with its charge and events. */
@@ -173,7 +135,7 @@ export function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: 
   };
 }
 
-function threeDSecureAction(deps: PaymentsDeps, intent: PaymentIntent): PaymentIntent['next_action'] & object {
+export function threeDSecureAction(deps: PaymentsDeps, intent: PaymentIntent): PaymentIntent['next_action'] & object {
   return {
     type: 'redirect_to_url',
     redirect_to_url: {

@@ -1,20 +1,23 @@
-import { sql, withTransaction, isLockNotAvailable } from '../../../platform/db.js';
+import { sql } from '../../../platform/db.js';
+import { metrics } from '../../../platform/metrics.js';
+import type { RefundResult } from '../../connectors/port.js';
+import type { EventDraft } from '../../events/outbox.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { Charge, Refund } from '../domain/charge.js';
-import { applyRefund, checkCharge, planRefund } from '../domain/charge.js';
+import { applyRefund, checkCharge, planRefund, releaseRefund } from '../domain/charge.js';
 import { renderCharge, renderRefund } from '../adapters/render.js';
-import { getCharge, getIntent, getRefund, insertRefund, refundsOfCharge, updateCharge } from '../adapters/store.js';
+import { answerProcessorCall, answerRefund, findRefund, getCharge, getIntent, getRefund, insertProcessorCall, insertRefund, refundsOfCharge, updateCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { eventsWrite } from './intents.js';
+import { eventsWrite } from './events.js';
 
 const EMBEDDED_REFUNDS_LIMIT = 10;
 
 export async function retrieveCharge(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  const charge = await getCharge(deps.pool, merchant_id, id);
-  const refunds = await refundsOfCharge(deps.pool, merchant_id, id, EMBEDDED_REFUNDS_LIMIT + 1);
+  const charge = await getCharge(deps.reader, merchant_id, id);
+  const refunds = await refundsOfCharge(deps.reader, merchant_id, id, EMBEDDED_REFUNDS_LIMIT + 1);
   return renderCharge(charge, { data: refunds.slice(0, EMBEDDED_REFUNDS_LIMIT), has_more: refunds.length > EMBEDDED_REFUNDS_LIMIT });
 }
 
@@ -23,7 +26,7 @@ export async function listCharges(deps: PaymentsDeps, merchant_id: string, page:
     ...(filter.payment_intent ? [sql`payment_intent_id = ${filter.payment_intent}`] : []),
     ...(filter.customer ? [sql`customer_id = ${filter.customer}`] : []),
   ];
-  const result = await listPage<Charge>(deps.pool, { table: 'payments.charges', column: 'state' }, merchant_id, filters, page);
+  const result = await listPage<Charge>(deps.reader, { table: 'payments.charges', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map((charge) => renderCharge(checkCharge(charge))), has_more: result.has_more };
 }
 
@@ -36,48 +39,70 @@ export interface CreateRefundParams {
 }
 
 /**
- * Refunds part or all of a charge's captured amount. The charge row is locked for the decision, and
- * the database's own check (refunded ≤ captured) backs it up, so concurrent refunds can never add up
- * to more than was captured.
+ * Refunds part or all of a charge's captured amount. The refund is recorded `pending` first, with the
+ * amount taken from the charge under its version (the database checks refunded ≤ captured), so
+ * concurrent refunds can never add up to more than was captured; then the processor is called with
+ * nothing held, and its answer is recorded. A refund whose answer was lost is settled by asking.
  */
 export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, params: CreateRefundParams): Promise<Outcome> {
   if (!params.charge && !params.payment_intent) throw new PayrailError('parameter_missing', { param: 'charge', message: 'One of charge or payment_intent is required.' });
   if (params.charge && params.payment_intent) throw new PayrailError('parameters_exclusive', { param: 'payment_intent', message: 'Pass only one of charge or payment_intent.' });
-  try {
-    return await withTransaction(deps.pool, async (db) => {
-      const charge_id = params.charge ?? (await getIntent(db, ctx.merchant_id, params.payment_intent ?? '', 'read', 'payment_intent')).latest_charge;
-      if (!charge_id) throw new PayrailError('charge_not_captured', { param: 'payment_intent', message: 'This PaymentIntent has no charge to refund.' });
-      const before = await getCharge(db, ctx.merchant_id, charge_id, 'lock', params.charge ? 'charge' : 'payment_intent');
-      const amount = planRefund(before, params.amount);
-      const refund_id = ctx.ids.next('refund');
-      const processed = await deps.connector.refund(refund_id, before.id, amount);
-      const refund: Refund = {
-        id: refund_id, merchant_id: ctx.merchant_id, amount, currency: before.currency, charge: before.id, payment_intent: before.payment_intent,
-        status: processed.outcome === 'succeeded' ? 'succeeded' : 'failed',
-        reason: params.reason ?? null,
-        failure_reason: processed.outcome === 'failed' ? 'unknown' : null,
-        metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
-        created: ctx.now_s,
-      };
-      const charge = processed.outcome === 'succeeded' ? applyRefund(before, amount) : before;
-      const outcome: Outcome = { ok: renderRefund(refund) };
-      const writes = [insertRefund(refund)];
-      if (charge !== before) writes.push(updateCharge(charge, before.version));
-      writes.push(eventsWrite(ctx, [
-        { type: 'refund.created', object: renderRefund(refund) },
-        ...(charge !== before ? [{ type: 'charge.refunded', object: renderCharge(charge), previous_attributes: { amount_refunded: before.amount_refunded, refunded: false } }] : []),
-      ]));
-      await ctx.commit(db, writes, outcome);
-      return outcome;
-    });
-  } catch (error) {
-    if (isLockNotAvailable(error)) throw new PayrailError('lock_timeout');
-    throw error;
+  const left = ctx.resumed ? await findRefund(ctx.reader, ctx.merchant_id, ctx.reserved('refund') ?? '') : undefined;
+  if (left) return left.status === 'pending' ? settleOpenRefund(deps, ctx, left, 'retry') : settledRefund(ctx, left);
+  const charge_id = params.charge ?? (await getIntent(ctx.reader, ctx.merchant_id, params.payment_intent ?? '', 'payment_intent')).latest_charge;
+  if (!charge_id) throw new PayrailError('charge_not_captured', { param: 'payment_intent', message: 'This PaymentIntent has no charge to refund.' });
+  const before = await getCharge(ctx.reader, ctx.merchant_id, charge_id, params.charge ? 'charge' : 'payment_intent');
+  const amount = planRefund(before, params.amount);
+  const pending: Refund = {
+    id: ctx.ids.next('refund'), merchant_id: ctx.merchant_id, amount, currency: before.currency, charge: before.id, payment_intent: before.payment_intent,
+    status: 'pending',
+    reason: params.reason ?? null,
+    failure_reason: null,
+    metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
+    created: ctx.now_s,
+  };
+  await ctx.record([insertRefund(pending), updateCharge(applyRefund(before, amount), before.version), insertProcessorCall({ merchant_id: ctx.merchant_id, id: pending.id, kind: 'refund', payment_intent_id: pending.payment_intent }, ctx.holder, ctx.now_ms)]);
+  const answer = await deps.connector.refund(pending.id, before.id, amount);
+  return finishRefund(ctx, pending, answer);
+}
+
+/** Records the processor's answer to a pending refund; a failed refund gives its amount back to the charge. */
+async function finishRefund(ctx: OperationContext, pending: Refund, answer: RefundResult): Promise<Outcome> {
+  const charge = await getCharge(ctx.reader, ctx.merchant_id, pending.charge);
+  const refund: Refund = { ...pending, status: answer.outcome === 'succeeded' ? 'succeeded' : 'failed', failure_reason: answer.outcome === 'failed' ? 'unknown' : null };
+  const outcome: Outcome = { ok: renderRefund(refund) };
+  const writes = [answerRefund(refund), answerProcessorCall(ctx.merchant_id, refund.id)];
+  const events: EventDraft[] = [{ type: 'refund.created', object: renderRefund(refund) }];
+  if (refund.status === 'succeeded') {
+    const previous = charge.amount_refunded - refund.amount;
+    events.push({ type: 'charge.refunded', object: renderCharge(charge), previous_attributes: { amount_refunded: previous, refunded: false } });
+  } else {
+    writes.push(updateCharge(releaseRefund(charge, refund.amount), charge.version));
   }
+  await ctx.commit([...writes, eventsWrite(ctx, events)], outcome);
+  return outcome;
+}
+
+/**
+ * Settles a refund left pending by a request that died or lost the answer: asks the processor. When
+ * it never heard of the refund, a retry sends it again under the same id; the sweeper records it failed.
+ */
+export async function settleOpenRefund(deps: PaymentsDeps, ctx: OperationContext, pending: Refund, mode: 'retry' | 'sweep'): Promise<Outcome> {
+  const status = await deps.connector.refundStatus(pending.id);
+  metrics.callSettled('refund', status.found ? 'answered' : mode === 'retry' ? 'resent' : 'never_reached');
+  if (status.found) return finishRefund(ctx, pending, status);
+  if (mode === 'sweep') return finishRefund(ctx, pending, { outcome: 'failed', message: 'The refund never reached the processor.' });
+  return finishRefund(ctx, pending, await deps.connector.refund(pending.id, pending.charge, pending.amount));
+}
+
+async function settledRefund(ctx: OperationContext, refund: Refund): Promise<Outcome> {
+  const outcome: Outcome = { ok: renderRefund(refund) };
+  await ctx.commit([], outcome);
+  return outcome;
 }
 
 export async function retrieveRefund(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  return renderRefund(await getRefund(deps.pool, merchant_id, id));
+  return renderRefund(await getRefund(deps.reader, merchant_id, id));
 }
 
 export async function listRefunds(deps: PaymentsDeps, merchant_id: string, page: PageRequest, filter: { charge?: string | undefined; payment_intent?: string | undefined }): Promise<Page<Record<string, unknown>>> {
@@ -85,6 +110,6 @@ export async function listRefunds(deps: PaymentsDeps, merchant_id: string, page:
     ...(filter.charge ? [sql`charge_id = ${filter.charge}`] : []),
     ...(filter.payment_intent ? [sql`payment_intent_id = ${filter.payment_intent}`] : []),
   ];
-  const result = await listPage<Refund>(deps.pool, { table: 'payments.refunds', column: 'state' }, merchant_id, filters, page);
+  const result = await listPage<Refund>(deps.reader, { table: 'payments.refunds', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map(renderRefund), has_more: result.has_more };
 }

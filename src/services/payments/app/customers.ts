@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../../../platform/db.js';
-import { isLockNotAvailable, sql, withTransaction } from '../../../platform/db.js';
-import { PayrailError } from '../../../kernel/errors.js';
+import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
@@ -11,7 +9,7 @@ import { previousAttributes } from '../domain/intent.js';
 import { renderCustomer } from '../adapters/render.js';
 import { customerWasDeleted, getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { eventsWrite } from './intents.js';
+import { eventsWrite } from './events.js';
 
 export interface CustomerParams {
   email?: string | null | undefined;
@@ -21,7 +19,7 @@ export interface CustomerParams {
   metadata?: Record<string, string | null> | null | undefined;
 }
 
-export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, params: CustomerParams): Promise<Outcome> {
+export async function createCustomer(ctx: OperationContext, params: CustomerParams): Promise<Outcome> {
   const customer: Customer = {
     id: ctx.ids.next('customer'),
     merchant_id: ctx.merchant_id,
@@ -35,61 +33,47 @@ export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, 
     version: 1,
   };
   const outcome: Outcome = { ok: renderCustomer(customer) };
-  await ctx.commit(deps.pool, [insertCustomer(customer), eventsWrite(ctx, [{ type: 'customer.created', object: renderCustomer(customer) }])], outcome);
+  await ctx.commit([insertCustomer(customer), eventsWrite(ctx, [{ type: 'customer.created', object: renderCustomer(customer) }])], outcome);
   return outcome;
 }
 
-/**
- * Changes one customer under a row lock; a concurrent change of the same customer gets `lock_timeout`
- * (409) at once, as intents do, instead of a server error.
- */
-async function withLockedCustomer(deps: PaymentsDeps, ctx: OperationContext, id: string, change: (db: Db, customer: Customer) => Promise<Outcome>): Promise<Outcome> {
-  try {
-    return await withTransaction(deps.pool, async (db) => change(db, await getCustomer(db, ctx.merchant_id, id, 'lock')));
-  } catch (error) {
-    if (isLockNotAvailable(error)) throw new PayrailError('lock_timeout');
-    throw error;
-  }
+/** A concurrent change of the same customer fails the version guard: `lock_timeout` (409), as intents do. */
+export async function updateCustomerParams(ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
+  const before = await getCustomer(ctx.reader, ctx.merchant_id, id);
+  const { metadata } = params;
+  // Only the customer's own fields: the request may carry others (such as `expand`).
+  const fields = { email: params.email, name: params.name, description: params.description, phone: params.phone };
+  const customer: Customer = {
+    ...before,
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    metadata: metadata !== undefined ? mergeMetadata(before.metadata, metadata) : before.metadata,
+    version: before.version + 1,
+  };
+  const outcome: Outcome = { ok: renderCustomer(customer) };
+  const previous_attributes = previousAttributes(renderCustomer(before), renderCustomer(customer));
+  await ctx.commit([updateCustomer(customer, before.version), eventsWrite(ctx, [{ type: 'customer.updated', object: renderCustomer(customer), previous_attributes }])], outcome);
+  return outcome;
 }
 
-export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
-  return withLockedCustomer(deps, ctx, id, async (db, before) => {
-    const { metadata } = params;
-    // Only the customer's own fields: the request may carry others (such as `expand`).
-    const fields = { email: params.email, name: params.name, description: params.description, phone: params.phone };
-    const customer: Customer = {
-      ...before,
-      ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
-      metadata: metadata !== undefined ? mergeMetadata(before.metadata, metadata) : before.metadata,
-      version: before.version + 1,
-    };
-    const outcome: Outcome = { ok: renderCustomer(customer) };
-    const previous_attributes = previousAttributes(renderCustomer(before), renderCustomer(customer));
-    await ctx.commit(db, [updateCustomer(customer, before.version), eventsWrite(ctx, [{ type: 'customer.updated', object: renderCustomer(customer), previous_attributes }])], outcome);
-    return outcome;
-  });
-}
-
-export async function deleteCustomer(deps: PaymentsDeps, ctx: OperationContext, id: string): Promise<Outcome> {
-  return withLockedCustomer(deps, ctx, id, async (db, before) => {
-    const outcome: Outcome = { ok: { id, object: 'customer', deleted: true } };
-    await ctx.commit(db, [updateCustomer({ ...before, version: before.version + 1 }, before.version, true), eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }])], outcome);
-    return outcome;
-  });
+export async function deleteCustomer(ctx: OperationContext, id: string): Promise<Outcome> {
+  const before = await getCustomer(ctx.reader, ctx.merchant_id, id);
+  const outcome: Outcome = { ok: { id, object: 'customer', deleted: true } };
+  await ctx.commit([updateCustomer({ ...before, version: before.version + 1 }, before.version, true), eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }])], outcome);
+  return outcome;
 }
 
 export async function retrieveCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  return renderCustomer(await getCustomer(deps.pool, merchant_id, id));
+  return renderCustomer(await getCustomer(deps.reader, merchant_id, id));
 }
 
 /** For `expand[]=customer`: a deleted customer expands to Stripe's `{id, object, deleted}` stub. */
 export async function expandCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  if (await customerWasDeleted(deps.pool, merchant_id, id)) return { id, object: 'customer', deleted: true };
+  if (await customerWasDeleted(deps.reader, merchant_id, id)) return { id, object: 'customer', deleted: true };
   return retrieveCustomer(deps, merchant_id, id);
 }
 
 export async function listCustomers(deps: PaymentsDeps, merchant_id: string, page: PageRequest, email?: string): Promise<Page<Record<string, unknown>>> {
   const filters = [sql`NOT deleted`, ...(email ? [sql`email = ${email}`] : [])];
-  const result = await listPage<Customer>(deps.pool, { table: 'payments.customers', column: 'state' }, merchant_id, filters, page);
+  const result = await listPage<Customer>(deps.reader, { table: 'payments.customers', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map(renderCustomer), has_more: result.has_more };
 }

@@ -4,7 +4,8 @@ import type { Connector } from '../../connectors/port.js';
 import type { RiskRules } from '../../risk/domain/rules.js';
 
 export interface PaymentsDeps {
-  pool: Pool;
+  /** Read-only connections for queries; use cases write only through their OperationContext. */
+  reader: Pool;
   vault: Vault;
   connector: Connector;
   risk_rules: RiskRules;

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Db, SqlFragment } from '../../../platform/db.js';
-import { isLockNotAvailable, sql, withTransaction } from '../../../platform/db.js';
+import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
@@ -8,15 +7,15 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { currencyInfo } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { EventDraft } from '../../events/outbox.js';
-import { outboxInsert } from '../../events/outbox.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
-import { getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
+import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import type { AttemptOutcome } from './attempt.js';
-import { assessAttempt, attemptPayment, attemptResponse, chargeFor, failAuthentication, settleAttempt } from './attempt.js';
+import { assessAttempt, chargeFor, failAuthentication, settleAttempt } from './attempt-result.js';
+import { resumeAttempt, runAttempt } from './attempt.js';
+import { eventsWrite } from './events.js';
 
 export interface CreateIntentParams {
   amount: number;
@@ -43,15 +42,30 @@ function checkMinimum(amount: number, currency: string, param = 'amount'): void 
 }
 
 /**
- * Creates an intent, and with `confirm` also charges it, in one database statement after the
- * processor call: the payments hot path.
+ * Creates an intent and, with `confirm`, charges it: the payments hot path. A retry of a request that
+ * died resumes the intent it left under its reserved id instead of creating another.
  */
 export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, params: CreateIntentParams): Promise<Outcome> {
   checkMinimum(params.amount, params.currency);
-  if (params.customer) await getCustomer(deps.pool, ctx.merchant_id, params.customer, 'read', 'customer');
-  if (params.payment_method) await deps.vault.get(deps.pool, ctx.merchant_id, params.payment_method, 'payment_method');
+  const left = ctx.resumed ? await findIntent(ctx.reader, ctx.merchant_id, ctx.reserved('payment_intent') ?? '') : undefined;
+  if (left) return resumeAttempt(deps, ctx, left);
+  if (params.customer) await getCustomer(ctx.reader, ctx.merchant_id, params.customer, 'customer');
+  if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
+  const intent = newIntent(ctx, params);
+  // Rendered objects are only serialized, never changed, so one rendering serves event and response.
+  const created = renderIntent(intent);
+  const created_event: EventDraft = { type: 'payment_intent.created', object: created };
+  if (!params.confirm) {
+    const outcome: Outcome = { ok: created };
+    await ctx.commit([insertIntent(intent), eventsWrite(ctx, [created_event])], outcome);
+    return outcome;
+  }
+  return runAttempt(deps, ctx, { stored: null, ready: Intent.beginConfirm(intent, null), events: [created_event] });
+}
+
+function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIntent {
   const id = ctx.ids.next('payment_intent');
-  let intent: PaymentIntent = {
+  return {
     id,
     merchant_id: ctx.merchant_id,
     amount: params.amount,
@@ -80,36 +94,6 @@ export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, pa
     created: ctx.now_s,
     version: 1,
   };
-  // Rendered objects are only serialized, never changed, so one rendering serves event and response.
-  const created = renderIntent(intent);
-  const created_event: EventDraft = { type: 'payment_intent.created', object: created };
-  if (!params.confirm) {
-    const outcome: Outcome = { ok: created };
-    await ctx.commit(deps.pool, [insertIntent(intent), eventsWrite(ctx, [created_event])], outcome);
-    return outcome;
-  }
-  intent = Intent.beginConfirm(intent, null);
-  const attempt = await attemptPayment(deps, ctx, deps.pool, intent);
-  const outcome = attemptResponse(attempt);
-  await ctx.commit(deps.pool, [insertIntent(attempt.intent), ...attempt.writes, eventsWrite(ctx, [created_event, ...attempt.events])], outcome);
-  return outcome;
-}
-
-export function eventsWrite(ctx: OperationContext, events: EventDraft[]): SqlFragment {
-  return outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events);
-}
-
-/**
- * Changes one existing intent under a row lock. A second request for the same intent while the first
- * runs gets `lock_timeout` (409) at once rather than queueing behind a processor call.
- */
-async function withLockedIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, change: (db: Db, intent: PaymentIntent) => Promise<Outcome>): Promise<Outcome> {
-  try {
-    return await withTransaction(deps.pool, async (client) => change(client, await getIntent(client, ctx.merchant_id, id, 'lock')));
-  } catch (error) {
-    if (isLockNotAvailable(error)) throw new PayrailError('lock_timeout');
-    throw error;
-  }
 }
 
 export interface ConfirmParams {
@@ -120,92 +104,106 @@ export interface ConfirmParams {
 }
 
 export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmParams): Promise<Outcome> {
-  return withLockedIntent(deps, ctx, id, async (db, before) => {
-    if (params.payment_method) await deps.vault.get(db, ctx.merchant_id, params.payment_method, 'payment_method');
-    const ready: PaymentIntent = {
-      ...Intent.beginConfirm(before, params.payment_method ?? null),
-      return_url: params.return_url ?? before.return_url,
-      receipt_email: params.receipt_email !== undefined ? params.receipt_email : before.receipt_email,
-      setup_future_usage: params.setup_future_usage ?? before.setup_future_usage,
-    };
-    const attempt = await attemptPayment(deps, ctx, db, ready);
-    const outcome = attemptResponse(attempt);
-    await commitAttempt(ctx, db, before, attempt, outcome);
-    return outcome;
-  });
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  if (leftByThisKey(ctx, before)) return resumeAttempt(deps, ctx, before);
+  if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
+  const ready: PaymentIntent = {
+    ...Intent.beginConfirm(before, params.payment_method ?? null),
+    return_url: params.return_url ?? before.return_url,
+    receipt_email: params.receipt_email !== undefined ? params.receipt_email : before.receipt_email,
+    setup_future_usage: params.setup_future_usage ?? before.setup_future_usage,
+  };
+  return runAttempt(deps, ctx, { stored: before, ready, events: [] });
 }
 
-async function commitAttempt(ctx: OperationContext, db: Db, before: PaymentIntent, attempt: AttemptOutcome, outcome: Outcome): Promise<void> {
-  await ctx.commit(db, [updateIntent(attempt.intent, before.version), ...attempt.writes, eventsWrite(ctx, attempt.events)], outcome);
+/** True when a request with this key died after its attempt on `intent` was recorded. */
+function leftByThisKey(ctx: OperationContext, intent: PaymentIntent): boolean {
+  const charge_id = ctx.resumed ? ctx.reserved('charge') : null;
+  if (!charge_id) return false;
+  return intent.pending_attempt === charge_id || intent.latest_charge === charge_id || intent.last_payment_error?.charge === charge_id;
+}
+
+/**
+ * Takes the intent for a change that needs the processor (capture, cancel, 3-D Secure): a durable
+ * version bump first, so a racing change is turned away before either reaches the processor, and no
+ * lock is held while it answers.
+ */
+async function claimIntent(ctx: OperationContext, before: PaymentIntent): Promise<PaymentIntent> {
+  const claimed = Intent.claim(before);
+  await ctx.record([updateIntent(claimed, before.version)]);
+  return claimed;
 }
 
 /** Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes. */
 export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, authenticated: boolean): Promise<Outcome> {
-  return withLockedIntent(deps, ctx, id, async (db, before) => {
-    if (before.status !== 'requires_action' || !before.pending_attempt || !before.payment_method) throw Intent.unexpectedState(before, 'authenticate');
-    const result = await deps.connector.completeAuthentication(before.pending_attempt, authenticated);
-    if (result.outcome === 'requires_action') throw new PayrailError('payment_intent_action_required');
-    const method = await deps.vault.get(db, ctx.merchant_id, before.payment_method);
-    const resumed: PaymentIntent = { ...before, next_action: null, pending_attempt: null, status: 'requires_confirmation' };
-    const attempt = authenticated
-      ? settleAttempt(resumed, chargeFor(ctx, resumed, method, before.pending_attempt, result, assessAttempt(deps, resumed, method)), method, [])
-      : failAuthentication(resumed, method);
-    const outcome: Outcome = { ok: renderIntent(attempt.intent) };
-    await commitAttempt(ctx, db, before, attempt, outcome);
-    return outcome;
-  });
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  if (before.status !== 'requires_action' || !before.pending_attempt || !before.payment_method) throw Intent.unexpectedState(before, 'authenticate');
+  const method = await deps.vault.get(ctx.reader, ctx.merchant_id, before.payment_method);
+  const claimed = await claimIntent(ctx, before);
+  const result = await deps.connector.completeAuthentication(before.pending_attempt, authenticated);
+  if (result.outcome === 'requires_action') throw new PayrailError('payment_intent_action_required');
+  const resumed: PaymentIntent = { ...claimed, next_action: null, pending_attempt: null, status: 'requires_confirmation' };
+  const attempt = authenticated
+    ? settleAttempt(resumed, chargeFor(ctx, resumed, method, before.pending_attempt, result, assessAttempt(deps, resumed, method)), method, [])
+    : failAuthentication(resumed, method);
+  const outcome: Outcome = { ok: renderIntent(attempt.intent) };
+  await ctx.commit([updateIntent(attempt.intent, claimed.version), ...attempt.writes, eventsWrite(ctx, attempt.events)], outcome);
+  return outcome;
 }
 
 export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { amount_to_capture?: number | undefined }): Promise<Outcome> {
-  return withLockedIntent(deps, ctx, id, async (db, before) => {
-    const { intent, amount } = Intent.capture(before, params.amount_to_capture);
-    checkMinimum(amount, before.currency, 'amount_to_capture');
-    const charge_id = before.latest_charge;
-    if (!charge_id) throw new Error(`intent ${id}: requires_capture without a charge`);
-    const charge_before = await getCharge(db, ctx.merchant_id, charge_id, 'lock');
-    const captured = await deps.connector.capture(charge_id, amount);
-    if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
-    const charge = captureCharge(charge_before, amount);
-    const rendered = renderIntent(intent);
-    const outcome: Outcome = { ok: rendered };
-    await ctx.commit(db, [updateIntent(intent, before.version), updateCharge(charge, charge_before.version), eventsWrite(ctx, [
-      { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
-      { type: 'payment_intent.succeeded', object: rendered },
-    ])], outcome);
-    return outcome;
-  });
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  const { amount } = Intent.capture(before, params.amount_to_capture);
+  checkMinimum(amount, before.currency, 'amount_to_capture');
+  const charge_id = before.latest_charge;
+  if (!charge_id) throw new Error(`intent ${id}: requires_capture without a charge`);
+  const charge_before = await getCharge(ctx.reader, ctx.merchant_id, charge_id);
+  const claimed = await claimIntent(ctx, before);
+  // Repeated after a lost answer, the processor answers from its record and captures nothing more.
+  const captured = await deps.connector.capture(charge_id, amount);
+  if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
+  const { intent } = Intent.capture(claimed, amount);
+  const charge = captureCharge(charge_before, amount);
+  const rendered = renderIntent(intent);
+  const outcome: Outcome = { ok: rendered };
+  await ctx.commit([updateIntent(intent, claimed.version), updateCharge(charge, charge_before.version), eventsWrite(ctx, [
+    { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
+    { type: 'payment_intent.succeeded', object: rendered },
+  ])], outcome);
+  return outcome;
 }
 
 export async function cancelIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { cancellation_reason?: CancellationReason | undefined }): Promise<Outcome> {
-  return withLockedIntent(deps, ctx, id, async (db, before) => {
-    const intent = Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
-    if (before.status === 'requires_capture' && before.latest_charge) await deps.connector.void(before.latest_charge);
-    const rendered = renderIntent(intent);
-    const outcome: Outcome = { ok: rendered };
-    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }])], outcome);
-    return outcome;
-  });
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
+  const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
+  const current = holds_authorization ? await claimIntent(ctx, before) : before;
+  if (holds_authorization && before.latest_charge) await deps.connector.void(before.latest_charge);
+  const intent = Intent.cancel(current, params.cancellation_reason ?? null, ctx.now_s);
+  const rendered = renderIntent(intent);
+  const outcome: Outcome = { ok: rendered };
+  await ctx.commit([updateIntent(intent, current.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }])], outcome);
+  return outcome;
 }
 
 export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, changes: IntentChanges): Promise<Outcome> {
-  return withLockedIntent(deps, ctx, id, async (db, before) => {
-    if (changes.customer) await getCustomer(db, ctx.merchant_id, changes.customer, 'read', 'customer');
-    if (changes.payment_method) await deps.vault.get(db, ctx.merchant_id, changes.payment_method, 'payment_method');
-    const intent = Intent.update(before, changes);
-    checkMinimum(intent.amount, intent.currency);
-    const previous_attributes = Intent.previousAttributes(renderIntent(before), renderIntent(intent));
-    const outcome: Outcome = { ok: renderIntent(intent) };
-    await ctx.commit(db, [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])], outcome);
-    return outcome;
-  });
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  if (changes.customer) await getCustomer(ctx.reader, ctx.merchant_id, changes.customer, 'customer');
+  if (changes.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, changes.payment_method, 'payment_method');
+  const intent = Intent.update(before, changes);
+  checkMinimum(intent.amount, intent.currency);
+  const previous_attributes = Intent.previousAttributes(renderIntent(before), renderIntent(intent));
+  const outcome: Outcome = { ok: renderIntent(intent) };
+  await ctx.commit([updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])], outcome);
+  return outcome;
 }
 
 export async function retrieveIntent(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  return renderIntent(await getIntent(deps.pool, merchant_id, id));
+  return renderIntent(await getIntent(deps.reader, merchant_id, id));
 }
 
 export async function listIntents(deps: PaymentsDeps, merchant_id: string, page: PageRequest, customer?: string): Promise<Page<Record<string, unknown>>> {
   const filters = customer ? [sql`customer_id = ${customer}`] : [];
-  const result = await listPage<PaymentIntent>(deps.pool, { table: 'payments.payment_intents', column: 'state' }, merchant_id, filters, page);
+  const result = await listPage<PaymentIntent>(deps.reader, { table: 'payments.payment_intents', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map((intent) => renderIntent(Intent.checkIntent(intent))), has_more: result.has_more };
 }

@@ -79,6 +79,12 @@ export function applyRefund(charge: Charge, amount: number): Charge {
   return { ...charge, amount_refunded: charge.amount_refunded + amount, version: charge.version + 1 };
 }
 
+/** A refund that failed gives its amount back: it was taken from the charge when the refund was recorded. */
+export function releaseRefund(charge: Charge, amount: number): Charge {
+  assert(amount > 0 && amount <= charge.amount_refunded, `charge ${charge.id}: cannot give back ${amount} of ${charge.amount_refunded} refunded`);
+  return { ...charge, amount_refunded: charge.amount_refunded - amount, version: charge.version + 1 };
+}
+
 export interface Refund {
   id: string;
   merchant_id: string;

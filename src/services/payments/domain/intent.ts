@@ -57,7 +57,10 @@ export interface PaymentIntent {
   setup_future_usage: 'off_session' | 'on_session' | null;
   return_url: string | null;
   client_secret: string;
-  /** The charge id of an attempt waiting for 3-D Secure; internal, never rendered. */
+  /**
+   * The charge id of the attempt in flight: at the processor (`processing`) or waiting for 3-D Secure
+   * (`requires_action`). Internal, never rendered.
+   */
   pending_attempt: string | null;
   created: number;
   /** Bumped on every change; the database refuses a write based on a stale version. */
@@ -65,7 +68,9 @@ export interface PaymentIntent {
 }
 
 export const CONFIRMABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation'];
-const CANCELABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing', 'requires_capture'];
+/** Not `processing`: the processor holds the attempt; it can be canceled once its answer is recorded. */
+const CANCELABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'requires_capture'];
+const ATTEMPT_IN_FLIGHT: readonly IntentStatus[] = ['requires_action', 'processing'];
 const UPDATABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
 
 export function unexpectedState(intent: PaymentIntent, action: string): PayrailError {
@@ -82,7 +87,7 @@ export function checkIntent(intent: PaymentIntent): PaymentIntent {
   assert(intent.status === 'requires_capture' || intent.amount_capturable === 0, `intent ${intent.id}: only requires_capture holds a capturable amount`);
   assert(intent.status !== 'succeeded' || intent.latest_charge !== null, `intent ${intent.id}: succeeded without a charge`);
   assert((intent.status === 'requires_action') === (intent.next_action !== null), `intent ${intent.id}: next_action only in requires_action`);
-  assert((intent.status === 'requires_action') === (intent.pending_attempt !== null), `intent ${intent.id}: a pending attempt only in requires_action`);
+  assert(ATTEMPT_IN_FLIGHT.includes(intent.status) === (intent.pending_attempt !== null), `intent ${intent.id}: a pending attempt only in requires_action or processing`);
   return intent;
 }
 
@@ -122,6 +127,17 @@ export function beginConfirm(intent: PaymentIntent, payment_method: string | nul
     });
   }
   return { ...intent, payment_method: chosen };
+}
+
+/** The attempt is recorded before the processor hears of it: the intent is `processing` until its answer. */
+export function beginAttempt(intent: PaymentIntent, charge_id: string): PaymentIntent {
+  assert(CONFIRMABLE.includes(intent.status) && intent.payment_method !== null, `intent ${intent.id}: an attempt needs a confirmable intent with a payment method`);
+  return { ...intent, status: 'processing', pending_attempt: charge_id, last_payment_error: null, next_action: null, version: intent.version + 1 };
+}
+
+/** A version bump that changes nothing else: taken before a processor call, it turns a racing change away. */
+export function claim(intent: PaymentIntent): PaymentIntent {
+  return { ...intent, version: intent.version + 1 };
 }
 
 export function capture(intent: PaymentIntent, amount_to_capture: number | undefined): { intent: PaymentIntent; amount: number } {

@@ -70,4 +70,23 @@ export const paymentMigrations: Migration[] = [
       );
       CREATE INDEX customers_by_email ON payments.customers (merchant_id, email, id) WHERE email IS NOT NULL;`,
   },
+  {
+    id: 'payments/002_processor_calls',
+    sql: `
+      -- The journal of calls to a processor that move money (authorize, refund), written durably
+      -- before the call: a call whose answer was lost (crash, timeout) is found here and settled by a
+      -- status inquiry, never by a second authorization. 'pending' until its answer is recorded.
+      CREATE TABLE payments.processor_calls (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('authorize', 'refund')),
+        payment_intent_id text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'answered')),
+        -- The process lease of the caller (src/platform/write/lease.ts): once it is gone, nobody waits for the answer.
+        holder_lease int,
+        created_ms bigint NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX processor_calls_pending ON payments.processor_calls (created_ms) WHERE status = 'pending';`,
+  },
 ];

@@ -66,14 +66,14 @@ export class Vault {
   tokenize(
     ids: IdGenerator,
     merchant_id: string,
-    input: { card: ValidCard; billing_details?: BillingDetails; metadata?: Record<string, string> },
+    input: { card: ValidCard; billing_details?: BillingDetails; metadata?: Record<string, string>; customer?: string },
     now_s: number,
   ): { method: PaymentMethodRecord; write: SqlFragment } {
     const id = ids.next('payment_method');
     const method: PaymentMethodRecord = {
       id,
       merchant_id,
-      customer: null,
+      customer: input.customer ?? null,
       card: this.details(merchant_id, input.card.number, input.card.exp_month, input.card.exp_year),
       billing_details: input.billing_details ?? EMPTY_BILLING,
       metadata: input.metadata ?? {},
@@ -82,7 +82,7 @@ export class Vault {
     };
     const sealed = sealCard(input.card.number, `${merchant_id}/${id}`, this.keys.active, this.random);
     const write = sql`INSERT INTO vault.payment_methods (merchant_id, id, customer_id, created, version, state, kek_id, wrapped_key, ciphertext)
-      VALUES (${merchant_id}, ${id}, NULL, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${sealed.kek_id}, ${sealed.wrapped_key}, ${sealed.ciphertext})`;
+      VALUES (${merchant_id}, ${id}, ${method.customer}, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${sealed.kek_id}, ${sealed.wrapped_key}, ${sealed.ciphertext})`;
     return { method, write };
   }
 
@@ -119,33 +119,27 @@ export class Vault {
     return { method: row.state, card: { number, exp_month: row.state.card.exp_month, exp_year: row.state.card.exp_year, cvc: undefined }, audit };
   }
 
-  /** Attaching a Stripe test id stores a copy of its card first, as Stripe does. */
-  async attach(db: Db, ids: IdGenerator, merchant_id: string, id: string, customer_id: string, now_s: number): Promise<PaymentMethodRecord> {
-    let method = await this.get(db, merchant_id, id);
+  /**
+   * Attaching a Stripe test id stores a copy of its card first, as Stripe does. Nothing is written
+   * here: the caller commits the writes with its event and response, so a retry finds all or nothing.
+   */
+  async attach(db: Db, ids: IdGenerator, merchant_id: string, id: string, customer_id: string, now_s: number): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
+    const method = await this.get(db, merchant_id, id);
     const test_card = TEST_PAYMENT_METHODS.get(id);
     if (test_card) {
-      const card = this.validate(test_card, now_s * 1000);
-      const stored = this.tokenize(ids, merchant_id, { card }, now_s);
-      await run(db, stored.write);
-      method = stored.method;
-    } else if (method.customer !== null && method.customer !== customer_id) {
+      const stored = this.tokenize(ids, merchant_id, { card: this.validate(test_card, now_s * 1000), customer: customer_id }, now_s);
+      return { method: stored.method, writes: [stored.write] };
+    }
+    if (method.customer !== null && method.customer !== customer_id) {
       throw new PayrailError('payment_method_unexpected_state', { message: 'This PaymentMethod is already attached to another customer.' });
     }
-    return this.setCustomer(db, method, customer_id);
+    return { method: { ...method, customer: customer_id, version: method.version + 1 }, writes: [setCustomer(method, customer_id)] };
   }
 
-  async detach(db: Db, merchant_id: string, id: string): Promise<PaymentMethodRecord> {
+  async detach(db: Db, merchant_id: string, id: string): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
     const method = await this.get(db, merchant_id, id);
     if (method.customer === null) throw new PayrailError('payment_method_unexpected_state', { message: 'The PaymentMethod is not attached to a customer.' });
-    return this.setCustomer(db, method, null);
-  }
-
-  private async setCustomer(db: Db, method: PaymentMethodRecord, customer: string | null): Promise<PaymentMethodRecord> {
-    const next = { ...method, customer, version: method.version + 1 };
-    const result = await run(db, sql`UPDATE vault.payment_methods SET customer_id = ${customer}, version = ${next.version}, state = ${JSON.stringify(next)}::jsonb
-      WHERE merchant_id = ${method.merchant_id} AND id = ${method.id} AND version = ${method.version}`);
-    if (result.rowCount !== 1) throw new PayrailError('lock_timeout');
-    return next;
+    return { method: { ...method, customer: null, version: method.version + 1 }, writes: [setCustomer(method, null)] };
   }
 
   /**
@@ -191,4 +185,11 @@ export class Vault {
       country: 'US',
     };
   }
+}
+
+/** Affects no row unless the stored version is still `method`'s. */
+function setCustomer(method: PaymentMethodRecord, customer: string | null): SqlFragment {
+  const next = { ...method, customer, version: method.version + 1 };
+  return sql`UPDATE vault.payment_methods SET customer_id = ${customer}, version = ${next.version}, state = ${JSON.stringify(next)}::jsonb
+    WHERE merchant_id = ${method.merchant_id} AND id = ${method.id} AND version = ${method.version}`;
 }

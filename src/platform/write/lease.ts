@@ -1,0 +1,89 @@
+import { randomInt } from 'node:crypto';
+import pg from 'pg';
+import { assert } from '../../kernel/assert.js';
+import type { SqlFragment } from '../db.js';
+import { rawSql } from '../db.js';
+
+/**
+ * Proof of life for a process, kept by PostgreSQL itself: each process holds a session advisory lock
+ * on one dedicated connection. When the process dies, the kernel closes its socket, the session ends
+ * and the lock is gone, so another process can tell at once that work held by this process (an
+ * idempotency lock, an attempt in flight) was orphaned — no timer to wait out.
+ *
+ * After a database restart every session is gone, so every lease looks dead until its process
+ * reconnects. That is safe: whoever takes over an orphaned attempt settles it by asking the
+ * processor, and the version and lock-token guards let only one writer commit the result.
+ */
+const LEASE_NAMESPACE = 1_346_459_986; // 'PAYR' as an int4, keeps our advisory keys apart from others
+const LEASE_KEY_ATTEMPTS_MAX = 16;
+const RECONNECT_DELAY_MS = 500;
+const CONNECT_TIMEOUT_MS = 2_000;
+
+export interface ProcessLease {
+  /** This process's key, stored beside whatever it holds. */
+  readonly key: number;
+  stop(): Promise<void>;
+}
+
+/** True (as SQL) while the process whose lease key is in `column` is alive. */
+export function leaseAlive(column: string): SqlFragment {
+  assert(/^[a-z_]+$/.test(column), `lease column ${column} is not a plain column name`);
+  return rawSql(`EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid = ${LEASE_NAMESPACE}::oid AND objid = (${column})::oid AND objsubid = 2)`);
+}
+
+/** Takes a lease under a fresh random key, and takes it again under the same key after a lost connection. */
+export async function takeProcessLease(connection_string: string, on_error: (error: unknown) => void): Promise<ProcessLease> {
+  let stopped = false;
+  let client = await connect(connection_string);
+  const key = await takeFreshKey(client);
+  const watch = (current: pg.Client): void => {
+    current.on('error', (error) => {
+      on_error(error);
+      void reconnect();
+    });
+  };
+  const reconnect = async (): Promise<void> => {
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());
+      try {
+        const next = await connect(connection_string);
+        if (!(await tryLock(next, key))) throw new Error('lease key taken by another session');
+        client = next;
+        watch(next);
+        return;
+      } catch (error) {
+        on_error(error);
+      }
+    }
+  };
+  watch(client);
+  return {
+    key,
+    stop: async () => {
+      stopped = true;
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+async function connect(connection_string: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: connection_string, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, application_name: 'payrail-lease' });
+  client.on('error', () => {}); // replaced by watch(); never let a lost socket crash the process meanwhile
+  await client.connect();
+  return client;
+}
+
+async function takeFreshKey(client: pg.Client): Promise<number> {
+  for (let attempt = 0; attempt < LEASE_KEY_ATTEMPTS_MAX; attempt += 1) {
+    const key = randomInt(1, 2 ** 31 - 1);
+    if (await tryLock(client, key)) return key;
+  }
+  throw new Error('could not take a process lease: every key tried was held');
+}
+
+async function tryLock(client: pg.Client, key: number): Promise<boolean> {
+  const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [LEASE_NAMESPACE, key]);
+  return result.rows[0]?.locked === true;
+}

@@ -1,0 +1,156 @@
+import type { SqlFragment } from '../../../platform/db.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
+import type { EventDraft } from '../../events/outbox.js';
+import type { AuthorizeResult } from '../../connectors/port.js';
+import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+import type { PaymentIntent } from '../domain/intent.js';
+import * as Intent from '../domain/intent.js';
+import { renderIntent } from '../adapters/render.js';
+import { answerProcessorCall, getCharge, insertIntent, insertProcessorCall, updateIntent } from '../adapters/store.js';
+import { metrics } from '../../../platform/metrics.js';
+import { traced, tracedSync } from '../../../platform/tracing.js';
+import type { PaymentsDeps } from './deps.js';
+import type { AttemptOutcome } from './attempt-result.js';
+import { assessAttempt, attemptResponse, chargeFor, settleAttempt, threeDSecureAction } from './attempt-result.js';
+import { eventsWrite } from './events.js';
+
+/**
+ * One card attempt, in Hyperswitch's order: the attempt (its charge id, the intent now `processing`)
+ * is committed durably first; the processor is called with no lock or connection held; its answer is
+ * committed with a version check. An attempt whose answer was lost is settled by a status inquiry
+ * (`settleOpenAttempt`), by the retry of its request or by the sweeper — never by a second
+ * authorization under a new id.
+ */
+export interface AttemptStart {
+  /** The intent as stored, or null when this request also creates it. */
+  stored: PaymentIntent | null;
+  /** The intent ready to confirm (payment method chosen). */
+  ready: PaymentIntent;
+  /** Events the request owes besides the attempt's own (`payment_intent.created`). */
+  events: EventDraft[];
+  /** A CVC collected with this request, checked by the processor and never stored. */
+  cvc?: string | undefined;
+}
+
+export function runAttempt(deps: PaymentsDeps, ctx: OperationContext, start: AttemptStart): Promise<Outcome> {
+  const attributes = { 'payrail.merchant_id': ctx.merchant_id, 'payrail.payment_intent_id': start.ready.id };
+  // An attempt that ends without an answer (processor error, crash) counts as failed.
+  return traced('payments.attempt', attributes, () => attempt(deps, ctx, start)).catch((error: unknown) => {
+    if (!(error instanceof PayrailError)) metrics.payment('failed');
+    throw error;
+  });
+}
+
+async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: AttemptStart): Promise<Outcome> {
+  const { ready } = start;
+  const pm_id = ready.payment_method;
+  if (!pm_id) throw new Error(`intent ${ready.id}: attempt without a payment method`);
+  const charge_id = ctx.ids.next('charge');
+  const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () =>
+    deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms));
+  const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, ready, method));
+  const audits = audit ? [audit] : [];
+  if (risk.decision === 'block') {
+    const blocked = settleAttempt(ready, chargeFor(ctx, ready, method, charge_id, 'blocked', risk), method, audits);
+    const outcome = attemptResponse(blocked);
+    await ctx.commit([writeIntent(start.stored, blocked.intent), ...blocked.writes, eventsWrite(ctx, [...start.events, ...blocked.events])], outcome);
+    return outcome;
+  }
+  const processing = Intent.beginAttempt(ready, charge_id);
+  await ctx.record([
+    writeIntent(start.stored, processing),
+    insertProcessorCall({ merchant_id: ctx.merchant_id, id: charge_id, kind: 'authorize', payment_intent_id: processing.id }, ctx.holder, ctx.now_ms),
+    ...audits,
+    ...(start.events.length > 0 ? [eventsWrite(ctx, start.events)] : []),
+  ]);
+  const answer = await deps.connector.authorize({
+    attempt_id: charge_id,
+    merchant_id: ctx.merchant_id,
+    amount: processing.amount,
+    currency: processing.currency,
+    card: { ...card, cvc: start.cvc ?? card.cvc },
+    capture: processing.capture_method !== 'manual',
+  });
+  return finishAttempt(deps, ctx, processing, method, answer, []);
+}
+
+function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFragment {
+  return stored ? updateIntent(next, stored.version) : insertIntent(next);
+}
+
+/** Commits the processor's answer to a `processing` intent: one statement, guarded by its version. */
+async function finishAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, method: PaymentMethodRecord, answer: AuthorizeResult, writes: SqlFragment[]): Promise<Outcome> {
+  const charge_id = processing.pending_attempt;
+  if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
+  let result: AttemptOutcome;
+  if (answer.outcome === 'requires_action') {
+    metrics.payment('requires_action');
+    const next = Intent.applyAttempt(processing, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, processing) });
+    result = { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
+  } else {
+    result = settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, assessAttempt(deps, processing, method)), method, writes);
+  }
+  const outcome = attemptResponse(result);
+  await ctx.commit([
+    updateIntent(result.intent, processing.version),
+    answerProcessorCall(ctx.merchant_id, charge_id),
+    ...result.writes,
+    eventsWrite(ctx, result.events),
+  ], outcome);
+  return outcome;
+}
+
+/** What a processor that never heard of an attempt means for it: no money moved, and the customer may try again. */
+const NEVER_REACHED_PROCESSOR: AuthorizeResult = {
+  outcome: 'declined',
+  code: 'processing_error',
+  decline_code: 'processing_error',
+  message: 'An error occurred while processing your card. Try again in a little bit.',
+  cvc_check: 'unchecked',
+};
+
+/**
+ * Settles an attempt left `processing` by a request that died or lost the processor's answer: asks
+ * the processor what it did with the attempt id. When the processor never heard of it, the retry of
+ * the same request sends it again under the same id (the customer is waiting, and the processor
+ * answers a repeated id from its record); the sweeper, with nobody waiting, records it as failed.
+ */
+export async function settleOpenAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, mode: 'retry' | 'sweep'): Promise<Outcome> {
+  const charge_id = processing.pending_attempt;
+  const pm_id = processing.payment_method;
+  if (!charge_id || !pm_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to settle`);
+  const status = await deps.connector.attemptStatus(charge_id);
+  metrics.callSettled('authorize', status.found ? 'answered' : mode === 'retry' ? 'resent' : 'never_reached');
+  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, []);
+  if (mode === 'sweep') return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
+  const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
+  const answer = await deps.connector.authorize({
+    attempt_id: charge_id,
+    merchant_id: ctx.merchant_id,
+    amount: processing.amount,
+    currency: processing.currency,
+    card,
+    capture: processing.capture_method !== 'manual',
+  });
+  return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
+}
+
+/**
+ * The answer a retry gets for an attempt that is already settled (by the request that died after
+ * committing, or by the sweeper): the same as the first answer would have been.
+ */
+export async function settledOutcome(ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
+  const failed_charge = intent.status === 'requires_payment_method' ? intent.last_payment_error?.charge : null;
+  const outcome = failed_charge
+    ? attemptResponse({ intent, charge: await getCharge(ctx.reader, ctx.merchant_id, failed_charge), writes: [], events: [] })
+    : { ok: renderIntent(intent) };
+  await ctx.commit([], outcome);
+  return outcome;
+}
+
+/** Resumes the attempt a dead request with this key left on `intent`, whatever state it reached. */
+export function resumeAttempt(deps: PaymentsDeps, ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
+  if (intent.status === 'processing') return settleOpenAttempt(deps, ctx, intent, 'retry');
+  return settledOutcome(ctx, intent);
+}

@@ -1,0 +1,58 @@
+import { PayrailError } from '../../../kernel/errors.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
+import type { BillingDetails } from '../../vault/app/vault.js';
+import { renderPaymentMethod } from '../adapters/render.js';
+import { getCustomer } from '../adapters/store.js';
+import type { PaymentsDeps } from './deps.js';
+import { eventsWrite } from './events.js';
+
+/** PaymentMethod use cases: card data enters only here, and goes straight to the vault. */
+export interface CreatePaymentMethodParams {
+  card: { number: unknown; exp_month: unknown; exp_year: unknown; cvc?: unknown };
+  billing_details?: { [K in keyof BillingDetails]?: BillingDetails[K] | undefined } | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+}
+
+export async function createPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, params: CreatePaymentMethodParams): Promise<Outcome> {
+  const card = deps.vault.validate(params.card, ctx.now_ms);
+  const billing = params.billing_details;
+  const { method, write } = deps.vault.tokenize(ctx.ids, ctx.merchant_id, {
+    card,
+    billing_details: { address: billing?.address ?? null, email: billing?.email ?? null, name: billing?.name ?? null, phone: billing?.phone ?? null },
+    metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
+  }, ctx.now_s);
+  const outcome: Outcome = { ok: renderPaymentMethod(method) };
+  await ctx.commit([write, eventsWrite(ctx, [{ type: 'payment_method.created', object: renderPaymentMethod(method) }])], outcome);
+  return outcome;
+}
+
+/** The vault's writes, the event and the response commit together: an interrupted attach leaves nothing. */
+export async function attachPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, id: string, customer: string): Promise<Outcome> {
+  await getCustomer(ctx.reader, ctx.merchant_id, customer, 'customer').catch((error: unknown) => {
+    throw error instanceof PayrailError ? new PayrailError('resource_missing', { param: 'customer', message: error.message }) : error;
+  });
+  const { method, writes } = await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, id, customer, ctx.now_s);
+  const outcome: Outcome = { ok: renderPaymentMethod(method) };
+  await ctx.commit([...writes, eventsWrite(ctx, [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }])], outcome);
+  return outcome;
+}
+
+export async function detachPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, id: string): Promise<Outcome> {
+  const { method, writes } = await deps.vault.detach(ctx.reader, ctx.merchant_id, id);
+  const outcome: Outcome = { ok: renderPaymentMethod(method) };
+  await ctx.commit([...writes, eventsWrite(ctx, [{ type: 'payment_method.detached', object: renderPaymentMethod(method) }])], outcome);
+  return outcome;
+}
+
+export async function retrievePaymentMethod(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  return renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id));
+}
+
+/** A customer's saved cards, newest first, with Stripe's cursors. */
+export async function listPaymentMethods(deps: PaymentsDeps, merchant_id: string, customer: string, page: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined }, param?: string) {
+  await getCustomer(deps.reader, merchant_id, customer, param).catch((error: unknown) => {
+    throw error instanceof PayrailError && param ? new PayrailError('resource_missing', { param, message: error.message }) : error;
+  });
+  const result = await deps.vault.listForCustomer(deps.reader, merchant_id, customer, page.limit ?? 10, page.starting_after, page.ending_before);
+  return { data: result.data.map(renderPaymentMethod), has_more: result.has_more };
+}

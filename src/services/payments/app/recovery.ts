@@ -1,0 +1,75 @@
+import type { Logger } from '../../../platform/logger.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
+import type { WriteDeps } from '../../../platform/write/pipeline.js';
+import { execute } from '../../../platform/write/pipeline.js';
+import type { ProcessorCall } from '../adapters/store.js';
+import { findIntent, findRefund, orphanedCalls } from '../adapters/store.js';
+import type { PaymentsDeps } from './deps.js';
+import { settleOpenAttempt } from './attempt.js';
+import { settleOpenRefund } from './charges.js';
+
+/**
+ * The sweeper: settles processor calls whose caller is gone (a crash, a lost connection) and that no
+ * retry has settled, by asking the processor — so an authorization the processor made is recorded
+ * (charge, ledger, webhooks) even when the client never comes back, and one it never made is failed.
+ */
+export const ORPHAN_LIMITS = {
+  /** A call younger than this may still be answered by its own request (a dead holder's lease ends at once). */
+  settle_after_ms: 2_000,
+  /** Past this even a live holder is presumed stuck: longer than any processor call may take. */
+  abandon_after_ms: 10 * 60 * 1000,
+  /** Calls settled per sweep; the next sweep takes the rest. */
+  batch: 50,
+} as const;
+
+export interface SweepResult {
+  settled: number;
+  failed: number;
+}
+
+export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, logger: Logger): Promise<SweepResult> {
+  const calls = await orphanedCalls(deps.reader, write.clock.now_ms(), ORPHAN_LIMITS);
+  const result: SweepResult = { settled: 0, failed: 0 };
+  for (const call of calls) {
+    try {
+      await execute(write, { merchant_id: call.merchant_id, request_id: null }, { reserves: [], run: (ctx) => settleCall(deps, ctx, call) }, undefined);
+      result.settled += 1;
+    } catch (error) {
+      // Another process or a retry settled it first (lock_timeout), or the processor is down: the next sweep tries again.
+      result.failed += 1;
+      logger.warn({ err: error, call_id: call.id, kind: call.kind }, 'could not settle an orphaned processor call yet');
+    }
+  }
+  return result;
+}
+
+async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: ProcessorCall): Promise<Outcome> {
+  if (call.kind === 'refund') {
+    const refund = await findRefund(ctx.reader, call.merchant_id, call.id);
+    if (!refund || refund.status !== 'pending') throw new Error(`refund ${call.id}: journaled as pending, stored as ${refund?.status ?? 'missing'}`);
+    return settleOpenRefund(deps, ctx, refund, 'sweep');
+  }
+  const intent = await findIntent(ctx.reader, call.merchant_id, call.payment_intent_id);
+  if (!intent || intent.status !== 'processing' || intent.pending_attempt !== call.id) {
+    throw new Error(`attempt ${call.id}: journaled as pending, but intent ${call.payment_intent_id} is ${intent?.status ?? 'missing'}`);
+  }
+  return settleOpenAttempt(deps, ctx, intent, 'sweep');
+}
+
+/** How often the sweeper looks for orphaned calls: one indexed query when there are none. */
+export const SWEEP_INTERVAL_MS = 1_000;
+
+/** Runs the sweeper in the background until stopped; several processes may run it (their writes are guarded). */
+export function startOrphanSweeper(deps: PaymentsDeps, write: WriteDeps, logger: Logger, interval_ms = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => settleOrphanedCalls(deps, write, logger)).catch((error: unknown) => logger.warn({ err: error }, 'orphaned call sweep failed'));
+  }, interval_ms);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
