@@ -19,7 +19,8 @@ let other_pool: Pool;
 let drop: () => Promise<void>;
 beforeAll(async () => {
   const database = await createMigratedPool(10);
-  ({ pool, drop } = database);
+  pool = database.pool;
+  drop = () => database.drop();
   other_pool = createPool(database.url, 10);
 });
 afterAll(async () => {
@@ -53,7 +54,8 @@ async function authorizedAttempt(processor: SandboxProcessor, capture: boolean, 
 }
 
 async function attemptRow(attempt_id: string): Promise<Record<string, unknown> | undefined> {
-  return (await pool.query('SELECT * FROM sandbox.attempts WHERE attempt_id = $1', [attempt_id])).rows[0];
+  const found = await pool.query<Record<string, unknown>>('SELECT * FROM sandbox.attempts WHERE attempt_id = $1', [attempt_id]);
+  return found.rows[0];
 }
 
 describe('SandboxProcessor authorize', () => {
