@@ -212,11 +212,13 @@ const SESSION_ENDED_SQLSTATES: ReadonlySet<string> = new Set([
 ]);
 const DRIVER_CONNECTION_ERRORS = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
 
-/** Statements refused for now by a database that is overloaded, slow or failing over. */
+/**
+ * Statements refused for now by a database that is overloaded or too slow. Not 25006 (read-only
+ * transaction): the read pool is read-only on purpose, and a write through it is a bug to fail loudly.
+ */
 const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set([
   '53300', // too_many_connections
   '57014', // query_canceled: statement_timeout
-  '25006', // read_only_sql_transaction: reached a standby mid-failover
 ]);
 
 /** How deep `cause` chains are followed (the pool wraps its connection timeout in one). */

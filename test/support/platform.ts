@@ -39,8 +39,14 @@ export function stripeClient(url: string, secret_key: string): Stripe {
   });
 }
 
+export interface TestStartOptions extends StartOptions {
+  /** The URL the platform uses for its fresh database, e.g. through a TCP proxy (fault tests). */
+  route_database?: (url: string) => string;
+}
+
 /** The whole platform in this process, on a fresh database and port, driven by the official SDK. */
-export async function startTestPlatform(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<Config> = {}, test_options: TestStartOptions = {}): Promise<TestPlatform> {
+  const { route_database, ...options } = test_options;
   const database = await createTestDatabase();
   const data_dir = mkdtempSync(join(tmpdir(), 'payrail-test-data-'));
   const logs: string[] = [];
@@ -49,7 +55,7 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, options
     ...loadConfig({}),
     port: 0,
     host: '127.0.0.1',
-    database_url: database.url,
+    database_url: route_database ? route_database(database.url) : database.url,
     data_dir,
     bootstrap_secret_key: TEST_SECRET_KEY,
     db_pool_max: 10,
