@@ -23,6 +23,7 @@ import { SandboxProcessor } from '../services/connectors/sandbox.js';
 import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
 import { buildGateway } from '../services/gateway/app.js';
 import { purgeExpired } from './write/idempotency.js';
+import { createScheduler } from './scheduler.js';
 import { startLedgerWorker } from '../services/ledger/app/worker.js';
 import type { EventServices, EventServicesOptions } from '../services/events/runtime.js';
 import { startEventServices } from '../services/events/runtime.js';
@@ -53,7 +54,8 @@ export interface StartOptions {
   trace_exporter?: SpanExporter;
 }
 
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+/** Expired Idempotency-Keys are purged every ten minutes, by one process (a scheduled job). */
+const IDEMPOTENCY_PURGE_CRON = '*/10 * * * *';
 
 /** Starts every service in this process: database, migrations, default merchant, HTTP API. */
 export async function startPlatform(config: Config, options: StartOptions = {}): Promise<Platform> {
@@ -89,14 +91,16 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
   // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
-  startLedgerWorker({ pool: database.pool, clock, logger, app });
+  // Timed work (idempotency purge, ledger release), durable and run by one process at a time.
+  const scheduler = createScheduler({ database_url: database.url, logger });
+  scheduler.every('idempotency-purge', { cron: IDEMPOTENCY_PURGE_CRON }, async () => { await purgeExpired(database.pool, clock.now_ms()); });
+  startLedgerWorker({ pool: database.pool, clock, logger, app, scheduler });
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
+  await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;
-  const purge = setInterval(() => void purgeExpired(database.pool, clock.now_ms()).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed')), PURGE_INTERVAL_MS);
-  purge.unref();
   return {
     url: address,
     app,
@@ -105,7 +109,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     idempotency_hash_key,
     events,
     stop: async () => {
-      clearInterval(purge);
+      await scheduler.stop();
       await app.close();
       unbind_pool();
       await tracing?.shutdown();

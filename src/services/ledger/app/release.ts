@@ -6,6 +6,8 @@ import { isPosted } from '../domain/transfer.js';
 import { postTransfers } from '../adapters/store.js';
 
 export const RELEASE_BATCH_MAX = 500;
+/** Batches one `releaseAllDue` call posts at most; what is left waits for the next call. */
+export const RELEASE_ROUNDS_MAX = 20;
 
 /**
  * Moves the nets of captures whose settlement delay has passed (by `now_s`, from the injected clock)
@@ -34,4 +36,15 @@ export async function releaseDue(pool: Pool, now_s: number, limit = RELEASE_BATC
       WHERE r.merchant_id = k.merchant_id AND r.transfer_id = k.transfer_id COLLATE "C"`);
     return rows.rows.length;
   });
+}
+
+/** Releases everything due by `now_s`, batch after batch, up to RELEASE_ROUNDS_MAX batches. */
+export async function releaseAllDue(pool: Pool, now_s: number): Promise<number> {
+  let total = 0;
+  for (let round = 0; round < RELEASE_ROUNDS_MAX; round++) {
+    const released = await releaseDue(pool, now_s);
+    total += released;
+    if (released < RELEASE_BATCH_MAX) break;
+  }
+  return total;
 }

@@ -7,7 +7,9 @@ import type { StepOutcome } from '../../events/consumer.js';
 import { OutboxConsumerRunner, startPolling } from '../../events/consumer.js';
 import type { Consumer } from '../../events/consumer.js';
 import { metrics } from '../../../platform/metrics.js';
+import type { Scheduler } from '../../../platform/scheduler.js';
 import { LEDGER_CONSUMER_NAME, ledgerConsumer } from './consumer.js';
+import { RELEASE_BATCH_MAX, releaseAllDue, releaseDue } from './release.js';
 
 /** The ledger consumer, also reporting how long each event waited between commit and posting. */
 function observedLedgerConsumer(clock: Clock): Consumer {
@@ -21,10 +23,11 @@ function observedLedgerConsumer(clock: Clock): Consumer {
     },
   };
 }
-import { RELEASE_BATCH_MAX, releaseDue } from './release.js';
 
 export const LEDGER_POLLING = { idle_ms: 10, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
-/** Releases are due on a scale of days: looking once a second is plenty, and keeps idle polls to one query. */
+/** The scheduled job that releases settled funds (pending → available). */
+export const LEDGER_RELEASE_JOB = 'ledger-release';
+/** Releases are due on a scale of days: looking once a second is plenty, and keeps idle runs to one query. */
 export const RELEASE_CHECK_INTERVAL_MS = 1_000;
 
 export interface LedgerWorkerDeps {
@@ -33,49 +36,53 @@ export interface LedgerWorkerDeps {
   logger: Logger;
   /** When given, the worker stops when the app closes (before the pool does). */
   app?: FastifyInstance;
+  /** When given, the release runs on it every second, in one process at a time (register before it starts). */
+  scheduler?: Scheduler;
 }
 
 export interface LedgerWorker {
   runner: OutboxConsumerRunner;
-  /** One step by hand (tests): consume a batch, then release what is due. */
+  /** One step by hand (tests): consume a batch, then release what is due on the injected clock. */
   step(): Promise<StepOutcome>;
   stop(): Promise<void>;
 }
 
 /**
- * The ledger's background work in this process: post from the outbox, and release pending funds
- * whose settlement delay has passed on the injected clock. Several processes may run it: the
- * consumer is held by one at a time (advisory lock), releases are shared (SKIP LOCKED).
+ * The ledger's background work in this process: post from the outbox (polling; the consumer is held
+ * by one process at a time through an advisory lock), and release pending funds whose settlement
+ * delay has passed on the injected clock (a scheduled job, so one process at a time as well).
  */
 export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?: number; poll?: boolean } = {}): LedgerWorker {
   const runner = new OutboxConsumerRunner(deps.pool, observedLedgerConsumer(deps.clock), { batch_size: options.batch_size });
   const unregister_lag = metrics.registerConsumerLag(LEDGER_CONSUMER_NAME, () => runner.lag(unixSeconds(deps.clock)));
   const log = deps.logger.child({ worker: 'ledger' });
-  let last_release_check_ms = -Infinity;
-  const step = async (): Promise<StepOutcome> => {
+  const consume = async (): Promise<StepOutcome> => {
     const started_ms = performance.now();
     const round = await runner.runOnce();
-    if (round.kind === 'applied') {
-      metrics.consumerEvents(LEDGER_CONSUMER_NAME, 'applied', round.applied);
-      metrics.consumerEvents(LEDGER_CONSUMER_NAME, 'parked', round.parked);
-    }
-    if (round.kind === 'applied') log.debug({ read: round.read, applied: round.applied, round_ms: Math.round(performance.now() - started_ms) }, 'ledger round');
     if (round.kind === 'retry_later') {
       log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'ledger: event failed, will retry');
+      return 'failed';
     }
-    if (round.kind === 'applied' && round.parked > 0) log.error({ parked: round.parked }, 'ledger: events parked in events.dead_letters; run payrail ledger verify');
-    let released = 0;
-    if (performance.now() - last_release_check_ms >= RELEASE_CHECK_INTERVAL_MS || options.poll === false) {
-      last_release_check_ms = performance.now();
-      released = await releaseDue(deps.pool, unixSeconds(deps.clock));
-      if (released === RELEASE_BATCH_MAX) last_release_check_ms = -Infinity; // more are due: look again at once
-    }
-    if (round.kind === 'retry_later') return 'failed';
-    return round.kind === 'applied' || released === RELEASE_BATCH_MAX ? 'more' : 'idle';
+    if (round.kind !== 'applied') return 'idle';
+    metrics.consumerEvents(LEDGER_CONSUMER_NAME, 'applied', round.applied);
+    metrics.consumerEvents(LEDGER_CONSUMER_NAME, 'parked', round.parked);
+    log.debug({ read: round.read, applied: round.applied, round_ms: Math.round(performance.now() - started_ms) }, 'ledger round');
+    if (round.parked > 0) log.error({ parked: round.parked }, 'ledger: events parked in events.dead_letters; run payrail ledger verify');
+    return 'more';
   };
+  const step = async (): Promise<StepOutcome> => {
+    const consumed = await consume();
+    const released = await releaseDue(deps.pool, unixSeconds(deps.clock));
+    if (consumed === 'failed') return 'failed';
+    return consumed === 'more' || released === RELEASE_BATCH_MAX ? 'more' : 'idle';
+  };
+  deps.scheduler?.every(LEDGER_RELEASE_JOB, { interval_ms: RELEASE_CHECK_INTERVAL_MS }, async () => {
+    const released = await releaseAllDue(deps.pool, unixSeconds(deps.clock));
+    if (released > 0) log.debug({ released }, 'ledger: released settled funds');
+  });
   const polling = options.poll === false
     ? { stop: async () => {} }
-    : startPolling(step, { ...LEDGER_POLLING, onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off') });
+    : startPolling(consume, { ...LEDGER_POLLING, onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off') });
   const worker: LedgerWorker = { runner, step, stop: async () => { unregister_lag(); await polling.stop(); } };
   deps.app?.addHook('onClose', async () => { await worker.stop(); });
   return worker;
