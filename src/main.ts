@@ -1,12 +1,26 @@
 import { loadConfig } from './platform/config.js';
+import type { Config } from './platform/config.js';
+import type { Platform } from './platform/start.js';
 import { startPlatform } from './platform/start.js';
 import { metrics } from './platform/metrics.js';
 import { traceExportersIn, tracingActive } from './platform/tracing.js';
+import { DRAIN_TIMEOUT_MS } from './platform/http/draining-server.js';
 
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** After requests drain: background workers stop, traces flush, the pool and the embedded database close. */
+const AFTER_DRAIN_TIMEOUT_MS = 10_000;
+/** A stop takes at most this long; past it the process exits 1. */
+const SHUTDOWN_TIMEOUT_MS = DRAIN_TIMEOUT_MS + AFTER_DRAIN_TIMEOUT_MS;
 
-const config = loadConfig();
-const platform = await startPlatform(config);
+let config: Config;
+let platform: Platform;
+try {
+  config = loadConfig();
+  platform = await startPlatform(config);
+} catch (error) {
+  // One line an operator can act on, never a stack or a bare `Uncaught undefined`.
+  process.stderr.write(`payrail: could not start: ${describe(error)}\n`);
+  process.exit(1);
+}
 process.stdout.write(
   [
     '',
@@ -23,14 +37,32 @@ process.stdout.write(
   ].join('\n') + '\n',
 );
 
+function describe(error: unknown): string {
+  const text = error instanceof Error ? error.message : error === undefined ? 'failed without saying why' : String(error);
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    platform.app.log.warn({ signal }, 'second signal: exiting without waiting for the stop to finish');
+    process.exit(1);
+  }
   stopping = true;
-  platform.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-  const timer = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS);
+  const started_ms = Date.now();
+  platform.app.log.info({ signal, drain_timeout_ms: DRAIN_TIMEOUT_MS, shutdown_timeout_ms: SHUTDOWN_TIMEOUT_MS }, 'shutting down: idle connections closed, finishing in-flight requests');
+  const timer = setTimeout(() => {
+    platform.app.log.error({ shutdown_timeout_ms: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS);
   timer.unref();
-  await platform.stop();
+  try {
+    await platform.stop();
+  } catch (error) {
+    platform.app.log.error({ err: error }, 'shutdown failed');
+    process.exitCode = 1;
+  }
+  platform.app.log.info({ duration_ms: Date.now() - started_ms }, 'stopped');
   process.exit(process.exitCode ?? 0);
 }
 // A throw outside any request means state this process holds may be wrong: log it and stop. Nothing
@@ -38,7 +70,7 @@ async function shutdown(signal: string): Promise<void> {
 function crash(kind: string, error: unknown): void {
   platform.app.log.fatal({ err: error, kind }, 'process error; exiting');
   process.exitCode = 1;
-  void shutdown(kind).finally(() => process.exit(1));
+  if (!stopping) void shutdown(kind);
 }
 process.on('uncaughtException', (error) => crash('uncaughtException', error));
 process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));

@@ -19,7 +19,14 @@ export async function openDatabase(config: Config, pool_max = config.db_pool_max
   const url = config.database_url ?? embedded?.url;
   if (!url) throw new Error('no database: set DATABASE_URL or let Payrail start its embedded PostgreSQL');
   const pool = createPool(url, pool_max, poolLimits(config));
-  await migrate(pool, ALL_MIGRATIONS);
+  try {
+    await migrate(pool, ALL_MIGRATIONS);
+  } catch (error) {
+    // A failed start leaves no PostgreSQL of ours running behind it.
+    await pool.end();
+    await embedded?.stop();
+    throw error;
+  }
   return {
     pool,
     url,

@@ -28,6 +28,7 @@ import { startLedgerWorker } from '../services/ledger/app/worker.js';
 import type { EventServices, EventServicesOptions } from '../services/events/runtime.js';
 import { startEventServices } from '../services/events/runtime.js';
 import { RateLimiter } from '../services/gateway/rate-limit.js';
+import { closeWithin } from './http/draining-server.js';
 
 export interface Platform {
   url: string;
@@ -110,7 +111,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     events,
     stop: async () => {
       await scheduler.stop();
-      await app.close();
+      await closeWithin(app);
       unbind_pool();
       await tracing?.shutdown();
       await database.close();

@@ -28,3 +28,34 @@ export async function startServerProcess(env: NodeJS.ProcessEnv, port: number): 
   child.kill('SIGKILL');
   throw new Error('server did not start');
 }
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+}
+
+/** Starts the built server with its output kept, and waits until it says it is running (or exits). */
+export async function spawnServer(env: NodeJS.ProcessEnv, timeout_ms = START_TIMEOUT_MS): Promise<ServerProcess> {
+  let output = '';
+  const child = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk) => { output += String(chunk); });
+  child.stderr?.on('data', (chunk) => { output += String(chunk); });
+  const deadline = Date.now() + timeout_ms;
+  while (!output.includes('Payrail is running') && child.exitCode === null && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+  }
+  return { child, output: () => output };
+}
+
+/** The exit code once the process has exited; rejects if it is still running after `timeout_ms`. */
+export function exitCodeWithin(child: ChildProcess, timeout_ms: number): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${timeout_ms} ms`)), timeout_ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}

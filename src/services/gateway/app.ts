@@ -17,6 +17,7 @@ import { registerRoutes } from './routes.js';
 import { registerLedgerRoutes } from '../ledger/adapters/routes.js';
 import { metrics } from '../../platform/metrics.js';
 import { registerRequestTracing } from '../../platform/tracing.js';
+import { DrainingServer } from '../../platform/http/draining-server.js';
 
 export interface GatewayDeps {
   pool: Pool;
@@ -49,7 +50,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     bodyLimit: deps.body_limit_bytes,
     genReqId: () => deps.ids.next('request'),
     routerOptions: { querystringParser: (query: string) => qs.parse(query, QUERY_OPTIONS) as Record<string, unknown> },
-    return503OnClosing: true,
+    // Shutdown: idle sockets close at once, in-flight requests finish, late requests get Stripe's 503
+    // from the server itself (Fastify's own closing 503 is not Stripe-shaped).
+    serverFactory: (handler, options) => new DrainingServer(handler, options),
+    return503OnClosing: false,
     // Malformed paths and over-long ids fail in the router, before any hook: answer those in Stripe's shape too.
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
   });
