@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Pool } from './db.js';
-import { withTransaction } from './db.js';
+import { QUERY_TIMEOUT_MARGIN_MS, withTransaction } from './db.js';
 
 /**
  * Schema migrations: each service lists its own in `migrations/` (`{ id, sql }`, id `service/NNN_name`),
@@ -45,7 +45,10 @@ const MIGRATION_LOCK_KEY = 7_242_001;
 const MIGRATION_LOCK_POLL_MS = 100;
 /** How long a migrator waits for another one to finish (an index build on a big table takes a while). */
 const MIGRATION_LOCK_WAIT_MAX_MS = 15 * 60_000;
-/** Replaces the pool's per-statement limit on the migrating connection: index builds may be long. */
+/**
+ * Replaces the pool's request-sized statement limit (server side, and the client-side read timeout
+ * just above it) for migration steps on the migrating connection: index builds may be long.
+ */
 const MIGRATION_STATEMENT_TIMEOUT_MS = 60 * 60_000;
 
 const PLATFORM_MIGRATION: Migration = {
@@ -150,17 +153,23 @@ async function backfillChecksums(client: pg.PoolClient, migrations: readonly Mig
   [missing.map((m) => m.id), missing.map((m) => migrationChecksum(m.sql))]);
 }
 
+/** One migration's SQL, allowed MIGRATION_STATEMENT_TIMEOUT_MS on the client side too. */
+async function runStep(client: pg.PoolClient, text: string): Promise<void> {
+  const step: pg.QueryConfig & { query_timeout: number } = { text, query_timeout: MIGRATION_STATEMENT_TIMEOUT_MS + QUERY_TIMEOUT_MARGIN_MS };
+  await client.query(step);
+}
+
 async function apply(client: pg.PoolClient, migration: Migration): Promise<void> {
   const record = () => client.query('INSERT INTO public.payrail_migrations (id, checksum) VALUES ($1, $2)', [migration.id, migrationChecksum(migration.sql)]);
   try {
     if (migration.transaction === false) {
-      await client.query(migration.sql);
+      await runStep(client, migration.sql);
       await record();
       return;
     }
     await client.query('BEGIN');
     try {
-      await client.query(migration.sql);
+      await runStep(client, migration.sql);
       await record();
       await client.query('COMMIT');
     } catch (error) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Pool } from '../../src/platform/db.js';
-import { createPool } from '../../src/platform/db.js';
+import type { Pool, PoolLimits } from '../../src/platform/db.js';
+import { DEFAULT_POOL_LIMITS, createPool } from '../../src/platform/db.js';
 import type { Migration } from '../../src/platform/migrations.js';
 import { migrate, migrationChecksum, pendingMigrations } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
@@ -9,9 +9,9 @@ import { createTestDatabase } from '../support/database.js';
 
 const opened: Array<{ database: TestDatabase; pools: Pool[] }> = [];
 
-async function freshDatabase(pool_count = 1): Promise<Pool[]> {
+async function freshDatabase(pool_count = 1, limits: PoolLimits = DEFAULT_POOL_LIMITS): Promise<Pool[]> {
   const database = await createTestDatabase();
-  const pools = Array.from({ length: pool_count }, () => createPool(database.url, 4));
+  const pools = Array.from({ length: pool_count }, () => createPool(database.url, 4, limits));
   opened.push({ database, pools });
   return pools;
 }
@@ -82,6 +82,14 @@ describe('migrations', () => {
     expect(index.rows).toEqual([{ valid: true }]);
     const stored = await pool!.query('SELECT checksum FROM public.payrail_migrations WHERE id = $1', [CONCURRENT_INDEX.id]);
     expect(stored.rows).toEqual([{ checksum: migrationChecksum(CONCURRENT_INDEX.sql) }]);
+  });
+
+  it("gives a long step more time than the pool's request-sized timeouts, on its own connection only", async () => {
+    const [pool] = await freshDatabase(1, { ...DEFAULT_POOL_LIMITS, statement_timeout_ms: 300 });
+    const LONG: Migration = { id: 'test/006_long', sql: 'SELECT pg_sleep(1.5)' };
+    expect(await migrate(pool!, [LONG])).toEqual(['platform/001_guard', 'test/006_long']);
+    // Requests keep their limit: the migrating connection was closed, not handed back.
+    await expect(pool!.query('SELECT pg_sleep(1.5)')).rejects.toThrow(/statement timeout/);
   });
 
   it('upgrades a database the old runner migrated: nothing re-runs, checksums are filled in, new ones apply', async () => {
