@@ -326,10 +326,13 @@ describe('recovery after a request died holding its key', () => {
     expect(failed.body.error).toMatchObject({ type: 'api_error', code: 'api_error' });
     expect(failed.headers.get('stripe-should-retry')).toBe('true');
     expect((await connector.sandbox.authorizations()) - authorizations).toBe(1);
-    expect(await intentsDescribed(marker)).toBe(0);
     const row = await keyRow(key);
     expect(row?.response_status).toBeNull();
     const reserved = row?.reserved_ids ?? {};
+    // The attempt was recorded before the processor was called: the intent waits in `processing`.
+    const left = await t.stripe.paymentIntents.retrieve(reserved.payment_intent ?? '');
+    expect(left.status).toBe('processing');
+    expect(await chargesDescribed(marker)).toBe(0);
 
     const retried = await post('/v1/payment_intents', payForm(marker), { key });
     expect(retried.status).toBe(200);

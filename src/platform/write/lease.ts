@@ -10,8 +10,10 @@ import { rawSql } from '../db.js';
  * and the lock is gone, so another process can tell at once that work held by this process (an
  * idempotency lock, an attempt in flight) was orphaned — no timer to wait out.
  *
- * After a database restart every session is gone, so every lease looks dead until its process
- * reconnects. That is safe: whoever takes over an orphaned attempt settles it by asking the
+ * A lease that loses its connection (a database restart, a network cut) is taken again under a new
+ * key: whatever the process held under the old key is then free, because the requests holding it
+ * most likely failed with the connection and could not release it. Should one of them still be
+ * running, it is safe too: whoever takes over an orphaned attempt settles it by asking the
  * processor, and the version and lock-token guards let only one writer commit the result.
  */
 const LEASE_NAMESPACE = 1_346_459_986; // 'PAYR' as an int4, keeps our advisory keys apart from others
@@ -20,7 +22,7 @@ const RECONNECT_DELAY_MS = 500;
 const CONNECT_TIMEOUT_MS = 2_000;
 
 export interface ProcessLease {
-  /** This process's key, stored beside whatever it holds. */
+  /** This process's current key, stored beside whatever it takes from now on. */
   readonly key: number;
   stop(): Promise<void>;
 }
@@ -33,23 +35,17 @@ export function leaseAlive(column: string): SqlFragment {
     AND classid = ${LEASE_NAMESPACE}::oid AND objid = (${column})::oid AND objsubid = 2)`);
 }
 
-/** Takes a lease under a fresh random key, and takes it again under the same key after a lost connection. */
+/** Takes a lease under a fresh random key, and a new one after a lost connection. */
 export async function takeProcessLease(connection_string: string, on_error: (error: unknown) => void): Promise<ProcessLease> {
   let stopped = false;
   let client = await connect(connection_string);
-  const key = await takeFreshKey(client);
-  const watch = (current: pg.Client): void => {
-    current.on('error', (error) => {
-      on_error(error);
-      void reconnect();
-    });
-  };
+  let key = await takeFreshKey(client);
   const reconnect = async (): Promise<void> => {
     while (!stopped) {
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());
       try {
         const next = await connect(connection_string);
-        if (!(await tryLock(next, key))) throw new Error('lease key taken by another session');
+        key = await takeFreshKey(next);
         client = next;
         watch(next);
         return;
@@ -58,9 +54,18 @@ export async function takeProcessLease(connection_string: string, on_error: (err
       }
     }
   };
+  const watch = (current: pg.Client): void => {
+    current.on('error', (error) => {
+      if (stopped) return;
+      on_error(error);
+      void reconnect();
+    });
+  };
   watch(client);
   return {
-    key,
+    get key() {
+      return key;
+    },
     stop: async () => {
       stopped = true;
       await client.end().catch(() => {});

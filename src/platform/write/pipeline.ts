@@ -19,8 +19,8 @@ export interface WriteDeps {
   reader: Pool;
   ids: IdGenerator;
   clock: Clock;
-  /** This process's lease key (src/platform/write/lease.ts). */
-  lease_key: number;
+  /** This process's lease (src/platform/write/lease.ts): its current key marks what a request holds. */
+  lease: { readonly key: number };
   /** Secret for the keyed request hash stored with each Idempotency-Key. */
   hash_key: Buffer;
   /** Renders an expected failure as a stored response body (Stripe's error shape). */
@@ -68,7 +68,7 @@ export async function execute<P>(deps: WriteDeps, request: WriteRequest, use_cas
     const { key, method, path, params: raw } = request.idempotency;
     Idempotency.validateKey(key);
     const hash = Idempotency.requestHash(deps.hash_key, method, path, raw);
-    const acquired = await Idempotency.acquire(deps.pool, deps.ids, { merchant_id: request.merchant_id, key, hash, now_ms, reserves: use_case.reserves, holder: deps.lease_key });
+    const acquired = await Idempotency.acquire(deps.pool, deps.ids, { merchant_id: request.merchant_id, key, hash, now_ms, reserves: use_case.reserves, holder: deps.lease.key });
     if (acquired.kind === 'replay') return { response: acquired.response, replayed: true };
     lock = acquired.lock;
   }
@@ -89,7 +89,39 @@ async function settleLock(deps: WriteDeps, lock: IdempotencyLock, error: unknown
   } else if (error instanceof PayrailError && !RETRYABLE.has(error.code)) {
     await run(deps.pool, Idempotency.completion(lock, renderOutcome(deps, { error })));
   } else {
-    await Idempotency.release(deps.pool, lock).catch(() => {});
+    await Idempotency.release(deps.pool, lock).catch(() => releaseLater(deps.pool, lock));
+  }
+}
+
+/**
+ * Locks whose release failed (the database was unreachable when the request failed), released again
+ * in the background so their retries need not wait for the stale limit. Bounded: past it, the stale
+ * limit or the end of the process lease frees them.
+ */
+const RELEASE_RETRY_MAX = 1_000;
+const RELEASE_RETRY_INTERVAL_MS = 500;
+const RELEASE_RETRY_FOR_MS = Idempotency.IDEMPOTENCY_LOCK_STALE_MS;
+const unreleased = new Map<string, { pool: Pool; lock: IdempotencyLock; until_ms: number }>();
+let release_timer: NodeJS.Timeout | undefined;
+let releasing = false;
+
+function releaseLater(pool: Pool, lock: IdempotencyLock): void {
+  if (unreleased.size >= RELEASE_RETRY_MAX) return;
+  unreleased.set(lock.token, { pool, lock, until_ms: Date.now() + RELEASE_RETRY_FOR_MS });
+  release_timer ??= setInterval(() => void retryReleases(), RELEASE_RETRY_INTERVAL_MS).unref();
+}
+
+async function retryReleases(): Promise<void> {
+  if (releasing) return;
+  releasing = true;
+  for (const [token, entry] of unreleased) {
+    const done = await Idempotency.release(entry.pool, entry.lock).then(() => true, () => Date.now() > entry.until_ms);
+    if (done) unreleased.delete(token);
+  }
+  releasing = false;
+  if (unreleased.size === 0 && release_timer) {
+    clearInterval(release_timer);
+    release_timer = undefined;
   }
 }
 
@@ -115,7 +147,7 @@ class Operation implements OperationContext {
     this.request = { id: request.request_id, idempotency_key: request.idempotency?.key ?? null };
     this.reader = deps.reader;
     this.resumed = lock !== undefined && !lock.first_attempt;
-    this.holder = deps.lease_key;
+    this.holder = deps.lease.key;
   }
 
   reserved(kind: IdKind): string | null {

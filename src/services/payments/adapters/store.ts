@@ -74,9 +74,13 @@ export function answerProcessorCall(merchant_id: string, id: string): SqlFragmen
  * Pending calls nobody waits for any more: their caller's process is gone (its lease ended) and they
  * are older than `settle_after_ms`, or they are older than `abandon_after_ms` whoever holds them.
  */
-export async function orphanedCalls(db: Db, now_ms: number, limits: { settle_after_ms: number; abandon_after_ms: number; batch: number }): Promise<ProcessorCall[]> {
-  const result = await run<ProcessorCall>(db, joinSql([
-    sql`SELECT merchant_id, id, kind, payment_intent_id FROM payments.processor_calls
+export interface OrphanedCall extends ProcessorCall {
+  created_ms: number;
+}
+
+export async function orphanedCalls(db: Db, now_ms: number, limits: { settle_after_ms: number; abandon_after_ms: number; batch: number }): Promise<OrphanedCall[]> {
+  const result = await run<OrphanedCall>(db, joinSql([
+    sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms FROM payments.processor_calls
       WHERE status = 'pending' AND created_ms <= ${now_ms - limits.settle_after_ms}
         AND (created_ms <= ${now_ms - limits.abandon_after_ms} OR holder_lease IS NOT NULL AND NOT`,
     leaseAlive('holder_lease'),

@@ -110,20 +110,32 @@ const NEVER_REACHED_PROCESSOR: AuthorizeResult = {
   cvc_check: 'unchecked',
 };
 
+/** What to do when the processor never heard of an attempt whose answer was lost. */
+export type WhenUnknown =
+  /** The customer is waiting (a retry of the same request): send it again under the same id. */
+  | 'resend'
+  /** Nobody waits any more: record it as failed; no money moved. */
+  | 'fail'
+  /** A retry may still come and resend it: leave it for now. */
+  | 'wait';
+
+/** The attempt was left for a retry to resend (`WhenUnknown` 'wait'); the sweeper tries again later. */
+export class AttemptStillOpen extends Error {}
+
 /**
  * Settles an attempt left `processing` by a request that died or lost the processor's answer: asks
- * the processor what it did with the attempt id. When the processor never heard of it, the retry of
- * the same request sends it again under the same id (the customer is waiting, and the processor
- * answers a repeated id from its record); the sweeper, with nobody waiting, records it as failed.
+ * the processor what it did with the attempt id, and records that answer. What happens when the
+ * processor never heard of it is the caller's choice (`WhenUnknown`).
  */
-export async function settleOpenAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, mode: 'retry' | 'sweep'): Promise<Outcome> {
+export async function settleOpenAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, when_unknown: WhenUnknown): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   const pm_id = processing.payment_method;
   if (!charge_id || !pm_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to settle`);
   const status = await deps.connector.attemptStatus(charge_id);
-  metrics.callSettled('authorize', status.found ? 'answered' : mode === 'retry' ? 'resent' : 'never_reached');
+  if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`attempt ${charge_id} is unknown to the processor; a retry may still send it`);
+  metrics.callSettled('authorize', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
   if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, []);
-  if (mode === 'sweep') return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
+  if (when_unknown === 'fail') return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
   const answer = await deps.connector.authorize({
     attempt_id: charge_id,
@@ -151,6 +163,6 @@ export async function settledOutcome(ctx: OperationContext, intent: PaymentInten
 
 /** Resumes the attempt a dead request with this key left on `intent`, whatever state it reached. */
 export function resumeAttempt(deps: PaymentsDeps, ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
-  if (intent.status === 'processing') return settleOpenAttempt(deps, ctx, intent, 'retry');
+  if (intent.status === 'processing') return settleOpenAttempt(deps, ctx, intent, 'resend');
   return settledOutcome(ctx, intent);
 }

@@ -12,6 +12,8 @@ import { renderCharge, renderRefund } from '../adapters/render.js';
 import { answerProcessorCall, answerRefund, findRefund, getCharge, getIntent, getRefund, insertProcessorCall, insertRefund, refundsOfCharge, updateCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
+import type { WhenUnknown } from './attempt.js';
+import { AttemptStillOpen } from './attempt.js';
 
 const EMBEDDED_REFUNDS_LIMIT = 10;
 
@@ -48,7 +50,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
   if (!params.charge && !params.payment_intent) throw new PayrailError('parameter_missing', { param: 'charge', message: 'One of charge or payment_intent is required.' });
   if (params.charge && params.payment_intent) throw new PayrailError('parameters_exclusive', { param: 'payment_intent', message: 'Pass only one of charge or payment_intent.' });
   const left = ctx.resumed ? await findRefund(ctx.reader, ctx.merchant_id, ctx.reserved('refund') ?? '') : undefined;
-  if (left) return left.status === 'pending' ? settleOpenRefund(deps, ctx, left, 'retry') : settledRefund(ctx, left);
+  if (left) return left.status === 'pending' ? settleOpenRefund(deps, ctx, left, 'resend') : settledRefund(ctx, left);
   const charge_id = params.charge ?? (await getIntent(ctx.reader, ctx.merchant_id, params.payment_intent ?? '', 'payment_intent')).latest_charge;
   if (!charge_id) throw new PayrailError('charge_not_captured', { param: 'payment_intent', message: 'This PaymentIntent has no charge to refund.' });
   const before = await getCharge(ctx.reader, ctx.merchant_id, charge_id, params.charge ? 'charge' : 'payment_intent');
@@ -84,14 +86,15 @@ async function finishRefund(ctx: OperationContext, pending: Refund, answer: Refu
 }
 
 /**
- * Settles a refund left pending by a request that died or lost the answer: asks the processor. When
- * it never heard of the refund, a retry sends it again under the same id; the sweeper records it failed.
+ * Settles a refund left pending by a request that died or lost the answer: asks the processor. What
+ * happens when it never heard of the refund is the caller's choice, as for attempts.
  */
-export async function settleOpenRefund(deps: PaymentsDeps, ctx: OperationContext, pending: Refund, mode: 'retry' | 'sweep'): Promise<Outcome> {
+export async function settleOpenRefund(deps: PaymentsDeps, ctx: OperationContext, pending: Refund, when_unknown: WhenUnknown): Promise<Outcome> {
   const status = await deps.connector.refundStatus(pending.id);
-  metrics.callSettled('refund', status.found ? 'answered' : mode === 'retry' ? 'resent' : 'never_reached');
+  if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`refund ${pending.id} is unknown to the processor; a retry may still send it`);
+  metrics.callSettled('refund', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
   if (status.found) return finishRefund(ctx, pending, status);
-  if (mode === 'sweep') return finishRefund(ctx, pending, { outcome: 'failed', message: 'The refund never reached the processor.' });
+  if (when_unknown === 'fail') return finishRefund(ctx, pending, { outcome: 'failed', message: 'The refund never reached the processor.' });
   return finishRefund(ctx, pending, await deps.connector.refund(pending.id, pending.charge, pending.amount));
 }
 

@@ -2,10 +2,11 @@ import type { Logger } from '../../../platform/logger.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import { execute } from '../../../platform/write/pipeline.js';
-import type { ProcessorCall } from '../adapters/store.js';
+import type { OrphanedCall } from '../adapters/store.js';
 import { findIntent, findRefund, orphanedCalls } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { settleOpenAttempt } from './attempt.js';
+import type { WhenUnknown } from './attempt.js';
+import { AttemptStillOpen, settleOpenAttempt } from './attempt.js';
 import { settleOpenRefund } from './charges.js';
 
 /**
@@ -18,23 +19,36 @@ export const ORPHAN_LIMITS = {
   settle_after_ms: 2_000,
   /** Past this even a live holder is presumed stuck: longer than any processor call may take. */
   abandon_after_ms: 10 * 60 * 1000,
+  /**
+   * How long a call the processor never heard of is left for the client's retry to send again (the
+   * SDKs retry within seconds) before the sweeper records it as failed.
+   */
+  resend_window_ms: 30_000,
   /** Calls settled per sweep; the next sweep takes the rest. */
-  batch: 50,
+  batch: 200,
 } as const;
 
 export interface SweepResult {
   settled: number;
+  /** Unknown to the processor and still inside the resend window. */
+  waiting: number;
   failed: number;
 }
 
 export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, logger: Logger): Promise<SweepResult> {
-  const calls = await orphanedCalls(deps.reader, write.clock.now_ms(), ORPHAN_LIMITS);
-  const result: SweepResult = { settled: 0, failed: 0 };
+  const now_ms = write.clock.now_ms();
+  const calls = await orphanedCalls(deps.reader, now_ms, ORPHAN_LIMITS);
+  const result: SweepResult = { settled: 0, waiting: 0, failed: 0 };
   for (const call of calls) {
+    const when_unknown: WhenUnknown = call.created_ms <= now_ms - ORPHAN_LIMITS.resend_window_ms ? 'fail' : 'wait';
     try {
-      await execute(write, { merchant_id: call.merchant_id, request_id: null }, { reserves: [], run: (ctx) => settleCall(deps, ctx, call) }, undefined);
+      await execute(write, { merchant_id: call.merchant_id, request_id: null }, { reserves: [], run: (ctx) => settleCall(deps, ctx, call, when_unknown) }, undefined);
       result.settled += 1;
     } catch (error) {
+      if (error instanceof AttemptStillOpen) {
+        result.waiting += 1;
+        continue;
+      }
       // Another process or a retry settled it first (lock_timeout), or the processor is down: the next sweep tries again.
       result.failed += 1;
       logger.warn({ err: error, call_id: call.id, kind: call.kind }, 'could not settle an orphaned processor call yet');
@@ -43,17 +57,17 @@ export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, 
   return result;
 }
 
-async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: ProcessorCall): Promise<Outcome> {
+async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: OrphanedCall, when_unknown: WhenUnknown): Promise<Outcome> {
   if (call.kind === 'refund') {
     const refund = await findRefund(ctx.reader, call.merchant_id, call.id);
     if (!refund || refund.status !== 'pending') throw new Error(`refund ${call.id}: journaled as pending, stored as ${refund?.status ?? 'missing'}`);
-    return settleOpenRefund(deps, ctx, refund, 'sweep');
+    return settleOpenRefund(deps, ctx, refund, when_unknown);
   }
   const intent = await findIntent(ctx.reader, call.merchant_id, call.payment_intent_id);
   if (!intent || intent.status !== 'processing' || intent.pending_attempt !== call.id) {
     throw new Error(`attempt ${call.id}: journaled as pending, but intent ${call.payment_intent_id} is ${intent?.status ?? 'missing'}`);
   }
-  return settleOpenAttempt(deps, ctx, intent, 'sweep');
+  return settleOpenAttempt(deps, ctx, intent, when_unknown);
 }
 
 /** How often the sweeper looks for orphaned calls: one indexed query when there are none. */
