@@ -10,8 +10,10 @@ import { freePort, startServerProcess } from '../support/processes.js';
 
 /**
  * The real server process (dist/main.js, built by `npm test`) is killed with SIGKILL while payments
- * are in flight, restarted, and every request retried with its Idempotency-Key: each key must end
- * as exactly one succeeded intent with exactly one charge. Nothing lost, nothing doubled.
+ * are in flight — many between the processor's answer and the commit — restarted, and every request
+ * retried with its Idempotency-Key at once: each key must end as exactly one succeeded intent with
+ * exactly one charge and, on the processor's own record, exactly one authorization. The dead
+ * process's locks are taken over at once (its lease ended with it), not after the stale limit.
  */
 const SECRET_KEY = 'sk_test_crashCrashCrash000000001';
 const PAYMENTS = 120;
@@ -23,7 +25,7 @@ let port: number;
 let server: ChildProcess | undefined;
 
 function startServer(): Promise<ChildProcess> {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', PAYRAIL_SANDBOX_LATENCY_MS: '5' };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', PAYRAIL_SANDBOX_LATENCY_MS: '60' };
   return startServerProcess(env, port);
 }
 
@@ -64,12 +66,12 @@ describe('a server killed mid-payment', () => {
     expect(first.some((r) => r.status === 0)).toBe(true); // the kill really cut requests off
 
     server = await startServer();
-    // Locks left by the dead process are taken over once stale; age them instead of waiting a minute.
     const db = new pg.Client({ connectionString: database.url });
     db.on('error', () => {}); // the database is dropped after the test, possibly under this client
     await db.connect();
     try {
-      await db.query('UPDATE gateway.idempotency_keys SET locked_at_ms = 0 WHERE lock_token IS NOT NULL');
+      const in_flight = await db.query(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`, [Date.now() - 60_000]);
+      expect(in_flight.rows[0].n).toBeGreaterThan(0); // fresh locks of the dead process: no waiting them out
       const retried = await inBatches(keys, pay);
       expect(retried.every((r) => r.status === 200)).toBe(true);
 
@@ -85,6 +87,11 @@ describe('a server killed mid-payment', () => {
       expect(total.rows[0].n).toBe(PAYMENTS);
       const keys_done = await db.query(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE response_status = 200`);
       expect(keys_done.rows[0].n).toBe(PAYMENTS);
+      // The processor's record: one authorization per key (amounts are distinct per key).
+      const attempts = await db.query(`SELECT count(*)::int AS n, count(DISTINCT amount)::int AS amounts FROM sandbox.attempts`);
+      expect(attempts.rows[0]).toEqual({ n: PAYMENTS, amounts: PAYMENTS });
+      const open = await db.query(`SELECT count(*)::int AS n FROM payments.processor_calls WHERE status = 'pending'`);
+      expect(open.rows[0].n).toBe(0);
     } finally {
       await db.end();
     }
