@@ -264,7 +264,7 @@ export function databaseFailureLabel(error: unknown): string {
 function someCause(error: unknown, test: (error: { code?: unknown; message?: unknown }) => boolean): boolean {
   let current: unknown = error;
   for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && typeof current === 'object' && current !== null; depth += 1) {
-    if (test(current as { code?: unknown; message?: unknown })) return true;
+    if (test(current)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Pool, PoolLimits } from '../../src/platform/db.js';
@@ -54,7 +53,8 @@ describe('withTransaction', () => {
     const failed = await withTransaction(pool, async (client) => {
       killed_pid = await backendPid(client);
       await client.query("INSERT INTO notes VALUES (1, 'lost with the session')");
-      const ended = once(client, 'end');
+      // Not events.once: it would listen for 'error' too, and hide the very event under test.
+      const ended = new Promise((resolve) => client.once('end', resolve));
       await terminate(killed_pid);
       // The session ends while no query runs (as while a request waits on a processor): the client
       // emits 'error' with nobody awaiting a query, which crashed the process before.
@@ -84,7 +84,7 @@ describe('withTransaction', () => {
   });
 
   it('sends the first statement with BEGIN and hands its result to work', async () => {
-    const locked = await withTransaction(pool, async (_client, first) => first?.rows[0]?.locked as boolean,
+    const locked = await withTransaction(pool, async (_client, first) => (first?.rows[0] as { locked?: boolean } | undefined)?.locked,
       { first_statement: "SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.test', 0)) AS locked" });
     expect(locked).toBe(true);
   });
@@ -155,7 +155,7 @@ describe('a frozen database', () => {
   it('keeps a pool-level error from killing the process when an idle connection is cut', async () => {
     await pool.query('SELECT 1');
     expect(pool.idleCount).toBe(1);
-    const removed = once(pool, 'remove');
+    const removed = new Promise((resolve) => pool.once('remove', resolve));
     proxy.cut();
     await bounded(removed, EVENT_WAIT_MS, 'the pool removing the cut connection');
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);

@@ -142,13 +142,13 @@ export class OutboxConsumerRunner {
       // The consumer's lock goes with BEGIN in one round trip, taken before anything that writes so
       // this transaction has no xid yet when it reads the outbox. The name is checked in the constructor.
       return await withTransaction(this.pool, async (client, first) => {
-        if (first?.rows[0]?.locked !== true) return { kind: 'busy' as const };
+        if ((first?.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return { kind: 'busy' as const };
         const result = await work(client);
-        if (result === 'batch_failed') throw BATCH_FAILED;
+        if (result === 'batch_failed') throw new BatchRefused();
         return result;
       }, { first_statement: `SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.consumer:${this.consumer.name}', 0)) AS locked` });
     } catch (error) {
-      if (error === BATCH_FAILED) return 'batch_failed';
+      if (error instanceof BatchRefused) return 'batch_failed';
       throw error;
     }
   }
@@ -370,7 +370,7 @@ function toEvent(row: OutboxRow): ConsumedEvent {
 }
 
 /** Thrown out of a batch the consumer refused, so the helper rolls it back; never leaves this file. */
-const BATCH_FAILED = Symbol('batch_failed');
+class BatchRefused extends Error {}
 
 function lastOf(rows: readonly OutboxRow[]): OutboxRow {
   const last = rows[rows.length - 1];
