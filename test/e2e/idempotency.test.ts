@@ -439,3 +439,39 @@ describe('recovery after a request died holding its key', () => {
     expect((await original).status).toBe(200);
   });
 });
+
+describe('nothing is held while the processor answers', () => {
+  it('other payments commit, post to the ledger and can be refunded while one waits on the processor', async () => {
+    // A confirm of an existing intent: it used to run inside a transaction holding the intent's row lock.
+    const intent_id = (await t.stripe.paymentIntents.create({ amount: 1500, currency: 'usd', payment_method: 'pm_card_visa' })).id;
+    const held = connector.holdNext();
+    const waiting = post(`/v1/payment_intents/${intent_id}/confirm`, '', { key: newKey() });
+    try {
+      await held.reached;
+      // The waiting attempt is recorded first: its intent is visibly `processing`, and it cannot be confirmed twice.
+      expect((await t.stripe.paymentIntents.retrieve(intent_id)).status).toBe('processing');
+      const again = await post(`/v1/payment_intents/${intent_id}/confirm`, 'payment_method=pm_card_visa');
+      expect(again.body.error?.code).toBe('payment_intent_unexpected_state');
+
+      // An unrelated payment completes, reaches the ledger and is refunded meanwhile: no row lock or
+      // open transaction of the waiting one holds anything back.
+      const other = await t.stripe.paymentIntents.create({ amount: 4321, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+      expect(other.status).toBe('succeeded');
+      await waitFor(async () => (await t.stripe.balanceTransactions.list({ limit: 20 })).data.some((txn) => txn.source === other.latest_charge), 5_000);
+      const refund = await t.stripe.refunds.create({ payment_intent: other.id });
+      expect(refund.status).toBe('succeeded');
+    } finally {
+      held.release();
+    }
+    const answered = await waiting;
+    expect(answered.body.status).toBe('succeeded');
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeout_ms: number): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
