@@ -18,7 +18,7 @@ try {
   platform = await startPlatform(config);
 } catch (error) {
   // One line an operator can act on, never a stack or a bare `Uncaught undefined`.
-  process.stderr.write(`payrail: could not start: ${describe(error)}\n`);
+  process.stderr.write(`payrail: could not start: ${reasonOf(error)}\n`);
   process.exit(1);
 }
 process.stdout.write(
@@ -37,7 +37,7 @@ process.stdout.write(
   ].join('\n') + '\n',
 );
 
-function describe(error: unknown): string {
+function reasonOf(error: unknown): string {
   const text = error instanceof Error ? error.message : error === undefined ? 'failed without saying why' : String(error);
   return text.replace(/\s+/g, ' ').trim();
 }

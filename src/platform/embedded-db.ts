@@ -283,7 +283,7 @@ async function isReachable(url: string): Promise<boolean> {
 }
 
 async function ensureDatabase(admin_url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: admin_url });
+  const client = new pg.Client({ connectionString: admin_url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);

@@ -4,8 +4,10 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DrainingServer, closeWithin } from '../../src/platform/http/draining-server.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { exitCodeWithin, freePort, spawnServer, startServerProcess } from '../support/processes.js';
@@ -249,3 +251,39 @@ function listenEverywhere(port: number): Promise<net.Server> {
   });
   return listen('::').catch(() => listen('127.0.0.1')); // '::' also takes IPv4 where IPv6 exists
 }
+
+describe('the draining HTTP server, in process', () => {
+  const DRAIN_MS = 300;
+
+  async function listening(handler: (reply: { send(body: unknown): void }) => void) {
+    const app = Fastify({ serverFactory: (serve, options) => new DrainingServer(serve, options), return503OnClosing: false });
+    app.get('/hold', (_request, reply) => handler(reply));
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { app, url };
+  }
+
+  it('sends the answer in flight at close with Connection: close', { timeout: 10_000 }, async () => {
+    let answer: (() => void) | undefined;
+    const { app, url } = await listening((reply) => { answer = () => reply.send({ ok: true }); });
+    const response = new Promise<http.IncomingMessage>((resolve) => http.get(`${url}/hold`, { agent: new http.Agent({ keepAlive: true }) }, resolve));
+    while (!answer) await sleep(10);
+    const closing = closeWithin(app, DRAIN_MS);
+    while (app.server.listening) await sleep(5); // Fastify reaches server.close() a few ticks later
+    answer();
+    const received = await response;
+    expect(received.statusCode).toBe(200);
+    expect(received.headers.connection).toBe('close');
+    received.resume();
+    await closing;
+  });
+
+  it('cuts a request still unanswered when the drain bound passes, so the close completes', { timeout: 10_000 }, async () => {
+    const { app, url } = await listening(() => {}); // never answers
+    const outcome = new Promise<string>((resolve) => http.get(`${url}/hold`, () => resolve('answered')).on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code))));
+    await sleep(100); // the request reaches the handler
+    const started_ms = Date.now();
+    await closeWithin(app, DRAIN_MS);
+    expect(Date.now() - started_ms).toBeGreaterThanOrEqual(DRAIN_MS - 20);
+    expect(await outcome).toBe('ECONNRESET');
+  });
+});
