@@ -73,6 +73,22 @@ describe('withTransaction', () => {
     expect(rows.rows.map((r) => r.id)).toEqual([2]);
   });
 
+  it('survives the idle-in-transaction timeout ending its session', async () => {
+    const short = createPool(database.url, 1, { ...LIMITS, idle_in_transaction_timeout_ms: 200 });
+    try {
+      const failed = await withTransaction(short, async (client) => {
+        const ended = new Promise((resolve) => client.once('end', resolve));
+        // Idle inside the transaction past the limit, as while waiting on something outside.
+        await bounded(ended, EVENT_WAIT_MS, 'PostgreSQL ending the idle transaction');
+        await client.query('SELECT 1');
+      }).then(() => undefined, (error: unknown) => error);
+      expect(isConnectionBroken(failed)).toBe(true);
+      expect(await withTransaction(short, async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one)).toBe(1);
+    } finally {
+      await short.end();
+    }
+  });
+
   it('rolls back when work throws and keeps the healthy connection', async () => {
     const before = await backendPid(pool);
     await expect(withTransaction(pool, async (client) => {
