@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { assert } from '../kernel/assert.js';
 import type { Logger } from './logger.js';
@@ -36,7 +37,8 @@ import type { Logger } from './logger.js';
  * - `start()`: installs or upgrades the schema, creates the queues, starts the workers.
  * - `stop()`: stops taking jobs, lets running ones finish for up to `stop_timeout_ms` (default 5 s), then
  *   hands the unfinished ones back (they are failed, so retried per their queue) and closes its
- *   connections (a pool of its own, `application_name` payrail-scheduler). Bounded by that timeout.
+ *   connections (a pool of its own, `application_name` payrail-scheduler). Returns within that timeout
+ *   plus 2 s even if the database stopped answering (then its connections are abandoned).
  *
  * Example, the attempt sweeper: `scheduler.every('payments-attempt-sweep', { interval_ms: 5_000 }, sweep)`.
  *
@@ -85,7 +87,20 @@ export interface SchedulerOptions {
 
 const SCHEMA = 'scheduler';
 const POOL_MAX = 3;
+/**
+ * Limits on the scheduler's connections, so a frozen or lost database fails its queries instead of
+ * hanging them (and `stop()` with them). Looser than the request pool's: maintenance deletes in bulk.
+ */
+const POOL_LIMITS: Pick<pg.PoolConfig, 'statement_timeout' | 'query_timeout' | 'connectionTimeoutMillis' | 'idle_in_transaction_session_timeout' | 'keepAlive'> = {
+  statement_timeout: 30_000,
+  query_timeout: 31_000,
+  connectionTimeoutMillis: 5_000,
+  idle_in_transaction_session_timeout: 15_000,
+  keepAlive: true,
+};
 const STOP_TIMEOUT_MS = 5_000;
+/** `stop()` gives up on pg-boss this long after its own timeout (a database that no longer answers). */
+const STOP_GRACE_MS = 2_000;
 const POLL_INTERVAL_MS = 1_000;
 const MIN_POLL_INTERVAL_MS = 500;
 /** Recurring chains poll this often at most (cron queues need no better). */
@@ -126,7 +141,8 @@ class PgBossScheduler implements Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.log = options.logger.child({ component: 'scheduler' });
-    this.boss = new PgBoss({
+    const config: PgBoss.ConstructorOptions & typeof POOL_LIMITS = {
+      ...POOL_LIMITS,
       connectionString: options.database_url,
       max: POOL_MAX,
       application_name: 'payrail-scheduler',
@@ -135,7 +151,8 @@ class PgBossScheduler implements Scheduler {
       archiveCompletedAfterSeconds: ARCHIVE_COMPLETED_AFTER_S,
       archiveFailedAfterSeconds: ARCHIVE_FAILED_AFTER_S,
       deleteAfterDays: DELETE_ARCHIVED_AFTER_DAYS,
-    });
+    };
+    this.boss = new PgBoss(config);
     // Maintenance, cron and pool errors arrive here (an 'error' event without a listener would throw).
     this.boss.on('error', (error: unknown) => this.log.warn({ err: error }, 'scheduler: background error'));
   }
@@ -213,7 +230,12 @@ class PgBossScheduler implements Scheduler {
   async stop(): Promise<void> {
     if (this.state !== 'started') return;
     this.state = 'stopped';
-    await this.boss.stop({ graceful: true, wait: true, close: true, timeout: this.options.stop_timeout_ms ?? STOP_TIMEOUT_MS });
+    const timeout = this.options.stop_timeout_ms ?? STOP_TIMEOUT_MS;
+    let deadline: NodeJS.Timeout | undefined;
+    const gave_up = new Promise<'gave_up'>((resolve) => { deadline = setTimeout(() => resolve('gave_up'), timeout + STOP_GRACE_MS); });
+    const outcome = await Promise.race([this.boss.stop({ graceful: true, wait: true, close: true, timeout }), gave_up]);
+    clearTimeout(deadline);
+    if (outcome === 'gave_up') this.log.warn({ timeout_ms: timeout + STOP_GRACE_MS }, 'scheduler: stop timed out; its connections are abandoned');
   }
 
   private register(name: string, registration: Registration): void {

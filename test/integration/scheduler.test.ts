@@ -5,6 +5,7 @@ import type { Scheduler, SchedulerOptions } from '../../src/platform/scheduler.j
 import { createScheduler } from '../../src/platform/scheduler.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const WAIT_LIMIT_MS = 15_000;
 const STOP_TIMEOUT_MS = 1_000;
@@ -153,6 +154,24 @@ describe('scheduler', () => {
       expect(rerun).toEqual([{ n: 1 }]);
     } finally {
       release();
+    }
+  });
+
+  it('stops within a bound when the database stops answering', async () => {
+    const target = new URL(database.url);
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
+    try {
+      let runs = 0;
+      const frozen = await startScheduler((scheduler) => scheduler.every('frozen-tick', { interval_ms: 1_000 }, async () => { runs += 1; }), { database_url: proxy.route(database.url) });
+      await until(() => runs >= 1, 'a first run');
+      proxy.freeze();
+      await pause(600); // the chain's next poll is now waiting on the frozen database
+      const stop_started_ms = Date.now();
+      await frozen.stop();
+      // Its own timeout plus the grace it gives pg-boss, far below the 31 s query timeout.
+      expect(Date.now() - stop_started_ms).toBeLessThan(STOP_TIMEOUT_MS + 2_000 + 1_000);
+    } finally {
+      await proxy.close();
     }
   });
 });
