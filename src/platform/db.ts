@@ -43,10 +43,15 @@ export function queryTimeoutMs(limits: PoolLimits): number {
   return limits.statement_timeout_ms + QUERY_TIMEOUT_MARGIN_MS;
 }
 
-export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS): Pool {
+/**
+ * `read_only`: every session is read-only in PostgreSQL itself (a write fails with SQLSTATE 25006):
+ * the pool handed to use cases, so no write can go around the write pipeline.
+ */
+export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, access: { read_only?: boolean } = {}): Pool {
   const pool = new pg.Pool({
     connectionString: connection_string,
     max,
+    ...(access.read_only ? { options: '-c default_transaction_read_only=on' } : {}),
     idleTimeoutMillis: IDLE_CONNECTION_TIMEOUT_MS,
     connectionTimeoutMillis: limits.connect_timeout_ms,
     statement_timeout: limits.statement_timeout_ms,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
-import { combineWrites, isGuardFailure, run, sql } from '../../src/platform/db.js';
+import { combineWrites, createPool, isGuardFailure, run, sql } from '../../src/platform/db.js';
 import { migrate } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
@@ -149,5 +149,18 @@ describe('API key resolution', () => {
     expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
     now_ms += 10_000;
     expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBe(late.merchant_id);
+  });
+});
+
+describe('the pool use cases read through', () => {
+  it('is read-only in the database itself: a write around the pipeline fails', async () => {
+    const reader = createPool(url, 1, undefined, { read_only: true });
+    try {
+      expect((await reader.query<{ n: number }>('SELECT count(*)::int AS n FROM public.scratch')).rows[0]?.n).toBeGreaterThanOrEqual(0);
+      await expect(reader.query(`INSERT INTO public.scratch VALUES ('from-reader', 1)`)).rejects.toMatchObject({ code: '25006' });
+      expect(await count(`public.scratch WHERE id = 'from-reader'`)).toBe(0);
+    } finally {
+      await reader.end();
+    }
   });
 });
