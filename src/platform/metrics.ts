@@ -108,6 +108,12 @@ export class Metrics {
     labelNames: ['outcome', 'decline_code'] as const,
     registers: [this.registry],
   });
+  private readonly settled_calls = new Counter({
+    name: 'payrail_processor_calls_settled_total',
+    help: 'Processor calls whose answer was lost (crash, timeout), settled later by kind and how: answered (the status inquiry found it), resent (a retry sent it again under the same id), never_reached (recorded as failed).',
+    labelNames: ['kind', 'how'] as const,
+    registers: [this.registry],
+  });
   private readonly processor_duration = new Histogram({
     name: 'payrail_processor_request_duration_seconds',
     help: 'Card processor call latency, by processor, operation and result (ok or error).',
@@ -263,6 +269,12 @@ export class Metrics {
     if (!this.active) return;
     const code = outcome === 'declined' ? (decline_code && DECLINE_CODES.has(decline_code) ? decline_code : 'other') : '';
     this.payments.inc({ outcome, decline_code: code });
+  }
+
+  /** A processor call whose answer was lost, settled by asking (see payments/app/attempt.ts). */
+  callSettled(kind: 'authorize' | 'refund', how: 'answered' | 'resent' | 'never_reached'): void {
+    if (!this.active) return;
+    this.settled_calls.inc({ kind, how });
   }
 
   processorCall(processor: string, operation: string, seconds: number, ok: boolean): void {

@@ -29,6 +29,13 @@ import type { EventServices, EventServicesOptions } from '../services/events/run
 import { startEventServices } from '../services/events/runtime.js';
 import { RateLimiter } from '../services/gateway/rate-limit.js';
 import { closeWithin } from './http/draining-server.js';
+import { createPool } from './db.js';
+import { poolLimits } from './config.js';
+import { errorBody } from './http/errors.js';
+import { takeProcessLease } from './write/lease.js';
+import type { WriteDeps } from './write/pipeline.js';
+import type { PaymentsDeps } from '../services/payments/app/deps.js';
+import { startOrphanSweeper } from '../services/payments/app/recovery.js';
 
 export interface Platform {
   url: string;
@@ -72,7 +79,17 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
   const vault = new Vault(keyring);
   const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
+  const reader = createPool(database.url, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true });
+  const lease = await takeProcessLease(database.url, (error) => logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
+  const write: WriteDeps = { pool: database.pool, reader, ids, clock, lease, hash_key: idempotency_hash_key, render_error: errorBody };
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
+  const payments: PaymentsDeps = {
+    reader,
+    vault,
+    connector: observed(options.connector ?? new SandboxProcessor({ pool: database.pool, latency_ms: config.sandbox_latency_ms })),
+    risk_rules: DEFAULT_RULES,
+    public_url: () => public_url,
+  };
   const app = buildGateway({
     pool: database.pool,
     keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
@@ -82,13 +99,8 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     body_limit_bytes: config.body_limit_bytes,
     rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
     idempotency_hash_key,
-    payments: {
-      pool: database.pool,
-      vault,
-      connector: observed(options.connector ?? new SandboxProcessor({ pool: database.pool, latency_ms: config.sandbox_latency_ms })),
-      risk_rules: DEFAULT_RULES,
-      public_url: () => public_url,
-    },
+    write,
+    payments,
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
   // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
@@ -99,6 +111,9 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
+  // Settles processor calls whose caller died; stops when the app closes, before the pool.
+  const sweeper = startOrphanSweeper(payments, write, logger);
+  app.addHook('onClose', async () => sweeper.stop());
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;
@@ -113,6 +128,8 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       await scheduler.stop();
       await closeWithin(app);
       unbind_pool();
+      await lease.stop();
+      await reader.end();
       await tracing?.shutdown();
       await database.close();
     },

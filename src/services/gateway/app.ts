@@ -2,6 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import qs from 'qs';
 import type { Pool } from '../../platform/db.js';
+import type { WriteDeps } from '../../platform/write/pipeline.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
@@ -21,6 +22,8 @@ import { DrainingServer } from '../../platform/http/draining-server.js';
 
 export interface GatewayDeps {
   pool: Pool;
+  /** The write pipeline every POST runs through (src/platform/write). */
+  write: WriteDeps;
   keys: ApiKeyResolver;
   ids: IdGenerator;
   clock: Clock;
