@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Db, Pool } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
+import { run, sql, withTransaction } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
 import { ACCOUNT_CODES, CHART } from '../domain/accounts.js';
 import type { ChargeFacts, LedgerEntry, RefundFacts } from '../domain/reconcile.js';
@@ -45,9 +45,8 @@ export interface VerifyReport {
  * An object whose events the consumer has not reached yet is counted in flight, not as a problem.
  */
 export async function verifyLedger(pool: Pool, now_s: number): Promise<VerifyReport> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // One snapshot for every check, so a posting in progress cannot make the books look unbalanced.
+  return withTransaction(pool, async (client) => {
     const findings = new Findings();
     await checkTransfersBalance(client, findings);
     await checkAccountTotals(client, findings);
@@ -61,7 +60,6 @@ export async function verifyLedger(pool: Pool, now_s: number): Promise<VerifyRep
       (SELECT count(*) FROM ledger.transfers)::int AS transfers, (SELECT count(*) FROM ledger.postings)::int AS postings,
       (SELECT count(*) FROM ledger.accounts)::int AS accounts,
       (SELECT count(*) FROM ledger.releases WHERE available_on <= ${now_s})::int AS releases_due`);
-    await client.query('COMMIT');
     const row = counts.rows[0];
     assert(row !== undefined, 'count query returned no row');
     return {
@@ -69,12 +67,7 @@ export async function verifyLedger(pool: Pool, now_s: number): Promise<VerifyRep
       counts: { transfers: row.transfers, postings: row.postings, accounts: row.accounts, charges, refunds },
       in_flight, releases_due: row.releases_due,
     };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  }, { first_statement: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY' });
 }
 
 /** Problems, deduplicated and bounded, plus suspects that may only be consumer lag. */
