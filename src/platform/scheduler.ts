@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { assert } from '../kernel/assert.js';
@@ -130,7 +131,38 @@ interface Registration {
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
+  reportUnawaitedSettlements();
   return new PgBossScheduler(options);
+}
+
+interface SettlingManager {
+  complete(...args: unknown[]): Promise<unknown>;
+  fail(...args: unknown[]): Promise<unknown>;
+  emit(event: 'error', error: unknown): boolean;
+}
+
+let settlements_reported = false;
+
+/**
+ * pg-boss 10 settles a job after its handler with `complete()` or `fail()` without awaiting either
+ * (11 awaits them, but needs Node 22): a database error at that moment becomes an unhandled rejection,
+ * which stops a Payrail process (main.ts). Each of their promises gets a handler that reports the
+ * error on the manager's 'error' event, which pg-boss forwards to ours (a warning in the log); callers
+ * that await them still get the rejection. The job itself is safe: a job left active expires and is
+ * retried, one left failed is kept. `test/integration/scheduler.test.ts` cuts the database at that moment.
+ */
+function reportUnawaitedSettlements(): void {
+  if (settlements_reported) return;
+  settlements_reported = true;
+  const manager = createRequire(import.meta.url)('pg-boss/src/manager.js') as { prototype: SettlingManager };
+  for (const method of ['complete', 'fail'] as const) {
+    const settle = manager.prototype[method];
+    manager.prototype[method] = function settleReported(this: SettlingManager, ...args: unknown[]): Promise<unknown> {
+      const settled = settle.apply(this, args);
+      settled.catch((error: unknown) => this.emit('error', error));
+      return settled;
+    };
+  }
 }
 
 class PgBossScheduler implements Scheduler {
@@ -233,7 +265,11 @@ class PgBossScheduler implements Scheduler {
     const timeout = this.options.stop_timeout_ms ?? STOP_TIMEOUT_MS;
     let deadline: NodeJS.Timeout | undefined;
     const gave_up = new Promise<'gave_up'>((resolve) => { deadline = setTimeout(() => resolve('gave_up'), timeout + STOP_GRACE_MS); });
-    const outcome = await Promise.race([this.boss.stop({ graceful: true, wait: true, close: true, timeout }), gave_up]);
+    const stopped = this.boss.stop({ graceful: true, wait: true, close: true, timeout }).then(() => 'stopped' as const, (error: unknown) => {
+      this.log.warn({ err: error }, 'scheduler: stop failed; jobs still running are retried once they expire');
+      return 'failed' as const;
+    });
+    const outcome = await Promise.race([stopped, gave_up]);
     clearTimeout(deadline);
     if (outcome === 'gave_up') this.log.warn({ timeout_ms: timeout + STOP_GRACE_MS }, 'scheduler: stop timed out; its connections are abandoned');
   }

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/logger.js';
@@ -172,6 +173,35 @@ describe('scheduler', () => {
       expect(Date.now() - stop_started_ms).toBeLessThan(STOP_TIMEOUT_MS + 2_000 + 1_000);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('reports a database error while settling a job in the log, never as an unhandled rejection', async () => {
+    const target = new URL(database.url);
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
+    const lines: string[] = [];
+    const logger = createLogger('warn', new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let started = false;
+    try {
+      const scheduler = await startScheduler((s) => s.handle('blip', async () => {
+        started = true;
+        await gate;
+      }), { database_url: proxy.route(database.url), logger });
+      await scheduler.enqueue('blip', {});
+      await until(() => started, 'the job to start');
+      await proxy.close(); // the database is gone when pg-boss completes the job
+      release();
+      await until(() => lines.some((line) => line.includes('scheduler: background error')), 'the failed completion to be logged');
+      expect(unhandled).toEqual([]);
+    } finally {
+      release();
+      process.off('unhandledRejection', onUnhandled);
+      await proxy.close().catch(() => {});
     }
   });
 });
