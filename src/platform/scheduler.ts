@@ -34,14 +34,19 @@ import type { Logger } from './logger.js';
  *     previous one is still running. Every `start()` seeds the chain, and a once-a-minute cron on the
  *     same queue re-seeds it if a crash ever broke it (a full queue drops the extra). A run that crashed
  *     its process blocks the next one until `timeout_ms` (default 60 s) has passed and maintenance
- *     (every 15 s) fails it, so keep runs well within `timeout_ms`.
+ *     (every 15 s) fails it. Keep runs well within `timeout_ms`: past it a run counts as failed (its
+ *     code is not interrupted) and the next one may start beside it.
+ * - Handlers of both kinds must be safe to run again: a run whose process dies after its work and
+ *   before pg-boss records the result runs again (at-least-once, like any job queue).
  * - `start()`: installs or upgrades the schema, creates the queues, starts the workers.
  * - `stop()`: stops taking jobs, lets running ones finish for up to `stop_timeout_ms` (default 5 s), then
  *   hands the unfinished ones back (they are failed, so retried per their queue) and closes its
  *   connections (a pool of its own, `application_name` payrail-scheduler). Returns within that timeout
  *   plus 2 s even if the database stopped answering (then its connections are abandoned).
  *
- * Example, the attempt sweeper: `scheduler.every('payments-attempt-sweep', { interval_ms: 5_000 }, sweep)`.
+ * Example, an attempt sweeper every 5 s whose crashed run frees the chain within 15 s + maintenance:
+ * `scheduler.every('payments-attempt-sweep', { interval_ms: 5_000 }, sweep, { timeout_ms: 15_000 })`,
+ * registered in `start.ts` before `scheduler.start()`.
  *
  * To see it: `SELECT name, state, start_after, started_on, completed_on, retry_count, output FROM
  * scheduler.job ORDER BY created_on DESC LIMIT 20;` (and `scheduler.archive` for older jobs;
