@@ -1,5 +1,5 @@
 // The bench's PostgreSQL: DATABASE_URL's server, or an embedded one started for the run. Either way
-// the bench works in a fresh database of its own, dropped at the end, so runs never see each other.
+// the bench works in fresh databases of its own, dropped at the end, so runs never see each other.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,19 +15,23 @@ const QUERY_TIMEOUT_MS = 60_000;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * Opens the bench database and registers its removal (and the embedded server's stop) on `cleanup`.
- * Returns its URL, where it came from and the server version.
+ * Opens the bench's PostgreSQL server: DATABASE_URL's, or an embedded one stopped at cleanup.
+ * `createDatabase()` makes a fresh database on it (dropped at cleanup) and returns its URL and name;
+ * scenarios that must not see each other's rows (each Payrail build, each latency) take their own.
  */
-export async function openBenchDatabase(cleanup) {
+export async function openBenchServer(cleanup) {
   const external_url = process.env.DATABASE_URL || undefined;
   const admin_url = external_url ?? (await startEmbeddedPostgres(cleanup));
-  const name = `payrail_bench_${randomBytes(6).toString('hex')}`;
-  await withClient(admin_url, (client) => client.query(`CREATE DATABASE ${name}`));
-  cleanup.add(`drop database ${name}`, () => withClient(admin_url, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
-  const url = new URL(admin_url);
-  url.pathname = `/${name}`;
-  const server_version = await withClient(url.toString(), async (client) => (await client.query('SHOW server_version')).rows[0].server_version);
-  return { url: url.toString(), name, source: external_url ? 'DATABASE_URL' : 'embedded', server_version };
+  const server_version = await withClient(admin_url, async (client) => (await client.query('SHOW server_version')).rows[0].server_version);
+  const createDatabase = async () => {
+    const name = `payrail_bench_${randomBytes(6).toString('hex')}`;
+    await withClient(admin_url, (client) => client.query(`CREATE DATABASE ${name}`));
+    cleanup.add(`drop database ${name}`, () => withClient(admin_url, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+    const url = new URL(admin_url);
+    url.pathname = `/${name}`;
+    return { url: url.toString(), name };
+  };
+  return { source: external_url ? 'DATABASE_URL' : 'embedded', server_version, createDatabase };
 }
 
 /** Runs `work` with one connected client, always closing it. */

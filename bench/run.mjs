@@ -1,15 +1,19 @@
-// Payrail's benchmark: `npm run bench`. Runs each scenario in turn against one fresh PostgreSQL
-// database, prints a block per scenario, then the targets with PASS/MISS.
-// Exits non-zero on errors (non-2xx, request errors, database mismatches); a MISS alone does not fail.
+// Payrail's benchmark: `npm run bench`. Runs each scenario in turn against fresh PostgreSQL databases,
+// prints a block per scenario, the comparisons (before/after, against the baseline), then the targets
+// with PASS/MISS. Exits non-zero on errors (non-2xx, request errors, database mismatches); a MISS
+// alone does not fail.
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openBenchDatabase } from './database.mjs';
+import { BEFORE_PREPARE_LIMIT_MS, prepareBeforeBuild } from './before.mjs';
+import { openBenchServer } from './database.mjs';
+import { baselineRows, beforeAfterRows } from './compare.mjs';
 import { Cleanup, formatNumber, printBlock } from './lib.mjs';
 import { baseline } from './scenarios/baseline.mjs';
-import { paymentIntents } from './scenarios/payment-intents.mjs';
+import { paymentsScenario } from './scenarios/payment-intents.mjs';
 import { ledger } from './scenarios/ledger.mjs';
 import { events } from './scenarios/events.mjs';
+import { recoveryScenario } from './scenarios/recovery.mjs';
 
 const CONNECTIONS = 32;
 const DB_POOL_MAX = 20; // Payrail's default pool size; the baseline gets the same
@@ -21,18 +25,45 @@ const EXIT_ERROR = 1;
 
 const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Scenarios run in this order; later issues add theirs (ledger, events) here. */
-const SCENARIOS = [baseline, paymentIntents, ledger, events];
+/** Payrail's payment scenario at each sandbox latency; 200 ms is where holding locks across the call hurts. */
+const PAYMENT_VARIANTS = [
+  { name: 'payments_0ms', latency_ms: 0, title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)' },
+  { name: 'payments_200ms', latency_ms: 200, title: 'POST /v1/payment_intents confirm=true, sandbox latency 200 ms (each connection mostly waits on the processor)' },
+];
+/** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
+const RECOVERY_LATENCY_MS = 200;
+const SCENARIO_GROUPS = ['baseline', 'payments', 'ledger', 'events', 'faults'];
+
+/** This tree's build (dist/), and the one BENCH_BEFORE names (its `root_dir` is set once it is built). */
+function plannedBuilds(config) {
+  if (!config.before_ref) return [{ label: '', suffix: '', root_dir: ROOT_DIR }];
+  return [
+    { label: `before (${config.before_ref})`, suffix: '_before', root_dir: undefined },
+    { label: 'after (this tree)', suffix: '', root_dir: ROOT_DIR },
+  ];
+}
+
+/** Scenarios in running order; each build's run of a payment scenario sits next to the other's. */
+function plannedScenarios(config, builds) {
+  const all = [
+    baseline,
+    ...PAYMENT_VARIANTS.flatMap((variant) => builds.map((build) => paymentsScenario(variant, build))),
+    ledger,
+    events,
+    ...(config.faults ? builds.map((build) => recoveryScenario(RECOVERY_LATENCY_MS, build)) : []),
+  ];
+  return all.filter((scenario) => config.groups.includes(scenario.group ?? scenario.name));
+}
 
 /** Each target reads the scenario results; a MISS is reported, not fatal. */
 const TARGETS = [
   {
     label: 'ratio payrail/baseline (req/s)',
-    value: (r) => r.payment_intents.requests_per_s / r.baseline.requests_per_s,
+    value: (r) => r.payments_0ms?.requests_per_s / r.baseline?.requests_per_s,
     compare: '>=', limit: 0.55, digits: 2,
   },
-  { label: 'payrail latency p99 ms', value: (r) => r.payment_intents.latency_p99_ms, compare: '<', limit: 50, digits: 2 },
-  { label: 'payrail RSS peak MB', value: (r) => r.payment_intents.memory.peak_mb, compare: '<', limit: 250, digits: 0 },
+  { label: 'payrail latency p99 ms', value: (r) => r.payments_0ms?.latency_p99_ms, compare: '<', limit: 50, digits: 2 },
+  { label: 'payrail RSS peak MB', value: (r) => r.payments_0ms?.memory.peak_mb, compare: '<', limit: 250, digits: 0 },
 ];
 
 const PAYMENT_REQUEST = {
@@ -46,7 +77,19 @@ function readConfig() {
     db_pool_max: DB_POOL_MAX,
     duration_s: positiveNumberSetting('BENCH_DURATION_S', DEFAULT_DURATION_S),
     warmup_s: positiveNumberSetting('BENCH_WARMUP_S', DEFAULT_WARMUP_S),
+    before_ref: process.env.BENCH_BEFORE || undefined,
+    faults: process.env.BENCH_FAULTS === '1',
+    groups: scenarioGroupsSetting(process.env.BENCH_SCENARIOS),
   };
+}
+
+/** BENCH_SCENARIOS=baseline,payments runs only those groups (faults still needs BENCH_FAULTS=1). */
+function scenarioGroupsSetting(raw) {
+  if (raw === undefined || raw.trim() === '') return SCENARIO_GROUPS;
+  const groups = raw.split(',').map((group) => group.trim());
+  const unknown = groups.filter((group) => !SCENARIO_GROUPS.includes(group));
+  if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (known: ${SCENARIO_GROUPS.join(', ')})`);
+  return groups;
 }
 
 function positiveNumberSetting(name, fallback) {
@@ -57,39 +100,62 @@ function positiveNumberSetting(name, fallback) {
   return value;
 }
 
-function printHeader(config, database) {
+function printHeader(config, database_server, builds) {
   const cpu_list = cpus();
   printBlock('Payrail bench', [
     ['node', process.version],
     ['CPUs', `${cpu_list.length} × ${cpu_list[0]?.model ?? 'unknown'}`],
     ['load average 1/5 min', loadavg().slice(0, 2).map((value) => value.toFixed(2)).join(' / ') + ' (other work on this machine skews the figures)'],
-    ['PostgreSQL', `${database.server_version} (${database.source}, database ${database.name})`],
+    ['PostgreSQL', `${database_server.server_version} (${database_server.source}; a fresh database per Payrail run, one shared by the rest)`],
     ['load', `${config.connections} connections, loopback, ${config.warmup_s} s warm-up + ${config.duration_s} s measured, pool ${config.db_pool_max}`],
+    ['builds', builds.map((build) => build.label || 'this tree').join(', ')],
+  ]);
+}
+
+function printBeforeBuild(before) {
+  printBlock(`Before build: ${before.label}`, [
+    ['commit', before.commit],
+    ['worktree', `${before.root_dir} (removed at the end)`],
+    ['dependencies', `${before.dependencies.how}: ${before.dependencies.why}`],
+    ['prepared in', `${formatNumber(before.prepare_s, 1)} s (worktree, dependencies, tsc)`],
   ]);
 }
 
 function evaluateTargets(results) {
   return TARGETS.map((target) => {
     const value = target.value(results);
+    if (value === undefined || Number.isNaN(value)) return [target.label, `${'n/a'.padStart(8)}   not run`];
     const pass = target.compare === '>=' ? value >= target.limit : value < target.limit;
     const wanted = `target ${target.compare} ${target.limit}`;
     return [target.label, `${formatNumber(value, target.digits).padStart(8)}   ${wanted.padEnd(16)}${pass ? 'PASS' : 'MISS'}`];
   });
 }
 
-async function main(config, cleanup) {
-  const database = await openBenchDatabase(cleanup);
-  printHeader(config, database);
-  const ctx = { config, database, cleanup, root_dir: ROOT_DIR, payment_request: PAYMENT_REQUEST };
+async function main(config, cleanup, builds, scenarios) {
+  const database_server = await openBenchServer(cleanup);
+  printHeader(config, database_server, builds);
+  const before = builds.find((build) => build.suffix === '_before');
+  if (before) {
+    Object.assign(before, await prepareBeforeBuild(config.before_ref, { root_dir: ROOT_DIR, cleanup }));
+    printBeforeBuild(before);
+  }
+  const ctx = {
+    config, cleanup, database_server, root_dir: ROOT_DIR, payment_request: PAYMENT_REQUEST,
+    database: await database_server.createDatabase(),
+    wal_note: database_server.source === 'embedded' ? 'embedded server: only the bench writes WAL' : 'WAL is per server: other clients of this shared server count too',
+  };
 
   const results = {};
   const problems = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of scenarios) {
     const outcome = await scenario.run(ctx);
     results[scenario.name] = outcome.metrics;
     problems.push(...outcome.problems);
     printBlock(scenario.title, outcome.rows);
   }
+  if (before) printBlock(`Before → after, same run: ${before.label} → ${builds.at(-1).label}`, beforeAfterRows(results, PAYMENT_VARIANTS, config.connections));
+  const against_baseline = baselineRows(results, PAYMENT_VARIANTS, builds);
+  if (against_baseline.length > 0) printBlock('Per payment against the baseline (one INSERT per request), same run', against_baseline);
   printBlock(problems.length > 0 ? 'Targets (NOT VALID: the run had errors, listed below)' : 'Targets', evaluateTargets(results));
 
   if (problems.length > 0) {
@@ -98,6 +164,13 @@ async function main(config, cleanup) {
   }
   process.stdout.write('\nOK: no errors, every response 2xx, database counts match.\n');
   return 0;
+}
+
+/** The longest the whole run may take: fixed overhead, each scenario's load twice over, BENCH_BEFORE's build. */
+function watchdogLimit_ms(config, scenarios) {
+  const load_s = 2 * (config.duration_s + config.warmup_s);
+  const scenarios_ms = scenarios.reduce((total, scenario) => total + (load_s + (scenario.extra_budget_s ?? 0)) * 1000, 0);
+  return WATCHDOG_BASE_MS + scenarios_ms + (config.before_ref ? BEFORE_PREPARE_LIMIT_MS : 0);
 }
 
 /** Runs the bench with cleanup on every path out: success, error, signal, or the watchdog. */
@@ -117,11 +190,13 @@ async function runBounded() {
   } catch (error) {
     return finish(EXIT_ERROR, error.message);
   }
-  const watchdog_ms = WATCHDOG_BASE_MS + SCENARIOS.length * 2 * (config.duration_s + config.warmup_s) * 1000;
+  const builds = plannedBuilds(config);
+  const scenarios = plannedScenarios(config, builds);
+  const watchdog_ms = watchdogLimit_ms(config, scenarios);
   const watchdog = setTimeout(() => void finish(EXIT_ERROR, `did not finish within ${Math.round(watchdog_ms / 1000)} s`), watchdog_ms);
   watchdog.unref();
   try {
-    const code = await main(config, cleanup);
+    const code = await main(config, cleanup, builds, scenarios);
     clearTimeout(watchdog);
     await finish(code);
   } catch (error) {

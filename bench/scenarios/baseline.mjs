@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { withClient } from '../database.mjs';
 import { formatNumber, freePort, loadProblems, loadRows, memoryRow } from '../lib.mjs';
+import { costRows } from '../resources.mjs';
 import { startServer, stopServer, uniqueHeader, warmUpAndMeasure } from './common.mjs';
 
 const TABLE = 'bench_baseline';
@@ -23,13 +24,13 @@ export const baseline = {
       env: { DATABASE_URL: ctx.database.url, BENCH_BASELINE_TABLE: TABLE, BENCH_DB_POOL_MAX: String(ctx.config.db_pool_max) },
       port,
     });
-    const { warmup, load, memory } = await warmUpAndMeasure(ctx, server, {
+    const { warmup, load, costs, memory } = await warmUpAndMeasure(ctx, server, {
       url: `${server.base_url}/payments`,
       headers: ctx.payment_request.headers,
       body: ctx.payment_request.body,
       // Same request shape as Payrail's, unique key included, so the client side does the same work.
       setupRequest: uniqueHeader('Idempotency-Key'),
-    });
+    }, ctx.database.url);
     const stopped = await stopServer(server);
 
     const rows_inserted = await withClient(ctx.database.url, async (client) => (await client.query(`SELECT count(*)::int AS n FROM ${TABLE}`)).rows[0].n);
@@ -38,11 +39,12 @@ export const baseline = {
     if (rows_inserted !== expected) problems.push(`baseline: MISMATCH ${rows_inserted} rows inserted, ${expected} 2xx responses`);
 
     return {
-      metrics: { ...load, memory },
+      metrics: { ...load, memory, costs },
       problems,
       rows: [
         ...loadRows(load),
         memoryRow(memory),
+        ...costRows(costs, ctx.wal_note),
         ['rows vs 2xx', `${formatNumber(rows_inserted)} rows, ${formatNumber(expected)} 2xx (incl. warm-up) ${rows_inserted === expected ? 'OK' : 'MISMATCH'}`],
         ['shutdown', `${stopped.exit} in ${formatNumber(stopped.stop_ms, 0)} ms`],
       ],

@@ -1,0 +1,123 @@
+// What an operation costs beyond its time: the server's CPU, PostgreSQL's CPU and the WAL written,
+// each over the measured window and divided by the responses in it.
+//
+// - Server CPU: utime + stime of the server process (all its threads) from /proc/<pid>/stat.
+// - PostgreSQL CPU: the same for the backends connected to the scenario's database (listed in
+//   pg_stat_activity at the start and the end of the window). Only when PostgreSQL runs on this
+//   machine in the same PID namespace; a backend that ends inside the window takes its CPU with it,
+//   so the row says how many did. Background processes (WAL writer, checkpointer) are not counted.
+// - WAL: pg_current_wal_lsn() before and after (pg_wal_lsn_diff). WAL is per server, not per database:
+//   anything else writing on the same PostgreSQL in that window is counted too.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { formatNumber } from './lib.mjs';
+
+const DEFAULT_CLOCK_TICKS_PER_S = 100;
+const MS_PER_S = 1000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const QUERY_TIMEOUT_MS = 10_000;
+/** Fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name (field 2). */
+const UTIME_INDEX_AFTER_COMM = 11;
+const STIME_INDEX_AFTER_COMM = 12;
+
+const CLOCK_TICKS_PER_S = readClockTicksPerSecond();
+
+function readClockTicksPerSecond() {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isInteger(ticks) && ticks > 0 ? ticks : DEFAULT_CLOCK_TICKS_PER_S;
+  } catch {
+    return DEFAULT_CLOCK_TICKS_PER_S;
+  }
+}
+
+/** CPU time (user + system, all threads) a process has used, in ms; undefined once it is gone. */
+export function processCpu_ms(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[UTIME_INDEX_AFTER_COMM]) + Number(fields[STIME_INDEX_AFTER_COMM]);
+  return (ticks * MS_PER_S) / CLOCK_TICKS_PER_S;
+}
+
+/** Whether `pid` on this machine is a PostgreSQL process (so pg_stat_activity's pids are ours to read). */
+function isLocalPostgres(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts measuring: call right before the measured load, and `stop()` right after it. Holds one
+ * connection to `database_url` for the window (its own backend is left out of the sums).
+ */
+export async function startResourceMeter({ server_pid, database_url }) {
+  const client = new pg.Client({ connectionString: database_url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, application_name: 'payrail-bench-meter' });
+  client.on('error', () => {}); // a lost meter connection shows as unmeasured figures, not a crash
+  await client.connect();
+  const sample = async () => {
+    const wal = await client.query('SELECT pg_current_wal_lsn()::text AS lsn');
+    const backends = await client.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    const backend_cpu_ms = new Map(backends.rows.map(({ pid }) => [pid, isLocalPostgres(pid) ? processCpu_ms(pid) : undefined]));
+    return { server_cpu_ms: processCpu_ms(server_pid), wal_lsn: wal.rows[0].lsn, backend_cpu_ms };
+  };
+  const start = await sample();
+  return {
+    /** The costs over the window, divided by `operations`. */
+    async stop(operations) {
+      try {
+        const end = await sample();
+        const wal = await client.query('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes', [end.wal_lsn, start.wal_lsn]);
+        return costs(start, end, Number(wal.rows[0].bytes), operations);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+function costs(start, end, wal_bytes, operations) {
+  const postgres = postgresCpu(start.backend_cpu_ms, end.backend_cpu_ms);
+  const server_cpu_ms = end.server_cpu_ms - start.server_cpu_ms;
+  return {
+    operations,
+    server_cpu_ms,
+    server_cpu_ms_per_op: server_cpu_ms / operations,
+    postgres_cpu_ms: postgres.cpu_ms,
+    postgres_cpu_ms_per_op: postgres.cpu_ms / operations,
+    postgres_backends: postgres.backends,
+    postgres_backends_ended: postgres.ended,
+    wal_bytes,
+    wal_bytes_per_op: wal_bytes / operations,
+  };
+}
+
+/** CPU the database's backends used in the window; NaN when they are not readable from here. */
+function postgresCpu(start_ms, end_ms) {
+  let cpu_ms = 0;
+  for (const [pid, end] of end_ms) {
+    if (end === undefined) return { cpu_ms: NaN, backends: end_ms.size, ended: 0 };
+    cpu_ms += end - (start_ms.get(pid) ?? 0);
+  }
+  const ended = [...start_ms.keys()].filter((pid) => !end_ms.has(pid)).length;
+  return { cpu_ms, backends: end_ms.size, ended };
+}
+
+/** Rows for a block; `wal_note` says whether others may write WAL on the same server. */
+export function costRows(costs, wal_note) {
+  const postgres = Number.isNaN(costs.postgres_cpu_ms)
+    ? 'n/a (PostgreSQL is not a process on this machine)'
+    : `${formatNumber(costs.postgres_cpu_ms_per_op, 3)}  (${costs.postgres_backends} backends of this database${costs.postgres_backends_ended > 0 ? `; ${costs.postgres_backends_ended} ended in the window, not counted` : ''})`;
+  return [
+    ['server CPU ms/op', `${formatNumber(costs.server_cpu_ms_per_op, 3)}  (utime+stime, ${formatNumber(costs.server_cpu_ms, 0)} ms over ${formatNumber(costs.operations)} responses)`],
+    ['PostgreSQL CPU ms/op', postgres],
+    ['WAL bytes/op', `${formatNumber(costs.wal_bytes_per_op, 0)}  (${formatNumber(costs.wal_bytes / 1024 / 1024, 1)} MB in the window; ${wal_note})`],
+  ];
+}
