@@ -120,7 +120,7 @@ export const events = {
     const split = (from, to) => [...nats_lag.timeline].filter(([id]) => stored_ms.has(id)).map(([id, t]) => Math.max(0, (to === 'stored' ? stored_ms.get(id) : t.handled_wall) - (from === 'committed' ? t.committed_wall : stored_ms.get(id)))).sort((a, b) => a - b);
     const relay_split = split('committed', 'stored');
     const consumer_split = split('stored', 'handled');
-    for (const [label, lag] of [['NATS', nats_lag], ['embedded', embedded_lag]]) {
+    for (const { label, lag } of [{ label: 'NATS', lag: nats_lag }, { label: 'embedded', lag: embedded_lag }]) {
       if (lag.missing > 0) problems.push(`events (${label}): ${lag.missing} of ${lag.inserted} committed events never reached the consumer`);
     }
 

@@ -185,6 +185,8 @@ export class Metrics {
       name: 'payrail_db_pool_waiting_clients', help: 'Callers waiting for a database connection (the pool is exhausted when this stays above 0).', registers: [this.registry],
       collect() { this.set(sum((pool) => pool.waitingCount)); },
     });
+    // prom-client calls collect() with the gauge as `this`; the collectors also need this registry's.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     new Gauge({
       name: 'payrail_outbox_events',

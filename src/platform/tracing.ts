@@ -1,5 +1,5 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Pool } from './db.js';
@@ -263,7 +263,8 @@ export function tracePool(pool: Pool): void {
       if (!state || !trace.getActiveSpan() || (typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function')) {
         return original.apply(this, args);
       }
-      const text = typeof config === 'string' ? config : String((config as { text?: unknown })?.text ?? '');
+      const query_text = typeof config === 'string' ? config : (config as { text?: unknown } | null | undefined)?.text;
+      const text = typeof query_text === 'string' ? query_text : '';
       const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
       const name = typeof config === 'object' && config !== null ? (config as { name?: unknown }).name : undefined;
       const span = tracer().startSpan(`db ${operation}`, {

@@ -135,7 +135,7 @@ export function registerRoutes(app: FastifyInstance, deps: GatewayDeps): void {
   };
   const get = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
     app.get(path, async (request) => {
-      const query = P.parseParams(schema, request.query) as z.output<S>;
+      const query = P.parseParams(schema, request.query);
       const merchant_id = merchantOf(request);
       const body = await handler(merchant_id, query, request);
       return applyExpand(payments, merchant_id, body, (query as { expand?: string[] }).expand);
