@@ -67,6 +67,8 @@ export class JetStreamConsumerWorker {
   private subscription: ConsumerMessages | undefined;
   private position: StreamPosition | undefined;
   private resubscribe = false;
+  /** A message arrived since the round began: the next sleep ends at once. */
+  private arrived = false;
   private checked_at_ms = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -88,6 +90,7 @@ export class JetStreamConsumerWorker {
 
   /** One round: lead (or stand by), then apply what has arrived, in stream order. */
   async step(): Promise<ConsumeRound> {
+    this.arrived = false;
     const nats = this.deps.nats.handle;
     if (!nats || !this.deps.nats.connected) return { kind: 'offline' };
     // The lead lost underneath (its connection failed), or the durable went with its stream.
@@ -172,6 +175,7 @@ export class JetStreamConsumerWorker {
       max_messages: this.deps.settings.consumer_batch_size,
       callback: (message) => {
         this.queue.push(message);
+        this.arrived = true;
         this.wake_up?.();
       },
     });
@@ -233,7 +237,9 @@ export class JetStreamConsumerWorker {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.queue.length > 0 && this.leader.held && !this.stopping) return Promise.resolve();
+    // Only news ends a wait early: messages merely still queued (offline, standby, waiting for a
+    // retry) would otherwise make this loop spin without ever yielding to timers.
+    if (this.arrived && !this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.wake_up = undefined; resolve(); }, ms);
       this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
