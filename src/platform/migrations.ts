@@ -64,7 +64,11 @@ const PLATFORM_MIGRATION: Migration = {
 
 /** SHA-256 of the migration's SQL, blind to line endings and trailing whitespace (editor noise). */
 export function migrationChecksum(migration_sql: string): string {
-  const normalized = migration_sql.split(/\r?\n/).map((line) => line.trimEnd()).join('\n').trim();
+  const normalized = migration_sql
+    .split(/\r?\n/)
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .trim();
   return createHash('sha256').update(normalized).digest('hex');
 }
 
@@ -100,7 +104,7 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
 }
 
 export async function pendingMigrations(pool: Pool, migrations: readonly Migration[]): Promise<string[]> {
-  const exists = await pool.query(`SELECT to_regclass('public.payrail_migrations') AS t`);
+  const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('public.payrail_migrations') AS t`);
   if (!exists.rows[0]?.t) return [PLATFORM_MIGRATION, ...migrations].map((m) => m.id);
   const done = new Set((await pool.query<{ id: string }>('SELECT id FROM public.payrail_migrations')).rows.map((r) => r.id));
   return [PLATFORM_MIGRATION, ...migrations].map((m) => m.id).filter((id) => !done.has(id));
@@ -139,8 +143,10 @@ function refuseChanged(migrations: readonly Migration[], applied: ReadonlyMap<st
     if (stored == null) continue;
     const current = migrationChecksum(migration.sql);
     if (stored !== current) {
-      throw new Error(`Migration ${migration.id} was changed after it was applied (applied checksum ${stored.slice(0, 12)}, now ${current.slice(0, 12)}): `
-        + 'restore its SQL and make the change in a new migration');
+      throw new Error(
+        `Migration ${migration.id} was changed after it was applied (applied checksum ${stored.slice(0, 12)}, now ${current.slice(0, 12)}): ` +
+          'restore its SQL and make the change in a new migration',
+      );
     }
   }
 }
@@ -148,9 +154,11 @@ function refuseChanged(migrations: readonly Migration[], applied: ReadonlyMap<st
 async function backfillChecksums(client: pg.PoolClient, migrations: readonly Migration[], applied: ReadonlyMap<string, string | null>): Promise<void> {
   const missing = migrations.filter((m) => applied.has(m.id) && applied.get(m.id) === null);
   if (missing.length === 0) return;
-  await client.query(`UPDATE public.payrail_migrations m SET checksum = k.checksum
+  await client.query(
+    `UPDATE public.payrail_migrations m SET checksum = k.checksum
     FROM unnest($1::text[], $2::text[]) AS k(id, checksum) WHERE m.id = k.id AND m.checksum IS NULL`,
-  [missing.map((m) => m.id), missing.map((m) => migrationChecksum(m.sql))]);
+    [missing.map((m) => m.id), missing.map((m) => migrationChecksum(m.sql))],
+  );
 }
 
 /** One migration's SQL, allowed MIGRATION_STATEMENT_TIMEOUT_MS on the client side too. */
@@ -177,7 +185,7 @@ async function apply(client: pg.PoolClient, migration: Migration): Promise<void>
       throw error;
     }
   } catch (error) {
-    throw new Error(`Migration ${migration.id} failed: ${(error as Error).message}`);
+    throw new Error(`Migration ${migration.id} failed: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -97,7 +97,10 @@ const POOL_MAX = 3;
  * Limits on the scheduler's connections, so a frozen or lost database fails its queries instead of
  * hanging them (and `stop()` with them). Looser than the request pool's: maintenance deletes in bulk.
  */
-const POOL_LIMITS: Pick<pg.PoolConfig, 'statement_timeout' | 'query_timeout' | 'connectionTimeoutMillis' | 'idle_in_transaction_session_timeout' | 'keepAlive'> = {
+const POOL_LIMITS: Pick<
+  pg.PoolConfig,
+  'statement_timeout' | 'query_timeout' | 'connectionTimeoutMillis' | 'idle_in_transaction_session_timeout' | 'keepAlive'
+> = {
   statement_timeout: 30_000,
   query_timeout: 31_000,
   connectionTimeoutMillis: 5_000,
@@ -140,9 +143,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   return new PgBossScheduler(options);
 }
 
+type Settle = (this: SettlingManager, ...args: unknown[]) => Promise<unknown>;
+
 interface SettlingManager {
-  complete(...args: unknown[]): Promise<unknown>;
-  fail(...args: unknown[]): Promise<unknown>;
+  complete: Settle;
+  fail: Settle;
   emit(event: 'error', error: unknown): boolean;
 }
 
@@ -257,7 +262,11 @@ class PgBossScheduler implements Scheduler {
     for (const [name, registration] of this.registrations) {
       await this.boss.createQueue(name, registration.queue);
       await this.boss.updateQueue(name, registration.queue); // a new release's settings apply to an existing queue
-      await this.boss.work<JobPayload>(name, { pollingIntervalSeconds: registration.poll_ms / 1_000, batchSize: registration.batch_size ?? 1 }, registration.work);
+      await this.boss.work<JobPayload>(
+        name,
+        { pollingIntervalSeconds: registration.poll_ms / 1_000, batchSize: registration.batch_size ?? 1 },
+        registration.work,
+      );
       if (registration.seed) await this.boss.send(name, {});
       if (registration.cron) await this.boss.schedule(name, registration.cron, {});
     }
@@ -269,11 +278,16 @@ class PgBossScheduler implements Scheduler {
     this.state = 'stopped';
     const timeout = this.options.stop_timeout_ms ?? STOP_TIMEOUT_MS;
     let deadline: NodeJS.Timeout | undefined;
-    const gave_up = new Promise<'gave_up'>((resolve) => { deadline = setTimeout(() => resolve('gave_up'), timeout + STOP_GRACE_MS); });
-    const stopped = this.boss.stop({ graceful: true, wait: true, close: true, timeout }).then(() => 'stopped' as const, (error: unknown) => {
-      this.log.warn({ err: error }, 'scheduler: stop failed; jobs still running are retried once they expire');
-      return 'failed' as const;
+    const gave_up = new Promise<'gave_up'>((resolve) => {
+      deadline = setTimeout(() => resolve('gave_up'), timeout + STOP_GRACE_MS);
     });
+    const stopped = this.boss.stop({ graceful: true, wait: true, close: true, timeout }).then(
+      () => 'stopped' as const,
+      (error: unknown) => {
+        this.log.warn({ err: error }, 'scheduler: stop failed; jobs still running are retried once they expire');
+        return 'failed' as const;
+      },
+    );
     const outcome = await Promise.race([stopped, gave_up]);
     clearTimeout(deadline);
     if (outcome === 'gave_up') this.log.warn({ timeout_ms: timeout + STOP_GRACE_MS }, 'scheduler: stop timed out; its connections are abandoned');

@@ -76,7 +76,9 @@ describe('migrations', () => {
   it('runs a transaction: false migration outside a transaction, so CREATE INDEX CONCURRENTLY applies', async () => {
     const [pool] = await freshDatabase();
     const in_transaction = { ...CONCURRENT_INDEX, transaction: undefined };
-    await expect(migrate(pool!, [COUNTED, in_transaction])).rejects.toThrow(/test\/003_index failed: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
+    await expect(migrate(pool!, [COUNTED, in_transaction])).rejects.toThrow(
+      /test\/003_index failed: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/,
+    );
     expect(await migrate(pool!, [COUNTED, CONCURRENT_INDEX])).toEqual(['test/003_index']);
     const index = await pool!.query<{ valid: boolean }>(`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.runs_n'::regclass`);
     expect(index.rows).toEqual([{ valid: true }]);
@@ -98,7 +100,9 @@ describe('migrations', () => {
     const THIRD: Migration = { id: 'test/004_third', sql: 'INSERT INTO public.runs VALUES (3);' };
     expect(await migrate(pool!, [COUNTED, SECOND, THIRD])).toEqual(['platform/001_guard', 'test/004_third']);
     expect(await runCount(pool!)).toBe(3);
-    const rows = await pool!.query<{ id: string; checksum: string }>('SELECT id, checksum FROM public.payrail_migrations WHERE id LIKE $1 ORDER BY id', ['test/%']);
+    const rows = await pool!.query<{ id: string; checksum: string }>('SELECT id, checksum FROM public.payrail_migrations WHERE id LIKE $1 ORDER BY id', [
+      'test/%',
+    ]);
     expect(rows.rows).toEqual([COUNTED, SECOND, THIRD].map((m) => ({ id: m.id, checksum: migrationChecksum(m.sql) })));
     // Once filled in, the checksums guard the old migrations too.
     await expect(migrate(pool!, [{ ...SECOND, sql: 'SELECT 1' }])).rejects.toThrow(/test\/002_second was changed/);

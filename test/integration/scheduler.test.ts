@@ -20,7 +20,9 @@ beforeAll(async () => {
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 });
-afterEach(async () => { await Promise.all(running.splice(0).map((scheduler) => scheduler.stop())); });
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((scheduler) => scheduler.stop()));
+});
 afterAll(async () => {
   await db?.end();
   await database?.drop();
@@ -28,7 +30,13 @@ afterAll(async () => {
 
 /** A scheduler on the test database, stopped after each test; `setup` registers its jobs. */
 async function startScheduler(setup: (scheduler: Scheduler) => void, options: Partial<SchedulerOptions> = {}): Promise<Scheduler> {
-  const scheduler = createScheduler({ database_url: database.url, logger: createLogger('silent'), stop_timeout_ms: STOP_TIMEOUT_MS, poll_interval_ms: 500, ...options });
+  const scheduler = createScheduler({
+    database_url: database.url,
+    logger: createLogger('silent'),
+    stop_timeout_ms: STOP_TIMEOUT_MS,
+    poll_interval_ms: 500,
+    ...options,
+  });
   setup(scheduler);
   running.push(scheduler);
   await scheduler.start();
@@ -54,10 +62,11 @@ describe('scheduler', () => {
   it('runs each enqueued job once when two schedulers share the database', async () => {
     const JOBS = 30;
     const runs: Array<{ n: number; by: string }> = [];
-    const setup = (by: string) => (scheduler: Scheduler) => scheduler.handle<{ n: number }>('count', async ({ n }) => {
-      runs.push({ n, by });
-      await pause(20); // widens the window in which a second taker would also run it
-    });
+    const setup = (by: string) => (scheduler: Scheduler) =>
+      scheduler.handle<{ n: number }>('count', async ({ n }) => {
+        runs.push({ n, by });
+        await pause(20); // widens the window in which a second taker would also run it
+      });
     const first = await startScheduler(setup('first'));
     await startScheduler(setup('second'));
     for (let n = 0; n < JOBS; n++) await first.enqueue('count', { n });
@@ -68,11 +77,12 @@ describe('scheduler', () => {
 
   it('runs a recurring job in one process at a time, sub-minute, without overlapping itself', async () => {
     const runs: Array<{ by: string; start_ms: number; end_ms: number }> = [];
-    const setup = (by: string) => (scheduler: Scheduler) => scheduler.every('tick', { interval_ms: 1_000 }, async () => {
-      const start_ms = Date.now();
-      await pause(200);
-      runs.push({ by, start_ms, end_ms: Date.now() });
-    });
+    const setup = (by: string) => (scheduler: Scheduler) =>
+      scheduler.every('tick', { interval_ms: 1_000 }, async () => {
+        const start_ms = Date.now();
+        await pause(200);
+        runs.push({ by, start_ms, end_ms: Date.now() });
+      });
     const started_ms = Date.now();
     await startScheduler(setup('first'));
     await startScheduler(setup('second'));
@@ -86,17 +96,22 @@ describe('scheduler', () => {
 
   it('keeps a recurring job going after a run fails', async () => {
     let runs = 0;
-    await startScheduler((scheduler) => scheduler.every('failing-tick', { interval_ms: 1_000 }, async () => {
-      runs += 1;
-      throw new Error('this run failed');
-    }));
+    await startScheduler((scheduler) =>
+      scheduler.every('failing-tick', { interval_ms: 1_000 }, async () => {
+        runs += 1;
+        throw new Error('this run failed');
+      }),
+    );
     await until(() => runs >= 2, 'a second run after a failed one');
     expect((await jobStates('failing-tick')).failed).toBeGreaterThanOrEqual(1);
   });
 
   it('runs a job enqueued before a stop after a restart', async () => {
     const seen: unknown[] = [];
-    const setup = (scheduler: Scheduler) => scheduler.handle('later', async (payload) => { seen.push(payload); });
+    const setup = (scheduler: Scheduler) =>
+      scheduler.handle('later', async (payload) => {
+        seen.push(payload);
+      });
     const before = await startScheduler(setup);
     expect(await before.enqueue('later', { order: 'o_1' }, { run_at_ms: Date.now() + 1_000 })).toEqual(expect.any(String));
     await before.stop();
@@ -108,10 +123,16 @@ describe('scheduler', () => {
 
   it('retries a failing job with exponential backoff', async () => {
     const attempts_ms: number[] = [];
-    await startScheduler((scheduler) => scheduler.handle('flaky', async () => {
-      attempts_ms.push(Date.now());
-      if (attempts_ms.length < 3) throw new Error(`attempt ${attempts_ms.length} failed`);
-    }, { retry_limit: 3, retry_delay_ms: 1_000 }));
+    await startScheduler((scheduler) =>
+      scheduler.handle(
+        'flaky',
+        async () => {
+          attempts_ms.push(Date.now());
+          if (attempts_ms.length < 3) throw new Error(`attempt ${attempts_ms.length} failed`);
+        },
+        { retry_limit: 3, retry_delay_ms: 1_000 },
+      ),
+    );
     await running[0]!.enqueue('flaky', {});
     await until(async () => (await jobStates('flaky')).completed === 1, 'the third attempt to succeed');
     expect(attempts_ms).toHaveLength(3);
@@ -123,7 +144,15 @@ describe('scheduler', () => {
 
   it('holds at most one waiting job per key on a keyed queue', async () => {
     const seen: string[] = [];
-    const scheduler = await startScheduler((s) => s.handle<{ payout: string }>('keyed', async ({ payout }) => { seen.push(payout); }, { keyed: true }));
+    const scheduler = await startScheduler((s) =>
+      s.handle<{ payout: string }>(
+        'keyed',
+        async ({ payout }) => {
+          seen.push(payout);
+        },
+        { keyed: true },
+      ),
+    );
     const run_at_ms = Date.now() + 1_000;
     const first = await scheduler.enqueue('keyed', { payout: 'po_1' }, { singleton_key: 'po_1', run_at_ms });
     expect(first).toEqual(expect.any(String));
@@ -136,12 +165,20 @@ describe('scheduler', () => {
 
   it('stops within its timeout while a job hangs, and the job runs again after a restart', async () => {
     let release: () => void = () => {};
-    const hanging = new Promise<void>((resolve) => { release = resolve; });
+    const hanging = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let started = false;
-    const stuck = await startScheduler((scheduler) => scheduler.handle('stuck', async () => {
-      started = true;
-      await hanging;
-    }, { retry_limit: 1, retry_delay_ms: 1_000 }));
+    const stuck = await startScheduler((scheduler) =>
+      scheduler.handle(
+        'stuck',
+        async () => {
+          started = true;
+          await hanging;
+        },
+        { retry_limit: 1, retry_delay_ms: 1_000 },
+      ),
+    );
     try {
       await stuck.enqueue('stuck', { n: 1 });
       await until(() => started, 'the job to start');
@@ -150,7 +187,15 @@ describe('scheduler', () => {
       // pg-boss waits in 500 ms steps, then hands the job back.
       expect(Date.now() - stop_started_ms).toBeLessThan(STOP_TIMEOUT_MS + 1_000);
       const rerun: unknown[] = [];
-      await startScheduler((scheduler) => scheduler.handle('stuck', async (payload) => { rerun.push(payload); }, { retry_limit: 1, retry_delay_ms: 1_000 }));
+      await startScheduler((scheduler) =>
+        scheduler.handle(
+          'stuck',
+          async (payload) => {
+            rerun.push(payload);
+          },
+          { retry_limit: 1, retry_delay_ms: 1_000 },
+        ),
+      );
       await until(() => rerun.length === 1, 'the handed-back job to run again');
       expect(rerun).toEqual([{ n: 1 }]);
     } finally {
@@ -163,7 +208,13 @@ describe('scheduler', () => {
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     try {
       let runs = 0;
-      const frozen = await startScheduler((scheduler) => scheduler.every('frozen-tick', { interval_ms: 1_000 }, async () => { runs += 1; }), { database_url: proxy.route(database.url) });
+      const frozen = await startScheduler(
+        (scheduler) =>
+          scheduler.every('frozen-tick', { interval_ms: 1_000 }, async () => {
+            runs += 1;
+          }),
+        { database_url: proxy.route(database.url) },
+      );
       await until(() => runs >= 1, 'a first run');
       proxy.freeze();
       await pause(600); // the chain's next poll is now waiting on the frozen database
@@ -180,18 +231,32 @@ describe('scheduler', () => {
     const target = new URL(database.url);
     const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port) });
     const lines: string[] = [];
-    const logger = createLogger('warn', new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const logger = createLogger(
+      'warn',
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let started = false;
     try {
-      const scheduler = await startScheduler((s) => s.handle('blip', async () => {
-        started = true;
-        await gate;
-      }), { database_url: proxy.route(database.url), logger });
+      const scheduler = await startScheduler(
+        (s) =>
+          s.handle('blip', async () => {
+            started = true;
+            await gate;
+          }),
+        { database_url: proxy.route(database.url), logger },
+      );
       await scheduler.enqueue('blip', {});
       await until(() => started, 'the job to start');
       await proxy.close(); // the database is gone when pg-boss completes the job

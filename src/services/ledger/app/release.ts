@@ -20,20 +20,40 @@ export async function releaseDue(pool: Pool, now_s: number, limit = RELEASE_BATC
   const due = await run<{ due: boolean }>(pool, sql`SELECT EXISTS (SELECT 1 FROM ledger.releases WHERE available_on <= ${now_s}) AS due`);
   if (due.rows[0]?.due !== true) return 0;
   return withTransaction(pool, async (tx) => {
-    const rows = await run<{ merchant_id: string; transfer_id: string; available_on: number; currency: string; source_id: string; net: number; cause_event_id: string }>(tx, sql`
+    const rows = await run<{
+      merchant_id: string;
+      transfer_id: string;
+      available_on: number;
+      currency: string;
+      source_id: string;
+      net: number;
+      cause_event_id: string;
+    }>(
+      tx,
+      sql`
       SELECT r.merchant_id, r.transfer_id, r.available_on, t.currency, t.source_id, t.net, t.cause_event_id
       FROM ledger.releases r JOIN ledger.transfers t ON t.merchant_id = r.merchant_id AND t.id = r.transfer_id
       WHERE r.available_on <= ${now_s}
       ORDER BY r.available_on
       LIMIT ${limit}
-      FOR UPDATE OF r SKIP LOCKED`);
+      FOR UPDATE OF r SKIP LOCKED`,
+    );
     if (rows.rows.length === 0) return 0;
     const requests = rows.rows.map((row) => releaseTransfer({ ...row, cause: { event_id: row.cause_event_id } }));
     const results = await postTransfers(tx, requests);
     const refused = results.filter((r) => !isPosted(r.result));
-    if (refused.length > 0) throw new Error(`release refused: ${refused.slice(0, 5).map((r) => `${r.id} ${r.result}`).join(', ')}`);
-    await run(tx, sql`DELETE FROM ledger.releases r USING unnest(${rows.rows.map((r) => r.merchant_id)}::text[], ${rows.rows.map((r) => r.transfer_id)}::text[]) AS k(merchant_id, transfer_id)
-      WHERE r.merchant_id = k.merchant_id AND r.transfer_id = k.transfer_id COLLATE "C"`);
+    if (refused.length > 0)
+      throw new Error(
+        `release refused: ${refused
+          .slice(0, 5)
+          .map((r) => `${r.id} ${r.result}`)
+          .join(', ')}`,
+      );
+    await run(
+      tx,
+      sql`DELETE FROM ledger.releases r USING unnest(${rows.rows.map((r) => r.merchant_id)}::text[], ${rows.rows.map((r) => r.transfer_id)}::text[]) AS k(merchant_id, transfer_id)
+      WHERE r.merchant_id = k.merchant_id AND r.transfer_id = k.transfer_id COLLATE "C"`,
+    );
     return rows.rows.length;
   });
 }

@@ -80,10 +80,20 @@ export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?
     const released = await releaseAllDue(deps.pool, unixSeconds(deps.clock));
     if (released > 0) log.debug({ released }, 'ledger: released settled funds');
   });
-  const polling = options.poll === false
-    ? { stop: async () => {} }
-    : startPolling(consume, { ...LEDGER_POLLING, onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off') });
-  const worker: LedgerWorker = { runner, step, stop: async () => { unregister_lag(); await polling.stop(); } };
-  deps.app?.addHook('onClose', async () => { await worker.stop(); });
+  const polling =
+    options.poll === false
+      ? { stop: async () => {} }
+      : startPolling(consume, { ...LEDGER_POLLING, onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off') });
+  const worker: LedgerWorker = {
+    runner,
+    step,
+    stop: async () => {
+      unregister_lag();
+      await polling.stop();
+    },
+  };
+  deps.app?.addHook('onClose', async () => {
+    await worker.stop();
+  });
   return worker;
 }
