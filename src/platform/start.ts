@@ -80,6 +80,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const vault = new Vault(keyring);
   const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
   const reader = createPool(database.url, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true });
+  tracePool(reader);
   const lease = await takeProcessLease(database.url, (error) => logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   const write: WriteDeps = { pool: database.pool, reader, ids, clock, lease, hash_key: idempotency_hash_key, render_error: errorBody };
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;

@@ -85,8 +85,8 @@ describe('tracing', () => {
     const processor = spans.find((span) => span.name === 'processor.authorize')!;
     expect(processor.attributes).toMatchObject({ 'payrail.processor': 'sandbox', 'payrail.charge_id': paid.body.latest_charge, 'payrail.amount': 2000 });
 
-    // Database spans: the vault's read under the vault span, the idempotency lock and the one commit
-    // statement under the request span; every one of them inside this trace, none without a parent.
+    // Database spans: the vault's read under the vault span, the attempt's record and its commit under
+    // the attempt span; every one of them inside this trace, none without a parent.
     const db = spans.filter((span) => span.name.startsWith('db '));
     expect(db.length).toBeGreaterThanOrEqual(2);
     const vault = spans.find((span) => span.name === 'vault.card_for_payment')!;
@@ -97,7 +97,10 @@ describe('tracing', () => {
       expect(span.attributes['db.system.name']).toBe('postgresql');
     }
     expect(db.some((span) => parentOf(span) === idOf(vault))).toBe(true);
-    expect(db.some((span) => parentOf(span) === idOf(request!) && String(span.attributes['db.query.text']).includes('INSERT INTO payments.payment_intents'))).toBe(true);
+    // The attempt is recorded (the intent inserted as `processing`) before the processor hears of it.
+    const recorded = db.find((span) => parentOf(span) === idOf(attempt!) && String(span.attributes['db.query.text']).includes('INSERT INTO payments.payment_intents'));
+    expect(recorded).toBeDefined();
+    expect(endOf(recorded!)).toBeLessThanOrEqual(startOf(processor));
     // Spans nest in time as well.
     for (const span of spans.filter((s) => s !== request)) {
       expect(span.startTime[0] * 1e9 + span.startTime[1]).toBeGreaterThanOrEqual(request!.startTime[0] * 1e9 + request!.startTime[1]);
@@ -161,3 +164,11 @@ describe('tracing', () => {
     for (const span of failed) expect(span.status.message ?? '').toMatch(/^[A-Za-z0-9_.]*$/);
   });
 });
+
+function startOf(span: ReadableSpan): number {
+  return span.startTime[0] * 1e9 + span.startTime[1];
+}
+
+function endOf(span: ReadableSpan): number {
+  return span.endTime[0] * 1e9 + span.endTime[1];
+}
