@@ -31,7 +31,8 @@ export async function prepareBeforeBuild(ref, { root_dir, cleanup }) {
   } else {
     await runCommand('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: tree_dir, timeout_ms: NPM_CI_TIMEOUT_MS, cleanup });
   }
-  await runCommand('npx', ['--no', 'tsc', '-p', 'tsconfig.json'], { cwd: tree_dir, timeout_ms: BUILD_TIMEOUT_MS, cleanup });
+  // What `npx tsc -p tsconfig.json` runs there, without npx's option parsing (its -p is --package).
+  await runCommand(process.execPath, [join(tree_dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: tree_dir, timeout_ms: BUILD_TIMEOUT_MS, cleanup });
   return {
     label: `before (${ref} = ${commit.slice(0, 9)})`,
     suffix: '_before',

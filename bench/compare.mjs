@@ -27,7 +27,7 @@ export function beforeAfterRows(results, variants, connections) {
   if (before && after) {
     rows.push(
       ['kill: keys in flight', columns(before.in_flight_keys, after.in_flight_keys, 0)],
-      ['kill: server healthy ms', columns(before.ready_ms, after.ready_ms, 0)],
+      ['kill: restarted, /healthz ok ms', columns(before.ready_ms, after.ready_ms, 0)],
       ['kill: first payment ms', columns(before.first_success_ms, after.first_success_ms, 0)],
       ['kill: in-flight keys answered ms', columns(before.in_flight_answered_ms, after.in_flight_answered_ms, 0)],
     );

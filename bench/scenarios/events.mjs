@@ -30,10 +30,10 @@ export const events = {
     }
     const dist = (path) => import(pathToFileURL(join(ctx.root_dir, 'dist', path)).href);
     const [{ createPool, numbered }, { migrate }, { ALL_MIGRATIONS }, { createLogger }, { UlidGenerator }, { outboxInsert },
-      { connectJetStream, ensureStream }, { NatsRelay }, { JetStreamConsumerWorker }, { natsSettingsFor }, { OutboxConsumerRunner, startPolling }] = await Promise.all([
+      { connectJetStream, ensureStream }, { NatsRelay }, { JetStreamConsumerWorker }, { natsSettingsFor }, { OutboxConsumerRunner, startPolling }, { fixedSource }] = await Promise.all([
       dist('platform/db.js'), dist('platform/migrations.js'), dist('platform/all-migrations.js'), dist('platform/logger.js'), dist('kernel/ids.js'),
       dist('services/events/outbox.js'), dist('services/events/nats/jetstream.js'), dist('services/events/nats/relay.js'),
-      dist('services/events/nats/consumer.js'), dist('services/events/runtime.js'), dist('services/events/consumer.js'),
+      dist('services/events/nats/consumer.js'), dist('services/events/runtime.js'), dist('services/events/consumer.js'), dist('services/events/nats/link.js'),
     ]);
     const logger = createLogger('error', new Writable({ write(_c, _e, done) { done(); } }));
     const pool = createPool(ctx.database.url, ctx.config.db_pool_max);
@@ -45,6 +45,7 @@ export const events = {
     const raw_settings = { ...settings, stream: `PAYRAIL_BENCH_RAW_${suffix}`, subject_prefix: `payrailbench.${suffix}raw` };
     const nats = await connectJetStream(settings, 'payrail-bench');
     ctx.cleanup.add('close NATS', () => nats.close());
+    const source = fixedSource(nats); // the relay and consumers take a JetStream source, connected here up front
     for (const s of [settings, raw_settings]) {
       await ensureStream(nats.jsm, s);
       ctx.cleanup.add(`delete stream ${s.stream}`, () => nats.jsm.streams.delete(s.stream).catch(() => false));
@@ -56,7 +57,7 @@ export const events = {
     const ids = new UlidGenerator();
     await insertBacklog(pool, ids, outboxInsert, numbered, payload_object);
     const backlog = (await pool.query('SELECT count(*)::int AS n FROM events.outbox')).rows[0].n;
-    const relay = new NatsRelay({ pool, js: nats.js, settings, logger });
+    const relay = new NatsRelay({ pool, nats: source, settings, logger });
     const relay_started = performance.now();
     let relayed = 0;
     for (;;) {
@@ -84,8 +85,8 @@ export const events = {
     const nats_lag = await measureLag({
       pool, ids, outboxInsert, numbered, payload_object,
       start: async (consumer) => {
-        const live_relay = new NatsRelay({ pool, js: nats.js, settings, logger });
-        const worker = new JetStreamConsumerWorker({ pool, nats, settings, logger, consumer });
+        const live_relay = new NatsRelay({ pool, nats: source, settings, logger });
+        const worker = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
         // Catch up on the backlog first (not timed): only this phase's events count.
         const caught_up_by = performance.now() + DRAIN_TIMEOUT_MS;
         while (performance.now() < caught_up_by) {

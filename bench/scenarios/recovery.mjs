@@ -66,7 +66,7 @@ export function recoveryScenario(latency_ms, build) {
         rows: [
           ['load before the kill', `${formatNumber(answered_before_kill)} payments answered in ${formatNumber(loaded_s, 1)} s (warm-up included), ${ctx.config.connections} clients`],
           ['keys in flight at the kill', formatNumber(in_flight.length)],
-          ['restarted server healthy', `${formatNumber(ready_ms, 0)} ms after the kill (process start included)`],
+          ['restarted, /healthz ok', `${formatNumber(ready_ms, 0)} ms after the kill (process start included; polled every 100 ms)`],
           ['first successful payment', `${formatNumber(figures.first_success_ms, 0)} ms after the kill`],
           ['every in-flight key answered', Number.isFinite(figures.in_flight_answered_ms) ? `${formatNumber(figures.in_flight_answered_ms, 0)} ms after the kill` : `NOT within ${KEY_ANSWER_LIMIT_MS / 1000} s of each key's first send`],
           ['retries', `${formatNumber(outcome.retries)} (answers while retrying: ${statusList(outcome.retry_statuses)}); back-off ${RECONNECT_DELAY_MS} ms on a refused connection, ${BUSY_RETRY_FIRST_MS}→${BUSY_RETRY_MAX_MS} ms on 409/429/5xx`],
