@@ -253,4 +253,46 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     await takeover.stop();
     await relay.stop();
   });
+
+  it('replays from the outbox what a purge took from a consumer that was behind: every event once, in outbox order', async () => {
+    const relay = new NatsRelay({ pool, nats: source, settings, logger });
+    const consumer = recorder();
+    const workers: JetStreamConsumerWorker[] = [];
+    const worker = () => {
+      const created = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
+      workers.push(created);
+      return created;
+    };
+    try {
+      await relayUntilIdle(relay);
+      const first = worker();
+      const caught_up = (await outbox()).length;
+      await consumeUntil(first, async () => (await effects(consumer.name)).length >= caught_up);
+      await first.stop();
+      // Relayed while the consumer is away, then purged: only the outbox still has them.
+      for (let i = 0; i < 10; i++) await emit(pool, `pi_purged${i % 2}`);
+      await relayUntilIdle(relay);
+      await nats.jsm.streams.purge(settings.stream);
+      for (let i = 0; i < 5; i++) await emit(pool, `pi_after${i % 2}`);
+      await relayUntilIdle(relay);
+      const relay_offset = () => pool.query<{ generation: number }>('SELECT generation FROM events.consumer_offsets WHERE consumer = $1', [relay.offset_name]);
+      expect((await relay_offset()).rows).toEqual([{ generation: 0 }]);
+
+      // The consumer finds the gap and rewinds the relay; the relay republishes; the consumer applies.
+      const back = worker();
+      const all = (await outbox()).map((e) => e.id);
+      const deadline = Date.now() + 20_000;
+      while ((await effects(consumer.name)).length < all.length) {
+        if (Date.now() > deadline) throw new Error('the purged events were not replayed in time');
+        await back.step();
+        await relay.step();
+      }
+      expect((await effects(consumer.name)).map((e) => e.event_id)).toEqual(all);
+      expect((await relay_offset()).rows).toEqual([{ generation: 1 }]);
+      expect(await back.lag(Math.floor(Date.now() / 1000))).toEqual({ events_behind: 0, seconds_behind: 0 });
+    } finally {
+      for (const created of workers) await created.stop();
+      await relay.stop();
+    }
+  });
 });
