@@ -1,4 +1,4 @@
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages } from '@nats-io/jetstream';
 import type { Pool } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { NatsDiscontinuityReason } from '../../../platform/metrics.js';
@@ -9,10 +9,10 @@ import type { JetStreamHandle, NatsSettings } from './jetstream.js';
 import { durableName, ensureDurableConsumer, resetDurableConsumer } from './jetstream.js';
 import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
-import { comparePositions, parseEnvelope } from './envelope.js';
-import type { RunItem, StreamPosition } from './position.js';
+import type { StreamPosition } from './position.js';
 import { PositionStore } from './position.js';
 import { RunApplier } from './apply.js';
+import { DeliveredMessages } from './delivered.js';
 
 /**
  * The NATS binding of a `Consumer`: a durable JetStream pull consumer (explicit acks, bounded
@@ -46,11 +46,6 @@ export type ConsumeRound =
   | { kind: 'applied'; read: number; applied: number; parked: number }
   | { kind: 'retry_later'; event_id: string; attempts: number; error: string };
 
-interface QueuedItem extends RunItem {
-  /** Empty when the message was read straight from the stream to fill a gap. */
-  messages: JsMsg[];
-}
-
 const RETRY_BACKOFF_MS = { first: 200, max: 5_000 } as const;
 /** While idle, the stream's identity and length are checked this often (a truncation delivers nothing). */
 export const STREAM_CHECK_INTERVAL_MS = 5_000;
@@ -63,7 +58,7 @@ export class JetStreamConsumerWorker {
   readonly store: PositionStore;
   private readonly applier: RunApplier;
   private readonly log: Logger;
-  private queue: JsMsg[] = [];
+  private readonly delivered = new DeliveredMessages();
   private subscription: ConsumerMessages | undefined;
   private position: StreamPosition | undefined;
   private resubscribe = false;
@@ -105,7 +100,7 @@ export class JetStreamConsumerWorker {
       }
     }
     try {
-      const round = await this.applyQueued(nats);
+      const round = await this.applyDelivered(nats);
       if (round.kind === 'idle' && Date.now() - this.checked_at_ms >= STREAM_CHECK_INTERVAL_MS) await this.checkStream(nats);
       return round;
     } catch (error) {
@@ -131,7 +126,7 @@ export class JetStreamConsumerWorker {
             failures = Math.min(failures + 1, 20);
             wait_ms = Math.min(RETRY_BACKOFF_MS.max, RETRY_BACKOFF_MS.first * 2 ** (failures - 1));
             this.log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'nats consumer: event failed, will retry');
-            for (const message of this.queue) message.working();
+            this.delivered.working();
           } else {
             failures = 0;
           }
@@ -174,7 +169,7 @@ export class JetStreamConsumerWorker {
     const subscription = await consumer.consume({
       max_messages: this.deps.settings.consumer_batch_size,
       callback: (message) => {
-        this.queue.push(message);
+        this.delivered.push(message);
         this.arrived = true;
         this.wake_up?.();
       },
@@ -193,7 +188,7 @@ export class JetStreamConsumerWorker {
   private async unsubscribe(): Promise<void> {
     const subscription = this.subscription;
     this.subscription = undefined;
-    this.queue = [];
+    this.delivered.clear();
     if (subscription) await Promise.resolve(subscription.close()).catch(() => {});
   }
 
@@ -237,7 +232,7 @@ export class JetStreamConsumerWorker {
   }
 
   private sleep(ms: number): Promise<void> {
-    // Only news ends a wait early: messages merely still queued (offline, standby, waiting for a
+    // Only news ends a wait early: messages merely still held (offline, standby, waiting for a
     // retry) would otherwise make this loop spin without ever yielding to timers.
     if (this.arrived && !this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
@@ -246,14 +241,18 @@ export class JetStreamConsumerWorker {
     });
   }
 
-  /** Applies the next run of queued (or gap-filled) messages. */
-  private async applyQueued(nats: JetStreamHandle): Promise<ConsumeRound> {
-    const reused_seq = this.dropConsumed();
+  /** Applies the next run of delivered (or hole-filled) messages. */
+  private async applyDelivered(nats: JetStreamHandle): Promise<ConsumeRound> {
+    assert(this.position !== undefined, 'position not loaded');
+    const reused_seq = this.delivered.reusedSequence(this.position);
     if (reused_seq !== undefined) await this.checkStream(nats, reused_seq);
-    if (this.queue.length === 0) return { kind: 'idle' };
     const from = this.position;
-    assert(from !== undefined, 'position not loaded');
-    const items = await this.nextRun(nats, from.stream_seq);
+    // Redeliveries of what the position covers: acknowledged, no effect.
+    this.delivered.ackThrough(from.stream_seq);
+    if (this.delivered.size === 0) return { kind: 'idle' };
+    const size = this.applier.runLimit(from.stream_seq + 1, this.deps.settings.consumer_batch_size);
+    const items = await this.delivered.nextRun(nats, this.deps.settings.stream, from.stream_seq, size);
+    for (const item of items) if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
     if (items.length === 0) return { kind: 'idle' };
     const outcome = await this.applier.applyRun(items, from);
     if (outcome.kind === 'retry_later') return outcome;
@@ -262,66 +261,10 @@ export class JetStreamConsumerWorker {
       this.log.info({ ours: from.stream_seq, database: this.position.stream_seq }, 'nats consumer: position moved elsewhere; catching up');
       return { kind: 'applied', read: 0, applied: 0, parked: 0 };
     }
-    this.ackThrough(this.position.stream_seq);
+    this.delivered.ackThrough(this.position.stream_seq);
     metrics.consumerEvents(this.deps.consumer.name, 'applied', outcome.applied);
     metrics.consumerEvents(this.deps.consumer.name, 'parked', outcome.parked);
     if (outcome.applied > 0) this.deps.onApplied?.(outcome.applied);
     return { kind: 'applied', read: items.length, applied: outcome.applied, parked: outcome.parked };
-  }
-
-  /**
-   * Acknowledges queued redeliveries of what the position covers. Answers the lowest sequence at or
-   * below the position delivered for the first time with an event past it: the stream reused
-   * sequence numbers (re-created or truncated). A redelivery is never that: it was passed already.
-   */
-  private dropConsumed(): number | undefined {
-    const position = this.position;
-    assert(position !== undefined, 'position not loaded');
-    let reused: number | undefined;
-    for (const message of this.queue) {
-      if (message.seq > position.stream_seq || message.info.redelivered) continue;
-      const event = parseEnvelope(message.data);
-      if (event && comparePositions(event.position, position.outbox) > 0) reused = Math.min(reused ?? message.seq, message.seq);
-    }
-    if (reused === undefined) this.ackThrough(position.stream_seq);
-    return reused;
-  }
-
-  /** Acknowledges the queued messages up to `stream_seq` (the committed position covers them). */
-  private ackThrough(stream_seq: number): void {
-    const waiting: JsMsg[] = [];
-    for (const message of this.queue) {
-      if (message.seq <= stream_seq) message.ack();
-      else waiting.push(message);
-    }
-    this.queue = waiting;
-  }
-
-  /** From `after + 1`: queued messages in order, with any missing sequence read from the stream. */
-  private async nextRun(nats: JetStreamHandle, after: number): Promise<QueuedItem[]> {
-    const by_seq = new Map<number, JsMsg[]>();
-    for (const message of this.queue) by_seq.set(message.seq, [...(by_seq.get(message.seq) ?? []), message]);
-    const size = this.applier.runLimit(after + 1, this.deps.settings.consumer_batch_size);
-    const items: QueuedItem[] = [];
-    let first_seq: number | undefined;
-    for (let seq = after + 1; items.length < size; seq++) {
-      const messages = by_seq.get(seq);
-      if (messages) {
-        items.push({ stream_seq: seq, messages, event: parseEnvelope(messages[0]?.data) });
-        continue;
-      }
-      // A gap: is anything queued beyond it? Otherwise the run simply ends here.
-      if (!this.queue.some((message) => message.seq > seq)) break;
-      first_seq ??= (await nats.jsm.streams.info(this.deps.settings.stream)).state.first_seq;
-      if (seq < first_seq) {
-        // Gone from the stream (expired or purged); the outbox check finds out what that lost.
-        seq = first_seq - 1;
-        continue;
-      }
-      const stored = await nats.jsm.streams.getMessage(this.deps.settings.stream, { seq });
-      items.push({ stream_seq: seq, messages: [], event: stored ? parseEnvelope(stored.data) : null });
-    }
-    for (const item of items) if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
-    return items;
   }
 }
