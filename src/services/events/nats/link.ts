@@ -18,11 +18,16 @@ export interface JetStreamSource {
   readonly handle: JetStreamHandle | undefined;
   /** False while the connection is down (the client is reconnecting). */
   readonly connected: boolean;
+  /**
+   * Settles when the current connection is lost. Requests in flight then never get their answer, so
+   * waiting for them would only wait out their timeout.
+   */
+  lost(): Promise<void>;
 }
 
 /** A source that is simply this handle (tests, tools). */
 export function fixedSource(handle: JetStreamHandle): JetStreamSource {
-  return { handle, get connected() { return !handle.nc.isClosed(); } };
+  return { handle, get connected() { return !handle.nc.isClosed(); }, lost: () => handle.nc.closed().then(() => {}) };
 }
 
 /** Waits between first-connect attempts: doubling from `first_ms`, at most `max_ms`. */
@@ -46,6 +51,7 @@ export class NatsLink implements JetStreamSource {
   private loop: Promise<void> | undefined;
   private wake_up: (() => void) | undefined;
   private unregister_metric: (() => void) | undefined;
+  private connection_lost = signal();
   private readonly log: Logger;
 
   constructor(private readonly deps: NatsLinkDeps) {
@@ -58,6 +64,10 @@ export class NatsLink implements JetStreamSource {
 
   get connected(): boolean {
     return this.up && this.current !== undefined;
+  }
+
+  lost(): Promise<void> {
+    return this.connection_lost.settled;
   }
 
   start(): void {
@@ -81,6 +91,7 @@ export class NatsLink implements JetStreamSource {
     const handle = this.current;
     this.current = undefined;
     this.up = false;
+    this.connection_lost.settle();
     if (!handle) return;
     // Draining a connection that is down would wait for a server that may never come back.
     if (handle.nc.isClosed()) return;
@@ -119,8 +130,10 @@ export class NatsLink implements JetStreamSource {
       for await (const status of handle.nc.status()) {
         if (status.type === 'disconnect') {
           this.up = false;
+          this.connection_lost.settle();
           this.log.warn('events: NATS connection lost; reconnecting (events wait in the outbox)');
         } else if (status.type === 'reconnect') {
+          this.connection_lost = signal();
           this.up = true;
           this.log.info('events: NATS connection back');
           await this.ensureStreamLogged();
@@ -140,4 +153,10 @@ export class NatsLink implements JetStreamSource {
       this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
     });
   }
+}
+
+function signal(): { settled: Promise<void>; settle: () => void } {
+  let settle: () => void = () => {};
+  const settled = new Promise<void>((resolve) => { settle = resolve; });
+  return { settled, settle };
 }

@@ -95,11 +95,16 @@ export class NatsRelay {
       }
       const crash_after = this.deps.faults?.crash_after_publishing;
       const sent = crash_after === undefined ? rows : rows.slice(0, crash_after);
-      const results = await Promise.allSettled(sent.map((row) => nats.js.publish(
+      const publishing = Promise.allSettled(sent.map((row) => nats.js.publish(
         subjectOf(this.deps.settings, row.merchant_id, row.type),
         row.payload,
         { msgID: messageId(row.id, row.generation), timeout: this.deps.settings.publish_timeout_ms },
       )));
+      // A connection lost mid-batch answers none of what is in flight: give the batch up at once (the
+      // offset stays) instead of waiting out the publish timeout; after reconnecting it is sent again
+      // and JetStream drops what it had stored already.
+      const results = await Promise.race([publishing, this.deps.nats.lost().then(() => null)]);
+      if (results === null) throw new Error('NATS connection lost while publishing; the batch is sent again once it is back');
       // Only the acknowledged prefix counts: the offset never passes an event JetStream may lack.
       let acked = 0;
       let duplicates = 0;
