@@ -73,7 +73,11 @@ describe('NATS faults', () => {
     const received = () => receiver.received.filter((r) => wanted.has(r.event.id));
     await waitFor(`${expected.length} webhooks`, () => new Set(received().map((r) => r.event.id)).size === expected.length, DELIVERY_TIMEOUT_MS);
     // Delivered once each: one request per event, and one delivery row per event in the database.
-    expect(received().map((r) => r.event.id).sort()).toEqual([...expected].sort());
+    expect(
+      received()
+        .map((r) => r.event.id)
+        .sort(),
+    ).toEqual([...expected].sort());
     const deliveries = await pool().query<{ n: number }>('SELECT count(*)::int AS n FROM events.webhook_deliveries WHERE event_id = ANY($1)', [expected]);
     expect(deliveries.rows[0]!.n).toBe(expected.length);
     expect(receiver.rejected).toEqual([]);
@@ -103,13 +107,19 @@ describe('NATS faults', () => {
 
   it('starts and takes payments while NATS is down; every event arrives once NATS starts', async () => {
     const started_ms = Date.now();
-    t = await startTestPlatform({}, {
-      events: {
-        nats_url: nats.url,
-        nats: { standby_retry_ms: 50, relay_idle_ms: 5 },
-        delivery: { schedule: { first_retry_ms: 100, multiplier: 2, max_interval_ms: 400, give_up_after_ms: 60_000, attempts_max: 20, jitter: 0 }, timeout_ms: 2_000 },
+    t = await startTestPlatform(
+      {},
+      {
+        events: {
+          nats_url: nats.url,
+          nats: { standby_retry_ms: 50, relay_idle_ms: 5 },
+          delivery: {
+            schedule: { first_retry_ms: 100, multiplier: 2, max_interval_ms: 400, give_up_after_ms: 60_000, attempts_max: 20, jitter: 0 },
+            timeout_ms: 2_000,
+          },
+        },
       },
-    });
+    );
     expect(Date.now() - started_ms).toBeLessThan(15_000);
     expect(t.platform.events.binding).toBe('nats');
     settings = t.platform.events.nats!.settings;
@@ -157,12 +167,19 @@ describe('NATS faults', () => {
     await holder.connect();
     try {
       // Hold the webhooks consumer's lead, so the events of this phase wait in the stream.
-      await waitFor('the test holding the webhooks consumer lead', async () => {
-        await pool().query(`SELECT pg_terminate_backend(pid) FROM pg_locks
+      await waitFor(
+        'the test holding the webhooks consumer lead',
+        async () => {
+          await pool().query(
+            `SELECT pg_terminate_backend(pid) FROM pg_locks
           WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0) AND pid <> $2`, [lead_key, (holder as unknown as { processID: number }).processID]);
-        return (await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [lead_key])).rows[0]!.ok;
-      }, 10_000);
+            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0) AND pid <> $2`,
+            [lead_key, (holder as unknown as { processID: number }).processID],
+          );
+          return (await holder.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok', [lead_key])).rows[0]!.ok;
+        },
+        10_000,
+      );
       await beginPhase();
       await pay(PAYMENTS_PER_PHASE);
       await waitFor('the relay publishing the first half', async () => (await relayLag()) === 0, 20_000);
@@ -187,7 +204,9 @@ describe('NATS faults', () => {
     expect(sample(metrics, 'payrail_nats_stream_discontinuities_total{consumer="webhooks",reason="gap"}')).toBeGreaterThanOrEqual(1);
     const errors = t.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 50);
     expect(errors.some((line) => line.msg.includes('stream was re-created'))).toBe(true);
-    const relay = await pool().query<{ generation: number }>('SELECT generation FROM events.consumer_offsets WHERE consumer = $1', [`nats_relay.${settings.stream.toLowerCase()}`]);
+    const relay = await pool().query<{ generation: number }>('SELECT generation FROM events.consumer_offsets WHERE consumer = $1', [
+      `nats_relay.${settings.stream.toLowerCase()}`,
+    ]);
     expect(relay.rows[0]!.generation).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });

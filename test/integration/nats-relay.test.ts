@@ -42,16 +42,32 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
   let nats: JetStreamHandle;
   let source: JetStreamSource;
   const ids = new UlidGenerator();
-  const logger = createLogger('error', new Writable({ write(_c, _e, done) { done(); } }));
+  const logger = createLogger(
+    'error',
+    new Writable({
+      write(_c, _e, done) {
+        done();
+      },
+    }),
+  );
   const merchant = 'acct_natstest';
 
   beforeAll(async () => {
-    ({ pool, url, drop } = await createMigratedPool(20));
-    await pool.query('CREATE TABLE public.effects (consumer text NOT NULL, event_id text NOT NULL, object_id text NOT NULL, n bigint GENERATED ALWAYS AS IDENTITY)');
+    const database = await createMigratedPool(20);
+    ({ pool, url } = database);
+    drop = () => database.drop();
+    await pool.query(
+      'CREATE TABLE public.effects (consumer text NOT NULL, event_id text NOT NULL, object_id text NOT NULL, n bigint GENERATED ALWAYS AS IDENTITY)',
+    );
     const suffix = randomBytes(4).toString('hex');
     settings = await natsSettingsFor(pool, NATS_URL!, {
-      stream: `PAYRAIL_TEST_${suffix}`, subject_prefix: `payrailtest.${suffix}`, relay_batch_size: 40, consumer_batch_size: 25,
-      ack_wait_ms: 2_000, standby_retry_ms: 20, relay_idle_ms: 5,
+      stream: `PAYRAIL_TEST_${suffix}`,
+      subject_prefix: `payrailtest.${suffix}`,
+      relay_batch_size: 40,
+      consumer_batch_size: 25,
+      ack_wait_ms: 2_000,
+      standby_retry_ms: 20,
+      relay_idle_ms: 5,
     });
     nats = await connectJetStream(settings, 'payrail-test');
     source = fixedSource(nats);
@@ -71,7 +87,7 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
 
   /** Outbox events in commit-safe order. */
   async function outbox(): Promise<Array<{ id: string; object_id: string }>> {
-    return (await pool.query('SELECT id, object_id FROM events.outbox ORDER BY xid, seq')).rows;
+    return (await pool.query<{ id: string; object_id: string }>('SELECT id, object_id FROM events.outbox ORDER BY xid, seq')).rows;
   }
 
   /** The stream's messages in stream order: event id and object. */
@@ -95,9 +111,12 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
       const round = await relay.step();
       if (round.kind === 'idle') {
         // Idle may only mean "an older transaction is still open": check the offset caught up.
-        const behind = await pool.query(`SELECT count(*)::int AS n FROM events.outbox e, events.consumer_offsets o
-          WHERE o.consumer = $1 AND (e.xid, e.seq) > (o.xid, o.seq)`, [relay.offset_name]);
-        if (behind.rows[0].n === 0) return;
+        const behind = await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM events.outbox e, events.consumer_offsets o
+          WHERE o.consumer = $1 AND (e.xid, e.seq) > (o.xid, o.seq)`,
+          [relay.offset_name],
+        );
+        if (behind.rows[0]?.n === 0) return;
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -123,7 +142,8 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
   }
 
   async function effects(name: string): Promise<Array<{ event_id: string; object_id: string }>> {
-    return (await pool.query('SELECT event_id, object_id FROM public.effects WHERE consumer = $1 ORDER BY n', [name])).rows;
+    return (await pool.query<{ event_id: string; object_id: string }>('SELECT event_id, object_id FROM public.effects WHERE consumer = $1 ORDER BY n', [name]))
+      .rows;
   }
 
   async function consumeUntil(worker: JetStreamConsumerWorker, done: () => Promise<boolean>, timeout_ms = 20_000): Promise<void> {
@@ -197,19 +217,21 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     b.start();
     const objects = Array.from({ length: 6 }, (_, i) => `pi_two${i}`);
     let killed = false;
-    await Promise.all(objects.map(async (object, index) => {
-      for (let step = 0; step < 15; step++) {
-        await emit(pool, object);
-        if (index === 0 && step === 7 && !killed) {
-          killed = true;
-          // Kill the leader's database session (the one holding an advisory lock in this database):
-          // its lock goes with it, and the standby takes over from the offset.
-          const terminated = await pool.query(`SELECT pg_terminate_backend(l.pid) AS ok FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+    await Promise.all(
+      objects.map(async (object, index) => {
+        for (let step = 0; step < 15; step++) {
+          await emit(pool, object);
+          if (index === 0 && step === 7 && !killed) {
+            killed = true;
+            // Kill the leader's database session (the one holding an advisory lock in this database):
+            // its lock goes with it, and the standby takes over from the offset.
+            const terminated = await pool.query(`SELECT pg_terminate_backend(l.pid) AS ok FROM pg_locks l JOIN pg_database d ON d.oid = l.database
             WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() AND l.pid <> pg_backend_pid()`);
-          expect(terminated.rows).toEqual([{ ok: true }]);
+            expect(terminated.rows).toEqual([{ ok: true }]);
+          }
         }
-      }
-    }));
+      }),
+    );
     const expected = (await outbox()).slice(before.length);
     const deadline = Date.now() + 15_000;
     while ((await stream()).length < before.length + expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));

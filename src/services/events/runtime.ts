@@ -69,7 +69,11 @@ export interface EventServices {
 }
 
 /** Settings from the environment (variables documented in docs/events.md). */
-export function eventSettingsFromEnv(env: NodeJS.ProcessEnv): { nats_url: string | undefined; nats: Partial<NatsSettings>; delivery: Partial<DeliverySettings> } {
+export function eventSettingsFromEnv(env: NodeJS.ProcessEnv): {
+  nats_url: string | undefined;
+  nats: Partial<NatsSettings>;
+  delivery: Partial<DeliverySettings>;
+} {
   const delivery: Partial<DeliverySettings> = {};
   if (env.PAYRAIL_WEBHOOK_RETRY) delivery.schedule = parseSchedule(env.PAYRAIL_WEBHOOK_RETRY);
   const int = (name: string): number | undefined => {
@@ -106,11 +110,16 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
   const log = deps.logger.child({ service: 'events' });
   const background = options.background ?? true;
   const delivery = new DeliveryWorker({
-    pool: deps.pool, clock: deps.clock, logger: deps.logger, secret_key: webhookSecretKey(deps.key_material),
-    transport: options.transport, random: options.random, settings: { ...from_env.delivery, ...options.delivery },
+    pool: deps.pool,
+    clock: deps.clock,
+    logger: deps.logger,
+    secret_key: webhookSecretKey(deps.key_material),
+    transport: options.transport,
+    random: options.random,
+    settings: { ...from_env.delivery, ...options.delivery },
   });
   const consumer = webhookConsumer(deps.clock);
-  const nats_url = options.nats_url === undefined ? from_env.nats_url : options.nats_url ?? undefined;
+  const nats_url = options.nats_url === undefined ? from_env.nats_url : (options.nats_url ?? undefined);
 
   let services: EventServices;
   if (nats_url === undefined) {
@@ -135,8 +144,15 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
       ? startPolling(consumeStep, { ...EMBEDDED_POLLING, onError: (error) => log.warn({ err: error }, 'webhooks consumer: round failed, backing off') })
       : { stop: async () => {} };
     services = {
-      binding: 'embedded', delivery, consumeStep, runner,
-      stop: async () => { unregister_lag(); await polling.stop(); await delivery.stop(); },
+      binding: 'embedded',
+      delivery,
+      consumeStep,
+      runner,
+      stop: async () => {
+        unregister_lag();
+        await polling.stop();
+        await delivery.stop();
+      },
     };
   } else {
     const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
@@ -160,7 +176,12 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     }
     log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
     services = {
-      binding: 'nats', delivery, consumeStep, relay, jetstream, nats: { link, settings },
+      binding: 'nats',
+      delivery,
+      consumeStep,
+      relay,
+      jetstream,
+      nats: { link, settings },
       stop: async () => {
         for (const unregister of unregister_lags) unregister();
         await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
@@ -170,6 +191,8 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
   }
   if (background) delivery.start();
   // Shutdown never fails because of events: everything here resumes from durable state next start.
-  deps.app?.addHook('onClose', async () => { await services.stop().catch((error: unknown) => log.warn({ err: error }, 'events: stopping failed')); });
+  deps.app?.addHook('onClose', async () => {
+    await services.stop().catch((error: unknown) => log.warn({ err: error }, 'events: stopping failed'));
+  });
   return services;
 }

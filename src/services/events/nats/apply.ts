@@ -50,8 +50,10 @@ export class RunApplier {
   async applyRun(items: readonly RunItem[], from: StreamPosition): Promise<ApplyOutcome> {
     const last = items[items.length - 1];
     assert(last !== undefined, 'empty run');
-    const outcome = await withTransaction(this.deps.pool, (tx) => this.commitRun(tx, items, from))
-      .catch((error: unknown) => ({ kind: 'failed' as const, error }));
+    const outcome = await withTransaction(this.deps.pool, (tx) => this.commitRun(tx, items, from)).catch((error: unknown) => ({
+      kind: 'failed' as const,
+      error,
+    }));
     if (outcome.kind === 'done') {
       if (outcome.had_events) this.attempts_pending = false;
       this.report(outcome.plan, outcome.replay_generation);
@@ -97,11 +99,14 @@ export class RunApplier {
       await run(tx, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ANY(${mine.map((e) => e.id)}::text[])`);
     }
     if (mine.length === 0) return 0;
-    const inserted = await run<{ event_id: string }>(tx, sql`
+    const inserted = await run<{ event_id: string }>(
+      tx,
+      sql`
       INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
       SELECT ${this.deps.consumer.name}, u.event_id, u.merchant_id FROM unnest(${mine.map((e) => e.id)}::text[], ${mine.map((e) => e.merchant_id)}::text[]) AS u(event_id, merchant_id)
       ON CONFLICT (consumer, event_id) DO NOTHING
-      RETURNING event_id`);
+      RETURNING event_id`,
+    );
     const fresh = new Set(inserted.rows.map((row) => row.event_id));
     const batch = mine.filter((event) => fresh.has(event.id));
     if (batch.length > 0) await this.deps.consumer.handle(batch, tx);
@@ -118,17 +123,26 @@ export class RunApplier {
       // Not an event the consumer was handed: the failure was the database's, not the consumer's.
       if (event === undefined || !this.types.has(event.type)) throw error;
       this.attempts_pending = true;
-      const counted = await run<{ attempts: number }>(tx, sql`
+      const counted = await run<{ attempts: number }>(
+        tx,
+        sql`
         INSERT INTO events.consumer_attempts (consumer, event_id, attempts, last_error) VALUES (${this.deps.consumer.name}, ${event.id}, 1, ${message})
         ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = events.consumer_attempts.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now()
-        RETURNING attempts`);
+        RETURNING attempts`,
+      );
       const attempts = counted.rows[0]?.attempts ?? 1;
       if (attempts < this.deps.attempts_max) return { kind: 'retry_later', event_id: event.id, attempts, error: message };
-      await run(tx, sql`
+      await run(
+        tx,
+        sql`
         INSERT INTO events.dead_letters (consumer, event_id, merchant_id, type, xid, seq, attempts, error)
         VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}, ${event.type}, ${event.position.xid}::xid8, ${event.position.seq}, ${attempts}, ${message})
-        ON CONFLICT (consumer, event_id) DO NOTHING`);
-      await run(tx, sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`);
+        ON CONFLICT (consumer, event_id) DO NOTHING`,
+      );
+      await run(
+        tx,
+        sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`,
+      );
       await run(tx, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ${event.id}`);
       const position = await this.moveTo(tx, from, [item], plan);
       this.deps.logger.error({ event_id: event.id, attempts, error: message }, 'nats consumer: event parked in events.dead_letters');
@@ -140,9 +154,17 @@ export class RunApplier {
     if (!plan.gap) return;
     const { gap } = plan;
     metrics.natsStreamDiscontinuity(this.deps.consumer.name, 'gap');
-    this.deps.logger.error({
-      stream_seq: gap.stream_seq, event_id: gap.event_id, found: gap.found, expected: gap.expected, replay_from: plan.outbox, replay_generation,
-    }, 'nats consumer: the stream lacks events this consumer has not applied (stream re-created, truncated or expired); the relay replays them from the outbox');
+    this.deps.logger.error(
+      {
+        stream_seq: gap.stream_seq,
+        event_id: gap.event_id,
+        found: gap.found,
+        expected: gap.expected,
+        replay_from: plan.outbox,
+        replay_generation,
+      },
+      'nats consumer: the stream lacks events this consumer has not applied (stream re-created, truncated or expired); the relay replays them from the outbox',
+    );
   }
 }
 

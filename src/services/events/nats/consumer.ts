@@ -221,8 +221,14 @@ export class JetStreamConsumerWorker {
     this.position = next;
     if (reason === undefined) return;
     metrics.natsStreamDiscontinuity(this.deps.consumer.name, reason);
-    this.log.error({ reason, previous: { stream_seq: position.stream_seq, created: position.stream_created }, now: { stream_seq, created: info.created, last_seq: info.state.last_seq } },
-      `nats consumer: the stream was ${reason === 'recreated' ? 're-created' : 'truncated'}; the position moves to its sequence numbers and events it lacks are replayed from the outbox`);
+    this.log.error(
+      {
+        reason,
+        previous: { stream_seq: position.stream_seq, created: position.stream_created },
+        now: { stream_seq, created: info.created, last_seq: info.state.last_seq },
+      },
+      `nats consumer: the stream was ${reason === 'recreated' ? 're-created' : 'truncated'}; the position moves to its sequence numbers and events it lacks are replayed from the outbox`,
+    );
     if (reused_seq !== undefined) return; // JetStream already delivers those sequences
     await resetDurableConsumer(nats.jsm, this.deps.settings, this.durable, stream_seq + 1);
     if (this.subscription) {
@@ -236,8 +242,15 @@ export class JetStreamConsumerWorker {
     // retry) would otherwise make this loop spin without ever yielding to timers.
     if (this.arrived && !this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake_up = undefined; resolve(); }, ms);
-      this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
+      const timer = setTimeout(() => {
+        this.wake_up = undefined;
+        resolve();
+      }, ms);
+      this.wake_up = () => {
+        clearTimeout(timer);
+        this.wake_up = undefined;
+        resolve();
+      };
     });
   }
 
@@ -252,7 +265,8 @@ export class JetStreamConsumerWorker {
     if (this.delivered.size === 0) return { kind: 'idle' };
     const size = this.applier.runLimit(from.stream_seq + 1, this.deps.settings.consumer_batch_size);
     const items = await this.delivered.nextRun(nats, this.deps.settings.stream, from.stream_seq, size);
-    for (const item of items) if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
+    for (const item of items)
+      if (!item.event && item.messages.length > 0) this.log.error({ stream_seq: item.stream_seq }, 'nats consumer: message is not a Payrail event; skipping');
     if (items.length === 0) return { kind: 'idle' };
     const outcome = await this.applier.applyRun(items, from);
     if (outcome.kind === 'retry_later') return outcome;

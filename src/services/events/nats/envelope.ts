@@ -36,7 +36,15 @@ export function parseEnvelope(data: Uint8Array | undefined): Envelope | null {
 }
 
 export function toConsumed(event: Envelope): ConsumedEvent {
-  return { id: event.id, merchant_id: event.merchant_id, type: event.type, created: event.created, object_id: event.object_id, data: event.data, position: event.position };
+  return {
+    id: event.id,
+    merchant_id: event.merchant_id,
+    type: event.type,
+    created: event.created,
+    object_id: event.object_id,
+    data: event.data,
+    position: event.position,
+  };
 }
 
 /** Orders outbox positions as the outbox does: by transaction id, then seq. */

@@ -103,7 +103,10 @@ const RECONNECT_WAIT_MS = 500;
 /** Connects once (one try of each server); the NatsLink retries a failed first connect. */
 export async function connectJetStream(settings: Pick<NatsSettings, 'url' | 'publish_timeout_ms'>, name = 'payrail'): Promise<JetStreamHandle> {
   const nc = await connect({
-    servers: settings.url.split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    servers: settings.url
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
     name,
     timeout: CONNECT_TIMEOUT_MS,
     // Reconnect for ever: the relay and consumers resume from durable positions when it comes back.
@@ -112,7 +115,14 @@ export async function connectJetStream(settings: Pick<NatsSettings, 'url' | 'pub
   });
   const jsm = await jetstreamManager(nc, { timeout: settings.publish_timeout_ms });
   const js = jetstream(nc, { timeout: settings.publish_timeout_ms });
-  return { nc, js, jsm, close: async () => { await nc.drain().catch(() => nc.close()); } };
+  return {
+    nc,
+    js,
+    jsm,
+    close: async () => {
+      await nc.drain().catch(() => nc.close());
+    },
+  };
 }
 
 /**
@@ -141,8 +151,10 @@ export async function ensureStream(jsm: JetStreamManager, settings: NatsSettings
   }
   const current = existing.config;
   if (current.description !== description) {
-    throw new Error(`NATS stream ${settings.stream} belongs to another Payrail database ("${current.description ?? 'no description'}"); `
-      + `choose another PAYRAIL_NATS_STREAM, or delete the stream if that installation is gone`);
+    throw new Error(
+      `NATS stream ${settings.stream} belongs to another Payrail database ("${current.description ?? 'no description'}"); ` +
+        `choose another PAYRAIL_NATS_STREAM, or delete the stream if that installation is gone`,
+    );
   }
   if (current.max_age !== config.max_age || current.duplicate_window !== config.duplicate_window || current.subjects?.[0] !== config.subjects[0]) {
     await jsm.streams.update(settings.stream, { ...current, subjects: config.subjects, max_age: config.max_age, duplicate_window: config.duplicate_window });
@@ -160,8 +172,16 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, settings: Nat
     await jsm.consumers.add(settings.stream, durableConfig(settings, durable));
     return;
   }
-  if (existing.config.ack_wait !== config.ack_wait || existing.config.max_deliver !== config.max_deliver || existing.config.max_ack_pending !== config.max_ack_pending) {
-    await jsm.consumers.update(settings.stream, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver, max_ack_pending: config.max_ack_pending });
+  if (
+    existing.config.ack_wait !== config.ack_wait ||
+    existing.config.max_deliver !== config.max_deliver ||
+    existing.config.max_ack_pending !== config.max_ack_pending
+  ) {
+    await jsm.consumers.update(settings.stream, durable, {
+      ack_wait: config.ack_wait,
+      max_deliver: config.max_deliver,
+      max_ack_pending: config.max_ack_pending,
+    });
   }
 }
 

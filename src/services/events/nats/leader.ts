@@ -14,9 +14,14 @@ import { run, sql } from '../../../platform/db.js';
 export class AdvisoryLeader {
   private client: pg.PoolClient | undefined;
   private lost = false;
-  private readonly onError = () => { this.lost = true; };
+  private readonly onError = () => {
+    this.lost = true;
+  };
 
-  constructor(private readonly pool: Pool, readonly key: string) {}
+  constructor(
+    private readonly pool: Pool,
+    readonly key: string,
+  ) {}
 
   get held(): boolean {
     return this.client !== undefined && !this.lost;
@@ -65,7 +70,10 @@ export class AdvisoryLeader {
     const broken = this.lost;
     this.lost = false;
     if (!broken) {
-      const unlocked = await run(client, sql`SELECT pg_advisory_unlock(hashtextextended(${this.key}, 0))`).then(() => true, () => false);
+      const unlocked = await run(client, sql`SELECT pg_advisory_unlock(hashtextextended(${this.key}, 0))`).then(
+        () => true,
+        () => false,
+      );
       client.release(!unlocked);
       return;
     }

@@ -27,7 +27,13 @@ export interface JetStreamSource {
 
 /** A source that is simply this handle (tests, tools). */
 export function fixedSource(handle: JetStreamHandle): JetStreamSource {
-  return { handle, get connected() { return !handle.nc.isClosed(); }, lost: () => handle.nc.closed().then(() => {}) };
+  return {
+    handle,
+    get connected() {
+      return !handle.nc.isClosed();
+    },
+    lost: () => handle.nc.closed().then(() => {}),
+  };
 }
 
 /** Waits between first-connect attempts: doubling from `first_ms`, at most `max_ms`. */
@@ -95,7 +101,10 @@ export class NatsLink implements JetStreamSource {
     if (!handle) return;
     // Draining a connection that is down would wait for a server that may never come back.
     if (handle.nc.isClosed()) return;
-    const drained = handle.nc.drain().then(() => true, () => false);
+    const drained = handle.nc.drain().then(
+      () => true,
+      () => false,
+    );
     const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS, false).unref());
     if (!(await Promise.race([drained, timeout]))) await handle.nc.close().catch(() => {});
   }
@@ -149,14 +158,23 @@ export class NatsLink implements JetStreamSource {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake_up = undefined; resolve(); }, ms);
-      this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
+      const timer = setTimeout(() => {
+        this.wake_up = undefined;
+        resolve();
+      }, ms);
+      this.wake_up = () => {
+        clearTimeout(timer);
+        this.wake_up = undefined;
+        resolve();
+      };
     });
   }
 }
 
 function signal(): { settled: Promise<void>; settle: () => void } {
   let settle: () => void = () => {};
-  const settled = new Promise<void>((resolve) => { settle = resolve; });
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
   return { settled, settle };
 }

@@ -78,7 +78,10 @@ export function planRun(items: readonly RunItem[], from: OutboxPosition, success
 export class PositionStore {
   readonly relay_offset: string;
 
-  constructor(readonly consumer: string, readonly stream: string) {
+  constructor(
+    readonly consumer: string,
+    readonly stream: string,
+  ) {
     this.relay_offset = relayOffsetName(stream);
   }
 
@@ -87,14 +90,20 @@ export class PositionStore {
    * handled the outbox up to there), or at the outbox's start.
    */
   async load(db: Db): Promise<StreamPosition> {
-    await run(db, sql`
+    await run(
+      db,
+      sql`
       INSERT INTO events.jetstream_positions (consumer, stream, outbox_xid, outbox_seq)
       SELECT ${this.consumer}, ${this.stream}, coalesce(o.xid, '0'::xid8), coalesce(o.seq, 0)
       FROM (SELECT 1) one LEFT JOIN events.consumer_offsets o ON o.consumer = ${this.consumer}
-      ON CONFLICT DO NOTHING`);
-    const result = await run<{ stream_seq: number; stream_created: string | null; xid: string; seq: number }>(db, sql`
+      ON CONFLICT DO NOTHING`,
+    );
+    const result = await run<{ stream_seq: number; stream_created: string | null; xid: string; seq: number }>(
+      db,
+      sql`
       SELECT stream_seq, stream_created, outbox_xid::text AS xid, outbox_seq AS seq
-      FROM events.jetstream_positions WHERE consumer = ${this.consumer} AND stream = ${this.stream}`);
+      FROM events.jetstream_positions WHERE consumer = ${this.consumer} AND stream = ${this.stream}`,
+    );
     const row = result.rows[0];
     assert(row !== undefined, 'jetstream position row missing');
     return { stream_seq: row.stream_seq, stream_created: row.stream_created, outbox: { xid: row.xid, seq: row.seq } };
@@ -102,35 +111,49 @@ export class PositionStore {
 
   /** Locks the row in `tx`; false when it is no longer at `expected` (another process moved it). */
   async lock(tx: pg.PoolClient, expected: StreamPosition): Promise<boolean> {
-    const result = await run<{ stream_seq: number; stream_created: string | null; xid: string; seq: number }>(tx, sql`
+    const result = await run<{ stream_seq: number; stream_created: string | null; xid: string; seq: number }>(
+      tx,
+      sql`
       SELECT stream_seq, stream_created, outbox_xid::text AS xid, outbox_seq AS seq FROM events.jetstream_positions
-      WHERE consumer = ${this.consumer} AND stream = ${this.stream} FOR UPDATE`);
+      WHERE consumer = ${this.consumer} AND stream = ${this.stream} FOR UPDATE`,
+    );
     const row = result.rows[0];
-    return row !== undefined && row.stream_seq === expected.stream_seq && row.stream_created === expected.stream_created
-      && row.xid === expected.outbox.xid && row.seq === expected.outbox.seq;
+    return (
+      row !== undefined &&
+      row.stream_seq === expected.stream_seq &&
+      row.stream_created === expected.stream_created &&
+      row.xid === expected.outbox.xid &&
+      row.seq === expected.outbox.seq
+    );
   }
 
   /** Writes `next` over `from`; false when the row was no longer at `from`. */
   async save(db: Db, from: StreamPosition, next: StreamPosition): Promise<boolean> {
-    const result = await run(db, sql`
+    const result = await run(
+      db,
+      sql`
       UPDATE events.jetstream_positions
       SET stream_seq = ${next.stream_seq}, stream_created = ${next.stream_created},
           outbox_xid = ${next.outbox.xid}::xid8, outbox_seq = ${next.outbox.seq}, updated_at = now()
       WHERE consumer = ${this.consumer} AND stream = ${this.stream} AND stream_seq = ${from.stream_seq}
         AND stream_created IS NOT DISTINCT FROM ${from.stream_created}
-        AND outbox_xid = ${from.outbox.xid}::xid8 AND outbox_seq = ${from.outbox.seq}`);
+        AND outbox_xid = ${from.outbox.xid}::xid8 AND outbox_seq = ${from.outbox.seq}`,
+    );
     return result.rowCount === 1;
   }
 
   /** The next `limit` outbox positions after `after`, and the relay's replay generation. */
   async successors(tx: pg.PoolClient, after: OutboxPosition, limit: number): Promise<{ successors: OutboxPosition[]; generation: number }> {
     assert(Number.isInteger(limit) && limit >= 1 && limit <= CONSUMER_LIMITS.batch_size_max, 'successor count out of range');
-    const result = await run<{ generation: number | null; xid: string | null; seq: number | null }>(tx, sql`
+    const result = await run<{ generation: number | null; xid: string | null; seq: number | null }>(
+      tx,
+      sql`
       SELECT g.generation, s.xid::text AS xid, s.seq
       FROM (SELECT (SELECT generation FROM events.consumer_offsets WHERE consumer = ${this.relay_offset}) AS generation) g
       LEFT JOIN LATERAL (
         SELECT e.xid, e.seq FROM events.outbox e WHERE (e.xid, e.seq) > (${after.xid}::xid8, ${after.seq})
-        ORDER BY e.xid, e.seq LIMIT ${limit}) s ON true`);
+        ORDER BY e.xid, e.seq LIMIT ${limit}) s ON true`,
+    );
     const successors = result.rows.flatMap((row) => (row.xid === null || row.seq === null ? [] : [{ xid: row.xid, seq: row.seq }]));
     return { successors, generation: result.rows[0]?.generation ?? 0 };
   }
@@ -142,25 +165,31 @@ export class PositionStore {
    * when the relay has no offset yet (it will publish from the start anyway).
    */
   async requestReplay(tx: pg.PoolClient, from: OutboxPosition): Promise<number | null> {
-    const result = await run<{ generation: number }>(tx, sql`
+    const result = await run<{ generation: number }>(
+      tx,
+      sql`
       UPDATE events.consumer_offsets
       SET xid = CASE WHEN (xid, seq) > (${from.xid}::xid8, ${from.seq}) THEN ${from.xid}::xid8 ELSE xid END,
           seq = CASE WHEN (xid, seq) > (${from.xid}::xid8, ${from.seq}) THEN ${from.seq} ELSE seq END,
           generation = generation + 1, updated_at = now()
       WHERE consumer = ${this.relay_offset}
-      RETURNING generation`);
+      RETURNING generation`,
+    );
     return result.rows[0]?.generation ?? null;
   }
 
   /** Outbox events after the position (counted up to a bound), and the age of the oldest. */
   async lag(db: Db, now_s: number): Promise<ConsumerLag> {
-    const result = await run<{ events_behind: number; oldest: number | null }>(db, sql`
+    const result = await run<{ events_behind: number; oldest: number | null }>(
+      db,
+      sql`
       SELECT count(*)::int AS events_behind, min(behind.created) AS oldest
       FROM (SELECT coalesce((SELECT outbox_xid FROM events.jetstream_positions WHERE consumer = ${this.consumer} AND stream = ${this.stream}), '0'::xid8) AS xid,
                    coalesce((SELECT outbox_seq FROM events.jetstream_positions WHERE consumer = ${this.consumer} AND stream = ${this.stream}), 0) AS seq) p
       CROSS JOIN LATERAL (
         SELECT e.created FROM events.outbox e WHERE (e.xid, e.seq) > (p.xid, p.seq)
-        ORDER BY e.xid, e.seq LIMIT ${CONSUMER_LIMITS.lag_count_max}) behind`);
+        ORDER BY e.xid, e.seq LIMIT ${CONSUMER_LIMITS.lag_count_max}) behind`,
+    );
     const row = result.rows[0];
     assert(row !== undefined, 'lag query returned no row');
     return { events_behind: row.events_behind, seconds_behind: row.oldest === null ? 0 : Math.max(0, now_s - row.oldest) };

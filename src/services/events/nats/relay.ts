@@ -30,10 +30,7 @@ import { messageId } from './envelope.js';
  */
 
 export type RelayRound =
-  | { kind: 'offline' }
-  | { kind: 'standby' }
-  | { kind: 'idle' }
-  | { kind: 'published'; read: number; stored: number; duplicates: number; full: boolean };
+  { kind: 'offline' } | { kind: 'standby' } | { kind: 'idle' } | { kind: 'published'; read: number; stored: number; duplicates: number; full: boolean };
 
 /** Test hook: publish only the first `crash_after_publishing` rows of the next batch, then fail as a killed relay would (offset not moved). */
 export interface RelayFaults {
@@ -95,11 +92,14 @@ export class NatsRelay {
       }
       const crash_after = this.deps.faults?.crash_after_publishing;
       const sent = crash_after === undefined ? rows : rows.slice(0, crash_after);
-      const publishing = Promise.allSettled(sent.map((row) => nats.js.publish(
-        subjectOf(this.deps.settings, row.merchant_id, row.type),
-        row.payload,
-        { msgID: messageId(row.id, row.generation), timeout: this.deps.settings.publish_timeout_ms },
-      )));
+      const publishing = Promise.allSettled(
+        sent.map((row) =>
+          nats.js.publish(subjectOf(this.deps.settings, row.merchant_id, row.type), row.payload, {
+            msgID: messageId(row.id, row.generation),
+            timeout: this.deps.settings.publish_timeout_ms,
+          }),
+        ),
+      );
       // A connection lost mid-batch answers none of what is in flight: give the batch up at once (the
       // offset stays) instead of waiting out the publish timeout; after reconnecting it is sent again
       // and JetStream drops what it had stored already.
@@ -111,7 +111,10 @@ export class NatsRelay {
       for (const result of results) {
         if (result.status !== 'fulfilled') break;
         const ack: PubAck = result.value;
-        assert(ack.stream === this.deps.settings.stream, `event stored in stream ${ack.stream}, expected ${this.deps.settings.stream}: two streams capture the subject`);
+        assert(
+          ack.stream === this.deps.settings.stream,
+          `event stored in stream ${ack.stream}, expected ${this.deps.settings.stream}: two streams capture the subject`,
+        );
         if (ack.duplicate) duplicates += 1;
         acked += 1;
       }
@@ -161,13 +164,22 @@ export class NatsRelay {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake_up = undefined; resolve(); }, ms);
-      this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
+      const timer = setTimeout(() => {
+        this.wake_up = undefined;
+        resolve();
+      }, ms);
+      this.wake_up = () => {
+        clearTimeout(timer);
+        this.wake_up = undefined;
+        resolve();
+      };
     });
   }
 
   private async readBatch(): Promise<OutboxRow[]> {
-    const result = await run<OutboxRow>(this.leader.connection, sql`
+    const result = await run<OutboxRow>(
+      this.leader.connection,
+      sql`
       SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type, g.generation,
              json_build_object('id', e.id, 'merchant_id', e.merchant_id, 'type', e.type, 'created', e.created, 'object_id', e.object_id,
                                'data', e.data, 'request', e.request, 'position', json_build_object('xid', e.xid::text, 'seq', e.seq),
@@ -180,14 +192,18 @@ export class NatsRelay {
                               (SELECT o.seq FROM events.consumer_offsets o WHERE o.consumer = ${this.offset_name}))
         AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY e.xid, e.seq
-      LIMIT ${this.deps.settings.relay_batch_size}`);
+      LIMIT ${this.deps.settings.relay_batch_size}`,
+    );
     assert(result.rows.length <= this.deps.settings.relay_batch_size, 'relay read more than its batch');
     return result.rows;
   }
 
   private async moveOffset(row: OutboxRow): Promise<void> {
-    const result = await run(this.leader.connection, sql`UPDATE events.consumer_offsets SET xid = ${row.xid}::xid8, seq = ${row.seq}, updated_at = now()
-      WHERE consumer = ${this.offset_name} AND generation = ${row.generation} AND (xid, seq) < (${row.xid}::xid8, ${row.seq})`);
+    const result = await run(
+      this.leader.connection,
+      sql`UPDATE events.consumer_offsets SET xid = ${row.xid}::xid8, seq = ${row.seq}, updated_at = now()
+      WHERE consumer = ${this.offset_name} AND generation = ${row.generation} AND (xid, seq) < (${row.xid}::xid8, ${row.seq})`,
+    );
     // Zero rows: a relay that overlapped this one already moved past (the stream de-duplicated), or a
     // consumer rewound the offset for a replay meanwhile (the next round republishes from there).
     if (result.rowCount !== 1) this.log.info({ event_id: row.id }, 'relay: offset moved meanwhile (another relay overlapped, or a replay was requested)');
