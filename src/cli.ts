@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './platform/config.js';
 import type { Database } from './platform/database.js';
 import { openDatabase } from './platform/database.js';
-import { ALL_MIGRATIONS } from './platform/all-migrations.js';
+import { ALL_MIGRATIONS } from './migrations.js';
+import type { Migration } from './platform/migrations.js';
 import { migrate } from './platform/migrations.js';
 import { systemClock, unixSeconds } from './kernel/clock.js';
 import { UlidGenerator } from './kernel/ids.js';
-import { createMerchant } from './services/merchants/merchants.js';
-import { ledgerVerifyCommand } from './services/ledger/app/verify.js';
+import { createMerchant } from './services/merchants/index.js';
+import { ledgerVerifyCommand } from './services/ledger/index.js';
+import { ledgerRecords } from './services/payments/index.js';
 import {
   ADMIN_LIST_LIMIT_MAX,
   AdminError,
@@ -16,7 +18,7 @@ import {
   formatAttempts,
   formatDeliveries,
   resendEvent,
-} from './services/events/webhooks/admin.js';
+} from './services/events/index.js';
 
 /**
  * `payrail <command>`: a thin composition root; each command opens the same database the server uses.
@@ -63,8 +65,9 @@ function command<const O extends Record<string, OptionSpec>>(spec: Command<O>): 
   return spec;
 }
 
-async function withDatabase<T>(work: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openDatabase(loadConfig(), CLI_POOL_MAX);
+/** Opens the database the server uses; migrated first unless the command is the migration itself. */
+async function withDatabase<T>(work: (database: Database) => Promise<T>, migrations: readonly Migration[] = ALL_MIGRATIONS): Promise<T> {
+  const database = await openDatabase(loadConfig(), migrations, CLI_POOL_MAX);
   try {
     return await work(database);
   } finally {
@@ -110,7 +113,7 @@ const COMMANDS: readonly Command[] = [
         const applied = await migrate(database.pool, ALL_MIGRATIONS);
         process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n');
         return EXIT_OK;
-      }),
+      }, []),
   }),
   command({
     words: ['merchants', 'create'],
@@ -129,7 +132,7 @@ const COMMANDS: readonly Command[] = [
     args: [],
     options: {},
     summary: 'recompute ledger balances and reconcile them with payments (exit 1 names what is wrong)',
-    run: () => withDatabase((database) => ledgerVerifyCommand(database.pool, unixSeconds(systemClock), process.stdout)),
+    run: () => withDatabase((database) => ledgerVerifyCommand(database.pool, unixSeconds(systemClock), ledgerRecords, process.stdout)),
   }),
   command({
     words: ['events', 'resend'],

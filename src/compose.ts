@@ -2,40 +2,40 @@ import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
-import type { Database } from './database.js';
-import { openDatabase } from './database.js';
-import type { Logger } from './logger.js';
-import { createLogger } from './logger.js';
-import { instrumentConnector, metrics, metricsEnabledIn } from './metrics.js';
+import type { Config } from './platform/config.js';
+import type { Database } from './platform/database.js';
+import { openDatabase } from './platform/database.js';
+import type { Logger } from './platform/logger.js';
+import { createLogger } from './platform/logger.js';
+import { metrics, metricsEnabledIn } from './platform/metrics.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import { startTracing, tracePool, tracingActive } from './tracing.js';
-import { pendingMigrations } from './migrations.js';
-import { ALL_MIGRATIONS } from './all-migrations.js';
-import type { Clock } from '../kernel/clock.js';
-import { systemClock } from '../kernel/clock.js';
-import { UlidGenerator } from '../kernel/ids.js';
-import { ApiKeyResolver, countMerchants, createMerchant } from '../services/merchants/merchants.js';
-import { Vault } from '../services/vault/app/vault.js';
-import { loadVaultKeyring } from '../services/vault/app/keys.js';
-import type { Connector } from '../services/connectors/port.js';
-import { SandboxProcessor } from '../services/connectors/sandbox.js';
-import { DEFAULT_RULES } from '../services/risk/domain/rules.js';
-import { buildGateway } from '../services/gateway/app.js';
-import { purgeExpired } from './write/idempotency.js';
-import { createScheduler } from './scheduler.js';
-import { startLedgerWorker } from '../services/ledger/app/worker.js';
-import type { EventServices, EventServicesOptions } from '../services/events/runtime.js';
-import { startEventServices } from '../services/events/runtime.js';
-import { RateLimiter } from '../services/gateway/rate-limit.js';
-import { closeWithin } from './http/draining-server.js';
-import { createPool } from './db.js';
-import { poolLimits } from './config.js';
-import { errorBody } from './http/errors.js';
-import { takeProcessLease } from './write/lease.js';
-import type { WriteDeps } from './write/pipeline.js';
-import type { PaymentsDeps } from '../services/payments/app/deps.js';
-import { startOrphanSweeper } from '../services/payments/app/recovery.js';
+import { startTracing, tracePool, tracingActive } from './platform/tracing.js';
+import { pendingMigrations } from './platform/migrations.js';
+import { ALL_MIGRATIONS } from './migrations.js';
+import type { Clock } from './kernel/clock.js';
+import { systemClock } from './kernel/clock.js';
+import { UlidGenerator } from './kernel/ids.js';
+import { ApiKeyResolver, countMerchants, createMerchant } from './services/merchants/index.js';
+import { Vault } from './services/vault/index.js';
+import { loadVaultKeyring } from './services/vault/index.js';
+import type { Connector } from './services/connectors/index.js';
+import { SandboxProcessor, instrumentConnector } from './services/connectors/index.js';
+import { DEFAULT_RULES } from './services/risk/index.js';
+import { buildGateway } from './services/gateway/index.js';
+import { purgeExpired } from './platform/write/idempotency.js';
+import { createScheduler } from './platform/scheduler.js';
+import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
+import type { EventServices, EventServicesOptions } from './services/events/index.js';
+import { eventsRoutes, startEventServices } from './services/events/index.js';
+import { RateLimiter } from './services/gateway/index.js';
+import { closeWithin } from './platform/http/draining-server.js';
+import { createPool } from './platform/db.js';
+import { poolLimits } from './platform/config.js';
+import { errorBody } from './platform/http/errors.js';
+import { takeProcessLease } from './platform/write/lease.js';
+import type { WriteDeps } from './platform/write/pipeline.js';
+import type { PaymentsDeps } from './services/payments/index.js';
+import { ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, balanceTransactionSource, paymentsRoutes, settleOrphanedCalls } from './services/payments/index.js';
 
 export interface Platform {
   url: string;
@@ -70,7 +70,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log_level);
   const ids = new UlidGenerator(clock);
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, ALL_MIGRATIONS);
   if (options.metrics ?? metricsEnabledIn(process.env)) metrics.enable();
   const unbind_pool = metrics.bindPool(database.pool);
   const tracing = await startTracing({ exporter: options.trace_exporter });
@@ -92,16 +92,17 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     public_url: () => public_url,
   };
   const app = buildGateway({
-    pool: database.pool,
     keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
     ids,
     clock,
     logger,
     body_limit_bytes: config.body_limit_bytes,
     rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
-    idempotency_hash_key,
-    write,
-    payments,
+    routes: [
+      paymentsRoutes({ payments, write }),
+      eventsRoutes({ write, key_material: idempotency_hash_key }),
+      ledgerRoutes({ reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
+    ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
   // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
@@ -112,9 +113,8 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
-  // Settles processor calls whose caller died; stops when the app closes, before the pool.
-  const sweeper = startOrphanSweeper(payments, write, logger);
-  app.addHook('onClose', async () => sweeper.stop());
+  // Settles processor calls whose caller died, in one process at a time.
+  scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => { await settleOrphanedCalls(payments, write, logger); });
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;

@@ -1,7 +1,7 @@
 import { loadConfig } from './platform/config.js';
 import type { Config } from './platform/config.js';
-import type { Platform } from './platform/start.js';
-import { startPlatform } from './platform/start.js';
+import type { Platform } from './compose.js';
+import { startPlatform } from './compose.js';
 import { metrics } from './platform/metrics.js';
 import { traceExportersIn, tracingActive } from './platform/tracing.js';
 import { DRAIN_TIMEOUT_MS } from './platform/http/draining-server.js';

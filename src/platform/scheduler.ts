@@ -45,7 +45,7 @@ import type { Logger } from './logger.js';
  *   plus 2 s even if the database stopped answering (then its connections are abandoned).
  *
  * Example, an attempt sweeper every 5 s whose crashed run frees the chain within 15 s + maintenance:
- * `scheduler.every('payments-attempt-sweep', { interval_ms: 5_000 }, sweep, { timeout_ms: 15_000 })`,
+ * `scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, sweep)`,
  * registered in `start.ts` before `scheduler.start()`.
  *
  * To see it: `SELECT name, state, start_after, started_on, completed_on, retry_count, output FROM

@@ -4,6 +4,7 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { OwnPostgres } from '../support/own-postgres.js';
 import { verifyLedger } from '../../src/services/ledger/app/verify.js';
+import { ledgerRecords } from '../../src/services/payments/index.js';
 
 /**
  * PostgreSQL is SIGKILLed while payments wait on the processor, then started again (crash recovery).
@@ -78,7 +79,7 @@ describe('PostgreSQL killed while payments wait on the processor', () => {
     expect(await scalar(`SELECT count(*) AS n FROM payments.processor_calls WHERE status = 'pending'`)).toBe(0);
 
     // Every charge reaches the ledger once, and the books agree with payments.
-    await waitUntil(async () => { const report = await verifyLedger(db, Math.floor(Date.now() / 1000)); return report.problem_count === 0 && report.in_flight === 0 && report.counts.charges === PAYMENTS; }, 20_000);
+    await waitUntil(async () => { const report = await verifyLedger(db, Math.floor(Date.now() / 1000), ledgerRecords); return report.problem_count === 0 && report.in_flight === 0 && report.counts.charges === PAYMENTS; }, 20_000);
   }, 90_000);
 });
 

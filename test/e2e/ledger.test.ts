@@ -8,6 +8,7 @@ import { verifyLedger } from '../../src/services/ledger/app/verify.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { ledgerRecords } from '../../src/services/payments/index.js';
 
 const clock = new ManualClock(Date.now());
 let t: TestPlatform;
@@ -103,7 +104,7 @@ describe('balance and balance transactions from the ledger', () => {
     await eventually(() => balanceOf(t.stripe), { available: 1912 + 941 - 500, pending: 0 });
     const charge_txn = await t.stripe.balanceTransactions.retrieve(chargeBalanceTransactionId({ id: charge_id, created: charge_created }));
     expect(charge_txn.status).toBe('available');
-    const report = await verifyLedger(t.platform.database.pool, Math.floor(clock.now_ms() / 1000));
+    const report = await verifyLedger(t.platform.database.pool, Math.floor(clock.now_ms() / 1000), ledgerRecords);
     expect(report.problems).toEqual([]);
     expect(report.counts).toMatchObject({ charges: 2, refunds: 1 });
   });

@@ -17,6 +17,7 @@ import { verifyLedger } from '../../src/services/ledger/app/verify.js';
 import type { LedgerWorker } from '../../src/services/ledger/app/worker.js';
 import { startLedgerWorker } from '../../src/services/ledger/app/worker.js';
 import { createMigratedPool } from '../support/database.js';
+import { ledgerRecords } from '../../src/services/payments/index.js';
 
 let pool: Pool;
 let drop: () => Promise<void>;
@@ -95,7 +96,7 @@ describe('the ledger posting from the outbox', () => {
           await drain();
           expect(await merchantBalances(sim.merchant_id)).toEqual(expectedMerchantBalances(sim, terms));
           await writePaymentsRows(sim);
-          const report = await verifyLedger(pool, clock.now_s);
+          const report = await verifyLedger(pool, clock.now_s, ledgerRecords);
           expect(report.problems).toEqual([]);
           expect(report.in_flight).toBe(0);
           expect(report.releases_due).toBe(0);
@@ -115,7 +116,7 @@ describe('the ledger posting from the outbox', () => {
     await drain();
     expect((await merchantBalances('acct_poison')).pending).toBe(1000 - 59);
     await writePaymentsRows(good);
-    const report = await verifyLedger(pool, clock.now_s);
+    const report = await verifyLedger(pool, clock.now_s, ledgerRecords);
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatch(/event evt_poison_1 \(charge\.captured\) was parked by the ledger consumer: MalformedEvent: .*amount_captured/);
     await pool.query(`DELETE FROM events.dead_letters WHERE event_id = 'evt_poison_1'`);
@@ -128,7 +129,7 @@ describe('the ledger posting from the outbox', () => {
     const sim = new PaymentsSimulator(clock.now_s, 'acct_gap', 'usd', 'gap');
     await emit(sim.apply({ kind: 'pay', amount: 700, manual: false, declined: false })); // posted, but no payments row
     await drain();
-    const report = await verifyLedger(pool, clock.now_s);
+    const report = await verifyLedger(pool, clock.now_s, ledgerRecords);
     expect(report.problems).toEqual([
       expect.stringMatching(/charge ch_unposted \(acct_gap\) captured 500 but has no capture transfer/),
       expect.stringMatching(/captures 700 for charge ch_gap\d+, which payments has no record of/),
@@ -140,7 +141,7 @@ describe('the ledger posting from the outbox', () => {
     const events = pending.apply({ kind: 'pay', amount: 800, manual: false, declined: false });
     await emit(events);
     await writePaymentsRows(pending);
-    const during = await verifyLedger(pool, clock.now_s);
+    const during = await verifyLedger(pool, clock.now_s, ledgerRecords);
     expect(during.problems).toEqual([]);
     expect(during.in_flight).toBe(1);
   });
@@ -149,7 +150,7 @@ describe('the ledger posting from the outbox', () => {
 describe('ledger verify against tampering', () => {
   it('names an account whose totals no longer match its postings', async () => {
     await pool.query(`UPDATE ledger.accounts SET credits_posted = credits_posted + 1 WHERE merchant_id = 'acct_poison' AND code = 'merchant_pending'`);
-    const report = await verifyLedger(pool, clock.now_s);
+    const report = await verifyLedger(pool, clock.now_s, ledgerRecords);
     expect(report.problems.some((p) => /account merchant_pending of acct_poison in usd records debits \d+ \/ credits \d+, its postings sum to/.test(p))).toBe(true);
     await pool.query(`UPDATE ledger.accounts SET credits_posted = credits_posted - 1 WHERE merchant_id = 'acct_poison' AND code = 'merchant_pending'`);
   });

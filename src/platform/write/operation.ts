@@ -1,7 +1,12 @@
 import type { Db, SqlFragment } from '../db.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import type { PayrailError } from '../../kernel/errors.js';
-import type { EventRequest } from '../../services/events/outbox.js';
+
+/** The request an operation runs for, as its events record it (Stripe's `event.request`). */
+export interface EventRequest {
+  id: string | null;
+  idempotency_key: string | null;
+}
 
 /** What a use case answers: a Stripe object, or an expected failure that is still a stored result. */
 export type Outcome = { ok: Record<string, unknown> } | { error: PayrailError };

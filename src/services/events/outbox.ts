@@ -3,6 +3,7 @@ import { joinSql, sql } from '../../platform/db.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { assert } from '../../kernel/assert.js';
 import { traceContextCarrier } from '../../platform/tracing.js';
+import type { EventRequest } from '../../platform/write/operation.js';
 
 export const API_VERSION = '2023-08-16';
 
@@ -13,10 +14,7 @@ export interface EventDraft {
   previous_attributes?: Record<string, unknown>;
 }
 
-export interface EventRequest {
-  id: string | null;
-  idempotency_key: string | null;
-}
+export type { EventRequest };
 
 export interface EventRow {
   id: string;

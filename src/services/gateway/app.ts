@@ -1,38 +1,32 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import qs from 'qs';
-import type { Pool } from '../../platform/db.js';
-import type { WriteDeps } from '../../platform/write/pipeline.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
-import type { ApiKeyResolver } from '../merchants/merchants.js';
-import type { PaymentsDeps } from '../payments/app/deps.js';
-import { API_VERSION } from '../events/outbox.js';
+import type { ApiKeyResolver } from '../merchants/index.js';
+import { API_VERSION } from '../events/index.js';
 import { authenticate } from './auth.js';
 import type { RateLimiter } from './rate-limit.js';
 import { errorBody, shouldRetry, toPayrailError } from '../../platform/http/errors.js';
 import { databaseFailureLabel } from '../../platform/db.js';
-import { registerRoutes } from './routes.js';
-import { registerLedgerRoutes } from '../ledger/adapters/routes.js';
 import { metrics } from '../../platform/metrics.js';
 import { registerRequestTracing } from '../../platform/tracing.js';
 import { DrainingServer } from '../../platform/http/draining-server.js';
 
+/** A service's routes: a Fastify plugin written with the toolkit in src/platform/http/routes.ts. */
+export type ServiceRoutes = (app: FastifyInstance) => Promise<void>;
+
 export interface GatewayDeps {
-  pool: Pool;
-  /** The write pipeline every POST runs through (src/platform/write). */
-  write: WriteDeps;
   keys: ApiKeyResolver;
   ids: IdGenerator;
   clock: Clock;
   logger: Logger;
-  payments: PaymentsDeps;
   body_limit_bytes: number;
   rate_limiter: RateLimiter;
-  /** Secret for the keyed hash of requests stored with Idempotency-Keys. */
-  idempotency_hash_key: Buffer;
+  /** Each service's routes (payments, events, ledger), registered behind authentication. */
+  routes: readonly ServiceRoutes[];
   /** Whether migrations are done and the database answers; for /readyz. */
   ready: () => Promise<boolean>;
 }
@@ -137,8 +131,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready' });
   });
 
-  registerRoutes(app, deps);
-  registerLedgerRoutes(app, deps);
+  for (const routes of deps.routes) void app.register(routes);
   return app;
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { PayrailError } from '../../kernel/errors.js';
-import type { ApiKeyResolver } from '../merchants/merchants.js';
+import type { ApiKeyResolver } from '../merchants/index.js';
 
 const MAX_KEY_LENGTH = 200;
 

@@ -1,15 +1,16 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { MutationDeps, MutationHandler } from '../../../platform/http/mutation.js';
-import { mutation } from '../../../platform/http/mutation.js';
+import type { MutationHandler } from '../../../platform/http/mutation.js';
+import { pathId, routeKit } from '../../../platform/http/routes.js';
+import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import * as P from '../../../platform/http/params.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import * as Endpoints from './endpoints.js';
 import { WEBHOOK_ENDPOINT_LIMITS } from './endpoints.js';
 import { webhookSecretKey } from './secrets.js';
 
-/** /v1/webhook_endpoints, through the gateway's one write pipeline (validation, idempotency, commit). */
+/** /v1/webhook_endpoints, through the one write pipeline (validation, idempotency, commit). */
 
 const EVENT_TYPE_LENGTH_MAX = 100;
 
@@ -40,13 +41,12 @@ const listSchema = z.strictObject(P.listParams);
  * Registers the routes on the gateway. `key_material` is the platform secret the signing secrets'
  * sealing key derives from; the delivery worker derives the same key from the same material.
  */
-export function registerWebhookRoutes(app: FastifyInstance, deps: MutationDeps, key_material: Buffer): void {
+export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps, key_material: Buffer): void {
   const endpoints = { secret_key: webhookSecretKey(key_material) };
-  const reader = deps.write.reader;
-  const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) => {
-    const run = mutation(deps, schema, ['webhook_endpoint'], handler);
-    app.route({ method, url: path, handler: async (request, reply) => { await run(request, reply); return reply; } });
-  };
+  const reader = pipeline.reader;
+  const { post } = routeKit(app, pipeline);
+  const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) =>
+    post(path, schema, ['webhook_endpoint'], handler, method);
   const read = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
     app.get(path, async (request) => handler(merchantOf(request), P.parseParams(schema, request.query) as z.output<S>, request));
   };
@@ -55,17 +55,11 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: MutationDeps, 
     if (p.connect === true) throw new PayrailError('parameter_invalid', { param: 'connect', message: 'Connect webhook endpoints are not supported.' });
     return Endpoints.createEndpoint(endpoints, ctx, p);
   });
-  write('POST', '/v1/webhook_endpoints/:id', updateSchema, (ctx, p, r) => Endpoints.updateEndpoint(endpoints, ctx, id(r), p));
-  write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints, ctx, id(r)));
-  read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(reader, m, id(r)));
+  write('POST', '/v1/webhook_endpoints/:id', updateSchema, (ctx, p, r) => Endpoints.updateEndpoint(endpoints, ctx, pathId(r), p));
+  write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints, ctx, pathId(r)));
+  read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(reader, m, pathId(r)));
   read('/v1/webhook_endpoints', listSchema, async (m, q) => {
     const page = await Endpoints.listEndpoints(reader, m, { limit: q.limit, starting_after: q.starting_after, ending_before: q.ending_before, created: P.parseCreatedFilter(q.created) });
     return { object: 'list', data: page.data, has_more: page.has_more, url: '/v1/webhook_endpoints' };
   });
-}
-
-function id(request: FastifyRequest): string {
-  const value = (request.params as { id: string }).id;
-  if (!P.isStorableText(value)) throw new PayrailError('resource_missing', { message: 'No such object: the id contains characters no id has.' });
-  return value;
 }

@@ -4,17 +4,15 @@ import type { Pool } from '../../../platform/db.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { unixSeconds } from '../../../kernel/clock.js';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { PaymentsDeps } from '../../payments/app/deps.js';
-import { retrieveCharge, retrieveRefund } from '../../payments/app/charges.js';
 import * as P from '../../../platform/http/params.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import { listBalanceTransactions, retrieveBalance, retrieveBalanceTransaction } from '../app/balance.js';
 
 export interface LedgerRouteDeps {
-  pool: Pool;
+  reader: Pool;
   clock: Clock;
-  /** For `expand[]=source`: the charge or refund a balance transaction is about. */
-  payments: PaymentsDeps;
+  /** For `expand[]=source`: the charge or refund a balance transaction is about, from the service that owns it. */
+  source: (merchant_id: string, source_id: string) => Promise<Record<string, unknown> | undefined>;
 }
 
 const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
@@ -26,17 +24,21 @@ const listSchema = z.strictObject({
   payout: P.text(255).optional(),
 });
 
-/** Stripe's balance surface: GET /v1/balance, GET /v1/balance_transactions and /:id. Read-only. */
-export function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps): void {
+/** Stripe's balance surface, as a Fastify plugin: GET /v1/balance, GET /v1/balance_transactions and /:id. Read-only. */
+export function ledgerRoutes(deps: LedgerRouteDeps) {
+  return async (app: FastifyInstance): Promise<void> => registerLedgerRoutes(app, deps);
+}
+
+function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps): void {
   app.get('/v1/balance', async (request) => {
     P.parseParams(retrieveSchema, request.query);
-    return retrieveBalance(deps.pool, merchantOf(request));
+    return retrieveBalance(deps.reader, merchantOf(request));
   });
 
   app.get('/v1/balance_transactions/:id', async (request) => {
     const query = P.parseParams(retrieveSchema, request.query);
     const merchant_id = merchantOf(request);
-    const body = await retrieveBalanceTransaction(deps.pool, merchant_id, idOf(request), unixSeconds(deps.clock));
+    const body = await retrieveBalanceTransaction(deps.reader, merchant_id, idOf(request), unixSeconds(deps.clock));
     return expandSource(deps, merchant_id, body, (query.expand ?? []).includes('source'));
   });
 
@@ -44,7 +46,7 @@ export function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps
     const query = P.parseParams(listSchema, request.query);
     const merchant_id = merchantOf(request);
     const page = { limit: query.limit, starting_after: query.starting_after, ending_before: query.ending_before, created: P.parseCreatedFilter(query.created) };
-    const result = await listBalanceTransactions(deps.pool, merchant_id, page, query, unixSeconds(deps.clock));
+    const result = await listBalanceTransactions(deps.reader, merchant_id, page, query, unixSeconds(deps.clock));
     const expand = (query.expand ?? []).includes('data.source');
     const data = await Promise.all(result.data.map((item) => expandSource(deps, merchant_id, item, expand)));
     return { object: 'list', data, has_more: result.has_more, url: '/v1/balance_transactions' };
@@ -60,7 +62,6 @@ function idOf(request: FastifyRequest): string {
 async function expandSource(deps: LedgerRouteDeps, merchant_id: string, body: Record<string, unknown>, expand: boolean): Promise<Record<string, unknown>> {
   const source = body.source;
   if (!expand || typeof source !== 'string') return body;
-  if (source.startsWith('ch_')) return { ...body, source: await retrieveCharge(deps.payments, merchant_id, source) };
-  if (source.startsWith('re_')) return { ...body, source: await retrieveRefund(deps.payments, merchant_id, source) };
-  return body;
+  const object = await deps.source(merchant_id, source);
+  return object ? { ...body, source: object } : body;
 }

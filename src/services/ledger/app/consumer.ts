@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ConsumedEvent, Consumer } from '../../events/consumer.js';
+import type { ConsumedEvent, Consumer } from '../../events/index.js';
 import type { TransferKind, TransferRequest } from '../domain/transfer.js';
 import { isPosted } from '../domain/transfer.js';
 import { LEDGER_EVENT_TYPES, transfersForEvent } from '../domain/flows.js';

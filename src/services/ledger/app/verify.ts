@@ -44,7 +44,7 @@ export interface VerifyReport {
  *
  * An object whose events the consumer has not reached yet is counted in flight, not as a problem.
  */
-export async function verifyLedger(pool: Pool, now_s: number): Promise<VerifyReport> {
+export async function verifyLedger(pool: Pool, now_s: number, payments: PaymentsRecords): Promise<VerifyReport> {
   // One snapshot for every check, so a posting in progress cannot make the books look unbalanced.
   return withTransaction(pool, async (client) => {
     const findings = new Findings();
@@ -53,8 +53,8 @@ export async function verifyLedger(pool: Pool, now_s: number): Promise<VerifyRep
     await checkBalanceEffects(client, findings);
     await checkReleases(client, findings);
     await checkDeadLetters(client, findings);
-    const charges = await reconcile(client, findings, CHARGES);
-    const refunds = await reconcile(client, findings, REFUNDS);
+    const charges = await reconcile(client, findings, chargesSide(payments));
+    const refunds = await reconcile(client, findings, refundsSide(payments));
     const in_flight = await findings.settleSuspects(client);
     const counts = await run<{ transfers: number; postings: number; accounts: number; releases_due: number }>(client, sql`SELECT
       (SELECT count(*) FROM ledger.transfers)::int AS transfers, (SELECT count(*) FROM ledger.postings)::int AS postings,
@@ -209,31 +209,26 @@ interface Reconciliation<F extends { merchant_id: string; id: string }> {
   problem(facts: F | undefined, source_id: string, entries: readonly LedgerEntry[]): string | null;
 }
 
-const CHARGES: Reconciliation<ChargeFacts> = {
-  name: 'charges',
-  kinds: ['capture', 'release'],
-  page: async (db, after, limit) => (await run<ChargeFacts>(db, sql`
-    SELECT merchant_id, id, amount_captured FROM payments.charges
-    WHERE (merchant_id, id) > (${after[0]}, ${after[1]}) AND amount_captured > 0 ORDER BY merchant_id, id LIMIT ${limit}`)).rows,
-  byIds: async (db, sources) => (await run<ChargeFacts>(db, sql`
-    SELECT c.merchant_id, c.id, c.amount_captured FROM payments.charges c
-    JOIN unnest(${sources.map((s) => s.merchant_id)}::text[], ${sources.map((s) => s.source_id)}::text[]) AS k(merchant_id, id)
-      ON c.merchant_id = k.merchant_id AND c.id = k.id COLLATE "C"`)).rows,
-  problem: chargeProblem,
-};
+/**
+ * The payments service's side of reconciliation, read through its port: the ledger never reads
+ * another service's tables. Each call runs on `db`, verify's one read-only snapshot.
+ */
+export interface PaymentsRecords {
+  /** Charges with a captured amount, in (merchant_id, id) order after `after`. */
+  capturedCharges(db: Db, after: readonly [string, string], limit: number): Promise<ChargeFacts[]>;
+  chargesByIds(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<ChargeFacts[]>;
+  /** Every refund, in (merchant_id, id) order after `after`. */
+  refunds(db: Db, after: readonly [string, string], limit: number): Promise<RefundFacts[]>;
+  refundsByIds(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<RefundFacts[]>;
+}
 
-const REFUNDS: Reconciliation<RefundFacts> = {
-  name: 'refunds',
-  kinds: ['refund', 'refund_paid', 'refund_failure'],
-  page: async (db, after, limit) => (await run<RefundFacts>(db, sql`
-    SELECT merchant_id, id, amount, status FROM payments.refunds
-    WHERE (merchant_id, id) > (${after[0]}, ${after[1]}) ORDER BY merchant_id, id LIMIT ${limit}`)).rows,
-  byIds: async (db, sources) => (await run<RefundFacts>(db, sql`
-    SELECT r.merchant_id, r.id, r.amount, r.status FROM payments.refunds r
-    JOIN unnest(${sources.map((s) => s.merchant_id)}::text[], ${sources.map((s) => s.source_id)}::text[]) AS k(merchant_id, id)
-      ON r.merchant_id = k.merchant_id AND r.id = k.id COLLATE "C"`)).rows,
-  problem: refundProblem,
-};
+function chargesSide(payments: PaymentsRecords): Reconciliation<ChargeFacts> {
+  return { name: 'charges', kinds: ['capture', 'release'], page: payments.capturedCharges, byIds: payments.chargesByIds, problem: chargeProblem };
+}
+
+function refundsSide(payments: PaymentsRecords): Reconciliation<RefundFacts> {
+  return { name: 'refunds', kinds: ['refund', 'refund_paid', 'refund_failure'], page: payments.refunds, byIds: payments.refundsByIds, problem: refundProblem };
+}
 
 /**
  * Both directions, page by page: every payments object that needs transfers has the right ones,
@@ -291,8 +286,8 @@ async function ledgerEntries(db: Db, sources: readonly { merchant_id: string; so
 }
 
 /** `payrail ledger verify`: prints the report; the exit code is 0 only when nothing is wrong. */
-export async function ledgerVerifyCommand(pool: Pool, now_s: number, out: { write(text: string): unknown }): Promise<number> {
-  const report = await verifyLedger(pool, now_s);
+export async function ledgerVerifyCommand(pool: Pool, now_s: number, payments: PaymentsRecords, out: { write(text: string): unknown }): Promise<number> {
+  const report = await verifyLedger(pool, now_s, payments);
   const c = report.counts;
   const lines = [
     `ledger verify: ${report.problem_count === 0 ? 'OK' : `${report.problem_count} problem(s)`}`,

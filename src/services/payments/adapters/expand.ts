@@ -1,8 +1,8 @@
-import type { PaymentsDeps } from '../payments/app/deps.js';
-import { retrieveCharge } from '../payments/app/charges.js';
-import { expandCustomer } from '../payments/app/customers.js';
-import { retrieveIntent } from '../payments/app/intents.js';
-import { renderPaymentMethod } from '../payments/adapters/render.js';
+import type { PaymentsDeps } from '../app/deps.js';
+import { retrieveCharge, retrieveRefund } from '../app/charges.js';
+import { expandCustomer } from '../app/customers.js';
+import { retrieveIntent } from '../app/intents.js';
+import { renderPaymentMethod } from './render.js';
 
 type Json = Record<string, unknown>;
 type Loader = (deps: PaymentsDeps, merchant_id: string, id: string) => Promise<Json>;
@@ -42,4 +42,11 @@ async function expandObject(deps: PaymentsDeps, merchant_id: string, object: Jso
     if (loader && typeof id === 'string') result[field] = await loader(deps, merchant_id, id);
   }
   return result;
+}
+
+/** The charge or refund a balance transaction is about, for the ledger's `expand[]=source`. */
+export async function balanceTransactionSource(deps: PaymentsDeps, merchant_id: string, source_id: string): Promise<Json | undefined> {
+  if (source_id.startsWith('ch_')) return retrieveCharge(deps, merchant_id, source_id);
+  if (source_id.startsWith('re_')) return retrieveRefund(deps, merchant_id, source_id);
+  return undefined;
 }

@@ -1,8 +1,8 @@
 import type { PaymentIntent } from '../domain/intent.js';
 import type { Charge, Refund } from '../domain/charge.js';
 import type { Customer } from '../domain/customer.js';
-import type { PaymentMethodRecord } from '../../vault/app/vault.js';
-import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/domain/ids.js';
+import type { PaymentMethodRecord } from '../../vault/index.js';
+import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/index.js';
 
 /**
  * Stripe-shaped objects, built field by field from the domain types: the response is an allowlist,

@@ -1,10 +1,10 @@
 import type { SqlFragment } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext } from '../../../platform/write/operation.js';
-import type { EventDraft } from '../../events/outbox.js';
-import type { AuthorizeResult } from '../../connectors/port.js';
-import type { PaymentMethodRecord } from '../../vault/app/vault.js';
-import { assess } from '../../risk/domain/rules.js';
+import type { EventDraft } from '../../events/index.js';
+import type { AuthorizeResult } from '../../connectors/index.js';
+import type { PaymentMethodRecord } from '../../vault/index.js';
+import { assess } from '../../risk/index.js';
 import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
 import { applyAttempt } from '../domain/intent.js';
 import type { Charge } from '../domain/charge.js';

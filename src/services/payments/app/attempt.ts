@@ -1,9 +1,9 @@
 import type { SqlFragment } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
-import type { EventDraft } from '../../events/outbox.js';
-import type { AuthorizeResult } from '../../connectors/port.js';
-import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+import type { EventDraft } from '../../events/index.js';
+import type { AuthorizeResult } from '../../connectors/index.js';
+import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { renderIntent } from '../adapters/render.js';

@@ -1,7 +1,7 @@
 import { sql } from '../../../platform/db.js';
 import { metrics } from '../../../platform/metrics.js';
-import type { RefundResult } from '../../connectors/port.js';
-import type { EventDraft } from '../../events/outbox.js';
+import type { RefundResult } from '../../connectors/index.js';
+import type { EventDraft } from '../../events/index.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';

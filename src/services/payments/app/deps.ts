@@ -1,7 +1,7 @@
 import type { Pool } from '../../../platform/db.js';
-import type { Vault } from '../../vault/app/vault.js';
-import type { Connector } from '../../connectors/port.js';
-import type { RiskRules } from '../../risk/domain/rules.js';
+import type { Vault } from '../../vault/index.js';
+import type { Connector } from '../../connectors/index.js';
+import type { RiskRules } from '../../risk/index.js';
 
 export interface PaymentsDeps {
   /** Read-only connections for queries; use cases write only through their OperationContext. */

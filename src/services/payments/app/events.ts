@@ -1,7 +1,7 @@
 import type { SqlFragment } from '../../../platform/db.js';
 import type { OperationContext } from '../../../platform/write/operation.js';
-import type { EventDraft } from '../../events/outbox.js';
-import { outboxInsert } from '../../events/outbox.js';
+import type { EventDraft } from '../../events/index.js';
+import { outboxInsert } from '../../events/index.js';
 
 /** The outbox write for a use case's events, committed with its effects. */
 export function eventsWrite(ctx: OperationContext, events: EventDraft[]): SqlFragment {

@@ -6,7 +6,7 @@ import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { currencyInfo } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
-import type { EventDraft } from '../../events/outbox.js';
+import type { EventDraft } from '../../events/index.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { captureCharge } from '../domain/charge.js';

@@ -1,6 +1,6 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
-import type { BillingDetails } from '../../vault/app/vault.js';
+import type { BillingDetails } from '../../vault/index.js';
 import { renderPaymentMethod } from '../adapters/render.js';
 import { getCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';

@@ -70,20 +70,6 @@ async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: Orpha
   return settleOpenAttempt(deps, ctx, intent, when_unknown);
 }
 
-/** How often the sweeper looks for orphaned calls: one indexed query when there are none. */
-export const SWEEP_INTERVAL_MS = 1_000;
-
-/** Runs the sweeper in the background until stopped; several processes may run it (their writes are guarded). */
-export function startOrphanSweeper(deps: PaymentsDeps, write: WriteDeps, logger: Logger, interval_ms = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => settleOrphanedCalls(deps, write, logger)).catch((error: unknown) => logger.warn({ err: error }, 'orphaned call sweep failed'));
-  }, interval_ms);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
+/** The scheduler job that runs the sweeper, and how often: one indexed query when there is nothing to settle. */
+export const ORPHAN_SWEEP_JOB = 'payments-orphan-sweep';
+export const ORPHAN_SWEEP_INTERVAL_MS = 1_000;

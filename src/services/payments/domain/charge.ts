@@ -1,6 +1,6 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
-import type { CardDetails } from '../../vault/app/vault.js';
+import type { CardDetails } from '../../vault/index.js';
 
 /** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
 export type CardSnapshot = CardDetails & { cvc_check: 'pass' | 'fail' | 'unchecked' | null };

@@ -1,7 +1,7 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
-import type { PaymentMethodRecord } from '../../vault/app/vault.js';
+import type { PaymentMethodRecord } from '../../vault/index.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
 export type IntentStatus =

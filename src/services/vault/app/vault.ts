@@ -3,8 +3,11 @@ import type { Db, SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { CardForProcessor } from '../../connectors/port.js';
+import type { CardForProcessor } from '../../connectors/index.js';
 import type { ValidCard } from '../domain/card.js';
+import type { BillingDetails, CardDetails, PaymentMethodRecord } from '../domain/payment-method.js';
+
+export type { BillingDetails, CardDetails, PaymentMethodRecord };
 import { TEST_PAYMENT_METHODS, detectBrand, validateCard } from '../domain/card.js';
 import type { Kek } from '../domain/crypto.js';
 import { cardFingerprint, openCard, sealCard } from '../domain/crypto.js';
@@ -14,34 +17,6 @@ import { cardFingerprint, openCard, sealCard } from '../domain/crypto.js';
  * (brand, last4, expiry, fingerprint) and, for a payment, the card for the processor in memory plus
  * an audit write to commit with the payment.
  */
-export interface CardDetails {
-  brand: string;
-  last4: string;
-  exp_month: number;
-  exp_year: number;
-  fingerprint: string;
-  funding: string;
-  country: string | null;
-}
-
-export interface BillingDetails {
-  address: null | Record<string, string | null>;
-  email: string | null;
-  name: string | null;
-  phone: string | null;
-}
-
-export interface PaymentMethodRecord {
-  id: string;
-  merchant_id: string;
-  customer: string | null;
-  card: CardDetails;
-  billing_details: BillingDetails;
-  metadata: Record<string, string>;
-  created: number;
-  version: number;
-}
-
 export interface VaultKeyring {
   active: Kek;
   all: ReadonlyMap<string, Buffer>;

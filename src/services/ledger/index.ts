@@ -1,0 +1,11 @@
+/** The ledger's public entry: postings from events, balances, verification. */
+export type { ChargeFacts, RefundFacts } from './domain/reconcile.js';
+export { chargeBalanceTransactionId, refundBalanceTransactionId } from './domain/ids.js';
+export type { LedgerRouteDeps } from './adapters/routes.js';
+export { ledgerRoutes } from './adapters/routes.js';
+export type { LedgerWorker } from './app/worker.js';
+export { startLedgerWorker } from './app/worker.js';
+export type { PaymentsRecords, VerifyReport } from './app/verify.js';
+export { ledgerVerifyCommand, verifyLedger } from './app/verify.js';
+export { setMerchantTerms } from './app/terms.js';
+export { ledgerMigrations } from './migrations/index.js';

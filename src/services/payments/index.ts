@@ -1,0 +1,8 @@
+/** The payments service's public entry: its routes, its recovery sweeper, what other services read. */
+export type { PaymentsDeps } from './app/deps.js';
+export type { PaymentsRouteDeps } from './adapters/routes.js';
+export { paymentsRoutes } from './adapters/routes.js';
+export { ORPHAN_LIMITS, ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, settleOrphanedCalls } from './app/recovery.js';
+export { balanceTransactionSource } from './adapters/expand.js';
+export { ledgerRecords } from './adapters/ledger-records.js';
+export { paymentMigrations } from './migrations/index.js';
