@@ -3,7 +3,7 @@ import type { Pool, PoolLimits } from '../../src/platform/db.js';
 import { DEFAULT_POOL_LIMITS, createPool } from '../../src/platform/db.js';
 import type { Migration } from '../../src/platform/migrations.js';
 import { migrate, migrationChecksum, pendingMigrations } from '../../src/platform/migrations.js';
-import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
+import { ALL_MIGRATIONS } from '../../src/migrations.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 

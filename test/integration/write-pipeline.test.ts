@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { combineWrites, createPool, isGuardFailure, run, sql } from '../../src/platform/db.js';
 import { migrate } from '../../src/platform/migrations.js';
-import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
+import { ALL_MIGRATIONS } from '../../src/migrations.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { createPool } from '../../src/platform/db.js';
 import { migrate } from '../../src/platform/migrations.js';
-import { ALL_MIGRATIONS } from '../../src/platform/all-migrations.js';
+import { ALL_MIGRATIONS } from '../../src/migrations.js';
 
 export interface TestDatabase {
   url: string;
