@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,11 @@ import { freePort } from './processes.js';
  */
 
 const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+
+/** Whether the nats-server binary is here (NATS_SERVER_BIN, default /usr/sbin/nats-server). */
+export function natsServerInstalled(): boolean {
+  return existsSync(NATS_SERVER_BIN);
+}
 const START_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 5_000;
 const PORT_POLL_MS = 20;
