@@ -37,6 +37,8 @@ import type { WriteDeps } from './platform/write/pipeline.js';
 import type { PaymentsDeps } from './services/payments/index.js';
 import { ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, balanceTransactionSource, paymentsRoutes, settleOrphanedCalls } from './services/payments/index.js';
 
+const SANDBOX_POOL_MAX = 10;
+
 export interface Platform {
   url: string;
   app: FastifyInstance;
@@ -84,10 +86,15 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const lease = await takeProcessLease(database.url, (error) => logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   const write: WriteDeps = { pool: database.pool, reader, ids, clock, lease, hash_key: idempotency_hash_key, render_error: errorBody };
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
+  // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
+  // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
+  // so a crash can only lose a record Payrail never acted on — which the retry then asks for, finds
+  // missing and sends again under the same id. It costs the hot path no fsync of its own.
+  const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
   const payments: PaymentsDeps = {
     reader,
     vault,
-    connector: observed(options.connector ?? new SandboxProcessor({ pool: database.pool, latency_ms: config.sandbox_latency_ms })),
+    connector: observed(options.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
     risk_rules: DEFAULT_RULES,
     public_url: () => public_url,
   };
@@ -131,6 +138,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       unbind_pool();
       await lease.stop();
       await reader.end();
+      await sandbox_pool.end();
       await tracing?.shutdown();
       await database.close();
     },

@@ -43,15 +43,19 @@ export function queryTimeoutMs(limits: PoolLimits): number {
   return limits.statement_timeout_ms + QUERY_TIMEOUT_MARGIN_MS;
 }
 
-/**
- * `read_only`: every session is read-only in PostgreSQL itself (a write fails with SQLSTATE 25006):
- * the pool handed to use cases, so no write can go around the write pipeline.
- */
-export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, access: { read_only?: boolean } = {}): Pool {
+export interface SessionSettings {
+  /** Every session is read-only in PostgreSQL itself (a write fails with SQLSTATE 25006): the pool use cases read through. */
+  read_only?: boolean;
+  /** Commits do not wait for the WAL flush: only for the sandbox processor's own records (see compose.ts). */
+  asynchronous_commit?: boolean;
+}
+
+export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, session: SessionSettings = {}): Pool {
+  const options = [session.read_only ? '-c default_transaction_read_only=on' : '', session.asynchronous_commit ? '-c synchronous_commit=off' : ''].filter(Boolean).join(' ');
   const pool = new pg.Pool({
     connectionString: connection_string,
     max,
-    ...(access.read_only ? { options: '-c default_transaction_read_only=on' } : {}),
+    ...(options ? { options } : {}),
     idleTimeoutMillis: IDLE_CONNECTION_TIMEOUT_MS,
     connectionTimeoutMillis: limits.connect_timeout_ms,
     statement_timeout: limits.statement_timeout_ms,
