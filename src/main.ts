@@ -38,8 +38,15 @@ process.stdout.write(
 );
 
 function reasonOf(error: unknown): string {
-  const text = error instanceof Error ? error.message : error === undefined ? 'failed without saying why' : String(error);
-  return text.replace(/\s+/g, ' ').trim();
+  return describeThrown(error).replace(/\s+/g, ' ').trim();
+}
+
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error === undefined) return 'failed without saying why';
+  if (typeof error === 'string' || typeof error === 'number' || typeof error === 'boolean') return String(error);
+  // Not an Error: its fields are unknown (and may hold secrets), so name only the kind of value thrown.
+  return `failed with a non-Error value (${error === null ? 'null' : typeof error})`;
 }
 
 let stopping = false;

@@ -22,7 +22,7 @@ export type MutationHandler<P> = (ctx: OperationContext, params: P, request: Fas
  */
 export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const params = parseParams(schema, request.body) as z.output<S>;
+    const params = parseParams(schema, request.body);
     const merchant_id = merchantOf(request);
     const key = headerValue(request.headers['idempotency-key']);
     const result = await execute(

@@ -40,6 +40,7 @@ export const boolean = () =>
   });
 
 /** NUL and unpaired surrogates cannot be stored in PostgreSQL text or jsonb, so no input may carry them. */
+// eslint-disable-next-line no-control-regex -- matching NUL is the point: PostgreSQL text cannot hold it.
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 export const isStorableText = (value: string): boolean => !UNSTORABLE.test(value);
 
@@ -84,7 +85,7 @@ export const metadata = () =>
   z.unknown().transform((value, ctx) => {
     if (value === '') return null;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
-    const entries = Object.entries(value);
+    const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
     const result: Record<string, string | null> = {};
     for (const [key, raw] of entries) {
@@ -101,9 +102,9 @@ export const metadata = () =>
 const EXPANDABLE_MAX = 10;
 export const expand = () =>
   z.unknown().transform((value, ctx) => {
-    const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
-    if (list.length > EXPANDABLE_MAX || !list.every((v) => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
-    return list as string[];
+    const list: unknown[] = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
+    if (list.length > EXPANDABLE_MAX || !list.every((v): v is string => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
+    return list;
   });
 
 /** A list of short strings, sent as `x[0]=a&x[1]=b` or a JSON array. */

@@ -21,8 +21,9 @@ type Json = Record<string, unknown>;
 
 export interface RouteKit {
   /** `reserves`: the kinds of object the use case creates, whose ids a retry of its key must reuse. */
-  post<S extends z.ZodType>(path: string, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>, method?: 'POST' | 'DELETE'): void;
-  get<S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Json>): void;
+  // Function-typed properties, not methods: route plugins destructure them (`const { get } = routeKit(…)`).
+  readonly post: <S extends z.ZodType>(path: string, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>, method?: 'POST' | 'DELETE') => void;
+  readonly get: <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Json>) => void;
 }
 
 export function routeKit(app: FastifyInstance, write: WriteDeps, expand: Expander = NO_EXPANSION): RouteKit {

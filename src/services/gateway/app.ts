@@ -40,8 +40,10 @@ const QUERY_OPTIONS = { ...QS_OPTIONS, strictDepth: false } as const;
 
 /** The public HTTP API: an app factory, so tests drive it in process with inject() or over a socket. */
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  // Typed as Fastify's base logger, so the app is the plain FastifyInstance every route plugin takes.
+  const logger: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     // One log line per request comes from our onResponse hook, with the fields operators need.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.body_limit_bytes,
