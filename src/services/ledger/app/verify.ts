@@ -214,12 +214,13 @@ interface Reconciliation<F extends { merchant_id: string; id: string }> {
  * another service's tables. Each call runs on `db`, verify's one read-only snapshot.
  */
 export interface PaymentsRecords {
+  // Function-typed properties, not methods: reconciliation passes them around detached from the object.
   /** Charges with a captured amount, in (merchant_id, id) order after `after`. */
-  capturedCharges(db: Db, after: readonly [string, string], limit: number): Promise<ChargeFacts[]>;
-  chargesByIds(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<ChargeFacts[]>;
+  readonly capturedCharges: (db: Db, after: readonly [string, string], limit: number) => Promise<ChargeFacts[]>;
+  readonly chargesByIds: (db: Db, sources: readonly { merchant_id: string; source_id: string }[]) => Promise<ChargeFacts[]>;
   /** Every refund, in (merchant_id, id) order after `after`. */
-  refunds(db: Db, after: readonly [string, string], limit: number): Promise<RefundFacts[]>;
-  refundsByIds(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<RefundFacts[]>;
+  readonly refunds: (db: Db, after: readonly [string, string], limit: number) => Promise<RefundFacts[]>;
+  readonly refundsByIds: (db: Db, sources: readonly { merchant_id: string; source_id: string }[]) => Promise<RefundFacts[]>;
 }
 
 function chargesSide(payments: PaymentsRecords): Reconciliation<ChargeFacts> {
