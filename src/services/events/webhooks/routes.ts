@@ -48,7 +48,7 @@ export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps,
   const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) =>
     post(path, schema, ['webhook_endpoint'], handler, method);
   const read = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
-    app.get(path, async (request) => handler(merchantOf(request), P.parseParams(schema, request.query) as z.output<S>, request));
+    app.get(path, async (request) => handler(merchantOf(request), P.parseParams(schema, request.query), request));
   };
 
   write('POST', '/v1/webhook_endpoints', createSchema, (ctx, p) => {

@@ -94,7 +94,7 @@ export function parseSchedule(text: string, base: RetrySchedule = DEFAULT_RETRY_
   try {
     return checkSchedule(schedule);
   } catch (error) {
-    throw new Error(`webhook retry schedule "${text}": ${(error as Error).message}`);
+    throw new Error(`webhook retry schedule "${text}": ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -337,5 +337,6 @@ export class DeliveryWorker {
 
 /** NUL and lone surrogates cannot be stored in text; a receiver's body may carry anything. */
 function stripUnstorable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching NUL is the point: PostgreSQL text cannot hold it.
   return text.replace(/[\u0000\p{Cs}]/gu, '\uFFFD');
 }
