@@ -9,7 +9,12 @@ import { systemClock, unixSeconds } from './kernel/clock.js';
 import { UlidGenerator } from './kernel/ids.js';
 import { createMerchant } from './services/merchants/index.js';
 import { ledgerVerifyCommand } from './services/ledger/index.js';
-import { ledgerRecords } from './services/payments/index.js';
+import { REFUND_COMMAND, ledgerRecords } from './services/payments/index.js';
+import { openPaymentServices } from './compose.js';
+import { createLogger } from './platform/logger.js';
+import { errorBody, toPayrailError } from './platform/http/errors.js';
+import { parseParams } from './platform/http/params.js';
+import { execute } from './platform/write/pipeline.js';
 import {
   ADMIN_LIST_LIMIT_MAX,
   AdminError,
@@ -86,6 +91,34 @@ async function reportingAdminErrors(work: () => Promise<number>): Promise<number
   }
 }
 
+/**
+ * POST /v1/refunds from the command line: the same schema, the same write pipeline and, with a key,
+ * the same idempotency record as the API (a key used here replays there, and the other way round).
+ * Prints the refund, or Stripe's error object on stderr with exit code 1.
+ */
+async function runRefundCommand(database: Database, merchant_id: string, params: Record<string, string>, key: string | undefined): Promise<number> {
+  const config = loadConfig();
+  const clock = systemClock;
+  const logger = createLogger(config.log_level, process.stderr);
+  const services = await openPaymentServices(config, database, { clock, ids: new UlidGenerator(clock), logger, public_url: () => config.public_url ?? '' });
+  try {
+    const request = { merchant_id, request_id: null, idempotency: key === undefined ? undefined : { key, method: REFUND_COMMAND.method, path: REFUND_COMMAND.path, params } };
+    const result = await execute(services.write, request, { reserves: REFUND_COMMAND.reserves, run: (ctx, p) => REFUND_COMMAND.run(services.payments, ctx, p) }, parseParams(REFUND_COMMAND.schema, params));
+    if (result.replayed) process.stderr.write(`Idempotency-Key ${key ?? ''} was used before: this is the stored answer.\n`);
+    const body = `${JSON.stringify(JSON.parse(result.response.body), null, 2)}\n`;
+    if (result.response.status === 200) process.stdout.write(body);
+    else process.stderr.write(body);
+    return result.response.status === 200 ? EXIT_OK : EXIT_PROBLEM;
+  } catch (error) {
+    const known = toPayrailError(error);
+    if (!known) throw error;
+    process.stderr.write(`${JSON.stringify(errorBody(known), null, 2)}\n`);
+    return EXIT_PROBLEM;
+  } finally {
+    await services.close();
+  }
+}
+
 function listLimit(text: string | undefined): number {
   const limit = Number(text ?? FAILED_DELIVERIES_DEFAULT_LIMIT);
   if (!Number.isInteger(limit) || limit < 1 || limit > ADMIN_LIST_LIMIT_MAX) throw new UsageError(`--limit must be 1 to ${ADMIN_LIST_LIMIT_MAX}`);
@@ -126,6 +159,27 @@ const COMMANDS: readonly Command[] = [
         process.stdout.write(`merchant_id=${keys.merchant_id}\nsecret_key=${keys.secret_key}\npublishable_key=${keys.publishable_key}\n`);
         return EXIT_OK;
       }),
+  }),
+  command({
+    words: ['refunds', 'create'],
+    args: [],
+    options: {
+      merchant: { type: 'string', value: 'ACCT', description: 'the merchant whose charge to refund (required)' },
+      charge: { type: 'string', value: 'CH', description: 'the charge to refund' },
+      'payment-intent': { type: 'string', value: 'PI', description: 'or the PaymentIntent whose charge to refund' },
+      amount: { type: 'string', value: 'N', description: 'minor units to refund (default: what is left)' },
+      reason: { type: 'string', value: 'R', description: 'duplicate, fraudulent or requested_by_customer' },
+      'idempotency-key': { type: 'string', value: 'K', description: 'run at most once per key, exactly as POST /v1/refunds with this Idempotency-Key' },
+    },
+    summary: 'refund a charge, through the same write path and idempotency rules as the API',
+    run: (values) => {
+      if (!values.merchant) throw new UsageError('--merchant is required');
+      const merchant_id = values.merchant;
+      const params = Object.fromEntries(
+        Object.entries({ charge: values.charge, payment_intent: values['payment-intent'], amount: values.amount, reason: values.reason }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
+      return withDatabase((database) => runRefundCommand(database, merchant_id, params, values['idempotency-key']));
+    },
   }),
   command({
     words: ['ledger', 'verify'],

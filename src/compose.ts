@@ -78,26 +78,11 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const tracing = await startTracing({ exporter: options.trace_exporter });
   tracePool(database.pool);
   const secret_key = await ensureDefaultMerchant(config, database, ids, clock);
-  const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
-  const vault = new Vault(keyring);
-  const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
-  const reader = createPool(database.url, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true });
-  tracePool(reader);
-  const lease = await takeProcessLease(database.url, (error) => logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
-  const write: WriteDeps = { pool: database.pool, reader, ids, clock, lease, hash_key: idempotency_hash_key, render_error: errorBody };
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
-  // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
-  // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
-  // so a crash can only lose a record Payrail never acted on — which the retry then asks for, finds
-  // missing and sends again under the same id. It costs the hot path no fsync of its own.
-  const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
-  const payments: PaymentsDeps = {
-    reader,
-    vault,
-    connector: observed(options.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
-    risk_rules: DEFAULT_RULES,
-    public_url: () => public_url,
-  };
+  const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
+  const { write, payments, idempotency_hash_key } = services;
+  const reader = write.reader;
+  tracePool(reader);
   const app = buildGateway({
     keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
     ids,
@@ -136,11 +121,55 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       await scheduler.stop();
       await closeWithin(app);
       unbind_pool();
+      await services.close();
+      await tracing?.shutdown();
+      await database.close();
+    },
+  };
+}
+
+export interface PaymentServices {
+  /** The write pipeline: every use case runs through it, from HTTP, the CLI or a job. */
+  write: WriteDeps;
+  payments: PaymentsDeps;
+  /** The platform secret the idempotency request hash and the webhook secrets' sealing key derive from. */
+  idempotency_hash_key: Buffer;
+  close(): Promise<void>;
+}
+
+/**
+ * The payments service and the write pipeline on an open database: what the server and the CLI's
+ * write commands share, so both run use cases with the same guarantees (keys, leases, the sandbox).
+ */
+export async function openPaymentServices(
+  config: Config,
+  database: Database,
+  context: { clock: Clock; ids: UlidGenerator; logger: Logger; connector?: Connector | undefined; public_url: () => string },
+): Promise<PaymentServices> {
+  const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
+  const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
+  const reader = createPool(database.url, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true });
+  const lease = await takeProcessLease(database.url, (error) => context.logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
+  // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
+  // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
+  // so a crash can only lose a record Payrail never acted on — which the retry then asks for, finds
+  // missing and sends again under the same id. It costs the hot path no fsync of its own.
+  const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
+  const payments: PaymentsDeps = {
+    reader,
+    vault: new Vault(keyring),
+    connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
+    risk_rules: DEFAULT_RULES,
+    public_url: context.public_url,
+  };
+  return {
+    write: { pool: database.pool, reader, ids: context.ids, clock: context.clock, lease, hash_key: idempotency_hash_key, render_error: errorBody },
+    payments,
+    idempotency_hash_key,
+    close: async () => {
       await lease.stop();
       await reader.end();
       await sandbox_pool.end();
-      await tracing?.shutdown();
-      await database.close();
     },
   };
 }

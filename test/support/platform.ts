@@ -17,6 +17,8 @@ export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
 
 export interface TestPlatform {
   platform: Platform;
+  /** What the platform was started with (the CLI gets the same database and data dir from it). */
+  config: Config;
   url: string;
   secret_key: string;
   stripe: Stripe;
@@ -65,6 +67,7 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
   const platform = await startPlatform(config, { logger: createLogger('info', sink), ...options });
   return {
     platform,
+    config,
     url: platform.url,
     secret_key: TEST_SECRET_KEY,
     stripe: stripeClient(platform.url, TEST_SECRET_KEY),

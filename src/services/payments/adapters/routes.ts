@@ -9,11 +9,11 @@ import * as Customers from '../app/customers.js';
 import * as PaymentMethods from '../app/payment-methods.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { applyExpand } from './expand.js';
+import { REFUND_COMMAND } from './commands.js';
 
 /** The payments service's HTTP surface: PaymentIntents, charges, refunds, customers, PaymentMethods. */
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
-const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
 
 const intentFields = {
   description: P.clearableText(1000).optional(),
@@ -57,15 +57,6 @@ const confirmSchema = z.strictObject({
 const captureSchema = z.strictObject({ amount_to_capture: P.amount().optional(), expand: P.expand().optional(), metadata: P.metadata().optional() });
 const cancelSchema = z.strictObject({ cancellation_reason: P.oneOf(CANCELLATION_REASONS).optional(), expand: P.expand().optional() });
 const authenticateSchema = z.strictObject({ outcome: P.oneOf(['succeeded', 'failed'] as const).optional(), client_secret: P.text(255).optional() });
-
-const refundSchema = z.strictObject({
-  charge: P.nonEmptyText(255).optional(),
-  payment_intent: P.nonEmptyText(255).optional(),
-  amount: P.amount().optional(),
-  reason: P.oneOf(REFUND_REASONS).optional(),
-  metadata: P.metadata().optional(),
-  expand: P.expand().optional(),
-});
 
 const customerSchema = z.strictObject({
   email: P.clearableText(512).optional(),
@@ -139,7 +130,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     // Charges and refunds
     get('/v1/charges/:id', retrieveSchema, (m, _q, r) => Charges.retrieveCharge(payments, m, id(r)));
     get('/v1/charges', chargeListSchema, async (m, q) => list('/v1/charges', await Charges.listCharges(payments, m, page(q), q)));
-    post('/v1/refunds', refundSchema, ['refund'], (ctx, p) => Charges.createRefund(payments, ctx, p));
+    post(REFUND_COMMAND.path, REFUND_COMMAND.schema, REFUND_COMMAND.reserves, (ctx, p) => REFUND_COMMAND.run(payments, ctx, p));
     get('/v1/refunds/:id', retrieveSchema, (m, _q, r) => Charges.retrieveRefund(payments, m, id(r)));
     get('/v1/refunds', refundListSchema, async (m, q) => list('/v1/refunds', await Charges.listRefunds(payments, m, page(q), q)));
 

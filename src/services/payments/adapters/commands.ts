@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import type { IdKind } from '../../../kernel/ids.js';
+import * as P from '../../../platform/http/params.js';
+import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
+import type { PaymentsDeps } from '../app/deps.js';
+import { createRefund } from '../app/charges.js';
+
+const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+
+const refundSchema = z.strictObject({
+  charge: P.nonEmptyText(255).optional(),
+  payment_intent: P.nonEmptyText(255).optional(),
+  amount: P.amount().optional(),
+  reason: P.oneOf(REFUND_REASONS).optional(),
+  metadata: P.metadata().optional(),
+  expand: P.expand().optional(),
+});
+
+/**
+ * A use case with everything a caller needs to run it through the write pipeline: the HTTP route and
+ * the CLI take the same schema, reserve the same ids and hash the request under the same method and
+ * path, so one Idempotency-Key means one refund whichever of them sends it.
+ */
+export const REFUND_COMMAND = {
+  method: 'POST',
+  path: '/v1/refunds',
+  schema: refundSchema,
+  reserves: ['refund'] as readonly IdKind[],
+  run: (deps: PaymentsDeps, ctx: OperationContext, params: z.output<typeof refundSchema>): Promise<Outcome> => createRefund(deps, ctx, params),
+} as const;
