@@ -35,7 +35,7 @@ import { errorBody } from './platform/http/errors.js';
 import { takeProcessLease } from './platform/write/lease.js';
 import type { WriteDeps } from './platform/write/pipeline.js';
 import type { PaymentsDeps } from './services/payments/index.js';
-import { ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, balanceTransactionSource, paymentsRoutes, settleOrphanedCalls } from './services/payments/index.js';
+import { ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, balanceTransactionSource, paymentsRoutes, settleOrphanedCalls, unsettledCallAge } from './services/payments/index.js';
 
 const SANDBOX_POOL_MAX = 10;
 
@@ -107,6 +107,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
   // Settles processor calls whose caller died, in one process at a time.
   scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => { await settleOrphanedCalls(payments, write, logger); });
+  const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(payments, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;
@@ -121,6 +122,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       await scheduler.stop();
       await closeWithin(app);
       unbind_pool();
+      unregister_unsettled();
       await services.close();
       await tracing?.shutdown();
       await database.close();

@@ -163,6 +163,7 @@ export class Metrics {
     registers: [this.registry],
   });
   private readonly nats_links = new Map<string, () => boolean>();
+  private unsettled_calls: (() => Promise<number>) | undefined;
 
   constructor() {
     const pools = () => [...this.pools];
@@ -211,6 +212,16 @@ export class Metrics {
         const lags = await self.readLags();
         this.reset();
         for (const [consumer, lag] of lags) this.set({ consumer }, lag.seconds_behind);
+      },
+    });
+    new Gauge({
+      name: 'payrail_processor_calls_unsettled_seconds',
+      help: 'Age of the oldest processor call (authorization, refund) whose answer is not recorded yet (0 when none): the sweeper settles those whose caller died.',
+      registers: [this.registry],
+      async collect() {
+        if (!self.unsettled_calls) return;
+        const age = await self.bounded('unsettled_calls', self.unsettled_calls());
+        if (age !== undefined) this.set(age);
       },
     });
     new Gauge({
@@ -297,6 +308,12 @@ export class Metrics {
   consumerEvents(consumer: string, result: 'applied' | 'parked', count: number): void {
     if (!this.active || count <= 0) return;
     this.consumer_events.inc({ consumer, result }, count);
+  }
+
+  /** Reads the age in seconds of the oldest unsettled processor call at scrape time; returns the unregister. */
+  registerUnsettledCalls(read: () => Promise<number>): () => void {
+    this.unsettled_calls = read;
+    return () => { this.unsettled_calls = undefined; };
   }
 
   /** Reports a NATS connection's state at scrape time; returns the unregister. */

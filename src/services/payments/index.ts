@@ -3,7 +3,7 @@ export type { PaymentsDeps } from './app/deps.js';
 export type { PaymentsRouteDeps } from './adapters/routes.js';
 export { paymentsRoutes } from './adapters/routes.js';
 export { REFUND_COMMAND } from './adapters/commands.js';
-export { ORPHAN_LIMITS, ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, settleOrphanedCalls } from './app/recovery.js';
+export { ORPHAN_LIMITS, ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, settleOrphanedCalls, unsettledCallAge } from './app/recovery.js';
 export { balanceTransactionSource } from './adapters/expand.js';
 export { ledgerRecords } from './adapters/ledger-records.js';
 export { paymentMigrations } from './migrations/index.js';

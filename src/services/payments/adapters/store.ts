@@ -74,6 +74,13 @@ export function answerProcessorCall(merchant_id: string, id: string): SqlFragmen
  * Pending calls nobody waits for any more: their caller's process is gone (its lease ended) and they
  * are older than `settle_after_ms`, or they are older than `abandon_after_ms` whoever holds them.
  */
+/** Seconds since the oldest call still waiting for its answer to be recorded; 0 when there is none. */
+export async function oldestUnsettledCallAge(db: Db, now_ms: number): Promise<number> {
+  const result = await run<{ oldest_ms: number | null }>(db, sql`SELECT min(created_ms) AS oldest_ms FROM payments.processor_calls WHERE status = 'pending'`);
+  const oldest_ms = result.rows[0]?.oldest_ms ?? null;
+  return oldest_ms === null ? 0 : Math.max(0, Math.floor((now_ms - oldest_ms) / 1000));
+}
+
 export interface OrphanedCall extends ProcessorCall {
   created_ms: number;
 }

@@ -3,7 +3,7 @@ import type { OperationContext, Outcome } from '../../../platform/write/operatio
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import { execute } from '../../../platform/write/pipeline.js';
 import type { OrphanedCall } from '../adapters/store.js';
-import { findIntent, findRefund, orphanedCalls } from '../adapters/store.js';
+import { findIntent, findRefund, oldestUnsettledCallAge, orphanedCalls } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import type { WhenUnknown } from './attempt.js';
 import { AttemptStillOpen, settleOpenAttempt } from './attempt.js';
@@ -73,3 +73,8 @@ async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: Orpha
 /** The scheduler job that runs the sweeper, and how often: one indexed query when there is nothing to settle. */
 export const ORPHAN_SWEEP_JOB = 'payments-orphan-sweep';
 export const ORPHAN_SWEEP_INTERVAL_MS = 1_000;
+
+/** For the `payrail_processor_calls_unsettled_seconds` gauge: how long the oldest answer has been unknown. */
+export function unsettledCallAge(deps: PaymentsDeps, now_ms: number): Promise<number> {
+  return oldestUnsettledCallAge(deps.reader, now_ms);
+}
