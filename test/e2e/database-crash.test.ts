@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { OwnPostgres } from '../support/own-postgres.js';
+import type { Receiver } from '../support/webhook-receiver.js';
+import { startReceiver, waitFor } from '../support/webhook-receiver.js';
 import { verifyLedger } from '../../src/services/ledger/app/verify.js';
 import { ledgerRecords } from '../../src/services/payments/index.js';
 
@@ -21,15 +23,20 @@ const SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
 let database: OwnPostgres;
 let t: TestPlatform;
 let db: pg.Pool;
+let receiver: Receiver;
 
 beforeAll(async () => {
   database = await OwnPostgres.start();
   t = await startTestPlatform({ database_url: database.url, sandbox_latency_ms: PROCESSOR_LATENCY_MS }, { events: { nats_url: null } });
   db = new pg.Pool({ connectionString: database.url, max: 2 });
   db.on('error', () => {});
+  receiver = await startReceiver();
+  const endpoint = await t.stripe.webhookEndpoints.create({ url: receiver.url, enabled_events: ['charge.succeeded'] });
+  receiver.secret = endpoint.secret ?? '';
 }, 60_000);
 
 afterAll(async () => {
+  await receiver?.close();
   await db?.end();
   await t?.stop();
   await database?.stop();
@@ -77,6 +84,13 @@ describe('PostgreSQL killed while payments wait on the processor', () => {
     expect(await scalar(`SELECT count(*) AS n FROM (SELECT amount FROM sandbox.attempts GROUP BY amount HAVING count(*) > 1) d`)).toBe(0);
     expect(await scalar(`SELECT count(*) AS n FROM payments.charges WHERE status = 'succeeded'`)).toBe(PAYMENTS);
     expect(await scalar(`SELECT count(*) AS n FROM payments.processor_calls WHERE status = 'pending'`)).toBe(0);
+
+    // The merchant's webhook receiver gets each charge once (verified with the SDK's signature check).
+    await waitFor('a charge.succeeded webhook per payment', () => new Set(receiver.delivered().map((event) => event.id)).size >= PAYMENTS, 20_000);
+    const charges = receiver.delivered().map((event) => (event.data.object as { id: string }).id);
+    expect(new Set(charges).size).toBe(PAYMENTS); // none lost
+    expect(new Set(receiver.delivered().map((event) => event.id)).size).toBe(PAYMENTS); // one event per charge, none doubled
+    expect(receiver.rejected).toEqual([]);
 
     // Every charge reaches the ledger once, and the books agree with payments.
     await waitUntil(async () => { const report = await verifyLedger(db, Math.floor(Date.now() / 1000), ledgerRecords); return report.problem_count === 0 && report.in_flight === 0 && report.counts.charges === PAYMENTS; }, 20_000);
