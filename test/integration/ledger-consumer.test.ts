@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
-import { numbered, withTransaction } from '../../src/platform/db.js';
+import { withTransaction } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { ConsumedEvent } from '../../src/services/events/consumer.js';
 import { consumerLag } from '../../src/services/events/consumer.js';

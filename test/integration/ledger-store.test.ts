@@ -91,8 +91,8 @@ describe('the database itself', () => {
     // No later statement can add to a transfer, not even a balanced pair.
     await expect(attempt([postings('x6', [[2, 1]])])).rejects.toThrow(/ledger_unbalanced/);
     await expect(attempt([postings('x6', [[2, 5], [3, -5]])])).rejects.toThrow(/ledger_unbalanced.*added to the ones it had/);
-    const count = await pool.query(`SELECT count(*)::int AS n FROM ledger.transfers WHERE merchant_id = 'acct_e'`);
-    expect(count.rows[0].n).toBe(1);
+    const count = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger.transfers WHERE merchant_id = 'acct_e'`);
+    expect(count.rows[0]?.n).toBe(1);
   });
 });
 

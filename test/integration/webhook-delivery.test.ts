@@ -75,9 +75,18 @@ function worker(transport: ReturnType<typeof fakeTransport>['transport'], settin
   return new DeliveryWorker({ pool, clock, logger, secret_key: key, transport, random, settings });
 }
 
-async function delivery(event_id: string): Promise<{ status: string; attempts: number; next_attempt_ms: number; lease_until_ms: number | null }> {
-  const result = await pool.query('SELECT status, attempts, next_attempt_ms, lease_until_ms FROM events.webhook_deliveries WHERE event_id = $1', [event_id]);
-  return result.rows[0];
+interface DeliveryRow {
+  status: string;
+  attempts: number;
+  next_attempt_ms: number;
+  lease_until_ms: number | null;
+}
+
+async function delivery(event_id: string): Promise<DeliveryRow> {
+  const result = await pool.query<DeliveryRow>('SELECT status, attempts, next_attempt_ms, lease_until_ms FROM events.webhook_deliveries WHERE event_id = $1', [event_id]);
+  const row = result.rows[0];
+  if (!row) throw new Error(`no webhook delivery for ${event_id}`);
+  return row;
 }
 
 describe('the delivery worker', () => {

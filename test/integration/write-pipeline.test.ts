@@ -100,7 +100,7 @@ describe('idempotency locks', () => {
     const now_ms = Date.now();
     const first = await acquire('acct_lease', 'key-lease', 'h', now_ms, other.key);
     if (first.kind !== 'acquired') throw new Error('expected the lock');
-    const row = await pool.query('SELECT holder_lease FROM gateway.idempotency_keys WHERE key = $1', ['key-lease']);
+    const row = await pool.query<{ holder_lease: number | null }>('SELECT holder_lease FROM gateway.idempotency_keys WHERE key = $1', ['key-lease']);
     expect(row.rows[0]?.holder_lease).toBe(other.key);
     await expect(acquire('acct_lease', 'key-lease', 'h', now_ms + 1)).rejects.toMatchObject({ code: 'idempotency_key_in_use' });
     await other.stop(); // the holder's process dies: its database session, and so its lease, end
@@ -118,7 +118,7 @@ describe('idempotency locks', () => {
     await acquire('acct_purge', 'old-in-flight', 'h', old_ms);
     await acquire('acct_purge', 'recent', 'h', Date.now());
     await Idempotency.purgeExpired(pool, Date.now());
-    const keys = (await pool.query(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map((r) => r.key);
+    const keys = (await pool.query<{ key: string }>(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map((r) => r.key);
     expect(keys).toEqual(['old-in-flight', 'recent']);
   });
 });

@@ -6,9 +6,16 @@ import { createPool } from '../../src/platform/db.js';
 import { migrate } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/migrations.js';
 
+// `drop` is a function-typed property, not a method: tests destructure it (`({ pool, drop } = …)`).
 export interface TestDatabase {
   url: string;
-  drop(): Promise<void>;
+  readonly drop: () => Promise<void>;
+}
+
+export interface MigratedDatabase {
+  pool: Pool;
+  url: string;
+  readonly drop: () => Promise<void>;
 }
 
 /** A new, empty database on the test server, so test files never see each other's rows. */
@@ -25,7 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** A migrated database and a pool on it, for integration tests below the HTTP layer. */
-export async function createMigratedPool(max = 10): Promise<{ pool: Pool; url: string; drop(): Promise<void> }> {
+export async function createMigratedPool(max = 10): Promise<MigratedDatabase> {
   const database = await createTestDatabase();
   const pool = createPool(database.url, max);
   await migrate(pool, ALL_MIGRATIONS);
