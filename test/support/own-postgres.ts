@@ -56,7 +56,7 @@ export class OwnPostgres {
         return;
       } catch (error) {
         // Backends of the killed postmaster may still hold its shared memory for a moment.
-        if (Date.now() > deadline) throw new Error(`own PostgreSQL did not restart: ${String(error)}`);
+        if (Date.now() > deadline) throw new Error(`own PostgreSQL did not restart: ${String(error)}`, { cause: error });
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }

@@ -31,7 +31,7 @@ function load(): { schemas: Record<string, Schema>; ajv: Ajv } {
   return { schemas, ajv };
 }
 
-function toJsonSchema(node: unknown): any {
+function toJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toJsonSchema);
   if (!node || typeof node !== 'object') return node;
   const out: Schema = {};
