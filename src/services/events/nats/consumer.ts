@@ -1,7 +1,7 @@
 import type { ConsumerMessages } from '@nats-io/jetstream';
 import type { Pool } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
-import type { NatsDiscontinuityReason } from '../../../platform/metrics.js';
+import type { NatsDiscontinuityReason } from '../../../platform/metric-labels.js';
 import { metrics } from '../../../platform/metrics.js';
 import { assert } from '../../../kernel/assert.js';
 import type { Consumer, ConsumerLag } from '../consumer.js';
