@@ -5,22 +5,32 @@ import { latencyCeiling_per_s } from './scenarios/payment-intents.mjs';
 
 const COLUMN_WIDTH = 12;
 
-/** before | after | after ÷ before, for each payment variant both builds ran, then the recovery figures. */
+/**
+ * before | after | after ÷ before, for each variant both builds ran (payments and confirms, each
+ * latency; the ledger lag where measured), then the recovery figures.
+ */
 export function beforeAfterRows(results, variants, connections) {
   const rows = [['', `${'before'.padStart(COLUMN_WIDTH)}${'after'.padStart(COLUMN_WIDTH)}   after ÷ before`]];
-  for (const { name, latency_ms } of variants) {
+  for (const { name, latency_ms, label, per_s } of variants) {
     const before = results[`${name}_before`];
     const after = results[name];
     if (!before || !after) continue;
     const ceiling_per_s = latencyCeiling_per_s(connections, latency_ms);
+    const at = `${label} ${latency_ms} ms:`;
     rows.push(
-      [`${latency_ms} ms: payments/s`, columns(before.requests_per_s, after.requests_per_s, 0)],
-      ...(latency_ms > 0 ? [[`${latency_ms} ms: share of ${formatNumber(ceiling_per_s, 0)}/s ceiling`, columns(before.requests_per_s / ceiling_per_s, after.requests_per_s / ceiling_per_s, 2)]] : []),
-      [`${latency_ms} ms: latency p99 ms`, columns(before.latency_p99_ms, after.latency_p99_ms, 1)],
-      [`${latency_ms} ms: server CPU ms/op`, columns(before.costs.server_cpu_ms_per_op, after.costs.server_cpu_ms_per_op, 3)],
-      [`${latency_ms} ms: PostgreSQL CPU ms/op`, columns(before.costs.postgres_cpu_ms_per_op, after.costs.postgres_cpu_ms_per_op, 3)],
-      [`${latency_ms} ms: WAL bytes/op`, columns(before.costs.wal_bytes_per_op, after.costs.wal_bytes_per_op, 0)],
+      [`${at} ${per_s}`, columns(before.requests_per_s, after.requests_per_s, 0)],
+      ...(latency_ms > 0 ? [[`${at} share of ${formatNumber(ceiling_per_s, 0)}/s ceiling`, columns(before.requests_per_s / ceiling_per_s, after.requests_per_s / ceiling_per_s, 2)]] : []),
+      [`${at} latency p99 ms`, columns(before.latency_p99_ms, after.latency_p99_ms, 1)],
+      [`${at} server CPU ms/op`, columns(before.costs.server_cpu_ms_per_op, after.costs.server_cpu_ms_per_op, 3)],
+      [`${at} PostgreSQL CPU ms/op`, columns(before.costs.postgres_cpu_ms_per_op, after.costs.postgres_cpu_ms_per_op, 3)],
+      [`${at} WAL bytes/op`, columns(before.costs.wal_bytes_per_op, after.costs.wal_bytes_per_op, 0)],
     );
+    if (before.lag && after.lag) {
+      rows.push(
+        [`${at} posting lag p50 ms`, columns(before.lag.lag_p50_ms, after.lag.lag_p50_ms, 1)],
+        [`${at} posting lag p99 ms`, columns(before.lag.lag_p99_ms, after.lag.lag_p99_ms, 1)],
+      );
+    }
   }
   const before = results.recovery_kill_before;
   const after = results.recovery_kill;

@@ -194,14 +194,16 @@ export function startMemorySampler(pid, interval_ms) {
 
 /**
  * Drives `connections` keep-alive connections at `url` for `duration_s`, one request in flight per
- * connection. `setupRequest(request)` may change each request (e.g. a fresh Idempotency-Key).
+ * connection. `setupRequest(request)` may change each request (e.g. a fresh Idempotency-Key, its path);
+ * `onResponse(status, body)` sees each response. With `amount`, the run ends after that many responses
+ * (or at `duration_s`, whichever comes first).
  *
  * Unlike a plain autocannon duration run, in-flight requests are not cut off at the end: each
  * connection stops sending and waits for its last response, so every request the server handled is
  * counted on our side (the bench compares response counts with database rows). Latencies are kept
  * exactly (autocannon's histogram rounds to whole ms).
  */
-export async function runLoad({ url, connections, duration_s, method = 'POST', headers = {}, body, setupRequest }) {
+export async function runLoad({ url, connections, duration_s, amount, method = 'POST', headers = {}, body, setupRequest, onResponse }) {
   const clients = [];
   const latencies_ms = [];
   const status_counts = {};
@@ -213,6 +215,7 @@ export async function runLoad({ url, connections, duration_s, method = 'POST', h
     connections,
     pipelining: 1,
     duration: duration_s + DRAIN_LIMIT_S, // the hard stop; the drain below normally ends the run first
+    amount, // when set, the run ends after that many responses (autocannon then ignores `duration`)
     timeout: REQUEST_TIMEOUT_S,
     requests: [{
       method,
@@ -222,6 +225,7 @@ export async function runLoad({ url, connections, duration_s, method = 'POST', h
         sent += 1;
         return setupRequest ? setupRequest(request) : request;
       },
+      onResponse,
     }],
     setupClient: (client) => clients.push(client),
   });

@@ -11,6 +11,7 @@ import { baselineRows, beforeAfterRows } from './compare.mjs';
 import { Cleanup, formatNumber, printBlock } from './lib.mjs';
 import { baseline } from './scenarios/baseline.mjs';
 import { paymentsScenario } from './scenarios/payment-intents.mjs';
+import { confirmScenario } from './scenarios/confirm.mjs';
 import { ledger } from './scenarios/ledger.mjs';
 import { events } from './scenarios/events.mjs';
 import { recoveryScenario } from './scenarios/recovery.mjs';
@@ -27,12 +28,20 @@ const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Payrail's payment scenario at each sandbox latency; 200 ms is where holding locks across the call hurts. */
 const PAYMENT_VARIANTS = [
-  { name: 'payments_0ms', latency_ms: 0, title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)' },
-  { name: 'payments_200ms', latency_ms: 200, title: 'POST /v1/payment_intents confirm=true, sandbox latency 200 ms (each connection mostly waits on the processor)' },
+  { name: 'payments_0ms', latency_ms: 0, label: 'create+confirm', per_s: 'payments/s', title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)' },
+  { name: 'payments_200ms', latency_ms: 200, label: 'create+confirm', per_s: 'payments/s', title: 'POST /v1/payment_intents confirm=true, sandbox latency 200 ms (each connection mostly waits on the processor)' },
+];
+/**
+ * Confirming intents created beforehand: the path that, up to issue 8, held the intent's row lock
+ * across the processor call. At 200 ms also the ledger lag of payments made while confirms wait.
+ */
+const CONFIRM_VARIANTS = [
+  { name: 'confirm_0ms', latency_ms: 0, lag_probe: false, label: 'confirm', per_s: 'confirms/s', title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 0 ms (intents created first; pm_card_visa, fresh Idempotency-Key each)' },
+  { name: 'confirm_200ms', latency_ms: 200, lag_probe: true, label: 'confirm', per_s: 'confirms/s', title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 200 ms (intents created first), then the ledger lag of payments made meanwhile' },
 ];
 /** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
 const RECOVERY_LATENCY_MS = 200;
-const SCENARIO_GROUPS = ['baseline', 'payments', 'ledger', 'events', 'faults'];
+const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'faults'];
 
 /** This tree's build (dist/), and the one BENCH_BEFORE names (its `root_dir` is set once it is built). */
 function plannedBuilds(config) {
@@ -48,6 +57,7 @@ function plannedScenarios(config, builds) {
   const all = [
     baseline,
     ...PAYMENT_VARIANTS.flatMap((variant) => builds.map((build) => paymentsScenario(variant, build))),
+    ...CONFIRM_VARIANTS.flatMap((variant) => builds.map((build) => confirmScenario(variant, build))),
     ledger,
     events,
     ...(config.faults ? builds.map((build) => recoveryScenario(RECOVERY_LATENCY_MS, build)) : []),
@@ -153,7 +163,7 @@ async function main(config, cleanup, builds, scenarios) {
     problems.push(...outcome.problems);
     printBlock(scenario.title, outcome.rows);
   }
-  if (before) printBlock(`Before → after, same run: ${before.label} → ${builds.at(-1).label}`, beforeAfterRows(results, PAYMENT_VARIANTS, config.connections));
+  if (before) printBlock(`Before → after, same run: ${before.label} → ${builds.at(-1).label}`, beforeAfterRows(results, [...PAYMENT_VARIANTS, ...CONFIRM_VARIANTS], config.connections));
   const against_baseline = baselineRows(results, PAYMENT_VARIANTS, builds);
   if (against_baseline.length > 0) printBlock('Per payment against the baseline (one INSERT per request), same run', against_baseline);
   printBlock(problems.length > 0 ? 'Targets (NOT VALID: the run had errors, listed below)' : 'Targets', evaluateTargets(results));
