@@ -92,7 +92,7 @@ export const ledger = {
       batched_hot: await ledgerPhase(true, BATCH, WRITERS_BATCHED),
     };
 
-    const { consumerLag } = await dist('services/events/consumer.js');
+    const { consumerLag } = await dist('services/events/index.js');
     const lag = await measureLag(ctx, pool, problems, consumerLag);
 
     const row = (label, figure, baseline) => [label, `${formatNumber(figure.per_s, 0).padStart(8)} transfers/s${baseline ? `   ×${formatNumber(figure.per_s / baseline.per_s, 2)} of raw SQL` : ''}   (${formatNumber(figure.count)} in ${formatNumber(figure.window_s, 2)} s)`];

@@ -4,7 +4,7 @@ import type { Pool } from '../../src/platform/db.js';
 import { withTransaction } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { ConsumedEvent } from '../../src/services/events/consumer.js';
-import { consumerLag } from '../../src/services/events/consumer.js';
+import { consumerLag } from '../../src/services/events/consumer-status.js';
 import { balanceOf } from '../../src/services/ledger/domain/accounts.js';
 import type { LedgerEvent, MerchantTerms } from '../../src/services/ledger/domain/flows.js';
 import { DAY_S } from '../../src/services/ledger/domain/flows.js';

@@ -8,7 +8,7 @@ import type { OwnNatsServer } from '../support/nats-server.js';
 import { natsServerInstalled, ownNatsServer } from '../support/nats-server.js';
 import type { JetStreamHandle, NatsSettings } from '../../src/services/events/nats/jetstream.js';
 import { connectJetStream, ensureStream } from '../../src/services/events/nats/jetstream.js';
-import { consumerLag } from '../../src/services/events/consumer.js';
+import { consumerLag } from '../../src/services/events/consumer-status.js';
 
 /**
  * NATS faults against the whole platform, on a NATS server this file owns (so it can kill and restart

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { outboxInsert } from '../../src/services/events/outbox.js';
-import { OutboxConsumerRunner } from '../../src/services/events/consumer.js';
+import { OutboxConsumerRunner } from '../../src/services/events/consumer-runner.js';
 import { webhookConsumer } from '../../src/services/events/webhooks/consumer.js';
 import { DEFAULT_RETRY_SCHEDULE } from '../../src/services/events/webhooks/schedule.js';
 import { newWebhookSecret, sealSecret, webhookSecretKey } from '../../src/services/events/webhooks/secrets.js';
