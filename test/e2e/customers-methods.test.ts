@@ -4,6 +4,7 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform(); });
@@ -179,7 +180,7 @@ describe('payment methods', () => {
 
     const paid = await t.stripe.paymentIntents.create({ amount: 1200, currency: 'usd', customer: customer.id, payment_method: attached.id, confirm: true });
     expect(paid.status).toBe('succeeded');
-    const charge = await t.stripe.charges.retrieve(String(paid.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(paid));
     expect(charge.customer).toBe(customer.id);
     expect(charge.payment_method_details?.card?.fingerprint).toBe(attached.card?.fingerprint);
   });

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 /**
  * One merchant's key can never see or touch another merchant's objects: every attempt is the same 404
@@ -51,7 +52,7 @@ async function viewOfA(): Promise<unknown[]> {
     t.stripe.charges.retrieve(a.charge),
     t.stripe.refunds.retrieve(a.refund),
     t.stripe.events.retrieve(a.event),
-  ]).then((objects) => objects.map((object) => JSON.parse(JSON.stringify(object, (key, value: unknown) => (key === 'lastResponse' ? undefined : value)))));
+  ]).then((objects) => objects.map((object): unknown => JSON.parse(JSON.stringify(object, (key, value: unknown) => (key === 'lastResponse' ? undefined : value)))));
 }
 
 let digest_before: Record<string, string>;
@@ -66,12 +67,12 @@ beforeAll(async () => {
   a.payment_method = (await t.stripe.paymentMethods.attach(method.id, { customer: customer.id })).id;
   const succeeded = await t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', customer: customer.id, payment_method: a.payment_method, confirm: true });
   a.succeeded_intent = succeeded.id;
-  a.charge = String(succeeded.latest_charge);
+  a.charge = chargeIdOf(succeeded);
   a.refund = (await t.stripe.refunds.create({ charge: a.charge, amount: 1000 })).id;
   const uncaptured = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', capture_method: 'manual', confirm: true });
   expect(uncaptured.status).toBe('requires_capture');
   a.uncaptured_intent = uncaptured.id;
-  a.uncaptured_charge = String(uncaptured.latest_charge);
+  a.uncaptured_charge = chargeIdOf(uncaptured);
   a.open_intent = (await t.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', customer: customer.id })).id;
   a.event = (await t.stripe.events.list({ limit: 1 })).data[0]?.id ?? '';
   const owner = await t.platform.database.pool.query<{ merchant_id: string }>('SELECT merchant_id FROM payments.payment_intents WHERE id = $1', [a.open_intent]);

@@ -8,6 +8,7 @@ import { verifyLedger } from '../../src/services/ledger/app/verify.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 import { ledgerRecords } from '../../src/services/payments/index.js';
 
 const clock = new ManualClock(Date.now());
@@ -54,7 +55,7 @@ describe('balance and balance transactions from the ledger', () => {
   it('a captured payment is pending, net of the 2.9% + 30 fee, with its balance transaction', async () => {
     expect(await balanceOf(t.stripe)).toEqual({ available: 0, pending: 0 });
     const intent = await t.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
-    const charge = await t.stripe.charges.retrieve(String(intent.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
     charge_id = charge.id;
     charge_created = charge.created;
     await ledgerCaughtUp();
@@ -91,7 +92,7 @@ describe('balance and balance transactions from the ledger', () => {
     expect(refunds.data).toHaveLength(1);
     expect(refunds.data[0]).toMatchObject({ id: refundBalanceTransactionId(refund), amount: -500, fee: 0, net: -500, status: 'available', source: refund.id, fee_details: [] });
     expect(stripeSchemaProblems('balance_transaction', refunds.data[0])).toEqual([]);
-    const of_charge = await t.stripe.balanceTransactions.list({ source: String(intent.latest_charge) });
+    const of_charge = await t.stripe.balanceTransactions.list({ source: chargeIdOf(intent) });
     expect(of_charge.data.map((x) => [x.type, x.amount, x.fee])).toEqual([['charge', 1000, 59]]);
     const all = await t.stripe.balanceTransactions.list({ limit: 2 });
     expect(all.has_more).toBe(true);

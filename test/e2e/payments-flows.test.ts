@@ -4,6 +4,7 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform(); });
@@ -46,7 +47,7 @@ describe('capture', () => {
     expect(intent.amount_capturable).toBe(0);
     expect(intent.capture_method).toBe('automatic');
     expectShape('payment_intent', intent);
-    const charge = await t.stripe.charges.retrieve(String(intent.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
     expect(charge).toMatchObject({ status: 'succeeded', paid: true, captured: true, amount: 2000, amount_captured: 2000, amount_refunded: 0, payment_intent: intent.id });
     expect(charge.payment_method_details?.card?.brand).toBe('visa');
     expect(charge.payment_method_details?.card?.checks?.cvc_check).toBe('pass');
@@ -60,7 +61,7 @@ describe('capture', () => {
     expect(held.amount_capturable).toBe(5000);
     expect(held.amount_received).toBe(0);
     expectShape('payment_intent', held);
-    const authorized = await t.stripe.charges.retrieve(String(held.latest_charge));
+    const authorized = await t.stripe.charges.retrieve(chargeIdOf(held));
     expect(authorized).toMatchObject({ status: 'succeeded', captured: false, amount_captured: 0, paid: true });
     expectShape('charge', authorized);
 
@@ -69,7 +70,7 @@ describe('capture', () => {
     expect(captured.amount_received).toBe(5000);
     expect(captured.amount_capturable).toBe(0);
     expect(captured.latest_charge).toBe(held.latest_charge);
-    const charge = await t.stripe.charges.retrieve(String(captured.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(captured));
     expect(charge).toMatchObject({ captured: true, amount_captured: 5000 });
 
     const again = await rejection(t.stripe.paymentIntents.capture(held.id));
@@ -85,7 +86,7 @@ describe('capture', () => {
     expect(captured.amount_received).toBe(3200);
     expect(captured.amount_capturable).toBe(0);
     expectShape('payment_intent', captured);
-    const charge = await t.stripe.charges.retrieve(String(captured.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(captured));
     expect(charge.amount).toBe(5000);
     expect(charge.amount_captured).toBe(3200);
     expect(charge.captured).toBe(true);
@@ -101,7 +102,7 @@ describe('capture', () => {
     const after = await t.stripe.paymentIntents.retrieve(held.id);
     expect(after.status).toBe('requires_capture');
     expect(after.amount_capturable).toBe(1000);
-    const charge = await t.stripe.charges.retrieve(String(held.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(held));
     expect(charge.captured).toBe(false);
     expect((await t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 1000 })).amount_received).toBe(1000);
   });
@@ -123,7 +124,7 @@ describe('capture', () => {
     for (const r of results) {
       if (r.status === 'rejected') expect(['lock_timeout', 'payment_intent_unexpected_state']).toContain((r.reason as Stripe.errors.StripeError).code);
     }
-    const charge = await t.stripe.charges.retrieve(String(held.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(held));
     expect(charge.amount_captured).toBe(600);
     expect((await t.stripe.paymentIntents.retrieve(held.id)).amount_received).toBe(600);
   });
@@ -144,7 +145,7 @@ describe('test cards', () => {
     const intent = await t.stripe.paymentIntents.create({ amount: 1234, currency: 'usd', payment_method: pm, confirm: true });
     expect(intent.status).toBe('succeeded');
     expect(intent.last_payment_error).toBeNull();
-    const charge = await t.stripe.charges.retrieve(String(intent.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
     expect(charge.payment_method_details?.card).toMatchObject({ brand, last4 });
     expect(charge.outcome).toMatchObject({ network_status: 'approved_by_network', type: 'authorized' });
     expect(charge.failure_code).toBeNull();
@@ -303,7 +304,7 @@ describe('3-D Secure', () => {
     expect(body.status).toBe('succeeded');
     expect(body.next_action).toBeNull();
     expect(body.amount_received).toBe(3000);
-    const charge = await t.stripe.charges.retrieve(String(body.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(body));
     expect(charge).toMatchObject({ status: 'succeeded', captured: true, amount_captured: 3000 });
     expectShape('charge', charge);
     expectShape('payment_intent', await t.stripe.paymentIntents.retrieve(intent.id));
@@ -415,7 +416,7 @@ describe('update', () => {
     expect(with_pm.status).toBe('requires_confirmation');
     const confirmed = await t.stripe.paymentIntents.confirm(intent.id);
     expect(confirmed.amount_received).toBe(2500);
-    const charge = await t.stripe.charges.retrieve(String(confirmed.latest_charge));
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(confirmed));
     expect(charge.amount).toBe(2500);
     expect(charge.metadata).toEqual({ order: '7', channel: 'web' });
 

@@ -4,6 +4,7 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
 beforeAll(async () => { t = await startTestPlatform(); });
@@ -14,7 +15,7 @@ afterAll(async () => { await t?.stop(); });
 async function paid(amount: number): Promise<{ intent: Stripe.PaymentIntent; charge: string }> {
   const intent = await t.stripe.paymentIntents.create({ amount, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
   expect(intent.status).toBe('succeeded');
-  return { intent, charge: String(intent.latest_charge) };
+  return { intent, charge: chargeIdOf(intent) };
 }
 
 async function refundsOf(charge: string): Promise<Stripe.Refund[]> {
@@ -88,10 +89,10 @@ describe('refunds', () => {
     const by_intent = await rejection(t.stripe.refunds.create({ payment_intent: held.id }));
     expect(by_intent.statusCode).toBe(400);
     expect(by_intent.code).toBe('charge_not_captured');
-    const by_charge = await rejection(t.stripe.refunds.create({ charge: String(held.latest_charge), amount: 100 }));
+    const by_charge = await rejection(t.stripe.refunds.create({ charge: chargeIdOf(held), amount: 100 }));
     expect(by_charge.code).toBe('charge_not_captured');
-    expect(await refundsOf(String(held.latest_charge))).toHaveLength(0);
-    expect((await t.stripe.charges.retrieve(String(held.latest_charge))).amount_refunded).toBe(0);
+    expect(await refundsOf(chargeIdOf(held))).toHaveLength(0);
+    expect((await t.stripe.charges.retrieve(chargeIdOf(held))).amount_refunded).toBe(0);
   });
 
   it('refuses to refund a declined payment and an intent without a charge', async () => {
@@ -119,7 +120,7 @@ describe('refunds', () => {
     await t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 3000 });
     const rest = await t.stripe.refunds.create({ payment_intent: held.id });
     expect(rest.amount).toBe(3000);
-    const partial = await t.stripe.charges.retrieve(String(held.latest_charge));
+    const partial = await t.stripe.charges.retrieve(chargeIdOf(held));
     expect(partial.amount_captured).toBe(3000);
     expect(partial.amount_refunded).toBe(3000);
     expect(partial.refunded).toBe(true);

@@ -2,6 +2,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 /**
  * Card numbers, CVCs and secret keys go in through every route, good requests and bad, and must come
@@ -91,7 +92,7 @@ describe('secrets pushed through every route', () => {
 
     const visa = await send('/v1/payment_methods', { form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'), headers: { 'idempotency-key': 'secrets-tokenize-visa' } });
     expect(visa.status).toBe(200);
-    expect(JSON.parse(visa.text).card.last4).toBe('4242');
+    expect((JSON.parse(visa.text) as Stripe.PaymentMethod).card?.last4).toBe('4242');
     const replay = await send('/v1/payment_methods', { form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'), headers: { 'idempotency-key': 'secrets-tokenize-visa' } });
     expect(replay.text).toBe(visa.text);
     const spaced = await send('/v1/payment_methods', { form: cardForm({ ...MASTERCARD, number: '5555 5555 5555 4444' }) });
@@ -107,8 +108,9 @@ describe('secrets pushed through every route', () => {
     await send(`/v1/payment_methods/${idOf(amex.text)}`);
 
     const paid = await send('/v1/payment_intents', { form: `amount=4200&currency=usd&customer=${customer}&payment_method=${idOf(visa.text)}&confirm=true`, headers: { 'idempotency-key': 'secrets-pay' } });
-    expect(JSON.parse(paid.text).status).toBe('succeeded');
-    const charge = JSON.parse(paid.text).latest_charge as string;
+    const paid_intent = JSON.parse(paid.text) as Stripe.PaymentIntent;
+    expect(paid_intent.status).toBe('succeeded');
+    const charge = chargeIdOf(paid_intent);
     await send(`/v1/charges/${charge}`);
     await send('/v1/refunds', { form: `charge=${charge}&amount=1000` });
 
@@ -122,7 +124,7 @@ describe('secrets pushed through every route', () => {
     await send('/v1/payment_intents', { form: `amount=2700&currency=usd&payment_method=${idOf(declined.text)}&confirm=true`, headers: { 'idempotency-key': 'secrets-decline' } });
 
     const challenged = await send('/v1/payment_intents', { form: `amount=2800&currency=usd&payment_method=${idOf(three_ds.text)}&confirm=true&return_url=https://example.com/return` });
-    expect(JSON.parse(challenged.text).status).toBe('requires_action');
+    expect((JSON.parse(challenged.text) as Stripe.PaymentIntent).status).toBe('requires_action');
     await send(`/v1/test_helpers/payment_intents/${idOf(challenged.text)}/authenticate`, { form: 'outcome=succeeded' });
 
     // The SDK's requests and answers go through the same checks.

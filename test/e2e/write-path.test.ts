@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 /**
  * One write path, whoever calls it: the CLI runs a use case (a refund) through the same pipeline and
@@ -42,7 +43,7 @@ async function count(text: string, values: unknown[]): Promise<number> {
 describe('a use case run from the CLI', () => {
   it('refunds once per Idempotency-Key, and the API replays the same key as the same refund', async () => {
     const paid = await t.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
-    const charge = String(paid.latest_charge);
+    const charge = chargeIdOf(paid);
     const args = ['refunds', 'create', '--merchant', merchant_id, '--charge', charge, '--amount', '500', '--idempotency-key', 'cli-refund-1'];
 
     const first = await cli(args);
