@@ -13,7 +13,7 @@ import { webhookConsumer } from '../../src/services/events/webhooks/consumer.js'
 import { DEFAULT_RETRY_SCHEDULE } from '../../src/services/events/webhooks/schedule.js';
 import { newWebhookSecret, sealSecret, webhookSecretKey } from '../../src/services/events/webhooks/secrets.js';
 import type { WebhookRequest, WebhookResponse } from '../../src/services/events/webhooks/transport.js';
-import type { DeliverySettings } from '../../src/services/events/webhooks/worker.js';
+import type { DeliverySettings } from '../../src/services/events/webhooks/delivery-settings.js';
 import { DeliveryWorker } from '../../src/services/events/webhooks/worker.js';
 import { eventAttempts, failedDeliveries, resendEvent } from '../../src/services/events/webhooks/admin.js';
 import { createMigratedPool } from '../support/database.js';

@@ -10,7 +10,7 @@ import { consumerLag } from './consumer-status.js';
 import type { StepOutcome } from './polling.js';
 import { startPolling } from './polling.js';
 import { webhookConsumer } from './webhooks/consumer.js';
-import type { DeliverySettings } from './webhooks/worker.js';
+import type { DeliverySettings } from './webhooks/delivery-settings.js';
 import { DeliveryWorker } from './webhooks/worker.js';
 import type { WebhookTransport } from './webhooks/transport.js';
 import { parseSchedule } from './webhooks/schedule.js';
