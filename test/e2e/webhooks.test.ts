@@ -60,8 +60,16 @@ async function eventsOf(object_ids: readonly string[]): Promise<Stripe.Event[]> 
   return all.filter((event) => object_ids.includes((event.data.object as { id: string }).id)).reverse();
 }
 
-async function attemptsOf(event_id: string, endpoint_id: string): Promise<Array<{ attempt: number; http_status: number | null; error: string | null; latency_ms: number; response_excerpt: string | null }>> {
-  const result = await t.platform.database.pool.query(
+interface AttemptRow {
+  attempt: number;
+  http_status: number | null;
+  error: string | null;
+  latency_ms: number;
+  response_excerpt: string | null;
+}
+
+async function attemptsOf(event_id: string, endpoint_id: string): Promise<AttemptRow[]> {
+  const result = await t.platform.database.pool.query<AttemptRow>(
     'SELECT attempt, http_status, error, latency_ms, response_excerpt FROM events.webhook_attempts WHERE event_id = $1 AND endpoint_id = $2 ORDER BY attempt',
     [event_id, endpoint_id]);
   return result.rows;
