@@ -70,8 +70,8 @@ describe('a server killed mid-payment', () => {
     db.on('error', () => {}); // the database is dropped after the test, possibly under this client
     await db.connect();
     try {
-      const in_flight = await db.query(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`, [Date.now() - 60_000]);
-      expect(in_flight.rows[0].n).toBeGreaterThan(0); // fresh locks of the dead process: no waiting them out
+      const in_flight = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`, [Date.now() - 60_000]);
+      expect(in_flight.rows[0]?.n).toBeGreaterThan(0); // fresh locks of the dead process: no waiting them out
       const retried = await inBatches(keys, pay);
       expect(retried.every((r) => r.status === 200)).toBe(true);
 
@@ -83,15 +83,15 @@ describe('a server killed mid-payment', () => {
       expect(intents.rows).toEqual([{ status: 'succeeded', n: PAYMENTS }]);
       const charges = await db.query(`SELECT payment_intent_id, count(*)::int AS n FROM payments.charges GROUP BY payment_intent_id HAVING count(*) <> 1`);
       expect(charges.rows).toEqual([]);
-      const total = await db.query(`SELECT count(*)::int AS n FROM payments.charges WHERE status = 'succeeded' AND amount_captured = amount`);
-      expect(total.rows[0].n).toBe(PAYMENTS);
-      const keys_done = await db.query(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE response_status = 200`);
-      expect(keys_done.rows[0].n).toBe(PAYMENTS);
+      const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments.charges WHERE status = 'succeeded' AND amount_captured = amount`);
+      expect(total.rows[0]?.n).toBe(PAYMENTS);
+      const keys_done = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE response_status = 200`);
+      expect(keys_done.rows[0]?.n).toBe(PAYMENTS);
       // The processor's record: one authorization per key (amounts are distinct per key).
       const attempts = await db.query(`SELECT count(*)::int AS n, count(DISTINCT amount)::int AS amounts FROM sandbox.attempts`);
       expect(attempts.rows[0]).toEqual({ n: PAYMENTS, amounts: PAYMENTS });
-      const open = await db.query(`SELECT count(*)::int AS n FROM payments.processor_calls WHERE status = 'pending'`);
-      expect(open.rows[0].n).toBe(0);
+      const open = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments.processor_calls WHERE status = 'pending'`);
+      expect(open.rows[0]?.n).toBe(0);
     } finally {
       await db.end();
     }

@@ -97,8 +97,14 @@ async function count(sql: string, values: unknown[]): Promise<number> {
 const intentsDescribed = (marker: string) => count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1`, [marker]);
 const chargesDescribed = (marker: string) => count(`SELECT count(*)::int AS n FROM payments.charges WHERE state->>'description' = $1`, [marker]);
 
-async function keyRow(key: string): Promise<{ reserved_ids: Record<string, string>; response_status: number | null; locked_at_ms: number | null } | undefined> {
-  const result = await t.platform.database.pool.query('SELECT reserved_ids, response_status, locked_at_ms FROM gateway.idempotency_keys WHERE key = $1', [key]);
+interface KeyRow {
+  reserved_ids: Record<string, string>;
+  response_status: number | null;
+  locked_at_ms: number | null;
+}
+
+async function keyRow(key: string): Promise<KeyRow | undefined> {
+  const result = await t.platform.database.pool.query<KeyRow>('SELECT reserved_ids, response_status, locked_at_ms FROM gateway.idempotency_keys WHERE key = $1', [key]);
   return result.rows[0];
 }
 

@@ -89,6 +89,8 @@ describe('SIGTERM on the server', () => {
     expect(await exitCodeWithin(server, IDLE_EXIT_BOUND_MS)).toBe(0);
     expect(Date.now() - signalled_ms).toBeLessThan(IDLE_EXIT_BOUND_MS);
     agent.destroy();
+    silent.destroy();
+    cut_short.destroy();
   });
 
   it('answers the request in flight, takes no new ones, then exits 0', { timeout: 60_000 }, async () => {
