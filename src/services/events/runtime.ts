@@ -5,6 +5,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { Clock } from '../../kernel/clock.js';
 import { unixSeconds } from '../../kernel/clock.js';
 import { metrics } from '../../platform/metrics.js';
+import type { Consumer } from './consumer.js';
 import { OutboxConsumerRunner } from './consumer-runner.js';
 import { consumerLag } from './consumer-status.js';
 import type { StepOutcome } from './polling.js';
@@ -107,9 +108,20 @@ export async function natsSettingsFor(pool: Pool, url: string, overrides: Partia
   return checkNatsSettings({ ...DEFAULT_NATS_SETTINGS, ...defaultNames(id), ...overrides, installation: id, url });
 }
 
+/** What both bindings share: the webhooks consumer, the delivery worker it wakes, and how they run. */
+interface BindingContext {
+  deps: EventServicesDeps;
+  options: EventServicesOptions;
+  from_env: ReturnType<typeof eventSettingsFromEnv>;
+  log: Logger;
+  /** false: no background loops (tests step them). */
+  background: boolean;
+  delivery: DeliveryWorker;
+  consumer: Consumer;
+}
+
 export async function startEventServices(deps: EventServicesDeps, options: EventServicesOptions = {}): Promise<EventServices> {
   const from_env = eventSettingsFromEnv(deps.env);
-  const log = deps.logger.child({ service: 'events' });
   const background = options.background ?? true;
   const delivery = new DeliveryWorker({
     pool: deps.pool,
@@ -120,81 +132,84 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     random: options.random,
     settings: { ...from_env.delivery, ...options.delivery },
   });
-  const consumer = webhookConsumer(deps.clock);
+  const log = deps.logger.child({ service: 'events' });
+  const binding: BindingContext = { deps, options, from_env, log, background, delivery, consumer: webhookConsumer(deps.clock) };
   const nats_url = options.nats_url === undefined ? from_env.nats_url : (options.nats_url ?? undefined);
-
-  let services: EventServices;
-  if (nats_url === undefined) {
-    const runner = new OutboxConsumerRunner(deps.pool, consumer);
-    const unregister_lag = metrics.registerConsumerLag(consumer.name, () => runner.lag(unixSeconds(deps.clock)));
-    const consumeStep = async (): Promise<StepOutcome> => {
-      const round = await runner.runOnce();
-      if (round.kind === 'applied') {
-        metrics.consumerEvents(consumer.name, 'applied', round.applied);
-        metrics.consumerEvents(consumer.name, 'parked', round.parked);
-      }
-      if (round.kind === 'retry_later') {
-        log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'webhooks consumer: event failed, will retry');
-        return 'failed';
-      }
-      if (round.kind !== 'applied') return 'idle';
-      if (round.parked > 0) log.error({ parked: round.parked }, 'webhooks consumer: events parked in events.dead_letters');
-      if (round.applied > 0) delivery.wake();
-      return 'more';
-    };
-    const polling = background
-      ? startPolling(consumeStep, { ...EMBEDDED_POLLING, onError: (error) => log.warn({ err: error }, 'webhooks consumer: round failed, backing off') })
-      : { stop: async () => {} };
-    services = {
-      binding: 'embedded',
-      delivery,
-      consumeStep,
-      runner,
-      stop: async () => {
-        unregister_lag();
-        await polling.stop();
-        await delivery.stop();
-      },
-    };
-  } else {
-    const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
-    const link = new NatsLink({ settings, logger: deps.logger, name: 'payrail-events' });
-    link.start();
-    const relay = new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
-    const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: link, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
-    // Both read from the database, so they grow (and alert) while NATS is down.
-    const unregister_lags = [
-      metrics.registerConsumerLag('nats_relay', () => consumerLag(deps.pool, relay.offset_name, unixSeconds(deps.clock))),
-      metrics.registerConsumerLag(consumer.name, () => jetstream.lag(unixSeconds(deps.clock))),
-    ];
-    const consumeStep = async (): Promise<StepOutcome> => {
-      await relay.step();
-      const round = await jetstream.step();
-      return round.kind === 'applied' ? 'more' : round.kind === 'retry_later' ? 'failed' : 'idle';
-    };
-    if (background) {
-      relay.start();
-      jetstream.start();
-    }
-    log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
-    services = {
-      binding: 'nats',
-      delivery,
-      consumeStep,
-      relay,
-      jetstream,
-      nats: { link, settings },
-      stop: async () => {
-        for (const unregister of unregister_lags) unregister();
-        await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
-        await link.stop();
-      },
-    };
-  }
+  const services = nats_url === undefined ? startEmbeddedBinding(binding) : await startNatsBinding(binding, nats_url);
   if (background) delivery.start();
   // Shutdown never fails because of events: everything here resumes from durable state next start.
   deps.app?.addHook('onClose', async () => {
     await services.stop().catch((error: unknown) => log.warn({ err: error }, 'events: stopping failed'));
   });
   return services;
+}
+
+function startEmbeddedBinding({ deps, log, background, delivery, consumer }: BindingContext): EventServices {
+  const runner = new OutboxConsumerRunner(deps.pool, consumer);
+  const unregister_lag = metrics.registerConsumerLag(consumer.name, () => runner.lag(unixSeconds(deps.clock)));
+  const consumeStep = async (): Promise<StepOutcome> => {
+    const round = await runner.runOnce();
+    if (round.kind === 'applied') {
+      metrics.consumerEvents(consumer.name, 'applied', round.applied);
+      metrics.consumerEvents(consumer.name, 'parked', round.parked);
+    }
+    if (round.kind === 'retry_later') {
+      log.warn({ event_id: round.event_id, attempts: round.attempts, error: round.error }, 'webhooks consumer: event failed, will retry');
+      return 'failed';
+    }
+    if (round.kind !== 'applied') return 'idle';
+    if (round.parked > 0) log.error({ parked: round.parked }, 'webhooks consumer: events parked in events.dead_letters');
+    if (round.applied > 0) delivery.wake();
+    return 'more';
+  };
+  const polling = background
+    ? startPolling(consumeStep, { ...EMBEDDED_POLLING, onError: (error) => log.warn({ err: error }, 'webhooks consumer: round failed, backing off') })
+    : { stop: async () => {} };
+  return {
+    binding: 'embedded',
+    delivery,
+    consumeStep,
+    runner,
+    stop: async () => {
+      unregister_lag();
+      await polling.stop();
+      await delivery.stop();
+    },
+  };
+}
+
+async function startNatsBinding({ deps, options, from_env, log, background, delivery, consumer }: BindingContext, nats_url: string): Promise<EventServices> {
+  const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
+  const link = new NatsLink({ settings, logger: deps.logger, name: 'payrail-events' });
+  link.start();
+  const relay = new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
+  const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: link, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
+  // Both read from the database, so they grow (and alert) while NATS is down.
+  const unregister_lags = [
+    metrics.registerConsumerLag('nats_relay', () => consumerLag(deps.pool, relay.offset_name, unixSeconds(deps.clock))),
+    metrics.registerConsumerLag(consumer.name, () => jetstream.lag(unixSeconds(deps.clock))),
+  ];
+  const consumeStep = async (): Promise<StepOutcome> => {
+    await relay.step();
+    const round = await jetstream.step();
+    return round.kind === 'applied' ? 'more' : round.kind === 'retry_later' ? 'failed' : 'idle';
+  };
+  if (background) {
+    relay.start();
+    jetstream.start();
+  }
+  log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
+  return {
+    binding: 'nats',
+    delivery,
+    consumeStep,
+    relay,
+    jetstream,
+    nats: { link, settings },
+    stop: async () => {
+      for (const unregister of unregister_lags) unregister();
+      await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
+      await link.stop();
+    },
+  };
 }
