@@ -16,8 +16,10 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Opens the bench's PostgreSQL server: DATABASE_URL's, or an embedded one stopped at cleanup.
- * `createDatabase()` makes a fresh database on it (dropped at cleanup) and returns its URL and name;
- * scenarios that must not see each other's rows (each Payrail build, each latency) take their own.
+ * `createDatabase()` makes a fresh database on it (dropped at cleanup) and returns its URL, name and
+ * `drop()`; scenarios that must not see each other's rows (each Payrail build, each latency) take their
+ * own, and drop it once counted: autovacuum would otherwise go on cleaning it up, writing WAL (which is
+ * per server) inside later scenarios' measured windows.
  */
 export async function openBenchServer(cleanup) {
   const external_url = process.env.DATABASE_URL || undefined;
@@ -26,10 +28,11 @@ export async function openBenchServer(cleanup) {
   const createDatabase = async () => {
     const name = `payrail_bench_${randomBytes(6).toString('hex')}`;
     await withClient(admin_url, (client) => client.query(`CREATE DATABASE ${name}`));
-    cleanup.add(`drop database ${name}`, () => withClient(admin_url, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
+    const drop = () => withClient(admin_url, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    cleanup.add(`drop database ${name}`, drop);
     const url = new URL(admin_url);
     url.pathname = `/${name}`;
-    return { url: url.toString(), name };
+    return { url: url.toString(), name, drop };
   };
   return { source: external_url ? 'DATABASE_URL' : 'embedded', server_version, createDatabase };
 }

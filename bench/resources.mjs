@@ -20,6 +20,9 @@ const QUERY_TIMEOUT_MS = 10_000;
 /** Fields 14 and 15 of /proc/<pid>/stat, counted after the ")" that ends the command name (field 2). */
 const UTIME_INDEX_AFTER_COMM = 11;
 const STIME_INDEX_AFTER_COMM = 12;
+/** Autovacuum workers are looked for this often during the window: their WAL counts, their CPU does not. */
+const AUTOVACUUM_POLL_MS = 250;
+const AUTOVACUUM_LISTED_MAX = 4;
 
 const CLOCK_TICKS_PER_S = readClockTicksPerSecond();
 
@@ -69,16 +72,42 @@ export async function startResourceMeter({ server_pid, database_url }) {
     return { server_cpu_ms: processCpu_ms(server_pid), wal_lsn: wal.rows[0].lsn, backend_cpu_ms };
   };
   const start = await sample();
+  const autovacuum = watchAutovacuum(client);
   return {
     /** The costs over the window, divided by `operations`. */
     async stop(operations) {
       try {
+        const autovacuum_runs = await autovacuum.stop();
         const end = await sample();
         const wal = await client.query('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes', [end.wal_lsn, start.wal_lsn]);
-        return costs(start, end, Number(wal.rows[0].bytes), operations);
+        return { ...costs(start, end, Number(wal.rows[0].bytes), operations), autovacuum_runs };
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+/**
+ * Which autovacuum workers ran during the window, on any database of the server ("db: VACUUM table"):
+ * the WAL they write is in the window's figure, so the block names them.
+ */
+function watchAutovacuum(client) {
+  const seen = new Set();
+  let polling = Promise.resolve();
+  const poll = () => {
+    polling = client
+      .query("SELECT datname = current_database() AS ours, datname, query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+      .then(({ rows }) => rows.forEach((row) => seen.add(`${row.ours ? 'this database' : 'another database'}: ${row.query.replace(/^autovacuum: /, '')}`)))
+      .catch(() => {}); // a missed sample only makes the list shorter
+  };
+  poll();
+  const timer = setInterval(poll, AUTOVACUUM_POLL_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await polling;
+      return [...seen];
     },
   };
 }
@@ -119,5 +148,12 @@ export function costRows(costs, wal_note) {
     ['server CPU ms/op', `${formatNumber(costs.server_cpu_ms_per_op, 3)}  (utime+stime, ${formatNumber(costs.server_cpu_ms, 0)} ms over ${formatNumber(costs.operations)} responses)`],
     ['PostgreSQL CPU ms/op', postgres],
     ['WAL bytes/op', `${formatNumber(costs.wal_bytes_per_op, 0)}  (${formatNumber(costs.wal_bytes / 1024 / 1024, 1)} MB in the window; ${wal_note})`],
+    ['autovacuum in the window', autovacuumSummary(costs.autovacuum_runs)],
   ];
+}
+
+function autovacuumSummary(runs) {
+  if (runs.length === 0) return `none seen (polled every ${AUTOVACUUM_POLL_MS} ms)`;
+  const listed = runs.slice(0, AUTOVACUUM_LISTED_MAX).join('; ');
+  return `${runs.length} (its WAL is in the figure above): ${listed}${runs.length > AUTOVACUUM_LISTED_MAX ? '; …' : ''}`;
 }
