@@ -100,25 +100,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     paid: charge.status === 'succeeded',
     payment_intent: charge.payment_intent,
     payment_method: charge.payment_method,
-    payment_method_details: {
-      type: 'card',
-      card: {
-        brand: charge.card.brand,
-        checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: charge.card.cvc_check },
-        country: charge.card.country,
-        exp_month: charge.card.exp_month,
-        exp_year: charge.card.exp_year,
-        fingerprint: charge.card.fingerprint,
-        funding: charge.card.funding,
-        installments: null,
-        last4: charge.card.last4,
-        mandate: null,
-        network: charge.card.brand,
-        network_token: { used: false },
-        three_d_secure: null,
-        wallet: null,
-      },
-    },
+    payment_method_details: { type: 'card', card: renderChargeCard(charge.card) },
     radar_options: {},
     receipt_email: charge.receipt_email,
     receipt_number: null,
@@ -135,6 +117,26 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     status: charge.status,
     transfer_data: null,
     transfer_group: null,
+  };
+}
+
+/** `payment_method_details.card`: the card as recorded with the attempt, with the processor's CVC check. */
+function renderChargeCard(card: Charge['card']): Record<string, unknown> {
+  return {
+    brand: card.brand,
+    checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: card.cvc_check },
+    country: card.country,
+    exp_month: card.exp_month,
+    exp_year: card.exp_year,
+    fingerprint: card.fingerprint,
+    funding: card.funding,
+    installments: null,
+    last4: card.last4,
+    mandate: null,
+    network: card.brand,
+    network_token: { used: false },
+    three_d_secure: null,
+    wallet: null,
   };
 }
 
