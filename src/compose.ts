@@ -81,26 +81,12 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
   const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
   const { write, payments, idempotency_hash_key } = services;
-  const reader = write.reader;
-  tracePool(reader);
-  const app = buildGateway({
-    keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
-    ids,
-    clock,
-    logger,
-    body_limit_bytes: config.body_limit_bytes,
-    rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
-    routes: [
-      paymentsRoutes({ payments, write }),
-      eventsRoutes({ write, key_material: idempotency_hash_key }),
-      ledgerRoutes({ reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
-    ],
-    ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
-  });
-  // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
+  tracePool(write.reader);
+  const app = buildApi(config, database, services, { clock, ids, logger });
   // Timed work (idempotency purge, ledger release), durable and run by one process at a time.
   const scheduler = createScheduler({ database_url: database.url, logger });
   scheduler.every('idempotency-purge', { cron: IDEMPOTENCY_PURGE_CRON }, async () => { await purgeExpired(database.pool, clock.now_ms()); });
+  // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
   startLedgerWorker({ pool: database.pool, clock, logger, app, scheduler });
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
@@ -128,6 +114,26 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       await database.close();
     },
   };
+}
+
+/** The HTTP API with every service's routes, each handed what it needs from the others as functions. */
+function buildApi(config: Config, database: Database, services: PaymentServices, context: { clock: Clock; ids: UlidGenerator; logger: Logger }): FastifyInstance {
+  const { write, payments, idempotency_hash_key } = services;
+  const { clock } = context;
+  return buildGateway({
+    keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
+    ids: context.ids,
+    clock,
+    logger: context.logger,
+    body_limit_bytes: config.body_limit_bytes,
+    rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
+    routes: [
+      paymentsRoutes({ payments, write }),
+      eventsRoutes({ write, key_material: idempotency_hash_key }),
+      ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
+    ],
+    ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
+  });
 }
 
 export interface PaymentServices {
