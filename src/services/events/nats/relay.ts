@@ -3,7 +3,7 @@ import type { Pool } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import { assert } from '../../../kernel/assert.js';
-import type { NatsSettings } from './jetstream.js';
+import type { JetStreamHandle, NatsSettings } from './jetstream.js';
 import { ensureStream, relayOffsetName, subjectOf } from './jetstream.js';
 import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
@@ -91,33 +91,8 @@ export class NatsRelay {
         this.stream_suspect = false;
       }
       const crash_after = this.deps.faults?.crash_after_publishing;
-      const sent = crash_after === undefined ? rows : rows.slice(0, crash_after);
-      const publishing = Promise.allSettled(
-        sent.map((row) =>
-          nats.js.publish(subjectOf(this.deps.settings, row.merchant_id, row.type), row.payload, {
-            msgID: messageId(row.id, row.generation),
-            timeout: this.deps.settings.publish_timeout_ms,
-          }),
-        ),
-      );
-      // A connection lost mid-batch answers none of what is in flight: give the batch up at once (the
-      // offset stays) instead of waiting out the publish timeout; after reconnecting it is sent again
-      // and JetStream drops what it had stored already.
-      const results = await Promise.race([publishing, this.deps.nats.lost().then(() => null)]);
-      if (results === null) throw new Error('NATS connection lost while publishing; the batch is sent again once it is back');
-      // Only the acknowledged prefix counts: the offset never passes an event JetStream may lack.
-      let acked = 0;
-      let duplicates = 0;
-      for (const result of results) {
-        if (result.status !== 'fulfilled') break;
-        const ack: PubAck = result.value;
-        assert(
-          ack.stream === this.deps.settings.stream,
-          `event stored in stream ${ack.stream}, expected ${this.deps.settings.stream}: two streams capture the subject`,
-        );
-        if (ack.duplicate) duplicates += 1;
-        acked += 1;
-      }
+      const results = await this.publish(nats, crash_after === undefined ? rows : rows.slice(0, crash_after));
+      const { acked, duplicates } = this.acknowledgedPrefix(results);
       if (crash_after !== undefined) throw new Error(`relay killed after publishing ${acked} of ${rows.length} (test fault)`);
       const last = rows[acked - 1];
       if (last) await this.moveOffset(last);
@@ -131,6 +106,41 @@ export class NatsRelay {
       await this.leader.release();
       throw error;
     }
+  }
+
+  /** Publishes the rows at once, each under its event's message id; the answers come back in row order. */
+  private async publish(nats: JetStreamHandle, rows: readonly OutboxRow[]): Promise<PromiseSettledResult<PubAck>[]> {
+    const publishing = Promise.allSettled(
+      rows.map((row) =>
+        nats.js.publish(subjectOf(this.deps.settings, row.merchant_id, row.type), row.payload, {
+          msgID: messageId(row.id, row.generation),
+          timeout: this.deps.settings.publish_timeout_ms,
+        }),
+      ),
+    );
+    // A connection lost mid-batch answers none of what is in flight: give the batch up at once (the
+    // offset stays) instead of waiting out the publish timeout; after reconnecting it is sent again
+    // and JetStream drops what it had stored already.
+    const results = await Promise.race([publishing, this.deps.nats.lost().then(() => null)]);
+    if (results === null) throw new Error('NATS connection lost while publishing; the batch is sent again once it is back');
+    return results;
+  }
+
+  /** Only the acknowledged prefix counts: the offset never passes an event JetStream may lack. */
+  private acknowledgedPrefix(results: readonly PromiseSettledResult<PubAck>[]): { acked: number; duplicates: number } {
+    let acked = 0;
+    let duplicates = 0;
+    for (const result of results) {
+      if (result.status !== 'fulfilled') break;
+      const ack: PubAck = result.value;
+      assert(
+        ack.stream === this.deps.settings.stream,
+        `event stored in stream ${ack.stream}, expected ${this.deps.settings.stream}: two streams capture the subject`,
+      );
+      if (ack.duplicate) duplicates += 1;
+      acked += 1;
+    }
+    return { acked, duplicates };
   }
 
   start(): void {
