@@ -43,10 +43,22 @@ async function emit(events: readonly LedgerEvent[]): Promise<void> {
 }
 
 /** Runs the worker (consumer, then releases) until it has nothing left. */
+/**
+ * Until every event is posted. 'idle' alone is not enough: the consumer never passes an event that an
+ * older transaction still open on the server (another test file's, on the shared PostgreSQL) could yet
+ * precede, so it may be idle with events waiting behind that horizon for a moment.
+ */
 async function drain(): Promise<void> {
-  for (let i = 0; i < 200; i++) if ((await worker.step()) === 'idle') return;
-  throw new Error('ledger worker did not go idle');
+  const deadline = Date.now() + DRAIN_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    if ((await worker.step()) !== 'idle') continue;
+    if ((await consumerLag(pool, LEDGER_CONSUMER_NAME, clock.now_s)).events_behind === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+  }
+  throw new Error('ledger worker did not post every event in time');
 }
+const DRAIN_DEADLINE_MS = 15_000;
+const DRAIN_POLL_MS = 10;
 
 /** Mirrors the simulator's final charges and refunds into payments' tables, for reconciliation. */
 async function writePaymentsRows(sim: PaymentsSimulator): Promise<void> {
