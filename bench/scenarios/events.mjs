@@ -31,9 +31,9 @@ export const events = {
     const dist = (path) => import(pathToFileURL(join(ctx.root_dir, 'dist', path)).href);
     const [{ createPool, numbered }, { migrate }, { ALL_MIGRATIONS }, { createLogger }, { UlidGenerator }, { outboxInsert },
       { connectJetStream, ensureStream }, { NatsRelay }, { JetStreamConsumerWorker }, { natsSettingsFor }, { OutboxConsumerRunner, startPolling }, { fixedSource }] = await Promise.all([
-      dist('platform/db.js'), dist('platform/migrations.js'), dist('platform/all-migrations.js'), dist('platform/logger.js'), dist('kernel/ids.js'),
-      dist('services/events/outbox.js'), dist('services/events/nats/jetstream.js'), dist('services/events/nats/relay.js'),
-      dist('services/events/nats/consumer.js'), dist('services/events/runtime.js'), dist('services/events/index.js'), dist('services/events/nats/link.js'),
+      dist('platform/db.js'), dist('platform/migrations.js'), dist('migrations.js'), dist('platform/logger.js'), dist('kernel/ids.js'),
+      dist('services/events/adapters/outbox.js'), dist('services/events/adapters/nats/jetstream.js'), dist('services/events/adapters/nats/relay.js'),
+      dist('services/events/adapters/nats/consumer.js'), dist('services/events/app/runtime.js'), dist('services/events/index.js'), dist('services/events/adapters/nats/link.js'),
     ]);
     const logger = createLogger('error', new Writable({ write(_c, _e, done) { done(); } }));
     const pool = createPool(ctx.database.url, ctx.config.db_pool_max);

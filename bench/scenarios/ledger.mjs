@@ -30,7 +30,7 @@ export const ledger = {
     const dist = (path) => import(join(ctx.root_dir, 'dist', path));
     const { createPool, withTransaction } = await dist('platform/db.js');
     const { migrate } = await dist('platform/migrations.js');
-    const { ALL_MIGRATIONS } = await dist('platform/all-migrations.js');
+    const { ALL_MIGRATIONS } = await dist('migrations.js');
     const { postTransfers } = await dist('services/ledger/adapters/store.js');
     const { transferId } = await dist('services/ledger/domain/ids.js');
 

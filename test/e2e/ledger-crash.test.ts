@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { freePort, startServerProcess } from '../support/processes.js';
-import { consumerLag } from '../../src/services/events/consumer-status.js';
+import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import type { Db } from '../../src/platform/db.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { ManualClock } from '../../src/kernel/clock.js';
-import { consumerLag } from '../../src/services/events/consumer-status.js';
+import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../src/services/ledger/domain/ids.js';
 import { LEDGER_CONSUMER_NAME } from '../../src/services/ledger/app/consumer.js';
 import { verifyLedger } from '../../src/services/ledger/app/verify.js';

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
-import { SandboxProcessor } from '../../src/services/connectors/sandbox.js';
-import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/port.js';
+import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
+import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/domain/port.js';
 import { metrics, metricsEnabledIn } from '../../src/platform/metrics.js';
 import { tracingActive } from '../../src/platform/tracing.js';
 

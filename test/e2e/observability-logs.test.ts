@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { createLogger, redactText } from '../../src/platform/logger.js';
-import { SandboxProcessor } from '../../src/services/connectors/sandbox.js';
-import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/port.js';
+import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
+import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/domain/port.js';
 
 /**
  * Logs: exactly one `request` line per request with the fields operators need, and no secret in any

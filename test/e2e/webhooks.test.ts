@@ -7,7 +7,7 @@ import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import type { Receiver } from '../support/webhook-receiver.js';
 import { startReceiver, waitFor } from '../support/webhook-receiver.js';
-import { deleteStream } from '../../src/services/events/nats/jetstream.js';
+import { deleteStream } from '../../src/services/events/adapters/nats/jetstream.js';
 
 /**
  * Webhook endpoints and signed delivery, end to end: the official SDK manages endpoints, local

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { numbered, run, sql } from '../../src/platform/db.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
-import { outboxInsert } from '../../src/services/events/outbox.js';
-import type { ConsumedEvent, Consumer } from '../../src/services/events/consumer.js';
-import { OutboxConsumerRunner } from '../../src/services/events/consumer-runner.js';
-import { consumerLag, deadLetters } from '../../src/services/events/consumer-status.js';
+import { outboxInsert } from '../../src/services/events/adapters/outbox.js';
+import type { ConsumedEvent, Consumer } from '../../src/services/events/app/consumer.js';
+import { OutboxConsumerRunner } from '../../src/services/events/app/consumer-runner.js';
+import { consumerLag, deadLetters } from '../../src/services/events/app/consumer-status.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;

@@ -6,9 +6,9 @@ import type { Receiver } from '../support/webhook-receiver.js';
 import { startReceiver, waitFor } from '../support/webhook-receiver.js';
 import type { OwnNatsServer } from '../support/nats-server.js';
 import { natsServerInstalled, ownNatsServer } from '../support/nats-server.js';
-import type { JetStreamHandle, NatsSettings } from '../../src/services/events/nats/jetstream.js';
-import { connectJetStream, ensureStream } from '../../src/services/events/nats/jetstream.js';
-import { consumerLag } from '../../src/services/events/consumer-status.js';
+import type { JetStreamHandle, NatsSettings } from '../../src/services/events/adapters/nats/jetstream.js';
+import { connectJetStream, ensureStream } from '../../src/services/events/adapters/nats/jetstream.js';
+import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 
 /**
  * NATS faults against the whole platform, on a NATS server this file owns (so it can kill and restart

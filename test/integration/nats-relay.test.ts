@@ -6,15 +6,15 @@ import type { Pool } from '../../src/platform/db.js';
 import { numbered } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
-import { outboxInsert } from '../../src/services/events/outbox.js';
-import type { ConsumedEvent, Consumer } from '../../src/services/events/consumer.js';
-import type { JetStreamHandle, NatsSettings } from '../../src/services/events/nats/jetstream.js';
-import { connectJetStream, ensureStream } from '../../src/services/events/nats/jetstream.js';
-import { NatsRelay } from '../../src/services/events/nats/relay.js';
-import type { JetStreamSource } from '../../src/services/events/nats/link.js';
-import { fixedSource } from '../../src/services/events/nats/link.js';
-import { JetStreamConsumerWorker } from '../../src/services/events/nats/consumer.js';
-import { natsSettingsFor } from '../../src/services/events/runtime.js';
+import { outboxInsert } from '../../src/services/events/adapters/outbox.js';
+import type { ConsumedEvent, Consumer } from '../../src/services/events/app/consumer.js';
+import type { JetStreamHandle, NatsSettings } from '../../src/services/events/adapters/nats/jetstream.js';
+import { connectJetStream, ensureStream } from '../../src/services/events/adapters/nats/jetstream.js';
+import { NatsRelay } from '../../src/services/events/adapters/nats/relay.js';
+import type { JetStreamSource } from '../../src/services/events/adapters/nats/link.js';
+import { fixedSource } from '../../src/services/events/adapters/nats/link.js';
+import { JetStreamConsumerWorker } from '../../src/services/events/adapters/nats/consumer.js';
+import { natsSettingsFor } from '../../src/services/events/app/runtime.js';
 import { createMigratedPool } from '../support/database.js';
 
 /**

@@ -3,9 +3,9 @@ import { AssertionError } from '../../src/kernel/assert.js';
 import { ManualClock } from '../../src/kernel/clock.js';
 import type { Pool } from '../../src/platform/db.js';
 import { createPool } from '../../src/platform/db.js';
-import type { SandboxOptions } from '../../src/services/connectors/sandbox.js';
-import { SandboxProcessor } from '../../src/services/connectors/sandbox.js';
-import type { AuthorizeRequest } from '../../src/services/connectors/port.js';
+import type { SandboxOptions } from '../../src/services/connectors/adapters/sandbox.js';
+import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
+import type { AuthorizeRequest } from '../../src/services/connectors/domain/port.js';
 import { createMigratedPool } from '../support/database.js';
 
 /**

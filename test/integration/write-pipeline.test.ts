@@ -8,7 +8,7 @@ import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';
 import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
-import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/merchants.js';
+import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;

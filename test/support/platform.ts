@@ -8,10 +8,10 @@ import { loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import type { Platform, StartOptions } from '../../src/compose.js';
 import { startPlatform } from '../../src/compose.js';
-import { createMerchant } from '../../src/services/merchants/merchants.js';
+import { createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { createTestDatabase } from './database.js';
-import { deleteStream } from '../../src/services/events/nats/jetstream.js';
+import { deleteStream } from '../../src/services/events/adapters/nats/jetstream.js';
 
 export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
 

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPE_NAMES } from '../../src/services/events/types.js';
+import { EVENT_TYPE_NAMES } from '../../src/services/events/domain/event-types.js';
 import { checkEnabledEvents } from '../../src/services/events/webhooks/endpoints.js';
 import { PayrailError } from '../../src/kernel/errors.js';
 

@@ -1,5 +1,5 @@
 /** The gateway's public entry: the HTTP API every service's routes are registered on. */
-export type { GatewayDeps, ServiceRoutes } from './app.js';
-export { buildGateway } from './app.js';
-export { RateLimiter } from './rate-limit.js';
-export { gatewayMigrations } from './migrations.js';
+export type { GatewayDeps, ServiceRoutes } from './adapters/app.js';
+export { buildGateway } from './adapters/app.js';
+export { RateLimiter } from './domain/rate-limit.js';
+export { gatewayMigrations } from './migrations/index.js';

@@ -4,7 +4,7 @@ import type { Logger } from '../../../platform/logger.js';
 import { metrics } from '../../../platform/metrics.js';
 import { tracedFromStored } from '../../../platform/tracing.js';
 import type { Clock } from '../../../kernel/clock.js';
-import { renderEvent } from '../outbox.js';
+import { renderEvent } from '../adapters/outbox.js';
 import type { ClaimedDelivery } from './claim.js';
 import type { DeliverySettings } from './delivery-settings.js';
 import { DELIVERY_LIMITS } from './delivery-settings.js';

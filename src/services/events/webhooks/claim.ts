@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Pool } from '../../../platform/db.js';
 import { run, sql, withTransaction } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
-import type { EventRequest } from '../outbox.js';
+import type { EventRequest } from '../adapters/outbox.js';
 import type { DeliverySettings } from './delivery-settings.js';
 import { DELIVERY_LIMITS } from './delivery-settings.js';
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../../../kernel/clock.js';
 import { run, sql } from '../../../platform/db.js';
-import type { Consumer } from '../consumer.js';
-import { EVENT_TYPE_NAMES } from '../types.js';
+import type { Consumer } from '../app/consumer.js';
+import { EVENT_TYPE_NAMES } from '../domain/event-types.js';
 
 export const WEBHOOKS_CONSUMER_NAME = 'webhooks';
 

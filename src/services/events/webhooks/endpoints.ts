@@ -6,8 +6,8 @@ import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
-import { API_VERSION } from '../outbox.js';
-import { EVENT_TYPE_NAMES, isEventType } from '../types.js';
+import { API_VERSION } from '../adapters/outbox.js';
+import { EVENT_TYPE_NAMES, isEventType } from '../domain/event-types.js';
 import type { WebhookSecret } from './secrets.js';
 import { newWebhookSecret, sealSecret } from './secrets.js';
 

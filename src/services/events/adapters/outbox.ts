@@ -1,0 +1,68 @@
+import type { SqlFragment } from '../../../platform/db.js';
+import { joinSql, sql } from '../../../platform/db.js';
+import type { IdGenerator } from '../../../kernel/ids.js';
+import { assert } from '../../../kernel/assert.js';
+import { traceContextCarrier } from '../../../platform/tracing.js';
+import type { EventRequest } from '../../../platform/write/operation.js';
+
+export const API_VERSION = '2023-08-16';
+
+/** A state change to record: the object as it is after the change, and what it was before. */
+export interface EventDraft {
+  type: string;
+  object: { id: string } & Record<string, unknown>;
+  previous_attributes?: Record<string, unknown>;
+}
+
+export type { EventRequest };
+
+export interface EventRow {
+  id: string;
+  merchant_id: string;
+  type: string;
+  created: number;
+  data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  request: EventRequest;
+  /** Webhook deliveries still to make (SQL `events.pending_webhooks`, webhooks/delivery.ts); 0 when not read. */
+  pending_webhooks?: number;
+}
+
+/** One multi-row INSERT for all of a change's events, to join the change's own write. */
+export function outboxInsert(
+  ids: IdGenerator,
+  merchant_id: string,
+  created_s: number,
+  request: EventRequest,
+  drafts: readonly EventDraft[],
+): SqlFragment {
+  assert(drafts.length > 0, 'outboxInsert needs at least one event');
+  // With tracing on, the request's trace context (W3C traceparent) rides in the stored `request` json,
+  // so consumers continue the trace (tracedFromStored); renderEvent shows clients only id and key.
+  const trace_context = traceContextCarrier();
+  const stored_request = JSON.stringify(trace_context ? { ...request, ...trace_context } : request);
+  const rows = drafts.map((draft) => {
+    const data = draft.previous_attributes
+      ? { object: draft.object, previous_attributes: draft.previous_attributes }
+      : { object: draft.object };
+    return sql`(${ids.next('event')}, ${merchant_id}, ${draft.type}, ${created_s}, ${draft.object.id}, ${JSON.stringify(data)}::json, ${stored_request}::json)`;
+  });
+  return joinSql(
+    [sql`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES `, joinSql(rows, ', ')],
+    '',
+  );
+}
+
+export function renderEvent(row: EventRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    object: 'event',
+    account: row.merchant_id,
+    api_version: API_VERSION,
+    created: row.created,
+    data: row.data,
+    livemode: false,
+    pending_webhooks: row.pending_webhooks ?? 0,
+    request: { id: row.request.id, idempotency_key: row.request.idempotency_key },
+    type: row.type,
+  };
+}

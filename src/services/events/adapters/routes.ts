@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { WriteDeps } from '../../../platform/write/pipeline.js';
+import * as P from '../../../platform/http/params.js';
+import { listOf, pageOf, pathId, routeKit } from '../../../platform/http/routes.js';
+import { listEvents, retrieveEvent } from '../app/queries.js';
+import { registerWebhookRoutes } from '../webhooks/routes.js';
+
+const EVENT_TYPES_MAX = 20;
+const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
+const listSchema = z.strictObject({ ...P.listParams, type: P.text(100).optional(), types: P.textList(100, EVENT_TYPES_MAX).optional() });
+
+export interface EventRouteDeps {
+  write: WriteDeps;
+  /** Platform secret the webhook signing secrets' sealing key derives from (see webhooks/secrets.ts). */
+  key_material: Buffer;
+}
+
+/** The events service's HTTP surface, as a Fastify plugin: /v1/events and /v1/webhook_endpoints. */
+export function eventsRoutes(deps: EventRouteDeps) {
+  return async (app: FastifyInstance): Promise<void> => {
+    const { get } = routeKit(app, deps.write);
+    const reader = deps.write.reader;
+    get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(reader, m, pathId(r)));
+    get('/v1/events', listSchema, async (m, q) => listOf('/v1/events', await listEvents(reader, m, pageOf(q), q.types ?? (q.type ? [q.type] : []))));
+    registerWebhookRoutes(app, deps.write, deps.key_material);
+  };
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import qs from 'qs';
+import { PayrailError } from '../../../kernel/errors.js';
+
+/** Request bodies and query strings, parsed as Stripe's clients send them: JSON, or forms with bracket notation. */
+
+const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: true } as const;
+/**
+ * The router parses query strings before any hook or error handler, so a throw there (strictDepth)
+ * would be an uncaught exception that kills the process. Deeper keys stay literal and fail validation.
+ */
+const QUERY_OPTIONS = { ...QS_OPTIONS, strictDepth: false } as const;
+
+/** The router's query-string parser (`routerOptions.querystringParser`). */
+export function parseQueryString(query: string): Record<string, unknown> {
+  return qs.parse(query, QUERY_OPTIONS);
+}
+
+/** Only the two body formats Stripe clients send; anything else (text/plain included) is a 415. */
+export function registerBodyParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, {});
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body as string);
+    } catch {
+      return done(new PayrailError('body_invalid', { message: 'Invalid JSON in the request body.' }), undefined);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return done(new PayrailError('body_invalid', { message: 'The JSON request body must be an object.' }), undefined);
+    }
+    done(null, parsed);
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, qs.parse(body as string, QS_OPTIONS));
+    } catch {
+      done(new PayrailError('body_invalid', { message: 'The form-encoded body could not be parsed.' }), undefined);
+    }
+  });
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../../kernel/clock.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import { metrics } from '../../../platform/metrics.js';
+import type { ApiKeyResolver } from '../../merchants/index.js';
+import { API_VERSION } from '../../events/index.js';
+import { authenticate } from './auth.js';
+import type { RateLimiter } from '../domain/rate-limit.js';
+
+/** What every request goes through before its route (Stripe's headers, authentication, rate limit) and after it (metrics, one log line). */
+
+export interface RequestHookDeps {
+  keys: ApiKeyResolver;
+  clock: Clock;
+  rate_limiter: RateLimiter;
+}
+
+export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Request-Id', request.id);
+    reply.header('Stripe-Version', headerString(request.headers['stripe-version']) ?? API_VERSION);
+    const key = headerString(request.headers['idempotency-key']);
+    if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
+    // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
+    if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
+      request.merchant_id = await authenticate(request, deps.keys);
+      if (!deps.rate_limiter.allow(request.merchant_id, deps.clock.now_ms())) {
+        reply.header('Retry-After', '1');
+        throw new PayrailError('rate_limit', { message: 'Too many requests hit the API too quickly. Retry after a short wait.' });
+      }
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime, reply.getHeader('idempotent-replayed') === 'true');
+    request.log.info({
+      request_id: request.id,
+      merchant_id: request.merchant_id ?? null,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+    }, 'request');
+  });
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

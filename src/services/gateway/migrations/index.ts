@@ -1,0 +1,34 @@
+import type { Migration } from '../../../platform/migrations.js';
+
+export const gatewayMigrations: Migration[] = [
+  {
+    id: 'gateway/001_idempotency',
+    sql: `
+      CREATE SCHEMA IF NOT EXISTS gateway;
+      -- One row per (merchant, Idempotency-Key). In flight while the request runs (lock_token set);
+      -- done once the response is stored, in the same statement as the operation's effects.
+      CREATE TABLE gateway.idempotency_keys (
+        merchant_id text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        lock_token text,
+        locked_at_ms bigint,
+        reserved_ids json NOT NULL,
+        response_status int,
+        response_body text,
+        created_at_ms bigint NOT NULL,
+        PRIMARY KEY (merchant_id, key),
+        CHECK ((lock_token IS NULL) = (response_status IS NOT NULL))
+      ) WITH (fillfactor = 80);
+      -- BRIN: keys arrive in time order, so a tiny range index serves the purge without a B-tree
+      -- to maintain on every payment; the completion UPDATE touches no indexed column and stays HOT.
+      CREATE INDEX idempotency_keys_by_age ON gateway.idempotency_keys USING brin (created_at_ms);`,
+  },
+  {
+    id: 'gateway/002_lock_holder',
+    sql: `
+      -- The process lease (an advisory lock key) of the request holding the key: a retry may take the
+      -- lock over as soon as that process is gone. Owned by the write pipeline (src/platform/write).
+      ALTER TABLE gateway.idempotency_keys ADD COLUMN holder_lease int;`,
+  },
+];
