@@ -3,7 +3,6 @@
 // The tree has no violations and there is no baseline: any violation fails CI. Cycles between whole
 // services are checked by scripts/service-cycles.mjs on this tool's JSON output.
 
-
 /** Modules that reach outside the process (files, network, processes, threads) and their drivers. */
 const IO_MODULES = [
   '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|dns|dns/promises|child_process|cluster|worker_threads|readline|repl|inspector|os|process|stream|v8|vm)$',

@@ -20,7 +20,9 @@ export const BEFORE_PREPARE_LIMIT_MS = 2 * GIT_TIMEOUT_MS + NPM_CI_TIMEOUT_MS + 
  */
 export async function prepareBeforeBuild(ref, { root_dir, cleanup }) {
   const started_ms = performance.now();
-  const commit = (await runCommand('git', ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], { cwd: root_dir, timeout_ms: GIT_TIMEOUT_MS, cleanup })).trim();
+  const commit = (
+    await runCommand('git', ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], { cwd: root_dir, timeout_ms: GIT_TIMEOUT_MS, cleanup })
+  ).trim();
   const tree_dir = mkdtempSync(join(tmpdir(), 'payrail-bench-before-'));
   cleanup.add(`remove worktree ${tree_dir}`, () => removeWorktree(root_dir, tree_dir), WORKTREE_REMOVE_TIMEOUT_MS + GIT_TIMEOUT_MS + 5_000);
   await runCommand('git', ['worktree', 'add', '--detach', tree_dir, commit], { cwd: root_dir, timeout_ms: GIT_TIMEOUT_MS, cleanup });
@@ -29,10 +31,18 @@ export async function prepareBeforeBuild(ref, { root_dir, cleanup }) {
   if (dependencies.how === 'symlink') {
     symlinkSync(join(root_dir, 'node_modules'), join(tree_dir, 'node_modules'), 'dir');
   } else {
-    await runCommand('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: tree_dir, timeout_ms: NPM_CI_TIMEOUT_MS, cleanup });
+    await runCommand('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: tree_dir,
+      timeout_ms: NPM_CI_TIMEOUT_MS,
+      cleanup,
+    });
   }
   // What `npx tsc -p tsconfig.json` runs there, without npx's option parsing (its -p is --package).
-  await runCommand(process.execPath, [join(tree_dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: tree_dir, timeout_ms: BUILD_TIMEOUT_MS, cleanup });
+  await runCommand(process.execPath, [join(tree_dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+    cwd: tree_dir,
+    timeout_ms: BUILD_TIMEOUT_MS,
+    cleanup,
+  });
   return {
     label: `before (${ref} = ${commit.slice(0, 9)})`,
     suffix: '_before',
@@ -62,7 +72,12 @@ function chooseDependencies(root_dir, tree_dir) {
 
 /** Counts how the installed packages of two lockfiles differ (path → version), for the report. */
 function lockfileDifference(before, after) {
-  const versions = (lock) => new Map(Object.entries(lock.packages ?? {}).filter(([path]) => path !== '').map(([path, entry]) => [path, entry.version]));
+  const versions = (lock) =>
+    new Map(
+      Object.entries(lock.packages ?? {})
+        .filter(([path]) => path !== '')
+        .map(([path, entry]) => [path, entry.version]),
+    );
   const old_versions = versions(before);
   const new_versions = versions(after);
   let added = 0;
@@ -120,7 +135,12 @@ function runCommand(command, args, { cwd, timeout_ms, cleanup }) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} in ${cwd} failed (${signal ?? `exit ${code}`}${signal === 'SIGKILL' ? `, limit ${timeout_ms} ms` : ''}):\n${output}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} in ${cwd} failed (${signal ?? `exit ${code}`}${signal === 'SIGKILL' ? `, limit ${timeout_ms} ms` : ''}):\n${output}`,
+          ),
+        );
     });
   });
 }

@@ -19,7 +19,14 @@ export function beforeAfterRows(results, variants, connections) {
     const at = `${label} ${latency_ms} ms:`;
     rows.push(
       [`${at} ${per_s}`, columns(before.requests_per_s, after.requests_per_s, 0)],
-      ...(latency_ms > 0 ? [[`${at} share of ${formatNumber(ceiling_per_s, 0)}/s ceiling`, columns(before.requests_per_s / ceiling_per_s, after.requests_per_s / ceiling_per_s, 2)]] : []),
+      ...(latency_ms > 0
+        ? [
+            [
+              `${at} share of ${formatNumber(ceiling_per_s, 0)}/s ceiling`,
+              columns(before.requests_per_s / ceiling_per_s, after.requests_per_s / ceiling_per_s, 2),
+            ],
+          ]
+        : []),
       [`${at} latency p99 ms`, columns(before.latency_p99_ms, after.latency_p99_ms, 1)],
       [`${at} server CPU ms/op`, columns(before.costs.server_cpu_ms_per_op, after.costs.server_cpu_ms_per_op, 3)],
       [`${at} PostgreSQL CPU ms/op`, columns(before.costs.postgres_cpu_ms_per_op, after.costs.postgres_cpu_ms_per_op, 3)],
@@ -64,7 +71,10 @@ export function baselineRows(results, variants, builds) {
   if (rows.length === 0) return [];
   const { costs } = baseline;
   return [
-    ['baseline itself', `${formatNumber(baseline.requests_per_s, 0)}/s, server CPU ${formatNumber(costs.server_cpu_ms_per_op, 3)} ms/op, PostgreSQL CPU ${formatNumber(costs.postgres_cpu_ms_per_op, 3)} ms/op, WAL ${formatNumber(costs.wal_bytes_per_op, 0)} B/op`],
+    [
+      'baseline itself',
+      `${formatNumber(baseline.requests_per_s, 0)}/s, server CPU ${formatNumber(costs.server_cpu_ms_per_op, 3)} ms/op, PostgreSQL CPU ${formatNumber(costs.postgres_cpu_ms_per_op, 3)} ms/op, WAL ${formatNumber(costs.wal_bytes_per_op, 0)} B/op`,
+    ],
     ...rows,
   ];
 }

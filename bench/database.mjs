@@ -39,7 +39,12 @@ export async function openBenchServer(cleanup) {
 
 /** Runs `work` with one connected client, always closing it. */
 export async function withClient(url, work) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, application_name: 'payrail-bench' });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    application_name: 'payrail-bench',
+  });
   await client.connect();
   try {
     return await work(client);
@@ -64,7 +69,11 @@ async function startEmbeddedPostgres(cleanup) {
     onError: () => {},
   });
   cleanup.add('stop embedded PostgreSQL', () => server.stop(), EMBEDDED_STOP_TIMEOUT_MS);
-  await withTimeout(server.initialise().then(() => server.start()), EMBEDDED_START_TIMEOUT_MS, 'embedded PostgreSQL start');
+  await withTimeout(
+    server.initialise().then(() => server.start()),
+    EMBEDDED_START_TIMEOUT_MS,
+    'embedded PostgreSQL start',
+  );
   return `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
 }
 

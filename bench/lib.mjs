@@ -217,16 +217,18 @@ export async function runLoad({ url, connections, duration_s, amount, method = '
     duration: duration_s + DRAIN_LIMIT_S, // the hard stop; the drain below normally ends the run first
     amount, // when set, the run ends after that many responses (autocannon then ignores `duration`)
     timeout: REQUEST_TIMEOUT_S,
-    requests: [{
-      method,
-      headers,
-      body,
-      setupRequest: (request) => {
-        sent += 1;
-        return setupRequest ? setupRequest(request) : request;
+    requests: [
+      {
+        method,
+        headers,
+        body,
+        setupRequest: (request) => {
+          sent += 1;
+          return setupRequest ? setupRequest(request) : request;
+        },
+        onResponse,
       },
-      onResponse,
-    }],
+    ],
     setupClient: (client) => clients.push(client),
   });
   const started_ms = performance.now();
@@ -306,12 +308,18 @@ export function printBlock(title, rows) {
 }
 
 export function memoryRow(memory) {
-  return ['RSS MB start / max / peak', `${formatNumber(memory.start_rss_mb, 0)} / ${formatNumber(memory.max_rss_mb, 0)} / ${formatNumber(memory.peak_mb, 0)} (VmRSS sampled; peak incl. VmHWM)`];
+  return [
+    'RSS MB start / max / peak',
+    `${formatNumber(memory.start_rss_mb, 0)} / ${formatNumber(memory.max_rss_mb, 0)} / ${formatNumber(memory.peak_mb, 0)} (VmRSS sampled; peak incl. VmHWM)`,
+  ];
 }
 
 /** The rows every load block shows, in the same order. */
 export function loadRows(load) {
-  const statuses = Object.entries(load.status_counts).map(([code, count]) => `${code}×${count}`).join(' ') || 'none';
+  const statuses =
+    Object.entries(load.status_counts)
+      .map(([code, count]) => `${code}×${count}`)
+      .join(' ') || 'none';
   return [
     ['requests/s', formatNumber(load.requests_per_s, 0)],
     ['latency p50 ms', formatNumber(load.latency_p50_ms, 2)],
@@ -334,4 +342,3 @@ export function loadProblems(name, load) {
   if (load.unanswered > 0) problems.push(`${name}: ${load.unanswered} requests never answered`);
   return problems;
 }
-

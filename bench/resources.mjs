@@ -62,7 +62,12 @@ function isLocalPostgres(pid) {
  * connection to `database_url` for the window (its own backend is left out of the sums).
  */
 export async function startResourceMeter({ server_pid, database_url }) {
-  const client = new pg.Client({ connectionString: database_url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, application_name: 'payrail-bench-meter' });
+  const client = new pg.Client({
+    connectionString: database_url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    application_name: 'payrail-bench-meter',
+  });
   client.on('error', () => {}); // a lost meter connection shows as unmeasured figures, not a crash
   await client.connect();
   const sample = async () => {
@@ -145,7 +150,10 @@ export function costRows(costs, wal_note) {
     ? 'n/a (PostgreSQL is not a process on this machine)'
     : `${formatNumber(costs.postgres_cpu_ms_per_op, 3)}  (${costs.postgres_backends} backends of this database${costs.postgres_backends_ended > 0 ? `; ${costs.postgres_backends_ended} ended in the window, not counted` : ''})`;
   return [
-    ['server CPU ms/op', `${formatNumber(costs.server_cpu_ms_per_op, 3)}  (utime+stime, ${formatNumber(costs.server_cpu_ms, 0)} ms over ${formatNumber(costs.operations)} responses)`],
+    [
+      'server CPU ms/op',
+      `${formatNumber(costs.server_cpu_ms_per_op, 3)}  (utime+stime, ${formatNumber(costs.server_cpu_ms, 0)} ms over ${formatNumber(costs.operations)} responses)`,
+    ],
     ['PostgreSQL CPU ms/op', postgres],
     ['WAL bytes/op', `${formatNumber(costs.wal_bytes_per_op, 0)}  (${formatNumber(costs.wal_bytes / 1024 / 1024, 1)} MB in the window; ${wal_note})`],
     ['autovacuum in the window', autovacuumSummary(costs.autovacuum_runs)],

@@ -28,16 +28,42 @@ const ROOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Payrail's payment scenario at each sandbox latency; 200 ms is where holding locks across the call hurts. */
 const PAYMENT_VARIANTS = [
-  { name: 'payments_0ms', latency_ms: 0, label: 'create+confirm', per_s: 'payments/s', title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)' },
-  { name: 'payments_200ms', latency_ms: 200, label: 'create+confirm', per_s: 'payments/s', title: 'POST /v1/payment_intents confirm=true, sandbox latency 200 ms (each connection mostly waits on the processor)' },
+  {
+    name: 'payments_0ms',
+    latency_ms: 0,
+    label: 'create+confirm',
+    per_s: 'payments/s',
+    title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)',
+  },
+  {
+    name: 'payments_200ms',
+    latency_ms: 200,
+    label: 'create+confirm',
+    per_s: 'payments/s',
+    title: 'POST /v1/payment_intents confirm=true, sandbox latency 200 ms (each connection mostly waits on the processor)',
+  },
 ];
 /**
  * Confirming intents created beforehand: the path that, up to issue 8, held the intent's row lock
  * across the processor call. At 200 ms also the ledger lag of payments made while confirms wait.
  */
 const CONFIRM_VARIANTS = [
-  { name: 'confirm_0ms', latency_ms: 0, lag_probe: false, label: 'confirm', per_s: 'confirms/s', title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 0 ms (intents created first; pm_card_visa, fresh Idempotency-Key each)' },
-  { name: 'confirm_200ms', latency_ms: 200, lag_probe: true, label: 'confirm', per_s: 'confirms/s', title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 200 ms (intents created first), then the ledger lag of payments made meanwhile' },
+  {
+    name: 'confirm_0ms',
+    latency_ms: 0,
+    lag_probe: false,
+    label: 'confirm',
+    per_s: 'confirms/s',
+    title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 0 ms (intents created first; pm_card_visa, fresh Idempotency-Key each)',
+  },
+  {
+    name: 'confirm_200ms',
+    latency_ms: 200,
+    lag_probe: true,
+    label: 'confirm',
+    per_s: 'confirms/s',
+    title: 'POST /v1/payment_intents/:id/confirm, sandbox latency 200 ms (intents created first), then the ledger lag of payments made meanwhile',
+  },
 ];
 /** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
 const RECOVERY_LATENCY_MS = 200;
@@ -70,7 +96,9 @@ const TARGETS = [
   {
     label: 'ratio payrail/baseline (req/s)',
     value: (r) => r.payments_0ms?.requests_per_s / r.baseline?.requests_per_s,
-    compare: '>=', limit: 0.55, digits: 2,
+    compare: '>=',
+    limit: 0.55,
+    digits: 2,
   },
   { label: 'payrail latency p99 ms', value: (r) => r.payments_0ms?.latency_p99_ms, compare: '<', limit: 50, digits: 2 },
   { label: 'payrail RSS peak MB', value: (r) => r.payments_0ms?.memory.peak_mb, compare: '<', limit: 250, digits: 0 },
@@ -115,7 +143,13 @@ function printHeader(config, database_server, builds) {
   printBlock('Payrail bench', [
     ['node', process.version],
     ['CPUs', `${cpu_list.length} × ${cpu_list[0]?.model ?? 'unknown'}`],
-    ['load average 1/5 min', loadavg().slice(0, 2).map((value) => value.toFixed(2)).join(' / ') + ' (other work on this machine skews the figures)'],
+    [
+      'load average 1/5 min',
+      loadavg()
+        .slice(0, 2)
+        .map((value) => value.toFixed(2))
+        .join(' / ') + ' (other work on this machine skews the figures)',
+    ],
     ['PostgreSQL', `${database_server.server_version} (${database_server.source}; a fresh database per Payrail run, one shared by the rest)`],
     ['load', `${config.connections} connections, loopback, ${config.warmup_s} s warm-up + ${config.duration_s} s measured, pool ${config.db_pool_max}`],
     ['builds', builds.map((build) => build.label || 'this tree').join(', ')],
@@ -150,9 +184,14 @@ async function main(config, cleanup, builds, scenarios) {
     printBeforeBuild(before);
   }
   const ctx = {
-    config, cleanup, database_server, root_dir: ROOT_DIR, payment_request: PAYMENT_REQUEST,
+    config,
+    cleanup,
+    database_server,
+    root_dir: ROOT_DIR,
+    payment_request: PAYMENT_REQUEST,
     database: await database_server.createDatabase(),
-    wal_note: database_server.source === 'embedded' ? 'embedded server: only the bench writes WAL' : 'WAL is per server: other clients of this shared server count too',
+    wal_note:
+      database_server.source === 'embedded' ? 'embedded server: only the bench writes WAL' : 'WAL is per server: other clients of this shared server count too',
   };
 
   const results = {};
@@ -163,7 +202,11 @@ async function main(config, cleanup, builds, scenarios) {
     problems.push(...outcome.problems);
     printBlock(scenario.title, outcome.rows);
   }
-  if (before) printBlock(`Before → after, same run: ${before.label} → ${builds.at(-1).label}`, beforeAfterRows(results, [...PAYMENT_VARIANTS, ...CONFIRM_VARIANTS], config.connections));
+  if (before)
+    printBlock(
+      `Before → after, same run: ${before.label} → ${builds.at(-1).label}`,
+      beforeAfterRows(results, [...PAYMENT_VARIANTS, ...CONFIRM_VARIANTS], config.connections),
+    );
   const against_baseline = baselineRows(results, PAYMENT_VARIANTS, builds);
   if (against_baseline.length > 0) printBlock('Per payment against the baseline (one INSERT per request), same run', against_baseline);
   printBlock(problems.length > 0 ? 'Targets (NOT VALID: the run had errors, listed below)' : 'Targets', evaluateTargets(results));
@@ -191,7 +234,10 @@ async function runBounded() {
     await cleanup.runAll();
     process.exit(code);
   };
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ]) {
     process.on(signal, () => void finish(code, `interrupted by ${signal}, cleaning up`));
   }
   let config;

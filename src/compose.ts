@@ -35,7 +35,14 @@ import { errorBody } from './platform/http/errors.js';
 import { takeProcessLease } from './platform/write/lease.js';
 import type { WriteDeps } from './platform/write/pipeline.js';
 import type { PaymentsDeps } from './services/payments/index.js';
-import { ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, balanceTransactionSource, paymentsRoutes, settleOrphanedCalls, unsettledCallAge } from './services/payments/index.js';
+import {
+  ORPHAN_SWEEP_INTERVAL_MS,
+  ORPHAN_SWEEP_JOB,
+  balanceTransactionSource,
+  paymentsRoutes,
+  settleOrphanedCalls,
+  unsettledCallAge,
+} from './services/payments/index.js';
 
 const SANDBOX_POOL_MAX = 10;
 
@@ -85,14 +92,18 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const app = buildApi(config, database, services, { clock, ids, logger });
   // Timed work (idempotency purge, ledger release), durable and run by one process at a time.
   const scheduler = createScheduler({ database_url: database.url, logger });
-  scheduler.every('idempotency-purge', { cron: IDEMPOTENCY_PURGE_CRON }, async () => { await purgeExpired(database.pool, clock.now_ms()); });
+  scheduler.every('idempotency-purge', { cron: IDEMPOTENCY_PURGE_CRON }, async () => {
+    await purgeExpired(database.pool, clock.now_ms());
+  });
   // Posts payments events to the ledger in the background; stops when the app closes, before the pool.
   startLedgerWorker({ pool: database.pool, clock, logger, app, scheduler });
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
   // Settles processor calls whose caller died, in one process at a time.
-  scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => { await settleOrphanedCalls(payments, write, logger); });
+  scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => {
+    await settleOrphanedCalls(payments, write, logger);
+  });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(payments, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
@@ -117,7 +128,12 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
 }
 
 /** The HTTP API with every service's routes, each handed what it needs from the others as functions. */
-function buildApi(config: Config, database: Database, services: PaymentServices, context: { clock: Clock; ids: UlidGenerator; logger: Logger }): FastifyInstance {
+function buildApi(
+  config: Config,
+  database: Database,
+  services: PaymentServices,
+  context: { clock: Clock; ids: UlidGenerator; logger: Logger },
+): FastifyInstance {
   const { write, payments, idempotency_hash_key } = services;
   const { clock } = context;
   return buildGateway({

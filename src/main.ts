@@ -57,7 +57,10 @@ async function shutdown(signal: string): Promise<void> {
   }
   stopping = true;
   const started_ms = Date.now();
-  platform.app.log.info({ signal, drain_timeout_ms: DRAIN_TIMEOUT_MS, shutdown_timeout_ms: SHUTDOWN_TIMEOUT_MS }, 'shutting down: idle connections closed, finishing in-flight requests');
+  platform.app.log.info(
+    { signal, drain_timeout_ms: DRAIN_TIMEOUT_MS, shutdown_timeout_ms: SHUTDOWN_TIMEOUT_MS },
+    'shutting down: idle connections closed, finishing in-flight requests',
+  );
   const timer = setTimeout(() => {
     platform.app.log.error({ shutdown_timeout_ms: SHUTDOWN_TIMEOUT_MS }, 'shutdown took too long; exiting');
     process.exit(1);

@@ -13,9 +13,11 @@ export const baseline = {
   title: 'Baseline: Fastify + pg, one INSERT per request (POST /payments)',
 
   async run(ctx) {
-    await withClient(ctx.database.url, (client) => client.query(
-      `CREATE TABLE ${TABLE} (id bigserial PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
-    ));
+    await withClient(ctx.database.url, (client) =>
+      client.query(
+        `CREATE TABLE ${TABLE} (id bigserial PRIMARY KEY, amount bigint NOT NULL, currency text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      ),
+    );
     const port = await freePort();
     const server = await startServer(ctx, {
       name: 'baseline server',
@@ -24,13 +26,18 @@ export const baseline = {
       env: { DATABASE_URL: ctx.database.url, BENCH_BASELINE_TABLE: TABLE, BENCH_DB_POOL_MAX: String(ctx.config.db_pool_max) },
       port,
     });
-    const { warmup, load, costs, memory } = await warmUpAndMeasure(ctx, server, {
-      url: `${server.base_url}/payments`,
-      headers: ctx.payment_request.headers,
-      body: ctx.payment_request.body,
-      // Same request shape as Payrail's, unique key included, so the client side does the same work.
-      setupRequest: uniqueHeader('Idempotency-Key'),
-    }, ctx.database.url);
+    const { warmup, load, costs, memory } = await warmUpAndMeasure(
+      ctx,
+      server,
+      {
+        url: `${server.base_url}/payments`,
+        headers: ctx.payment_request.headers,
+        body: ctx.payment_request.body,
+        // Same request shape as Payrail's, unique key included, so the client side does the same work.
+        setupRequest: uniqueHeader('Idempotency-Key'),
+      },
+      ctx.database.url,
+    );
     const stopped = await stopServer(server);
 
     const rows_inserted = await withClient(ctx.database.url, async (client) => (await client.query(`SELECT count(*)::int AS n FROM ${TABLE}`)).rows[0].n);

@@ -50,38 +50,47 @@ export const ledger = {
       const gross = 1000 + (counter % 1000);
       const fee = 30 + Math.round(gross * 0.029);
       return {
-        id: transferId('capture', source_id, 1_700_000_000), merchant_id, currency: 'usd', kind: 'capture', source_id,
+        id: transferId('capture', source_id, 1_700_000_000),
+        merchant_id,
+        currency: 'usd',
+        kind: 'capture',
+        source_id,
         postings: [
-          { account: 'processor_receivable', amount: gross }, { account: 'merchant_pending', amount: -gross },
-          { account: 'merchant_pending', amount: fee }, { account: 'platform_fees', amount: -fee },
+          { account: 'processor_receivable', amount: gross },
+          { account: 'merchant_pending', amount: -gross },
+          { account: 'merchant_pending', amount: fee },
+          { account: 'platform_fees', amount: -fee },
         ],
         cause: { event_id: `evt_bench_${counter}`, type: 'charge.succeeded' },
         // Available far in the future: the server started for the lag run must not spend it releasing these.
-        created: 1_700_000_000, available_on: 4_000_000_000,
+        created: 1_700_000_000,
+        available_on: 4_000_000_000,
       };
     };
 
-    const ledgerPhase = (hot, batch, writers) => timed(phase_s, writers, async () => {
-      const requests = Array.from({ length: batch }, () => capture(hot));
-      const results = await withTransaction(pool, (tx) => postTransfers(tx, requests));
-      const refused = results.filter((r) => r.result !== 'ok');
-      if (refused.length > 0) problems.push(`ledger bench: ${refused.length} transfers refused (${refused[0].result})`);
-      return batch;
-    });
+    const ledgerPhase = (hot, batch, writers) =>
+      timed(phase_s, writers, async () => {
+        const requests = Array.from({ length: batch }, () => capture(hot));
+        const results = await withTransaction(pool, (tx) => postTransfers(tx, requests));
+        const refused = results.filter((r) => r.result !== 'ok');
+        if (refused.length > 0) problems.push(`ledger bench: ${refused.length} transfers refused (${refused[0].result})`);
+        return batch;
+      });
 
     await setUpRawBaseline(pool);
     let raw_deadlocks = 0;
-    const rawPhase = (hot) => timed(phase_s, WRITERS_UNBATCHED, async () => {
-      const t = capture(hot);
-      try {
-        await rawTransfer(pool, t);
-      } catch (error) {
-        if (error.code !== DEADLOCK) throw error;
-        raw_deadlocks += 1;
-        return 0;
-      }
-      return 1;
-    });
+    const rawPhase = (hot) =>
+      timed(phase_s, WRITERS_UNBATCHED, async () => {
+        const t = capture(hot);
+        try {
+          await rawTransfer(pool, t);
+        } catch (error) {
+          if (error.code !== DEADLOCK) throw error;
+          raw_deadlocks += 1;
+          return 0;
+        }
+        return 1;
+      });
 
     const figures = {
       raw_random: await rawPhase(false),
@@ -95,11 +104,16 @@ export const ledger = {
     const { consumerLag } = await dist('services/events/index.js');
     const lag = await measureLag(ctx, pool, problems, consumerLag);
 
-    const row = (label, figure, baseline) => [label, `${formatNumber(figure.per_s, 0).padStart(8)} transfers/s${baseline ? `   ×${formatNumber(figure.per_s / baseline.per_s, 2)} of raw SQL` : ''}   (${formatNumber(figure.count)} in ${formatNumber(figure.window_s, 2)} s)`];
+    const row = (label, figure, baseline) => [
+      label,
+      `${formatNumber(figure.per_s, 0).padStart(8)} transfers/s${baseline ? `   ×${formatNumber(figure.per_s / baseline.per_s, 2)} of raw SQL` : ''}   (${formatNumber(figure.count)} in ${formatNumber(figure.window_s, 2)} s)`,
+    ];
     return {
       metrics: {
         ...Object.fromEntries(Object.entries(figures).map(([name, f]) => [`${name}_per_s`, f.per_s])),
-        lag_p50_ms: lag.p50_ms, lag_p99_ms: lag.p99_ms, catch_up_events_per_s: lag.catch_up_events_per_s,
+        lag_p50_ms: lag.p50_ms,
+        lag_p99_ms: lag.p99_ms,
+        catch_up_events_per_s: lag.catch_up_events_per_s,
       },
       problems,
       rows: [
@@ -110,7 +124,10 @@ export const ledger = {
         row(`ledger ${BATCH}/tx, random (${WRITERS_BATCHED} conns)`, figures.batched_random, figures.raw_random),
         row(`ledger ${BATCH}/tx, hot (${WRITERS_BATCHED} conns)`, figures.batched_hot, figures.raw_hot),
         ['raw SQL deadlocks retried', formatNumber(raw_deadlocks)],
-        ['server: outbox backlog catch-up', `${formatNumber(lag.backlog)} events left by earlier scenarios, drained ${formatNumber(lag.catch_up_s, 2)} s after spawn (server start included)`],
+        [
+          'server: outbox backlog catch-up',
+          `${formatNumber(lag.backlog)} events left by earlier scenarios, drained ${formatNumber(lag.catch_up_s, 2)} s after spawn (server start included)`,
+        ],
         ['server: paced payments', `${formatNumber(lag.payments)} in ${formatNumber(lag.load_s, 2)} s (target ${LAG_RATE_PER_S}/s), one merchant`],
         ['capture→posting lag p50 ms', formatNumber(lag.p50_ms, 1)],
         ['capture→posting lag p99 ms', formatNumber(lag.p99_ms, 1)],
@@ -125,12 +142,14 @@ async function timed(seconds, writers, work) {
   const started = performance.now();
   const deadline = started + seconds * 1000;
   let count = 0;
-  await Promise.all(Array.from({ length: writers }, async () => {
-    while (performance.now() < deadline) {
-      const posted = await work(); // not `count += await work()`: that reads count before the await
-      count += posted;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (performance.now() < deadline) {
+        const posted = await work(); // not `count += await work()`: that reads count before the await
+        count += posted;
+      }
+    }),
+  );
   const window_s = (performance.now() - started) / 1000;
   return { count, window_s, per_s: count / window_s };
 }
@@ -188,8 +207,13 @@ async function measureLag(ctx, pool, problems, consumerLag) {
     name: 'Payrail (ledger)',
     script: join(ctx.root_dir, 'dist', 'main.js'),
     env: {
-      PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: ctx.database.url, PAYRAIL_DATA_DIR: data_dir,
-      PAYRAIL_BOOTSTRAP_SECRET_KEY: BENCH_SECRET_KEY, PAYRAIL_DB_POOL_MAX: String(ctx.config.db_pool_max), LOG_LEVEL: 'warn',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: ctx.database.url,
+      PAYRAIL_DATA_DIR: data_dir,
+      PAYRAIL_BOOTSTRAP_SECRET_KEY: BENCH_SECRET_KEY,
+      PAYRAIL_DB_POOL_MAX: String(ctx.config.db_pool_max),
+      LOG_LEVEL: 'warn',
     },
     port,
   });
@@ -238,7 +262,10 @@ async function measureLag(ctx, pool, problems, consumerLag) {
   await stopServer(server);
 
   // Each charge's event position, then the first offset sample at or past it.
-  const { rows } = await pool.query(`SELECT object_id, xid::text AS xid, seq FROM events.outbox WHERE type = 'charge.succeeded' AND object_id = ANY($1::text[])`, [paid.map((p) => p.charge)]);
+  const { rows } = await pool.query(
+    `SELECT object_id, xid::text AS xid, seq FROM events.outbox WHERE type = 'charge.succeeded' AND object_id = ANY($1::text[])`,
+    [paid.map((p) => p.charge)],
+  );
   const position = new Map(rows.map((r) => [r.object_id, { xid: BigInt(r.xid), seq: Number(r.seq) }]));
   const lags = [];
   for (const p of paid) {
@@ -251,11 +278,18 @@ async function measureLag(ctx, pool, problems, consumerLag) {
     lags.push(Math.max(0, reached.at_ms - p.at_ms));
   }
   lags.sort((a, b) => a - b);
-  const captures = await pool.query(`SELECT count(*)::int AS n FROM ledger.transfers WHERE kind = 'capture' AND source_id = ANY($1::text[])`, [paid.map((p) => p.charge)]);
+  const captures = await pool.query(`SELECT count(*)::int AS n FROM ledger.transfers WHERE kind = 'capture' AND source_id = ANY($1::text[])`, [
+    paid.map((p) => p.charge),
+  ]);
   if (captures.rows[0].n !== paid.length) problems.push(`ledger lag: ${paid.length} payments but ${captures.rows[0].n} capture transfers`);
   return {
-    backlog, catch_up_s, catch_up_events_per_s: backlog / catch_up_s,
-    payments: paid.length, load_s: load_window_s,
-    p50_ms: percentile(lags, 0.5), p99_ms: percentile(lags, 0.99), max_ms: lags.at(-1) ?? NaN,
+    backlog,
+    catch_up_s,
+    catch_up_events_per_s: backlog / catch_up_s,
+    payments: paid.length,
+    load_s: load_window_s,
+    p50_ms: percentile(lags, 0.5),
+    p99_ms: percentile(lags, 0.99),
+    max_ms: lags.at(-1) ?? NaN,
   };
 }

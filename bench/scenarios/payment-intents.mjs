@@ -76,7 +76,12 @@ export function paymentsScenario({ name, title, latency_ms }, build) {
       const database = await ctx.database_server.createDatabase();
       const port = await freePort();
       const server = await startPayrail(ctx, { build, database_url: database.url, latency_ms, port });
-      const { warmup, load, costs, memory } = await warmUpAndMeasure(ctx, server, { ...paymentRequest(ctx, server.base_url), setupRequest: uniqueHeader('Idempotency-Key') }, database.url);
+      const { warmup, load, costs, memory } = await warmUpAndMeasure(
+        ctx,
+        server,
+        { ...paymentRequest(ctx, server.base_url), setupRequest: uniqueHeader('Idempotency-Key') },
+        database.url,
+      );
       const logged = { ...server.child.log_counts };
       const log_tail = server.child.outputTail();
       const stopped = await stopServer(server);
@@ -90,9 +95,15 @@ export function paymentsScenario({ name, title, latency_ms }, build) {
       if (logged.error > 0) problems.push(`${scenario_name}: logged ${logged.error} error lines; last output:\n${log_tail}`);
 
       const ceiling_per_s = latencyCeiling_per_s(ctx.config.connections, latency_ms);
-      const ceiling_rows = latency_ms > 0
-        ? [['ceiling (conns ÷ latency)', `${formatNumber(ceiling_per_s, 0)}/s (${ctx.config.connections} connections ÷ ${latency_ms} ms, one processor call each); this run ×${formatNumber(load.requests_per_s / ceiling_per_s, 2)} of it`]]
-        : [];
+      const ceiling_rows =
+        latency_ms > 0
+          ? [
+              [
+                'ceiling (conns ÷ latency)',
+                `${formatNumber(ceiling_per_s, 0)}/s (${ctx.config.connections} connections ÷ ${latency_ms} ms, one processor call each); this run ×${formatNumber(load.requests_per_s / ceiling_per_s, 2)} of it`,
+              ],
+            ]
+          : [];
       return {
         metrics: { ...load, memory, costs, latency_ms, ceiling_per_s },
         problems,
@@ -102,8 +113,16 @@ export function paymentsScenario({ name, title, latency_ms }, build) {
           ...loadRows(load).slice(1),
           memoryRow(memory),
           ...costRows(costs, ctx.wal_note),
-          ['intents by status', Object.entries(by_status).map(([status, n]) => `${status}=${n}`).join(' ') || 'none'],
-          ['succeeded vs 2xx', `${formatNumber(succeeded)} succeeded, ${formatNumber(expected)} 2xx (incl. warm-up) ${succeeded === expected ? 'OK' : 'MISMATCH'}`],
+          [
+            'intents by status',
+            Object.entries(by_status)
+              .map(([status, n]) => `${status}=${n}`)
+              .join(' ') || 'none',
+          ],
+          [
+            'succeeded vs 2xx',
+            `${formatNumber(succeeded)} succeeded, ${formatNumber(expected)} 2xx (incl. warm-up) ${succeeded === expected ? 'OK' : 'MISMATCH'}`,
+          ],
           ['log lines warn / error', `${logged.warn} / ${logged.error}`],
           ['shutdown', `${stopped.exit} in ${formatNumber(stopped.stop_ms, 0)} ms`],
         ],

@@ -65,13 +65,27 @@ export function recoveryScenario(latency_ms, build) {
         metrics: figures,
         problems,
         rows: [
-          ['load before the kill', `${formatNumber(answered_before_kill)} payments answered in ${formatNumber(loaded_s, 1)} s (warm-up included), ${ctx.config.connections} clients`],
+          [
+            'load before the kill',
+            `${formatNumber(answered_before_kill)} payments answered in ${formatNumber(loaded_s, 1)} s (warm-up included), ${ctx.config.connections} clients`,
+          ],
           ['keys in flight at the kill', formatNumber(in_flight.length)],
           ['restarted, /healthz ok', `${formatNumber(ready_ms, 0)} ms after the kill (process start included; polled every 100 ms)`],
           ['first successful payment', `${formatNumber(figures.first_success_ms, 0)} ms after the kill`],
-          ['every in-flight key answered', Number.isFinite(figures.in_flight_answered_ms) ? `${formatNumber(figures.in_flight_answered_ms, 0)} ms after the kill` : `NOT within ${KEY_ANSWER_LIMIT_MS / 1000} s of each key's first send`],
-          ['retries', `${formatNumber(outcome.retries)} (answers while retrying: ${statusList(outcome.retry_statuses)}); back-off ${RECONNECT_DELAY_MS} ms on a refused connection, ${BUSY_RETRY_FIRST_MS}→${BUSY_RETRY_MAX_MS} ms on 409/429/5xx`],
-          ['keys', `${formatNumber(outcome.keys_2xx)} answered 2xx, ${formatNumber(outcome.keys_failed)} refused for good, ${formatNumber(outcome.keys_given_up)} given up`],
+          [
+            'every in-flight key answered',
+            Number.isFinite(figures.in_flight_answered_ms)
+              ? `${formatNumber(figures.in_flight_answered_ms, 0)} ms after the kill`
+              : `NOT within ${KEY_ANSWER_LIMIT_MS / 1000} s of each key's first send`,
+          ],
+          [
+            'retries',
+            `${formatNumber(outcome.retries)} (answers while retrying: ${statusList(outcome.retry_statuses)}); back-off ${RECONNECT_DELAY_MS} ms on a refused connection, ${BUSY_RETRY_FIRST_MS}→${BUSY_RETRY_MAX_MS} ms on 409/429/5xx`,
+          ],
+          [
+            'keys',
+            `${formatNumber(outcome.keys_2xx)} answered 2xx, ${formatNumber(outcome.keys_failed)} refused for good, ${formatNumber(outcome.keys_given_up)} given up`,
+          ],
           ...checks.rows,
           ['shutdown after recovery', `${stopped.exit} in ${formatNumber(stopped.stop_ms, 0)} ms`],
         ],
@@ -84,7 +98,8 @@ function recoveryProblems(name, figures, outcome) {
   const problems = [];
   if (figures.in_flight_keys === 0) problems.push(`${name}: no key was in flight at the kill: nothing was measured`);
   if (!Number.isFinite(figures.in_flight_answered_ms)) problems.push(`${name}: keys in flight at the kill were not all answered`);
-  if (outcome.keys_failed + outcome.keys_given_up > 0) problems.push(`${name}: ${outcome.keys_failed} keys refused for good, ${outcome.keys_given_up} given up`);
+  if (outcome.keys_failed + outcome.keys_given_up > 0)
+    problems.push(`${name}: ${outcome.keys_failed} keys refused for good, ${outcome.keys_given_up} given up`);
   return problems;
 }
 
@@ -99,15 +114,27 @@ async function checkDatabase(database_url, outcome) {
   });
   const problems = [];
   if (succeeded !== outcome.keys_2xx) problems.push(`recovery: MISMATCH ${succeeded} succeeded payment intents, ${outcome.keys_2xx} keys answered 2xx`);
-  if (authorizations !== undefined && authorizations !== succeeded) problems.push(`recovery: MISMATCH ${authorizations} processor authorizations, ${succeeded} succeeded intents`);
+  if (authorizations !== undefined && authorizations !== succeeded)
+    problems.push(`recovery: MISMATCH ${authorizations} processor authorizations, ${succeeded} succeeded intents`);
   return {
     problems,
     rows: [
-      ['intents by status', Object.entries(by_status).map(([status, n]) => `${status}=${n}`).join(' ') || 'none'],
-      ['succeeded vs keys 2xx', `${formatNumber(succeeded)} succeeded, ${formatNumber(outcome.keys_2xx)} keys 2xx ${succeeded === outcome.keys_2xx ? 'OK' : 'MISMATCH'}`],
-      ['processor authorizations', authorizations === undefined
-        ? 'not countable: this build keeps no processor record in the database'
-        : `${formatNumber(authorizations)} attempts on the sandbox's record, ${formatNumber(succeeded)} succeeded intents ${authorizations === succeeded ? 'OK' : 'MISMATCH'}`],
+      [
+        'intents by status',
+        Object.entries(by_status)
+          .map(([status, n]) => `${status}=${n}`)
+          .join(' ') || 'none',
+      ],
+      [
+        'succeeded vs keys 2xx',
+        `${formatNumber(succeeded)} succeeded, ${formatNumber(outcome.keys_2xx)} keys 2xx ${succeeded === outcome.keys_2xx ? 'OK' : 'MISMATCH'}`,
+      ],
+      [
+        'processor authorizations',
+        authorizations === undefined
+          ? 'not countable: this build keeps no processor record in the database'
+          : `${formatNumber(authorizations)} attempts on the sandbox's record, ${formatNumber(succeeded)} succeeded intents ${authorizations === succeeded ? 'OK' : 'MISMATCH'}`,
+      ],
     ],
   };
 }
@@ -134,7 +161,12 @@ function startRetryingClients({ url, headers, body, connections }) {
   const send = async (key) => {
     const sent_at_ms = performance.now();
     try {
-      const response = await fetch(url, { method: 'POST', headers: { ...headers, 'Idempotency-Key': key }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'Idempotency-Key': key },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       await response.arrayBuffer();
       return { status: response.status, sent_at_ms };
     } catch {

@@ -75,7 +75,10 @@ function firstSentence(message: string): string {
 }
 
 /** The arguments after the command's words, checked against its spec; a wrong command line is a UsageError. */
-export function parseCommandLine(spec: Command, argv: readonly string[]): { help: boolean; values: Record<string, string | boolean | undefined>; args: string[] } {
+export function parseCommandLine(
+  spec: Command,
+  argv: readonly string[],
+): { help: boolean; values: Record<string, string | boolean | undefined>; args: string[] } {
   const options = Object.fromEntries(Object.entries(spec.options).map(([name, option]) => [name, { type: option.type }]));
   let parsed;
   try {

@@ -8,15 +8,7 @@ import { UlidGenerator } from '../kernel/ids.js';
 import { createMerchant } from '../services/merchants/index.js';
 import { ledgerVerifyCommand } from '../services/ledger/index.js';
 import { ledgerRecords } from '../services/payments/index.js';
-import {
-  ADMIN_LIST_LIMIT_MAX,
-  AdminError,
-  failedDeliveries,
-  eventAttempts,
-  formatAttempts,
-  formatDeliveries,
-  resendEvent,
-} from '../services/events/index.js';
+import { ADMIN_LIST_LIMIT_MAX, AdminError, failedDeliveries, eventAttempts, formatAttempts, formatDeliveries, resendEvent } from '../services/events/index.js';
 import { ALL_MIGRATIONS } from '../migrations.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
@@ -106,7 +98,9 @@ export const COMMANDS: readonly Command[] = [
       if (!values.merchant) throw new UsageError('--merchant is required');
       const merchant_id = values.merchant;
       const params = Object.fromEntries(
-        Object.entries({ charge: values.charge, payment_intent: values['payment-intent'], amount: values.amount, reason: values.reason }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+        Object.entries({ charge: values.charge, payment_intent: values['payment-intent'], amount: values.amount, reason: values.reason }).filter(
+          (entry): entry is [string, string] => entry[1] !== undefined,
+        ),
       );
       return withDatabase((database) => runRefundCommand(database, merchant_id, params, values['idempotency-key']));
     },

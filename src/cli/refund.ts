@@ -21,8 +21,17 @@ export async function runRefundCommand(database: Database, merchant_id: string, 
   const logger = createLogger(config.log_level, process.stderr);
   const services = await openPaymentServices(config, database, { clock, ids: new UlidGenerator(clock), logger, public_url: () => config.public_url ?? '' });
   try {
-    const request = { merchant_id, request_id: null, idempotency: key === undefined ? undefined : { key, method: REFUND_COMMAND.method, path: REFUND_COMMAND.path, params } };
-    const result = await execute(services.write, request, { reserves: REFUND_COMMAND.reserves, run: (ctx, p) => REFUND_COMMAND.run(services.payments, ctx, p) }, parseParams(REFUND_COMMAND.schema, params));
+    const request = {
+      merchant_id,
+      request_id: null,
+      idempotency: key === undefined ? undefined : { key, method: REFUND_COMMAND.method, path: REFUND_COMMAND.path, params },
+    };
+    const result = await execute(
+      services.write,
+      request,
+      { reserves: REFUND_COMMAND.reserves, run: (ctx, p) => REFUND_COMMAND.run(services.payments, ctx, p) },
+      parseParams(REFUND_COMMAND.schema, params),
+    );
     if (result.replayed) process.stderr.write(`Idempotency-Key ${key ?? ''} was used before: this is the stored answer.\n`);
     const body = `${JSON.stringify(JSON.parse(result.response.body), null, 2)}\n`;
     if (result.response.status === 200) process.stdout.write(body);

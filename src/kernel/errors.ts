@@ -3,11 +3,7 @@
  * each to Stripe's error shape and HTTP status in one place. `docs/errors.md` lists the same codes,
  * and a test keeps the two in sync.
  */
-export type StripeErrorType =
-  | 'api_error'
-  | 'card_error'
-  | 'idempotency_error'
-  | 'invalid_request_error';
+export type StripeErrorType = 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error';
 
 interface ErrorSpec {
   type: StripeErrorType;
@@ -48,8 +44,16 @@ export const ERROR_CODES = {
   webhook_endpoints_limit: { type: 'invalid_request_error', status: 400, message: 'This account has the most webhook endpoints allowed.' },
 
   // Idempotency
-  idempotency_key_in_use: { type: 'invalid_request_error', status: 409, message: 'Another request with this Idempotency-Key is in progress; retry after it completes.' },
-  idempotency_error: { type: 'idempotency_error', status: 400, message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' },
+  idempotency_key_in_use: {
+    type: 'invalid_request_error',
+    status: 409,
+    message: 'Another request with this Idempotency-Key is in progress; retry after it completes.',
+  },
+  idempotency_error: {
+    type: 'idempotency_error',
+    status: 400,
+    message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.',
+  },
   idempotency_key_invalid: { type: 'invalid_request_error', status: 400, message: 'The Idempotency-Key must be 1 to 255 characters.' },
 
   // Card outcomes (vault validation and processor declines)

@@ -51,7 +51,9 @@ export interface SessionSettings {
 }
 
 export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, session: SessionSettings = {}): Pool {
-  const options = [session.read_only ? '-c default_transaction_read_only=on' : '', session.asynchronous_commit ? '-c synchronous_commit=off' : ''].filter(Boolean).join(' ');
+  const options = [session.read_only ? '-c default_transaction_read_only=on' : '', session.asynchronous_commit ? '-c synchronous_commit=off' : '']
+    .filter(Boolean)
+    .join(' ');
   const pool = new pg.Pool({
     connectionString: connection_string,
     max,
@@ -94,7 +96,9 @@ export async function withTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let lost: unknown;
-  const onConnectionError = (error: unknown) => { lost ??= error; };
+  const onConnectionError = (error: unknown) => {
+    lost ??= error;
+  };
   client.on('error', onConnectionError);
   let broken: Error | undefined;
   try {
@@ -116,7 +120,7 @@ async function begin(client: pg.PoolClient, first_statement: string | undefined)
     await client.query('BEGIN');
     return undefined;
   }
-  const results = await client.query(`BEGIN; ${first_statement}`) as unknown as pg.QueryResult[];
+  const results = (await client.query(`BEGIN; ${first_statement}`)) as unknown as pg.QueryResult[];
   return results[1];
 }
 
@@ -210,7 +214,14 @@ export function isLockNotAvailable(error: unknown): boolean {
  * refusals to use a connection that already failed. The transaction, if any, is gone with it.
  */
 const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
 ]);
 const SESSION_ENDED_SQLSTATES: ReadonlySet<string> = new Set([
   '57P01', // admin_shutdown: pg_terminate_backend, or a fast shutdown
@@ -219,7 +230,8 @@ const SESSION_ENDED_SQLSTATES: ReadonlySet<string> = new Set([
   '57P05', // idle_session_timeout
   '25P03', // idle_in_transaction_session_timeout
 ]);
-const DRIVER_CONNECTION_ERRORS = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
+const DRIVER_CONNECTION_ERRORS =
+  /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
 
 /**
  * Statements refused for now by a database that is overloaded or too slow. Not 25006 (read-only
@@ -236,8 +248,12 @@ const ERROR_CAUSE_DEPTH_MAX = 3;
 export function isConnectionBroken(error: unknown): boolean {
   return someCause(error, (e) => {
     const code = typeof e.code === 'string' ? e.code : '';
-    return SOCKET_ERROR_CODES.has(code) || SESSION_ENDED_SQLSTATES.has(code) || code.startsWith('08')
-      || (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message));
+    return (
+      SOCKET_ERROR_CODES.has(code) ||
+      SESSION_ENDED_SQLSTATES.has(code) ||
+      code.startsWith('08') ||
+      (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message))
+    );
   });
 }
 

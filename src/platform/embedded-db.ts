@@ -78,7 +78,11 @@ function readOrCreatePassword(data_dir: string): string {
 async function startOwn(location: Location, port: number): Promise<EmbeddedDatabase> {
   const output: string[] = [];
   const keep = (message: unknown): void => {
-    output.push(...String(message).split('\n').filter((line) => line.trim() !== ''));
+    output.push(
+      ...String(message)
+        .split('\n')
+        .filter((line) => line.trim() !== ''),
+    );
     output.splice(0, Math.max(0, output.length - LOG_LINES_KEPT));
   };
   const server = new EmbeddedPostgres({
@@ -102,7 +106,9 @@ async function startOwn(location: Location, port: number): Promise<EmbeddedDatab
     throw new EmbeddedDatabaseError(explainFailedStart(error, output, location, port));
   }
   const postmaster_pid = readLock(location.database_dir)?.pid;
-  const stop = async (): Promise<void> => { if (postmaster_pid !== undefined) await stopPostmaster(postmaster_pid, location.database_dir); };
+  const stop = async (): Promise<void> => {
+    if (postmaster_pid !== undefined) await stopPostmaster(postmaster_pid, location.database_dir);
+  };
   try {
     await ensureDatabase(urlFor(location, port, 'postgres'));
   } catch (error) {
@@ -123,7 +129,8 @@ function attach(location: Location, port: number): EmbeddedDatabase {
   const owner_file = join(location.data_dir, OWNER_FILE);
   const owner = existsSync(owner_file) ? Number(readFileSync(owner_file, 'utf8').trim()) : undefined;
   const orphaned = owner !== undefined && (owner === process.pid || !isAlive(owner));
-  if (!orphaned || lock?.pid === undefined || lock.port !== port || holderOf(lock.pid, location.database_dir) !== 'postgres') return { url, stop: async () => {} };
+  if (!orphaned || lock?.pid === undefined || lock.port !== port || holderOf(lock.pid, location.database_dir) !== 'postgres')
+    return { url, stop: async () => {} };
   writeFileSync(owner_file, String(process.pid));
   const postmaster_pid = lock.pid;
   return { url, stop: () => stopPostmaster(postmaster_pid, location.database_dir) };
@@ -159,15 +166,22 @@ async function settleLock(location: Location, lock: Lock, configured_port: numbe
   const serving = (pid: number): boolean => holderOf(pid, location.database_dir) === 'postgres';
   if (lock.pid !== undefined && serving(lock.pid)) {
     const { pid, port = configured_port } = lock;
-    const outcome = await pollUntil(async () => ((await isReachable(urlFor(location, port))) ? 'serving' : serving(pid) ? undefined : 'gone'), HOLDER_READY_TIMEOUT_MS);
+    const outcome = await pollUntil(
+      async () => ((await isReachable(urlFor(location, port))) ? 'serving' : serving(pid) ? undefined : 'gone'),
+      HOLDER_READY_TIMEOUT_MS,
+    );
     if (outcome === 'serving') return port;
     if (outcome === undefined) {
-      throw new EmbeddedDatabaseError(`PostgreSQL (pid ${pid}) holds ${location.database_dir} but accepts no connections on port ${port} after ${HOLDER_READY_TIMEOUT_MS / 1000} s: wait for it or stop it (kill ${pid}), then start Payrail again`);
+      throw new EmbeddedDatabaseError(
+        `PostgreSQL (pid ${pid}) holds ${location.database_dir} but accepts no connections on port ${port} after ${HOLDER_READY_TIMEOUT_MS / 1000} s: wait for it or stop it (kill ${pid}), then start Payrail again`,
+      );
     }
   }
   const id = lock.shared_memory_id;
   if (id !== undefined && !(await pollUntil(() => (sharedMemoryAttached(id) ? undefined : true), LEFTOVERS_EXIT_TIMEOUT_MS))) {
-    throw new EmbeddedDatabaseError(`processes of an earlier PostgreSQL still use ${location.database_dir} (shared memory id ${id}): end them (\`ipcs -mp\` lists their pids), then start Payrail again`);
+    throw new EmbeddedDatabaseError(
+      `processes of an earlier PostgreSQL still use ${location.database_dir} (shared memory id ${id}): end them (\`ipcs -mp\` lists their pids), then start Payrail again`,
+    );
   }
   rmSync(join(location.database_dir, 'postmaster.pid'), { force: true });
   return undefined;
@@ -185,7 +199,9 @@ function holderOf(pid: number, database_dir: string): 'postgres' | 'other' | 'go
     return stat.command === 'postgres' && workingDirectoryIs(pid, database_dir) !== false ? 'postgres' : 'other';
   }
   try {
-    const [state = '', command = ''] = execFileSync('ps', ['-o', 'stat=,comm=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    const [state = '', command = ''] = execFileSync('ps', ['-o', 'stat=,comm=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
     return state.startsWith('Z') ? 'gone' : command.endsWith('postgres') ? 'postgres' : 'other';
   } catch {
     return 'postgres'; // no way to tell: assume the worst, so nothing is removed under a live server
@@ -243,7 +259,9 @@ async function stopPostmaster(pid: number, database_dir: string): Promise<void> 
     return; // it exited meanwhile
   }
   if (await pollUntil(() => (holderOf(pid, database_dir) === 'postgres' ? undefined : true), STOP_TIMEOUT_MS)) return;
-  throw new EmbeddedDatabaseError(`embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s; it stops on its own once its sessions end, or kill ${pid}`);
+  throw new EmbeddedDatabaseError(
+    `embedded PostgreSQL (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s; it stops on its own once its sessions end, or kill ${pid}`,
+  );
 }
 
 async function pollUntil<T>(check: () => T | undefined | Promise<T | undefined>, timeout_ms: number): Promise<T | undefined> {
@@ -260,13 +278,17 @@ async function pollUntil<T>(check: () => T | undefined | Promise<T | undefined>,
  * PostgreSQL's own output (FATAL and HINT lines), turned here into one line with what to do.
  */
 function explainFailedStart(error: unknown, output: string[], location: Location, port: number): string {
-  const said = (level: string): string[] => output.map((line) => new RegExp(`\\b${level}:\\s+(.*)$`).exec(line)?.[1]?.trim()).filter((text): text is string => Boolean(text));
+  const said = (level: string): string[] =>
+    output.map((line) => new RegExp(`\\b${level}:\\s+(.*)$`).exec(line)?.[1]?.trim()).filter((text): text is string => Boolean(text));
   const fatal = [...said('PANIC'), ...said('FATAL')];
   const reason = fatal.length > 0 ? fatal.join('; ') : error instanceof Error ? error.message.replace(/\s+/g, ' ').trim() : 'it exited without saying why';
-  const advice = /could not create any TCP\/IP sockets/i.test(reason) ? `port ${port} is taken: set PAYRAIL_EMBEDDED_PG_PORT to a free port`
-    : /shared memory block .* still in use|postmaster\.pid.* already exists/i.test(reason) ? 'an earlier PostgreSQL on this data dir still runs: stop it, then start Payrail again'
-    : /permission denied|invalid permissions|owned by/i.test(reason) ? `give the user running Payrail sole ownership of ${location.database_dir} (mode 0700)`
-    : [...said('HINT'), `check ${location.database_dir}, or use an external database with DATABASE_URL`].join(' ');
+  const advice = /could not create any TCP\/IP sockets/i.test(reason)
+    ? `port ${port} is taken: set PAYRAIL_EMBEDDED_PG_PORT to a free port`
+    : /shared memory block .* still in use|postmaster\.pid.* already exists/i.test(reason)
+      ? 'an earlier PostgreSQL on this data dir still runs: stop it, then start Payrail again'
+      : /permission denied|invalid permissions|owned by/i.test(reason)
+        ? `give the user running Payrail sole ownership of ${location.database_dir} (mode 0700)`
+        : [...said('HINT'), `check ${location.database_dir}, or use an external database with DATABASE_URL`].join(' ');
   return `embedded PostgreSQL in ${location.database_dir} did not start: ${reason} (${advice})`;
 }
 

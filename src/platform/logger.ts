@@ -11,9 +11,26 @@ import pino from 'pino';
  *    go. This layer sees what the first cannot (text, and fields nested deeper than its paths).
  */
 export const REDACTED_PATHS = [
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
-  'card', '*.card', 'number', '*.number', 'cvc', '*.cvc', 'secret', '*.secret', 'secret_key', '*.secret_key',
-  'api_key', '*.api_key', 'password', '*.password', 'body', '*.body',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'card',
+  '*.card',
+  'number',
+  '*.number',
+  'cvc',
+  '*.cvc',
+  'secret',
+  '*.secret',
+  'secret_key',
+  '*.secret_key',
+  'api_key',
+  '*.api_key',
+  'password',
+  '*.password',
+  'body',
+  '*.body',
 ];
 
 const CENSOR = '[redacted]';

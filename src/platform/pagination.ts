@@ -37,12 +37,15 @@ export async function listPage<T>(
   if (created.gte !== undefined) conditions.push(sql`created >= ${created.gte}`);
   if (created.lt !== undefined) conditions.push(sql`created < ${created.lt}`);
   if (created.lte !== undefined) conditions.push(sql`created <= ${created.lte}`);
-  const query = joinSql([
-    rawSql(`SELECT ${source.column} AS item FROM ${source.table} WHERE `),
-    joinSql(conditions, ' AND '),
-    rawSql(` ORDER BY id ${backwards ? 'ASC' : 'DESC'} LIMIT `),
-    sql`${limit + 1}`,
-  ], '');
+  const query = joinSql(
+    [
+      rawSql(`SELECT ${source.column} AS item FROM ${source.table} WHERE `),
+      joinSql(conditions, ' AND '),
+      rawSql(` ORDER BY id ${backwards ? 'ASC' : 'DESC'} LIMIT `),
+      sql`${limit + 1}`,
+    ],
+    '',
+  );
   const result = await run<{ item: T }>(db, query);
   const rows = result.rows.map((row) => row.item);
   const has_more = rows.length > limit;

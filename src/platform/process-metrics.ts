@@ -8,8 +8,17 @@ import type { Registry } from 'prom-client';
  * one default metric, so its collectors are loaded one by one; the tests check their metrics exist.
  */
 const DEFAULT_COLLECTORS = [
-  'processCpuTotal', 'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors',
-  'eventLoopLag', 'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version',
+  'processCpuTotal',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
   ...(typeof process.getActiveResourcesInfo === 'function' ? ['processResources'] : []),
 ];
 const EVENT_LOOP_PRECISION_MS = 10;

@@ -47,7 +47,9 @@ export class ScrapeGauges {
   /** Reports this pool's saturation and (the last bound pool) the outbox size; returns the unbind. */
   bindPool(pool: Pool): () => void {
     this.pools.add(pool);
-    return () => { this.pools.delete(pool); };
+    return () => {
+      this.pools.delete(pool);
+    };
   }
 
   /** A consumer's lag is read at scrape time (bounded by a timeout); returns the unregister. */
@@ -64,13 +66,17 @@ export class ScrapeGauges {
   /** Reads the age in seconds of the oldest unsettled processor call at scrape time; returns the unregister. */
   registerUnsettledCalls(read: () => Promise<number>): () => void {
     this.unsettled_calls = read;
-    return () => { this.unsettled_calls = undefined; };
+    return () => {
+      this.unsettled_calls = undefined;
+    };
   }
 
   /** Reports a NATS connection's state at scrape time; returns the unregister. */
   registerNatsLink(stream: string, connected: () => boolean): () => void {
     this.nats_links.set(stream, connected);
-    return () => { this.nats_links.delete(stream); };
+    return () => {
+      this.nats_links.delete(stream);
+    };
   }
 
   // prom-client calls collect() with the gauge as `this`, so each gauge reaches this object's state
@@ -80,20 +86,36 @@ export class ScrapeGauges {
     const sum = (read: (pool: Pool) => number) => [...this.pools].reduce((total, pool) => total + read(pool), 0);
     const registers = [this.registry];
     new Gauge({
-      name: 'payrail_db_pool_max_connections', help: 'Configured size of the database pool.', registers,
-      collect() { this.set(sum((pool) => pool.options.max ?? 10)); },
+      name: 'payrail_db_pool_max_connections',
+      help: 'Configured size of the database pool.',
+      registers,
+      collect() {
+        this.set(sum((pool) => pool.options.max ?? 10));
+      },
     });
     new Gauge({
-      name: 'payrail_db_pool_connections', help: 'Open database connections in the pool (in use and idle).', registers,
-      collect() { this.set(sum((pool) => pool.totalCount)); },
+      name: 'payrail_db_pool_connections',
+      help: 'Open database connections in the pool (in use and idle).',
+      registers,
+      collect() {
+        this.set(sum((pool) => pool.totalCount));
+      },
     });
     new Gauge({
-      name: 'payrail_db_pool_idle_connections', help: 'Open database connections not in use.', registers,
-      collect() { this.set(sum((pool) => pool.idleCount)); },
+      name: 'payrail_db_pool_idle_connections',
+      help: 'Open database connections not in use.',
+      registers,
+      collect() {
+        this.set(sum((pool) => pool.idleCount));
+      },
     });
     new Gauge({
-      name: 'payrail_db_pool_waiting_clients', help: 'Callers waiting for a database connection (the pool is exhausted when this stays above 0).', registers,
-      collect() { this.set(sum((pool) => pool.waitingCount)); },
+      name: 'payrail_db_pool_waiting_clients',
+      help: 'Callers waiting for a database connection (the pool is exhausted when this stays above 0).',
+      registers,
+      collect() {
+        this.set(sum((pool) => pool.waitingCount));
+      },
     });
   }
 
@@ -116,7 +138,10 @@ export class ScrapeGauges {
   private registerConsumerLagGauges(): void {
     const readLags = () => this.readLags();
     new Gauge({
-      name: 'payrail_consumer_lag_events', help: 'Outbox events a consumer has not yet passed.', labelNames: ['consumer'] as const, registers: [this.registry],
+      name: 'payrail_consumer_lag_events',
+      help: 'Outbox events a consumer has not yet passed.',
+      labelNames: ['consumer'] as const,
+      registers: [this.registry],
       async collect() {
         const lags = await readLags();
         this.reset();
@@ -124,7 +149,10 @@ export class ScrapeGauges {
       },
     });
     new Gauge({
-      name: 'payrail_consumer_lag_seconds', help: 'Age of the oldest outbox event a consumer has not yet passed (0 when caught up).', labelNames: ['consumer'] as const, registers: [this.registry],
+      name: 'payrail_consumer_lag_seconds',
+      help: 'Age of the oldest outbox event a consumer has not yet passed (0 when caught up).',
+      labelNames: ['consumer'] as const,
+      registers: [this.registry],
       async collect() {
         const lags = await readLags();
         this.reset();
@@ -149,8 +177,10 @@ export class ScrapeGauges {
   private registerNatsGauge(): void {
     const links = () => this.nats_links;
     new Gauge({
-      name: 'payrail_nats_connected', help: '1 while this process is connected to NATS (JetStream binding), 0 while it is not; events wait in the outbox meanwhile.',
-      labelNames: ['stream'] as const, registers: [this.registry],
+      name: 'payrail_nats_connected',
+      help: '1 while this process is connected to NATS (JetStream binding), 0 while it is not; events wait in the outbox meanwhile.',
+      labelNames: ['stream'] as const,
+      registers: [this.registry],
       collect() {
         this.reset();
         for (const [stream, connected] of links()) this.set({ stream }, connected() ? 1 : 0);
@@ -166,10 +196,12 @@ export class ScrapeGauges {
     const now = Date.now();
     if (this.lag_reading && now - this.lag_reading.at_ms < LAG_READING_REUSE_MS) return this.lag_reading.lags;
     const lags = (async () => {
-      await Promise.all([...this.lag_sources].map(async ([consumer, read]) => {
-        const lag = await this.bounded('consumer_lag', read());
-        if (lag) this.lag_last.set(consumer, lag);
-      }));
+      await Promise.all(
+        [...this.lag_sources].map(async ([consumer, read]) => {
+          const lag = await this.bounded('consumer_lag', read());
+          if (lag) this.lag_last.set(consumer, lag);
+        }),
+      );
       return new Map([...this.lag_last].filter(([consumer]) => this.lag_sources.has(consumer)));
     })();
     this.lag_reading = { at_ms: now, lags };
@@ -178,7 +210,9 @@ export class ScrapeGauges {
 
   private async bounded<T>(collector: string, work: Promise<T>): Promise<T | undefined> {
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(resolve, COLLECT_TIMEOUT_MS, undefined); });
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, COLLECT_TIMEOUT_MS, undefined);
+    });
     try {
       const value = await Promise.race([work, timeout]);
       if (value === undefined) this.collect_errors.inc({ collector });

@@ -40,7 +40,10 @@ export type TraceExporterName = 'otlp' | 'console';
 /** Which exporters the environment asks for; empty means tracing stays off. */
 export function traceExportersIn(env: NodeJS.ProcessEnv): TraceExporterName[] {
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return [];
-  const listed = (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const listed = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
   if (listed.length > 0) {
     const unknown = listed.filter((name) => !['otlp', 'console', 'none'].includes(name));
     if (unknown.length > 0) throw new Error(`OTEL_TRACES_EXPORTER: unsupported exporter ${unknown.join(', ')} (use otlp, console or none)`);
@@ -74,7 +77,8 @@ export async function startTracing(options: { env?: NodeJS.ProcessEnv; exporter?
     processors.push(new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter(), scheduledDelayMillis: 1_000 }));
   }
   if (exporters.includes('console')) processors.push(new sdk.SimpleSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() }));
-  const resource = resources.defaultResource()
+  const resource = resources
+    .defaultResource()
     .merge(resources.resourceFromAttributes({ 'service.name': 'payrail' }))
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new sdk.TracerProvider({ resource, sampler: samplerFrom(sdk, env), spanProcessors: processors });
@@ -99,17 +103,30 @@ export async function startTracing(options: { env?: NodeJS.ProcessEnv; exporter?
 
 type Sdk = typeof import('@opentelemetry/sdk-trace');
 
-function samplerFrom(sdk: Sdk, env: NodeJS.ProcessEnv): InstanceType<Sdk['ParentBasedSampler']> | InstanceType<Sdk['AlwaysOnSampler']> | InstanceType<Sdk['AlwaysOffSampler']> | InstanceType<Sdk['TraceIdRatioBasedSampler']> {
+function samplerFrom(
+  sdk: Sdk,
+  env: NodeJS.ProcessEnv,
+):
+  | InstanceType<Sdk['ParentBasedSampler']>
+  | InstanceType<Sdk['AlwaysOnSampler']>
+  | InstanceType<Sdk['AlwaysOffSampler']>
+  | InstanceType<Sdk['TraceIdRatioBasedSampler']> {
   const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
   const arg = Number(env.OTEL_TRACES_SAMPLER_ARG ?? '1');
   const ratio = Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
   switch (name) {
-    case 'always_on': return new sdk.AlwaysOnSampler();
-    case 'always_off': return new sdk.AlwaysOffSampler();
-    case 'traceidratio': return new sdk.TraceIdRatioBasedSampler(ratio);
-    case 'parentbased_always_off': return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
-    case 'parentbased_traceidratio': return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
-    default: return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+    case 'always_on':
+      return new sdk.AlwaysOnSampler();
+    case 'always_off':
+      return new sdk.AlwaysOffSampler();
+    case 'traceidratio':
+      return new sdk.TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
   }
 }
 
@@ -120,7 +137,7 @@ function tracer() {
 /** Marks a span failed with the error's code or class, never its message (it may echo input). */
 function fail(span: Span, error: unknown): void {
   const code = (error as { code?: unknown }).code;
-  const type = typeof code === 'string' && /^[A-Za-z0-9_.]{1,64}$/.test(code) ? code : (error as Error)?.name ?? 'Error';
+  const type = typeof code === 'string' && /^[A-Za-z0-9_.]{1,64}$/.test(code) ? code : ((error as Error)?.name ?? 'Error');
   span.setAttribute('error.type', type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }
@@ -216,16 +233,20 @@ export function registerRequestTracing(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const span = tracer().startSpan(`${request.method} ${route}`, {
-      kind: SpanKind.SERVER,
-      attributes: {
-        'http.request.method': request.method,
-        'http.route': route,
-        // A client may put anything where an id belongs: the logs' redaction applies here too.
-        'url.path': redactText((request.url.split('?', 1)[0] ?? '').slice(0, 200)),
-        'payrail.request_id': request.id,
+    const span = tracer().startSpan(
+      `${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': request.method,
+          'http.route': route,
+          // A client may put anything where an id belongs: the logs' redaction applies here too.
+          'url.path': redactText((request.url.split('?', 1)[0] ?? '').slice(0, 200)),
+          'payrail.request_id': request.id,
+        },
       },
-    }, parent);
+      parent,
+    );
     request_spans.set(request, span);
     const active = trace.setSpan(parent, span);
     // Body chunks arrive as events of the raw request: bind them, or parsing would leave the span.
@@ -260,7 +281,11 @@ export function tracePool(pool: Pool): void {
     const original = target.query;
     target.query = function tracedQuery(this: unknown, ...args: unknown[]): unknown {
       const config = args[0];
-      if (!state || !trace.getActiveSpan() || (typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function')) {
+      if (
+        !state ||
+        !trace.getActiveSpan() ||
+        (typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function')
+      ) {
         return original.apply(this, args);
       }
       const query_text = typeof config === 'string' ? config : (config as { text?: unknown } | null | undefined)?.text;
@@ -291,8 +316,14 @@ export function tracePool(pool: Pool): void {
       }
       const result = original.apply(this, args) as Promise<unknown>;
       return result.then(
-        (value) => { finish(undefined); return value; },
-        (error: unknown) => { finish(error); throw error; },
+        (value) => {
+          finish(undefined);
+          return value;
+        },
+        (error: unknown) => {
+          finish(error);
+          throw error;
+        },
       );
     };
   });

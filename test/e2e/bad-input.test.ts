@@ -20,7 +20,9 @@ beforeAll(async () => {
   open_intent = (await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd' })).id;
   customer = (await t.stripe.customers.create({ email: 'a@example.com' })).id;
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 interface Sent {
   method?: string;
@@ -49,7 +51,12 @@ async function send(request: Sent): Promise<Answer> {
     body = request.json;
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(t.url + request.path, { method: request.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(t.url + request.path, {
+    method: request.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await response.text();
   return { status: response.status, body: JSON.parse(text) as Answer['body'], headers: response.headers };
 }
@@ -70,7 +77,16 @@ function expectError(answer: Answer, status: number, code: string, param?: strin
   expect(answer.headers.get('request-id')).toMatch(/^req_/);
 }
 
-const TABLES = ['payments.payment_intents', 'payments.charges', 'payments.refunds', 'payments.customers', 'vault.payment_methods', 'vault.detokenizations', 'events.outbox', 'gateway.idempotency_keys'];
+const TABLES = [
+  'payments.payment_intents',
+  'payments.charges',
+  'payments.refunds',
+  'payments.customers',
+  'vault.payment_methods',
+  'vault.detokenizations',
+  'events.outbox',
+  'gateway.idempotency_keys',
+];
 
 /** Row counts and a digest of every row of every table a request could write. */
 async function storeDigest(): Promise<Record<string, string>> {
@@ -96,7 +112,10 @@ async function rejects(request: Sent, status: number, code: string, param?: stri
 const form = (fields: Record<string, string | number>) => new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
 const intentForm = (extra: Record<string, string | number> = {}) => form({ amount: 1000, currency: 'usd', ...extra });
 const metadataForm = (entries: Array<[string, string]>) => entries.map(([k, v]) => `metadata[${encodeURIComponent(k)}]=${encodeURIComponent(v)}`).join('&');
-const cardForm = (card: Record<string, string>, extra = '') => `type=card&${Object.entries(card).map(([k, v]) => `card[${k}]=${encodeURIComponent(v)}`).join('&')}${extra}`;
+const cardForm = (card: Record<string, string>, extra = '') =>
+  `type=card&${Object.entries(card)
+    .map(([k, v]) => `card[${k}]=${encodeURIComponent(v)}`)
+    .join('&')}${extra}`;
 const VISA = { number: '4242424242424242', exp_month: '12', exp_year: '2034', cvc: '123' };
 
 describe('POST /v1/payment_intents rejects bad parameters', () => {
@@ -120,29 +139,101 @@ describe('POST /v1/payment_intents rejects bad parameters', () => {
     ['unknown parameter', { path: '/v1/payment_intents', form: intentForm({ foo: 'bar' }) }, 400, 'parameter_unknown', 'foo'],
     ['unknown nested parameter', { path: '/v1/payment_intents', form: `${intentForm()}&amount_details[foo]=1` }, 400, 'parameter_unknown', 'amount_details'],
     ['empty payment_method', { path: '/v1/payment_intents', form: intentForm({ payment_method: '' }) }, 400, 'parameter_invalid_empty', 'payment_method'],
-    ['unknown payment_method', { path: '/v1/payment_intents', form: intentForm({ payment_method: 'pm_nope', confirm: 'true' }) }, 404, 'resource_missing', 'payment_method'],
+    [
+      'unknown payment_method',
+      { path: '/v1/payment_intents', form: intentForm({ payment_method: 'pm_nope', confirm: 'true' }) },
+      404,
+      'resource_missing',
+      'payment_method',
+    ],
     ['unknown customer', { path: '/v1/payment_intents', form: intentForm({ customer: 'cus_nope' }) }, 404, 'resource_missing', 'customer'],
-    ['51 metadata keys', { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']))}` }, 400, 'metadata_invalid', 'metadata'],
-    ['41-character metadata key', { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm([['k'.repeat(41), 'v']])}` }, 400, 'metadata_invalid', 'metadata'],
-    ['501-character metadata value', { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm([['k', 'v'.repeat(501)]])}` }, 400, 'metadata_invalid', 'metadata'],
+    [
+      '51 metadata keys',
+      { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']))}` },
+      400,
+      'metadata_invalid',
+      'metadata',
+    ],
+    [
+      '41-character metadata key',
+      { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm([['k'.repeat(41), 'v']])}` },
+      400,
+      'metadata_invalid',
+      'metadata',
+    ],
+    [
+      '501-character metadata value',
+      { path: '/v1/payment_intents', form: `${intentForm()}&${metadataForm([['k', 'v'.repeat(501)]])}` },
+      400,
+      'metadata_invalid',
+      'metadata',
+    ],
     ['nested metadata value', { path: '/v1/payment_intents', form: `${intentForm()}&metadata[a][b]=c` }, 400, 'metadata_invalid', 'metadata'],
     ['NUL in a description', { path: '/v1/payment_intents', form: `${intentForm()}&description=a%00b` }, 400, 'parameter_invalid', 'description'],
     ['NUL in a metadata value', { path: '/v1/payment_intents', form: `${intentForm()}&metadata[a]=%00` }, 400, 'metadata_invalid', 'metadata'],
     ['NUL in a metadata key', { path: '/v1/payment_intents', form: `${intentForm()}&metadata[%00]=a` }, 400, 'metadata_invalid', 'metadata'],
-    ['NUL in a payment_method id', { path: '/v1/payment_intents', form: intentForm({ payment_method: 'pm_\u0000' }) }, 400, 'parameter_invalid', 'payment_method'],
-    ['unpaired surrogate in a JSON description', { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","description":"\\ud800"}' }, 400, 'parameter_invalid', 'description'],
-    ['unpaired surrogate in JSON metadata', { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","metadata":{"a":"\\udc00"}}' }, 400, 'metadata_invalid', 'metadata'],
-    ['NUL escape in JSON', { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","customer":"cus_\\u0000"}' }, 400, 'parameter_invalid', 'customer'],
+    [
+      'NUL in a payment_method id',
+      { path: '/v1/payment_intents', form: intentForm({ payment_method: 'pm_\u0000' }) },
+      400,
+      'parameter_invalid',
+      'payment_method',
+    ],
+    [
+      'unpaired surrogate in a JSON description',
+      { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","description":"\\ud800"}' },
+      400,
+      'parameter_invalid',
+      'description',
+    ],
+    [
+      'unpaired surrogate in JSON metadata',
+      { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","metadata":{"a":"\\udc00"}}' },
+      400,
+      'metadata_invalid',
+      'metadata',
+    ],
+    [
+      'NUL escape in JSON',
+      { path: '/v1/payment_intents', json: '{"amount":1000,"currency":"usd","customer":"cus_\\u0000"}' },
+      400,
+      'parameter_invalid',
+      'customer',
+    ],
     ['malformed JSON', { path: '/v1/payment_intents', json: '{"amount": 1000, "currency": ' }, 400, 'body_invalid', undefined],
     ['a JSON array body', { path: '/v1/payment_intents', json: '[{"amount":1000}]' }, 400, 'body_invalid', undefined],
     ['a JSON string body', { path: '/v1/payment_intents', json: '"amount=1000"' }, 400, 'body_invalid', undefined],
     ['a JSON null body', { path: '/v1/payment_intents', json: 'null' }, 400, 'body_invalid', undefined],
-    ['form nesting beyond the depth limit', { path: '/v1/payment_intents', form: `${intentForm()}&metadata[a][b][c][d][e][f][g]=1` }, 400, 'body_invalid', undefined],
+    [
+      'form nesting beyond the depth limit',
+      { path: '/v1/payment_intents', form: `${intentForm()}&metadata[a][b][c][d][e][f][g]=1` },
+      400,
+      'body_invalid',
+      undefined,
+    ],
     ['a body over 256 KiB', { path: '/v1/payment_intents', form: `${intentForm()}&description=${'x'.repeat(300 * 1024)}` }, 413, 'body_too_large', undefined],
     ['text/plain', { path: '/v1/payment_intents', form: intentForm(), headers: { 'content-type': 'text/plain' } }, 415, 'content_type_unsupported', undefined],
-    ['application/xml', { path: '/v1/payment_intents', form: '<amount>1000</amount>', headers: { 'content-type': 'application/xml' } }, 415, 'content_type_unsupported', undefined],
-    ['multipart/form-data', { path: '/v1/payment_intents', form: intentForm(), headers: { 'content-type': 'multipart/form-data; boundary=x' } }, 415, 'content_type_unsupported', undefined],
-    ['a 256-character Idempotency-Key', { path: '/v1/payment_intents', form: intentForm(), headers: { 'idempotency-key': 'k'.repeat(256) } }, 400, 'idempotency_key_invalid', 'Idempotency-Key'],
+    [
+      'application/xml',
+      { path: '/v1/payment_intents', form: '<amount>1000</amount>', headers: { 'content-type': 'application/xml' } },
+      415,
+      'content_type_unsupported',
+      undefined,
+    ],
+    [
+      'multipart/form-data',
+      { path: '/v1/payment_intents', form: intentForm(), headers: { 'content-type': 'multipart/form-data; boundary=x' } },
+      415,
+      'content_type_unsupported',
+      undefined,
+    ],
+    [
+      'a 256-character Idempotency-Key',
+      { path: '/v1/payment_intents', form: intentForm(), headers: { 'idempotency-key': 'k'.repeat(256) } },
+      400,
+      'idempotency_key_invalid',
+      'Idempotency-Key',
+    ],
   ];
   it.each(cases)('%s', async (_name, request, status, code, param) => {
     await rejects(request, status, code, param);
@@ -158,48 +249,204 @@ describe('POST /v1/payment_intents rejects bad parameters', () => {
 
 describe('other writes reject bad parameters', () => {
   const cases: Array<[string, () => Sent, number, string, string | undefined]> = [
-    ['update: non-numeric amount', () => ({ path: `/v1/payment_intents/${open_intent}`, form: form({ amount: 'abc' }) }), 400, 'parameter_invalid_integer', 'amount'],
+    [
+      'update: non-numeric amount',
+      () => ({ path: `/v1/payment_intents/${open_intent}`, form: form({ amount: 'abc' }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount',
+    ],
     ['update: amount below the minimum', () => ({ path: `/v1/payment_intents/${open_intent}`, form: form({ amount: 1 }) }), 400, 'amount_too_small', 'amount'],
     ['update: unknown currency', () => ({ path: `/v1/payment_intents/${open_intent}`, form: form({ currency: 'xyz' }) }), 400, 'currency_invalid', 'currency'],
     ['update: unknown parameter', () => ({ path: `/v1/payment_intents/${open_intent}`, form: form({ confirm: 'true' }) }), 400, 'parameter_unknown', 'confirm'],
-    ['confirm: unknown payment_method', () => ({ path: `/v1/payment_intents/${open_intent}/confirm`, form: form({ payment_method: 'pm_nope' }) }), 404, 'resource_missing', 'payment_method'],
-    ['confirm: a succeeded intent', () => ({ path: `/v1/payment_intents/${succeeded_intent}/confirm`, form: '' }), 400, 'payment_intent_unexpected_state', undefined],
-    ['capture: non-numeric amount_to_capture', () => ({ path: `/v1/payment_intents/${succeeded_intent}/capture`, form: form({ amount_to_capture: 'abc' }) }), 400, 'parameter_invalid_integer', 'amount_to_capture'],
-    ['cancel: unknown cancellation_reason', () => ({ path: `/v1/payment_intents/${open_intent}/cancel`, form: form({ cancellation_reason: 'bored' }) }), 400, 'parameter_invalid', 'cancellation_reason'],
+    [
+      'confirm: unknown payment_method',
+      () => ({ path: `/v1/payment_intents/${open_intent}/confirm`, form: form({ payment_method: 'pm_nope' }) }),
+      404,
+      'resource_missing',
+      'payment_method',
+    ],
+    [
+      'confirm: a succeeded intent',
+      () => ({ path: `/v1/payment_intents/${succeeded_intent}/confirm`, form: '' }),
+      400,
+      'payment_intent_unexpected_state',
+      undefined,
+    ],
+    [
+      'capture: non-numeric amount_to_capture',
+      () => ({ path: `/v1/payment_intents/${succeeded_intent}/capture`, form: form({ amount_to_capture: 'abc' }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount_to_capture',
+    ],
+    [
+      'cancel: unknown cancellation_reason',
+      () => ({ path: `/v1/payment_intents/${open_intent}/cancel`, form: form({ cancellation_reason: 'bored' }) }),
+      400,
+      'parameter_invalid',
+      'cancellation_reason',
+    ],
     ['refund: no charge or payment_intent', () => ({ path: '/v1/refunds', form: form({ amount: 100 }) }), 400, 'parameter_missing', 'charge'],
-    ['refund: both charge and payment_intent', () => ({ path: '/v1/refunds', form: form({ charge: 'ch_x', payment_intent: succeeded_intent }) }), 400, 'parameters_exclusive', 'payment_intent'],
-    ['refund: non-numeric amount', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 'abc' }) }), 400, 'parameter_invalid_integer', 'amount'],
-    ['refund: negative amount', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: -1 }) }), 400, 'parameter_invalid_integer', 'amount'],
-    ['refund: zero amount', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 0 }) }), 400, 'parameter_invalid_integer', 'amount'],
-    ['refund: more than was charged', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 2001 }) }), 400, 'amount_too_large', 'amount'],
-    ['refund: huge amount', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: '1e30' }) }), 400, 'parameter_invalid_integer', 'amount'],
-    ['refund: unknown reason', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, reason: 'because' }) }), 400, 'parameter_invalid', 'reason'],
-    ['refund: unknown parameter', () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, foo: 'bar' }) }), 400, 'parameter_unknown', 'foo'],
+    [
+      'refund: both charge and payment_intent',
+      () => ({ path: '/v1/refunds', form: form({ charge: 'ch_x', payment_intent: succeeded_intent }) }),
+      400,
+      'parameters_exclusive',
+      'payment_intent',
+    ],
+    [
+      'refund: non-numeric amount',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 'abc' }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount',
+    ],
+    [
+      'refund: negative amount',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: -1 }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount',
+    ],
+    [
+      'refund: zero amount',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 0 }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount',
+    ],
+    [
+      'refund: more than was charged',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: 2001 }) }),
+      400,
+      'amount_too_large',
+      'amount',
+    ],
+    [
+      'refund: huge amount',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, amount: '1e30' }) }),
+      400,
+      'parameter_invalid_integer',
+      'amount',
+    ],
+    [
+      'refund: unknown reason',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, reason: 'because' }) }),
+      400,
+      'parameter_invalid',
+      'reason',
+    ],
+    [
+      'refund: unknown parameter',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: succeeded_intent, foo: 'bar' }) }),
+      400,
+      'parameter_unknown',
+      'foo',
+    ],
     ['refund: unknown charge', () => ({ path: '/v1/refunds', form: form({ charge: 'ch_nope' }) }), 404, 'resource_missing', 'charge'],
     ['refund: unknown payment_intent', () => ({ path: '/v1/refunds', form: form({ payment_intent: 'pi_nope' }) }), 404, 'resource_missing', 'payment_intent'],
-    ['refund: an intent without a charge', () => ({ path: '/v1/refunds', form: form({ payment_intent: open_intent }) }), 400, 'charge_not_captured', 'payment_intent'],
+    [
+      'refund: an intent without a charge',
+      () => ({ path: '/v1/refunds', form: form({ payment_intent: open_intent }) }),
+      400,
+      'charge_not_captured',
+      'payment_intent',
+    ],
     ['customer: unknown parameter', () => ({ path: '/v1/customers', form: form({ foo: 'bar' }) }), 400, 'parameter_unknown', 'foo'],
     ['customer: email as a list', () => ({ path: '/v1/customers', form: 'email[]=a@example.com' }), 400, 'parameter_invalid', 'email'],
     ['customer: name too long', () => ({ path: '/v1/customers', form: form({ name: 'n'.repeat(257) }) }), 400, 'parameter_invalid', 'name'],
     ['customer: NUL in email', () => ({ path: '/v1/customers', form: 'email=a%00@example.com' }), 400, 'parameter_invalid', 'email'],
-    ['customer: 51 metadata keys', () => ({ path: '/v1/customers', form: metadataForm(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }), 400, 'metadata_invalid', 'metadata'],
+    [
+      'customer: 51 metadata keys',
+      () => ({ path: '/v1/customers', form: metadataForm(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }),
+      400,
+      'metadata_invalid',
+      'metadata',
+    ],
     ['customer update: unknown customer', () => ({ path: '/v1/customers/cus_nope', form: form({ name: 'x' }) }), 404, 'resource_missing', undefined],
     ['customer update: unknown parameter', () => ({ path: `/v1/customers/${customer}`, form: form({ balance: 5 }) }), 400, 'parameter_unknown', 'balance'],
-    ['payment method: unknown type', () => ({ path: '/v1/payment_methods', form: cardForm(VISA).replace('type=card', 'type=bank') }), 400, 'parameter_invalid', 'type'],
+    [
+      'payment method: unknown type',
+      () => ({ path: '/v1/payment_methods', form: cardForm(VISA).replace('type=card', 'type=bank') }),
+      400,
+      'parameter_invalid',
+      'type',
+    ],
     ['payment method: missing type', () => ({ path: '/v1/payment_methods', form: cardForm(VISA).replace('type=card&', '') }), 400, 'parameter_missing', 'type'],
     ['payment method: missing card', () => ({ path: '/v1/payment_methods', form: 'type=card' }), 400, 'parameter_missing', 'card'],
     ['payment method: card as a string', () => ({ path: '/v1/payment_methods', form: 'type=card&card=4242424242424242' }), 400, 'parameter_invalid', 'card'],
-    ['payment method: unknown card field', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, foo: 'bar' }) }), 400, 'parameter_unknown', 'card[foo]'],
-    ['payment method: missing card number', () => ({ path: '/v1/payment_methods', form: cardForm({ exp_month: '12', exp_year: '2034' }) }), 400, 'parameter_missing', 'card[number]'],
-    ['payment method: number failing Luhn', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, number: '4242424242424241' }) }), 402, 'incorrect_number', 'card[number]'],
-    ['payment method: number with letters', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, number: '4242abcd42424242' }) }), 402, 'invalid_number', 'card[number]'],
-    ['payment method: expiry month 13', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, exp_month: '13' }) }), 402, 'invalid_expiry_month', 'card[exp_month]'],
-    ['payment method: expiry year in the past', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, exp_year: '2001' }) }), 402, 'invalid_expiry_year', 'card[exp_year]'],
+    [
+      'payment method: unknown card field',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, foo: 'bar' }) }),
+      400,
+      'parameter_unknown',
+      'card[foo]',
+    ],
+    [
+      'payment method: missing card number',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ exp_month: '12', exp_year: '2034' }) }),
+      400,
+      'parameter_missing',
+      'card[number]',
+    ],
+    [
+      'payment method: number failing Luhn',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, number: '4242424242424241' }) }),
+      402,
+      'incorrect_number',
+      'card[number]',
+    ],
+    [
+      'payment method: number with letters',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, number: '4242abcd42424242' }) }),
+      402,
+      'invalid_number',
+      'card[number]',
+    ],
+    [
+      'payment method: expiry month 13',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, exp_month: '13' }) }),
+      402,
+      'invalid_expiry_month',
+      'card[exp_month]',
+    ],
+    [
+      'payment method: expiry year in the past',
+      () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, exp_year: '2001' }) }),
+      402,
+      'invalid_expiry_year',
+      'card[exp_year]',
+    ],
     ['payment method: two-digit cvc', () => ({ path: '/v1/payment_methods', form: cardForm({ ...VISA, cvc: '12' }) }), 402, 'invalid_cvc', 'card[cvc]'],
-    ['payment method: unknown address field', () => ({ path: '/v1/payment_methods', form: cardForm(VISA, '&billing_details[address][planet]=mars') }), 400, 'parameter_unknown', 'billing_details[address][planet]'],
-    ['payment method: NUL in an address line', () => ({ path: '/v1/payment_methods', form: cardForm(VISA, '&billing_details[address][line1]=%00') }), 400, 'parameter_invalid', 'billing_details[address][line1]'],
-    ['payment method: JSON card number too large to be exact', () => ({ path: '/v1/payment_methods', json: '{"type":"card","card":{"number":42424242424242424242,"exp_month":12,"exp_year":2034}}' }), 402, 'invalid_number', 'card[number]'],
-    ['attach: unknown customer', () => ({ path: '/v1/payment_methods/pm_card_visa/attach', form: form({ customer: 'cus_nope' }) }), 404, 'resource_missing', 'customer'],
+    [
+      'payment method: unknown address field',
+      () => ({ path: '/v1/payment_methods', form: cardForm(VISA, '&billing_details[address][planet]=mars') }),
+      400,
+      'parameter_unknown',
+      'billing_details[address][planet]',
+    ],
+    [
+      'payment method: NUL in an address line',
+      () => ({ path: '/v1/payment_methods', form: cardForm(VISA, '&billing_details[address][line1]=%00') }),
+      400,
+      'parameter_invalid',
+      'billing_details[address][line1]',
+    ],
+    [
+      'payment method: JSON card number too large to be exact',
+      () => ({ path: '/v1/payment_methods', json: '{"type":"card","card":{"number":42424242424242424242,"exp_month":12,"exp_year":2034}}' }),
+      402,
+      'invalid_number',
+      'card[number]',
+    ],
+    [
+      'attach: unknown customer',
+      () => ({ path: '/v1/payment_methods/pm_card_visa/attach', form: form({ customer: 'cus_nope' }) }),
+      404,
+      'resource_missing',
+      'customer',
+    ],
     ['attach: missing customer', () => ({ path: '/v1/payment_methods/pm_card_visa/attach', form: '' }), 400, 'parameter_missing', 'customer'],
     ['detach: unknown payment method', () => ({ path: '/v1/payment_methods/pm_nope/detach', form: '' }), 404, 'resource_missing', undefined],
   ];
@@ -292,7 +539,10 @@ describe('authentication', () => {
 
 describe('the SDK raises the matching error classes', () => {
   async function sdkError(call: () => Promise<unknown>): Promise<Stripe.errors.StripeError> {
-    const error = await call().then(() => undefined, (e: unknown) => e);
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(Stripe.errors.StripeError);
     return error as Stripe.errors.StripeError;
   }
@@ -319,14 +569,18 @@ describe('the SDK raises the matching error classes', () => {
 
   it('StripeCardError for an invalid card, with nothing stored', async () => {
     const before = await storeDigest();
-    const error = await sdkError(() => t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424241', exp_month: 12, exp_year: 2034, cvc: '123' } }));
+    const error = await sdkError(() =>
+      t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424241', exp_month: 12, exp_year: 2034, cvc: '123' } }),
+    );
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(error).toMatchObject({ code: 'incorrect_number', param: 'card[number]', statusCode: 402 });
     expect(await storeDigest()).toEqual(before);
   });
 
   it('StripeCardError for a decline, which records the failed attempt', async () => {
-    const error = await sdkError(() => t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }));
+    const error = await sdkError(() =>
+      t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }),
+    );
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(error).toMatchObject({ code: 'card_declined', decline_code: 'generic_decline', statusCode: 402 });
     const intent = (error.raw as { payment_intent?: { id: string; status: string } }).payment_intent;
@@ -349,7 +603,26 @@ describe('random bodies never cause a server error', () => {
    * Each field gets mostly plausible values and sometimes hostile ones, so a body often gets past the
    * required fields into the use case and the database, where a stray NUL or huge number would hurt.
    */
-  const rawFragment = fc.constantFrom('%00', '%ED%A0%80', '%ED%B0%80', '%', '%zz', '%5B', '%5D', '[', ']', '[]', '[0]', '&', '=', '+', '%F0%9F%92%B3', '%C0%AF', '\u00e9', '\u{1F4B3}');
+  const rawFragment = fc.constantFrom(
+    '%00',
+    '%ED%A0%80',
+    '%ED%B0%80',
+    '%',
+    '%zz',
+    '%5B',
+    '%5D',
+    '[',
+    ']',
+    '[]',
+    '[0]',
+    '&',
+    '=',
+    '+',
+    '%F0%9F%92%B3',
+    '%C0%AF',
+    '\u00e9',
+    '\u{1F4B3}',
+  );
   const formText = fc.oneof(
     fc.string({ maxLength: 12 }).map(encodeURIComponent),
     fc.string({ unit: 'grapheme', maxLength: 8 }).map(encodeURIComponent),
@@ -357,11 +630,29 @@ describe('random bodies never cause a server error', () => {
     fc.constantFrom('%00', 'a%00b', '%ED%A0%80', 'x%ED%B0%80'),
   );
   const formNumber = fc.oneof(
-    fc.constantFrom('1e30', '-0', '0', '49', '50', '99999999', '100000000', '9007199254740993', '1e308', 'NaN', 'Infinity', '-1', '12.5', '0x10', '+100', '%00'),
+    fc.constantFrom(
+      '1e30',
+      '-0',
+      '0',
+      '49',
+      '50',
+      '99999999',
+      '100000000',
+      '9007199254740993',
+      '1e308',
+      'NaN',
+      'Infinity',
+      '-1',
+      '12.5',
+      '0x10',
+      '+100',
+      '%00',
+    ),
     fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }).map(String),
   );
   const pick = <T>(usual: T, unusual: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(usual) }, { weight: 1, arbitrary: unusual });
-  const field = (name: string | fc.Arbitrary<string>, value: fc.Arbitrary<string>) => fc.tuple(typeof name === 'string' ? fc.constant(name) : name, value).map(([k, v]) => `${k}=${v}`);
+  const field = (name: string | fc.Arbitrary<string>, value: fc.Arbitrary<string>) =>
+    fc.tuple(typeof name === 'string' ? fc.constant(name) : name, value).map(([k, v]) => `${k}=${v}`);
   const formField = fc.oneof(
     field('amount', pick('1000', formNumber)),
     field('currency', pick('usd', fc.oneof(fc.constantFrom('USD', 'jpy', 'kwd', 'xyz'), formText))),
@@ -373,7 +664,10 @@ describe('random bodies never cause a server error', () => {
     field('receipt_email', formText),
     field('statement_descriptor', formText),
     field('return_url', formText),
-    field(formText.map((k) => `metadata[${k}]`), formText),
+    field(
+      formText.map((k) => `metadata[${k}]`),
+      formText,
+    ),
     field(fc.constantFrom('expand[]', 'payment_method_types[]', 'amount[]', 'metadata', 'metadata[a][b]', 'card[number]'), formText),
     field(formText, formText),
   );
@@ -400,17 +694,35 @@ describe('random bodies never cause a server error', () => {
   const jsonNumber = fc.oneof(fc.constantFrom(1e30, -1, 0, 49, 12.5, 2 ** 53 + 2, Number.MAX_VALUE, -0), fc.integer(), fc.double());
   const jsonAny = fc.oneof(jsonText, jsonNumber, fc.constantFrom(true, false, null, [], {}, ['x'], { a: 'b' }));
   const jsonTextField = (name: string) => fc.tuple(fc.constant(name), fc.oneof({ weight: 4, arbitrary: jsonText }, { weight: 1, arbitrary: jsonAny }));
-  const metadata = fc.tuple(fc.constant('metadata'), fc.dictionary(jsonText, fc.oneof({ weight: 4, arbitrary: jsonText }, { weight: 1, arbitrary: jsonAny }), { maxKeys: 3 }));
+  const metadata = fc.tuple(
+    fc.constant('metadata'),
+    fc.dictionary(jsonText, fc.oneof({ weight: 4, arbitrary: jsonText }, { weight: 1, arbitrary: jsonAny }), { maxKeys: 3 }),
+  );
   const FIELDS: Record<string, fc.Arbitrary<[string, unknown]>> = {
     '/v1/payment_intents': fc.oneof(
       fc.tuple(fc.constant('amount'), fc.oneof({ weight: 3, arbitrary: fc.constant(1000) }, { weight: 1, arbitrary: jsonNumber })),
       fc.tuple(fc.constant('currency'), fc.oneof(fc.constant('usd'), jsonText)),
-      jsonTextField('description'), jsonTextField('customer'), jsonTextField('payment_method'), jsonTextField('receipt_email'), metadata,
+      jsonTextField('description'),
+      jsonTextField('customer'),
+      jsonTextField('payment_method'),
+      jsonTextField('receipt_email'),
+      metadata,
     ),
     '/v1/customers': fc.oneof(jsonTextField('email'), jsonTextField('name'), jsonTextField('phone'), jsonTextField('description'), metadata),
     '/v1/payment_methods': fc.oneof(
-      fc.tuple(fc.constant('billing_details'), fc.record({ name: jsonText, email: jsonText, address: fc.record({ line1: jsonText, city: jsonText }) }, { requiredKeys: [] })),
-      fc.tuple(fc.constant('card'), fc.record({ number: fc.oneof(fc.constant('4242424242424242'), jsonText, jsonNumber), exp_month: fc.oneof(fc.constant(12), jsonAny), exp_year: fc.oneof(fc.constant(2034), jsonAny), cvc: fc.oneof(fc.constant('123'), jsonAny) })),
+      fc.tuple(
+        fc.constant('billing_details'),
+        fc.record({ name: jsonText, email: jsonText, address: fc.record({ line1: jsonText, city: jsonText }) }, { requiredKeys: [] }),
+      ),
+      fc.tuple(
+        fc.constant('card'),
+        fc.record({
+          number: fc.oneof(fc.constant('4242424242424242'), jsonText, jsonNumber),
+          exp_month: fc.oneof(fc.constant(12), jsonAny),
+          exp_year: fc.oneof(fc.constant(2034), jsonAny),
+          cvc: fc.oneof(fc.constant('123'), jsonAny),
+        }),
+      ),
       metadata,
     ),
   };

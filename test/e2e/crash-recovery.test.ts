@@ -25,7 +25,16 @@ let port: number;
 let server: ChildProcess | undefined;
 
 function startServer(): Promise<ChildProcess> {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', PAYRAIL_SANDBOX_LATENCY_MS: '60' };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    PAYRAIL_DATA_DIR: data_dir,
+    PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
+    LOG_LEVEL: 'warn',
+    PAYRAIL_SANDBOX_LATENCY_MS: '60',
+  };
   return startServerProcess(env, port);
 }
 
@@ -34,7 +43,10 @@ function pay(key: string): Promise<{ status: number; id?: string }> {
     method: 'POST',
     headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': key },
     body: `amount=${1000 + Number(key.split('-')[1])}&currency=usd&payment_method=pm_card_visa&confirm=true`,
-  }).then(async (r) => ({ status: r.status, id: ((await r.json()) as { id?: string }).id }), () => ({ status: 0 }));
+  }).then(
+    async (r) => ({ status: r.status, id: ((await r.json()) as { id?: string }).id }),
+    () => ({ status: 0 }),
+  );
 }
 
 async function inBatches<T>(items: string[], work: (item: string) => Promise<T>): Promise<T[]> {
@@ -70,7 +82,10 @@ describe('a server killed mid-payment', () => {
     db.on('error', () => {}); // the database is dropped after the test, possibly under this client
     await db.connect();
     try {
-      const in_flight = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`, [Date.now() - 60_000]);
+      const in_flight = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`,
+        [Date.now() - 60_000],
+      );
       expect(in_flight.rows[0]?.n).toBeGreaterThan(0); // fresh locks of the dead process: no waiting them out
       const retried = await inBatches(keys, pay);
       expect(retried.every((r) => r.status === 200)).toBe(true);

@@ -7,9 +7,12 @@ import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform(); });
-afterAll(async () => { await t?.stop(); });
-
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 const VISA = { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' };
 
@@ -71,7 +74,7 @@ describe('customers', () => {
       else expect((r.reason as Stripe.errors.StripeError).code).toBe('lock_timeout');
     });
     expect(applied.length).toBeGreaterThanOrEqual(1);
-    const after = await t.stripe.customers.retrieve(customer.id) as Stripe.Customer;
+    const after = (await t.stripe.customers.retrieve(customer.id)) as Stripe.Customer;
     expect(Object.keys(after.metadata).sort()).toEqual(['n', ...applied].sort());
   });
 
@@ -223,7 +226,11 @@ describe('intents with customers', () => {
   it('accepts expand on create', async () => {
     const customer = await t.stripe.customers.create({});
     const intent = await t.stripe.paymentIntents.create({
-      amount: 4300, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true,
+      amount: 4300,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: 'pm_card_visa',
+      confirm: true,
       expand: ['customer', 'latest_charge', 'payment_method'],
     });
     expect(intent.status).toBe('succeeded');
@@ -234,7 +241,11 @@ describe('intents with customers', () => {
   it('expands customer, latest_charge and payment_method on create', async () => {
     const customer = await t.stripe.customers.create({ email: 'expand-create@example.com' });
     const intent = await t.stripe.paymentIntents.create({
-      amount: 4300, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true,
+      amount: 4300,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: 'pm_card_visa',
+      confirm: true,
       expand: ['customer', 'latest_charge', 'payment_method'],
     });
     expect(intent.status).toBe('succeeded');
@@ -251,7 +262,13 @@ describe('intents with customers', () => {
     const customer = await t.stripe.customers.create({});
     const mine = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', customer: customer.id });
     await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd' });
-    const charged = await t.stripe.paymentIntents.create({ amount: 1100, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true });
+    const charged = await t.stripe.paymentIntents.create({
+      amount: 1100,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     const listed = await t.stripe.paymentIntents.list({ customer: customer.id });
     expect(listed.data.map((i) => i.id)).toEqual([charged.id, mine.id]);
     const charges = await t.stripe.charges.list({ customer: customer.id });

@@ -42,7 +42,10 @@ afterAll(async () => {
   await database?.stop();
 }, 60_000);
 
-interface Answer { status: number; body: { id?: string; status?: string; error?: { code?: string } } }
+interface Answer {
+  status: number;
+  body: { id?: string; status?: string; error?: { code?: string } };
+}
 
 /** One payment, retried with its key until it gets an answer that is not a transient failure. */
 async function payUntilAnswered(index: number): Promise<{ answer: Answer; tries: number }> {
@@ -53,7 +56,10 @@ async function payUntilAnswered(index: number): Promise<{ answer: Answer; tries:
       method: 'POST',
       headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': `crash-${index}` },
       body: form,
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer['body'] }), () => ({ status: 0, body: {} }));
+    }).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as Answer['body'] }),
+      () => ({ status: 0, body: {} }),
+    );
     const transient = answer.status === 0 || answer.status === 409 || answer.status >= 500;
     if (!transient || Date.now() > deadline) return { answer, tries };
     await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
@@ -65,7 +71,7 @@ async function scalar(text: string): Promise<number> {
 }
 
 describe('PostgreSQL killed while payments wait on the processor', () => {
-  it('charges every key exactly once, by the processor\'s own record, and the books balance', async () => {
+  it("charges every key exactly once, by the processor's own record, and the books balance", async () => {
     const payments = Promise.all(Array.from({ length: PAYMENTS }, (_, i) => payUntilAnswered(i)));
     // Kill while most payments are recorded and waiting on the processor.
     await new Promise((resolve) => setTimeout(resolve, PROCESSOR_LATENCY_MS / 2));
@@ -77,7 +83,10 @@ describe('PostgreSQL killed while payments wait on the processor', () => {
     for (const { answer } of results) expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     for (const { answer } of results) expect(answer.body.status).toBe('succeeded');
     expect(new Set(results.map((r) => r.answer.body.id)).size).toBe(PAYMENTS);
-    expect(results.some((r) => r.tries > 1), 'the crash interrupted some requests').toBe(true);
+    expect(
+      results.some((r) => r.tries > 1),
+      'the crash interrupted some requests',
+    ).toBe(true);
 
     // The processor's record: one authorization per amount, i.e. per key, however often it was asked.
     expect(await scalar(`SELECT count(*) AS n FROM sandbox.attempts WHERE amount BETWEEN 10000 AND ${10_000 + PAYMENTS - 1}`)).toBe(PAYMENTS);
@@ -93,7 +102,10 @@ describe('PostgreSQL killed while payments wait on the processor', () => {
     expect(receiver.rejected).toEqual([]);
 
     // Every charge reaches the ledger once, and the books agree with payments.
-    await waitUntil(async () => { const report = await verifyLedger(db, Math.floor(Date.now() / 1000), ledgerRecords); return report.problem_count === 0 && report.in_flight === 0 && report.counts.charges === PAYMENTS; }, 20_000);
+    await waitUntil(async () => {
+      const report = await verifyLedger(db, Math.floor(Date.now() / 1000), ledgerRecords);
+      return report.problem_count === 0 && report.in_flight === 0 && report.counts.charges === PAYMENTS;
+    }, 20_000);
   }, 90_000);
 });
 

@@ -35,11 +35,14 @@ let database_name: string;
 beforeAll(async () => {
   const admin_url = new URL(inject('admin_database_url'));
   proxy = await TcpProxy.start({ host: admin_url.hostname, port: Number(admin_url.port || 5432) });
-  tp = await startTestPlatform({
-    sandbox_latency_ms: PROCESSOR_LATENCY_MS,
-    db_statement_timeout_ms: STATEMENT_TIMEOUT_MS,
-    db_connect_timeout_ms: CONNECT_TIMEOUT_MS,
-  }, { route_database: (url) => proxy.route(url) });
+  tp = await startTestPlatform(
+    {
+      sandbox_latency_ms: PROCESSOR_LATENCY_MS,
+      db_statement_timeout_ms: STATEMENT_TIMEOUT_MS,
+      db_connect_timeout_ms: CONNECT_TIMEOUT_MS,
+    },
+    { route_database: (url) => proxy.route(url) },
+  );
   database_name = new URL(tp.platform.database.url).pathname.slice(1);
   // Straight to the test's database, not through the proxy: the test's own session survives the faults.
   const direct = new URL(inject('admin_database_url'));
@@ -73,12 +76,17 @@ async function api(method: 'GET' | 'POST', path: string, params: Record<string, 
     body: method === 'POST' ? new URLSearchParams(params).toString() : undefined,
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  const body = await response.json() as Answer['body'];
+  const body = (await response.json()) as Answer['body'];
   return { status: response.status, headers: response.headers, body, elapsed_ms: performance.now() - started };
 }
 
 function createIntent(confirm: boolean): Promise<Answer> {
-  return api('POST', '/v1/payment_intents', { amount: '2000', currency: 'usd', payment_method: 'pm_card_visa', ...(confirm ? { confirm: 'true' } : {}) }, randomUUID());
+  return api(
+    'POST',
+    '/v1/payment_intents',
+    { amount: '2000', currency: 'usd', payment_method: 'pm_card_visa', ...(confirm ? { confirm: 'true' } : {}) },
+    randomUUID(),
+  );
 }
 
 function confirm(id: string): Promise<Answer> {
@@ -122,7 +130,9 @@ async function expectHealthy(): Promise<void> {
 async function terminateSessions(): Promise<number[]> {
   const result = await admin.query<{ pid: number }>(
     // In the select list, so it runs only on rows the WHERE kept (the test's own session is not one).
-    'SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database_name]);
+    'SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [database_name],
+  );
   return result.rows.map((row) => row.pid);
 }
 
@@ -145,7 +155,7 @@ describe('database faults under the running platform', () => {
     // whatever stage each request is at (reading, waiting inside its transaction, committing) is hit.
     const deadline = performance.now() + TERMINATE_FOR_MS;
     while (performance.now() < deadline) {
-      killed.push(...await terminateSessions());
+      killed.push(...(await terminateSessions()));
       await new Promise((resolve) => setTimeout(resolve, TERMINATE_EVERY_MS));
     }
     const answers = await confirms;

@@ -22,14 +22,26 @@ let server: ChildProcess | undefined;
 
 function env(): NodeJS.ProcessEnv {
   const { DATABASE_URL: _ignored, ...rest } = process.env;
-  return { ...rest, PORT: String(api_port), HOST: '127.0.0.1', PAYRAIL_DATA_DIR: data_dir, PAYRAIL_EMBEDDED_PG_PORT: String(pg_port), PAYRAIL_BOOTSTRAP_SECRET_KEY: BOOTSTRAP_KEY, LOG_LEVEL: 'warn' };
+  return {
+    ...rest,
+    PORT: String(api_port),
+    HOST: '127.0.0.1',
+    PAYRAIL_DATA_DIR: data_dir,
+    PAYRAIL_EMBEDDED_PG_PORT: String(pg_port),
+    PAYRAIL_BOOTSTRAP_SECRET_KEY: BOOTSTRAP_KEY,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 async function start(): Promise<{ child: ChildProcess; output: () => string }> {
   let output = '';
   const child = spawn(process.execPath, ['dist/main.js'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk) => { output += String(chunk); });
-  child.stderr?.on('data', (chunk) => { output += String(chunk); });
+  child.stdout?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += String(chunk);
+  });
   const deadline = Date.now() + 60_000;
   while (!output.includes('Payrail is running')) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start: ${output}`);

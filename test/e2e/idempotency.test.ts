@@ -30,8 +30,12 @@ class ControlledConnector implements Connector {
   holdNext(): { reached: Promise<void>; release: () => void } {
     let reached!: () => void;
     let release!: () => void;
-    const reached_promise = new Promise<void>((resolve) => { reached = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const reached_promise = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     this.hold = { reached, released };
     return { reached: reached_promise, release };
   }
@@ -52,12 +56,24 @@ class ControlledConnector implements Connector {
     return result;
   }
 
-  completeAuthentication(attempt_id: string, authenticated: boolean) { return this.sandbox.completeAuthentication(attempt_id, authenticated); }
-  capture(attempt_id: string, amount: number) { return this.sandbox.capture(attempt_id, amount); }
-  void(attempt_id: string) { return this.sandbox.void(attempt_id); }
-  refund(refund_id: string, attempt_id: string, amount: number) { return this.sandbox.refund(refund_id, attempt_id, amount); }
-  attemptStatus(attempt_id: string) { return this.sandbox.attemptStatus(attempt_id); }
-  refundStatus(refund_id: string) { return this.sandbox.refundStatus(refund_id); }
+  completeAuthentication(attempt_id: string, authenticated: boolean) {
+    return this.sandbox.completeAuthentication(attempt_id, authenticated);
+  }
+  capture(attempt_id: string, amount: number) {
+    return this.sandbox.capture(attempt_id, amount);
+  }
+  void(attempt_id: string) {
+    return this.sandbox.void(attempt_id);
+  }
+  refund(refund_id: string, attempt_id: string, amount: number) {
+    return this.sandbox.refund(refund_id, attempt_id, amount);
+  }
+  attemptStatus(attempt_id: string) {
+    return this.sandbox.attemptStatus(attempt_id);
+  }
+  refundStatus(refund_id: string) {
+    return this.sandbox.refundStatus(refund_id);
+  }
 }
 
 let t: TestPlatform;
@@ -67,7 +83,9 @@ beforeAll(async () => {
   t = await startTestPlatform({}, { connector });
   connector.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 interface Answer {
   status: number;
@@ -104,7 +122,10 @@ interface KeyRow {
 }
 
 async function keyRow(key: string): Promise<KeyRow | undefined> {
-  const result = await t.platform.database.pool.query<KeyRow>('SELECT reserved_ids, response_status, locked_at_ms FROM gateway.idempotency_keys WHERE key = $1', [key]);
+  const result = await t.platform.database.pool.query<KeyRow>(
+    'SELECT reserved_ids, response_status, locked_at_ms FROM gateway.idempotency_keys WHERE key = $1',
+    [key],
+  );
   return result.rows[0];
 }
 
@@ -364,7 +385,10 @@ describe('recovery after a request died holding its key', () => {
       expect(busy.body.error?.code).toBe('idempotency_key_in_use');
 
       // The original is presumed dead once its lock is older than the stale limit.
-      await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [key, Date.now() - IDEMPOTENCY_LOCK_STALE_MS - 1000]);
+      await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [
+        key,
+        Date.now() - IDEMPOTENCY_LOCK_STALE_MS - 1000,
+      ]);
       const reserved = (await keyRow(key))?.reserved_ids ?? {};
       const retried = await post('/v1/payment_intents', payForm(marker), { key });
       expect(retried.status).toBe(200);
@@ -387,13 +411,28 @@ describe('recovery after a request died holding its key', () => {
 
   /** Leaves the in-flight row a process that crashed mid-request would leave, with its own reserved ids. */
   async function plantInFlight(key: string, form: string, locked_at_ms: number): Promise<Record<string, string>> {
-    const merchant = await t.platform.database.pool.query<{ merchant_id: string }>('SELECT merchant_id FROM merchants.api_keys WHERE kind = $1 ORDER BY created, merchant_id LIMIT 1', ['secret']);
+    const merchant = await t.platform.database.pool.query<{ merchant_id: string }>(
+      'SELECT merchant_id FROM merchants.api_keys WHERE kind = $1 ORDER BY created, merchant_id LIMIT 1',
+      ['secret'],
+    );
     const ids = new UlidGenerator();
-    const reserved = { payment_intent: ids.next('payment_intent'), charge: ids.next('charge'), refund: ids.next('refund'), customer: ids.next('customer'), payment_method: ids.next('payment_method') };
+    const reserved = {
+      payment_intent: ids.next('payment_intent'),
+      charge: ids.next('charge'),
+      refund: ids.next('refund'),
+      customer: ids.next('customer'),
+      payment_method: ids.next('payment_method'),
+    };
     await t.platform.database.pool.query(
       `INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, reserved_ids, created_at_ms)
        VALUES ($1, $2, $3, 'crashed-process', $4, $5::json, $4)`,
-      [merchant.rows[0]?.merchant_id, key, requestHash(t.platform.idempotency_hash_key, 'POST', '/v1/payment_intents', qs.parse(form)), locked_at_ms, JSON.stringify(reserved)],
+      [
+        merchant.rows[0]?.merchant_id,
+        key,
+        requestHash(t.platform.idempotency_hash_key, 'POST', '/v1/payment_intents', qs.parse(form)),
+        locked_at_ms,
+        JSON.stringify(reserved),
+      ],
     );
     return reserved;
   }
@@ -406,7 +445,10 @@ describe('recovery after a request died holding its key', () => {
     const busy = await post('/v1/payment_intents', form, { key });
     expect(busy.body.error?.code).toBe('idempotency_key_in_use');
 
-    await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [key, Date.now() - IDEMPOTENCY_LOCK_STALE_MS - 1]);
+    await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [
+      key,
+      Date.now() - IDEMPOTENCY_LOCK_STALE_MS - 1,
+    ]);
     const taken = await post('/v1/payment_intents', form, { key });
     expect(taken.status).toBe(200);
     expect(taken.body.id).toBe(reserved.payment_intent);
@@ -436,7 +478,10 @@ describe('recovery after a request died holding its key', () => {
     const original = post('/v1/payment_intents', payForm(`young-${key}`), { key });
     try {
       await held.reached;
-      await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [key, Date.now() - IDEMPOTENCY_LOCK_STALE_MS + 5000]);
+      await t.platform.database.pool.query('UPDATE gateway.idempotency_keys SET locked_at_ms = $2 WHERE key = $1', [
+        key,
+        Date.now() - IDEMPOTENCY_LOCK_STALE_MS + 5000,
+      ]);
       const busy = await post('/v1/payment_intents', payForm(`young-${key}`), { key });
       expect(busy.body.error?.code).toBe('idempotency_key_in_use');
     } finally {

@@ -27,7 +27,16 @@ const a = {
   event: '',
 };
 
-const MERCHANT_TABLES = ['payments.payment_intents', 'payments.charges', 'payments.refunds', 'payments.customers', 'vault.payment_methods', 'vault.detokenizations', 'events.outbox', 'gateway.idempotency_keys'];
+const MERCHANT_TABLES = [
+  'payments.payment_intents',
+  'payments.charges',
+  'payments.refunds',
+  'payments.customers',
+  'vault.payment_methods',
+  'vault.detokenizations',
+  'events.outbox',
+  'gateway.idempotency_keys',
+];
 
 async function digestOf(merchant_id: string): Promise<Record<string, string>> {
   const digest: Record<string, string> = {};
@@ -52,7 +61,9 @@ async function viewOfA(): Promise<unknown[]> {
     t.stripe.charges.retrieve(a.charge),
     t.stripe.refunds.retrieve(a.refund),
     t.stripe.events.retrieve(a.event),
-  ]).then((objects) => objects.map((object): unknown => JSON.parse(JSON.stringify(object, (key, value: unknown) => (key === 'lastResponse' ? undefined : value)))));
+  ]).then((objects) =>
+    objects.map((object): unknown => JSON.parse(JSON.stringify(object, (key, value: unknown) => (key === 'lastResponse' ? undefined : value)))),
+  );
 }
 
 let digest_before: Record<string, string>;
@@ -65,23 +76,39 @@ beforeAll(async () => {
   a.customer = customer.id;
   const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' } });
   a.payment_method = (await t.stripe.paymentMethods.attach(method.id, { customer: customer.id })).id;
-  const succeeded = await t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', customer: customer.id, payment_method: a.payment_method, confirm: true });
+  const succeeded = await t.stripe.paymentIntents.create({
+    amount: 5000,
+    currency: 'usd',
+    customer: customer.id,
+    payment_method: a.payment_method,
+    confirm: true,
+  });
   a.succeeded_intent = succeeded.id;
   a.charge = chargeIdOf(succeeded);
   a.refund = (await t.stripe.refunds.create({ charge: a.charge, amount: 1000 })).id;
-  const uncaptured = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', capture_method: 'manual', confirm: true });
+  const uncaptured = await t.stripe.paymentIntents.create({
+    amount: 3000,
+    currency: 'usd',
+    payment_method: 'pm_card_visa',
+    capture_method: 'manual',
+    confirm: true,
+  });
   expect(uncaptured.status).toBe('requires_capture');
   a.uncaptured_intent = uncaptured.id;
   a.uncaptured_charge = chargeIdOf(uncaptured);
   a.open_intent = (await t.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', customer: customer.id })).id;
   a.event = (await t.stripe.events.list({ limit: 1 })).data[0]?.id ?? '';
-  const owner = await t.platform.database.pool.query<{ merchant_id: string }>('SELECT merchant_id FROM payments.payment_intents WHERE id = $1', [a.open_intent]);
+  const owner = await t.platform.database.pool.query<{ merchant_id: string }>('SELECT merchant_id FROM payments.payment_intents WHERE id = $1', [
+    a.open_intent,
+  ]);
   a.merchant_id = owner.rows[0]?.merchant_id ?? '';
   expect(a.merchant_id).toMatch(/^acct_/);
   digest_before = await digestOf(a.merchant_id);
   view_before = await viewOfA();
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 interface Answer {
   status: number;
@@ -128,7 +155,13 @@ const attacks: Array<[string, string, string, () => string | undefined, string |
   ['delete a customer', 'DELETE', '/v1/customers/:customer', () => undefined, undefined],
   ['detach a payment method', 'POST', '/v1/payment_methods/:payment_method/detach', () => '', undefined],
   ['attach a payment method to its own customer', 'POST', '/v1/payment_methods/:payment_method/attach', () => `customer=${a.customer}`, undefined],
-  ['pay with the payment method', 'POST', '/v1/payment_intents', () => `amount=1000&currency=usd&payment_method=${a.payment_method}&confirm=true`, 'payment_method'],
+  [
+    'pay with the payment method',
+    'POST',
+    '/v1/payment_intents',
+    () => `amount=1000&currency=usd&payment_method=${a.payment_method}&confirm=true`,
+    'payment_method',
+  ],
   ['pay for the customer', 'POST', '/v1/payment_intents', () => `amount=1000&currency=usd&customer=${a.customer}`, 'customer'],
   ['attach pm_card_visa to the customer', 'POST', '/v1/payment_methods/pm_card_visa/attach', () => `customer=${a.customer}`, 'customer'],
 ];

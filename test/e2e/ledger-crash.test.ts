@@ -31,7 +31,15 @@ let server: ChildProcess | undefined;
 let db: pg.Client;
 
 function env(): NodeJS.ProcessEnv {
-  return { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn' };
+  return {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    PAYRAIL_DATA_DIR: data_dir,
+    PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 function startServer(): Promise<ChildProcess> {
@@ -46,7 +54,8 @@ async function kill(child: ChildProcess): Promise<void> {
 
 async function api(path: string, body: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST', body,
+    method: 'POST',
+    body,
     headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };

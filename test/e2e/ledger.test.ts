@@ -13,8 +13,12 @@ import { ledgerRecords } from '../../src/services/payments/index.js';
 
 const clock = new ManualClock(Date.now());
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform({}, { clock }); });
-afterAll(async () => { await t?.stop(); });
+beforeAll(async () => {
+  t = await startTestPlatform({}, { clock });
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 const TWO_DAYS_MS = 2 * 86_400 * 1000;
 const WAIT_LIMIT_MS = 10_000;
@@ -65,8 +69,16 @@ describe('balance and balance transactions from the ledger', () => {
     expect(list.data).toHaveLength(1);
     const txn = list.data[0]!;
     expect(txn).toMatchObject({
-      id: chargeBalanceTransactionId(charge), object: 'balance_transaction', type: 'charge', reporting_category: 'charge',
-      amount: 2000, fee: 88, net: 1912, currency: 'usd', status: 'pending', source: charge.id,
+      id: chargeBalanceTransactionId(charge),
+      object: 'balance_transaction',
+      type: 'charge',
+      reporting_category: 'charge',
+      amount: 2000,
+      fee: 88,
+      net: 1912,
+      currency: 'usd',
+      status: 'pending',
+      source: charge.id,
       fee_details: [{ amount: 88, currency: 'usd', type: 'stripe_fee', application: null, description: 'Payrail processing fees' }],
     });
     expect(txn.available_on - txn.created).toBe(2 * 86_400);
@@ -80,7 +92,13 @@ describe('balance and balance transactions from the ledger', () => {
   });
 
   it('a partial capture posts what was captured; a refund takes from available, which may go negative', async () => {
-    const intent = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const intent = await t.stripe.paymentIntents.create({
+      amount: 3000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     await ledgerCaughtUp();
     expect(await balanceOf(t.stripe)).toEqual({ available: 0, pending: 1912 }); // an authorization moves nothing
     await t.stripe.paymentIntents.capture(intent.id, { amount_to_capture: 1000 });
@@ -90,7 +108,15 @@ describe('balance and balance transactions from the ledger', () => {
 
     const refunds = await t.stripe.balanceTransactions.list({ type: 'refund' });
     expect(refunds.data).toHaveLength(1);
-    expect(refunds.data[0]).toMatchObject({ id: refundBalanceTransactionId(refund), amount: -500, fee: 0, net: -500, status: 'available', source: refund.id, fee_details: [] });
+    expect(refunds.data[0]).toMatchObject({
+      id: refundBalanceTransactionId(refund),
+      amount: -500,
+      fee: 0,
+      net: -500,
+      status: 'available',
+      source: refund.id,
+      fee_details: [],
+    });
     expect(stripeSchemaProblems('balance_transaction', refunds.data[0])).toEqual([]);
     const of_charge = await t.stripe.balanceTransactions.list({ source: chargeIdOf(intent) });
     expect(of_charge.data.map((x) => [x.type, x.amount, x.fee])).toEqual([['charge', 1000, 59]]);

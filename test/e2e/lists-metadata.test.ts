@@ -3,8 +3,12 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform(); });
-afterAll(async () => { await t?.stop(); });
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 describe('metadata', () => {
   it('metadata="" deletes every key, as Stripe does', async () => {
@@ -40,7 +44,13 @@ describe('payment method lists', () => {
 describe('event lists', () => {
   it('filter by several types with types[]', async () => {
     const customer = await t.stripe.customers.create({ email: 'types@example.com' });
-    const intent = await t.stripe.paymentIntents.create({ amount: 1200, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true });
+    const intent = await t.stripe.paymentIntents.create({
+      amount: 1200,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: 'pm_card_visa',
+      confirm: true,
+    });
     const events = await t.stripe.events.list({ types: ['customer.created', 'charge.succeeded'], limit: 100 });
     const types = new Set(events.data.map((event) => event.type));
     expect([...types].sort()).toEqual(['charge.succeeded', 'customer.created']);

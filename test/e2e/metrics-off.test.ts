@@ -6,8 +6,12 @@ import { metrics } from '../../src/platform/metrics.js';
 /** PAYRAIL_METRICS=off: no /metrics route and nothing recorded (its own file: the registry is per process). */
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform({}, { metrics: false }); });
-afterAll(async () => { await t?.stop(); });
+beforeAll(async () => {
+  t = await startTestPlatform({}, { metrics: false });
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 describe('metrics off', () => {
   it('serves no /metrics and records nothing, while payments work as usual', async () => {

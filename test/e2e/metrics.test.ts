@@ -28,17 +28,33 @@ class FlakyProcessor implements Connector {
     if (request.amount === SLOW_AMOUNT) await sleep(SLOW_MS);
     return this.sandbox.authorize(request);
   }
-  completeAuthentication(attempt_id: string, authenticated: boolean) { return this.sandbox.completeAuthentication(attempt_id, authenticated); }
-  capture(attempt_id: string, amount: number) { return this.sandbox.capture(attempt_id, amount); }
-  void(attempt_id: string) { return this.sandbox.void(attempt_id); }
-  refund(refund_id: string, attempt_id: string, amount: number) { return this.sandbox.refund(refund_id, attempt_id, amount); }
-  attemptStatus(attempt_id: string) { return this.sandbox.attemptStatus(attempt_id); }
-  refundStatus(refund_id: string) { return this.sandbox.refundStatus(refund_id); }
+  completeAuthentication(attempt_id: string, authenticated: boolean) {
+    return this.sandbox.completeAuthentication(attempt_id, authenticated);
+  }
+  capture(attempt_id: string, amount: number) {
+    return this.sandbox.capture(attempt_id, amount);
+  }
+  void(attempt_id: string) {
+    return this.sandbox.void(attempt_id);
+  }
+  refund(refund_id: string, attempt_id: string, amount: number) {
+    return this.sandbox.refund(refund_id, attempt_id, amount);
+  }
+  attemptStatus(attempt_id: string) {
+    return this.sandbox.attemptStatus(attempt_id);
+  }
+  refundStatus(refund_id: string) {
+    return this.sandbox.refundStatus(refund_id);
+  }
 }
 
 // --- reading the exposition format ---
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
@@ -69,7 +85,9 @@ beforeAll(async () => {
   t = await startTestPlatform({}, { connector: processor, metrics: true });
   processor.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 async function scrape(): Promise<{ text: string; samples: Sample[]; content_type: string }> {
   const response = await fetch(`${t.url}/metrics`);
@@ -110,7 +128,12 @@ describe('metrics after a scripted run', () => {
     }
     expect((await pay('pm_card_visa_chargeDeclinedLostCard')).status).toBe(402);
     // 1 blocked by risk rules (Stripe's always-blocked test card), never sent to the processor.
-    const blocked_card = await post('/v1/payment_methods', { type: 'card', 'card[number]': '4100000000000019', 'card[exp_month]': '12', 'card[exp_year]': '2034' });
+    const blocked_card = await post('/v1/payment_methods', {
+      type: 'card',
+      'card[number]': '4100000000000019',
+      'card[exp_month]': '12',
+      'card[exp_year]': '2034',
+    });
     expect(blocked_card.status).toBe(200);
     expect((await pay(blocked_card.body.id as string)).status).toBe(402);
     // 1 that needs 3-D Secure, which the customer then fails.
@@ -206,10 +229,20 @@ describe('metrics after a scripted run', () => {
     expect(value(samples, 'payrail_outbox_events')).toBeGreaterThanOrEqual(counted_before);
     expect(value(samples, 'payrail_outbox_events')).toBeLessThanOrEqual(counted_after);
     for (const name of [
-      'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'process_cpu_seconds_total', 'process_resident_memory_bytes',
-      'nodejs_heap_size_used_bytes', 'process_open_fds', 'nodejs_active_handles_total', 'process_start_time_seconds', 'nodejs_version_info',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'process_open_fds',
+      'nodejs_active_handles_total',
+      'process_start_time_seconds',
+      'nodejs_version_info',
     ]) {
-      expect(samples.some((sample) => sample.name === name), name).toBe(true);
+      expect(
+        samples.some((sample) => sample.name === name),
+        name,
+      ).toBe(true);
     }
     // Left out on purpose: its GC observer costs CPU on every request.
     expect(samples.some((sample) => sample.name.startsWith('nodejs_gc_duration_seconds'))).toBe(false);
@@ -218,7 +251,9 @@ describe('metrics after a scripted run', () => {
   it('exposes hooks for consumer lag, webhook deliveries and ledger posting lag', async () => {
     const before = (await scrape()).samples;
     const unregister = metrics.registerConsumerLag('ledger_test', async () => ({ events_behind: 7, seconds_behind: 3 }));
-    const unregister_broken = metrics.registerConsumerLag('broken_test', async () => { throw new Error('lag query failed'); });
+    const unregister_broken = metrics.registerConsumerLag('broken_test', async () => {
+      throw new Error('lag query failed');
+    });
     metrics.webhookDelivery('succeeded', 0.05);
     metrics.webhookDelivery('failed', 1.2);
     metrics.webhookDelivery('failed', 0.2);
@@ -234,7 +269,10 @@ describe('metrics after a scripted run', () => {
     expect(value(after, 'payrail_consumer_lag_events', { consumer: 'ledger_test' })).toBe(7);
     expect(value(after, 'payrail_consumer_lag_seconds', { consumer: 'ledger_test' })).toBe(3);
     expect(after.some((sample) => sample.labels.consumer === 'broken_test')).toBe(false);
-    expect(value(later, 'payrail_metrics_collect_errors_total', { collector: 'consumer_lag' }) - value(before, 'payrail_metrics_collect_errors_total', { collector: 'consumer_lag' })).toBe(1);
+    expect(
+      value(later, 'payrail_metrics_collect_errors_total', { collector: 'consumer_lag' }) -
+        value(before, 'payrail_metrics_collect_errors_total', { collector: 'consumer_lag' }),
+    ).toBe(1);
     expect(later.some((sample) => sample.labels.consumer === 'ledger_test' && sample.name.startsWith('payrail_consumer_lag'))).toBe(false);
     expect(delta('payrail_webhook_deliveries_total', { outcome: 'failed' })).toBe(2);
     expect(delta('payrail_webhook_deliveries_total', { outcome: 'succeeded' })).toBe(1);

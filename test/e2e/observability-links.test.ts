@@ -43,7 +43,8 @@ describe('after the request', () => {
     const response = await fetch(`${t.url}/v1/payment_intents`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Bearer ${t.secret_key}`,
+        'content-type': 'application/x-www-form-urlencoded',
         traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01`,
       },
       body: 'amount=2100&currency=usd&payment_method=pm_card_visa&confirm=true',
@@ -56,10 +57,17 @@ describe('after the request', () => {
     expect(delivery?.spanContext().traceId).toBe(TRACE_ID);
     expect(delivery?.attributes['payrail.webhook_endpoint_id']).toBe(endpoint.id);
 
-    await waitFor('the ledger posting counted', async () => sample(await scrape(), 'payrail_ledger_posting_lag_seconds_count') > sample(before, 'payrail_ledger_posting_lag_seconds_count'));
+    await waitFor(
+      'the ledger posting counted',
+      async () => sample(await scrape(), 'payrail_ledger_posting_lag_seconds_count') > sample(before, 'payrail_ledger_posting_lag_seconds_count'),
+    );
     const after = await scrape();
-    expect(sample(after, 'payrail_webhook_deliveries_total{outcome="succeeded"}')).toBe(sample(before, 'payrail_webhook_deliveries_total{outcome="succeeded"}') + 1);
-    expect(sample(after, 'payrail_consumer_events_total{consumer="ledger",result="applied"}')).toBeGreaterThan(sample(before, 'payrail_consumer_events_total{consumer="ledger",result="applied"}'));
+    expect(sample(after, 'payrail_webhook_deliveries_total{outcome="succeeded"}')).toBe(
+      sample(before, 'payrail_webhook_deliveries_total{outcome="succeeded"}') + 1,
+    );
+    expect(sample(after, 'payrail_consumer_events_total{consumer="ledger",result="applied"}')).toBeGreaterThan(
+      sample(before, 'payrail_consumer_events_total{consumer="ledger",result="applied"}'),
+    );
     expect(after).toMatch(/^payrail_consumer_lag_events\{consumer="ledger"\} \d+$/m);
     // With NATS_URL set, webhooks are consumed from JetStream, which reports no outbox lag of its own.
     if (t.platform.events.binding === 'embedded') expect(after).toMatch(/^payrail_consumer_lag_events\{consumer="webhooks"\} \d+$/m);

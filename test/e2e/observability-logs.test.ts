@@ -27,16 +27,30 @@ class LeakyProcessor implements Connector {
   sandbox!: SandboxProcessor;
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.amount === 6060) {
-      throw new Error(`upstream 502 for {"number":"${request.card.number}","cvc":"${request.card.cvc ?? CVC}","key":"${OTHER_KEY}"} card ${VISA_SPACED} cvc=${CVC}`);
+      throw new Error(
+        `upstream 502 for {"number":"${request.card.number}","cvc":"${request.card.cvc ?? CVC}","key":"${OTHER_KEY}"} card ${VISA_SPACED} cvc=${CVC}`,
+      );
     }
     return this.sandbox.authorize(request);
   }
-  completeAuthentication(attempt_id: string, authenticated: boolean) { return this.sandbox.completeAuthentication(attempt_id, authenticated); }
-  capture(attempt_id: string, amount: number) { return this.sandbox.capture(attempt_id, amount); }
-  void(attempt_id: string) { return this.sandbox.void(attempt_id); }
-  refund(refund_id: string, attempt_id: string, amount: number) { return this.sandbox.refund(refund_id, attempt_id, amount); }
-  attemptStatus(attempt_id: string) { return this.sandbox.attemptStatus(attempt_id); }
-  refundStatus(refund_id: string) { return this.sandbox.refundStatus(refund_id); }
+  completeAuthentication(attempt_id: string, authenticated: boolean) {
+    return this.sandbox.completeAuthentication(attempt_id, authenticated);
+  }
+  capture(attempt_id: string, amount: number) {
+    return this.sandbox.capture(attempt_id, amount);
+  }
+  void(attempt_id: string) {
+    return this.sandbox.void(attempt_id);
+  }
+  refund(refund_id: string, attempt_id: string, amount: number) {
+    return this.sandbox.refund(refund_id, attempt_id, amount);
+  }
+  attemptStatus(attempt_id: string) {
+    return this.sandbox.attemptStatus(attempt_id);
+  }
+  refundStatus(refund_id: string) {
+    return this.sandbox.refundStatus(refund_id);
+  }
 }
 
 function leaks(text: string, secrets: string[]): string[] {
@@ -50,7 +64,12 @@ function leaks(text: string, secrets: string[]): string[] {
 describe('the log layer', () => {
   function capture(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     return { logger: createLogger('debug', sink), lines };
   }
 
@@ -82,7 +101,9 @@ describe('the log layer', () => {
     // Ids whose random part is mostly digits stay whole; a card number glued to text does not.
     const ids = '{"request_id":"req_01M7YBB1ZHC9A1041509454988","key":"sk_test_01M7YBB1ZHC9A1041509454988","at_ms":1767225600000}';
     expect(redactText(ids)).toBe('{"request_id":"req_01M7YBB1ZHC9A1041509454988","key":"sk_test_[redacted]","at_ms":1767225600000}');
-    expect(redactText(`card${VISA}x and pm_${VISA}AAAAAAAAAA and 4000-0566-5566-5556`)).toBe('card************4242x and pm_************4242AAAAAAAAAA and ************5556');
+    expect(redactText(`card${VISA}x and pm_${VISA}AAAAAAAAAA and 4000-0566-5566-5556`)).toBe(
+      'card************4242x and pm_************4242AAAAAAAAAA and ************5556',
+    );
     expect(redactText(`pm_${'4'.repeat(26)}`)).toBe(`pm_${'*'.repeat(22)}4444`);
     expect(redactText('pk_test_51HvQzLwXe5Rk2Ty is public')).toBe('pk_test_51HvQzLwXe5Rk2Ty is public');
   });
@@ -95,12 +116,18 @@ describe('logs of a running platform', () => {
     t = await startTestPlatform({}, { connector: processor });
     processor.sandbox = new SandboxProcessor({ pool: t.platform.database.pool });
   });
-  afterAll(async () => { await t?.stop(); });
+  afterAll(async () => {
+    await t?.stop();
+  });
 
   async function send(path: string, options: { body?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; request_id: string }> {
     const response = await fetch(`${t.url}${path}`, {
       method: options.body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${t.secret_key}`, ...(options.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }), ...options.headers },
+      headers: {
+        authorization: `Bearer ${t.secret_key}`,
+        ...(options.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        ...options.headers,
+      },
       body: options.body,
     });
     await response.text();
@@ -110,7 +137,11 @@ describe('logs of a running platform', () => {
   it('writes one request line per request, and no secret reaches any line', async () => {
     const sent: Array<{ status: number; request_id: string }> = [];
     const card = `type=card&card[number]=${VISA}&card[exp_month]=12&card[exp_year]=2034&card[cvc]=${CVC}`;
-    const method = await fetch(`${t.url}/v1/payment_methods`, { method: 'POST', headers: { authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded' }, body: card });
+    const method = await fetch(`${t.url}/v1/payment_methods`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: card,
+    });
     const pm = ((await method.json()) as { id: string }).id;
     sent.push({ status: method.status, request_id: method.headers.get('request-id') ?? '' });
     // The processor fails with the card, the CVC and a key in its error message: a 500 with a stack.
@@ -118,9 +149,15 @@ describe('logs of a running platform', () => {
     // Secrets in the URL, in headers, as a bad key, in Basic auth, in the body of a bad request.
     sent.push(await send(`/v1/payment_methods/${VISA}?card[number]=${VISA}&cvc=${CVC}&key=${OTHER_KEY}`));
     sent.push(await send('/v1/customers', { headers: { authorization: `Bearer ${OTHER_KEY}` } }));
-    sent.push(await send('/v1/customers', { headers: { authorization: `Basic ${Buffer.from(`${t.secret_key}:`).toString('base64')}`, 'x-webhook-secret': WEBHOOK_SECRET } }));
+    sent.push(
+      await send('/v1/customers', {
+        headers: { authorization: `Basic ${Buffer.from(`${t.secret_key}:`).toString('base64')}`, 'x-webhook-secret': WEBHOOK_SECRET },
+      }),
+    );
     sent.push(await send('/v1/payment_methods', { body: `${card}&card[extra]=${AMEX}` }));
-    sent.push(await send('/v1/payment_intents', { body: `amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true&description=${VISA}&metadata[cvc]=${CVC}` }));
+    sent.push(
+      await send('/v1/payment_intents', { body: `amount=2000&currency=usd&payment_method=pm_card_visa&confirm=true&description=${VISA}&metadata[cvc]=${CVC}` }),
+    );
     sent.push(await send(`/v1/nowhere/${AMEX}`));
     expect(sent.map((s) => s.status)).toEqual([200, 500, 400, 401, 200, 400, 200, 404]);
 
@@ -137,12 +174,20 @@ describe('logs of a running platform', () => {
       expect(mine[0]).toHaveProperty('merchant_id');
     }
     // The 500 is logged with its stack under the same request id, the secrets masked inside it.
-    const unexpected = parsed.find((line) => line.msg === 'unexpected error' && line.request_id === sent[1]?.request_id) as { err?: { stack?: string; message?: string } } | undefined;
+    const unexpected = parsed.find((line) => line.msg === 'unexpected error' && line.request_id === sent[1]?.request_id) as
+      { err?: { stack?: string; message?: string } } | undefined;
     expect(unexpected?.err?.stack).toContain('upstream 502');
     expect(unexpected?.err?.message).toContain('************4242');
     expect(unexpected?.err?.message).toContain('sk_live_[redacted]');
 
-    const secrets = [t.secret_key, t.secret_key.slice('sk_test_'.length), Buffer.from(`${t.secret_key}:`).toString('base64'), OTHER_KEY, OTHER_KEY.slice(8), WEBHOOK_SECRET];
+    const secrets = [
+      t.secret_key,
+      t.secret_key.slice('sk_test_'.length),
+      Buffer.from(`${t.secret_key}:`).toString('base64'),
+      OTHER_KEY,
+      OTHER_KEY.slice(8),
+      WEBHOOK_SECRET,
+    ];
     expect(leaks(lines.join('\n'), secrets)).toEqual([]);
   });
 });

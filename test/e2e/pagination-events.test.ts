@@ -11,20 +11,25 @@ let offset_ms = 0;
 const clock: Clock = { now_ms: () => Date.now() + offset_ms };
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform({}, { clock }); });
-afterAll(async () => { await t?.stop(); });
-
+beforeAll(async () => {
+  t = await startTestPlatform({}, { clock });
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 /** Runs `count` calls with at most `concurrency` in flight. */
 async function pooled<T>(count: number, concurrency: number, call: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array<T>(count);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await call(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await call(i);
+      }
+    }),
+  );
   return results;
 }
 
@@ -54,7 +59,11 @@ describe('pagination', () => {
       batches.push(await pooled(PER_BATCH, 10, (i) => stripe.paymentIntents.create({ amount: 1000 + b * PER_BATCH + i, currency: 'usd' })));
       offset_ms += 100_000;
     }
-    all_ids = batches.flat().map((pi) => pi.id).sort().reverse();
+    all_ids = batches
+      .flat()
+      .map((pi) => pi.id)
+      .sort()
+      .reverse();
   }, 60_000);
 
   it('auto-pagination sees all 250 intents once, newest first', async () => {
@@ -107,7 +116,14 @@ describe('pagination', () => {
     expect(Math.max(...created_of(1))).toBeLessThan(start_of(2));
 
     const from_third = await collect(stripe.paymentIntents.list({ limit: 100, created: { gte: start_of(2) } }));
-    expect(new Set(from_third.map((pi) => pi.id))).toEqual(new Set(batches.slice(2).flat().map((pi) => pi.id)));
+    expect(new Set(from_third.map((pi) => pi.id))).toEqual(
+      new Set(
+        batches
+          .slice(2)
+          .flat()
+          .map((pi) => pi.id),
+      ),
+    );
     expect(from_third.every((pi) => pi.created >= start_of(2))).toBe(true);
 
     const third_only = await collect(stripe.paymentIntents.list({ limit: 100, created: { gte: start_of(2), lt: start_of(3) } }));
@@ -132,13 +148,18 @@ describe('pagination', () => {
     const customer = await stripe.customers.create({ email: 'pager@example.com' });
     const mine = await pooled(12, 4, () => stripe.paymentIntents.create({ amount: 700, currency: 'usd', customer: customer.id }));
     const listed = await collect(stripe.paymentIntents.list({ customer: customer.id, limit: 5 }));
-    expect(listed.map((pi) => pi.id)).toEqual(mine.map((pi) => pi.id).sort().reverse());
+    expect(listed.map((pi) => pi.id)).toEqual(
+      mine
+        .map((pi) => pi.id)
+        .sort()
+        .reverse(),
+    );
     expect(listed.every((pi) => pi.customer === customer.id)).toBe(true);
     const nobody = await stripe.customers.create({});
     expect((await stripe.paymentIntents.list({ customer: nobody.id })).data).toEqual([]);
   });
 
-  it('lists only the calling merchant\'s intents', async () => {
+  it("lists only the calling merchant's intents", async () => {
     const mine = await collect(t.stripe.paymentIntents.list({ limit: 100 }));
     expect(mine.some((pi) => all_ids.includes(pi.id))).toBe(false);
   });
@@ -157,14 +178,17 @@ async function eventsFor(intent_id: string): Promise<Stripe.Event[]> {
 describe('events', () => {
   it('records payment_intent.created, charge.succeeded and payment_intent.succeeded with the request', async () => {
     const key = `evt-test-${Date.now()}`;
-    const intent = await t.stripe.paymentIntents.create({ amount: 2100, currency: 'usd', payment_method: 'pm_card_visa', confirm: true }, { idempotencyKey: key });
+    const intent = await t.stripe.paymentIntents.create(
+      { amount: 2100, currency: 'usd', payment_method: 'pm_card_visa', confirm: true },
+      { idempotencyKey: key },
+    );
     const events = await eventsFor(intent.id);
     expect(events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded']);
     const [created, charged, succeeded] = events as [Stripe.Event, Stripe.Event, Stripe.Event];
     expect((created.data.object as Stripe.PaymentIntent).id).toBe(intent.id);
     expect((created.data.object as Stripe.PaymentIntent).status).toBe('requires_confirmation');
     expect((charged.data.object as Stripe.Charge).id).toBe(intent.latest_charge);
-    expect((succeeded.data.object as Stripe.PaymentIntent)).toMatchObject({ id: intent.id, status: 'succeeded', amount_received: 2100 });
+    expect(succeeded.data.object as Stripe.PaymentIntent).toMatchObject({ id: intent.id, status: 'succeeded', amount_received: 2100 });
     for (const event of events) {
       expect(event.request?.idempotency_key).toBe(key);
       expect(event.request?.id).toMatch(/^req_/);
@@ -176,7 +200,10 @@ describe('events', () => {
     expect(new Set(events.map((e) => e.request?.id)).size).toBe(1);
 
     // A replay of the same request answers from the stored response and records nothing new.
-    const replay = await t.stripe.paymentIntents.create({ amount: 2100, currency: 'usd', payment_method: 'pm_card_visa', confirm: true }, { idempotencyKey: key });
+    const replay = await t.stripe.paymentIntents.create(
+      { amount: 2100, currency: 'usd', payment_method: 'pm_card_visa', confirm: true },
+      { idempotencyKey: key },
+    );
     expect(replay.id).toBe(intent.id);
     expect((await eventsFor(intent.id)).map((e) => e.id)).toEqual(events.map((e) => e.id));
 
@@ -186,7 +213,9 @@ describe('events', () => {
   });
 
   it('records charge.failed and payment_intent.payment_failed for a decline', async () => {
-    const error = await rejection(t.stripe.paymentIntents.create({ amount: 2200, currency: 'usd', payment_method: 'pm_card_visa_chargeDeclinedInsufficientFunds', confirm: true }));
+    const error = await rejection(
+      t.stripe.paymentIntents.create({ amount: 2200, currency: 'usd', payment_method: 'pm_card_visa_chargeDeclinedInsufficientFunds', confirm: true }),
+    );
     const intent_id = String(error.payment_intent?.id);
     const events = await eventsFor(intent_id);
     expect(events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.failed', 'payment_intent.payment_failed']);
@@ -199,14 +228,26 @@ describe('events', () => {
   });
 
   it('records amount_capturable_updated, then charge.captured on manual capture', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 2300, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 2300,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     await t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 2000 });
     const events = await eventsFor(held.id);
-    expect(events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.amount_capturable_updated', 'charge.captured', 'payment_intent.succeeded']);
+    expect(events.map((e) => e.type)).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.amount_capturable_updated',
+      'charge.captured',
+      'payment_intent.succeeded',
+    ]);
     const capturable = events[2]!;
-    expect((capturable.data.object as Stripe.PaymentIntent)).toMatchObject({ status: 'requires_capture', amount_capturable: 2300 });
+    expect(capturable.data.object as Stripe.PaymentIntent).toMatchObject({ status: 'requires_capture', amount_capturable: 2300 });
     const captured = events[3]!;
-    expect((captured.data.object as Stripe.Charge)).toMatchObject({ id: held.latest_charge, captured: true, amount_captured: 2000 });
+    expect(captured.data.object as Stripe.Charge).toMatchObject({ id: held.latest_charge, captured: true, amount_captured: 2000 });
     expect(captured.data.previous_attributes).toMatchObject({ captured: false });
     expect((events[4]!.data.object as Stripe.PaymentIntent).amount_received).toBe(2000);
     expect(captured.request?.id).not.toBe(capturable.request?.id);
@@ -218,9 +259,9 @@ describe('events', () => {
     const refund = await t.stripe.refunds.create({ payment_intent: intent.id, amount: 400 });
     const events = await eventsFor(intent.id);
     expect(events.map((e) => e.type)).toEqual(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded', 'refund.created', 'charge.refunded']);
-    expect((events[3]!.data.object as Stripe.Refund)).toMatchObject({ id: refund.id, amount: 400, charge: intent.latest_charge });
+    expect(events[3]!.data.object as Stripe.Refund).toMatchObject({ id: refund.id, amount: 400, charge: intent.latest_charge });
     const refunded = events[4]!;
-    expect((refunded.data.object as Stripe.Charge)).toMatchObject({ id: intent.latest_charge, amount_refunded: 400, refunded: false });
+    expect(refunded.data.object as Stripe.Charge).toMatchObject({ id: intent.latest_charge, amount_refunded: 400, refunded: false });
     expect(refunded.data.previous_attributes).toMatchObject({ amount_refunded: 0 });
     for (const event of events) expect(stripeSchemaProblems('event', event)).toEqual([]);
   });

@@ -7,9 +7,12 @@ import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform(); });
-afterAll(async () => { await t?.stop(); });
-
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 function expectShape(name: 'payment_intent' | 'charge', object: unknown): void {
   expect(stripeSchemaProblems(name, object)).toEqual([]);
@@ -48,7 +51,15 @@ describe('capture', () => {
     expect(intent.capture_method).toBe('automatic');
     expectShape('payment_intent', intent);
     const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
-    expect(charge).toMatchObject({ status: 'succeeded', paid: true, captured: true, amount: 2000, amount_captured: 2000, amount_refunded: 0, payment_intent: intent.id });
+    expect(charge).toMatchObject({
+      status: 'succeeded',
+      paid: true,
+      captured: true,
+      amount: 2000,
+      amount_captured: 2000,
+      amount_refunded: 0,
+      payment_intent: intent.id,
+    });
     expect(charge.payment_method_details?.card?.brand).toBe('visa');
     expect(charge.payment_method_details?.card?.checks?.cvc_check).toBe('pass');
     expectShape('charge', charge);
@@ -56,7 +67,13 @@ describe('capture', () => {
   });
 
   it('holds a manual-capture payment in requires_capture, then captures it in full', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     expect(held.status).toBe('requires_capture');
     expect(held.amount_capturable).toBe(5000);
     expect(held.amount_received).toBe(0);
@@ -79,7 +96,13 @@ describe('capture', () => {
   });
 
   it('captures part of an authorization with amount_to_capture', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', payment_method: 'pm_card_mastercard', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_mastercard',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const captured = await t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 3200 });
     expect(captured.status).toBe('succeeded');
     expect(captured.amount).toBe(5000);
@@ -94,7 +117,13 @@ describe('capture', () => {
   });
 
   it('refuses to capture more than is capturable, and changes nothing', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const error = await rejection(t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 1001 }));
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(error.statusCode).toBe(400);
@@ -108,7 +137,13 @@ describe('capture', () => {
   });
 
   it('refuses to capture nothing', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const error = await rejection(t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 0 }));
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(error.statusCode).toBe(400);
@@ -117,7 +152,13 @@ describe('capture', () => {
   });
 
   it('captures once when captures race', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 600 })));
     const succeeded = results.filter((r) => r.status === 'fulfilled');
     expect(succeeded).toHaveLength(1);
@@ -273,7 +314,9 @@ describe('confirmation', () => {
   });
 
   it('retries a declined intent with a good card: two charges, the latest succeeded', async () => {
-    const declined = await rejection(t.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }));
+    const declined = await rejection(
+      t.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }),
+    );
     const id = String(declined.payment_intent?.id);
     const first_charge = (await t.stripe.paymentIntents.retrieve(id)).latest_charge;
     const retried = await t.stripe.paymentIntents.confirm(id, { payment_method: 'pm_card_visa' });
@@ -290,7 +333,13 @@ describe('confirmation', () => {
 
 describe('3-D Secure', () => {
   it('requires action, then succeeds once authenticated', async () => {
-    const intent = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true, return_url: 'https://shop.example/done' });
+    const intent = await t.stripe.paymentIntents.create({
+      amount: 3000,
+      currency: 'usd',
+      payment_method: 'pm_card_authenticationRequired',
+      confirm: true,
+      return_url: 'https://shop.example/done',
+    });
     expect(intent.status).toBe('requires_action');
     expect(intent.next_action?.type).toBe('redirect_to_url');
     expect(intent.next_action?.redirect_to_url?.url).toMatch(/^https?:\/\//);
@@ -369,7 +418,13 @@ describe('cancel', () => {
   });
 
   it('cancels an authorized manual-capture intent, which then cannot be captured', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     const canceled = await t.stripe.paymentIntents.cancel(held.id, { cancellation_reason: 'abandoned' });
     expect(canceled.status).toBe('canceled');
     expect(canceled.amount_capturable).toBe(0);

@@ -6,8 +6,12 @@ import { startTestPlatform } from '../support/platform.js';
 
 const clock = new ManualClock(Date.now());
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform({ rate_limit_per_s: 2, rate_limit_burst: 3 }, { clock }); });
-afterAll(async () => { await t?.stop(); });
+beforeAll(async () => {
+  t = await startTestPlatform({ rate_limit_per_s: 2, rate_limit_burst: 3 }, { clock });
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 describe('per-merchant rate limits', () => {
   it('allow the burst, answer 429 past it, refill with time, and leave other merchants alone', async () => {
@@ -29,7 +33,9 @@ describe('per-merchant rate limits', () => {
   it('a rate-limited POST leaves no trace under its Idempotency-Key', async () => {
     clock.advance(10_000);
     for (let i = 0; i < 3; i++) await t.stripe.customers.list({ limit: 1 });
-    await expect(t.stripe.customers.create({ email: 'limited@example.com' }, { idempotencyKey: 'rl-1' })).rejects.toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    await expect(t.stripe.customers.create({ email: 'limited@example.com' }, { idempotencyKey: 'rl-1' })).rejects.toBeInstanceOf(
+      Stripe.errors.StripeRateLimitError,
+    );
     clock.advance(10_000);
     const created = await t.stripe.customers.create({ email: 'limited@example.com' }, { idempotencyKey: 'rl-1' });
     expect(created.email).toBe('limited@example.com');

@@ -22,7 +22,9 @@ beforeAll(async () => {
   t = await startTestPlatform({ bootstrap_secret_key: README_KEY });
   port = new URL(t.url).port;
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 describe('README examples', () => {
   it('the curl example confirms a payment', async () => {

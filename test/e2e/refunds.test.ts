@@ -7,9 +7,12 @@ import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import { chargeIdOf } from '../support/stripe-objects.js';
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform(); });
-afterAll(async () => { await t?.stop(); });
-
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 /** A succeeded, captured payment; returns the intent and its charge id. */
 async function paid(amount: number): Promise<{ intent: Stripe.PaymentIntent; charge: string }> {
@@ -26,7 +29,16 @@ describe('refunds', () => {
   it('refunds a whole charge by default, and not a second time', async () => {
     const { intent, charge } = await paid(2000);
     const refund = await t.stripe.refunds.create({ charge, reason: 'requested_by_customer', metadata: { ticket: 'T-1' } });
-    expect(refund).toMatchObject({ object: 'refund', amount: 2000, currency: 'usd', status: 'succeeded', charge, payment_intent: intent.id, reason: 'requested_by_customer', metadata: { ticket: 'T-1' } });
+    expect(refund).toMatchObject({
+      object: 'refund',
+      amount: 2000,
+      currency: 'usd',
+      status: 'succeeded',
+      charge,
+      payment_intent: intent.id,
+      reason: 'requested_by_customer',
+      metadata: { ticket: 'T-1' },
+    });
     expect(refund.id).toMatch(/^re_/);
     expect(stripeSchemaProblems('refund', refund)).toEqual([]);
 
@@ -84,7 +96,13 @@ describe('refunds', () => {
   });
 
   it('refuses to refund an authorization that was never captured', async () => {
-    const held = await t.stripe.paymentIntents.create({ amount: 1500, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 1500,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     expect(held.status).toBe('requires_capture');
     const by_intent = await rejection(t.stripe.refunds.create({ payment_intent: held.id }));
     expect(by_intent.statusCode).toBe(400);
@@ -96,7 +114,9 @@ describe('refunds', () => {
   });
 
   it('refuses to refund a declined payment and an intent without a charge', async () => {
-    const declined = await rejection(t.stripe.paymentIntents.create({ amount: 1500, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }));
+    const declined = await rejection(
+      t.stripe.paymentIntents.create({ amount: 1500, currency: 'usd', payment_method: 'pm_card_chargeDeclined', confirm: true }),
+    );
     const failed = await rejection(t.stripe.refunds.create({ payment_intent: String(declined.payment_intent?.id) }));
     expect(failed.statusCode).toBe(400);
     expect(failed.code).toBe('charge_not_captured');
@@ -116,7 +136,13 @@ describe('refunds', () => {
     expect(refund.payment_intent).toBe(intent.id);
     expect((await t.stripe.charges.retrieve(charge)).amount_refunded).toBe(800);
 
-    const held = await t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, capture_method: 'manual' });
+    const held = await t.stripe.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      capture_method: 'manual',
+    });
     await t.stripe.paymentIntents.capture(held.id, { amount_to_capture: 3000 });
     const rest = await t.stripe.refunds.create({ payment_intent: held.id });
     expect(rest.amount).toBe(3000);
@@ -195,7 +221,7 @@ describe('listing and retrieving refunds', () => {
     expect(missing.code).toBe('resource_missing');
   });
 
-  it('does not show one merchant another merchant\'s refunds', async () => {
+  it("does not show one merchant another merchant's refunds", async () => {
     const { charge } = await paid(1000);
     const refund = await t.stripe.refunds.create({ charge, amount: 100 });
     const other = await t.newMerchant();

@@ -34,15 +34,13 @@ beforeAll(async () => {
   t = await startTestPlatform();
   other = await t.newMerchant();
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 function secretKeys(): string[] {
   const keys = [t.secret_key, other.secret_key];
-  return [
-    ...keys,
-    ...keys.map((key) => key.slice('sk_test_'.length)),
-    ...keys.map((key) => Buffer.from(`${key}:`).toString('base64')),
-  ];
+  return [...keys, ...keys.map((key) => key.slice('sk_test_'.length)), ...keys.map((key) => Buffer.from(`${key}:`).toString('base64'))];
 }
 
 /** Every way a secret could show up in a piece of text; empty when the text is clean. */
@@ -56,7 +54,8 @@ function leaks(text: string): string[] {
     // inside other digit runs are expected by chance: ids, hashes and timestamps are full of digits.)
     const pieces = Array.from({ length: number.length - 9 }, (_, i) => number.slice(i, i + 10));
     const standalone = middle ? new RegExp(`(?<![0-9A-Za-z])${middle}(?![0-9A-Za-z])`) : undefined;
-    if (middle && (digit_runs.some((run) => pieces.some((piece) => run.includes(piece))) || standalone?.test(text))) found.push(`middle digits ${middle} of ${number}`);
+    if (middle && (digit_runs.some((run) => pieces.some((piece) => run.includes(piece))) || standalone?.test(text)))
+      found.push(`middle digits ${middle} of ${number}`);
     if (lower.includes(Buffer.from(number).toString('hex'))) found.push(`card number ${number} as hex`);
     if (lower.includes(Buffer.from(number).toString('base64').toLowerCase())) found.push(`card number ${number} as base64`);
     // A CVC is short, so only a standalone token counts (not digits inside an id, a hash or a number).
@@ -67,7 +66,10 @@ function leaks(text: string): string[] {
   return found;
 }
 
-async function send(path: string, options: { method?: string; form?: string; json?: string; headers?: Record<string, string>; key?: string | null } = {}): Promise<{ status: number; text: string }> {
+async function send(
+  path: string,
+  options: { method?: string; form?: string; json?: string; headers?: Record<string, string>; key?: string | null } = {},
+): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { ...options.headers };
   const key = options.key === undefined ? t.secret_key : options.key;
   if (key !== null) headers.authorization ??= `Bearer ${key}`;
@@ -83,17 +85,24 @@ async function send(path: string, options: { method?: string; form?: string; jso
 }
 
 const cardForm = (c: Card, extra = '') => `type=card&card[number]=${c.number}&card[exp_month]=12&card[exp_year]=2034&card[cvc]=${c.cvc}${extra}`;
-const cardJson = (c: Card, extra: Record<string, unknown> = {}) => JSON.stringify({ type: 'card', card: { number: c.number, exp_month: 12, exp_year: 2034, cvc: c.cvc }, ...extra });
+const cardJson = (c: Card, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ type: 'card', card: { number: c.number, exp_month: 12, exp_year: 2034, cvc: c.cvc }, ...extra });
 const idOf = (text: string) => (JSON.parse(text) as { id: string }).id;
 
 describe('secrets pushed through every route', () => {
   it('good requests: tokenize, attach, pay, capture, refund, 3-D Secure, decline, replay', async () => {
     const customer = idOf((await send('/v1/customers', { form: 'email=cardholder@example.com&name=Card%20Holder' })).text);
 
-    const visa = await send('/v1/payment_methods', { form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'), headers: { 'idempotency-key': 'secrets-tokenize-visa' } });
+    const visa = await send('/v1/payment_methods', {
+      form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'),
+      headers: { 'idempotency-key': 'secrets-tokenize-visa' },
+    });
     expect(visa.status).toBe(200);
     expect((JSON.parse(visa.text) as Stripe.PaymentMethod).card?.last4).toBe('4242');
-    const replay = await send('/v1/payment_methods', { form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'), headers: { 'idempotency-key': 'secrets-tokenize-visa' } });
+    const replay = await send('/v1/payment_methods', {
+      form: cardForm(VISA, '&billing_details[name]=Card%20Holder&billing_details[address][line1]=1%20Main%20St'),
+      headers: { 'idempotency-key': 'secrets-tokenize-visa' },
+    });
     expect(replay.text).toBe(visa.text);
     const spaced = await send('/v1/payment_methods', { form: cardForm({ ...MASTERCARD, number: '5555 5555 5555 4444' }) });
     expect(spaced.status).toBe(200);
@@ -107,30 +116,45 @@ describe('secrets pushed through every route', () => {
     await send(`/v1/payment_methods?customer=${customer}`);
     await send(`/v1/payment_methods/${idOf(amex.text)}`);
 
-    const paid = await send('/v1/payment_intents', { form: `amount=4200&currency=usd&customer=${customer}&payment_method=${idOf(visa.text)}&confirm=true`, headers: { 'idempotency-key': 'secrets-pay' } });
+    const paid = await send('/v1/payment_intents', {
+      form: `amount=4200&currency=usd&customer=${customer}&payment_method=${idOf(visa.text)}&confirm=true`,
+      headers: { 'idempotency-key': 'secrets-pay' },
+    });
     const paid_intent = JSON.parse(paid.text) as Stripe.PaymentIntent;
     expect(paid_intent.status).toBe('succeeded');
     const charge = chargeIdOf(paid_intent);
     await send(`/v1/charges/${charge}`);
     await send('/v1/refunds', { form: `charge=${charge}&amount=1000` });
 
-    const manual = await send('/v1/payment_intents', { form: `amount=3100&currency=usd&payment_method=${idOf(spaced.text)}&capture_method=manual&confirm=true` });
+    const manual = await send('/v1/payment_intents', {
+      form: `amount=3100&currency=usd&payment_method=${idOf(spaced.text)}&capture_method=manual&confirm=true`,
+    });
     await send(`/v1/payment_intents/${idOf(manual.text)}/capture`, { form: 'amount_to_capture=3000' });
     const amex_intent = await send('/v1/payment_intents', { form: `amount=2600&currency=usd&payment_method=${idOf(amex.text)}` });
     await send(`/v1/payment_intents/${idOf(amex_intent.text)}/confirm`, { form: '' });
 
-    const decline = await send('/v1/payment_intents', { form: `amount=2700&currency=usd&payment_method=${idOf(declined.text)}&confirm=true`, headers: { 'idempotency-key': 'secrets-decline' } });
+    const decline = await send('/v1/payment_intents', {
+      form: `amount=2700&currency=usd&payment_method=${idOf(declined.text)}&confirm=true`,
+      headers: { 'idempotency-key': 'secrets-decline' },
+    });
     expect(decline.status).toBe(402);
-    await send('/v1/payment_intents', { form: `amount=2700&currency=usd&payment_method=${idOf(declined.text)}&confirm=true`, headers: { 'idempotency-key': 'secrets-decline' } });
+    await send('/v1/payment_intents', {
+      form: `amount=2700&currency=usd&payment_method=${idOf(declined.text)}&confirm=true`,
+      headers: { 'idempotency-key': 'secrets-decline' },
+    });
 
-    const challenged = await send('/v1/payment_intents', { form: `amount=2800&currency=usd&payment_method=${idOf(three_ds.text)}&confirm=true&return_url=https://example.com/return` });
+    const challenged = await send('/v1/payment_intents', {
+      form: `amount=2800&currency=usd&payment_method=${idOf(three_ds.text)}&confirm=true&return_url=https://example.com/return`,
+    });
     expect((JSON.parse(challenged.text) as Stripe.PaymentIntent).status).toBe('requires_action');
     await send(`/v1/test_helpers/payment_intents/${idOf(challenged.text)}/authenticate`, { form: 'outcome=succeeded' });
 
     // The SDK's requests and answers go through the same checks.
     const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2034, cvc: VISA.cvc } });
     const intent = await t.stripe.paymentIntents.create({ amount: 1900, currency: 'usd', payment_method: method.id, confirm: true });
-    const error = await t.stripe.paymentMethods.create({ type: 'card', card: { number: VISA.number, exp_month: 13, exp_year: 2034, cvc: VISA.cvc } }).catch((e: unknown) => e);
+    const error = await t.stripe.paymentMethods
+      .create({ type: 'card', card: { number: VISA.number, exp_month: 13, exp_year: 2034, cvc: VISA.cvc } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
     responses.push(JSON.stringify(method), JSON.stringify(intent), JSON.stringify((error as Stripe.errors.StripeError).raw));
 
@@ -148,10 +172,20 @@ describe('secrets pushed through every route', () => {
       ['expired', send('/v1/payment_methods', { form: cardForm(MASTERCARD).replace('exp_year]=2034', 'exp_year]=2001') }), 402],
       ['three-digit amex cvc', send('/v1/payment_methods', { form: cardForm({ ...AMEX, cvc: VISA.cvc }) }), 402],
       ['two-digit cvc', send('/v1/payment_methods', { form: cardForm(VISA).replace(`cvc]=${VISA.cvc}`, `cvc]=${VISA.cvc.slice(0, 2)}`) }), 402],
-      ['cvc with letters', send('/v1/payment_methods', { json: JSON.stringify({ type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2034, cvc: `${VISA.cvc}x` } }) }), 402],
+      [
+        'cvc with letters',
+        send('/v1/payment_methods', {
+          json: JSON.stringify({ type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2034, cvc: `${VISA.cvc}x` } }),
+        }),
+        402,
+      ],
       ['number with one digit wrong', send('/v1/payment_methods', { form: cardForm({ ...VISA, number: `${VISA.number.slice(0, 15)}1` }) }), 402],
       ['number too long', send('/v1/payment_methods', { form: cardForm({ ...VISA, number: `${VISA.number}4242` }) }), 402],
-      ['number as a JSON number', send('/v1/payment_methods', { json: `{"type":"card","card":{"number":${VISA.number},"exp_month":12,"exp_year":2034,"cvc":${VISA.cvc}}}` }), 200],
+      [
+        'number as a JSON number',
+        send('/v1/payment_methods', { json: `{"type":"card","card":{"number":${VISA.number},"exp_month":12,"exp_year":2034,"cvc":${VISA.cvc}}}` }),
+        200,
+      ],
       ['unknown card field holding the number', send('/v1/payment_methods', { form: cardForm(VISA, `&card[pan]=${VISA.number}`) }), 400],
       ['unknown type', send('/v1/payment_methods', { form: cardForm(VISA).replace('type=card', 'type=bank_account') }), 400],
       ['card as a list', send('/v1/payment_methods', { form: `type=card&card[]=${VISA.number}&card[]=${VISA.cvc}` }), 400],
@@ -161,10 +195,34 @@ describe('secrets pushed through every route', () => {
       ['oversized', send('/v1/payment_methods', { form: cardForm(VISA, `&metadata[pad]=${'x'.repeat(300 * 1024)}`) }), 413],
       ['no API key', send('/v1/payment_methods', { form: cardForm(VISA), key: null }), 401],
       ['a wrong API key', send('/v1/payment_methods', { form: cardForm(VISA), key: 'sk_test_wrongWrongWrong0000000001' }), 401],
-      ['payment_method_data on an intent', send('/v1/payment_intents', { form: `amount=1000&currency=usd&confirm=true&payment_method_data[type]=card&payment_method_data[card][number]=${VISA.number}&payment_method_data[card][cvc]=${VISA.cvc}` }), 400],
-      ['a card number as the payment method', send('/v1/payment_intents', { form: `amount=1000&currency=usd&confirm=true&payment_method=${VISA.number}`, headers: { 'idempotency-key': 'secrets-pan-as-pm' } }), 404],
-      ['a spaced card number as the customer', send('/v1/payment_intents', { form: `amount=1000&currency=usd&customer=${encodeURIComponent('4242 4242 4242 4242')}`, headers: { 'idempotency-key': 'secrets-pan-as-customer' } }), 404],
-      ['a card number as the refunded charge', send('/v1/refunds', { form: `charge=${MASTERCARD.number}`, headers: { 'idempotency-key': 'secrets-pan-as-charge' } }), 404],
+      [
+        'payment_method_data on an intent',
+        send('/v1/payment_intents', {
+          form: `amount=1000&currency=usd&confirm=true&payment_method_data[type]=card&payment_method_data[card][number]=${VISA.number}&payment_method_data[card][cvc]=${VISA.cvc}`,
+        }),
+        400,
+      ],
+      [
+        'a card number as the payment method',
+        send('/v1/payment_intents', {
+          form: `amount=1000&currency=usd&confirm=true&payment_method=${VISA.number}`,
+          headers: { 'idempotency-key': 'secrets-pan-as-pm' },
+        }),
+        404,
+      ],
+      [
+        'a spaced card number as the customer',
+        send('/v1/payment_intents', {
+          form: `amount=1000&currency=usd&customer=${encodeURIComponent('4242 4242 4242 4242')}`,
+          headers: { 'idempotency-key': 'secrets-pan-as-customer' },
+        }),
+        404,
+      ],
+      [
+        'a card number as the refunded charge',
+        send('/v1/refunds', { form: `charge=${MASTERCARD.number}`, headers: { 'idempotency-key': 'secrets-pan-as-charge' } }),
+        404,
+      ],
       ['a card number as a currency', send('/v1/payment_intents', { form: `amount=1000&currency=${VISA.number}` }), 400],
       ['a card number as a path id', send(`/v1/payment_methods/${AMEX.number}`), 404],
       ['a card number as a customer id', send(`/v1/customers/${VISA.number}`), 404],
@@ -179,10 +237,21 @@ describe('secrets pushed through every route', () => {
   });
 
   it('the SDK: a card error and an authentication error with a card in the request', async () => {
-    const bad = new Stripe('sk_test_wrongWrongWrong0000000001', { apiVersion: '2023-08-16', host: new URL(t.url).hostname, port: Number(new URL(t.url).port), protocol: 'http', maxNetworkRetries: 0, telemetry: false });
-    const auth = await bad.paymentMethods.create({ type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2034, cvc: VISA.cvc } }).catch((e: unknown) => e);
+    const bad = new Stripe('sk_test_wrongWrongWrong0000000001', {
+      apiVersion: '2023-08-16',
+      host: new URL(t.url).hostname,
+      port: Number(new URL(t.url).port),
+      protocol: 'http',
+      maxNetworkRetries: 0,
+      telemetry: false,
+    });
+    const auth = await bad.paymentMethods
+      .create({ type: 'card', card: { number: VISA.number, exp_month: 12, exp_year: 2034, cvc: VISA.cvc } })
+      .catch((e: unknown) => e);
     expect(auth).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
-    const cvc = await t.stripe.paymentMethods.create({ type: 'card', card: { number: AMEX.number, exp_month: 12, exp_year: 2034, cvc: '12' } }).catch((e: unknown) => e);
+    const cvc = await t.stripe.paymentMethods
+      .create({ type: 'card', card: { number: AMEX.number, exp_month: 12, exp_year: 2034, cvc: '12' } })
+      .catch((e: unknown) => e);
     expect(cvc).toBeInstanceOf(Stripe.errors.StripeCardError);
     for (const error of [auth, cvc]) {
       const raw = (error as Stripe.errors.StripeError).raw;
@@ -234,7 +303,8 @@ describe('and come out nowhere', () => {
       const table = `"${table_schema}"."${table_name}"`;
       const column = `"${column_name}"`;
       // bytea is searched as hex and as escaped text; everything else as its text form.
-      const expressions = data_type === 'bytea' ? [`encode(${column}, 'hex')`, `encode(${column}, 'escape')`, `encode(${column}, 'base64')`] : [`${column}::text`];
+      const expressions =
+        data_type === 'bytea' ? [`encode(${column}, 'hex')`, `encode(${column}, 'escape')`, `encode(${column}, 'base64')`] : [`${column}::text`];
       for (const expression of expressions) {
         const result = await pool.query<{ value: string | null }>(`SELECT ${expression} AS value FROM ${table}`);
         for (const { value } of result.rows) {

@@ -36,7 +36,10 @@ function call(port: number, method: string, path: string, body?: string): Promis
     method,
     headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/x-www-form-urlencoded' },
     body,
-  }).then(async (response) => ({ status: response.status, body: (await response.json()) as Answer['body'] }), () => ({ status: 0 }));
+  }).then(
+    async (response) => ({ status: response.status, body: (await response.json()) as Answer['body'] }),
+    () => ({ status: 0 }),
+  );
 }
 
 function pay(port: number, amount: number): Promise<Answer> {
@@ -54,7 +57,16 @@ describe('SIGTERM on the server', () => {
   let server: ChildProcess | undefined;
 
   function startServer(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url, PAYRAIL_DATA_DIR: data_dir, PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', ...extra };
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      PAYRAIL_DATA_DIR: data_dir,
+      PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
+      LOG_LEVEL: 'warn',
+      ...extra,
+    };
     return startServerProcess(env, port);
   }
 
@@ -141,7 +153,16 @@ describe('a restart after a hard kill, on the embedded database', () => {
 
   function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const { DATABASE_URL: _external, ...rest } = process.env;
-    return { ...rest, PORT: String(api_port), HOST: '127.0.0.1', PAYRAIL_DATA_DIR: data_dir, PAYRAIL_EMBEDDED_PG_PORT: String(pg_port), PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', ...extra };
+    return {
+      ...rest,
+      PORT: String(api_port),
+      HOST: '127.0.0.1',
+      PAYRAIL_DATA_DIR: data_dir,
+      PAYRAIL_EMBEDDED_PG_PORT: String(pg_port),
+      PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
+      LOG_LEVEL: 'warn',
+      ...extra,
+    };
   }
 
   async function start(): Promise<void> {
@@ -246,11 +267,12 @@ describe('a restart after a hard kill, on the embedded database', () => {
 
 /** A program that is not PostgreSQL holding a port on every loopback address PostgreSQL would use. */
 function listenEverywhere(port: number): Promise<net.Server> {
-  const listen = (host: string): Promise<net.Server> => new Promise((resolve, reject) => {
-    const squatter = net.createServer((socket) => socket.on('error', () => {}));
-    squatter.once('error', reject);
-    squatter.listen(port, host, () => resolve(squatter));
-  });
+  const listen = (host: string): Promise<net.Server> =>
+    new Promise((resolve, reject) => {
+      const squatter = net.createServer((socket) => socket.on('error', () => {}));
+      squatter.once('error', reject);
+      squatter.listen(port, host, () => resolve(squatter));
+    });
   return listen('::').catch(() => listen('127.0.0.1')); // '::' also takes IPv4 where IPv6 exists
 }
 
@@ -266,7 +288,9 @@ describe('the draining HTTP server, in process', () => {
 
   it('sends the answer in flight at close with Connection: close', { timeout: 10_000 }, async () => {
     let answer: (() => void) | undefined;
-    const { app, url } = await listening((reply) => { answer = () => reply.send({ ok: true }); });
+    const { app, url } = await listening((reply) => {
+      answer = () => reply.send({ ok: true });
+    });
     const response = new Promise<http.IncomingMessage>((resolve) => http.get(`${url}/hold`, { agent: new http.Agent({ keepAlive: true }) }, resolve));
     while (!answer) await sleep(10);
     const closing = closeWithin(app, DRAIN_MS);
@@ -281,7 +305,9 @@ describe('the draining HTTP server, in process', () => {
 
   it('cuts a request still unanswered when the drain bound passes, so the close completes', { timeout: 10_000 }, async () => {
     const { app, url } = await listening(() => {}); // never answers
-    const outcome = new Promise<string>((resolve) => http.get(`${url}/hold`, () => resolve('answered')).on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code))));
+    const outcome = new Promise<string>((resolve) =>
+      http.get(`${url}/hold`, () => resolve('answered')).on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code))),
+    );
     await sleep(100); // the request reaches the handler
     const started_ms = Date.now();
     await closeWithin(app, DRAIN_MS);

@@ -3,8 +3,12 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 
 let t: TestPlatform;
-beforeAll(async () => { t = await startTestPlatform(); });
-afterAll(async () => { await t?.stop(); });
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
 
 describe('automatic capture with the official SDK', () => {
   it('confirms a payment with pm_card_visa and records one succeeded charge', async () => {
@@ -22,7 +26,13 @@ import { chargeIdOf } from '../support/stripe-objects.js';
 
 describe('response shapes', () => {
   it('payment intent, charge and event match Stripe schemas', async () => {
-    const intent = await t.stripe.paymentIntents.create({ amount: 1500, currency: 'eur', payment_method: 'pm_card_mastercard', confirm: true, metadata: { order: '42' } });
+    const intent = await t.stripe.paymentIntents.create({
+      amount: 1500,
+      currency: 'eur',
+      payment_method: 'pm_card_mastercard',
+      confirm: true,
+      metadata: { order: '42' },
+    });
     expect(stripeSchemaProblems('payment_intent', intent)).toEqual([]);
     const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
     expect(stripeSchemaProblems('charge', charge)).toEqual([]);

@@ -18,7 +18,9 @@ let t: TestPlatform;
 beforeAll(async () => {
   t = await startTestPlatform({}, { trace_exporter: exporter });
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 const UPSTREAM_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const UPSTREAM_SPAN_ID = '00f067aa0ba902b7';
@@ -65,9 +67,15 @@ describe('tracing', () => {
       'idempotency-key': 'trace-confirm-1',
     });
     expect(paid.status).toBe(200);
-    const spans = exporter.getFinishedSpans();
+    const finished = exporter.getFinishedSpans();
     // One trace, continuing the upstream one.
-    expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(new Set([UPSTREAM_TRACE_ID]));
+    expect(new Set(finished.map((span) => span.spanContext().traceId))).toEqual(new Set([UPSTREAM_TRACE_ID]));
+    // The request's own tree: the attempt's events are committed before the processor call, so a
+    // consumer (webhooks, ledger) may already be working on them in this trace while the request runs.
+    const spans = subtreeOf(
+      finished,
+      finished.find((span) => span.name === 'POST /v1/payment_intents'),
+    );
 
     const request = spans.find((span) => span.name === 'POST /v1/payment_intents');
     expect(request?.kind).toBe(SpanKind.SERVER);
@@ -104,7 +112,9 @@ describe('tracing', () => {
     }
     expect(db.some((span) => parentOf(span) === idOf(vault))).toBe(true);
     // The attempt is recorded (the intent inserted as `processing`) before the processor hears of it.
-    const recorded = db.find((span) => parentOf(span) === idOf(attempt!) && String(span.attributes['db.query.text']).includes('INSERT INTO payments.payment_intents'));
+    const recorded = db.find(
+      (span) => parentOf(span) === idOf(attempt!) && String(span.attributes['db.query.text']).includes('INSERT INTO payments.payment_intents'),
+    );
     expect(recorded).toBeDefined();
     expect(endOf(recorded!)).toBeLessThanOrEqual(startOf(processor));
     // Spans nest in time as well.
@@ -120,7 +130,9 @@ describe('tracing', () => {
     const trace_id = request.spanContext().traceId;
 
     const rows = await t.platform.database.pool.query<{ id: string; type: string; request: Record<string, string> }>(
-      `SELECT id, type, request FROM events.outbox WHERE object_id = $1 OR data->'object'->>'payment_intent' = $1 ORDER BY seq`, [paid.body.id]);
+      `SELECT id, type, request FROM events.outbox WHERE object_id = $1 OR data->'object'->>'payment_intent' = $1 ORDER BY seq`,
+      [paid.body.id],
+    );
     expect(rows.rows.map((row) => row.type)).toEqual(expect.arrayContaining(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded']));
     for (const row of rows.rows) {
       expect(row.request.id).toBe(request.attributes['payrail.request_id']);
@@ -158,7 +170,9 @@ describe('tracing', () => {
 
     const spans = exporter.getFinishedSpans();
     expect(spans.length).toBeGreaterThan(10);
-    const text = JSON.stringify(spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events, resource: span.resource.attributes })));
+    const text = JSON.stringify(
+      spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events, resource: span.resource.attributes })),
+    );
     expect(text).not.toContain(CARD_NUMBER);
     expect(text).not.toMatch(/42424242/);
     expect(text).not.toMatch(new RegExp(`(?<![0-9A-Za-z])${CVC}(?![0-9A-Za-z])`));
@@ -177,4 +191,21 @@ function startOf(span: ReadableSpan): number {
 
 function endOf(span: ReadableSpan): number {
   return span.endTime[0] * 1e9 + span.endTime[1];
+}
+
+/** `root` and every span below it. */
+function subtreeOf(spans: ReadableSpan[], root: ReadableSpan | undefined): ReadableSpan[] {
+  if (!root) return [];
+  const ids = new Set([idOf(root)]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const span of spans) {
+      const parent = parentOf(span);
+      if (parent !== undefined && ids.has(parent) && !ids.has(idOf(span))) {
+        ids.add(idOf(span));
+        grew = true;
+      }
+    }
+  }
+  return spans.filter((span) => ids.has(idOf(span)));
 }

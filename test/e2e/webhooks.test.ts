@@ -20,15 +20,18 @@ let t: TestPlatform;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  t = await startTestPlatform({}, {
-    events: {
-      delivery: {
-        schedule: { first_retry_ms: 100, multiplier: 2, max_interval_ms: 400, give_up_after_ms: 60_000, attempts_max: 20, jitter: 0 },
-        timeout_ms: 1_000,
-        per_endpoint_concurrency: 4,
+  t = await startTestPlatform(
+    {},
+    {
+      events: {
+        delivery: {
+          schedule: { first_retry_ms: 100, multiplier: 2, max_interval_ms: 400, give_up_after_ms: 60_000, attempts_max: 20, jitter: 0 },
+          timeout_ms: 1_000,
+          per_endpoint_concurrency: 4,
+        },
       },
     },
-  });
+  );
 });
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
@@ -44,7 +47,11 @@ async function receiver(behave?: Parameters<typeof startReceiver>[0]): Promise<R
 }
 
 /** An endpoint pointing at `r`, its secret given to `r` so the receiver can verify. */
-async function endpointFor(r: Receiver, enabled_events: Stripe.WebhookEndpointCreateParams.EnabledEvent[] = ['*'], stripe = t.stripe): Promise<Stripe.WebhookEndpoint> {
+async function endpointFor(
+  r: Receiver,
+  enabled_events: Stripe.WebhookEndpointCreateParams.EnabledEvent[] = ['*'],
+  stripe = t.stripe,
+): Promise<Stripe.WebhookEndpoint> {
   const endpoint = await stripe.webhookEndpoints.create({ url: r.url, enabled_events });
   expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9_-]{40,}$/);
   r.secret = endpoint.secret!;
@@ -71,7 +78,8 @@ interface AttemptRow {
 async function attemptsOf(event_id: string, endpoint_id: string): Promise<AttemptRow[]> {
   const result = await t.platform.database.pool.query<AttemptRow>(
     'SELECT attempt, http_status, error, latency_ms, response_excerpt FROM events.webhook_attempts WHERE event_id = $1 AND endpoint_id = $2 ORDER BY attempt',
-    [event_id, endpoint_id]);
+    [event_id, endpoint_id],
+  );
   return result.rows;
 }
 
@@ -82,7 +90,10 @@ describe('/v1/webhook_endpoints', () => {
 
   it('creates (secret shown once), retrieves, updates, lists and deletes, in Stripe’s shapes', async () => {
     const created = await t.stripe.webhookEndpoints.create({
-      url: 'https://example.com/hooks', enabled_events: ['payment_intent.succeeded', 'charge.refunded'], description: 'orders', metadata: { team: 'payments' },
+      url: 'https://example.com/hooks',
+      enabled_events: ['payment_intent.succeeded', 'charge.refunded'],
+      description: 'orders',
+      metadata: { team: 'payments' },
     });
     expect(created.object).toBe('webhook_endpoint');
     expect(created.status).toBe('enabled');
@@ -95,9 +106,19 @@ describe('/v1/webhook_endpoints', () => {
     expect(stripeSchemaProblems('webhook_endpoint', retrieved)).toEqual([]);
 
     const updated = await t.stripe.webhookEndpoints.update(created.id, {
-      url: 'https://example.com/v2/hooks', enabled_events: ['*'], disabled: true, description: '', metadata: { team: '', owner: 'ops' },
+      url: 'https://example.com/v2/hooks',
+      enabled_events: ['*'],
+      disabled: true,
+      description: '',
+      metadata: { team: '', owner: 'ops' },
     });
-    expect(updated).toMatchObject({ url: 'https://example.com/v2/hooks', enabled_events: ['*'], status: 'disabled', description: null, metadata: { owner: 'ops' } });
+    expect(updated).toMatchObject({
+      url: 'https://example.com/v2/hooks',
+      enabled_events: ['*'],
+      status: 'disabled',
+      description: null,
+      metadata: { owner: 'ops' },
+    });
     expect(updated.secret).toBeUndefined();
     expect((await t.stripe.webhookEndpoints.update(created.id, { disabled: false })).status).toBe('enabled');
 
@@ -118,13 +139,19 @@ describe('/v1/webhook_endpoints', () => {
   });
 
   it('rejects event types Payrail does not send, bad URLs, and endpoints of another merchant', async () => {
-    const bad_type = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/x', enabled_events: ['payment_intent.succeeded', 'invoice.paid'] }).catch((e: Stripe.errors.StripeError) => e);
+    const bad_type = await t.stripe.webhookEndpoints
+      .create({ url: 'https://example.com/x', enabled_events: ['payment_intent.succeeded', 'invoice.paid'] })
+      .catch((e: Stripe.errors.StripeError) => e);
     expect(bad_type).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'enabled_events[1]' });
-    const star_and_more = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/x', enabled_events: ['*', 'charge.succeeded'] }).catch((e: Stripe.errors.StripeError) => e);
+    const star_and_more = await t.stripe.webhookEndpoints
+      .create({ url: 'https://example.com/x', enabled_events: ['*', 'charge.succeeded'] })
+      .catch((e: Stripe.errors.StripeError) => e);
     expect(star_and_more).toMatchObject({ statusCode: 400, param: 'enabled_events' });
     const bad_url = await t.stripe.webhookEndpoints.create({ url: 'ftp://example.com/x', enabled_events: ['*'] }).catch((e: Stripe.errors.StripeError) => e);
     expect(bad_url).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'url' });
-    const no_events = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/x' } as Stripe.WebhookEndpointCreateParams).catch((e: Stripe.errors.StripeError) => e);
+    const no_events = await t.stripe.webhookEndpoints
+      .create({ url: 'https://example.com/x' } as Stripe.WebhookEndpointCreateParams)
+      .catch((e: Stripe.errors.StripeError) => e);
     expect(no_events).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'enabled_events' });
 
     const mine = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/mine', enabled_events: ['*'] });
@@ -188,7 +215,11 @@ describe('signed delivery', () => {
     // The receiver answers before the worker records the attempt: wait for the record.
     await waitFor('the third attempt recorded', async () => (await attemptsOf(event!.id, endpoint.id)).length === 3);
     const attempts = await attemptsOf(event!.id, endpoint.id);
-    expect(attempts.map((a) => [a.attempt, a.http_status, a.error])).toEqual([[1, 503, 'http_503'], [2, 503, 'http_503'], [3, 200, null]]);
+    expect(attempts.map((a) => [a.attempt, a.http_status, a.error])).toEqual([
+      [1, 503, 'http_503'],
+      [2, 503, 'http_503'],
+      [3, 200, null],
+    ]);
     expect(attempts.every((a) => a.latency_ms >= 0 && a.latency_ms < 1_000)).toBe(true);
     // Retried on the schedule: about 100 ms, then 200 ms (no jitter here).
     const times = r.received.filter((x) => x.event.id === event!.id).map((x) => x.at_ms);
@@ -205,13 +236,21 @@ describe('signed delivery', () => {
     const r = await receiver();
     const endpoint = await endpointFor(r);
     const objects: string[] = [];
-    await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-      const intent = await t.stripe.paymentIntents.create({ amount: 1000 + i, currency: 'usd', payment_method: 'pm_card_visa', capture_method: 'manual', confirm: true });
-      await t.stripe.paymentIntents.update(intent.id, { metadata: { step: 'a' } }).catch(() => undefined);
-      await t.stripe.paymentIntents.capture(intent.id);
-      await t.stripe.refunds.create({ payment_intent: intent.id, amount: 100 });
-      objects.push(intent.id, intent.latest_charge as string);
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const intent = await t.stripe.paymentIntents.create({
+          amount: 1000 + i,
+          currency: 'usd',
+          payment_method: 'pm_card_visa',
+          capture_method: 'manual',
+          confirm: true,
+        });
+        await t.stripe.paymentIntents.update(intent.id, { metadata: { step: 'a' } }).catch(() => undefined);
+        await t.stripe.paymentIntents.capture(intent.id);
+        await t.stripe.refunds.create({ payment_intent: intent.id, amount: 100 });
+        objects.push(intent.id, intent.latest_charge as string);
+      }),
+    );
     const expected = await eventsOf(objects);
     const wanted = new Set(expected.map((e) => e.id));
     await waitFor(`${wanted.size} events`, () => r.delivered().filter((e) => wanted.has(e.id)).length >= wanted.size, 15_000);
@@ -262,8 +301,12 @@ describe('signed delivery', () => {
 describe('the CLI', () => {
   const cli = async (...args: string[]) => {
     const { DATABASE_URL: _unused, ...env } = process.env;
-    return promisify(execFile)(process.execPath, ['dist/cli.js', 'events', ...args], { env: { ...env, DATABASE_URL: t.platform.database.url, LOG_LEVEL: 'warn' } })
-      .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }), (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+    return promisify(execFile)(process.execPath, ['dist/cli.js', 'events', ...args], {
+      env: { ...env, DATABASE_URL: t.platform.database.url, LOG_LEVEL: 'warn' },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
   };
 
   it('lists failing deliveries, shows attempts, and resends an event', async () => {
@@ -336,7 +379,9 @@ describe('the signing secret', () => {
     const body = secret.slice('whsec_'.length);
     const customer = await t.stripe.customers.create({ email: 'secret@example.com' });
     await waitFor('a delivery', () => r.delivered().some((e) => (e.data.object as { id: string }).id === customer.id));
-    const bad = await t.stripe.webhookEndpoints.update(endpoint.id, { enabled_events: ['nope.nope' as 'charge.succeeded'] }).catch((e: Stripe.errors.StripeError) => e);
+    const bad = await t.stripe.webhookEndpoints
+      .update(endpoint.id, { enabled_events: ['nope.nope' as 'charge.succeeded'] })
+      .catch((e: Stripe.errors.StripeError) => e);
     const texts = [
       JSON.stringify(await t.stripe.webhookEndpoints.retrieve(endpoint.id)),
       JSON.stringify(await t.stripe.webhookEndpoints.list()),

@@ -22,7 +22,9 @@ beforeAll(async () => {
   const row = await t.platform.database.pool.query<{ merchant_id: string }>(`SELECT merchant_id FROM merchants.api_keys WHERE kind = 'secret' LIMIT 1`);
   merchant_id = row.rows[0]?.merchant_id ?? '';
 });
-afterAll(async () => { await t?.stop(); });
+afterAll(async () => {
+  await t?.stop();
+});
 
 /** `payrail …` (dist/cli.js, built by `npm test`) against the platform's database and data dir. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -75,7 +77,7 @@ describe('a use case run from the CLI', () => {
     expect(JSON.parse(other.stderr)).toMatchObject({ error: { code: 'idempotency_error' } });
   });
 
-  it('answers bad input with Stripe\'s error object and stores nothing', async () => {
+  it("answers bad input with Stripe's error object and stores nothing", async () => {
     const bad = await cli(['refunds', 'create', '--merchant', merchant_id, '--charge', 'ch_missing', '--amount', 'abc', '--idempotency-key', 'cli-bad-1']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stderr)).toMatchObject({ error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', param: 'amount' } });
@@ -99,11 +101,12 @@ describe('an attach interrupted before its commit', () => {
       END $$`);
     await db.query(`CREATE TRIGGER fail_first_attach BEFORE INSERT ON events.outbox FOR EACH ROW EXECUTE FUNCTION public.fail_first_attach()`);
     try {
-      const attach = () => fetch(`${t.url}/v1/payment_methods/pm_card_visa/attach`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'attach-1' },
-        body: new URLSearchParams({ customer: customer.id }),
-      });
+      const attach = () =>
+        fetch(`${t.url}/v1/payment_methods/pm_card_visa/attach`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded', 'idempotency-key': 'attach-1' },
+          body: new URLSearchParams({ customer: customer.id }),
+        });
       const failed = await attach();
       expect(failed.status).toBe(500);
       expect(await failed.text()).not.toContain('injected');

@@ -19,7 +19,9 @@ beforeAll(async () => {
   ({ pool, url, drop } = await createMigratedPool(10));
   await pool.query('CREATE TABLE public.effects (consumer text NOT NULL, event_id text NOT NULL)');
 });
-afterAll(async () => { await drop(); });
+afterAll(async () => {
+  await drop();
+});
 
 let consumer_count = 0;
 /** A consumer that records one effect row per event it is handed, in the batch's transaction. */

@@ -45,8 +45,12 @@ function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe('withTransaction', () => {
   let pool: Pool;
-  beforeEach(() => { pool = createPool(database.url, 1, LIMITS); });
-  afterEach(async () => { await pool.end(); });
+  beforeEach(() => {
+    pool = createPool(database.url, 1, LIMITS);
+  });
+  afterEach(async () => {
+    await pool.end();
+  });
 
   it('survives its backend being terminated mid-transaction, and the next transaction runs on a new connection', async () => {
     let killed_pid = 0;
@@ -60,7 +64,10 @@ describe('withTransaction', () => {
       // emits 'error' with nobody awaiting a query, which crashed the process before.
       await bounded(ended, EVENT_WAIT_MS, 'the client noticing the terminated session');
       await client.query('SELECT 1');
-    }).then(() => undefined, (error: unknown) => error);
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
 
     expect(isConnectionBroken(failed)).toBe(true);
     expect(toPayrailError(failed)?.code).toBe('service_unavailable');
@@ -81,7 +88,10 @@ describe('withTransaction', () => {
         // Idle inside the transaction past the limit, as while waiting on something outside.
         await bounded(ended, EVENT_WAIT_MS, 'PostgreSQL ending the idle transaction');
         await client.query('SELECT 1');
-      }).then(() => undefined, (error: unknown) => error);
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(isConnectionBroken(failed)).toBe(true);
       expect(await withTransaction(short, async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one)).toBe(1);
     } finally {
@@ -91,23 +101,29 @@ describe('withTransaction', () => {
 
   it('rolls back when work throws and keeps the healthy connection', async () => {
     const before = await backendPid(pool);
-    await expect(withTransaction(pool, async (client) => {
-      await client.query("INSERT INTO notes VALUES (3, 'rolled back')");
-      throw new Error('refused');
-    })).rejects.toThrow('refused');
+    await expect(
+      withTransaction(pool, async (client) => {
+        await client.query("INSERT INTO notes VALUES (3, 'rolled back')");
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
     expect((await admin.query('SELECT 1 FROM notes WHERE id = 3')).rowCount).toBe(0);
     expect(await backendPid(pool)).toBe(before);
   });
 
   it('sends the first statement with BEGIN and hands its result to work', async () => {
-    const locked = await withTransaction(pool, async (_client, first) => (first?.rows[0] as { locked?: boolean } | undefined)?.locked,
-      { first_statement: "SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.test', 0)) AS locked" });
+    const locked = await withTransaction(pool, async (_client, first) => (first?.rows[0] as { locked?: boolean } | undefined)?.locked, {
+      first_statement: "SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.test', 0)) AS locked",
+    });
     expect(locked).toBe(true);
   });
 
   it('classifies a statement timeout as unavailable without throwing the healthy connection away', async () => {
     const before = await backendPid(pool);
-    const failed = await withTransaction(pool, (client) => client.query('SELECT pg_sleep(5)')).then(() => undefined, (error: unknown) => error);
+    const failed = await withTransaction(pool, (client) => client.query('SELECT pg_sleep(5)')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect((failed as { code?: string }).code).toBe('57014');
     expect(isDatabaseUnavailable(failed)).toBe(true);
     expect(await backendPid(pool)).toBe(before);
@@ -118,11 +134,18 @@ describe('withTransaction', () => {
     const other = createPool(database.url, 1, LIMITS);
     try {
       const repeatable = { first_statement: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ' };
-      const failed = await withTransaction(pool, async (client) => {
-        await client.query('SELECT body FROM notes WHERE id = 4');
-        await withTransaction(other, (c) => c.query("UPDATE notes SET body = 'first' WHERE id = 4"), repeatable);
-        await client.query("UPDATE notes SET body = 'second' WHERE id = 4");
-      }, repeatable).then(() => undefined, (error: unknown) => error);
+      const failed = await withTransaction(
+        pool,
+        async (client) => {
+          await client.query('SELECT body FROM notes WHERE id = 4');
+          await withTransaction(other, (c) => c.query("UPDATE notes SET body = 'first' WHERE id = 4"), repeatable);
+          await client.query("UPDATE notes SET body = 'second' WHERE id = 4");
+        },
+        repeatable,
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect((failed as { code?: string }).code).toBe('40001');
       expect(toPayrailError(failed)?.code).toBe('lock_timeout');
     } finally {
@@ -152,7 +175,10 @@ describe('a frozen database', () => {
       frozen_pid = await backendPid(client);
       proxy.freeze();
       await client.query('SELECT 1');
-    }).then(() => undefined, (error: unknown) => error);
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const elapsed_ms = performance.now() - started;
 
     expect(isDatabaseUnavailable(failed)).toBe(true);
@@ -182,7 +208,10 @@ it('classifies a refused connection as unavailable and says nothing of the addre
   const port = await freePort();
   const pool = createPool(`postgres://payrail:hunter2@127.0.0.1:${port}/nowhere`, 1, LIMITS);
   try {
-    const failed = await withTransaction(pool, (client) => client.query('SELECT 1')).then(() => undefined, (error: unknown) => error);
+    const failed = await withTransaction(pool, (client) => client.query('SELECT 1')).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(isDatabaseUnavailable(failed)).toBe(true);
     const answer = toPayrailError(failed);
     expect(answer?.code).toBe('service_unavailable');

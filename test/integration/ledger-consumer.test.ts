@@ -29,15 +29,24 @@ beforeAll(async () => {
   ({ pool, drop } = await createMigratedPool(10));
   worker = startLedgerWorker({ pool, clock, logger: createLogger('silent') }, { poll: false });
 });
-afterAll(async () => { await worker.stop(); await drop(); });
+afterAll(async () => {
+  await worker.stop();
+  await drop();
+});
 
 /** Writes events to the outbox as payments does: one transaction per change. */
 async function emit(events: readonly LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   await withTransaction(pool, async (tx) => {
     for (const e of events) {
-      await tx.query(`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES ($1, $2, $3, $4, $5, $6::json, '{}'::json)`,
-        [e.id, e.merchant_id, e.type, e.created, String(e.data.object.id), JSON.stringify(e.data)]);
+      await tx.query(`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES ($1, $2, $3, $4, $5, $6::json, '{}'::json)`, [
+        e.id,
+        e.merchant_id,
+        e.type,
+        e.created,
+        String(e.data.object.id),
+        JSON.stringify(e.data),
+      ]);
     }
   });
 }
@@ -63,18 +72,27 @@ const DRAIN_POLL_MS = 10;
 /** Mirrors the simulator's final charges and refunds into payments' tables, for reconciliation. */
 async function writePaymentsRows(sim: PaymentsSimulator): Promise<void> {
   for (const c of sim.charges) {
-    await pool.query(`INSERT INTO payments.charges (merchant_id, id, payment_intent_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
-      VALUES ($1, $2, 'pi_sim', $3, $4, $5, $6, 'usd', $7, 1, '{}')`, [sim.merchant_id, c.id, c.status, c.amount, c.amount_captured, c.amount_refunded, c.created]);
+    await pool.query(
+      `INSERT INTO payments.charges (merchant_id, id, payment_intent_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
+      VALUES ($1, $2, 'pi_sim', $3, $4, $5, $6, 'usd', $7, 1, '{}')`,
+      [sim.merchant_id, c.id, c.status, c.amount, c.amount_captured, c.amount_refunded, c.created],
+    );
   }
   for (const r of sim.refunds) {
-    await pool.query(`INSERT INTO payments.refunds (merchant_id, id, charge_id, payment_intent_id, status, amount, currency, created, state)
-      VALUES ($1, $2, $3, 'pi_sim', $4, $5, 'usd', $6, '{}')`, [sim.merchant_id, r.id, r.charge, r.status, r.amount, r.created]);
+    await pool.query(
+      `INSERT INTO payments.refunds (merchant_id, id, charge_id, payment_intent_id, status, amount, currency, created, state)
+      VALUES ($1, $2, $3, 'pi_sim', $4, $5, 'usd', $6, '{}')`,
+      [sim.merchant_id, r.id, r.charge, r.status, r.amount, r.created],
+    );
   }
 }
 
 async function merchantBalances(merchant_id: string): Promise<{ available: number; pending: number; fees: number }> {
   const accounts = await accountsOf(pool, merchant_id);
-  const of = (code: string) => { const a = accounts.find((x) => x.code === code); return a ? balanceOf(a) : 0; };
+  const of = (code: string) => {
+    const a = accounts.find((x) => x.code === code);
+    return a ? balanceOf(a) : 0;
+  };
   return { available: of('merchant_available'), pending: of('merchant_pending'), fees: of('platform_fees') };
 }
 
@@ -122,7 +140,15 @@ describe('the ledger posting from the outbox', () => {
   it('parks a malformed event, keeps posting the rest, and verify names it', async () => {
     clock.now_s += 10;
     const good = new PaymentsSimulator(clock.now_s, 'acct_poison', 'usd', 'poison');
-    await emit([{ id: 'evt_poison_1', merchant_id: 'acct_poison', type: 'charge.captured', created: clock.now_s, data: { object: { id: 'ch_broken', amount_captured: 'lots' } } }]);
+    await emit([
+      {
+        id: 'evt_poison_1',
+        merchant_id: 'acct_poison',
+        type: 'charge.captured',
+        created: clock.now_s,
+        data: { object: { id: 'ch_broken', amount_captured: 'lots' } },
+      },
+    ]);
     await emit(good.apply({ kind: 'pay', amount: 1000, manual: false, declined: false }));
     for (let i = 0; i < 20; i++) await worker.step().catch(() => 'failed');
     await drain();
@@ -136,8 +162,11 @@ describe('the ledger posting from the outbox', () => {
 
   it('verify names a captured charge the ledger never posted, and a transfer without its payment', async () => {
     clock.now_s += 10;
-    await pool.query(`INSERT INTO payments.charges (merchant_id, id, payment_intent_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
-      VALUES ('acct_gap', 'ch_unposted', 'pi_x', 'succeeded', 500, 500, 0, 'usd', $1, 1, '{}')`, [clock.now_s]);
+    await pool.query(
+      `INSERT INTO payments.charges (merchant_id, id, payment_intent_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
+      VALUES ('acct_gap', 'ch_unposted', 'pi_x', 'succeeded', 500, 500, 0, 'usd', $1, 1, '{}')`,
+      [clock.now_s],
+    );
     const sim = new PaymentsSimulator(clock.now_s, 'acct_gap', 'usd', 'gap');
     await emit(sim.apply({ kind: 'pay', amount: 700, manual: false, declined: false })); // posted, but no payments row
     await drain();
@@ -163,7 +192,9 @@ describe('ledger verify against tampering', () => {
   it('names an account whose totals no longer match its postings', async () => {
     await pool.query(`UPDATE ledger.accounts SET credits_posted = credits_posted + 1 WHERE merchant_id = 'acct_poison' AND code = 'merchant_pending'`);
     const report = await verifyLedger(pool, clock.now_s, ledgerRecords);
-    expect(report.problems.some((p) => /account merchant_pending of acct_poison in usd records debits \d+ \/ credits \d+, its postings sum to/.test(p))).toBe(true);
+    expect(report.problems.some((p) => /account merchant_pending of acct_poison in usd records debits \d+ \/ credits \d+, its postings sum to/.test(p))).toBe(
+      true,
+    );
     await pool.query(`UPDATE ledger.accounts SET credits_posted = credits_posted - 1 WHERE merchant_id = 'acct_poison' AND code = 'merchant_pending'`);
   });
 });

@@ -12,8 +12,12 @@ import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
 let drop: () => Promise<void>;
-beforeAll(async () => { ({ pool, drop } = await createMigratedPool(20)); });
-afterAll(async () => { await drop(); });
+beforeAll(async () => {
+  ({ pool, drop } = await createMigratedPool(20));
+});
+afterAll(async () => {
+  await drop();
+});
 
 const T0 = 1_700_000_000;
 let counter = 0;
@@ -21,8 +25,16 @@ let counter = 0;
 function adjustment(merchant_id: string, postings: TransferRequest['postings'], extra: Partial<TransferRequest> = {}): TransferRequest {
   counter += 1;
   return {
-    id: transferId('adjustment', `adj_${counter}`, T0), merchant_id, currency: 'usd', kind: 'adjustment', source_id: `adj_${counter}`,
-    postings, cause: { event_id: `evt_${counter}`, type: 'test.adjustment' }, created: T0, available_on: T0, ...extra,
+    id: transferId('adjustment', `adj_${counter}`, T0),
+    merchant_id,
+    currency: 'usd',
+    kind: 'adjustment',
+    source_id: `adj_${counter}`,
+    postings,
+    cause: { event_id: `evt_${counter}`, type: 'test.adjustment' },
+    created: T0,
+    available_on: T0,
+    ...extra,
   };
 }
 
@@ -34,10 +46,19 @@ async function balances(merchant_id: string): Promise<Record<string, number>> {
 
 describe('posting transfers to PostgreSQL', () => {
   it('posts once per id: same content answers exists, different content exists_with_different_fields', async () => {
-    const fund = adjustment('acct_a', [{ account: 'processor_receivable', amount: 1000 }, { account: 'merchant_available', amount: -1000 }]);
+    const fund = adjustment('acct_a', [
+      { account: 'processor_receivable', amount: 1000 },
+      { account: 'merchant_available', amount: -1000 },
+    ]);
     expect(await post([fund])).toEqual([{ id: fund.id, result: 'ok' }]);
     expect(await post([{ ...fund, cause: { event_id: 'evt_other', type: 'again' } }])).toEqual([{ id: fund.id, result: 'exists' }]);
-    const changed = { ...fund, postings: [{ account: 'processor_receivable' as const, amount: 999 }, { account: 'merchant_available' as const, amount: -999 }] };
+    const changed = {
+      ...fund,
+      postings: [
+        { account: 'processor_receivable' as const, amount: 999 },
+        { account: 'merchant_available' as const, amount: -999 },
+      ],
+    };
     expect(await post([changed])).toEqual([{ id: fund.id, result: 'exists_with_different_fields' }]);
     expect(await balances('acct_a')).toEqual({ merchant_available: 1000, processor_receivable: 1000 });
     const stored = await retrieveTransfer(pool, 'acct_a', fund.id);
@@ -45,16 +66,33 @@ describe('posting transfers to PostgreSQL', () => {
   });
 
   it('refuses invalid transfers with a result code and writes nothing for them', async () => {
-    const bad = adjustment('acct_b', [{ account: 'merchant_available', amount: 10 }, { account: 'platform_fees', amount: -9 }]);
-    const good = adjustment('acct_b', [{ account: 'merchant_available', amount: 10 }, { account: 'platform_fees', amount: -10 }]);
+    const bad = adjustment('acct_b', [
+      { account: 'merchant_available', amount: 10 },
+      { account: 'platform_fees', amount: -9 },
+    ]);
+    const good = adjustment('acct_b', [
+      { account: 'merchant_available', amount: 10 },
+      { account: 'platform_fees', amount: -10 },
+    ]);
     expect((await post([bad, good])).map((r) => r.result)).toEqual(['postings_must_sum_to_zero', 'ok']);
     expect(await retrieveTransfer(pool, 'acct_b', bad.id)).toBeUndefined();
   });
 
   it('checks balance limits atomically, even under concurrent payouts', async () => {
-    const fund = adjustment('acct_c', [{ account: 'processor_receivable', amount: 1000 }, { account: 'merchant_available', amount: -1000 }]);
+    const fund = adjustment('acct_c', [
+      { account: 'processor_receivable', amount: 1000 },
+      { account: 'merchant_available', amount: -1000 },
+    ]);
     await post([fund]);
-    const payout = () => adjustment('acct_c', [{ account: 'merchant_available', amount: 300 }, { account: 'payouts_in_transit', amount: -300 }], { limits: [{ account: 'merchant_available', floor: 0 }] });
+    const payout = () =>
+      adjustment(
+        'acct_c',
+        [
+          { account: 'merchant_available', amount: 300 },
+          { account: 'payouts_in_transit', amount: -300 },
+        ],
+        { limits: [{ account: 'merchant_available', floor: 0 }] },
+      );
     const results = await Promise.all(Array.from({ length: 8 }, () => post([payout()])));
     const codes = results.map((r) => r[0]?.result);
     expect(codes.filter((c) => c === 'ok')).toHaveLength(3);
@@ -65,7 +103,12 @@ describe('posting transfers to PostgreSQL', () => {
 
 describe('the database itself', () => {
   it('refuses to change or delete a posting or a transfer', async () => {
-    await post([adjustment('acct_d', [{ account: 'merchant_available', amount: 5 }, { account: 'platform_fees', amount: -5 }])]);
+    await post([
+      adjustment('acct_d', [
+        { account: 'merchant_available', amount: 5 },
+        { account: 'platform_fees', amount: -5 },
+      ]),
+    ]);
     await expect(pool.query(`UPDATE ledger.postings SET amount = amount * 2 WHERE merchant_id = 'acct_d'`)).rejects.toThrow(/ledger_append_only/);
     await expect(pool.query(`DELETE FROM ledger.postings WHERE merchant_id = 'acct_d'`)).rejects.toThrow(/ledger_append_only/);
     await expect(pool.query(`TRUNCATE ledger.postings`)).rejects.toThrow(/ledger_append_only/);
@@ -74,23 +117,68 @@ describe('the database itself', () => {
 
   it('refuses an unbalanced transfer, a lone posting, a posting in another currency or added later, whatever code writes it', async () => {
     const id = (n: string) => transferId('adjustment', n, T0);
-    const transfer = (n: string, currency = 'usd') => `INSERT INTO ledger.transfers (merchant_id, id, currency, kind, source_id, cause_event_id, cause_type, created, net, fee)
+    const transfer = (
+      n: string,
+      currency = 'usd',
+    ) => `INSERT INTO ledger.transfers (merchant_id, id, currency, kind, source_id, cause_event_id, cause_type, created, net, fee)
       VALUES ('acct_e', '${id(n)}', '${currency}', 'adjustment', '${n}', 'evt', 'raw', ${T0}, 0, 0)`;
-    const postings = (n: string, rows: [number, number, string?][]) => `INSERT INTO ledger.postings (merchant_id, transfer_id, index, currency, account, amount) VALUES
+    const postings = (
+      n: string,
+      rows: [number, number, string?][],
+    ) => `INSERT INTO ledger.postings (merchant_id, transfer_id, index, currency, account, amount) VALUES
       ${rows.map(([index, amount, currency]) => `('acct_e', '${id(n)}', ${index}, '${currency ?? 'usd'}', 'merchant_available', ${amount})`).join(', ')}`;
-    const attempt = (statements: string[]) => withTransaction(pool, async (tx) => { for (const s of statements) await tx.query(s); });
+    const attempt = (statements: string[]) =>
+      withTransaction(pool, async (tx) => {
+        for (const s of statements) await tx.query(s);
+      });
 
-    await expect(attempt([transfer('x1'), postings('x1', [[0, 100], [1, -99]])])).rejects.toThrow(/ledger_unbalanced/);
+    await expect(
+      attempt([
+        transfer('x1'),
+        postings('x1', [
+          [0, 100],
+          [1, -99],
+        ]),
+      ]),
+    ).rejects.toThrow(/ledger_unbalanced/);
     await expect(attempt([transfer('x2'), postings('x2', [[0, 100]])])).rejects.toThrow(/ledger_unbalanced/);
     await expect(attempt([transfer('x3')])).rejects.toThrow(/ledger_unbalanced/); // at commit: no postings
-    await expect(attempt([postings('x4', [[0, 100], [1, -100]])])).rejects.toThrow(/ledger_unbalanced.*does not exist/);
-    await expect(attempt([transfer('x5'), postings('x5', [[0, 100], [1, -100, 'eur']])])).rejects.toThrow(/ledger_unbalanced/);
+    await expect(
+      attempt([
+        postings('x4', [
+          [0, 100],
+          [1, -100],
+        ]),
+      ]),
+    ).rejects.toThrow(/ledger_unbalanced.*does not exist/);
+    await expect(
+      attempt([
+        transfer('x5'),
+        postings('x5', [
+          [0, 100],
+          [1, -100, 'eur'],
+        ]),
+      ]),
+    ).rejects.toThrow(/ledger_unbalanced/);
     // Postings one statement at a time never balance at a statement's end.
     await expect(attempt([transfer('x7'), postings('x7', [[0, 100]]), postings('x7', [[1, -100]])])).rejects.toThrow(/ledger_unbalanced/);
-    await attempt([transfer('x6'), postings('x6', [[0, 100], [1, -100]])]);
+    await attempt([
+      transfer('x6'),
+      postings('x6', [
+        [0, 100],
+        [1, -100],
+      ]),
+    ]);
     // No later statement can add to a transfer, not even a balanced pair.
     await expect(attempt([postings('x6', [[2, 1]])])).rejects.toThrow(/ledger_unbalanced/);
-    await expect(attempt([postings('x6', [[2, 5], [3, -5]])])).rejects.toThrow(/ledger_unbalanced.*added to the ones it had/);
+    await expect(
+      attempt([
+        postings('x6', [
+          [2, 5],
+          [3, -5],
+        ]),
+      ]),
+    ).rejects.toThrow(/ledger_unbalanced.*added to the ones it had/);
     const count = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger.transfers WHERE merchant_id = 'acct_e'`);
     expect(count.rows[0]?.n).toBe(1);
   });
@@ -116,9 +204,18 @@ describe('the store against the in-memory book', () => {
         const merchant = (m: string) => `acct_p${run_id}_${m}`;
         for (const batch of batches) {
           const requests = batch.map((r): TransferRequest => ({
-            id: transferId('adjustment', `s${r.n}`, T0), merchant_id: merchant(r.merchant), currency: 'usd', kind: 'adjustment', source_id: `s${r.n}`,
-            postings: [{ account: r.from, amount: r.amount }, { account: r.to, amount: -r.amount }],
-            cause: { event_id: 'evt_p', type: 'test' }, created: T0, available_on: null,
+            id: transferId('adjustment', `s${r.n}`, T0),
+            merchant_id: merchant(r.merchant),
+            currency: 'usd',
+            kind: 'adjustment',
+            source_id: `s${r.n}`,
+            postings: [
+              { account: r.from, amount: r.amount },
+              { account: r.to, amount: -r.amount },
+            ],
+            cause: { event_id: 'evt_p', type: 'test' },
+            created: T0,
+            available_on: null,
             ...(r.floor !== undefined ? { limits: [{ account: r.to, floor: r.floor }] } : {}),
           }));
           expect(await post(requests)).toEqual(book.post(requests));
@@ -126,8 +223,9 @@ describe('the store against the in-memory book', () => {
         for (const m of ['m1', 'm2']) {
           const stored = await accountsOf(pool, merchant(m));
           const expected = [...book.accounts.values()].filter((a) => a.merchant_id === merchant(m));
-          expect(new Map(stored.filter((a) => a.debits_posted + a.credits_posted > 0).map((a) => [accountKeyString(a), a])))
-            .toEqual(new Map(expected.map((a) => [accountKeyString(a), a])));
+          expect(new Map(stored.filter((a) => a.debits_posted + a.credits_posted > 0).map((a) => [accountKeyString(a), a]))).toEqual(
+            new Map(expected.map((a) => [accountKeyString(a), a])),
+          );
         }
       }),
       { numRuns: 25 },

@@ -351,7 +351,11 @@ describe('status inquiry', () => {
     const processor = sandbox();
     const declined = request('4000000000009995');
     await processor.authorize(declined);
-    expect(await processor.attemptStatus(declined.attempt_id)).toMatchObject({ found: true, result: { outcome: 'declined', decline_code: 'insufficient_funds' }, amount_captured: 0 });
+    expect(await processor.attemptStatus(declined.attempt_id)).toMatchObject({
+      found: true,
+      result: { outcome: 'declined', decline_code: 'insufficient_funds' },
+      amount_captured: 0,
+    });
     const voided = await authorizedAttempt(processor, false);
     await processor.void(voided);
     expect(await processor.attemptStatus(voided)).toMatchObject({ found: true, voided: true, amount_captured: 0 });

@@ -28,14 +28,29 @@ let drop: () => Promise<void>;
 const clock = new ManualClock(Date.UTC(2031, 0, 1));
 const ids = new UlidGenerator(clock);
 const key = webhookSecretKey(randomBytes(32));
-const logger = createLogger('warn', new Writable({ write(_c, _e, done) { done(); } }));
+const logger = createLogger(
+  'warn',
+  new Writable({
+    write(_c, _e, done) {
+      done();
+    },
+  }),
+);
 let merchant = '';
 
-beforeAll(async () => { ({ pool, drop } = await createMigratedPool(10)); });
-afterAll(async () => { await drop(); });
-beforeEach(() => { merchant = `acct_${randomBytes(6).toString('hex')}`; });
+beforeAll(async () => {
+  ({ pool, drop } = await createMigratedPool(10));
+});
+afterAll(async () => {
+  await drop();
+});
+beforeEach(() => {
+  merchant = `acct_${randomBytes(6).toString('hex')}`;
+});
 // Claims are global: what one test leaves pending must not reach the next.
-afterEach(async () => { await pool.query(`UPDATE events.webhook_deliveries SET status = 'canceled' WHERE status = 'pending'`); });
+afterEach(async () => {
+  await pool.query(`UPDATE events.webhook_deliveries SET status = 'canceled' WHERE status = 'pending'`);
+});
 
 /** Records every request; answers with `answer` (which may wait). */
 function fakeTransport(answer: (request: WebhookRequest) => Promise<WebhookResponse> | WebhookResponse = () => ({ status: 200, error: null, excerpt: 'ok' })) {
@@ -52,7 +67,8 @@ async function endpoint(enabled_events: string[] = ['*'], created = Math.floor(c
   const secret = newWebhookSecret();
   await pool.query(
     `INSERT INTO events.webhook_endpoints (merchant_id, id, created, url, enabled_events, status, secret_sealed) VALUES ($1, $2, $3, $4, $5, 'enabled', $6)`,
-    [merchant, id, created, `http://hooks.test/${id}`, enabled_events, sealSecret(secret, id, key)]);
+    [merchant, id, created, `http://hooks.test/${id}`, enabled_events, sealSecret(secret, id, key)],
+  );
   return { id, secret: secret.reveal() };
 }
 
@@ -83,7 +99,9 @@ interface DeliveryRow {
 }
 
 async function delivery(event_id: string): Promise<DeliveryRow> {
-  const result = await pool.query<DeliveryRow>('SELECT status, attempts, next_attempt_ms, lease_until_ms FROM events.webhook_deliveries WHERE event_id = $1', [event_id]);
+  const result = await pool.query<DeliveryRow>('SELECT status, attempts, next_attempt_ms, lease_until_ms FROM events.webhook_deliveries WHERE event_id = $1', [
+    event_id,
+  ]);
   const row = result.rows[0];
   if (!row) throw new Error(`no webhook delivery for ${event_id}`);
   return row;
@@ -121,7 +139,11 @@ describe('the delivery worker', () => {
     expect(last).toBeGreaterThan(3 * 24 * 3_600_000 - 60 * 60_000);
     expect(requests.length).toBeLessThanOrEqual(DEFAULT_RETRY_SCHEDULE.attempts_max);
     expect((await eventAttempts(pool, event_id)).map((a) => a.http_status)).toEqual(requests.map(() => 500));
-    expect((await failedDeliveries(pool, { limit: 10, retrying: false })).map((d) => [d.event_id, d.endpoint_id, d.status])).toContainEqual([event_id, endpoint_id, 'failed']);
+    expect((await failedDeliveries(pool, { limit: 10, retrying: false })).map((d) => [d.event_id, d.endpoint_id, d.status])).toContainEqual([
+      event_id,
+      endpoint_id,
+      'failed',
+    ]);
   });
 
   it('caps the attempts, and a resend starts a fresh round that keeps the history', async () => {
@@ -129,7 +151,9 @@ describe('the delivery worker', () => {
     const event_id = await emit('charge.succeeded');
     await enqueue();
     let healthy = false;
-    const { requests, transport } = fakeTransport(() => (healthy ? { status: 204, error: null, excerpt: null } : { status: null, error: 'timeout', excerpt: null }));
+    const { requests, transport } = fakeTransport(() =>
+      healthy ? { status: 204, error: null, excerpt: null } : { status: null, error: 'timeout', excerpt: null },
+    );
     const w = worker(transport, { schedule: { ...DEFAULT_RETRY_SCHEDULE, attempts_max: 3 } });
     for (let i = 0; i < 5; i++) {
       await w.drain();
@@ -139,10 +163,19 @@ describe('the delivery worker', () => {
     expect(await delivery(event_id)).toMatchObject({ status: 'failed', attempts: 3 });
 
     healthy = true;
-    expect(await resendEvent(pool, event_id, undefined, clock.now_ms())).toEqual({ merchant_id: merchant, event_type: 'charge.succeeded', endpoints: [endpoint_id] });
+    expect(await resendEvent(pool, event_id, undefined, clock.now_ms())).toEqual({
+      merchant_id: merchant,
+      event_type: 'charge.succeeded',
+      endpoints: [endpoint_id],
+    });
     await w.drain();
     expect(await delivery(event_id)).toMatchObject({ status: 'succeeded', attempts: 4 });
-    expect((await eventAttempts(pool, event_id)).map((a) => [a.attempt, a.http_status, a.error])).toEqual([[1, null, 'timeout'], [2, null, 'timeout'], [3, null, 'timeout'], [4, 204, null]]);
+    expect((await eventAttempts(pool, event_id)).map((a) => [a.attempt, a.http_status, a.error])).toEqual([
+      [1, null, 'timeout'],
+      [2, null, 'timeout'],
+      [3, null, 'timeout'],
+      [4, 204, null],
+    ]);
     // A resend to one endpoint explicitly, even after success.
     expect((await resendEvent(pool, event_id, endpoint_id, clock.now_ms())).endpoints).toEqual([endpoint_id]);
     await w.drain();
@@ -173,9 +206,11 @@ describe('the delivery worker', () => {
     for (let i = 0; i < 12; i++) await emit('payment_intent.created');
     await enqueue();
     const hung: Array<() => void> = [];
-    const { requests, transport } = fakeTransport((request) => (request.url.endsWith(slow.id)
-      ? new Promise((resolve) => hung.push(() => resolve({ status: 200, error: null, excerpt: null })))
-      : { status: 200, error: null, excerpt: null }));
+    const { requests, transport } = fakeTransport((request) =>
+      request.url.endsWith(slow.id)
+        ? new Promise((resolve) => hung.push(() => resolve({ status: 200, error: null, excerpt: null })))
+        : { status: 200, error: null, excerpt: null },
+    );
     const w = worker(transport, { per_endpoint_concurrency: 3, concurrency_max: 10 });
     for (let i = 0; i < 20; i++) {
       await w.step();
@@ -240,8 +275,14 @@ describe('the delivery worker', () => {
     const refund_event = await emit('refund.created');
     const intent_event = await emit('payment_intent.created');
     await enqueue();
-    const rows = await pool.query<{ event_id: string; endpoint_id: string }>('SELECT event_id, endpoint_id FROM events.webhook_deliveries WHERE merchant_id = $1 ORDER BY id', [merchant]);
-    expect(rows.rows).toEqual([{ event_id: refund_event, endpoint_id: star.id }, { event_id: intent_event, endpoint_id: star.id }]);
+    const rows = await pool.query<{ event_id: string; endpoint_id: string }>(
+      'SELECT event_id, endpoint_id FROM events.webhook_deliveries WHERE merchant_id = $1 ORDER BY id',
+      [merchant],
+    );
+    expect(rows.rows).toEqual([
+      { event_id: refund_event, endpoint_id: star.id },
+      { event_id: intent_event, endpoint_id: star.id },
+    ]);
     expect(rows.rows.some((r) => r.endpoint_id === later.id || r.endpoint_id === disabled_refunds)).toBe(false);
   });
 });

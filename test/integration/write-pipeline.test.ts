@@ -45,10 +45,10 @@ describe('combined writes', () => {
 
   it('write nothing when one write affects no row (a stale version, a lost lock)', async () => {
     const before = await count('public.scratch');
-    const attempt = run(pool, combineWrites([
-      sql`INSERT INTO public.scratch VALUES (${'c'}, ${3})`,
-      sql`UPDATE public.scratch SET n = 9 WHERE id = ${'missing'}`,
-    ]));
+    const attempt = run(
+      pool,
+      combineWrites([sql`INSERT INTO public.scratch VALUES (${'c'}, ${3})`, sql`UPDATE public.scratch SET n = 9 WHERE id = ${'missing'}`]),
+    );
     await expect(attempt).rejects.toSatisfy(isGuardFailure);
     expect(await count('public.scratch')).toBe(before);
   });
@@ -68,9 +68,7 @@ describe('the database itself refuses impossible money', () => {
 
 describe('idempotency locks', () => {
   it('let exactly one of many concurrent requests with one key proceed', async () => {
-    const results = await Promise.allSettled(
-      Array.from({ length: 25 }, () => acquire('acct_race', 'key-1', 'hash-1', Date.now())),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 25 }, () => acquire('acct_race', 'key-1', 'hash-1', Date.now())));
     const acquired = results.filter((r) => r.status === 'fulfilled' && r.value.kind === 'acquired');
     const in_use = results.filter((r) => r.status === 'rejected' && (r.reason as PayrailError).code === 'idempotency_key_in_use');
     expect(acquired).toHaveLength(1);
@@ -118,7 +116,9 @@ describe('idempotency locks', () => {
     await acquire('acct_purge', 'old-in-flight', 'h', old_ms);
     await acquire('acct_purge', 'recent', 'h', Date.now());
     await Idempotency.purgeExpired(pool, Date.now());
-    const keys = (await pool.query<{ key: string }>(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map((r) => r.key);
+    const keys = (await pool.query<{ key: string }>(`SELECT key FROM gateway.idempotency_keys WHERE merchant_id = 'acct_purge' ORDER BY key`)).rows.map(
+      (r) => r.key,
+    );
     expect(keys).toEqual(['old-in-flight', 'recent']);
   });
 });
@@ -145,7 +145,9 @@ describe('API key resolution', () => {
     const late = await createMerchant(pool, ids, 1, { secret_key: 'sk_test_lateKeyLateKey000001' });
     await pool.query('DELETE FROM merchants.api_keys WHERE merchant_id = $1', [late.merchant_id]);
     expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
-    await pool.query(`INSERT INTO merchants.api_keys SELECT encode(sha256('sk_test_lateKeyLateKey000001'), 'hex'), $1, 'secret', '0001', 1`, [late.merchant_id]);
+    await pool.query(`INSERT INTO merchants.api_keys SELECT encode(sha256('sk_test_lateKeyLateKey000001'), 'hex'), $1, 'secret', '0001', 1`, [
+      late.merchant_id,
+    ]);
     expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
     now_ms += 10_000;
     expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBe(late.merchant_id);

@@ -24,8 +24,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = mkdtempSync(join(tmpdir(), 'payrail-test-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
-    databaseDir: dir, user: 'postgres', password: 'payrail-test', port, persistent: false,
-    createPostgresUser: process.getuid?.() === 0, onLog: () => {}, onError: () => {},
+    databaseDir: dir,
+    user: 'postgres',
+    password: 'payrail-test',
+    port,
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
   });
   await server.initialise();
   await server.start();

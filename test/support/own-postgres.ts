@@ -18,7 +18,10 @@ const EXIT_POLL_MS = 50;
 export class OwnPostgres {
   private server: EmbeddedPostgres;
 
-  private constructor(readonly data_dir: string, readonly port: number) {
+  private constructor(
+    readonly data_dir: string,
+    readonly port: number,
+  ) {
     this.server = OwnPostgres.create(data_dir, port);
   }
 

@@ -52,7 +52,12 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
   const database = await createTestDatabase();
   const data_dir = mkdtempSync(join(tmpdir(), 'payrail-test-data-'));
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _encoding, done) { logs.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
   const config: Config = {
     ...loadConfig({}),
     port: 0,

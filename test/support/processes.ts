@@ -21,7 +21,13 @@ export async function startServerProcess(env: NodeJS.ProcessEnv, port: number): 
   const child = spawn(process.execPath, ['dist/main.js'], { env, stdio: 'ignore' });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return child;
+    if (
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
   }
@@ -39,8 +45,12 @@ export interface ServerProcess {
 export async function spawnServer(env: NodeJS.ProcessEnv, timeout_ms = START_TIMEOUT_MS): Promise<ServerProcess> {
   let output = '';
   const child = spawn(process.execPath, ['dist/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk) => { output += String(chunk); });
-  child.stderr?.on('data', (chunk) => { output += String(chunk); });
+  child.stdout?.on('data', (chunk) => {
+    output += String(chunk);
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += String(chunk);
+  });
   const deadline = Date.now() + timeout_ms;
   while (!output.includes('Payrail is running') && child.exitCode === null && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));

@@ -14,7 +14,10 @@ export class TcpProxy {
   private frozen = false;
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(private readonly server: net.Server, private readonly target: { host: string; port: number }) {}
+  private constructor(
+    private readonly server: net.Server,
+    private readonly target: { host: string; port: number },
+  ) {}
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const server = net.createServer();
@@ -72,7 +75,10 @@ export class TcpProxy {
       if (this.frozen) socket.pause();
       socket.on('close', () => this.sockets.delete(socket));
       // One side failing takes the other down with it, as a real broken connection would.
-      socket.on('error', () => { client.destroy(); upstream.destroy(); });
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     forward(client, upstream, () => this.frozen);
     forward(upstream, client, () => this.frozen);

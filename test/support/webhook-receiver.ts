@@ -60,11 +60,12 @@ export async function startReceiver(behave: Behaviour = () => 200): Promise<Rece
     delivered() {
       return receiver.received.filter((r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300).map((r) => r.event);
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const response of hanging) response.destroy();
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const response of hanging) response.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -86,7 +87,9 @@ export async function startReceiver(behave: Behaviour = () => 200): Promise<Rece
       receiver.received.push({ event, raw, signature, attempt, status, at_ms: Date.now() });
       receiver.in_flight += 1;
       receiver.max_in_flight = Math.max(receiver.max_in_flight, receiver.in_flight);
-      response.on('close', () => { receiver.in_flight -= 1; });
+      response.on('close', () => {
+        receiver.in_flight -= 1;
+      });
       if (status === 'hang') {
         hanging.add(response);
         return;

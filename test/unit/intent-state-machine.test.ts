@@ -7,16 +7,44 @@ import { mergeMetadata } from '../../src/kernel/metadata.js';
 
 function newIntent(amount: number, capture_method: Intent.CaptureMethod = 'automatic'): PaymentIntent {
   return {
-    id: 'pi_1', merchant_id: 'acct_1', amount, currency: 'usd', status: 'requires_payment_method', capture_method,
-    confirmation_method: 'automatic', customer: null, payment_method: null, amount_capturable: 0, amount_received: 0,
-    latest_charge: null, description: null, metadata: {}, last_payment_error: null, next_action: null,
-    cancellation_reason: null, canceled_at: null, receipt_email: null, statement_descriptor: null,
-    statement_descriptor_suffix: null, setup_future_usage: null, return_url: null, client_secret: 'pi_1_secret',
-    pending_attempt: null, created: 1, version: 1,
+    id: 'pi_1',
+    merchant_id: 'acct_1',
+    amount,
+    currency: 'usd',
+    status: 'requires_payment_method',
+    capture_method,
+    confirmation_method: 'automatic',
+    customer: null,
+    payment_method: null,
+    amount_capturable: 0,
+    amount_received: 0,
+    latest_charge: null,
+    description: null,
+    metadata: {},
+    last_payment_error: null,
+    next_action: null,
+    cancellation_reason: null,
+    canceled_at: null,
+    receipt_email: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    setup_future_usage: null,
+    return_url: null,
+    client_secret: 'pi_1_secret',
+    pending_attempt: null,
+    created: 1,
+    version: 1,
   };
 }
 
-const decline = { type: 'card_error' as const, code: 'card_declined', decline_code: 'generic_decline', message: 'Declined', charge: 'ch_x', payment_method_id: 'pm_x' };
+const decline = {
+  type: 'card_error' as const,
+  code: 'card_declined',
+  decline_code: 'generic_decline',
+  message: 'Declined',
+  charge: 'ch_x',
+  payment_method_id: 'pm_x',
+};
 const action = { type: 'redirect_to_url' as const, redirect_to_url: { url: 'http://x', return_url: null } };
 
 type Step =
@@ -54,26 +82,31 @@ function apply(intent: PaymentIntent, s: Step, n: number): PaymentIntent {
 describe('PaymentIntent state machine', () => {
   it('keeps every invariant over random operation sequences; refusals are typed 400s', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 50, max: 99_999_999 }), fc.constantFrom<Intent.CaptureMethod>('automatic', 'manual'), fc.array(step, { maxLength: 12 }), (amount, method, steps) => {
-        let intent = newIntent(amount, method);
-        steps.forEach((s, n) => {
-          try {
-            const next = apply(intent, s, n);
-            Intent.checkIntent(next);
-            expect(next.version).toBe(intent.version + 1);
-            intent = next;
-          } catch (error) {
-            expect(error).toBeInstanceOf(PayrailError);
-            expect(['payment_intent_unexpected_state', 'amount_too_large']).toContain((error as PayrailError).code);
-            expect((error as PayrailError).status).toBe(400);
+      fc.property(
+        fc.integer({ min: 50, max: 99_999_999 }),
+        fc.constantFrom<Intent.CaptureMethod>('automatic', 'manual'),
+        fc.array(step, { maxLength: 12 }),
+        (amount, method, steps) => {
+          let intent = newIntent(amount, method);
+          steps.forEach((s, n) => {
+            try {
+              const next = apply(intent, s, n);
+              Intent.checkIntent(next);
+              expect(next.version).toBe(intent.version + 1);
+              intent = next;
+            } catch (error) {
+              expect(error).toBeInstanceOf(PayrailError);
+              expect(['payment_intent_unexpected_state', 'amount_too_large']).toContain((error as PayrailError).code);
+              expect((error as PayrailError).status).toBe(400);
+            }
+          });
+          if (intent.status === 'succeeded') expect(intent.amount_received).toBeGreaterThanOrEqual(0);
+          if (intent.status === 'canceled' || intent.status === 'succeeded') {
+            expect(() => Intent.beginConfirm(intent, 'pm_card_visa')).toThrow(PayrailError);
+            expect(() => Intent.cancel(intent, null, 3)).toThrow(PayrailError);
           }
-        });
-        if (intent.status === 'succeeded') expect(intent.amount_received).toBeGreaterThanOrEqual(0);
-        if (intent.status === 'canceled' || intent.status === 'succeeded') {
-          expect(() => Intent.beginConfirm(intent, 'pm_card_visa')).toThrow(PayrailError);
-          expect(() => Intent.cancel(intent, null, 3)).toThrow(PayrailError);
-        }
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -84,7 +117,11 @@ describe('PaymentIntent state machine', () => {
   });
 
   it('manual capture holds the amount, then a partial capture receives only that part', () => {
-    const held = Intent.applyAttempt(Intent.beginConfirm(newIntent(1000, 'manual'), 'pm_card_visa'), { outcome: 'authorized', captured: false, charge_id: 'ch_1' });
+    const held = Intent.applyAttempt(Intent.beginConfirm(newIntent(1000, 'manual'), 'pm_card_visa'), {
+      outcome: 'authorized',
+      captured: false,
+      charge_id: 'ch_1',
+    });
     expect(held).toMatchObject({ status: 'requires_capture', amount_capturable: 1000 });
     const { intent, amount } = Intent.capture(held, 600);
     expect(amount).toBe(600);

@@ -47,9 +47,11 @@ describe('money', () => {
   });
 
   it('accepts only integer amounts within Stripe’s cap', () => {
-    fc.assert(fc.property(fc.double(), (value) => {
-      expect(isValidAmount(value)).toBe(Number.isSafeInteger(value) && value >= 0 && value <= MAX_AMOUNT);
-    }));
+    fc.assert(
+      fc.property(fc.double(), (value) => {
+        expect(isValidAmount(value)).toBe(Number.isSafeInteger(value) && value >= 0 && value <= MAX_AMOUNT);
+      }),
+    );
     expect(isValidAmount(12.5)).toBe(false);
     expect(isValidAmount(MAX_AMOUNT + 1)).toBe(false);
   });

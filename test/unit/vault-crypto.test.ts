@@ -103,9 +103,7 @@ describe('cardFingerprint', () => {
   });
 
   it('does not confuse where the merchant id ends and the card begins', () => {
-    expect(cardFingerprint('4242424242424242', 'acct_1', KEYS.fingerprint_key)).not.toBe(
-      cardFingerprint('242424242424242', 'acct_14', KEYS.fingerprint_key),
-    );
+    expect(cardFingerprint('4242424242424242', 'acct_1', KEYS.fingerprint_key)).not.toBe(cardFingerprint('242424242424242', 'acct_14', KEYS.fingerprint_key));
   });
 });
 

@@ -27,7 +27,8 @@ describe('event types', () => {
   });
 
   it('docs/events.md documents exactly these types', () => {
-    const documented = readFileSync('docs/events.md', 'utf8').split('\n')
+    const documented = readFileSync('docs/events.md', 'utf8')
+      .split('\n')
       .map((line) => /^\| `([a-z_]+\.[a-z_.]+)` \|/.exec(line)?.[1])
       .filter((type): type is string => type !== undefined);
     expect(documented).toEqual([...EVENT_TYPE_NAMES]);
@@ -36,7 +37,14 @@ describe('event types', () => {
   it('enabled_events: * alone or known types, duplicates dropped', () => {
     expect(checkEnabledEvents(['*'])).toEqual(['*']);
     expect(checkEnabledEvents(['charge.succeeded', 'refund.created', 'charge.succeeded'])).toEqual(['charge.succeeded', 'refund.created']);
-    const bad = (values: string[]) => { try { checkEnabledEvents(values); return undefined; } catch (error) { return error as PayrailError; } };
+    const bad = (values: string[]) => {
+      try {
+        checkEnabledEvents(values);
+        return undefined;
+      } catch (error) {
+        return error as PayrailError;
+      }
+    };
     expect(bad(['charge.succeeded', 'charge.dispute.created'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events[1]' });
     expect(bad(['*', 'charge.succeeded'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events' });
     expect(bad([])).toMatchObject({ code: 'parameter_invalid_empty' });

@@ -44,7 +44,8 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
 };
 
 /** Said when the database is lost, frozen or refusing; it names no host, user or setting. */
-const DATABASE_UNAVAILABLE_MESSAGE = 'Payrail cannot reach its database right now. Retry the request shortly; requests with the same Idempotency-Key are safe to retry.';
+const DATABASE_UNAVAILABLE_MESSAGE =
+  'Payrail cannot reach its database right now. Retry the request shortly; requests with the same Idempotency-Key are safe to retry.';
 
 /** Answers clients may retry as they are; they carry `Stripe-Should-Retry: true`. */
 const SHOULD_RETRY: ReadonlySet<ErrorCode> = new Set(['service_unavailable', 'lock_timeout']);

@@ -17,11 +17,12 @@ function fail(ctx: z.RefinementCtx, stripe_code: ErrorCode, message: string): ty
 
 export const integer = (bounds: { min?: number; max?: number } = {}) =>
   z.unknown().transform((value, ctx) => {
-    const parsed =
-      typeof value === 'number' ? value : typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
+    const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(parsed)) return fail(ctx, 'parameter_invalid_integer', 'Invalid integer: must be a whole number.');
-    if (bounds.min !== undefined && parsed < bounds.min) return fail(ctx, 'parameter_invalid_integer', `This value must be greater than or equal to ${bounds.min}.`);
-    if (bounds.max !== undefined && parsed > bounds.max) return fail(ctx, 'parameter_invalid_integer', `This value must be less than or equal to ${bounds.max}.`);
+    if (bounds.min !== undefined && parsed < bounds.min)
+      return fail(ctx, 'parameter_invalid_integer', `This value must be greater than or equal to ${bounds.min}.`);
+    if (bounds.max !== undefined && parsed > bounds.max)
+      return fail(ctx, 'parameter_invalid_integer', `This value must be less than or equal to ${bounds.max}.`);
     return parsed;
   });
 
@@ -56,7 +57,9 @@ export const text = (max_length = 5000) =>
 export const clearableText = (max_length = 5000) => text(max_length).transform((value) => (value === '' ? null : value));
 
 export const nonEmptyText = (max_length = 5000) =>
-  text(max_length).transform((value, ctx) => (value === '' ? fail(ctx, 'parameter_invalid_empty', 'You passed an empty string, which is not allowed.') : value));
+  text(max_length).transform((value, ctx) =>
+    value === '' ? fail(ctx, 'parameter_invalid_empty', 'You passed an empty string, which is not allowed.') : value,
+  );
 
 export const oneOf = <T extends string>(values: readonly T[]) =>
   z.unknown().transform((value, ctx) => {
@@ -84,16 +87,24 @@ const METADATA_VALUE_MAX_LENGTH = 500;
 export const metadata = () =>
   z.unknown().transform((value, ctx) => {
     if (value === '') return null;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
     const result: Record<string, string | null> = {};
     for (const [key, raw] of entries) {
-      if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key) || !isStorableText(key)) return fail(ctx, 'metadata_invalid', `Metadata keys must be 1 to ${METADATA_KEY_MAX_LENGTH} characters, without square brackets, NUL characters or unpaired surrogates.`);
+      if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key) || !isStorableText(key))
+        return fail(
+          ctx,
+          'metadata_invalid',
+          `Metadata keys must be 1 to ${METADATA_KEY_MAX_LENGTH} characters, without square brackets, NUL characters or unpaired surrogates.`,
+        );
       const string_value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
       if (string_value !== null && typeof string_value !== 'string') return fail(ctx, 'metadata_invalid', 'Metadata values must be strings.');
-      if (typeof string_value === 'string' && string_value.length > METADATA_VALUE_MAX_LENGTH) return fail(ctx, 'metadata_invalid', `Metadata values can be at most ${METADATA_VALUE_MAX_LENGTH} characters.`);
-      if (typeof string_value === 'string' && !isStorableText(string_value)) return fail(ctx, 'metadata_invalid', 'Metadata values must not contain NUL characters or unpaired surrogates.');
+      if (typeof string_value === 'string' && string_value.length > METADATA_VALUE_MAX_LENGTH)
+        return fail(ctx, 'metadata_invalid', `Metadata values can be at most ${METADATA_VALUE_MAX_LENGTH} characters.`);
+      if (typeof string_value === 'string' && !isStorableText(string_value))
+        return fail(ctx, 'metadata_invalid', 'Metadata values must not contain NUL characters or unpaired surrogates.');
       result[key] = string_value === '' ? null : string_value;
     }
     return result;
@@ -103,7 +114,8 @@ const EXPANDABLE_MAX = 10;
 export const expand = () =>
   z.unknown().transform((value, ctx) => {
     const list: unknown[] = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
-    if (list.length > EXPANDABLE_MAX || !list.every((v): v is string => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
+    if (list.length > EXPANDABLE_MAX || !list.every((v): v is string => typeof v === 'string'))
+      return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
     return list;
   });
 
@@ -112,7 +124,8 @@ export const textList = (max_length: number, max_items: number) =>
   z.unknown().transform((value, ctx) => {
     const list = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
     if (list.length > max_items) return fail(ctx, 'parameter_invalid', `At most ${max_items} values are allowed.`);
-    if (!list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= max_length && isStorableText(v))) return fail(ctx, 'parameter_invalid', `Each value must be a string of 1 to ${max_length} characters.`);
+    if (!list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= max_length && isStorableText(v)))
+      return fail(ctx, 'parameter_invalid', `Each value must be a string of 1 to ${max_length} characters.`);
     return list as string[];
   });
 

@@ -22,8 +22,18 @@ type Json = Record<string, unknown>;
 export interface RouteKit {
   /** `reserves`: the kinds of object the use case creates, whose ids a retry of its key must reuse. */
   // Function-typed properties, not methods: route plugins destructure them (`const { get } = routeKit(…)`).
-  readonly post: <S extends z.ZodType>(path: string, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>, method?: 'POST' | 'DELETE') => void;
-  readonly get: <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Json>) => void;
+  readonly post: <S extends z.ZodType>(
+    path: string,
+    schema: S,
+    reserves: readonly IdKind[],
+    handler: MutationHandler<z.output<S>>,
+    method?: 'POST' | 'DELETE',
+  ) => void;
+  readonly get: <S extends z.ZodType>(
+    path: string,
+    schema: S,
+    handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Json>,
+  ) => void;
 }
 
 export function routeKit(app: FastifyInstance, write: WriteDeps, expand: Expander = NO_EXPANSION): RouteKit {
@@ -31,7 +41,14 @@ export function routeKit(app: FastifyInstance, write: WriteDeps, expand: Expande
   return {
     post(path, schema, reserves, handler, method = 'POST') {
       const run = mutation(mutation_deps, schema, reserves, handler);
-      app.route({ method, url: path, handler: async (request, reply) => { await run(request, reply); return reply; } });
+      app.route({
+        method,
+        url: path,
+        handler: async (request, reply) => {
+          await run(request, reply);
+          return reply;
+        },
+      });
     },
     get(path, schema, handler) {
       app.get(path, async (request) => {
@@ -56,6 +73,11 @@ export function listOf(url: string, page: Page<Json>): Json {
   return { object: 'list', data: page.data, has_more: page.has_more, url };
 }
 
-export function pageOf(query: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined; created?: unknown }): PageRequest {
+export function pageOf(query: {
+  limit?: number | undefined;
+  starting_after?: string | undefined;
+  ending_before?: string | undefined;
+  created?: unknown;
+}): PageRequest {
   return { limit: query.limit, starting_after: query.starting_after, ending_before: query.ending_before, created: parseCreatedFilter(query.created) };
 }

@@ -26,9 +26,7 @@ export interface StoredResponse {
   body: string;
 }
 
-export type LockResult =
-  | { kind: 'acquired'; lock: IdempotencyLock }
-  | { kind: 'replay'; response: StoredResponse };
+export type LockResult = { kind: 'acquired'; lock: IdempotencyLock } | { kind: 'replay'; response: StoredResponse };
 
 export interface IdempotencyLock {
   merchant_id: string;
@@ -44,7 +42,9 @@ export interface IdempotencyLock {
  * brute-forced back to the card number without the platform's secret.
  */
 export function requestHash(hash_key: Buffer, method: string, path: string, params: unknown): string {
-  return createHmac('sha256', hash_key).update(`${method} ${path} ${stableJson(params)}`).digest('base64url');
+  return createHmac('sha256', hash_key)
+    .update(`${method} ${path} ${stableJson(params)}`)
+    .digest('base64url');
 }
 
 function stableJson(value: unknown): string {
@@ -83,28 +83,47 @@ export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest
   const { merchant_id, key, hash, now_ms, holder } = request;
   const token = randomUUID();
   const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
-  const inserted = await run(pool, sql`
+  const inserted = await run(
+    pool,
+    sql`
     INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)
     VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${holder}, ${JSON.stringify(reserved)}::json, ${now_ms})
-    ON CONFLICT (merchant_id, key) DO NOTHING`);
+    ON CONFLICT (merchant_id, key) DO NOTHING`,
+  );
   if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, request, token);
 }
 
 async function resolveConflict(pool: Pool, request: LockRequest, token: string): Promise<LockResult> {
   const { merchant_id, key, hash, now_ms, holder } = request;
-  const found = await run<KeyRow>(pool, sql`
+  const found = await run<KeyRow>(
+    pool,
+    sql`
     SELECT request_hash, lock_token, reserved_ids, response_status, response_body
-    FROM gateway.idempotency_keys WHERE merchant_id = ${merchant_id} AND key = ${key}`);
+    FROM gateway.idempotency_keys WHERE merchant_id = ${merchant_id} AND key = ${key}`,
+  );
   const row = found.rows[0];
   if (!row) throw new PayrailError('idempotency_key_in_use'); // expired between our insert and select
-  if (row.request_hash !== hash) throw new PayrailError('idempotency_error', { message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.` });
+  if (row.request_hash !== hash)
+    throw new PayrailError('idempotency_error', {
+      message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.`,
+    });
   if (row.response_status !== null && row.response_body !== null) return { kind: 'replay', response: { status: row.response_status, body: row.response_body } };
   // Taken over only from a holder that is provably gone, or silent past the stale limit.
-  const taken = await run(pool, joinSql([sql`
+  const taken = await run(
+    pool,
+    joinSql(
+      [
+        sql`
     UPDATE gateway.idempotency_keys SET lock_token = ${token}, locked_at_ms = ${now_ms}, holder_lease = ${holder}
     WHERE merchant_id = ${merchant_id} AND key = ${key} AND lock_token = ${row.lock_token}
-      AND (locked_at_ms <= ${now_ms - IDEMPOTENCY_LOCK_STALE_MS} OR holder_lease IS NOT NULL AND NOT`, leaseAlive('holder_lease'), rawSql(')')], ' '));
+      AND (locked_at_ms <= ${now_ms - IDEMPOTENCY_LOCK_STALE_MS} OR holder_lease IS NOT NULL AND NOT`,
+        leaseAlive('holder_lease'),
+        rawSql(')'),
+      ],
+      ' ',
+    ),
+  );
   if (taken.rowCount !== 1) throw new PayrailError('idempotency_key_in_use');
   return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids, first_attempt: false } };
 }
@@ -124,26 +143,38 @@ export function completion(lock: IdempotencyLock, response: StoredResponse): Sql
 
 /** After an unexpected failure the outcome is unknown: let the next retry take over at once (and settle it). */
 export async function release(db: Db, lock: IdempotencyLock): Promise<void> {
-  await run(db, sql`UPDATE gateway.idempotency_keys SET locked_at_ms = 0
-    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);
+  await run(
+    db,
+    sql`UPDATE gateway.idempotency_keys SET locked_at_ms = 0
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`,
+  );
 }
 
 /** After a validation error on a first attempt nothing ran: drop the key, so corrected parameters may use it. */
 export async function forget(db: Db, lock: IdempotencyLock): Promise<void> {
-  await run(db, sql`DELETE FROM gateway.idempotency_keys
-    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`);
+  await run(
+    db,
+    sql`DELETE FROM gateway.idempotency_keys
+    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`,
+  );
 }
 
 export async function purgeExpired(pool: Pool, now_ms: number, batch_limit = 10_000): Promise<number> {
-  const result = await run(pool, sql`DELETE FROM gateway.idempotency_keys WHERE ctid IN (
-    SELECT ctid FROM gateway.idempotency_keys WHERE created_at_ms < ${now_ms - IDEMPOTENCY_RETENTION_MS} AND lock_token IS NULL LIMIT ${batch_limit})`);
+  const result = await run(
+    pool,
+    sql`DELETE FROM gateway.idempotency_keys WHERE ctid IN (
+    SELECT ctid FROM gateway.idempotency_keys WHERE created_at_ms < ${now_ms - IDEMPOTENCY_RETENTION_MS} AND lock_token IS NULL LIMIT ${batch_limit})`,
+  );
   return result.rowCount ?? 0;
 }
 
 /** Ids for one request: the reserved ones first (stable across retries), fresh ones after. */
 export class RequestIds implements IdGenerator {
   private readonly unused: Partial<Record<IdKind, string>>;
-  constructor(private readonly ids: IdGenerator, reserved: Partial<Record<IdKind, string>>) {
+  constructor(
+    private readonly ids: IdGenerator,
+    reserved: Partial<Record<IdKind, string>>,
+  ) {
     this.unused = { ...reserved };
   }
   next(kind: IdKind): string {

@@ -74,7 +74,12 @@ export async function takeProcessLease(connection_string: string, on_error: (err
 }
 
 async function connect(connection_string: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: connection_string, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, application_name: 'payrail-lease' });
+  const client = new pg.Client({
+    connectionString: connection_string,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    application_name: 'payrail-lease',
+  });
   client.on('error', () => {}); // replaced by watch(); never let a lost socket crash the process meanwhile
   await client.connect();
   return client;

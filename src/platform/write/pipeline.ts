@@ -56,9 +56,21 @@ const RETRYABLE: ReadonlySet<string> = new Set(['lock_timeout', 'idempotency_key
  * died keeps its record either way: the dead request may have reached the processor with its ids.
  */
 const VALIDATION: ReadonlySet<string> = new Set([
-  'parameter_unknown', 'parameter_missing', 'parameter_invalid_integer', 'parameter_invalid_empty', 'parameter_invalid',
-  'parameters_exclusive', 'currency_invalid', 'amount_too_small', 'amount_too_large', 'metadata_invalid',
-  'invalid_number', 'incorrect_number', 'invalid_expiry_month', 'invalid_expiry_year', 'invalid_cvc',
+  'parameter_unknown',
+  'parameter_missing',
+  'parameter_invalid_integer',
+  'parameter_invalid_empty',
+  'parameter_invalid',
+  'parameters_exclusive',
+  'currency_invalid',
+  'amount_too_small',
+  'amount_too_large',
+  'metadata_invalid',
+  'invalid_number',
+  'incorrect_number',
+  'invalid_expiry_month',
+  'invalid_expiry_year',
+  'invalid_cvc',
 ]);
 
 export async function execute<P>(deps: WriteDeps, request: WriteRequest, use_case: UseCase<P>, params: P): Promise<WriteResult> {
@@ -68,7 +80,14 @@ export async function execute<P>(deps: WriteDeps, request: WriteRequest, use_cas
     const { key, method, path, params: raw } = request.idempotency;
     Idempotency.validateKey(key);
     const hash = Idempotency.requestHash(deps.hash_key, method, path, raw);
-    const acquired = await Idempotency.acquire(deps.pool, deps.ids, { merchant_id: request.merchant_id, key, hash, now_ms, reserves: use_case.reserves, holder: deps.lease.key });
+    const acquired = await Idempotency.acquire(deps.pool, deps.ids, {
+      merchant_id: request.merchant_id,
+      key,
+      hash,
+      now_ms,
+      reserves: use_case.reserves,
+      holder: deps.lease.key,
+    });
     if (acquired.kind === 'replay') return { response: acquired.response, replayed: true };
     lock = acquired.lock;
   }
@@ -115,7 +134,10 @@ async function retryReleases(): Promise<void> {
   if (releasing) return;
   releasing = true;
   for (const [token, entry] of unreleased) {
-    const done = await Idempotency.release(entry.pool, entry.lock).then(() => true, () => Date.now() > entry.until_ms);
+    const done = await Idempotency.release(entry.pool, entry.lock).then(
+      () => true,
+      () => Date.now() > entry.until_ms,
+    );
     if (done) unreleased.delete(token);
   }
   releasing = false;
@@ -140,7 +162,12 @@ class Operation implements OperationContext {
   readonly holder: number;
   stored: StoredResponse | undefined;
 
-  constructor(private readonly deps: WriteDeps, request: WriteRequest, private readonly lock: IdempotencyLock | undefined, readonly now_ms: number) {
+  constructor(
+    private readonly deps: WriteDeps,
+    request: WriteRequest,
+    private readonly lock: IdempotencyLock | undefined,
+    readonly now_ms: number,
+  ) {
     this.merchant_id = request.merchant_id;
     this.now_s = Math.floor(now_ms / 1000);
     this.ids = new Idempotency.RequestIds(deps.ids, lock?.reserved ?? {});

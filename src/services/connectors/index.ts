@@ -1,6 +1,14 @@
 /** The connectors service's public entry: the processor port, the sandbox processor, instrumentation. */
 export type {
-  AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, CardForProcessor, Connector, DeclineCode, RefundResult, RefundStatus,
+  AttemptStatus,
+  AuthorizeRequest,
+  AuthorizeResult,
+  CaptureResult,
+  CardForProcessor,
+  Connector,
+  DeclineCode,
+  RefundResult,
+  RefundStatus,
 } from './domain/port.js';
 export { SandboxProcessor } from './adapters/sandbox.js';
 export { instrumentConnector } from './adapters/instrumented.js';

@@ -25,15 +25,28 @@ export function instrumentConnector(connector: Connector, registry: Metrics = me
   return {
     name: processor,
     authorize: (request: AuthorizeRequest): Promise<AuthorizeResult> =>
-      call('authorize', { 'payrail.charge_id': request.attempt_id, 'payrail.merchant_id': request.merchant_id, 'payrail.amount': request.amount, 'payrail.currency': request.currency, 'payrail.capture': request.capture }, () => connector.authorize(request)),
+      call(
+        'authorize',
+        {
+          'payrail.charge_id': request.attempt_id,
+          'payrail.merchant_id': request.merchant_id,
+          'payrail.amount': request.amount,
+          'payrail.currency': request.currency,
+          'payrail.capture': request.capture,
+        },
+        () => connector.authorize(request),
+      ),
     completeAuthentication: (attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> =>
-      call('complete_authentication', { 'payrail.charge_id': attempt_id, 'payrail.authenticated': authenticated }, () => connector.completeAuthentication(attempt_id, authenticated)),
+      call('complete_authentication', { 'payrail.charge_id': attempt_id, 'payrail.authenticated': authenticated }, () =>
+        connector.completeAuthentication(attempt_id, authenticated),
+      ),
     capture: (attempt_id: string, amount: number): Promise<CaptureResult> =>
       call('capture', { 'payrail.charge_id': attempt_id, 'payrail.amount': amount }, () => connector.capture(attempt_id, amount)),
-    void: (attempt_id: string): Promise<void> =>
-      call('void', { 'payrail.charge_id': attempt_id }, () => connector.void(attempt_id)),
+    void: (attempt_id: string): Promise<void> => call('void', { 'payrail.charge_id': attempt_id }, () => connector.void(attempt_id)),
     refund: (refund_id: string, attempt_id: string, amount: number): Promise<RefundResult> =>
-      call('refund', { 'payrail.refund_id': refund_id, 'payrail.charge_id': attempt_id, 'payrail.amount': amount }, () => connector.refund(refund_id, attempt_id, amount)),
+      call('refund', { 'payrail.refund_id': refund_id, 'payrail.charge_id': attempt_id, 'payrail.amount': amount }, () =>
+        connector.refund(refund_id, attempt_id, amount),
+      ),
     attemptStatus: (attempt_id: string): Promise<AttemptStatus> =>
       call('attempt_status', { 'payrail.charge_id': attempt_id }, () => connector.attemptStatus(attempt_id)),
     refundStatus: (refund_id: string): Promise<RefundStatus> =>

@@ -62,13 +62,16 @@ export class SandboxProcessor implements Connector {
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     await this.simulateLatency();
     const decision = decide(request);
-    const stored = await run<{ result: AuthorizeResult }>(this.pool, sql`
+    const stored = await run<{ result: AuthorizeResult }>(
+      this.pool,
+      sql`
       INSERT INTO sandbox.attempts AS a
         (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, created_at_ms)
       VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
         ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured}, ${this.clock.now_ms()})
       ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
-      RETURNING a.result`);
+      RETURNING a.result`,
+    );
     return onlyRow(stored.rows).result;
   }
 
@@ -79,10 +82,13 @@ export class SandboxProcessor implements Connector {
     if (record.result.outcome !== 'requires_action') return record.result;
     assert(!record.voided, `attempt ${attempt_id} was voided before authentication finished`);
     const decision = authenticate(record, authenticated);
-    const completed = await run<{ result: AuthorizeResult }>(this.pool, sql`
+    const completed = await run<{ result: AuthorizeResult }>(
+      this.pool,
+      sql`
       UPDATE sandbox.attempts SET result = ${JSON.stringify(decision.result)}::jsonb, amount_captured = ${decision.amount_captured}
       WHERE attempt_id = ${attempt_id} AND outcome = 'requires_action' AND NOT voided
-      RETURNING result`);
+      RETURNING result`,
+    );
     if (completed.rows[0]) return completed.rows[0].result;
     // A concurrent call settled or voided the attempt first; a settled answer stands.
     const settled = await this.attempt(attempt_id);
@@ -93,11 +99,14 @@ export class SandboxProcessor implements Connector {
   async capture(attempt_id: string, amount: number): Promise<CaptureResult> {
     await this.simulateLatency();
     if (isMovableAmount(amount)) {
-      const captured = await run(this.pool, sql`
+      const captured = await run(
+        this.pool,
+        sql`
         UPDATE sandbox.attempts SET amount_captured = ${amount}
         WHERE attempt_id = ${attempt_id} AND outcome = 'authorized' AND NOT capture_requested
           AND amount_captured = 0 AND NOT voided AND amount >= ${amount}
-        RETURNING attempt_id`);
+        RETURNING attempt_id`,
+      );
       if (captured.rowCount === 1) return { outcome: 'captured', amount_captured: amount };
     }
     // Nothing moved: say why, or repeat the first capture's answer.
@@ -107,10 +116,13 @@ export class SandboxProcessor implements Connector {
   /** Releases an uncaptured authorization; a second void is a no-op. */
   async void(attempt_id: string): Promise<void> {
     await this.simulateLatency();
-    const voided = await run(this.pool, sql`
+    const voided = await run(
+      this.pool,
+      sql`
       UPDATE sandbox.attempts SET voided = true
       WHERE attempt_id = ${attempt_id} AND outcome <> 'declined' AND amount_captured = 0 AND NOT voided
-      RETURNING attempt_id`);
+      RETURNING attempt_id`,
+    );
     if (voided.rowCount === 1) return;
     // Otherwise there is nothing to release (unknown, declined, already voided) unless money was captured.
     const record = await this.attempt(attempt_id);
@@ -153,8 +165,11 @@ export class SandboxProcessor implements Connector {
 
   /** How many authorize calls an attempt id received, repeats included; 0 when none. */
   async authorizeCalls(attempt_id: string): Promise<number> {
-    const found = await run<{ authorize_calls: number }>(this.pool, sql`
-      SELECT authorize_calls FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`);
+    const found = await run<{ authorize_calls: number }>(
+      this.pool,
+      sql`
+      SELECT authorize_calls FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`,
+    );
     return found.rows[0]?.authorize_calls ?? 0;
   }
 
@@ -168,10 +183,16 @@ export class SandboxProcessor implements Connector {
     const cutoff_ms = now_ms - this.retention_ms;
     let deleted = 0;
     for (let batch = 0; batch < PURGE_MAX_BATCHES; batch += 1) {
-      const attempts = await run(this.pool, sql`DELETE FROM sandbox.attempts WHERE attempt_id IN (
-        SELECT attempt_id FROM sandbox.attempts WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`);
-      const refunds = await run(this.pool, sql`DELETE FROM sandbox.refunds WHERE refund_id IN (
-        SELECT refund_id FROM sandbox.refunds WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`);
+      const attempts = await run(
+        this.pool,
+        sql`DELETE FROM sandbox.attempts WHERE attempt_id IN (
+        SELECT attempt_id FROM sandbox.attempts WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`,
+      );
+      const refunds = await run(
+        this.pool,
+        sql`DELETE FROM sandbox.refunds WHERE refund_id IN (
+        SELECT refund_id FROM sandbox.refunds WHERE created_at_ms < ${cutoff_ms} LIMIT ${batch_size})`,
+      );
       const attempts_deleted = attempts.rowCount ?? 0;
       const refunds_deleted = refunds.rowCount ?? 0;
       deleted += attempts_deleted + refunds_deleted;
@@ -186,7 +207,9 @@ export class SandboxProcessor implements Connector {
    */
   private async refundIfCovered(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult | undefined> {
     try {
-      const refunded = await run(this.pool, sql`
+      const refunded = await run(
+        this.pool,
+        sql`
         WITH covered AS (
           UPDATE sandbox.attempts SET amount_refunded = amount_refunded + ${amount}
           WHERE attempt_id = ${attempt_id} AND amount_captured - amount_refunded >= ${amount}
@@ -194,7 +217,8 @@ export class SandboxProcessor implements Connector {
         INSERT INTO sandbox.refunds (refund_id, attempt_id, merchant_id, outcome, amount, created_at_ms)
         SELECT ${refund_id}::text, ${attempt_id}::text, merchant_id, 'succeeded', ${amount}::bigint, ${this.clock.now_ms()}::bigint
         FROM covered
-        RETURNING refund_id`);
+        RETURNING refund_id`,
+      );
       return refunded.rowCount === 1 ? { outcome: 'succeeded' } : undefined;
     } catch (error) {
       // A concurrent call with this refund id recorded first; this statement, refund included, rolled back.
@@ -207,24 +231,33 @@ export class SandboxProcessor implements Connector {
   private async recordRefusal(refund_id: string, attempt_id: string): Promise<RefundResult> {
     const record = await this.attempt(attempt_id);
     const refusal = refundRefusal(record);
-    const recorded = await run(this.pool, sql`
+    const recorded = await run(
+      this.pool,
+      sql`
       INSERT INTO sandbox.refunds (refund_id, attempt_id, merchant_id, outcome, failure_message, created_at_ms)
       VALUES (${refund_id}, ${attempt_id}, ${record?.merchant_id ?? null}, 'failed', ${refusal.message}, ${this.clock.now_ms()})
       ON CONFLICT (refund_id) DO NOTHING
-      RETURNING refund_id`);
+      RETURNING refund_id`,
+    );
     return recorded.rowCount === 1 ? refusal : this.recordedRefund(refund_id);
   }
 
   private async attempt(attempt_id: string): Promise<AttemptRecord | undefined> {
-    const found = await run<AttemptRecord>(this.pool, sql`
+    const found = await run<AttemptRecord>(
+      this.pool,
+      sql`
       SELECT merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, amount_refunded, voided
-      FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`);
+      FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`,
+    );
     return found.rows[0];
   }
 
   private async storedRefund(refund_id: string): Promise<RefundResult | undefined> {
-    const found = await run<{ outcome: 'succeeded' | 'failed'; failure_message: string | null }>(this.pool, sql`
-      SELECT outcome, failure_message FROM sandbox.refunds WHERE refund_id = ${refund_id}`);
+    const found = await run<{ outcome: 'succeeded' | 'failed'; failure_message: string | null }>(
+      this.pool,
+      sql`
+      SELECT outcome, failure_message FROM sandbox.refunds WHERE refund_id = ${refund_id}`,
+    );
     const row = found.rows[0];
     if (!row) return undefined;
     return row.outcome === 'succeeded' ? { outcome: 'succeeded' } : { outcome: 'failed', message: row.failure_message ?? '' };

@@ -21,11 +21,7 @@ export interface AuthorizeRequest {
   capture: boolean;
 }
 
-export type DeclineCode =
-  | 'card_declined'
-  | 'expired_card'
-  | 'incorrect_cvc'
-  | 'processing_error';
+export type DeclineCode = 'card_declined' | 'expired_card' | 'incorrect_cvc' | 'processing_error';
 
 export type AuthorizeResult =
   | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked' }
@@ -39,9 +35,7 @@ export type RefundResult = { outcome: 'succeeded' } | { outcome: 'failed'; messa
  * What the processor's own record says of an attempt: how an attempt whose outcome Payrail does not
  * know (a timeout, a crash, a lost response) is settled, instead of authorizing again.
  */
-export type AttemptStatus =
-  | { found: false }
-  | { found: true; result: AuthorizeResult; amount_captured: number; amount_refunded: number; voided: boolean };
+export type AttemptStatus = { found: false } | { found: true; result: AuthorizeResult; amount_captured: number; amount_refunded: number; voided: boolean };
 
 export type RefundStatus = { found: false } | ({ found: true } & RefundResult);
 

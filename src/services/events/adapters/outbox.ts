@@ -28,28 +28,17 @@ export interface EventRow {
 }
 
 /** One multi-row INSERT for all of a change's events, to join the change's own write. */
-export function outboxInsert(
-  ids: IdGenerator,
-  merchant_id: string,
-  created_s: number,
-  request: EventRequest,
-  drafts: readonly EventDraft[],
-): SqlFragment {
+export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: number, request: EventRequest, drafts: readonly EventDraft[]): SqlFragment {
   assert(drafts.length > 0, 'outboxInsert needs at least one event');
   // With tracing on, the request's trace context (W3C traceparent) rides in the stored `request` json,
   // so consumers continue the trace (tracedFromStored); renderEvent shows clients only id and key.
   const trace_context = traceContextCarrier();
   const stored_request = JSON.stringify(trace_context ? { ...request, ...trace_context } : request);
   const rows = drafts.map((draft) => {
-    const data = draft.previous_attributes
-      ? { object: draft.object, previous_attributes: draft.previous_attributes }
-      : { object: draft.object };
+    const data = draft.previous_attributes ? { object: draft.object, previous_attributes: draft.previous_attributes } : { object: draft.object };
     return sql`(${ids.next('event')}, ${merchant_id}, ${draft.type}, ${created_s}, ${draft.object.id}, ${JSON.stringify(data)}::json, ${stored_request}::json)`;
   });
-  return joinSql(
-    [sql`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES `, joinSql(rows, ', ')],
-    '',
-  );
+  return joinSql([sql`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES `, joinSql(rows, ', ')], '');
 }
 
 export function renderEvent(row: EventRow): Record<string, unknown> {

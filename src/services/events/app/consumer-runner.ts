@@ -83,12 +83,15 @@ export class OutboxConsumerRunner {
 
   private async hasWork(): Promise<boolean> {
     // LATERAL, so the offset is an index bound: a plain join compares it row by row over the whole outbox.
-    const result = await run<{ more: boolean }>(this.pool, sql`SELECT EXISTS (
+    const result = await run<{ more: boolean }>(
+      this.pool,
+      sql`SELECT EXISTS (
       SELECT 1 FROM events.consumer_offsets o CROSS JOIN LATERAL (
         SELECT 1 FROM events.outbox e
         WHERE (e.xid, e.seq) > (o.xid, o.seq) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY e.xid, e.seq LIMIT 1) next
-      WHERE o.consumer = ${this.consumer.name}) AS more`);
+      WHERE o.consumer = ${this.consumer.name}) AS more`,
+    );
     return result.rows[0]?.more === true;
   }
 
@@ -97,12 +100,16 @@ export class OutboxConsumerRunner {
     try {
       // The consumer's lock goes with BEGIN in one round trip, taken before anything that writes so
       // this transaction has no xid yet when it reads the outbox. The name is checked in the constructor.
-      return await withTransaction(this.pool, async (client, first) => {
-        if ((first?.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return { kind: 'busy' as const };
-        const result = await work(client);
-        if (result === 'batch_failed') throw new BatchRefused();
-        return result;
-      }, { first_statement: `SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.consumer:${this.consumer.name}', 0)) AS locked` });
+      return await withTransaction(
+        this.pool,
+        async (client, first) => {
+          if ((first?.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return { kind: 'busy' as const };
+          const result = await work(client);
+          if (result === 'batch_failed') throw new BatchRefused();
+          return result;
+        },
+        { first_statement: `SELECT pg_try_advisory_xact_lock(hashtextextended('payrail.consumer:${this.consumer.name}', 0)) AS locked` },
+      );
     } catch (error) {
       if (error instanceof BatchRefused) return 'batch_failed';
       throw error;
@@ -130,7 +137,9 @@ export class OutboxConsumerRunner {
 
   /** One statement: the events into the inbox (answering which are new) and the offset forward. */
   private async recordBatch(client: pg.PoolClient, events: readonly ConsumedEvent[], last: OutboxPosition): Promise<Set<string>> {
-    const result = await run<{ moved: number; fresh: string[] }>(client, sql`
+    const result = await run<{ moved: number; fresh: string[] }>(
+      client,
+      sql`
       WITH inbox AS (
         INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
         SELECT ${this.consumer.name}, u.event_id, u.merchant_id FROM unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.merchant_id)}::text[]) AS u(event_id, merchant_id)
@@ -141,7 +150,8 @@ export class OutboxConsumerRunner {
         WHERE consumer = ${this.consumer.name} AND (xid, seq) < (${last.xid}::xid8, ${last.seq})
         RETURNING 1
       )
-      SELECT (SELECT count(*) FROM moved)::int AS moved, coalesce((SELECT array_agg(event_id) FROM inbox), '{}') AS fresh`);
+      SELECT (SELECT count(*) FROM moved)::int AS moved, coalesce((SELECT array_agg(event_id) FROM inbox), '{}') AS fresh`,
+    );
     const row = result.rows[0];
     assert(row?.moved === 1, `consumer ${this.consumer.name}: offset did not move forward`);
     return new Set(row.fresh);
@@ -151,7 +161,9 @@ export class OutboxConsumerRunner {
   private async readBatch(client: pg.PoolClient): Promise<OutboxRow[]> {
     // The offset is read here, after the lock was taken (its own statement, its own snapshot), and
     // joined LATERAL so it bounds the index range scan.
-    const result = await run<OutboxRow>(client, sql`
+    const result = await run<OutboxRow>(
+      client,
+      sql`
       SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type, e.created, e.object_id,
              CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.data END AS data
       FROM events.consumer_offsets o CROSS JOIN LATERAL (
@@ -160,7 +172,8 @@ export class OutboxConsumerRunner {
         ORDER BY e.xid, e.seq
         LIMIT ${this.batch_size}) e
       WHERE o.consumer = ${this.consumer.name}
-      ORDER BY e.xid, e.seq`);
+      ORDER BY e.xid, e.seq`,
+    );
     assert(result.rows.length <= this.batch_size, 'outbox read returned more than its limit');
     return result.rows;
   }
@@ -168,11 +181,14 @@ export class OutboxConsumerRunner {
   /** Records the events in the inbox and hands the ones not seen before to the consumer. */
   private async apply(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<number> {
     if (events.length === 0) return 0;
-    const inserted = await run<{ event_id: string }>(client, sql`
+    const inserted = await run<{ event_id: string }>(
+      client,
+      sql`
       INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
       SELECT ${this.consumer.name}, u.event_id, u.merchant_id FROM unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.merchant_id)}::text[]) AS u(event_id, merchant_id)
       ON CONFLICT (consumer, event_id) DO NOTHING
-      RETURNING event_id`);
+      RETURNING event_id`,
+    );
     const fresh = new Set(inserted.rows.map((row) => row.event_id));
     const batch = events.filter((event) => fresh.has(event.id));
     if (batch.length > 0) await this.consumer.handle(batch, client);
@@ -215,34 +231,49 @@ export class OutboxConsumerRunner {
 
   private async countAttempt(client: pg.PoolClient, event: ConsumedEvent, message: string): Promise<number> {
     this.attempts_pending = true;
-    const result = await run<{ attempts: number }>(client, sql`
+    const result = await run<{ attempts: number }>(
+      client,
+      sql`
       INSERT INTO events.consumer_attempts (consumer, event_id, attempts, last_error) VALUES (${this.consumer.name}, ${event.id}, 1, ${message})
       ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = events.consumer_attempts.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now()
-      RETURNING attempts`);
+      RETURNING attempts`,
+    );
     const attempts = result.rows[0]?.attempts;
     assert(attempts !== undefined && attempts >= 1, 'attempt count not returned');
     return attempts;
   }
 
   private async park(client: pg.PoolClient, event: ConsumedEvent, attempts: number, message: string): Promise<void> {
-    await run(client, sql`
+    await run(
+      client,
+      sql`
       INSERT INTO events.dead_letters (consumer, event_id, merchant_id, type, xid, seq, attempts, error)
       VALUES (${this.consumer.name}, ${event.id}, ${event.merchant_id}, ${event.type}, ${event.position.xid}::xid8, ${event.position.seq}, ${attempts}, ${message})
-      ON CONFLICT (consumer, event_id) DO NOTHING`);
-    await run(client, sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`);
+      ON CONFLICT (consumer, event_id) DO NOTHING`,
+    );
+    await run(
+      client,
+      sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`,
+    );
     await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name} AND event_id = ${event.id}`);
   }
 
   private async clearAttempts(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<void> {
     if (events.length > 0) {
-      await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name} AND event_id = ANY(${events.map((e) => e.id)}::text[])`);
+      await run(
+        client,
+        sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name} AND event_id = ANY(${events.map((e) => e.id)}::text[])`,
+      );
     }
     this.attempts_pending = false;
   }
 
   private async moveOffset(client: pg.PoolClient, position: { xid: string; seq: number }): Promise<void> {
-    const result = await run(client, sql`UPDATE events.consumer_offsets SET xid = ${position.xid}::xid8, seq = ${position.seq}, updated_at = now()
-      WHERE consumer = ${this.consumer.name} AND (xid, seq) < (${position.xid}::xid8, ${position.seq})`);
+    const result = await run(
+      client,
+      sql`UPDATE events.consumer_offsets SET xid = ${position.xid}::xid8, seq = ${position.seq}, updated_at = now()
+      WHERE consumer = ${this.consumer.name} AND (xid, seq) < (${position.xid}::xid8, ${position.seq})`,
+    );
     assert(result.rowCount === 1, `consumer ${this.consumer.name}: offset did not move forward`);
   }
 }
@@ -250,8 +281,13 @@ export class OutboxConsumerRunner {
 function toEvent(row: OutboxRow): ConsumedEvent {
   assert(row.data !== null, `event ${row.id} read without its data`);
   return {
-    id: row.id, merchant_id: row.merchant_id, type: row.type, created: row.created, object_id: row.object_id,
-    data: row.data, position: { xid: row.xid, seq: row.seq },
+    id: row.id,
+    merchant_id: row.merchant_id,
+    type: row.type,
+    created: row.created,
+    object_id: row.object_id,
+    data: row.data,
+    position: { xid: row.xid, seq: row.seq },
   };
 }
 

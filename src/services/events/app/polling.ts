@@ -19,10 +19,14 @@ export function startPolling(step: () => Promise<StepOutcome>, options: PollingO
   assert(options.idle_ms > 0 && options.backoff_ms > 0 && options.backoff_max_ms >= options.backoff_ms, 'polling intervals out of range');
   let stopping = false;
   let wake: (() => void) | undefined;
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => { clearTimeout(timer); resolve(); };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   const loop = (async () => {
     let failures = 0;
     while (!stopping) {

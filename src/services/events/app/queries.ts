@@ -10,7 +10,10 @@ const EVENT_COLUMNS = `json_build_object('id', id, 'merchant_id', merchant_id, '
   'pending_webhooks', events.pending_webhooks(merchant_id, id, type, created))`;
 
 export async function retrieveEvent(db: Db, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  const result = await run<EventRow>(db, sql`SELECT id, merchant_id, type, created, data, request, events.pending_webhooks(merchant_id, id, type, created) AS pending_webhooks FROM events.outbox WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+  const result = await run<EventRow>(
+    db,
+    sql`SELECT id, merchant_id, type, created, data, request, events.pending_webhooks(merchant_id, id, type, created) AS pending_webhooks FROM events.outbox WHERE merchant_id = ${merchant_id} AND id = ${id}`,
+  );
   const row = result.rows[0];
   if (!row) throw new PayrailError('resource_missing', { message: `No such event: '${id.slice(0, 64)}'` });
   return renderEvent(row);

@@ -61,8 +61,13 @@ export async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelive
   metrics.webhookDelivery(verdict.ok ? 'succeeded' : 'failed', latency_ms / 1000);
   const recorded = await recordAttempt(deps.pool, delivery, response, verdict, { started_ms, latency_ms });
   const fields = {
-    delivery_id: delivery.id, event_id: delivery.event_id, endpoint_id: delivery.endpoint_id, attempt: delivery.attempt,
-    http_status: response.status, error: verdict.error, latency_ms,
+    delivery_id: delivery.id,
+    event_id: delivery.event_id,
+    endpoint_id: delivery.endpoint_id,
+    attempt: delivery.attempt,
+    http_status: response.status,
+    error: verdict.error,
+    latency_ms,
   };
   if (!recorded) {
     deps.log.warn(fields, 'webhooks: lease lost during the attempt (too slow, or the endpoint was disabled); the attempt is recorded');
@@ -72,10 +77,17 @@ export async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelive
 }
 
 function eventPayload(delivery: ClaimedDelivery): string {
-  return JSON.stringify(renderEvent({
-    id: delivery.event_id, merchant_id: delivery.merchant_id, type: delivery.type, created: delivery.created,
-    data: delivery.data, request: delivery.request, pending_webhooks: delivery.pending_webhooks,
-  }));
+  return JSON.stringify(
+    renderEvent({
+      id: delivery.event_id,
+      merchant_id: delivery.merchant_id,
+      type: delivery.type,
+      created: delivery.created,
+      data: delivery.data,
+      request: delivery.request,
+      pending_webhooks: delivery.pending_webhooks,
+    }),
+  );
 }
 
 async function send(deps: AttemptDeps, delivery: ClaimedDelivery, payload: string, started_ms: number): Promise<WebhookResponse> {
@@ -87,12 +99,24 @@ async function send(deps: AttemptDeps, delivery: ClaimedDelivery, payload: strin
       'stripe-signature': signatureHeader(secret, Math.floor(started_ms / 1000), payload),
     };
     // The span continues the trace of the API request that caused the event (stored with it).
-    return await tracedFromStored('webhooks.deliver', delivery.request, {
-      'payrail.event_id': delivery.event_id, 'payrail.event_type': delivery.type, 'payrail.webhook_endpoint_id': delivery.endpoint_id,
-    }, () => deps.transport({
-      url: delivery.url, body: payload, headers, timeout_ms: deps.settings.timeout_ms, excerpt_max: deps.settings.response_excerpt_max,
-      signal: deps.signal,
-    }));
+    return await tracedFromStored(
+      'webhooks.deliver',
+      delivery.request,
+      {
+        'payrail.event_id': delivery.event_id,
+        'payrail.event_type': delivery.type,
+        'payrail.webhook_endpoint_id': delivery.endpoint_id,
+      },
+      () =>
+        deps.transport({
+          url: delivery.url,
+          body: payload,
+          headers,
+          timeout_ms: deps.settings.timeout_ms,
+          excerpt_max: deps.settings.response_excerpt_max,
+          signal: deps.signal,
+        }),
+    );
   } catch (error) {
     // Nothing was sent (a secret that does not open: the key material changed). A failed attempt
     // like any other, so it follows the schedule and gives up, instead of crashing in a loop.
@@ -103,14 +127,19 @@ async function send(deps: AttemptDeps, delivery: ClaimedDelivery, payload: strin
 
 /** Shutdown cut the request short: the delivery goes back to the queue at once, for this or another process. */
 async function releaseLease(pool: Pool, delivery: ClaimedDelivery): Promise<void> {
-  await run(pool, sql`UPDATE events.webhook_deliveries SET lease_until_ms = NULL, lease_token = NULL
-    WHERE id = ${delivery.id} AND lease_token = ${delivery.lease_token} AND status = 'pending'`);
+  await run(
+    pool,
+    sql`UPDATE events.webhook_deliveries SET lease_until_ms = NULL, lease_token = NULL
+    WHERE id = ${delivery.id} AND lease_token = ${delivery.lease_token} AND status = 'pending'`,
+  );
 }
 
 function judge(deps: AttemptDeps, delivery: ClaimedDelivery, response: WebhookResponse, now_ms: number): Verdict {
   const ok = response.status !== null && response.status >= 200 && response.status < 300;
   const error = response.error?.slice(0, DELIVERY_LIMITS.error_length_max) ?? (ok ? null : `http_${response.status}`);
-  const next = ok ? undefined : afterFailure(deps.settings.schedule, { failures: delivery.scheduled_attempts, round_started_ms: delivery.round_started_ms, now_ms }, deps.random);
+  const next = ok
+    ? undefined
+    : afterFailure(deps.settings.schedule, { failures: delivery.scheduled_attempts, round_started_ms: delivery.round_started_ms, now_ms }, deps.random);
   return {
     ok,
     status: ok ? 'succeeded' : next?.kind === 'retry' ? 'pending' : 'failed',
@@ -121,9 +150,17 @@ function judge(deps: AttemptDeps, delivery: ClaimedDelivery, response: WebhookRe
 }
 
 /** The attempt row and the delivery's next state in one statement; false when the lease was lost meanwhile. */
-async function recordAttempt(pool: Pool, delivery: ClaimedDelivery, response: WebhookResponse, verdict: Verdict, timing: { started_ms: number; latency_ms: number }): Promise<boolean> {
+async function recordAttempt(
+  pool: Pool,
+  delivery: ClaimedDelivery,
+  response: WebhookResponse,
+  verdict: Verdict,
+  timing: { started_ms: number; latency_ms: number },
+): Promise<boolean> {
   const excerpt = response.excerpt === null ? null : stripUnstorable(response.excerpt);
-  const updated = await run(pool, sql`
+  const updated = await run(
+    pool,
+    sql`
     WITH recorded AS (
       INSERT INTO events.webhook_attempts (delivery_id, attempt, merchant_id, event_id, endpoint_id, started_ms, latency_ms, http_status, error, response_excerpt)
       VALUES (${delivery.id}, ${delivery.attempt}, ${delivery.merchant_id}, ${delivery.event_id}, ${delivery.endpoint_id}, ${timing.started_ms}, ${timing.latency_ms},
@@ -132,7 +169,8 @@ async function recordAttempt(pool: Pool, delivery: ClaimedDelivery, response: We
     )
     UPDATE events.webhook_deliveries SET status = ${verdict.status}, next_attempt_ms = ${verdict.next_attempt_ms}, lease_until_ms = NULL, lease_token = NULL,
       last_http_status = ${response.status}, last_error = ${verdict.error}
-    WHERE id = ${delivery.id} AND lease_token = ${delivery.lease_token} AND status = 'pending'`);
+    WHERE id = ${delivery.id} AND lease_token = ${delivery.lease_token} AND status = 'pending'`,
+  );
   return updated.rowCount === 1;
 }
 

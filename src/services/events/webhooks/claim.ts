@@ -54,8 +54,11 @@ export async function claimDueDeliveries(pool: Pool, settings: ClaimSettings, no
 }
 
 async function anyDue(pool: Pool, now_ms: number): Promise<boolean> {
-  const due = await run<{ due: boolean }>(pool, sql`SELECT EXISTS (SELECT 1 FROM events.webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_ms <= ${now_ms} AND (lease_until_ms IS NULL OR lease_until_ms <= ${now_ms})) AS due`);
+  const due = await run<{ due: boolean }>(
+    pool,
+    sql`SELECT EXISTS (SELECT 1 FROM events.webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_ms <= ${now_ms} AND (lease_until_ms IS NULL OR lease_until_ms <= ${now_ms})) AS due`,
+  );
   return due.rows[0]?.due === true;
 }
 
@@ -63,7 +66,9 @@ async function anyDue(pool: Pool, now_ms: number): Promise<boolean> {
 async function leaseDue(client: pg.PoolClient, settings: ClaimSettings, now_ms: number, limit: number): Promise<ClaimedDelivery[]> {
   const token = randomBytes(12).toString('base64url');
   const lease_until_ms = now_ms + settings.timeout_ms + DELIVERY_LIMITS.lease_margin_ms;
-  const result = await run<ClaimedDelivery>(client, sql`
+  const result = await run<ClaimedDelivery>(
+    client,
+    sql`
     WITH in_flight AS (
       SELECT endpoint_id, count(*)::int AS n FROM events.webhook_deliveries
       WHERE status = 'pending' AND lease_until_ms IS NOT NULL AND lease_until_ms > ${now_ms}
@@ -100,6 +105,7 @@ async function leaseDue(client: pg.PoolClient, settings: ClaimSettings, now_ms: 
     FROM claimed c
     JOIN events.webhook_endpoints e ON e.merchant_id = c.merchant_id AND e.id = c.endpoint_id
     JOIN events.outbox o ON o.merchant_id = c.merchant_id AND o.id = c.event_id
-    ORDER BY c.id`);
+    ORDER BY c.id`,
+  );
   return result.rows;
 }

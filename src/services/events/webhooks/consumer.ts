@@ -18,7 +18,9 @@ export function webhookConsumer(clock: Clock): Consumer {
     handle: async (batch, tx) => {
       if (batch.length === 0) return;
       const now_ms = clock.now_ms();
-      await run(tx, sql`
+      await run(
+        tx,
+        sql`
         INSERT INTO events.webhook_deliveries (merchant_id, event_id, endpoint_id, event_type, object_id, created_ms, round_started_ms, next_attempt_ms)
         SELECT b.merchant_id, b.event_id, e.id, b.type, b.object_id, ${now_ms}, ${now_ms}, ${now_ms}
         FROM unnest(${batch.map((e) => e.merchant_id)}::text[], ${batch.map((e) => e.id)}::text[], ${batch.map((e) => e.type)}::text[],
@@ -27,7 +29,8 @@ export function webhookConsumer(clock: Clock): Consumer {
         JOIN events.webhook_endpoints e ON e.merchant_id = b.merchant_id AND e.status = 'enabled' AND e.created <= b.created
           AND (e.enabled_events @> ARRAY['*'] OR b.type = ANY(e.enabled_events))
         ORDER BY b.ord, e.id
-        ON CONFLICT DO NOTHING`);
+        ON CONFLICT DO NOTHING`,
+      );
     },
   };
 }

@@ -44,10 +44,26 @@ export const DELIVERY_LIMITS = {
 
 export function checkDeliverySettings(settings: DeliverySettings): DeliverySettings {
   checkSchedule(settings.schedule);
-  assert(Number.isInteger(settings.timeout_ms) && settings.timeout_ms >= 1 && settings.timeout_ms <= DELIVERY_LIMITS.timeout_ms_max, 'webhook timeout_ms out of range');
-  assert(Number.isInteger(settings.per_endpoint_concurrency) && settings.per_endpoint_concurrency >= 1 && settings.per_endpoint_concurrency <= settings.concurrency_max, 'per_endpoint_concurrency must be 1 to concurrency_max');
-  assert(Number.isInteger(settings.concurrency_max) && settings.concurrency_max >= 1 && settings.concurrency_max <= DELIVERY_LIMITS.concurrency_max, 'webhook concurrency_max out of range');
-  assert(Number.isInteger(settings.response_excerpt_max) && settings.response_excerpt_max >= 0 && settings.response_excerpt_max <= DELIVERY_LIMITS.response_excerpt_max, 'response_excerpt_max out of range');
+  assert(
+    Number.isInteger(settings.timeout_ms) && settings.timeout_ms >= 1 && settings.timeout_ms <= DELIVERY_LIMITS.timeout_ms_max,
+    'webhook timeout_ms out of range',
+  );
+  assert(
+    Number.isInteger(settings.per_endpoint_concurrency) &&
+      settings.per_endpoint_concurrency >= 1 &&
+      settings.per_endpoint_concurrency <= settings.concurrency_max,
+    'per_endpoint_concurrency must be 1 to concurrency_max',
+  );
+  assert(
+    Number.isInteger(settings.concurrency_max) && settings.concurrency_max >= 1 && settings.concurrency_max <= DELIVERY_LIMITS.concurrency_max,
+    'webhook concurrency_max out of range',
+  );
+  assert(
+    Number.isInteger(settings.response_excerpt_max) &&
+      settings.response_excerpt_max >= 0 &&
+      settings.response_excerpt_max <= DELIVERY_LIMITS.response_excerpt_max,
+    'response_excerpt_max out of range',
+  );
   assert(settings.idle_ms > 0 && settings.backoff_ms > 0 && settings.backoff_max_ms >= settings.backoff_ms, 'webhook polling intervals out of range');
   return settings;
 }

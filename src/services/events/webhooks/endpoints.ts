@@ -91,7 +91,8 @@ export function checkUrl(url: string): string {
 
 /** `['*']` or distinct types Payrail emits; duplicates are dropped, order kept. */
 export function checkEnabledEvents(values: readonly string[]): string[] {
-  if (values.length === 0) throw new PayrailError('parameter_invalid_empty', { param: 'enabled_events', message: 'enabled_events must list at least one event type, or *.' });
+  if (values.length === 0)
+    throw new PayrailError('parameter_invalid_empty', { param: 'enabled_events', message: 'enabled_events must list at least one event type, or *.' });
   const distinct = [...new Set(values)];
   if (distinct.includes('*')) {
     if (distinct.length > 1) throw new PayrailError('parameter_invalid', { param: 'enabled_events', message: "Use '*' alone to enable every event type." });
@@ -100,7 +101,10 @@ export function checkEnabledEvents(values: readonly string[]): string[] {
   for (const [index, value] of distinct.entries()) {
     if (!isEventType(value)) {
       const shown = /^[a-z_.]{1,100}$/.test(value) ? `'${value}'` : 'a value';
-      throw new PayrailError('parameter_invalid', { param: `enabled_events[${index}]`, message: `Invalid event type: ${shown} is not an event type Payrail sends. See docs/events.md.` });
+      throw new PayrailError('parameter_invalid', {
+        param: `enabled_events[${index}]`,
+        message: `Invalid event type: ${shown} is not an event type Payrail sends. See docs/events.md.`,
+      });
     }
   }
   return distinct;
@@ -114,7 +118,9 @@ export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   }
   const count = await run<{ n: number }>(ctx.reader, sql`SELECT count(*)::int AS n FROM events.webhook_endpoints WHERE merchant_id = ${ctx.merchant_id}`);
   if ((count.rows[0]?.n ?? 0) >= WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant) {
-    throw new PayrailError('webhook_endpoints_limit', { message: `An account can have at most ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant} webhook endpoints; delete one first.` });
+    throw new PayrailError('webhook_endpoints_limit', {
+      message: `An account can have at most ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant} webhook endpoints; delete one first.`,
+    });
   }
   const endpoint: WebhookEndpoint = {
     merchant_id: ctx.merchant_id,
@@ -146,10 +152,15 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
     version: before.version + 1,
   };
   const outcome: Outcome = { ok: renderEndpoint(after) };
-  await ctx.commit([sql`
+  await ctx.commit(
+    [
+      sql`
     UPDATE events.webhook_endpoints SET url = ${after.url}, enabled_events = ${after.enabled_events}::text[], description = ${after.description},
       metadata = ${JSON.stringify(after.metadata)}::jsonb, status = ${after.status}, version = ${after.version}
-    WHERE merchant_id = ${after.merchant_id} AND id = ${after.id} AND version = ${before.version}`], outcome);
+    WHERE merchant_id = ${after.merchant_id} AND id = ${after.id} AND version = ${before.version}`,
+    ],
+    outcome,
+  );
   return outcome;
 }
 
@@ -174,7 +185,10 @@ export async function listEndpoints(db: Db, merchant_id: string, page: PageReque
 }
 
 export async function getEndpoint(db: Db, merchant_id: string, id: string): Promise<WebhookEndpoint> {
-  const result = await run<WebhookEndpoint>(db, sql`SELECT merchant_id, id, created, url, enabled_events, status, description, metadata, api_version, version FROM events.webhook_endpoints WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+  const result = await run<WebhookEndpoint>(
+    db,
+    sql`SELECT merchant_id, id, created, url, enabled_events, status, description, metadata, api_version, version FROM events.webhook_endpoints WHERE merchant_id = ${merchant_id} AND id = ${id}`,
+  );
   const endpoint = result.rows[0];
   if (!endpoint) throw new PayrailError('resource_missing', { param: 'id', message: `No such webhook endpoint: '${id.slice(0, 64)}'` });
   return endpoint;
@@ -189,4 +203,3 @@ function insertEndpoint(endpoint: WebhookEndpoint, secret_sealed: Buffer): SqlFr
       ${endpoint.description}, ${JSON.stringify(endpoint.metadata)}::jsonb, ${endpoint.api_version}, ${secret_sealed}, ${endpoint.version}
     WHERE (SELECT count(*) FROM events.webhook_endpoints WHERE merchant_id = ${endpoint.merchant_id}) < ${WEBHOOK_ENDPOINT_LIMITS.endpoints_per_merchant}`;
 }
-

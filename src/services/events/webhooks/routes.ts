@@ -47,7 +47,11 @@ export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps,
   const { post } = routeKit(app, pipeline);
   const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) =>
     post(path, schema, ['webhook_endpoint'], handler, method);
-  const read = <S extends z.ZodType>(path: string, schema: S, handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>) => {
+  const read = <S extends z.ZodType>(
+    path: string,
+    schema: S,
+    handler: (merchant_id: string, query: z.output<S>, request: FastifyRequest) => Promise<Record<string, unknown>>,
+  ) => {
     app.get(path, async (request) => handler(merchantOf(request), P.parseParams(schema, request.query), request));
   };
 
@@ -59,7 +63,12 @@ export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps,
   write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints, ctx, pathId(r)));
   read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(reader, m, pathId(r)));
   read('/v1/webhook_endpoints', listSchema, async (m, q) => {
-    const page = await Endpoints.listEndpoints(reader, m, { limit: q.limit, starting_after: q.starting_after, ending_before: q.ending_before, created: P.parseCreatedFilter(q.created) });
+    const page = await Endpoints.listEndpoints(reader, m, {
+      limit: q.limit,
+      starting_after: q.starting_after,
+      ending_before: q.ending_before,
+      created: P.parseCreatedFilter(q.created),
+    });
     return { object: 'list', data: page.data, has_more: page.has_more, url: '/v1/webhook_endpoints' };
   });
 }

@@ -40,11 +40,20 @@ export const RETRY_LIMITS = {
 } as const;
 
 export function checkSchedule(schedule: RetrySchedule): RetrySchedule {
-  assert(Number.isFinite(schedule.first_retry_ms) && schedule.first_retry_ms >= 1 && schedule.first_retry_ms <= RETRY_LIMITS.first_retry_ms_max, 'first_retry_ms must be 1 ms to 10 s');
+  assert(
+    Number.isFinite(schedule.first_retry_ms) && schedule.first_retry_ms >= 1 && schedule.first_retry_ms <= RETRY_LIMITS.first_retry_ms_max,
+    'first_retry_ms must be 1 ms to 10 s',
+  );
   assert(Number.isFinite(schedule.multiplier) && schedule.multiplier >= 1 && schedule.multiplier <= 100, 'multiplier must be 1 to 100');
   assert(Number.isFinite(schedule.max_interval_ms) && schedule.max_interval_ms >= schedule.first_retry_ms, 'max_interval_ms must be at least first_retry_ms');
-  assert(Number.isFinite(schedule.give_up_after_ms) && schedule.give_up_after_ms >= 1 && schedule.give_up_after_ms <= RETRY_LIMITS.give_up_after_ms_max, 'give_up_after_ms out of range');
-  assert(Number.isInteger(schedule.attempts_max) && schedule.attempts_max >= 1 && schedule.attempts_max <= RETRY_LIMITS.attempts_max, 'attempts_max must be 1 to 1000');
+  assert(
+    Number.isFinite(schedule.give_up_after_ms) && schedule.give_up_after_ms >= 1 && schedule.give_up_after_ms <= RETRY_LIMITS.give_up_after_ms_max,
+    'give_up_after_ms out of range',
+  );
+  assert(
+    Number.isInteger(schedule.attempts_max) && schedule.attempts_max >= 1 && schedule.attempts_max <= RETRY_LIMITS.attempts_max,
+    'attempts_max must be 1 to 1000',
+  );
   assert(Number.isFinite(schedule.jitter) && schedule.jitter >= 0 && schedule.jitter < 1, 'jitter must be in [0, 1)');
   return schedule;
 }
@@ -78,17 +87,33 @@ export function afterFailure(schedule: RetrySchedule, state: { failures: number;
  */
 export function parseSchedule(text: string, base: RetrySchedule = DEFAULT_RETRY_SCHEDULE): RetrySchedule {
   const schedule = { ...base };
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const [key, value] = part.split('=', 2).map((p) => p.trim());
     if (!key || value === undefined) throw new Error(`webhook retry schedule: "${part}" is not key=value`);
     switch (key) {
-      case 'first': schedule.first_retry_ms = duration_ms(value); break;
-      case 'multiplier': schedule.multiplier = Number(value); break;
-      case 'max': schedule.max_interval_ms = duration_ms(value); break;
-      case 'for': schedule.give_up_after_ms = duration_ms(value); break;
-      case 'attempts': schedule.attempts_max = Number(value); break;
-      case 'jitter': schedule.jitter = Number(value); break;
-      default: throw new Error(`webhook retry schedule: unknown field "${key}" (first, multiplier, max, for, attempts, jitter)`);
+      case 'first':
+        schedule.first_retry_ms = duration_ms(value);
+        break;
+      case 'multiplier':
+        schedule.multiplier = Number(value);
+        break;
+      case 'max':
+        schedule.max_interval_ms = duration_ms(value);
+        break;
+      case 'for':
+        schedule.give_up_after_ms = duration_ms(value);
+        break;
+      case 'attempts':
+        schedule.attempts_max = Number(value);
+        break;
+      case 'jitter':
+        schedule.jitter = Number(value);
+        break;
+      default:
+        throw new Error(`webhook retry schedule: unknown field "${key}" (first, multiplier, max, for, attempts, jitter)`);
     }
   }
   try {

@@ -70,11 +70,20 @@ function describe(error: unknown, timeout: AbortSignal, stop: AbortSignal | unde
   const cause = (error as { cause?: { code?: string } }).cause;
   const code = cause?.code ?? (error as { code?: string }).code;
   switch (code) {
-    case 'ECONNREFUSED': return 'connection_refused';
-    case 'ECONNRESET': return 'connection_reset';
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'dns_failure';
-    case 'UND_ERR_SOCKET': return 'connection_closed';
-    case 'UND_ERR_HEADERS_TIMEOUT': case 'UND_ERR_BODY_TIMEOUT': case 'ETIMEDOUT': return 'timeout';
-    default: return typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? code.toLowerCase() : 'request_failed';
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ECONNRESET':
+      return 'connection_reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns_failure';
+    case 'UND_ERR_SOCKET':
+      return 'connection_closed';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    default:
+      return typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code) ? code.toLowerCase() : 'request_failed';
   }
 }

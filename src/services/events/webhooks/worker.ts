@@ -49,8 +49,14 @@ export class DeliveryWorker {
     this.settings = checkDeliverySettings({ ...DEFAULT_DELIVERY_SETTINGS, ...deps.settings });
     this.log = deps.logger.child({ worker: 'webhooks' });
     this.attempt_deps = {
-      pool: deps.pool, clock: deps.clock, log: this.log, secret_key: deps.secret_key, settings: this.settings,
-      transport: deps.transport ?? fetchTransport, random: deps.random ?? Math.random, signal: this.shutdown.signal,
+      pool: deps.pool,
+      clock: deps.clock,
+      log: this.log,
+      secret_key: deps.secret_key,
+      settings: this.settings,
+      transport: deps.transport ?? fetchTransport,
+      random: deps.random ?? Math.random,
+      signal: this.shutdown.signal,
     };
   }
 
@@ -66,8 +72,16 @@ export class DeliveryWorker {
     const claimed = await this.claim(free);
     for (const delivery of claimed) {
       const attempt = this.attempt(delivery)
-        .then(() => undefined, (error: unknown) => { this.log.error({ err: error, delivery_id: delivery.id }, 'webhook attempt crashed; its lease will run out and it will be sent again'); })
-        .finally(() => { this.in_flight.delete(attempt); this.wake(); });
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            this.log.error({ err: error, delivery_id: delivery.id }, 'webhook attempt crashed; its lease will run out and it will be sent again');
+          },
+        )
+        .finally(() => {
+          this.in_flight.delete(attempt);
+          this.wake();
+        });
       this.in_flight.add(attempt);
     }
     return claimed.length;
@@ -128,8 +142,15 @@ export class DeliveryWorker {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wake_up = undefined; resolve(); }, ms);
-      this.wake_up = () => { clearTimeout(timer); this.wake_up = undefined; resolve(); };
+      const timer = setTimeout(() => {
+        this.wake_up = undefined;
+        resolve();
+      }, ms);
+      this.wake_up = () => {
+        clearTimeout(timer);
+        this.wake_up = undefined;
+        resolve();
+      };
     });
   }
 

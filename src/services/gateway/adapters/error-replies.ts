@@ -24,7 +24,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     if (known.code === 'service_unavailable' && !(error instanceof PayrailError)) {
       request.log.warn({ request_id: request.id, database_failure: databaseFailureLabel(error) }, 'database unavailable');
     }
-    reply.code(known.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(known)));
+    reply
+      .code(known.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(errorBody(known)));
     return;
   }
   request.log.error({ err: error, request_id: request.id }, 'unexpected error');

@@ -20,7 +20,11 @@ export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<
   // so probes during an outage do not each hold a pool connection until the query times out.
   let readiness: Promise<boolean> | undefined;
   app.get('/readyz', async (_request, reply) => {
-    readiness ??= ready().catch(() => false).finally(() => { readiness = undefined; });
+    readiness ??= ready()
+      .catch(() => false)
+      .finally(() => {
+        readiness = undefined;
+      });
     const is_ready = await resolvesWithin(readiness, READINESS_TIMEOUT_MS, false);
     reply.code(is_ready ? 200 : 503).send({ status: is_ready ? 'ready' : 'not_ready' });
   });
@@ -28,6 +32,8 @@ export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<
 
 function resolvesWithin<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), ms); });
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

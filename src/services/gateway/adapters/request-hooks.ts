@@ -32,15 +32,24 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime, reply.getHeader('idempotent-replayed') === 'true');
-    request.log.info({
-      request_id: request.id,
-      merchant_id: request.merchant_id ?? null,
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      status: reply.statusCode,
-      latency_ms: Math.round(reply.elapsedTime * 100) / 100,
-    }, 'request');
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime,
+      reply.getHeader('idempotent-replayed') === 'true',
+    );
+    request.log.info(
+      {
+        request_id: request.id,
+        merchant_id: request.merchant_id ?? null,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
   });
 }
 

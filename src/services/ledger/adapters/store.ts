@@ -70,19 +70,33 @@ const TRANSFER_COLUMNS = `t.merchant_id, t.id, t.currency, t.kind, t.source_id, 
 function fromRow(row: TransferRow): Transfer {
   assert(row.postings !== null && row.postings.length >= 2, `transfer ${row.id} has fewer than two postings`);
   return {
-    id: row.id, merchant_id: row.merchant_id, currency: row.currency, kind: row.kind, source_id: row.source_id,
-    cause: { event_id: row.cause_event_id, type: row.cause_type }, created: row.created, available_on: row.available_on,
-    postings: row.postings, net: row.net, fee: row.fee,
+    id: row.id,
+    merchant_id: row.merchant_id,
+    currency: row.currency,
+    kind: row.kind,
+    source_id: row.source_id,
+    cause: { event_id: row.cause_event_id, type: row.cause_type },
+    created: row.created,
+    available_on: row.available_on,
+    postings: row.postings,
+    net: row.net,
+    fee: row.fee,
   };
 }
 
 /** The already posted transfers among `requests`' ids, keyed by `transferKey`. */
 async function loadTransfers(db: Db, requests: readonly { merchant_id: string; id: string }[]): Promise<Map<string, Transfer>> {
-  const result = await run<TransferRow>(db, joinSql([
-    rawSql(`SELECT ${TRANSFER_COLUMNS} FROM ledger.transfers t `),
-    sql`JOIN unnest(${requests.map((r) => r.merchant_id)}::text[], ${requests.map((r) => r.id)}::text[]) AS k(merchant_id, id)
+  const result = await run<TransferRow>(
+    db,
+    joinSql(
+      [
+        rawSql(`SELECT ${TRANSFER_COLUMNS} FROM ledger.transfers t `),
+        sql`JOIN unnest(${requests.map((r) => r.merchant_id)}::text[], ${requests.map((r) => r.id)}::text[]) AS k(merchant_id, id)
       ON t.merchant_id = k.merchant_id AND t.id = k.id COLLATE "C"`,
-  ], ''));
+      ],
+      '',
+    ),
+  );
   return new Map(result.rows.map((row) => [transferKey(row), fromRow(row)]));
 }
 
@@ -90,16 +104,22 @@ async function loadTransfers(db: Db, requests: readonly { merchant_id: string; i
 async function lockAccounts(tx: pg.PoolClient, requests: readonly TransferRequest[]): Promise<Map<string, AccountTotals>> {
   // Only valid requests name real accounts; the others are refused by planBatch without touching any.
   const keys = accountDeltas(requests.filter((r) => validateTransfer(r) === 'ok'));
-  await run(tx, sql`
+  await run(
+    tx,
+    sql`
     INSERT INTO ledger.accounts (merchant_id, currency, code, normal)
     SELECT * FROM unnest(${keys.map((k) => k.merchant_id)}::text[], ${keys.map((k) => k.currency)}::text[], ${keys.map((k) => k.code)}::text[], ${keys.map((k) => CHART[k.code].normal)}::text[])
-    ON CONFLICT (merchant_id, currency, code) DO NOTHING`);
-  const result = await run<AccountTotals>(tx, sql`
+    ON CONFLICT (merchant_id, currency, code) DO NOTHING`,
+  );
+  const result = await run<AccountTotals>(
+    tx,
+    sql`
     SELECT a.merchant_id, a.currency, a.code, a.debits_posted, a.credits_posted FROM ledger.accounts a
     JOIN unnest(${keys.map((k) => k.merchant_id)}::text[], ${keys.map((k) => k.currency)}::text[], ${keys.map((k) => k.code)}::text[]) AS k(merchant_id, currency, code)
       ON a.merchant_id = k.merchant_id AND a.currency = k.currency AND a.code = k.code
     ORDER BY a.merchant_id COLLATE "C", a.currency COLLATE "C", a.code COLLATE "C"
-    FOR UPDATE OF a`);
+    FOR UPDATE OF a`,
+  );
   return new Map(result.rows.map((row) => [accountKeyString(row), row]));
 }
 
@@ -114,7 +134,9 @@ async function writeTransfers(tx: pg.PoolClient, accepted: readonly TransferRequ
   const postings = transfers.flatMap((t) => t.postings.map((p, index) => ({ t, p, index })));
   // Pending captures become available later; the release job picks them up by available_on.
   const releases = transfers.filter((t) => t.kind === 'capture' && t.net > 0 && t.available_on !== null);
-  const result = await run<{ inserted: [string, string][]; postings: number }>(tx, sql`
+  const result = await run<{ inserted: [string, string][]; postings: number }>(
+    tx,
+    sql`
     WITH new_transfers AS (
       INSERT INTO ledger.transfers (merchant_id, id, currency, kind, source_id, cause_event_id, cause_type, created, available_on, net, fee)
       SELECT * FROM unnest(${transfers.map((t) => t.merchant_id)}::text[], ${transfers.map((t) => t.id)}::text[], ${transfers.map((t) => t.currency)}::text[],
@@ -147,7 +169,8 @@ async function writeTransfers(tx: pg.PoolClient, accepted: readonly TransferRequ
       RETURNING 1
     )
     SELECT coalesce((SELECT json_agg(json_build_array(merchant_id, id)) FROM new_transfers), '[]') AS inserted,
-           (SELECT count(*) FROM new_postings)::int AS postings`);
+           (SELECT count(*) FROM new_postings)::int AS postings`,
+  );
   const written = result.rows[0];
   assert(written !== undefined, 'ledger write returned no row');
   const inserted = new Set(written.inserted.map(([merchant_id, id]) => transferKey({ merchant_id, id })));
@@ -164,10 +187,13 @@ export async function retrieveTransfer(db: Db, merchant_id: string, id: string):
 export async function kindsBySource(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<Map<string, Set<TransferKind>>> {
   const kinds = new Map<string, Set<TransferKind>>();
   if (sources.length === 0) return kinds;
-  const result = await run<{ merchant_id: string; source_id: string; kind: TransferKind }>(db, sql`
+  const result = await run<{ merchant_id: string; source_id: string; kind: TransferKind }>(
+    db,
+    sql`
     SELECT t.merchant_id, t.source_id, t.kind FROM ledger.transfers t
     JOIN unnest(${sources.map((s) => s.merchant_id)}::text[], ${sources.map((s) => s.source_id)}::text[]) AS k(merchant_id, source_id)
-      ON t.merchant_id = k.merchant_id AND t.source_id = k.source_id COLLATE "C"`);
+      ON t.merchant_id = k.merchant_id AND t.source_id = k.source_id COLLATE "C"`,
+  );
   for (const row of result.rows) {
     const key = sourceKey(row);
     kinds.set(key, (kinds.get(key) ?? new Set()).add(row.kind));
@@ -180,8 +206,11 @@ export function sourceKey(source: { merchant_id: string; source_id: string }): s
 }
 
 export async function accountsOf(db: Db, merchant_id: string): Promise<AccountTotals[]> {
-  const result = await run<AccountTotals>(db, sql`
+  const result = await run<AccountTotals>(
+    db,
+    sql`
     SELECT merchant_id, currency, code, debits_posted, credits_posted FROM ledger.accounts WHERE merchant_id = ${merchant_id}
-    ORDER BY currency COLLATE "C", code COLLATE "C"`);
+    ORDER BY currency COLLATE "C", code COLLATE "C"`,
+  );
   return result.rows;
 }

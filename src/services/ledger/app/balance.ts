@@ -15,9 +15,12 @@ export async function retrieveBalance(db: Db, merchant_id: string): Promise<Reco
 const ROW = `json_build_object('id', id, 'kind', kind, 'currency', currency, 'created', created, 'available_on', available_on, 'net', net, 'fee', fee, 'source_id', source_id)`;
 
 export async function retrieveBalanceTransaction(db: Db, merchant_id: string, id: string, now_s: number): Promise<Record<string, unknown>> {
-  const result = await run<BalanceTransactionRow>(db, sql`
+  const result = await run<BalanceTransactionRow>(
+    db,
+    sql`
     SELECT id, kind, currency, created, available_on, net, fee, source_id FROM ledger.transfers
-    WHERE merchant_id = ${merchant_id} AND id = ${id} AND kind = ANY(${VISIBLE_KINDS}::text[])`);
+    WHERE merchant_id = ${merchant_id} AND id = ${id} AND kind = ANY(${VISIBLE_KINDS}::text[])`,
+  );
   const row = result.rows[0];
   if (!row) throw new PayrailError('resource_missing', { param: 'id', message: `No such balance transaction: '${id.slice(0, 64)}'` });
   return renderBalanceTransaction(row, now_s);
@@ -31,7 +34,13 @@ export interface BalanceTransactionFilter {
 }
 
 /** GET /v1/balance_transactions: newest first, cursor-paginated, filtered as Stripe filters. */
-export async function listBalanceTransactions(db: Db, merchant_id: string, page: PageRequest, filter: BalanceTransactionFilter, now_s: number): Promise<Page<Record<string, unknown>>> {
+export async function listBalanceTransactions(
+  db: Db,
+  merchant_id: string,
+  page: PageRequest,
+  filter: BalanceTransactionFilter,
+  now_s: number,
+): Promise<Page<Record<string, unknown>>> {
   const kinds = filter.type === undefined ? VISIBLE_KINDS : kindsForStripeType(filter.type);
   // No payouts exist yet, so no transaction was paid out in one.
   if (kinds.length === 0 || filter.payout !== undefined) return { data: [], has_more: false };

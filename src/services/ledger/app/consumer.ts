@@ -25,7 +25,12 @@ export function ledgerConsumer(): Consumer {
       const results = await postTransfers(tx, requests);
       const refused = results.filter((r) => !isPosted(r.result));
       if (refused.length > 0) {
-        throw new Error(`ledger refused ${refused.length} transfer(s): ${refused.slice(0, 5).map((r) => `${r.id} ${r.result}`).join(', ')}`);
+        throw new Error(
+          `ledger refused ${refused.length} transfer(s): ${refused
+            .slice(0, 5)
+            .map((r) => `${r.id} ${r.result}`)
+            .join(', ')}`,
+        );
       }
     },
   };
@@ -33,7 +38,10 @@ export function ledgerConsumer(): Consumer {
 
 /** The batch's transfers, in event order; refund updates see what earlier events in the batch posted. */
 export async function transfersForBatch(batch: readonly ConsumedEvent[], db: pg.PoolClient): Promise<TransferRequest[]> {
-  const terms = await loadTerms(db, batch.map((e) => e.merchant_id));
+  const terms = await loadTerms(
+    db,
+    batch.map((e) => e.merchant_id),
+  );
   const refund_sources = batch
     .filter((e) => REFUND_UPDATE_TYPES.has(e.type) && typeof e.data.object.id === 'string')
     .map((e) => ({ merchant_id: e.merchant_id, source_id: String(e.data.object.id) }));

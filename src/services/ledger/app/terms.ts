@@ -10,8 +10,11 @@ export async function loadTerms(db: Db, merchant_ids: readonly string[]): Promis
   const terms = new Map<string, MerchantTerms>();
   const unique = [...new Set(merchant_ids)];
   if (unique.length === 0) return terms;
-  const result = await run<{ merchant_id: string; fee_percent_bps: number; fee_fixed: number; settlement_delay_s: number }>(db, sql`
-    SELECT merchant_id, fee_percent_bps, fee_fixed, settlement_delay_s FROM ledger.merchant_terms WHERE merchant_id = ANY(${unique}::text[])`);
+  const result = await run<{ merchant_id: string; fee_percent_bps: number; fee_fixed: number; settlement_delay_s: number }>(
+    db,
+    sql`
+    SELECT merchant_id, fee_percent_bps, fee_fixed, settlement_delay_s FROM ledger.merchant_terms WHERE merchant_id = ANY(${unique}::text[])`,
+  );
   for (const row of result.rows) {
     terms.set(row.merchant_id, { fee: { percent_bps: row.fee_percent_bps, fixed: row.fee_fixed }, settlement_delay_s: row.settlement_delay_s });
   }
@@ -25,8 +28,14 @@ export function termsOf(terms: ReadonlyMap<string, MerchantTerms>, merchant_id: 
 /** Sets a merchant's terms; they apply to captures posted from then on, never to earlier ones. */
 export async function setMerchantTerms(db: Db, merchant_id: string, terms: MerchantTerms): Promise<void> {
   assert(isValidFeeSchedule(terms.fee), 'fee schedule out of range');
-  assert(Number.isSafeInteger(terms.settlement_delay_s) && terms.settlement_delay_s >= 0 && terms.settlement_delay_s <= SETTLEMENT_DELAY_MAX_S, 'settlement delay out of range');
-  await run(db, sql`
+  assert(
+    Number.isSafeInteger(terms.settlement_delay_s) && terms.settlement_delay_s >= 0 && terms.settlement_delay_s <= SETTLEMENT_DELAY_MAX_S,
+    'settlement delay out of range',
+  );
+  await run(
+    db,
+    sql`
     INSERT INTO ledger.merchant_terms (merchant_id, fee_percent_bps, fee_fixed, settlement_delay_s) VALUES (${merchant_id}, ${terms.fee.percent_bps}, ${terms.fee.fixed}, ${terms.settlement_delay_s})
-    ON CONFLICT (merchant_id) DO UPDATE SET fee_percent_bps = EXCLUDED.fee_percent_bps, fee_fixed = EXCLUDED.fee_fixed, settlement_delay_s = EXCLUDED.settlement_delay_s, updated_at = now()`);
+    ON CONFLICT (merchant_id) DO UPDATE SET fee_percent_bps = EXCLUDED.fee_percent_bps, fee_fixed = EXCLUDED.fee_fixed, settlement_delay_s = EXCLUDED.settlement_delay_s, updated_at = now()`,
+  );
 }

@@ -26,12 +26,19 @@ export interface AccountSpec {
 export const CHART: Readonly<Record<AccountCode, AccountSpec>> = {
   processor_receivable: { normal: 'debit', type: 'asset', meaning: 'captured funds the card processor owes Payrail, less refunds it paid out' },
   merchant_pending: { normal: 'credit', type: 'liability', meaning: "the merchant's captured funds (net of fees) not yet past the settlement delay" },
-  merchant_available: { normal: 'credit', type: 'liability', meaning: "the merchant's funds available for payout; refunds draw on it and may take it negative" },
+  merchant_available: {
+    normal: 'credit',
+    type: 'liability',
+    meaning: "the merchant's funds available for payout; refunds draw on it and may take it negative",
+  },
   platform_fees: { normal: 'credit', type: 'revenue', meaning: "fees Payrail earned on this merchant's payments" },
   refunds_in_flight: { normal: 'credit', type: 'liability', meaning: 'refunds taken from the merchant and not yet paid out by the processor' },
-  payouts_in_transit: { normal: 'credit', type: 'liability', meaning: "payouts taken from the merchant's balance and not yet arrived at its bank (settlement service)" },
+  payouts_in_transit: {
+    normal: 'credit',
+    type: 'liability',
+    meaning: "payouts taken from the merchant's balance and not yet arrived at its bank (settlement service)",
+  },
 };
-
 
 export function isAccountCode(value: unknown): value is AccountCode {
   return typeof value === 'string' && (ACCOUNT_CODES as readonly string[]).includes(value);
@@ -51,9 +58,7 @@ export interface AccountTotals extends AccountKey {
 
 /** The balance in the account's normal direction. */
 export function balanceOf(account: Pick<AccountTotals, 'code' | 'debits_posted' | 'credits_posted'>): number {
-  return CHART[account.code].normal === 'debit'
-    ? account.debits_posted - account.credits_posted
-    : account.credits_posted - account.debits_posted;
+  return CHART[account.code].normal === 'debit' ? account.debits_posted - account.credits_posted : account.credits_posted - account.debits_posted;
 }
 
 /** A map key for an account; ids, currencies and codes are ASCII without NUL. */

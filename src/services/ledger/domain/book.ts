@@ -18,7 +18,11 @@ export class LedgerBook {
       for (const delta of accountDeltas(plan.accepted)) {
         const key = accountKeyString(delta);
         const current = this.accounts.get(key) ?? { ...delta, debits_posted: 0, credits_posted: 0 };
-        this.accounts.set(key, { ...current, debits_posted: current.debits_posted + delta.debits_posted, credits_posted: current.credits_posted + delta.credits_posted });
+        this.accounts.set(key, {
+          ...current,
+          debits_posted: current.debits_posted + delta.debits_posted,
+          credits_posted: current.credits_posted + delta.credits_posted,
+        });
       }
     }
     for (const request of plan.accepted) this.transfers.set(transferKey(request), toTransfer(request));

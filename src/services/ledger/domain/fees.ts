@@ -18,8 +18,14 @@ export const FEE_LIMITS = { percent_bps_max: 10_000, fixed_max: 1_000_000 } as c
 const BPS_PER_UNIT = 10_000;
 
 export function isValidFeeSchedule(schedule: FeeSchedule): boolean {
-  return Number.isSafeInteger(schedule.percent_bps) && schedule.percent_bps >= 0 && schedule.percent_bps <= FEE_LIMITS.percent_bps_max
-    && Number.isSafeInteger(schedule.fixed) && schedule.fixed >= 0 && schedule.fixed <= FEE_LIMITS.fixed_max;
+  return (
+    Number.isSafeInteger(schedule.percent_bps) &&
+    schedule.percent_bps >= 0 &&
+    schedule.percent_bps <= FEE_LIMITS.percent_bps_max &&
+    Number.isSafeInteger(schedule.fixed) &&
+    schedule.fixed >= 0 &&
+    schedule.fixed <= FEE_LIMITS.fixed_max
+  );
 }
 
 export function feeFor(gross: number, schedule: FeeSchedule): number {

@@ -71,21 +71,30 @@ function captureTransfers(event: LedgerEvent, terms: MerchantTerms): TransferReq
     { account: 'merchant_pending', amount: -gross },
   ];
   if (fee > 0) postings.push({ account: 'merchant_pending', amount: fee }, { account: 'platform_fees', amount: -fee });
-  return [{
-    id: transferId('capture', id, field(charge, 'created', 'number', event)),
-    merchant_id: event.merchant_id,
-    currency: field(charge, 'currency', 'string', event),
-    kind: 'capture',
-    source_id: id,
-    postings,
-    cause: { event_id: event.id, type: event.type },
-    created: event.created,
-    available_on: event.created + terms.settlement_delay_s,
-  }];
+  return [
+    {
+      id: transferId('capture', id, field(charge, 'created', 'number', event)),
+      merchant_id: event.merchant_id,
+      currency: field(charge, 'currency', 'string', event),
+      kind: 'capture',
+      source_id: id,
+      postings,
+      cause: { event_id: event.id, type: event.type },
+      created: event.created,
+      available_on: event.created + terms.settlement_delay_s,
+    },
+  ];
 }
 
 /** Moves a capture's net from pending to available once its settlement delay has passed. */
-export function releaseTransfer(capture: { merchant_id: string; currency: string; source_id: string; net: number; available_on: number; cause: { event_id: string } }): TransferRequest {
+export function releaseTransfer(capture: {
+  merchant_id: string;
+  currency: string;
+  source_id: string;
+  net: number;
+  available_on: number;
+  cause: { event_id: string };
+}): TransferRequest {
   return {
     id: transferId('release', capture.source_id, capture.available_on),
     merchant_id: capture.merchant_id,

@@ -33,12 +33,14 @@ export function chargeProblem(charge: ChargeFacts | undefined, source_id: string
   const stray = entries.filter((e) => !CHARGE_KINDS.includes(e.kind));
   if (stray.length > 0) return `charge ${source_id}: unexpected ${stray.map((e) => `${e.kind} ${e.id}`).join(', ')}`;
   if (!charge || charge.amount_captured === 0) {
-    if (capture) return `transfer ${capture.id} captures ${capture.net + capture.fee} for charge ${source_id}, which payments has ${charge ? 'not captured' : 'no record of'}`;
+    if (capture)
+      return `transfer ${capture.id} captures ${capture.net + capture.fee} for charge ${source_id}, which payments has ${charge ? 'not captured' : 'no record of'}`;
     if (entries.length > 0) return `charge ${source_id}: ${entries.map((e) => `${e.kind} ${e.id}`).join(', ')} without a capture`;
     return null;
   }
   if (!capture) return `charge ${charge.id} (${charge.merchant_id}) captured ${charge.amount_captured} but has no capture transfer`;
-  if (capture.net + capture.fee !== charge.amount_captured) return `charge ${charge.id}: capture transfer ${capture.id} moves ${capture.net + capture.fee}, payments captured ${charge.amount_captured}`;
+  if (capture.net + capture.fee !== charge.amount_captured)
+    return `charge ${charge.id}: capture transfer ${capture.id} moves ${capture.net + capture.fee}, payments captured ${charge.amount_captured}`;
   if (capture.fee < 0 || capture.net < 0) return `charge ${charge.id}: capture transfer ${capture.id} has fee ${capture.fee} and net ${capture.net}`;
   const release = entries.find((e) => e.kind === 'release');
   if (release && release.net !== 0) return `charge ${charge.id}: release ${release.id} changes the merchant's total balance by ${release.net}`;
@@ -53,7 +55,8 @@ export function refundProblem(refund: RefundFacts | undefined, source_id: string
   const stray = entries.filter((e) => !REFUND_KINDS.includes(e.kind));
   if (stray.length > 0) return `refund ${source_id}: unexpected ${stray.map((e) => `${e.kind} ${e.id}`).join(', ')}`;
   const has = (kind: TransferKind) => entries.find((e) => e.kind === kind);
-  if (!refund) return entries.length > 0 ? `refund ${source_id}: ${entries.map((e) => `${e.kind} ${e.id}`).join(', ')} for a refund payments has no record of` : null;
+  if (!refund)
+    return entries.length > 0 ? `refund ${source_id}: ${entries.map((e) => `${e.kind} ${e.id}`).join(', ')} for a refund payments has no record of` : null;
   const taken = has('refund');
   const failure = has('refund_failure');
   if (taken && taken.net !== -refund.amount) return `refund ${refund.id}: transfer ${taken.id} takes ${-taken.net}, the refund is ${refund.amount}`;

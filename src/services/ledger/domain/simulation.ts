@@ -23,12 +23,18 @@ export const STEP_KINDS = 6;
 /** Builds a step from plain numbers, so any random source (fast-check, a seeded PRNG) can drive it. */
 export function stepFrom(kind: number, a: number, b: number, c: number): Step {
   switch (kind % STEP_KINDS) {
-    case 0: return { kind: 'pay', amount: 50 + (a % 200_000), manual: b % 3 === 0, declined: c % 7 === 0 };
-    case 1: return { kind: 'capture', pick: a, percent: 1 + (b % 100) };
-    case 2: return { kind: 'refund', pick: a, percent: 1 + (b % 100), outcome: (['succeeded', 'pending', 'failed'] as const)[c % 3] ?? 'succeeded' };
-    case 3: return { kind: 'settle_refund', pick: a, outcome: b % 2 === 0 ? 'succeeded' : 'failed' };
-    case 4: return { kind: 'advance', hours: 1 + (a % 72) };
-    default: return { kind: 'redeliver', pick: a };
+    case 0:
+      return { kind: 'pay', amount: 50 + (a % 200_000), manual: b % 3 === 0, declined: c % 7 === 0 };
+    case 1:
+      return { kind: 'capture', pick: a, percent: 1 + (b % 100) };
+    case 2:
+      return { kind: 'refund', pick: a, percent: 1 + (b % 100), outcome: (['succeeded', 'pending', 'failed'] as const)[c % 3] ?? 'succeeded' };
+    case 3:
+      return { kind: 'settle_refund', pick: a, outcome: b % 2 === 0 ? 'succeeded' : 'failed' };
+    case 4:
+      return { kind: 'advance', hours: 1 + (a % 72) };
+    default:
+      return { kind: 'redeliver', pick: a };
   }
 }
 
@@ -61,15 +67,24 @@ export class PaymentsSimulator {
   readonly delivered: LedgerEvent[] = [];
   private counter = 0;
 
-  constructor(public now_s: number, readonly merchant_id = 'acct_sim', readonly currency = 'usd', private readonly prefix = 'sim') {}
+  constructor(
+    public now_s: number,
+    readonly merchant_id = 'acct_sim',
+    readonly currency = 'usd',
+    private readonly prefix = 'sim',
+  ) {}
 
   apply(step: Step): LedgerEvent[] {
     this.now_s += 1;
     switch (step.kind) {
-      case 'pay': return this.pay(step);
-      case 'capture': return this.capture(step);
-      case 'refund': return this.refund(step);
-      case 'settle_refund': return this.settleRefund(step);
+      case 'pay':
+        return this.pay(step);
+      case 'capture':
+        return this.capture(step);
+      case 'refund':
+        return this.refund(step);
+      case 'settle_refund':
+        return this.settleRefund(step);
       case 'advance':
         this.now_s += step.hours * 3600;
         return [];
@@ -82,7 +97,10 @@ export class PaymentsSimulator {
 
   private pay(step: Extract<Step, { kind: 'pay' }>): LedgerEvent[] {
     const charge: SimCharge = {
-      id: this.id('ch'), amount: step.amount, amount_refunded: 0, created: this.now_s,
+      id: this.id('ch'),
+      amount: step.amount,
+      amount_refunded: 0,
+      created: this.now_s,
       status: step.declined ? 'failed' : 'succeeded',
       captured: !step.declined && !step.manual,
       amount_captured: !step.declined && !step.manual ? step.amount : 0,
@@ -108,15 +126,16 @@ export class PaymentsSimulator {
     if (!charge) return [];
     const remaining = charge.amount_captured - charge.amount_refunded;
     const refund: SimRefund = {
-      id: this.id('re'), charge: charge.id, amount: Math.max(1, Math.floor((remaining * step.percent) / 100)),
-      status: step.outcome, created: this.now_s, took_money: step.outcome !== 'failed',
+      id: this.id('re'),
+      charge: charge.id,
+      amount: Math.max(1, Math.floor((remaining * step.percent) / 100)),
+      status: step.outcome,
+      created: this.now_s,
+      took_money: step.outcome !== 'failed',
     };
     this.refunds.push(refund);
     if (refund.took_money) charge.amount_refunded += refund.amount;
-    return [
-      ...this.emit('refund.created', this.renderRefund(refund)),
-      ...(refund.took_money ? this.emit('charge.refunded', this.renderCharge(charge)) : []),
-    ];
+    return [...this.emit('refund.created', this.renderRefund(refund)), ...(refund.took_money ? this.emit('charge.refunded', this.renderCharge(charge)) : [])];
   }
 
   /** A pending refund completes or fails; a succeeded one may still fail later (Stripe: refund_failure). */
@@ -141,11 +160,29 @@ export class PaymentsSimulator {
   }
 
   private renderCharge(charge: SimCharge): Record<string, unknown> {
-    return { id: charge.id, object: 'charge', amount: charge.amount, amount_captured: charge.amount_captured, amount_refunded: charge.amount_refunded, captured: charge.captured, currency: this.currency, created: charge.created, status: charge.status };
+    return {
+      id: charge.id,
+      object: 'charge',
+      amount: charge.amount,
+      amount_captured: charge.amount_captured,
+      amount_refunded: charge.amount_refunded,
+      captured: charge.captured,
+      currency: this.currency,
+      created: charge.created,
+      status: charge.status,
+    };
   }
 
   private renderRefund(refund: SimRefund): Record<string, unknown> {
-    return { id: refund.id, object: 'refund', amount: refund.amount, charge: refund.charge, currency: this.currency, created: refund.created, status: refund.status };
+    return {
+      id: refund.id,
+      object: 'refund',
+      amount: refund.amount,
+      charge: refund.charge,
+      currency: this.currency,
+      created: refund.created,
+      status: refund.status,
+    };
   }
 
   private id(kind: string): string {

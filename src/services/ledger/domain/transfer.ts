@@ -135,10 +135,16 @@ export function validateTransfer(request: TransferRequest): TransferResultCode {
  * with the same content but another cause (a second event for one capture) gets `exists`.
  */
 export function sameContent(a: Omit<TransferRequest, 'limits'>, b: Omit<TransferRequest, 'limits'>): boolean {
-  return a.id === b.id && a.merchant_id === b.merchant_id && a.currency === b.currency && a.kind === b.kind
-    && a.source_id === b.source_id && a.available_on === b.available_on
-    && a.postings.length === b.postings.length
-    && a.postings.every((p, i) => p.account === b.postings[i]?.account && p.amount === b.postings[i]?.amount);
+  return (
+    a.id === b.id &&
+    a.merchant_id === b.merchant_id &&
+    a.currency === b.currency &&
+    a.kind === b.kind &&
+    a.source_id === b.source_id &&
+    a.available_on === b.available_on &&
+    a.postings.length === b.postings.length &&
+    a.postings.every((p, i) => p.account === b.postings[i]?.account && p.amount === b.postings[i]?.amount)
+  );
 }
 
 /** The merchant-facing view of postings: its balance's gain (net) and the platform's fee. */

@@ -29,23 +29,24 @@ export function isWellFormedSecretKey(key: string): boolean {
   return SECRET_KEY_PATTERN.test(key);
 }
 
-export async function createMerchant(
-  pool: Pool,
-  ids: IdGenerator,
-  now_s: number,
-  options: { name?: string; secret_key?: string } = {},
-): Promise<MerchantKeys> {
+export async function createMerchant(pool: Pool, ids: IdGenerator, now_s: number, options: { name?: string; secret_key?: string } = {}): Promise<MerchantKeys> {
   const secret_key = options.secret_key ?? generateApiKey('sk_test');
   assert(isWellFormedSecretKey(secret_key), 'secret key must look like sk_test_ followed by 16+ letters or digits');
   const publishable_key = generateApiKey('pk_test');
   const merchant_id = ids.next('merchant');
   await withTransaction(pool, async (client) => {
     await client.query('INSERT INTO merchants.merchants (id, name, created) VALUES ($1, $2, $3)', [merchant_id, options.name ?? 'Default merchant', now_s]);
-    for (const [key, kind] of [[secret_key, 'secret'], [publishable_key, 'publishable']] as const) {
-      await client.query(
-        'INSERT INTO merchants.api_keys (key_hash, merchant_id, kind, last4, created) VALUES ($1, $2, $3, $4, $5)',
-        [hashApiKey(key), merchant_id, kind, key.slice(-4), now_s],
-      );
+    for (const [key, kind] of [
+      [secret_key, 'secret'],
+      [publishable_key, 'publishable'],
+    ] as const) {
+      await client.query('INSERT INTO merchants.api_keys (key_hash, merchant_id, kind, last4, created) VALUES ($1, $2, $3, $4, $5)', [
+        hashApiKey(key),
+        merchant_id,
+        kind,
+        key.slice(-4),
+        now_s,
+      ]);
     }
   });
   return { merchant_id, secret_key, publishable_key };
@@ -68,7 +69,10 @@ export class ApiKeyResolver {
   private readonly known = new Map<string, string>();
   private readonly unknown = new Map<string, number>();
 
-  constructor(private readonly pool: Pool, private readonly now_ms: () => number = Date.now) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly now_ms: () => number = Date.now,
+  ) {}
 
   async merchantFor(secret_key: string): Promise<string | undefined> {
     const key_hash = hashApiKey(secret_key);
@@ -77,10 +81,9 @@ export class ApiKeyResolver {
     const unknown_until_ms = this.unknown.get(key_hash);
     if (unknown_until_ms !== undefined && unknown_until_ms > this.now_ms()) return undefined;
 
-    const result = await this.pool.query<{ merchant_id: string }>(
-      `SELECT merchant_id FROM merchants.api_keys WHERE key_hash = $1 AND kind = 'secret'`,
-      [key_hash],
-    );
+    const result = await this.pool.query<{ merchant_id: string }>(`SELECT merchant_id FROM merchants.api_keys WHERE key_hash = $1 AND kind = 'secret'`, [
+      key_hash,
+    ]);
     const merchant_id = result.rows[0]?.merchant_id;
     if (merchant_id) {
       remember(this.known, key_hash, merchant_id);

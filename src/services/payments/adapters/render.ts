@@ -54,7 +54,7 @@ export function renderIntent(intent: PaymentIntent): Json {
   };
 }
 
-function renderPaymentError(error: NonNullable<PaymentIntent["last_payment_error"]>): Record<string, unknown> {
+function renderPaymentError(error: NonNullable<PaymentIntent['last_payment_error']>): Record<string, unknown> {
   return {
     type: error.type,
     code: error.code,

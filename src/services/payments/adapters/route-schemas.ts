@@ -71,14 +71,16 @@ const billingSchema = z.strictObject({
   email: P.clearableText(512).optional(),
   name: P.clearableText(256).optional(),
   phone: P.clearableText(20).optional(),
-  address: z.strictObject({
-    city: P.text(200).optional(),
-    country: P.text(200).optional(),
-    line1: P.text(200).optional(),
-    line2: P.text(200).optional(),
-    postal_code: P.text(200).optional(),
-    state: P.text(200).optional(),
-  }).optional(),
+  address: z
+    .strictObject({
+      city: P.text(200).optional(),
+      country: P.text(200).optional(),
+      line1: P.text(200).optional(),
+      line2: P.text(200).optional(),
+      postal_code: P.text(200).optional(),
+      state: P.text(200).optional(),
+    })
+    .optional(),
 });
 export const createPaymentMethodSchema = z.strictObject({
   type: P.oneOf(['card'] as const),

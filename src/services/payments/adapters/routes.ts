@@ -36,7 +36,9 @@ function registerIntentRoutes({ post, get }: RouteKit, payments: PaymentsDeps): 
   post('/v1/payment_intents/:id/confirm', S.confirmSchema, ['charge'], (ctx, p, r) => Intents.confirmIntent(payments, ctx, id(r), p));
   post('/v1/payment_intents/:id/capture', S.captureSchema, [], (ctx, p, r) => Intents.captureIntent(payments, ctx, id(r), p));
   post('/v1/payment_intents/:id/cancel', S.cancelSchema, [], (ctx, p, r) => Intents.cancelIntent(payments, ctx, id(r), p));
-  post('/v1/test_helpers/payment_intents/:id/authenticate', S.authenticateSchema, [], (ctx, p, r) => Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed'));
+  post('/v1/test_helpers/payment_intents/:id/authenticate', S.authenticateSchema, [], (ctx, p, r) =>
+    Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed'),
+  );
   get('/v1/payment_intents/:id', S.retrieveSchema, (m, _q, r) => Intents.retrieveIntent(payments, m, id(r)));
   get('/v1/payment_intents', S.intentListSchema, async (m, q) => list('/v1/payment_intents', await Intents.listIntents(payments, m, page(q), q.customer)));
 }
@@ -56,14 +58,19 @@ function registerCustomerRoutes({ post, get }: RouteKit, payments: PaymentsDeps)
   get('/v1/customers/:id', S.retrieveSchema, (m, _q, r) => Customers.retrieveCustomer(payments, m, id(r)));
   get('/v1/customers', S.customerListSchema, async (m, q) => list('/v1/customers', await Customers.listCustomers(payments, m, page(q), q.email)));
   get('/v1/customers/:id/payment_methods', S.customerPaymentMethodListSchema, async (m, q, r) =>
-    list(`/v1/customers/${id(r)}/payment_methods`, await PaymentMethods.listPaymentMethods(payments, m, id(r), q)));
+    list(`/v1/customers/${id(r)}/payment_methods`, await PaymentMethods.listPaymentMethods(payments, m, id(r), q)),
+  );
 }
 
 /** Card data enters only here, and goes straight to the vault. */
 function registerPaymentMethodRoutes({ post, get }: RouteKit, payments: PaymentsDeps): void {
   post('/v1/payment_methods', S.createPaymentMethodSchema, ['payment_method'], (ctx, p) => PaymentMethods.createPaymentMethod(payments, ctx, p));
   get('/v1/payment_methods/:id', S.retrieveSchema, (m, _q, r) => PaymentMethods.retrievePaymentMethod(payments, m, id(r)));
-  get('/v1/payment_methods', S.paymentMethodListSchema, async (m, q) => list('/v1/payment_methods', await PaymentMethods.listPaymentMethods(payments, m, q.customer, q, 'customer')));
-  post('/v1/payment_methods/:id/attach', S.attachSchema, ['payment_method'], (ctx, p, r) => PaymentMethods.attachPaymentMethod(payments, ctx, id(r), p.customer));
+  get('/v1/payment_methods', S.paymentMethodListSchema, async (m, q) =>
+    list('/v1/payment_methods', await PaymentMethods.listPaymentMethods(payments, m, q.customer, q, 'customer')),
+  );
+  post('/v1/payment_methods/:id/attach', S.attachSchema, ['payment_method'], (ctx, p, r) =>
+    PaymentMethods.attachPaymentMethod(payments, ctx, id(r), p.customer),
+  );
   post('/v1/payment_methods/:id/detach', S.emptySchema, [], (ctx, _p, r) => PaymentMethods.detachPaymentMethod(payments, ctx, id(r)));
 }

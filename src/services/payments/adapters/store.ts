@@ -85,14 +85,24 @@ export interface OrphanedCall extends ProcessorCall {
   created_ms: number;
 }
 
-export async function orphanedCalls(db: Db, now_ms: number, limits: { settle_after_ms: number; abandon_after_ms: number; batch: number }): Promise<OrphanedCall[]> {
-  const result = await run<OrphanedCall>(db, joinSql([
-    sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms FROM payments.processor_calls
+export async function orphanedCalls(
+  db: Db,
+  now_ms: number,
+  limits: { settle_after_ms: number; abandon_after_ms: number; batch: number },
+): Promise<OrphanedCall[]> {
+  const result = await run<OrphanedCall>(
+    db,
+    joinSql(
+      [
+        sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms FROM payments.processor_calls
       WHERE status = 'pending' AND created_ms <= ${now_ms - limits.settle_after_ms}
         AND (created_ms <= ${now_ms - limits.abandon_after_ms} OR holder_lease IS NOT NULL AND NOT`,
-    leaseAlive('holder_lease'),
-    sql`) ORDER BY created_ms LIMIT ${limits.batch}`,
-  ], ' '));
+        leaseAlive('holder_lease'),
+        sql`) ORDER BY created_ms LIMIT ${limits.batch}`,
+      ],
+      ' ',
+    ),
+  );
   return result.rows;
 }
 
@@ -174,11 +184,17 @@ export async function customerWasDeleted(db: Db, merchant_id: string, id: string
 }
 
 export async function chargesOfIntent(db: Db, merchant_id: string, intent_id: string): Promise<Charge[]> {
-  const result = await run<{ state: Charge }>(db, sql`SELECT state FROM payments.charges WHERE merchant_id = ${merchant_id} AND payment_intent_id = ${intent_id} ORDER BY id DESC LIMIT 100`);
+  const result = await run<{ state: Charge }>(
+    db,
+    sql`SELECT state FROM payments.charges WHERE merchant_id = ${merchant_id} AND payment_intent_id = ${intent_id} ORDER BY id DESC LIMIT 100`,
+  );
   return result.rows.map((row) => checkCharge(row.state));
 }
 
 export async function refundsOfCharge(db: Db, merchant_id: string, charge_id: string, limit: number): Promise<Refund[]> {
-  const result = await run<{ state: Refund }>(db, sql`SELECT state FROM payments.refunds WHERE merchant_id = ${merchant_id} AND charge_id = ${charge_id} ORDER BY id DESC LIMIT ${limit}`);
+  const result = await run<{ state: Refund }>(
+    db,
+    sql`SELECT state FROM payments.refunds WHERE merchant_id = ${merchant_id} AND charge_id = ${charge_id} ORDER BY id DESC LIMIT ${limit}`,
+  );
   return result.rows.map((row) => row.state);
 }

@@ -70,7 +70,8 @@ export function failAuthentication(intent: PaymentIntent, method: PaymentMethodR
       type: 'invalid_request_error',
       code: 'payment_intent_authentication_failure',
       decline_code: null,
-      message: 'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
+      message:
+        'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.',
       charge: null,
       payment_method_id: method.id,
       payment_method: method,
@@ -93,11 +94,21 @@ export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record
 }
 
 export function assessAttempt(deps: PaymentsDeps, intent: PaymentIntent, method: PaymentMethodRecord): ReturnType<typeof assess> {
-  return assess({ amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 }, deps.risk_rules);
+  return assess(
+    { amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 },
+    deps.risk_rules,
+  );
 }
 
 /** The charge for a finished attempt: authorized, declined by the issuer, or blocked by risk rules. */
-export function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: PaymentMethodRecord, charge_id: string, authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked', risk: ReturnType<typeof assess>): Charge {
+export function chargeFor(
+  ctx: OperationContext,
+  intent: PaymentIntent,
+  method: PaymentMethodRecord,
+  charge_id: string,
+  authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked',
+  risk: ReturnType<typeof assess>,
+): Charge {
   const base = {
     id: charge_id,
     merchant_id: ctx.merchant_id,
@@ -116,22 +127,58 @@ export function chargeFor(ctx: OperationContext, intent: PaymentIntent, method: 
   const card = { ...method.card, cvc_check: authorization === 'blocked' ? null : authorization.cvc_check };
   if (authorization === 'blocked') {
     return {
-      ...base, card, status: 'failed', captured: false, amount_captured: 0,
-      failure_code: 'card_declined', failure_message: 'Your card was declined.',
-      outcome: { network_status: 'not_sent_to_network', reason: 'highest_risk_level', risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'Payrail blocked this payment as too risky.', type: 'blocked' },
+      ...base,
+      card,
+      status: 'failed',
+      captured: false,
+      amount_captured: 0,
+      failure_code: 'card_declined',
+      failure_message: 'Your card was declined.',
+      outcome: {
+        network_status: 'not_sent_to_network',
+        reason: 'highest_risk_level',
+        risk_level: risk.risk_level,
+        risk_score: risk.score,
+        seller_message: 'Payrail blocked this payment as too risky.',
+        type: 'blocked',
+      },
     };
   }
   if (authorization.outcome === 'declined') {
     return {
-      ...base, card, status: 'failed', captured: false, amount_captured: 0,
-      failure_code: authorization.code, failure_message: authorization.message,
-      outcome: { network_status: 'declined_by_network', reason: authorization.decline_code, risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
+      ...base,
+      card,
+      status: 'failed',
+      captured: false,
+      amount_captured: 0,
+      failure_code: authorization.code,
+      failure_message: authorization.message,
+      outcome: {
+        network_status: 'declined_by_network',
+        reason: authorization.decline_code,
+        risk_level: risk.risk_level,
+        risk_score: risk.score,
+        seller_message: 'The bank did not return any further details with this decline.',
+        type: 'issuer_declined',
+      },
     };
   }
   return {
-    ...base, card, status: 'succeeded', captured: authorization.captured, amount_captured: authorization.captured ? intent.amount : 0,
-    failure_code: null, failure_message: null,
-    outcome: { network_status: 'approved_by_network', reason: null, risk_level: risk.risk_level, risk_score: risk.score, seller_message: 'Payment complete.', type: 'authorized' },
+    ...base,
+    card,
+    status: 'succeeded',
+    captured: authorization.captured,
+    amount_captured: authorization.captured ? intent.amount : 0,
+    failure_code: null,
+    failure_message: null,
+    outcome: {
+      network_status: 'approved_by_network',
+      reason: null,
+      risk_level: risk.risk_level,
+      risk_score: risk.score,
+      seller_message: 'Payment complete.',
+      type: 'authorized',
+    },
   };
 }
 
@@ -144,7 +191,6 @@ export function threeDSecureAction(deps: PaymentsDeps, intent: PaymentIntent): P
     },
   };
 }
-
 
 function cardError(code: string, decline_code: string | null, message: string, extra: Record<string, unknown>): PayrailError {
   const known = ['card_declined', 'expired_card', 'incorrect_cvc', 'processing_error'] as const;

@@ -48,7 +48,8 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   if (!pm_id) throw new Error(`intent ${ready.id}: attempt without a payment method`);
   const charge_id = ctx.ids.next('charge');
   const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () =>
-    deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms));
+    deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms),
+  );
   const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, ready, method));
   const audits = audit ? [audit] : [];
   if (risk.decision === 'block') {
@@ -80,7 +81,14 @@ function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFrag
 }
 
 /** Commits the processor's answer to a `processing` intent: one statement, guarded by its version. */
-async function finishAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, method: PaymentMethodRecord, answer: AuthorizeResult, writes: SqlFragment[]): Promise<Outcome> {
+async function finishAttempt(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  processing: PaymentIntent,
+  method: PaymentMethodRecord,
+  answer: AuthorizeResult,
+  writes: SqlFragment[],
+): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
   let result: AttemptOutcome;
@@ -92,12 +100,10 @@ async function finishAttempt(deps: PaymentsDeps, ctx: OperationContext, processi
     result = settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, assessAttempt(deps, processing, method)), method, writes);
   }
   const outcome = attemptResponse(result);
-  await ctx.commit([
-    updateIntent(result.intent, processing.version),
-    answerProcessorCall(ctx.merchant_id, charge_id),
-    ...result.writes,
-    eventsWrite(ctx, result.events),
-  ], outcome);
+  await ctx.commit(
+    [updateIntent(result.intent, processing.version), answerProcessorCall(ctx.merchant_id, charge_id), ...result.writes, eventsWrite(ctx, result.events)],
+    outcome,
+  );
   return outcome;
 }
 
@@ -135,7 +141,8 @@ export async function settleOpenAttempt(deps: PaymentsDeps, ctx: OperationContex
   if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`attempt ${charge_id} is unknown to the processor; a retry may still send it`);
   metrics.callSettled('authorize', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
   if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, []);
-  if (when_unknown === 'fail') return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
+  if (when_unknown === 'fail')
+    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
   const answer = await deps.connector.authorize({
     attempt_id: charge_id,

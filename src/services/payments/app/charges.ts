@@ -9,7 +9,18 @@ import { PayrailError } from '../../../kernel/errors.js';
 import type { Charge, Refund } from '../domain/charge.js';
 import { applyRefund, checkCharge, planRefund, releaseRefund } from '../domain/charge.js';
 import { renderCharge, renderRefund } from '../adapters/render.js';
-import { answerProcessorCall, answerRefund, findRefund, getCharge, getIntent, getRefund, insertProcessorCall, insertRefund, refundsOfCharge, updateCharge } from '../adapters/store.js';
+import {
+  answerProcessorCall,
+  answerRefund,
+  findRefund,
+  getCharge,
+  getIntent,
+  getRefund,
+  insertProcessorCall,
+  insertRefund,
+  refundsOfCharge,
+  updateCharge,
+} from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
 import type { WhenUnknown } from './attempt.js';
@@ -23,7 +34,12 @@ export async function retrieveCharge(deps: PaymentsDeps, merchant_id: string, id
   return renderCharge(charge, { data: refunds.slice(0, EMBEDDED_REFUNDS_LIMIT), has_more: refunds.length > EMBEDDED_REFUNDS_LIMIT });
 }
 
-export async function listCharges(deps: PaymentsDeps, merchant_id: string, page: PageRequest, filter: { payment_intent?: string | undefined; customer?: string | undefined }): Promise<Page<Record<string, unknown>>> {
+export async function listCharges(
+  deps: PaymentsDeps,
+  merchant_id: string,
+  page: PageRequest,
+  filter: { payment_intent?: string | undefined; customer?: string | undefined },
+): Promise<Page<Record<string, unknown>>> {
   const filters = [
     ...(filter.payment_intent ? [sql`payment_intent_id = ${filter.payment_intent}`] : []),
     ...(filter.customer ? [sql`customer_id = ${filter.customer}`] : []),
@@ -47,8 +63,10 @@ export interface CreateRefundParams {
  * nothing held, and its answer is recorded. A refund whose answer was lost is settled by asking.
  */
 export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, params: CreateRefundParams): Promise<Outcome> {
-  if (!params.charge && !params.payment_intent) throw new PayrailError('parameter_missing', { param: 'charge', message: 'One of charge or payment_intent is required.' });
-  if (params.charge && params.payment_intent) throw new PayrailError('parameters_exclusive', { param: 'payment_intent', message: 'Pass only one of charge or payment_intent.' });
+  if (!params.charge && !params.payment_intent)
+    throw new PayrailError('parameter_missing', { param: 'charge', message: 'One of charge or payment_intent is required.' });
+  if (params.charge && params.payment_intent)
+    throw new PayrailError('parameters_exclusive', { param: 'payment_intent', message: 'Pass only one of charge or payment_intent.' });
   const left = ctx.resumed ? await findRefund(ctx.reader, ctx.merchant_id, ctx.reserved('refund') ?? '') : undefined;
   if (left) return left.status === 'pending' ? settleOpenRefund(deps, ctx, left, 'resend') : settledRefund(ctx, left);
   const charge_id = params.charge ?? (await getIntent(ctx.reader, ctx.merchant_id, params.payment_intent ?? '', 'payment_intent')).latest_charge;
@@ -56,14 +74,23 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
   const before = await getCharge(ctx.reader, ctx.merchant_id, charge_id, params.charge ? 'charge' : 'payment_intent');
   const amount = planRefund(before, params.amount);
   const pending: Refund = {
-    id: ctx.ids.next('refund'), merchant_id: ctx.merchant_id, amount, currency: before.currency, charge: before.id, payment_intent: before.payment_intent,
+    id: ctx.ids.next('refund'),
+    merchant_id: ctx.merchant_id,
+    amount,
+    currency: before.currency,
+    charge: before.id,
+    payment_intent: before.payment_intent,
     status: 'pending',
     reason: params.reason ?? null,
     failure_reason: null,
     metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
     created: ctx.now_s,
   };
-  await ctx.record([insertRefund(pending), updateCharge(applyRefund(before, amount), before.version), insertProcessorCall({ merchant_id: ctx.merchant_id, id: pending.id, kind: 'refund', payment_intent_id: pending.payment_intent }, ctx.holder, ctx.now_ms)]);
+  await ctx.record([
+    insertRefund(pending),
+    updateCharge(applyRefund(before, amount), before.version),
+    insertProcessorCall({ merchant_id: ctx.merchant_id, id: pending.id, kind: 'refund', payment_intent_id: pending.payment_intent }, ctx.holder, ctx.now_ms),
+  ]);
   const answer = await deps.connector.refund(pending.id, before.id, amount);
   return finishRefund(ctx, pending, answer);
 }
@@ -71,7 +98,11 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
 /** Records the processor's answer to a pending refund; a failed refund gives its amount back to the charge. */
 async function finishRefund(ctx: OperationContext, pending: Refund, answer: RefundResult): Promise<Outcome> {
   const charge = await getCharge(ctx.reader, ctx.merchant_id, pending.charge);
-  const refund: Refund = { ...pending, status: answer.outcome === 'succeeded' ? 'succeeded' : 'failed', failure_reason: answer.outcome === 'failed' ? 'unknown' : null };
+  const refund: Refund = {
+    ...pending,
+    status: answer.outcome === 'succeeded' ? 'succeeded' : 'failed',
+    failure_reason: answer.outcome === 'failed' ? 'unknown' : null,
+  };
   const outcome: Outcome = { ok: renderRefund(refund) };
   const writes = [answerRefund(refund), answerProcessorCall(ctx.merchant_id, refund.id)];
   const events: EventDraft[] = [{ type: 'refund.created', object: renderRefund(refund) }];
@@ -108,7 +139,12 @@ export async function retrieveRefund(deps: PaymentsDeps, merchant_id: string, id
   return renderRefund(await getRefund(deps.reader, merchant_id, id));
 }
 
-export async function listRefunds(deps: PaymentsDeps, merchant_id: string, page: PageRequest, filter: { charge?: string | undefined; payment_intent?: string | undefined }): Promise<Page<Record<string, unknown>>> {
+export async function listRefunds(
+  deps: PaymentsDeps,
+  merchant_id: string,
+  page: PageRequest,
+  filter: { charge?: string | undefined; payment_intent?: string | undefined },
+): Promise<Page<Record<string, unknown>>> {
   const filters = [
     ...(filter.charge ? [sql`charge_id = ${filter.charge}`] : []),
     ...(filter.payment_intent ? [sql`payment_intent_id = ${filter.payment_intent}`] : []),

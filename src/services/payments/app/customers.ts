@@ -51,14 +51,23 @@ export async function updateCustomerParams(ctx: OperationContext, id: string, pa
   };
   const outcome: Outcome = { ok: renderCustomer(customer) };
   const previous_attributes = previousAttributes(renderCustomer(before), renderCustomer(customer));
-  await ctx.commit([updateCustomer(customer, before.version), eventsWrite(ctx, [{ type: 'customer.updated', object: renderCustomer(customer), previous_attributes }])], outcome);
+  await ctx.commit(
+    [updateCustomer(customer, before.version), eventsWrite(ctx, [{ type: 'customer.updated', object: renderCustomer(customer), previous_attributes }])],
+    outcome,
+  );
   return outcome;
 }
 
 export async function deleteCustomer(ctx: OperationContext, id: string): Promise<Outcome> {
   const before = await getCustomer(ctx.reader, ctx.merchant_id, id);
   const outcome: Outcome = { ok: { id, object: 'customer', deleted: true } };
-  await ctx.commit([updateCustomer({ ...before, version: before.version + 1 }, before.version, true), eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }])], outcome);
+  await ctx.commit(
+    [
+      updateCustomer({ ...before, version: before.version + 1 }, before.version, true),
+      eventsWrite(ctx, [{ type: 'customer.deleted', object: renderCustomer(before) }]),
+    ],
+    outcome,
+  );
   return outcome;
 }
 

@@ -151,7 +151,12 @@ export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationConte
   return outcome;
 }
 
-export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { amount_to_capture?: number | undefined }): Promise<Outcome> {
+export async function captureIntent(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  id: string,
+  params: { amount_to_capture?: number | undefined },
+): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
   const { amount } = Intent.capture(before, params.amount_to_capture);
   checkMinimum(amount, before.currency, 'amount_to_capture');
@@ -166,14 +171,26 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
   const charge = captureCharge(charge_before, amount);
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
-  await ctx.commit([updateIntent(intent, claimed.version), updateCharge(charge, charge_before.version), eventsWrite(ctx, [
-    { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
-    { type: 'payment_intent.succeeded', object: rendered },
-  ])], outcome);
+  await ctx.commit(
+    [
+      updateIntent(intent, claimed.version),
+      updateCharge(charge, charge_before.version),
+      eventsWrite(ctx, [
+        { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
+        { type: 'payment_intent.succeeded', object: rendered },
+      ]),
+    ],
+    outcome,
+  );
   return outcome;
 }
 
-export async function cancelIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: { cancellation_reason?: CancellationReason | undefined }): Promise<Outcome> {
+export async function cancelIntent(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  id: string,
+  params: { cancellation_reason?: CancellationReason | undefined },
+): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
   Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
   const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
@@ -194,7 +211,10 @@ export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationConte
   checkMinimum(intent.amount, intent.currency);
   const previous_attributes = Intent.previousAttributes(renderIntent(before), renderIntent(intent));
   const outcome: Outcome = { ok: renderIntent(intent) };
-  await ctx.commit([updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])], outcome);
+  await ctx.commit(
+    [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])],
+    outcome,
+  );
   return outcome;
 }
 

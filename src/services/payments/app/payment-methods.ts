@@ -16,11 +16,16 @@ export interface CreatePaymentMethodParams {
 export async function createPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, params: CreatePaymentMethodParams): Promise<Outcome> {
   const card = deps.vault.validate(params.card, ctx.now_ms);
   const billing = params.billing_details;
-  const { method, write } = deps.vault.tokenize(ctx.ids, ctx.merchant_id, {
-    card,
-    billing_details: { address: billing?.address ?? null, email: billing?.email ?? null, name: billing?.name ?? null, phone: billing?.phone ?? null },
-    metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
-  }, ctx.now_s);
+  const { method, write } = deps.vault.tokenize(
+    ctx.ids,
+    ctx.merchant_id,
+    {
+      card,
+      billing_details: { address: billing?.address ?? null, email: billing?.email ?? null, name: billing?.name ?? null, phone: billing?.phone ?? null },
+      metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
+    },
+    ctx.now_s,
+  );
   const outcome: Outcome = { ok: renderPaymentMethod(method) };
   await ctx.commit([write, eventsWrite(ctx, [{ type: 'payment_method.created', object: renderPaymentMethod(method) }])], outcome);
   return outcome;
@@ -49,7 +54,13 @@ export async function retrievePaymentMethod(deps: PaymentsDeps, merchant_id: str
 }
 
 /** A customer's saved cards, newest first, with Stripe's cursors. */
-export async function listPaymentMethods(deps: PaymentsDeps, merchant_id: string, customer: string, page: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined }, param?: string) {
+export async function listPaymentMethods(
+  deps: PaymentsDeps,
+  merchant_id: string,
+  customer: string,
+  page: { limit?: number | undefined; starting_after?: string | undefined; ending_before?: string | undefined },
+  param?: string,
+) {
   await getCustomer(deps.reader, merchant_id, customer, param).catch((error: unknown) => {
     throw error instanceof PayrailError && param ? new PayrailError('resource_missing', { param, message: error.message }) : error;
   });

@@ -42,7 +42,12 @@ export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, 
   for (const call of calls) {
     const when_unknown: WhenUnknown = call.created_ms <= now_ms - ORPHAN_LIMITS.resend_window_ms ? 'fail' : 'wait';
     try {
-      await execute(write, { merchant_id: call.merchant_id, request_id: null }, { reserves: [], run: (ctx) => settleCall(deps, ctx, call, when_unknown) }, undefined);
+      await execute(
+        write,
+        { merchant_id: call.merchant_id, request_id: null },
+        { reserves: [], run: (ctx) => settleCall(deps, ctx, call, when_unknown) },
+        undefined,
+      );
       result.settled += 1;
     } catch (error) {
       if (error instanceof AttemptStillOpen) {

@@ -5,13 +5,7 @@ import type { PaymentMethodRecord } from '../../vault/index.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
 export type IntentStatus =
-  | 'requires_payment_method'
-  | 'requires_confirmation'
-  | 'requires_action'
-  | 'processing'
-  | 'requires_capture'
-  | 'succeeded'
-  | 'canceled';
+  'requires_payment_method' | 'requires_confirmation' | 'requires_action' | 'processing' | 'requires_capture' | 'succeeded' | 'canceled';
 
 export type CaptureMethod = 'automatic' | 'automatic_async' | 'manual';
 export type CancellationReason = 'duplicate' | 'fraudulent' | 'requested_by_customer' | 'abandoned' | 'failed_invoice' | 'void_invoice' | 'automatic';
@@ -87,7 +81,10 @@ export function checkIntent(intent: PaymentIntent): PaymentIntent {
   assert(intent.status === 'requires_capture' || intent.amount_capturable === 0, `intent ${intent.id}: only requires_capture holds a capturable amount`);
   assert(intent.status !== 'succeeded' || intent.latest_charge !== null, `intent ${intent.id}: succeeded without a charge`);
   assert((intent.status === 'requires_action') === (intent.next_action !== null), `intent ${intent.id}: next_action only in requires_action`);
-  assert(ATTEMPT_IN_FLIGHT.includes(intent.status) === (intent.pending_attempt !== null), `intent ${intent.id}: a pending attempt only in requires_action or processing`);
+  assert(
+    ATTEMPT_IN_FLIGHT.includes(intent.status) === (intent.pending_attempt !== null),
+    `intent ${intent.id}: a pending attempt only in requires_action or processing`,
+  );
   return intent;
 }
 
@@ -101,10 +98,25 @@ export type AttemptResult =
 
 export function applyAttempt(intent: PaymentIntent, result: AttemptResult): PaymentIntent {
   if (result.outcome === 'requires_action') {
-    return { ...intent, status: 'requires_action', next_action: result.next_action, pending_attempt: result.charge_id, last_payment_error: null, version: intent.version + 1 };
+    return {
+      ...intent,
+      status: 'requires_action',
+      next_action: result.next_action,
+      pending_attempt: result.charge_id,
+      last_payment_error: null,
+      version: intent.version + 1,
+    };
   }
   if (result.outcome === 'authentication_failed') {
-    return { ...intent, status: 'requires_payment_method', payment_method: null, last_payment_error: result.error, next_action: null, pending_attempt: null, version: intent.version + 1 };
+    return {
+      ...intent,
+      status: 'requires_payment_method',
+      payment_method: null,
+      last_payment_error: result.error,
+      next_action: null,
+      pending_attempt: null,
+      version: intent.version + 1,
+    };
   }
   const base = { ...intent, latest_charge: result.charge_id, pending_attempt: null, version: intent.version + 1 };
   switch (result.outcome) {
@@ -131,7 +143,10 @@ export function beginConfirm(intent: PaymentIntent, payment_method: string | nul
 
 /** The attempt is recorded before the processor hears of it: the intent is `processing` until its answer. */
 export function beginAttempt(intent: PaymentIntent, charge_id: string): PaymentIntent {
-  assert(CONFIRMABLE.includes(intent.status) && intent.payment_method !== null, `intent ${intent.id}: an attempt needs a confirmable intent with a payment method`);
+  assert(
+    CONFIRMABLE.includes(intent.status) && intent.payment_method !== null,
+    `intent ${intent.id}: an attempt needs a confirmable intent with a payment method`,
+  );
   return { ...intent, status: 'processing', pending_attempt: charge_id, last_payment_error: null, next_action: null, version: intent.version + 1 };
 }
 
@@ -184,8 +199,16 @@ export interface IntentChanges {
 }
 
 const UPDATABLE_FIELDS = [
-  'amount', 'currency', 'customer', 'payment_method', 'description', 'receipt_email', 'statement_descriptor',
-  'statement_descriptor_suffix', 'setup_future_usage', 'capture_method',
+  'amount',
+  'currency',
+  'customer',
+  'payment_method',
+  'description',
+  'receipt_email',
+  'statement_descriptor',
+  'statement_descriptor_suffix',
+  'setup_future_usage',
+  'capture_method',
 ] as const satisfies ReadonlyArray<keyof IntentChanges>;
 
 export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIntent {
@@ -200,7 +223,6 @@ export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIn
   }
   return next;
 }
-
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -36,7 +36,10 @@ const TEST_METHOD_CACHE_LIMIT = 10_000;
 export class Vault {
   private readonly test_methods = new Map<string, PaymentMethodRecord>();
 
-  constructor(private readonly keys: VaultKeyring, private readonly random: (n: number) => Buffer = randomBytes) {}
+  constructor(
+    private readonly keys: VaultKeyring,
+    private readonly random: (n: number) => Buffer = randomBytes,
+  ) {}
 
   tokenize(
     ids: IdGenerator,
@@ -69,7 +72,10 @@ export class Vault {
   async get(db: Db, merchant_id: string, id: string, param?: string): Promise<PaymentMethodRecord> {
     const test = this.testMethod(merchant_id, id);
     if (test) return test;
-    const result = await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+    const result = await run<{ state: PaymentMethodRecord }>(
+      db,
+      sql`SELECT state FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`,
+    );
     const row = result.rows[0];
     if (!row) throw new PayrailError('resource_missing', { param, message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
     return row.state;
@@ -98,7 +104,14 @@ export class Vault {
    * Attaching a Stripe test id stores a copy of its card first, as Stripe does. Nothing is written
    * here: the caller commits the writes with its event and response, so a retry finds all or nothing.
    */
-  async attach(db: Db, ids: IdGenerator, merchant_id: string, id: string, customer_id: string, now_s: number): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
+  async attach(
+    db: Db,
+    ids: IdGenerator,
+    merchant_id: string,
+    id: string,
+    customer_id: string,
+    now_s: number,
+  ): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
     const method = await this.get(db, merchant_id, id);
     const test_card = TEST_PAYMENT_METHODS.get(id);
     if (test_card) {
@@ -121,15 +134,28 @@ export class Vault {
    * A customer's payment methods, newest first, with Stripe's cursors: `starting_after` walks older,
    * `ending_before` (when `starting_after` is absent) walks newer.
    */
-  async listForCustomer(db: Db, merchant_id: string, customer_id: string, limit: number, starting_after?: string, ending_before?: string): Promise<{ data: PaymentMethodRecord[]; has_more: boolean }> {
+  async listForCustomer(
+    db: Db,
+    merchant_id: string,
+    customer_id: string,
+    limit: number,
+    starting_after?: string,
+    ending_before?: string,
+  ): Promise<{ data: PaymentMethodRecord[]; has_more: boolean }> {
     const backwards = starting_after === undefined && ending_before !== undefined;
     const result = backwards
-      ? await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
+      ? await run<{ state: PaymentMethodRecord }>(
+          db,
+          sql`SELECT state FROM vault.payment_methods
           WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id > ${ending_before}
-          ORDER BY id ASC LIMIT ${limit + 1}`)
-      : await run<{ state: PaymentMethodRecord }>(db, sql`SELECT state FROM vault.payment_methods
+          ORDER BY id ASC LIMIT ${limit + 1}`,
+        )
+      : await run<{ state: PaymentMethodRecord }>(
+          db,
+          sql`SELECT state FROM vault.payment_methods
           WHERE merchant_id = ${merchant_id} AND customer_id = ${customer_id} AND id < ${starting_after ?? '\u{10FFFF}'}
-          ORDER BY id DESC LIMIT ${limit + 1}`);
+          ORDER BY id DESC LIMIT ${limit + 1}`,
+        );
     const data = result.rows.slice(0, limit).map((r) => r.state);
     return { data: backwards ? data.reverse() : data, has_more: result.rows.length > limit };
   }
@@ -141,7 +167,13 @@ export class Vault {
     const cached = this.test_methods.get(cache_key);
     if (cached) return cached;
     const method: PaymentMethodRecord = {
-      id, merchant_id, customer: null, billing_details: EMPTY_BILLING, metadata: {}, created: 0, version: 1,
+      id,
+      merchant_id,
+      customer: null,
+      billing_details: EMPTY_BILLING,
+      metadata: {},
+      created: 0,
+      version: 1,
       card: this.details(merchant_id, card.number, card.exp_month, card.exp_year),
     };
     if (this.test_methods.size >= TEST_METHOD_CACHE_LIMIT) this.test_methods.clear();
