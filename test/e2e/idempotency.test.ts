@@ -372,6 +372,28 @@ describe('recovery after a request died holding its key', () => {
     expect(await chargesDescribed(marker)).toBe(1);
   });
 
+  it('without a key and without a retry, the sweeper records the answer the processor gave', async () => {
+    const marker = `swept-${randomUUID()}`;
+    const authorizations = await connector.sandbox.authorizations();
+    connector.fail_after_authorize = 1;
+    const failed = await post('/v1/payment_intents', payForm(marker));
+    expect(failed.status).toBe(500);
+    // Nobody retries: the sweeper asks the processor and records its authorization as the charge.
+    await waitFor(
+      async () =>
+        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
+      20_000,
+    );
+    expect(await chargesDescribed(marker)).toBe(1);
+    expect(await connector.sandbox.authorizations()).toBe(authorizations + 1);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM payments.processor_calls c JOIN payments.payment_intents i ON i.id = c.payment_intent_id WHERE i.state->>'description' = $1 AND c.status = 'pending'`,
+        [marker],
+      ),
+    ).toBe(0);
+  });
+
   it('a lock held by a live request is in use; once stale, a retry takes it over and the late original cannot write', async () => {
     const key = newKey();
     const marker = `stale-${key}`;

@@ -65,6 +65,14 @@ export function insertProcessorCall(call: ProcessorCall, holder_lease: number, n
     VALUES (${call.merchant_id}, ${call.id}, ${call.kind}, ${call.payment_intent_id}, 'pending', ${holder_lease}, ${now_ms})`;
 }
 
+/**
+ * Hands a pending call to the sweeper at once: after a throw its outcome is unknown and its request has
+ * given up, so no live holder is left to wait for (lease key 0 is never taken: keys start at 1).
+ */
+export function orphanProcessorCall(merchant_id: string, id: string): SqlFragment {
+  return sql`UPDATE payments.processor_calls SET holder_lease = 0 WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
+}
+
 /** Affects no row unless the call is still pending: exactly one answer is ever recorded. */
 export function answerProcessorCall(merchant_id: string, id: string): SqlFragment {
   return sql`UPDATE payments.processor_calls SET status = 'answered' WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;

@@ -7,7 +7,7 @@ import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { renderIntent } from '../adapters/render.js';
-import { answerProcessorCall, getCharge, insertIntent, insertProcessorCall, updateIntent } from '../adapters/store.js';
+import { answerProcessorCall, getCharge, insertIntent, insertProcessorCall, orphanProcessorCall, updateIntent } from '../adapters/store.js';
 import { metrics } from '../../../platform/metrics.js';
 import { traced, tracedSync } from '../../../platform/tracing.js';
 import type { PaymentsDeps } from './deps.js';
@@ -65,15 +65,31 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
     ...audits,
     ...(start.events.length > 0 ? [eventsWrite(ctx, start.events)] : []),
   ]);
-  const answer = await deps.connector.authorize({
-    attempt_id: charge_id,
-    merchant_id: ctx.merchant_id,
-    amount: processing.amount,
-    currency: processing.currency,
-    card: { ...card, cvc: start.cvc ?? card.cvc },
-    capture: processing.capture_method !== 'manual',
+  return orphanOnFailure(ctx, charge_id, async () => {
+    const answer = await deps.connector.authorize({
+      attempt_id: charge_id,
+      merchant_id: ctx.merchant_id,
+      amount: processing.amount,
+      currency: processing.currency,
+      card: { ...card, cvc: start.cvc ?? card.cvc },
+      capture: processing.capture_method !== 'manual',
+    });
+    return finishAttempt(deps, ctx, processing, method, answer, []);
   });
-  return finishAttempt(deps, ctx, processing, method, answer, []);
+}
+
+/**
+ * Runs what follows a recorded call. When it throws (no answer from the processor, or its answer could
+ * not be committed), the outcome is unknown and the request gives up: the call goes to the sweeper at
+ * once, so it is settled within seconds even if the client never retries.
+ */
+export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => {});
+    throw error;
+  }
 }
 
 function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFragment {

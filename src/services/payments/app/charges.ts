@@ -24,7 +24,7 @@ import {
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
 import type { WhenUnknown } from './attempt.js';
-import { AttemptStillOpen } from './attempt.js';
+import { AttemptStillOpen, orphanOnFailure } from './attempt.js';
 
 const EMBEDDED_REFUNDS_LIMIT = 10;
 
@@ -91,8 +91,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
     updateCharge(applyRefund(before, amount), before.version),
     insertProcessorCall({ merchant_id: ctx.merchant_id, id: pending.id, kind: 'refund', payment_intent_id: pending.payment_intent }, ctx.holder, ctx.now_ms),
   ]);
-  const answer = await deps.connector.refund(pending.id, before.id, amount);
-  return finishRefund(ctx, pending, answer);
+  return orphanOnFailure(ctx, pending.id, async () => finishRefund(ctx, pending, await deps.connector.refund(pending.id, before.id, amount)));
 }
 
 /** Records the processor's answer to a pending refund; a failed refund gives its amount back to the charge. */
