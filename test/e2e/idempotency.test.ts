@@ -9,6 +9,7 @@ import { IDEMPOTENCY_LOCK_STALE_MS, requestHash } from '../../src/platform/write
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { chargeIdOf } from '../support/stripe-objects.js';
 
 /**
  * Stripe's Idempotency-Key contract, end to end: replays are byte-identical, a key is bound to its
@@ -47,20 +48,34 @@ class ControlledConnector implements Connector {
       this.fail_after_authorize -= 1;
       throw new Error('connection reset after the processor answered');
     }
-    const hold = this.hold;
-    if (hold) {
-      this.hold = undefined;
-      hold.reached();
-      await hold.released;
-    }
+    await this.holdIfAsked();
     return result;
   }
 
-  completeAuthentication(attempt_id: string, authenticated: boolean) {
-    return this.sandbox.completeAuthentication(attempt_id, authenticated);
+  /** Throw this many times after the sandbox captured: the capture's answer is lost on the way back. */
+  fail_after_capture = 0;
+
+  private async holdIfAsked(): Promise<void> {
+    const hold = this.hold;
+    if (!hold) return;
+    this.hold = undefined;
+    hold.reached();
+    await hold.released;
   }
-  capture(attempt_id: string, amount: number) {
-    return this.sandbox.capture(attempt_id, amount);
+
+  /** Held like authorize when asked: the processor has completed the authentication, its answer is on the way. */
+  async completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {
+    const result = await this.sandbox.completeAuthentication(attempt_id, authenticated);
+    await this.holdIfAsked();
+    return result;
+  }
+  async capture(attempt_id: string, amount: number) {
+    const result = await this.sandbox.capture(attempt_id, amount);
+    if (this.fail_after_capture > 0) {
+      this.fail_after_capture -= 1;
+      throw new Error('connection reset after the processor captured');
+    }
+    return result;
   }
   void(attempt_id: string) {
     return this.sandbox.void(attempt_id);
@@ -538,6 +553,59 @@ describe('nothing is held while the processor answers', () => {
     }
     const answered = await waiting;
     expect(answered.body.status).toBe('succeeded');
+  });
+});
+
+describe('changes racing the processor', () => {
+  const THREE_D_SECURE = 'pm_card_authenticationRequired';
+
+  it('a cancel while 3-D Secure completes at the processor is refused, and the payment is recorded', async () => {
+    const waiting = await t.stripe.paymentIntents.create({ amount: 2400, currency: 'usd', payment_method: THREE_D_SECURE, confirm: true });
+    expect(waiting.status).toBe('requires_action');
+    const held = connector.holdNext();
+    const completing = post(`/v1/test_helpers/payment_intents/${waiting.id}/authenticate`, 'outcome=succeeded');
+    try {
+      await held.reached; // the processor has authorized and captured; its answer is on the way
+      const cancel = await post(`/v1/payment_intents/${waiting.id}/cancel`, '');
+      expect(cancel.status).toBe(400);
+      expect(cancel.body.error?.code).toBe('payment_intent_unexpected_state');
+      const update = await post(`/v1/payment_intents/${waiting.id}`, 'description=changed');
+      expect(update.body.error?.code).toBe('payment_intent_unexpected_state');
+    } finally {
+      held.release();
+    }
+    expect((await completing).body.status).toBe('succeeded');
+    const after = await t.stripe.paymentIntents.retrieve(waiting.id);
+    expect(after.status).toBe('succeeded');
+    expect((await t.stripe.charges.retrieve(chargeIdOf(after))).amount_captured).toBe(2400);
+  });
+
+  it('the amount of an intent waiting for 3-D Secure cannot change under the processor', async () => {
+    const waiting = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: THREE_D_SECURE, confirm: true });
+    const update = await post(`/v1/payment_intents/${waiting.id}`, 'amount=1500');
+    expect(update.status).toBe(400);
+    expect(update.body.error).toMatchObject({ code: 'payment_intent_unexpected_state', param: 'amount' });
+    expect((await t.stripe.paymentIntents.retrieve(waiting.id)).amount).toBe(1000);
+  });
+
+  it('a capture retried after its answer was lost records what the processor captured, and cancel then says to refund', async () => {
+    const authorized = await t.stripe.paymentIntents.create({
+      amount: 1000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      capture_method: 'manual',
+      confirm: true,
+    });
+    connector.fail_after_capture = 1;
+    const lost = await post(`/v1/payment_intents/${authorized.id}/capture`, 'amount_to_capture=500');
+    expect(lost.status).toBe(500);
+    const cancel = await post(`/v1/payment_intents/${authorized.id}/cancel`, '');
+    expect(cancel.status).toBe(400);
+    expect(cancel.body.error?.code).toBe('payment_intent_unexpected_state');
+    const retried = await post(`/v1/payment_intents/${authorized.id}/capture`, '');
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: 'succeeded', amount_received: 500 });
+    expect((await t.stripe.charges.retrieve(chargeIdOf(await t.stripe.paymentIntents.retrieve(authorized.id)))).amount_captured).toBe(500);
   });
 });
 

@@ -106,7 +106,8 @@ async function settleLock(deps: WriteDeps, lock: IdempotencyLock, error: unknown
   if (lock.first_attempt && error instanceof PayrailError && VALIDATION.has(error.code)) {
     await Idempotency.forget(deps.pool, lock).catch(() => {});
   } else if (error instanceof PayrailError && !RETRYABLE.has(error.code)) {
-    await run(deps.pool, Idempotency.completion(lock, renderOutcome(deps, { error })));
+    // Unstored (the database went away), the key is freed instead: the retry runs the use case again.
+    await run(deps.pool, Idempotency.completion(lock, renderOutcome(deps, { error }))).catch(() => releaseLater(deps.pool, lock));
   } else {
     await Idempotency.release(deps.pool, lock).catch(() => releaseLater(deps.pool, lock));
   }

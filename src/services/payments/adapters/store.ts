@@ -73,9 +73,25 @@ export function orphanProcessorCall(merchant_id: string, id: string): SqlFragmen
   return sql`UPDATE payments.processor_calls SET holder_lease = 0 WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
 }
 
-/** Affects no row unless the call is still pending: exactly one answer is ever recorded. */
-export function answerProcessorCall(merchant_id: string, id: string): SqlFragment {
-  return sql`UPDATE payments.processor_calls SET status = 'answered' WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
+/**
+ * Affects no row unless the call is still pending: exactly one answer is ever recorded. The sweeper
+ * passes the holder it found, so its answer loses to a retry that took the call over meanwhile.
+ */
+export function answerProcessorCall(merchant_id: string, id: string, seen_holder?: number | null): SqlFragment {
+  if (seen_holder === undefined) {
+    return sql`UPDATE payments.processor_calls SET status = 'answered' WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
+  }
+  return sql`UPDATE payments.processor_calls SET status = 'answered'
+    WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending' AND holder_lease IS NOT DISTINCT FROM ${seen_holder}::int`;
+}
+
+/**
+ * Takes a pending call over for a request about to send it again (or ask again), or puts an answered
+ * call back in flight (3-D Secure completion): from then on the sweeper leaves it to this holder.
+ */
+export function takeProcessorCall(merchant_id: string, id: string, holder_lease: number, now_ms: number, from: 'pending' | 'answered'): SqlFragment {
+  return sql`UPDATE payments.processor_calls SET status = 'pending', holder_lease = ${holder_lease}, created_ms = ${now_ms}
+    WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = ${from}`;
 }
 
 /**
@@ -91,6 +107,7 @@ export async function oldestUnsettledCallAge(db: Db, now_ms: number): Promise<nu
 
 export interface OrphanedCall extends ProcessorCall {
   created_ms: number;
+  holder_lease: number | null;
 }
 
 export async function orphanedCalls(
@@ -102,7 +119,7 @@ export async function orphanedCalls(
     db,
     joinSql(
       [
-        sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms FROM payments.processor_calls
+        sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms, holder_lease FROM payments.processor_calls
       WHERE status = 'pending' AND created_ms <= ${now_ms - limits.settle_after_ms}
         AND (created_ms <= ${now_ms - limits.abandon_after_ms} OR holder_lease IS NOT NULL AND NOT`,
         leaseAlive('holder_lease'),
@@ -155,6 +172,12 @@ export async function getIntent(db: Db, merchant_id: string, id: string, param?:
   const intent = await loadState<PaymentIntent>(db, 'payment_intent', merchant_id, id);
   if (!intent) throw missing('payment_intent', id, param);
   return checkIntent(intent);
+}
+
+/** The charge, or undefined when no attempt with this id was ever answered. */
+export async function findCharge(db: Db, merchant_id: string, id: string): Promise<Charge | undefined> {
+  const charge = await loadState<Charge>(db, 'charge', merchant_id, id);
+  return charge && checkCharge(charge);
 }
 
 export async function getCharge(db: Db, merchant_id: string, id: string, param?: string): Promise<Charge> {

@@ -7,12 +7,12 @@ import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { renderIntent } from '../adapters/render.js';
-import { answerProcessorCall, getCharge, insertIntent, insertProcessorCall, orphanProcessorCall, updateIntent } from '../adapters/store.js';
+import { answerProcessorCall, findCharge, insertIntent, insertProcessorCall, orphanProcessorCall, takeProcessorCall, updateIntent } from '../adapters/store.js';
 import { metrics } from '../../../platform/metrics.js';
 import { traced, tracedSync } from '../../../platform/tracing.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
-import { assessAttempt, attemptResponse, chargeFor, settleAttempt, threeDSecureAction } from './attempt-result.js';
+import { assessAttempt, attemptResponse, cardError, chargeFor, failAuthentication, settleAttempt, threeDSecureAction } from './attempt-result.js';
 import { eventsWrite } from './events.js';
 
 /**
@@ -96,7 +96,10 @@ function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFrag
   return stored ? updateIntent(next, stored.version) : insertIntent(next);
 }
 
-/** Commits the processor's answer to a `processing` intent: one statement, guarded by its version. */
+/**
+ * Commits the processor's answer to a `processing` intent: one statement, guarded by its version and
+ * by the call still pending (the sweeper passes the holder it saw, so a retry that took over wins).
+ */
 async function finishAttempt(
   deps: PaymentsDeps,
   ctx: OperationContext,
@@ -104,23 +107,66 @@ async function finishAttempt(
   method: PaymentMethodRecord,
   answer: AuthorizeResult,
   writes: SqlFragment[],
+  seen_holder?: number | null,
 ): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
-  let result: AttemptOutcome;
-  if (answer.outcome === 'requires_action') {
-    metrics.payment('requires_action');
-    const next = Intent.applyAttempt(processing, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, processing) });
-    result = { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
-  } else {
-    result = settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, assessAttempt(deps, processing, method)), method, writes);
-  }
+  const result = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes);
   const outcome = attemptResponse(result);
   await ctx.commit(
-    [updateIntent(result.intent, processing.version), answerProcessorCall(ctx.merchant_id, charge_id), ...result.writes, eventsWrite(ctx, result.events)],
+    [
+      updateIntent(result.intent, processing.version),
+      answerProcessorCall(ctx.merchant_id, charge_id, seen_holder),
+      ...result.writes,
+      eventsWrite(ctx, result.events),
+    ],
     outcome,
   );
   return outcome;
+}
+
+/** What the processor's answer makes of the intent: waiting for 3-D Secure, failed authentication, or a charge. */
+function attemptOutcome(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  processing: PaymentIntent,
+  method: PaymentMethodRecord,
+  charge_id: string,
+  answer: AuthorizeResult,
+  writes: SqlFragment[],
+): AttemptOutcome {
+  if (answer.outcome === 'requires_action') {
+    metrics.payment('requires_action');
+    const next = Intent.applyAttempt(processing, { outcome: 'requires_action', charge_id, next_action: threeDSecureAction(deps, processing) });
+    return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
+  }
+  // The customer failed 3-D Secure: as in Stripe, no charge exists and the intent asks for a new method.
+  if (answer.outcome === 'declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE) {
+    const failed = failAuthentication(processing, method);
+    return { ...failed, writes: [...writes, ...failed.writes] };
+  }
+  return settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, assessAttempt(deps, processing, method)), method, writes);
+}
+
+/** The decline code a processor answers for an attempt whose 3-D Secure step failed. */
+const AUTHENTICATION_FAILED_DECLINE = 'authentication_required';
+
+/**
+ * Completes a 3-D Secure step: the attempt goes back in flight (the intent `processing`, its call
+ * pending again under this request) before the processor hears of it, so a cancel or an update
+ * racing it is turned away, and a crash leaves it to the sweeper. The processor's answer decides:
+ * authorized, declined, or still waiting.
+ */
+export async function completeAuthentication(deps: PaymentsDeps, ctx: OperationContext, waiting: PaymentIntent, authenticated: boolean): Promise<Outcome> {
+  const charge_id = waiting.pending_attempt;
+  const pm_id = waiting.payment_method;
+  if (waiting.status !== 'requires_action' || !charge_id || !pm_id) throw Intent.unexpectedState(waiting, 'authenticate');
+  const method = await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id);
+  const processing: PaymentIntent = { ...waiting, status: 'processing', next_action: null, version: waiting.version + 1 };
+  await ctx.record([updateIntent(processing, waiting.version), takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'answered')]);
+  return orphanOnFailure(ctx, charge_id, async () =>
+    finishAttempt(deps, ctx, processing, method, await deps.connector.completeAuthentication(charge_id, authenticated), []),
+  );
 }
 
 /** What a processor that never heard of an attempt means for it: no money moved, and the customer may try again. */
@@ -149,43 +195,73 @@ export class AttemptStillOpen extends Error {}
  * the processor what it did with the attempt id, and records that answer. What happens when the
  * processor never heard of it is the caller's choice (`WhenUnknown`).
  */
-export async function settleOpenAttempt(deps: PaymentsDeps, ctx: OperationContext, processing: PaymentIntent, when_unknown: WhenUnknown): Promise<Outcome> {
+export async function settleOpenAttempt(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  processing: PaymentIntent,
+  when_unknown: WhenUnknown,
+  seen_holder?: number | null,
+): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   const pm_id = processing.payment_method;
   if (!charge_id || !pm_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to settle`);
   const status = await deps.connector.attemptStatus(charge_id);
   if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`attempt ${charge_id} is unknown to the processor; a retry may still send it`);
   metrics.callSettled('authorize', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
-  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, []);
-  if (when_unknown === 'fail')
-    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, []);
+  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, [], seen_holder);
+  if (when_unknown === 'fail') {
+    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, [], seen_holder);
+  }
+  // Taken over before it is sent again: the sweeper's 'fail', guarded by the holder it saw, cannot
+  // then be recorded for an attempt this request is about to make.
+  await ctx.record([takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'pending')]);
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
-  const answer = await deps.connector.authorize({
-    attempt_id: charge_id,
-    merchant_id: ctx.merchant_id,
-    amount: processing.amount,
-    currency: processing.currency,
-    card,
-    capture: processing.capture_method !== 'manual',
+  return orphanOnFailure(ctx, charge_id, async () => {
+    const answer = await deps.connector.authorize({
+      attempt_id: charge_id,
+      merchant_id: ctx.merchant_id,
+      amount: processing.amount,
+      currency: processing.currency,
+      card,
+      capture: processing.capture_method !== 'manual',
+    });
+    return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
   });
-  return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
 }
 
 /**
- * The answer a retry gets for an attempt that is already settled (by the request that died after
- * committing, or by the sweeper): the same as the first answer would have been.
+ * The answer a retry gets for its attempt when that attempt is already settled (by the request that
+ * died after committing, or by the sweeper): its charge's outcome, as the first answer would have been.
  */
-export async function settledOutcome(ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
-  const failed_charge = intent.status === 'requires_payment_method' ? intent.last_payment_error?.charge : null;
-  const outcome = failed_charge
-    ? attemptResponse({ intent, charge: await getCharge(ctx.reader, ctx.merchant_id, failed_charge), writes: [], events: [] })
-    : { ok: renderIntent(intent) };
+export async function settledOutcome(ctx: OperationContext, intent: PaymentIntent, charge_id: string | null): Promise<Outcome> {
+  const charge = charge_id ? await findCharge(ctx.reader, ctx.merchant_id, charge_id) : undefined;
+  const outcome: Outcome =
+    charge?.status === 'failed'
+      ? {
+          error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, charge.failure_message ?? 'Your card was declined.', {
+            charge: charge.id,
+            payment_intent: renderIntent(intent),
+          }),
+        }
+      : { ok: renderIntent(intent) };
   await ctx.commit([], outcome);
   return outcome;
 }
 
-/** Resumes the attempt a dead request with this key left on `intent`, whatever state it reached. */
+/** True when a request with this key died after its attempt on `intent` was recorded. */
+export async function leftByThisKey(ctx: OperationContext, intent: PaymentIntent): Promise<boolean> {
+  const charge_id = ctx.resumed ? ctx.reserved('charge') : null;
+  if (!charge_id) return false;
+  return intent.pending_attempt === charge_id || (await findCharge(ctx.reader, ctx.merchant_id, charge_id)) !== undefined;
+}
+
+/**
+ * Resumes what a dead request with this key left on `intent`: its own attempt still in flight is
+ * settled; anything else (its attempt settled, or another request's attempt now in flight) gets the
+ * answer its own attempt earned.
+ */
 export function resumeAttempt(deps: PaymentsDeps, ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
-  if (intent.status === 'processing') return settleOpenAttempt(deps, ctx, intent, 'resend');
-  return settledOutcome(ctx, intent);
+  const charge_id = ctx.reserved('charge');
+  if (intent.status === 'processing' && intent.pending_attempt === charge_id) return settleOpenAttempt(deps, ctx, intent, 'resend');
+  return settledOutcome(ctx, intent, charge_id);
 }

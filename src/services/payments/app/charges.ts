@@ -11,6 +11,7 @@ import { applyRefund, checkCharge, planRefund, releaseRefund } from '../domain/c
 import { renderCharge, renderRefund } from '../adapters/render.js';
 import {
   answerProcessorCall,
+  takeProcessorCall,
   answerRefund,
   findRefund,
   getCharge,
@@ -95,7 +96,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
 }
 
 /** Records the processor's answer to a pending refund; a failed refund gives its amount back to the charge. */
-async function finishRefund(ctx: OperationContext, pending: Refund, answer: RefundResult): Promise<Outcome> {
+async function finishRefund(ctx: OperationContext, pending: Refund, answer: RefundResult, seen_holder?: number | null): Promise<Outcome> {
   const charge = await getCharge(ctx.reader, ctx.merchant_id, pending.charge);
   const refund: Refund = {
     ...pending,
@@ -103,7 +104,7 @@ async function finishRefund(ctx: OperationContext, pending: Refund, answer: Refu
     failure_reason: answer.outcome === 'failed' ? 'unknown' : null,
   };
   const outcome: Outcome = { ok: renderRefund(refund) };
-  const writes = [answerRefund(refund), answerProcessorCall(ctx.merchant_id, refund.id)];
+  const writes = [answerRefund(refund), answerProcessorCall(ctx.merchant_id, refund.id, seen_holder)];
   const events: EventDraft[] = [{ type: 'refund.created', object: renderRefund(refund) }];
   if (refund.status === 'succeeded') {
     const previous = charge.amount_refunded - refund.amount;
@@ -119,13 +120,21 @@ async function finishRefund(ctx: OperationContext, pending: Refund, answer: Refu
  * Settles a refund left pending by a request that died or lost the answer: asks the processor. What
  * happens when it never heard of the refund is the caller's choice, as for attempts.
  */
-export async function settleOpenRefund(deps: PaymentsDeps, ctx: OperationContext, pending: Refund, when_unknown: WhenUnknown): Promise<Outcome> {
+export async function settleOpenRefund(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  pending: Refund,
+  when_unknown: WhenUnknown,
+  seen_holder?: number | null,
+): Promise<Outcome> {
   const status = await deps.connector.refundStatus(pending.id);
   if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`refund ${pending.id} is unknown to the processor; a retry may still send it`);
   metrics.callSettled('refund', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
-  if (status.found) return finishRefund(ctx, pending, status);
-  if (when_unknown === 'fail') return finishRefund(ctx, pending, { outcome: 'failed', message: 'The refund never reached the processor.' });
-  return finishRefund(ctx, pending, await deps.connector.refund(pending.id, pending.charge, pending.amount));
+  if (status.found) return finishRefund(ctx, pending, status, seen_holder);
+  if (when_unknown === 'fail') return finishRefund(ctx, pending, { outcome: 'failed', message: 'The refund never reached the processor.' }, seen_holder);
+  // Taken over before it is sent again, so the sweeper cannot record it failed meanwhile.
+  await ctx.record([takeProcessorCall(ctx.merchant_id, pending.id, ctx.holder, ctx.now_ms, 'pending')]);
+  return orphanOnFailure(ctx, pending.id, async () => finishRefund(ctx, pending, await deps.connector.refund(pending.id, pending.charge, pending.amount)));
 }
 
 async function settledRefund(ctx: OperationContext, refund: Refund): Promise<Outcome> {

@@ -13,8 +13,7 @@ import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { assessAttempt, chargeFor, failAuthentication, settleAttempt } from './attempt-result.js';
-import { resumeAttempt, runAttempt } from './attempt.js';
+import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
 import { eventsWrite } from './events.js';
 
 export interface CreateIntentParams {
@@ -105,7 +104,7 @@ export interface ConfirmParams {
 
 export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
-  if (leftByThisKey(ctx, before)) return resumeAttempt(deps, ctx, before);
+  if (await leftByThisKey(ctx, before)) return resumeAttempt(deps, ctx, before);
   if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
   const ready: PaymentIntent = {
     ...Intent.beginConfirm(before, params.payment_method ?? null),
@@ -114,13 +113,6 @@ export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, i
     setup_future_usage: params.setup_future_usage ?? before.setup_future_usage,
   };
   return runAttempt(deps, ctx, { stored: before, ready, events: [] });
-}
-
-/** True when a request with this key died after its attempt on `intent` was recorded. */
-function leftByThisKey(ctx: OperationContext, intent: PaymentIntent): boolean {
-  const charge_id = ctx.resumed ? ctx.reserved('charge') : null;
-  if (!charge_id) return false;
-  return intent.pending_attempt === charge_id || intent.latest_charge === charge_id || intent.last_payment_error?.charge === charge_id;
 }
 
 /**
@@ -134,21 +126,9 @@ async function claimIntent(ctx: OperationContext, before: PaymentIntent): Promis
   return claimed;
 }
 
-/** Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes. */
+/** Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes at the processor. */
 export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, authenticated: boolean): Promise<Outcome> {
-  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
-  if (before.status !== 'requires_action' || !before.pending_attempt || !before.payment_method) throw Intent.unexpectedState(before, 'authenticate');
-  const method = await deps.vault.get(ctx.reader, ctx.merchant_id, before.payment_method);
-  const claimed = await claimIntent(ctx, before);
-  const result = await deps.connector.completeAuthentication(before.pending_attempt, authenticated);
-  if (result.outcome === 'requires_action') throw new PayrailError('payment_intent_action_required');
-  const resumed: PaymentIntent = { ...claimed, next_action: null, pending_attempt: null, status: 'requires_confirmation' };
-  const attempt = authenticated
-    ? settleAttempt(resumed, chargeFor(ctx, resumed, method, before.pending_attempt, result, assessAttempt(deps, resumed, method)), method, [])
-    : failAuthentication(resumed, method);
-  const outcome: Outcome = { ok: renderIntent(attempt.intent) };
-  await ctx.commit([updateIntent(attempt.intent, claimed.version), ...attempt.writes, eventsWrite(ctx, attempt.events)], outcome);
-  return outcome;
+  return completeAuthentication(deps, ctx, await getIntent(ctx.reader, ctx.merchant_id, id), authenticated);
 }
 
 export async function captureIntent(
@@ -167,8 +147,9 @@ export async function captureIntent(
   // Repeated after a lost answer, the processor answers from its record and captures nothing more.
   const captured = await deps.connector.capture(charge_id, amount);
   if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
-  const { intent } = Intent.capture(claimed, amount);
-  const charge = captureCharge(charge_before, amount);
+  // What the processor captured is what moved: a repeat after a lost answer gets the first amount back.
+  const { intent } = Intent.capture(claimed, captured.amount_captured);
+  const charge = captureCharge(charge_before, captured.amount_captured);
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
   await ctx.commit(
@@ -195,12 +176,27 @@ export async function cancelIntent(
   Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
   const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
   const current = holds_authorization ? await claimIntent(ctx, before) : before;
-  if (holds_authorization && before.latest_charge) await deps.connector.void(before.latest_charge);
+  if (holds_authorization && before.latest_charge) await voidAuthorization(deps, before, before.latest_charge);
   const intent = Intent.cancel(current, params.cancellation_reason ?? null, ctx.now_s);
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
   await ctx.commit([updateIntent(intent, current.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }])], outcome);
   return outcome;
+}
+
+/**
+ * Releases the authorization at the processor. One the processor already captured (a capture whose
+ * answer was lost) cannot be voided: that is the merchant's to refund, said as Stripe would say it.
+ */
+async function voidAuthorization(deps: PaymentsDeps, intent: PaymentIntent, charge_id: string): Promise<void> {
+  const status = await deps.connector.attemptStatus(charge_id);
+  if (status.found && status.amount_captured > 0) {
+    throw new PayrailError('payment_intent_unexpected_state', {
+      message: 'This PaymentIntent was captured at the processor; capture it again to record the capture, then refund it.',
+      extra: { payment_intent: renderIntent(intent) },
+    });
+  }
+  await deps.connector.void(charge_id);
 }
 
 export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, changes: IntentChanges): Promise<Outcome> {

@@ -66,13 +66,13 @@ async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: Orpha
   if (call.kind === 'refund') {
     const refund = await findRefund(ctx.reader, call.merchant_id, call.id);
     if (!refund || refund.status !== 'pending') throw new Error(`refund ${call.id}: journaled as pending, stored as ${refund?.status ?? 'missing'}`);
-    return settleOpenRefund(deps, ctx, refund, when_unknown);
+    return settleOpenRefund(deps, ctx, refund, when_unknown, call.holder_lease);
   }
   const intent = await findIntent(ctx.reader, call.merchant_id, call.payment_intent_id);
   if (!intent || intent.status !== 'processing' || intent.pending_attempt !== call.id) {
     throw new Error(`attempt ${call.id}: journaled as pending, but intent ${call.payment_intent_id} is ${intent?.status ?? 'missing'}`);
   }
-  return settleOpenAttempt(deps, ctx, intent, when_unknown);
+  return settleOpenAttempt(deps, ctx, intent, when_unknown, call.holder_lease);
 }
 
 /** The scheduler job that runs the sweeper, and how often: one indexed query when there is nothing to settle. */

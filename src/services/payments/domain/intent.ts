@@ -211,8 +211,18 @@ const UPDATABLE_FIELDS = [
   'capture_method',
 ] as const satisfies ReadonlyArray<keyof IntentChanges>;
 
+/** What the processor holds for an attempt waiting for 3-D Secure: changing them would split the books from it. */
+const HELD_BY_PENDING_ATTEMPT = ['amount', 'currency', 'payment_method', 'capture_method'] as const satisfies ReadonlyArray<keyof IntentChanges>;
+
 export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIntent {
   if (!UPDATABLE.includes(intent.status)) throw unexpectedState(intent, 'update');
+  const held = intent.status === 'requires_action' ? HELD_BY_PENDING_ATTEMPT.find((field) => changes[field] !== undefined) : undefined;
+  if (held) {
+    throw new PayrailError('payment_intent_unexpected_state', {
+      param: held,
+      message: `You cannot change ${held} while this PaymentIntent waits for 3-D Secure; cancel it, or complete the authentication first.`,
+    });
+  }
   const { metadata } = changes;
   // Only the intent's own fields: a request's other parameters (`expand`) must not land in its state.
   const fields = Object.fromEntries(UPDATABLE_FIELDS.map((key) => [key, changes[key]])) as Omit<IntentChanges, 'metadata'>;
