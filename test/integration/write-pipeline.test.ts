@@ -166,3 +166,29 @@ describe('the pool use cases read through', () => {
     }
   });
 });
+
+describe('the process lease', () => {
+  it('is taken again under a new key when its session ends, and stamps nothing meanwhile', async () => {
+    const lease = await takeProcessLease(url, () => {});
+    try {
+      const first = lease.key;
+      expect(first).not.toBeNull();
+      await pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'payrail-lease' AND datname = current_database()
+        AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::oid AND objsubid = 2)`,
+        [first],
+      );
+      const deadline = Date.now() + 10_000;
+      while ((lease.key === first || lease.key === null) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(lease.key).not.toBeNull();
+      expect(lease.key).not.toBe(first);
+      const alive = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::oid AND objsubid = 2`,
+        [lease.key],
+      );
+      expect(alive.rows[0]?.n).toBe(1);
+    } finally {
+      await lease.stop();
+    }
+  });
+});

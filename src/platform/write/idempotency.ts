@@ -75,8 +75,8 @@ export interface LockRequest {
   now_ms: number;
   /** The kinds of object the use case creates: their ids are reserved with the lock. */
   reserves: readonly IdKind[];
-  /** This process's lease key: a retry may take the lock over once the lease is gone. */
-  holder: number;
+  /** This process's lease key: a retry may take the lock over once the lease is gone (null: only once stale). */
+  holder: number | null;
 }
 
 export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest): Promise<LockResult> {

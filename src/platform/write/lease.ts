@@ -20,10 +20,15 @@ const LEASE_NAMESPACE = 1_346_459_986; // 'PAYR' as an int4, keeps our advisory 
 const LEASE_KEY_ATTEMPTS_MAX = 16;
 const RECONNECT_DELAY_MS = 500;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** How often the lease checks it still holds its lock; also bounds each check (query timeout). */
+const HEARTBEAT_INTERVAL_MS = 2_000;
 
 export interface ProcessLease {
-  /** This process's current key, stored beside whatever it takes from now on. */
-  readonly key: number;
+  /**
+   * This process's current key, stored beside whatever it takes from now on; null while the lease is
+   * being taken again, so nothing is stamped with a key that is already gone.
+   */
+  readonly key: number | null;
   stop(): Promise<void>;
 }
 
@@ -35,42 +40,69 @@ export function leaseAlive(column: string): SqlFragment {
     AND classid = ${LEASE_NAMESPACE}::oid AND objid = (${column})::oid AND objsubid = 2)`);
 }
 
-/** Takes a lease under a fresh random key, and a new one after a lost connection. */
+/**
+ * Takes a lease under a fresh random key, and a new one after a lost connection. A heartbeat checks
+ * that the session still holds its lock, so a session the server ended while the client sent nothing
+ * is noticed within seconds rather than when TCP keep-alive gives up.
+ */
 export async function takeProcessLease(connection_string: string, on_error: (error: unknown) => void): Promise<ProcessLease> {
   let stopped = false;
   let client = await connect(connection_string);
-  let key = await takeFreshKey(client);
-  const reconnect = async (): Promise<void> => {
+  let key: number | null = await takeFreshKey(client);
+  let renewing = false;
+  const renew = async (error: unknown): Promise<void> => {
+    if (stopped || renewing) return;
+    renewing = true;
+    key = null;
+    on_error(error);
+    void client.end().catch(() => {});
     while (!stopped) {
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS).unref());
       try {
         const next = await connect(connection_string);
-        key = await takeFreshKey(next);
+        const fresh = await takeFreshKey(next);
         client = next;
         watch(next);
-        return;
-      } catch (error) {
-        on_error(error);
+        key = fresh;
+        break;
+      } catch (retry_error) {
+        on_error(retry_error);
       }
     }
+    renewing = false;
   };
   const watch = (current: pg.Client): void => {
-    current.on('error', (error) => {
-      if (stopped) return;
-      on_error(error);
-      void reconnect();
-    });
+    current.on('error', (error) => void renew(error));
   };
   watch(client);
+  const heartbeat = setInterval(() => {
+    const held = key;
+    if (renewing || held === null) return;
+    stillHeld(client, held).then(
+      (ok) => (ok ? undefined : renew(new Error('the process lease was lost'))),
+      (error: unknown) => renew(error),
+    );
+  }, HEARTBEAT_INTERVAL_MS);
+  heartbeat.unref();
   return {
     get key() {
       return key;
     },
     stop: async () => {
       stopped = true;
+      clearInterval(heartbeat);
       await client.end().catch(() => {});
     },
   };
+}
+
+async function stillHeld(client: pg.Client, key: number): Promise<boolean> {
+  const result = await client.query<{ held: boolean }>({
+    text: `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted
+      AND classid = $1::oid AND objid = $2::oid AND objsubid = 2) AS held`,
+    values: [LEASE_NAMESPACE, key],
+  });
+  return result.rows[0]?.held === true;
 }
 
 async function connect(connection_string: string): Promise<pg.Client> {
@@ -78,6 +110,7 @@ async function connect(connection_string: string): Promise<pg.Client> {
     connectionString: connection_string,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    query_timeout: HEARTBEAT_INTERVAL_MS,
     application_name: 'payrail-lease',
   });
   client.on('error', () => {}); // replaced by watch(); never let a lost socket crash the process meanwhile

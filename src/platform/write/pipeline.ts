@@ -20,7 +20,7 @@ export interface WriteDeps {
   ids: IdGenerator;
   clock: Clock;
   /** This process's lease (src/platform/write/lease.ts): its current key marks what a request holds. */
-  lease: { readonly key: number };
+  lease: { readonly key: number | null };
   /** Secret for the keyed request hash stored with each Idempotency-Key. */
   hash_key: Buffer;
   /** Renders an expected failure as a stored response body (Stripe's error shape). */
@@ -160,7 +160,7 @@ class Operation implements OperationContext {
   readonly request: { id: string | null; idempotency_key: string | null };
   readonly reader: Db;
   readonly resumed: boolean;
-  readonly holder: number;
+  readonly holder: number | null;
   stored: StoredResponse | undefined;
 
   constructor(

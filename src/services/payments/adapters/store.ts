@@ -60,7 +60,7 @@ export interface ProcessorCall {
   payment_intent_id: string;
 }
 
-export function insertProcessorCall(call: ProcessorCall, holder_lease: number, now_ms: number): SqlFragment {
+export function insertProcessorCall(call: ProcessorCall, holder_lease: number | null, now_ms: number): SqlFragment {
   return sql`INSERT INTO payments.processor_calls (merchant_id, id, kind, payment_intent_id, status, holder_lease, created_ms)
     VALUES (${call.merchant_id}, ${call.id}, ${call.kind}, ${call.payment_intent_id}, 'pending', ${holder_lease}, ${now_ms})`;
 }
@@ -89,7 +89,7 @@ export function answerProcessorCall(merchant_id: string, id: string, seen_holder
  * Takes a pending call over for a request about to send it again (or ask again), or puts an answered
  * call back in flight (3-D Secure completion): from then on the sweeper leaves it to this holder.
  */
-export function takeProcessorCall(merchant_id: string, id: string, holder_lease: number, now_ms: number, from: 'pending' | 'answered'): SqlFragment {
+export function takeProcessorCall(merchant_id: string, id: string, holder_lease: number | null, now_ms: number, from: 'pending' | 'answered'): SqlFragment {
   return sql`UPDATE payments.processor_calls SET status = 'pending', holder_lease = ${holder_lease}, created_ms = ${now_ms}
     WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = ${from}`;
 }
