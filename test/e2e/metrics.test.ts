@@ -89,6 +89,22 @@ afterAll(async () => {
   await t?.stop();
 });
 
+/** How long the metrics reuse one lag reading (LAG_READING_REUSE_MS in src/platform/scrape-gauges.ts). */
+const LAG_READING_REUSE_MS = 1_000;
+
+/** Until every consumer of the platform reports nothing behind (bounded). */
+async function consumersCaughtUp(timeout_ms = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  // Lag readings are reused for a second: start past any reading taken before the last events.
+  await new Promise((resolve) => setTimeout(resolve, LAG_READING_REUSE_MS + 100));
+  for (;;) {
+    const lags = (await scrape()).samples.filter((sample) => sample.name === 'payrail_consumer_lag_events');
+    if (lags.length > 0 && lags.every((sample) => sample.value === 0)) return;
+    if (Date.now() > deadline) throw new Error('consumers did not catch up');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function scrape(): Promise<{ text: string; samples: Sample[]; content_type: string }> {
   const response = await fetch(`${t.url}/metrics`);
   expect(response.status).toBe(200);
@@ -249,6 +265,9 @@ describe('metrics after a scripted run', () => {
   });
 
   it('exposes hooks for consumer lag, webhook deliveries and ledger posting lag', async () => {
+    // The platform's own consumers must be done with earlier tests' events, or their postings and
+    // deliveries would land in the counts below.
+    await consumersCaughtUp();
     const before = (await scrape()).samples;
     const unregister = metrics.registerConsumerLag('ledger_test', async () => ({ events_behind: 7, seconds_behind: 3 }));
     const unregister_broken = metrics.registerConsumerLag('broken_test', async () => {
