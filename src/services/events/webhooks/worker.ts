@@ -10,6 +10,7 @@ import type { DeliverySettings } from './delivery-settings.js';
 import { DEFAULT_DELIVERY_SETTINGS, checkDeliverySettings } from './delivery-settings.js';
 import type { WebhookTransport } from './transport.js';
 import { fetchTransport } from './transport.js';
+import { Alarm } from '../../../platform/alarm.js';
 
 /**
  * The webhook delivery worker: claims due deliveries (claim.ts), POSTs each event and records the
@@ -42,7 +43,7 @@ export class DeliveryWorker {
   private readonly shutdown = new AbortController();
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private wake_up: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private woken = false;
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
@@ -120,8 +121,7 @@ export class DeliveryWorker {
 
   /** Polls again now (after an enqueue in this process, or an attempt that freed a slot). */
   wake(): void {
-    if (this.wake_up) this.wake_up();
-    else this.woken = true;
+    if (!this.alarm.ring()) this.woken = true;
   }
 
   /**
@@ -141,17 +141,7 @@ export class DeliveryWorker {
       this.woken = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake_up = undefined;
-        resolve();
-      }, ms);
-      this.wake_up = () => {
-        clearTimeout(timer);
-        this.wake_up = undefined;
-        resolve();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 
   /** Leases up to `limit` due deliveries: at most per_endpoint_concurrency in flight per endpoint. */

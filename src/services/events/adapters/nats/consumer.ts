@@ -13,6 +13,7 @@ import type { StreamPosition } from './position.js';
 import { PositionStore } from './position.js';
 import { RunApplier } from './apply.js';
 import { DeliveredMessages } from './delivered.js';
+import { Alarm } from '../../../../platform/alarm.js';
 
 /**
  * The NATS binding of a `Consumer`: a durable JetStream pull consumer (explicit acks, bounded
@@ -67,7 +68,7 @@ export class JetStreamConsumerWorker {
   private checked_at_ms = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private wake_up: (() => void) | undefined;
+  private readonly alarm = new Alarm();
 
   constructor(private readonly deps: JetStreamConsumerDeps) {
     this.durable = durableName(deps.consumer.name);
@@ -143,7 +144,7 @@ export class JetStreamConsumerWorker {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake_up?.();
+    this.alarm.ring();
     await this.loop;
     await this.resign();
   }
@@ -171,7 +172,7 @@ export class JetStreamConsumerWorker {
       callback: (message) => {
         this.delivered.push(message);
         this.arrived = true;
-        this.wake_up?.();
+        this.alarm.ring();
       },
     });
     this.subscription = subscription;
@@ -179,7 +180,7 @@ export class JetStreamConsumerWorker {
       for await (const status of subscription.status()) {
         if (SUBSCRIPTION_LOST.has(status.type) && this.subscription === subscription) {
           this.resubscribe = true;
-          this.wake_up?.();
+          this.alarm.ring();
         }
       }
     })().catch(() => {});
@@ -241,17 +242,7 @@ export class JetStreamConsumerWorker {
     // Only news ends a wait early: messages merely still held (offline, standby, waiting for a
     // retry) would otherwise make this loop spin without ever yielding to timers.
     if (this.arrived && !this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake_up = undefined;
-        resolve();
-      }, ms);
-      this.wake_up = () => {
-        clearTimeout(timer);
-        this.wake_up = undefined;
-        resolve();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 
   /** Applies the next run of delivered (or hole-filled) messages. */

@@ -3,6 +3,7 @@ import { metrics } from '../../../../platform/metrics.js';
 import { assert } from '../../../../kernel/assert.js';
 import type { JetStreamHandle, NatsSettings } from './jetstream.js';
 import { connectJetStream, ensureStream } from './jetstream.js';
+import { Alarm } from '../../../../platform/alarm.js';
 
 /**
  * The events service's connection to NATS, made in the background: Payrail starts and takes payments
@@ -55,7 +56,7 @@ export class NatsLink implements JetStreamSource {
   private up = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
-  private wake_up: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private unregister_metric: (() => void) | undefined;
   private connection_lost = signal();
   private readonly log: Logger;
@@ -91,7 +92,7 @@ export class NatsLink implements JetStreamSource {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake_up?.();
+    this.alarm.ring();
     await this.loop;
     this.unregister_metric?.();
     const handle = this.current;
@@ -157,17 +158,7 @@ export class NatsLink implements JetStreamSource {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake_up = undefined;
-        resolve();
-      }, ms);
-      this.wake_up = () => {
-        clearTimeout(timer);
-        this.wake_up = undefined;
-        resolve();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 }
 

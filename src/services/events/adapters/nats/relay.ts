@@ -8,6 +8,7 @@ import { ensureStream, relayOffsetName, subjectOf } from './jetstream.js';
 import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
 import { messageId } from './envelope.js';
+import { Alarm } from '../../../../platform/alarm.js';
 
 /**
  * The outbox → JetStream relay. It reads committed outbox rows in the commit-safe (xid, seq) order
@@ -65,7 +66,7 @@ export class NatsRelay {
   private stream_suspect = false;
   private loop: Promise<void> | undefined;
   private stopping = false;
-  private wake_up: (() => void) | undefined;
+  private readonly alarm = new Alarm();
 
   constructor(private readonly deps: RelayDeps) {
     this.offset_name = relayOffsetName(deps.settings.stream);
@@ -167,23 +168,13 @@ export class NatsRelay {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake_up?.();
+    this.alarm.ring();
     await this.loop;
     await this.leader.release();
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake_up = undefined;
-        resolve();
-      }, ms);
-      this.wake_up = () => {
-        clearTimeout(timer);
-        this.wake_up = undefined;
-        resolve();
-      };
-    });
+    return this.alarm.sleep(ms);
   }
 
   private async readBatch(): Promise<OutboxRow[]> {
