@@ -3,13 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import qs from 'qs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/domain/port.js';
+import type { AuthorizeRequest, AuthorizeResult, CaptureResult } from '../../src/services/connectors/domain/port.js';
 import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
 import { IDEMPOTENCY_LOCK_STALE_MS, requestHash } from '../../src/platform/write/idempotency.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { chargeIdOf } from '../support/stripe-objects.js';
+import { SandboxWrapper } from '../support/sandbox-wrapper.js';
 
 /**
  * Stripe's Idempotency-Key contract, end to end: replays are byte-identical, a key is bound to its
@@ -18,10 +19,8 @@ import { chargeIdOf } from '../support/stripe-objects.js';
  */
 
 /** The sandbox, with knobs to slow it down, fail after it authorized, or hold a call mid-flight. */
-class ControlledConnector implements Connector {
-  readonly name = 'controlled-sandbox';
-  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
-  sandbox!: SandboxProcessor;
+class ControlledConnector extends SandboxWrapper {
+  override readonly name = 'controlled-sandbox';
   latency_ms = 0;
   /** Throw this many times after the sandbox authorized: the answer is lost on the way back. */
   fail_after_authorize = 0;
@@ -41,7 +40,7 @@ class ControlledConnector implements Connector {
     return { reached: reached_promise, release };
   }
 
-  async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
+  override async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (this.latency_ms > 0) await sleep(this.latency_ms);
     const result = await this.sandbox.authorize(request);
     if (this.fail_after_authorize > 0) {
@@ -64,30 +63,18 @@ class ControlledConnector implements Connector {
   }
 
   /** Held like authorize when asked: the processor has completed the authentication, its answer is on the way. */
-  async completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {
+  override async completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {
     const result = await this.sandbox.completeAuthentication(attempt_id, authenticated);
     await this.holdIfAsked();
     return result;
   }
-  async capture(attempt_id: string, amount: number) {
+  override async capture(attempt_id: string, amount: number): Promise<CaptureResult> {
     const result = await this.sandbox.capture(attempt_id, amount);
     if (this.fail_after_capture > 0) {
       this.fail_after_capture -= 1;
       throw new Error('connection reset after the processor captured');
     }
     return result;
-  }
-  void(attempt_id: string) {
-    return this.sandbox.void(attempt_id);
-  }
-  refund(refund_id: string, attempt_id: string, amount: number) {
-    return this.sandbox.refund(refund_id, attempt_id, amount);
-  }
-  attemptStatus(attempt_id: string) {
-    return this.sandbox.attemptStatus(attempt_id);
-  }
-  refundStatus(refund_id: string) {
-    return this.sandbox.refundStatus(refund_id);
   }
 }
 

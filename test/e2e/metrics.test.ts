@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
-import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/domain/port.js';
+import type { AuthorizeRequest, AuthorizeResult } from '../../src/services/connectors/domain/port.js';
 import { metrics, metricsEnabledIn } from '../../src/platform/metrics.js';
 import { tracingActive } from '../../src/platform/tracing.js';
+import { SandboxWrapper } from '../support/sandbox-wrapper.js';
 
 /**
  * A scripted run against the whole platform, then a scrape of /metrics: every counter must have moved
@@ -19,32 +20,12 @@ const SLOW_AMOUNT = 3030;
 const SLOW_MS = 600;
 
 /** The sandbox, except that one amount gets no answer (an outage) and one takes a while. */
-class FlakyProcessor implements Connector {
-  readonly name = 'flaky';
-  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
-  sandbox!: SandboxProcessor;
-  async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
+class FlakyProcessor extends SandboxWrapper {
+  override readonly name = 'flaky';
+  override async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.amount === UNREACHABLE_AMOUNT) throw new Error('processor unreachable: connect ETIMEDOUT');
     if (request.amount === SLOW_AMOUNT) await sleep(SLOW_MS);
-    return this.sandbox.authorize(request);
-  }
-  completeAuthentication(attempt_id: string, authenticated: boolean) {
-    return this.sandbox.completeAuthentication(attempt_id, authenticated);
-  }
-  capture(attempt_id: string, amount: number) {
-    return this.sandbox.capture(attempt_id, amount);
-  }
-  void(attempt_id: string) {
-    return this.sandbox.void(attempt_id);
-  }
-  refund(refund_id: string, attempt_id: string, amount: number) {
-    return this.sandbox.refund(refund_id, attempt_id, amount);
-  }
-  attemptStatus(attempt_id: string) {
-    return this.sandbox.attemptStatus(attempt_id);
-  }
-  refundStatus(refund_id: string) {
-    return this.sandbox.refundStatus(refund_id);
+    return super.authorize(request);
   }
 }
 

@@ -4,7 +4,8 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { createLogger, redactText } from '../../src/platform/logger.js';
 import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
-import type { AuthorizeRequest, AuthorizeResult, Connector } from '../../src/services/connectors/domain/port.js';
+import type { AuthorizeRequest, AuthorizeResult } from '../../src/services/connectors/domain/port.js';
+import { SandboxWrapper } from '../support/sandbox-wrapper.js';
 
 /**
  * Logs: exactly one `request` line per request with the fields operators need, and no secret in any
@@ -21,35 +22,15 @@ const WEBHOOK_SECRET = 'whsec_q8Vn3LwXe5Rk2TyUi9Op0AsDf';
 const OTHER_KEY = 'sk_live_51HvQzLwXe5Rk2TyUi9Op0AsDfGh';
 
 /** A processor client that, like some real ones, puts the whole request into its error message. */
-class LeakyProcessor implements Connector {
-  readonly name = 'leaky';
-  /** The sandbox keeps its record in the platform's database: set once the platform has started. */
-  sandbox!: SandboxProcessor;
-  async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
+class LeakyProcessor extends SandboxWrapper {
+  override readonly name = 'leaky';
+  override async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     if (request.amount === 6060) {
       throw new Error(
         `upstream 502 for {"number":"${request.card.number}","cvc":"${request.card.cvc ?? CVC}","key":"${OTHER_KEY}"} card ${VISA_SPACED} cvc=${CVC}`,
       );
     }
-    return this.sandbox.authorize(request);
-  }
-  completeAuthentication(attempt_id: string, authenticated: boolean) {
-    return this.sandbox.completeAuthentication(attempt_id, authenticated);
-  }
-  capture(attempt_id: string, amount: number) {
-    return this.sandbox.capture(attempt_id, amount);
-  }
-  void(attempt_id: string) {
-    return this.sandbox.void(attempt_id);
-  }
-  refund(refund_id: string, attempt_id: string, amount: number) {
-    return this.sandbox.refund(refund_id, attempt_id, amount);
-  }
-  attemptStatus(attempt_id: string) {
-    return this.sandbox.attemptStatus(attempt_id);
-  }
-  refundStatus(refund_id: string) {
-    return this.sandbox.refundStatus(refund_id);
+    return super.authorize(request);
   }
 }
 
