@@ -1,23 +1,11 @@
-import type pg from 'pg';
 import type { Db, Pool } from '../../../platform/db.js';
 import { run, sql, withTransaction } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
 import { ACCOUNT_CODES, CHART } from '../domain/accounts.js';
-import type { ChargeFacts, LedgerEntry, RefundFacts } from '../domain/reconcile.js';
-import { chargeProblem, refundProblem } from '../domain/reconcile.js';
-import type { TransferKind } from '../domain/transfer.js';
-import { sourceKey } from '../adapters/store.js';
 import { LEDGER_CONSUMER_NAME } from './consumer.js';
-
-export const VERIFY_LIMITS = {
-  /** Problems listed; more are counted. */
-  problems_max: 100,
-  page_size: 1_000,
-  /** 10^9 objects per side at most: a bound, not a plan. */
-  pages_max: 1_000_000,
-  /** Objects whose mismatch may just be consumer lag, checked against the outbox at the end. */
-  suspects_max: 10_000,
-} as const;
+import type { PaymentsRecords } from './reconciliation.js';
+import { chargesSide, reconcile, refundsSide } from './reconciliation.js';
+import { Findings, VERIFY_LIMITS } from './verify-findings.js';
 
 export interface VerifyReport {
   problems: string[];
@@ -77,55 +65,6 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
     },
     { first_statement: 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY' },
   );
-}
-
-/** Problems, deduplicated and bounded, plus suspects that may only be consumer lag. */
-class Findings {
-  readonly listed: string[] = [];
-  private readonly seen = new Set<string>();
-  count = 0;
-  private readonly suspects = new Map<string, { merchant_id: string; object_id: string; problem: string }>();
-
-  add(problem: string): void {
-    if (this.seen.has(problem)) return;
-    this.seen.add(problem);
-    this.count += 1;
-    if (this.listed.length < VERIFY_LIMITS.problems_max) this.listed.push(problem);
-  }
-
-  suspect(merchant_id: string, object_id: string, problem: string): void {
-    if (this.suspects.size >= VERIFY_LIMITS.suspects_max) return this.add(problem);
-    this.suspects.set(`${merchant_id}\u0000${object_id}\u0000${problem}`, { merchant_id, object_id, problem });
-  }
-
-  /** Suspects with an event still ahead of the ledger consumer are in flight; the rest are problems. */
-  async settleSuspects(db: Db): Promise<number> {
-    const suspects = [...this.suspects.values()];
-    if (suspects.length === 0) return 0;
-    // Only the events past the ledger's offset are scanned (LATERAL: the offset bounds the index range).
-    const pending = await run<{ merchant_id: string; object_id: string }>(
-      db,
-      sql`
-      SELECT DISTINCT ahead.merchant_id, ahead.object_id
-      FROM (SELECT coalesce((SELECT xid FROM events.consumer_offsets WHERE consumer = ${LEDGER_CONSUMER_NAME}), '0'::xid8) AS xid,
-                   coalesce((SELECT seq FROM events.consumer_offsets WHERE consumer = ${LEDGER_CONSUMER_NAME}), 0) AS seq) o
-      CROSS JOIN LATERAL (
-        SELECT e.merchant_id, e.object_id FROM events.outbox e
-        WHERE (e.xid, e.seq) > (o.xid, o.seq) AND e.object_id = ANY(${suspects.map((s) => s.object_id)}::text[])) ahead`,
-    );
-    const ahead = new Set(pending.rows.map((r) => `${r.merchant_id}\u0000${r.object_id}`));
-    let in_flight = 0;
-    const counted = new Set<string>();
-    for (const s of suspects) {
-      const key = `${s.merchant_id}\u0000${s.object_id}`;
-      if (!ahead.has(key)) this.add(s.problem);
-      else if (!counted.has(key)) {
-        counted.add(key);
-        in_flight += 1;
-      }
-    }
-    return in_flight;
-  }
 }
 
 async function checkTransfersBalance(db: Db, findings: Findings): Promise<void> {
@@ -243,105 +182,6 @@ async function checkDeadLetters(db: Db, findings: Findings): Promise<void> {
     SELECT event_id, type, error FROM events.dead_letters WHERE consumer = ${LEDGER_CONSUMER_NAME} ORDER BY event_id LIMIT ${VERIFY_LIMITS.problems_max}`,
   );
   for (const r of parked.rows) findings.add(`event ${r.event_id} (${r.type}) was parked by the ledger consumer: ${r.error.slice(0, 300)}`);
-}
-
-/** One side of reconciliation: a payments table and the transfer kinds that belong to its objects. */
-interface Reconciliation<F extends { merchant_id: string; id: string }> {
-  name: string;
-  kinds: readonly TransferKind[];
-  /** Payments objects that must have transfers, in (merchant_id, id) order after `after`. */
-  page(db: Db, after: readonly [string, string], limit: number): Promise<F[]>;
-  /** The payments objects with these ids, whatever their state. */
-  byIds(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<F[]>;
-  problem(facts: F | undefined, source_id: string, entries: readonly LedgerEntry[]): string | null;
-}
-
-/**
- * The payments service's side of reconciliation, read through its port: the ledger never reads
- * another service's tables. Each call runs on `db`, verify's one read-only snapshot.
- */
-export interface PaymentsRecords {
-  // Function-typed properties, not methods: reconciliation passes them around detached from the object.
-  /** Charges with a captured amount, in (merchant_id, id) order after `after`. */
-  readonly capturedCharges: (db: Db, after: readonly [string, string], limit: number) => Promise<ChargeFacts[]>;
-  readonly chargesByIds: (db: Db, sources: readonly { merchant_id: string; source_id: string }[]) => Promise<ChargeFacts[]>;
-  /** Every refund, in (merchant_id, id) order after `after`. */
-  readonly refunds: (db: Db, after: readonly [string, string], limit: number) => Promise<RefundFacts[]>;
-  readonly refundsByIds: (db: Db, sources: readonly { merchant_id: string; source_id: string }[]) => Promise<RefundFacts[]>;
-}
-
-function chargesSide(payments: PaymentsRecords): Reconciliation<ChargeFacts> {
-  return { name: 'charges', kinds: ['capture', 'release'], page: payments.capturedCharges, byIds: payments.chargesByIds, problem: chargeProblem };
-}
-
-function refundsSide(payments: PaymentsRecords): Reconciliation<RefundFacts> {
-  return { name: 'refunds', kinds: ['refund', 'refund_paid', 'refund_failure'], page: payments.refunds, byIds: payments.refundsByIds, problem: refundProblem };
-}
-
-/**
- * Both directions, page by page: every payments object that needs transfers has the right ones,
- * and every source the ledger has transfers for is a payments object in a state that explains them.
- * Returns how many payments objects were checked.
- */
-async function reconcile<F extends { merchant_id: string; id: string }>(db: pg.PoolClient, findings: Findings, side: Reconciliation<F>): Promise<number> {
-  let checked = 0;
-  let after: readonly [string, string] = ['', ''];
-  for (let page = 0; page < VERIFY_LIMITS.pages_max; page++) {
-    const objects = await side.page(db, after, VERIFY_LIMITS.page_size);
-    if (objects.length === 0) break;
-    const entries = await ledgerEntries(
-      db,
-      objects.map((o) => ({ merchant_id: o.merchant_id, source_id: o.id })),
-    );
-    for (const o of objects) {
-      const problem = side.problem(o, o.id, entries.get(sourceKey({ merchant_id: o.merchant_id, source_id: o.id })) ?? []);
-      if (problem) findings.suspect(o.merchant_id, o.id, problem);
-    }
-    checked += objects.length;
-    const last = objects[objects.length - 1] as F;
-    after = [last.merchant_id, last.id];
-    if (objects.length < VERIFY_LIMITS.page_size) break;
-  }
-  after = ['', ''];
-  for (let page = 0; page < VERIFY_LIMITS.pages_max; page++) {
-    const sources = (
-      await run<{ merchant_id: string; source_id: string }>(
-        db,
-        sql`
-      SELECT DISTINCT source_id, merchant_id FROM ledger.transfers
-      WHERE kind = ANY(${side.kinds}::text[]) AND (source_id, merchant_id) > (${after[1]}, ${after[0]})
-      ORDER BY source_id, merchant_id LIMIT ${VERIFY_LIMITS.page_size}`,
-      )
-    ).rows;
-    if (sources.length === 0) break;
-    const objects = new Map((await side.byIds(db, sources)).map((o) => [sourceKey({ merchant_id: o.merchant_id, source_id: o.id }), o]));
-    const entries = await ledgerEntries(db, sources);
-    for (const s of sources) {
-      const problem = side.problem(objects.get(sourceKey(s)), s.source_id, entries.get(sourceKey(s)) ?? []);
-      if (problem) findings.suspect(s.merchant_id, s.source_id, problem);
-    }
-    const last = sources[sources.length - 1] as { merchant_id: string; source_id: string };
-    after = [last.merchant_id, last.source_id];
-    if (sources.length < VERIFY_LIMITS.page_size) break;
-  }
-  return checked;
-}
-
-/** Every transfer of any kind for each source, so a transfer of the wrong kind shows up too. */
-async function ledgerEntries(db: Db, sources: readonly { merchant_id: string; source_id: string }[]): Promise<Map<string, LedgerEntry[]>> {
-  const result = await run<LedgerEntry & { merchant_id: string; source_id: string }>(
-    db,
-    sql`
-    SELECT t.merchant_id, t.source_id, t.kind, t.id, t.net, t.fee FROM ledger.transfers t
-    JOIN unnest(${sources.map((s) => s.merchant_id)}::text[], ${sources.map((s) => s.source_id)}::text[]) AS k(merchant_id, source_id)
-      ON t.merchant_id = k.merchant_id AND t.source_id = k.source_id COLLATE "C"`,
-  );
-  const entries = new Map<string, LedgerEntry[]>();
-  for (const row of result.rows) {
-    const key = sourceKey(row);
-    entries.set(key, [...(entries.get(key) ?? []), { kind: row.kind, id: row.id, net: row.net, fee: row.fee }]);
-  }
-  return entries;
 }
 
 /** `payrail ledger verify`: prints the report; the exit code is 0 only when nothing is wrong. */
