@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
-import { freePort, startServerProcess } from '../support/processes.js';
+import { freePort, serverEnv, startServerProcess } from '../support/processes.js';
 
 /**
  * The real server process (dist/main.js, built by `npm test`) is killed with SIGKILL while payments
@@ -25,16 +25,7 @@ let port: number;
 let server: ChildProcess | undefined;
 
 function startServer(): Promise<ChildProcess> {
-  const env = {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
-    PAYRAIL_DATA_DIR: data_dir,
-    PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
-    LOG_LEVEL: 'warn',
-    PAYRAIL_SANDBOX_LATENCY_MS: '60',
-  };
+  const env = serverEnv({ port, database_url: database.url, data_dir, secret_key: SECRET_KEY }, { PAYRAIL_SANDBOX_LATENCY_MS: '60' });
   return startServerProcess(env, port);
 }
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
-import { freePort, startServerProcess } from '../support/processes.js';
+import { freePort, serverEnv, startServerProcess } from '../support/processes.js';
 import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import type { Db } from '../../src/platform/db.js';
 
@@ -31,15 +31,7 @@ let server: ChildProcess | undefined;
 let db: pg.Client;
 
 function env(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
-    PAYRAIL_DATA_DIR: data_dir,
-    PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
-    LOG_LEVEL: 'warn',
-  };
+  return serverEnv({ port, database_url: database.url, data_dir, secret_key: SECRET_KEY });
 }
 
 function startServer(): Promise<ChildProcess> {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DrainingServer, closeWithin } from '../../src/platform/http/draining-server.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
-import { exitCodeWithin, freePort, spawnServer, startServerProcess } from '../support/processes.js';
+import { exitCodeWithin, freePort, serverEnv, spawnServer, startServerProcess } from '../support/processes.js';
 
 /**
  * The built server (dist/main.js; run `npm run build` first) stopped by SIGTERM with clients connected
@@ -57,17 +57,7 @@ describe('SIGTERM on the server', () => {
   let server: ChildProcess | undefined;
 
   function startServer(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-    const env = {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      PAYRAIL_DATA_DIR: data_dir,
-      PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
-      LOG_LEVEL: 'warn',
-      ...extra,
-    };
-    return startServerProcess(env, port);
+    return startServerProcess(serverEnv({ port, database_url: database.url, data_dir, secret_key: SECRET_KEY }, extra), port);
   }
 
   beforeAll(async () => {

@@ -13,6 +13,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The environment of a server started by a test: its port, database, data dir and default merchant's key. */
+export function serverEnv(
+  settings: { port: number; database_url: string; data_dir: string; secret_key: string },
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(settings.port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: settings.database_url,
+    PAYRAIL_DATA_DIR: settings.data_dir,
+    PAYRAIL_BOOTSTRAP_SECRET_KEY: settings.secret_key,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
 const START_TIMEOUT_MS = 30_000;
 const HEALTH_POLL_MS = 50;
 
