@@ -74,7 +74,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
       card: { ...card, cvc: start.cvc ?? card.cvc },
       capture: processing.capture_method !== 'manual',
     });
-    return finishAttempt(deps, ctx, processing, method, answer, []);
+    return finishAttempt(deps, ctx, processing, method, answer, [], { risk });
   });
 }
 
@@ -96,6 +96,16 @@ function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFrag
   return stored ? updateIntent(next, stored.version) : insertIntent(next);
 }
 
+/** What the caller of `finishAttempt` already has, so it is not read or computed again. */
+interface AlreadyKnown {
+  /** The risk assessment made before the call (a settling retry or the sweeper assesses again). */
+  risk?: RiskAssessment;
+  /** The sweeper's view of the call's holder: its answer loses to a retry that took the call over. */
+  seen_holder?: number | null;
+}
+
+type RiskAssessment = ReturnType<typeof assessAttempt>;
+
 /**
  * Commits the processor's answer to a `processing` intent: one statement, guarded by its version and
  * by the call still pending (the sweeper passes the holder it saw, so a retry that took over wins).
@@ -107,16 +117,17 @@ async function finishAttempt(
   method: PaymentMethodRecord,
   answer: AuthorizeResult,
   writes: SqlFragment[],
-  seen_holder?: number | null,
+  known: AlreadyKnown = {},
 ): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
-  const result = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes);
+  const risk = known.risk ?? assessAttempt(deps, processing, method);
+  const result = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes, risk);
   const outcome = attemptResponse(result);
   await ctx.commit(
     [
       updateIntent(result.intent, processing.version),
-      answerProcessorCall(ctx.merchant_id, charge_id, seen_holder),
+      answerProcessorCall(ctx.merchant_id, charge_id, known.seen_holder),
       ...result.writes,
       eventsWrite(ctx, result.events),
     ],
@@ -134,6 +145,7 @@ function attemptOutcome(
   charge_id: string,
   answer: AuthorizeResult,
   writes: SqlFragment[],
+  risk: RiskAssessment,
 ): AttemptOutcome {
   if (answer.outcome === 'requires_action') {
     metrics.payment('requires_action');
@@ -145,7 +157,7 @@ function attemptOutcome(
     const failed = failAuthentication(processing, method);
     return { ...failed, writes: [...writes, ...failed.writes] };
   }
-  return settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, assessAttempt(deps, processing, method)), method, writes);
+  return settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, risk), method, writes);
 }
 
 /** The decline code a processor answers for an attempt whose 3-D Secure step failed. */
@@ -208,9 +220,9 @@ export async function settleOpenAttempt(
   const status = await deps.connector.attemptStatus(charge_id);
   if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`attempt ${charge_id} is unknown to the processor; a retry may still send it`);
   metrics.callSettled('authorize', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
-  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, [], seen_holder);
+  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, [], { seen_holder });
   if (when_unknown === 'fail') {
-    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, [], seen_holder);
+    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, [], { seen_holder });
   }
   // Taken over before it is sent again: the sweeper's 'fail', guarded by the holder it saw, cannot
   // then be recorded for an attempt this request is about to make.
