@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import qs from 'qs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthorizeRequest, AuthorizeResult, CaptureResult } from '../../src/services/connectors/domain/port.js';
+import type { AuthorizeRequest, AuthorizeResult, CaptureResult, RefundResult } from '../../src/services/connectors/domain/port.js';
 import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
 import { IDEMPOTENCY_LOCK_STALE_MS, requestHash } from '../../src/platform/write/idempotency.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
@@ -68,6 +68,18 @@ class ControlledConnector extends SandboxWrapper {
     await this.holdIfAsked();
     return result;
   }
+  /** Throw this many times after the sandbox refunded: the refund's answer is lost on the way back. */
+  fail_after_refund = 0;
+
+  override async refund(refund_id: string, attempt_id: string, amount: number): Promise<RefundResult> {
+    const result = await this.sandbox.refund(refund_id, attempt_id, amount);
+    if (this.fail_after_refund > 0) {
+      this.fail_after_refund -= 1;
+      throw new Error('connection reset after the processor refunded');
+    }
+    return result;
+  }
+
   override async capture(attempt_id: string, amount: number): Promise<CaptureResult> {
     const result = await this.sandbox.capture(attempt_id, amount);
     if (this.fail_after_capture > 0) {
@@ -540,6 +552,40 @@ describe('nothing is held while the processor answers', () => {
     }
     const answered = await waiting;
     expect(answered.body.status).toBe('succeeded');
+  });
+});
+
+describe('refunds whose answer was lost', () => {
+  const refundedAtProcessor = (refund_id: string) => count(`SELECT count(*)::int AS n FROM sandbox.refunds WHERE refund_id = $1`, [refund_id]);
+
+  it('the retry with the key asks the processor and records the refund once', async () => {
+    const paid = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const key = newKey();
+    connector.fail_after_refund = 1;
+    const lost = await post('/v1/refunds', `payment_intent=${paid.id}&amount=1200`, { key });
+    expect(lost.status).toBe(500);
+    const refund_id = (await keyRow(key))?.reserved_ids.refund ?? '';
+    expect((await t.stripe.refunds.retrieve(refund_id)).status).toBe('pending');
+
+    const retried = await post('/v1/refunds', `payment_intent=${paid.id}&amount=1200`, { key });
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ id: refund_id, status: 'succeeded', amount: 1200 });
+    expect(await refundedAtProcessor(refund_id)).toBe(1);
+    expect((await t.stripe.charges.retrieve(chargeIdOf(paid))).amount_refunded).toBe(1200);
+    expect(await count(`SELECT count(*)::int AS n FROM events.outbox WHERE type = 'refund.created' AND object_id = $1`, [refund_id])).toBe(1);
+  });
+
+  it('without a key or a retry, the sweeper records the refund the processor made', async () => {
+    const paid = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    connector.fail_after_refund = 1;
+    const lost = await post('/v1/refunds', `payment_intent=${paid.id}&amount=700`);
+    expect(lost.status).toBe(500);
+    const pending = await t.stripe.refunds.list({ payment_intent: paid.id });
+    expect(pending.data.map((refund) => refund.status)).toEqual(['pending']);
+    const refund_id = pending.data[0]?.id ?? '';
+    await waitFor(async () => (await t.stripe.refunds.retrieve(refund_id)).status === 'succeeded', 20_000);
+    expect(await refundedAtProcessor(refund_id)).toBe(1);
+    expect((await t.stripe.charges.retrieve(chargeIdOf(paid))).amount_refunded).toBe(700);
   });
 });
 
