@@ -34,9 +34,11 @@ describe('event types', () => {
     expect(documented).toEqual([...EVENT_TYPE_NAMES]);
   });
 
-  it('enabled_events: * alone or known types, duplicates dropped', () => {
+  it("enabled_events: * alone or Stripe's types (emitted yet or not), duplicates dropped", () => {
     expect(checkEnabledEvents(['*'])).toEqual(['*']);
     expect(checkEnabledEvents(['charge.succeeded', 'refund.created', 'charge.succeeded'])).toEqual(['charge.succeeded', 'refund.created']);
+    // Stripe types Payrail does not emit yet are accepted: an endpoint set up for Stripe keeps working.
+    expect(checkEnabledEvents(['charge.dispute.created', 'invoice.paid'])).toEqual(['charge.dispute.created', 'invoice.paid']);
     const bad = (values: string[]) => {
       try {
         checkEnabledEvents(values);
@@ -45,7 +47,9 @@ describe('event types', () => {
         return error as PayrailError;
       }
     };
-    expect(bad(['charge.succeeded', 'charge.dispute.created'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events[1]' });
+    expect(bad(['charge.succeeded', 'charge.disputed'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events[1]' });
+    // Payrail's former type that Stripe never had is refused like any other unknown type.
+    expect(bad(['payment_method.created'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events[0]' });
     expect(bad(['*', 'charge.succeeded'])).toMatchObject({ code: 'parameter_invalid', param: 'enabled_events' });
     expect(bad([])).toMatchObject({ code: 'parameter_invalid_empty' });
     // A value that is not a plain type name is not echoed.

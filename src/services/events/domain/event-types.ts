@@ -1,7 +1,10 @@
+import { STRIPE_EVENT_TYPES } from './stripe-event-types.js';
+
 /**
- * Every event type Payrail emits, with the operation that emits it. One list: webhook endpoints'
- * `enabled_events` are validated against it, the webhook consumer subscribes to it, and
- * `docs/events.md` documents it (a test keeps the three and the code that emits events in step).
+ * Every event type Payrail emits, with the operation that emits it. One list: the webhook consumer
+ * subscribes to it and `docs/events.md` documents it (a test keeps the two and the code that emits
+ * events in step). Each is one of Stripe's types (stripe-event-types.ts), which is what webhook
+ * endpoints' `enabled_events` are validated against: Payrail emits nothing Stripe does not.
  */
 export const EVENT_TYPES = {
   'payment_intent.created': 'POST /v1/payment_intents',
@@ -10,7 +13,6 @@ export const EVENT_TYPES = {
   'payment_intent.requires_action': 'a confirm that needs 3-D Secure',
   'payment_intent.amount_capturable_updated': 'a confirm with capture_method=manual that is authorized',
   'payment_intent.canceled': 'POST /v1/payment_intents/:id/cancel',
-  'payment_intent.updated': 'POST /v1/payment_intents/:id',
   'charge.succeeded': 'a successful attempt (authorized, and captured unless manual)',
   'charge.failed': 'a declined or blocked attempt',
   'charge.captured': 'POST /v1/payment_intents/:id/capture',
@@ -19,15 +21,19 @@ export const EVENT_TYPES = {
   'customer.created': 'POST /v1/customers',
   'customer.updated': 'POST /v1/customers/:id',
   'customer.deleted': 'DELETE /v1/customers/:id',
-  'payment_method.created': 'POST /v1/payment_methods',
   'payment_method.attached': 'POST /v1/payment_methods/:id/attach',
   'payment_method.detached': 'POST /v1/payment_methods/:id/detach',
-} as const satisfies Record<string, string>;
+} as const satisfies Partial<Record<StripeEventType, string>>;
 
 export type EventType = keyof typeof EVENT_TYPES;
 
 export const EVENT_TYPE_NAMES: readonly EventType[] = Object.keys(EVENT_TYPES) as EventType[];
 
-export function isEventType(value: string): value is EventType {
-  return Object.prototype.hasOwnProperty.call(EVENT_TYPES, value);
+export type StripeEventType = (typeof STRIPE_EVENT_TYPES)[number];
+
+const STRIPE_EVENT_TYPE_SET: ReadonlySet<string> = new Set(STRIPE_EVENT_TYPES);
+
+/** A type an endpoint may enable: any of Stripe's, whether Payrail emits it yet or not. */
+export function isStripeEventType(value: string): value is StripeEventType {
+  return STRIPE_EVENT_TYPE_SET.has(value);
 }

@@ -7,7 +7,8 @@ import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import { API_VERSION } from '../adapters/outbox.js';
-import { EVENT_TYPE_NAMES, isEventType } from '../domain/event-types.js';
+import { isStripeEventType } from '../domain/event-types.js';
+import { STRIPE_EVENT_TYPES } from '../domain/stripe-event-types.js';
 import type { WebhookSecret } from './secrets.js';
 import { newWebhookSecret, sealSecret } from './secrets.js';
 
@@ -17,8 +18,8 @@ export const WEBHOOK_ENDPOINT_LIMITS = {
   /** Stripe's limit per account and mode; it also bounds the fan-out of one event. */
   endpoints_per_merchant: 16,
   url_length_max: 2048,
-  /** Every type once, plus '*'. */
-  enabled_events_max: EVENT_TYPE_NAMES.length + 1,
+  /** Every Stripe type once, plus '*'. */
+  enabled_events_max: STRIPE_EVENT_TYPES.length + 1,
 } as const;
 
 export interface WebhookEndpoint {
@@ -89,7 +90,10 @@ export function checkUrl(url: string): string {
   return url;
 }
 
-/** `['*']` or distinct types Payrail emits; duplicates are dropped, order kept. */
+/**
+ * `['*']` or distinct Stripe event types, emitted by Payrail yet or not (an endpoint set up for Stripe
+ * keeps working); duplicates are dropped, order kept.
+ */
 export function checkEnabledEvents(values: readonly string[]): string[] {
   if (values.length === 0)
     throw new PayrailError('parameter_invalid_empty', { param: 'enabled_events', message: 'enabled_events must list at least one event type, or *.' });
@@ -99,11 +103,11 @@ export function checkEnabledEvents(values: readonly string[]): string[] {
     return ['*'];
   }
   for (const [index, value] of distinct.entries()) {
-    if (!isEventType(value)) {
+    if (!isStripeEventType(value)) {
       const shown = /^[a-z_.]{1,100}$/.test(value) ? `'${value}'` : 'a value';
       throw new PayrailError('parameter_invalid', {
         param: `enabled_events[${index}]`,
-        message: `Invalid event type: ${shown} is not an event type Payrail sends. See docs/events.md.`,
+        message: `Invalid event type: ${shown} is not a Stripe event type. See docs/events.md.`,
       });
     }
   }

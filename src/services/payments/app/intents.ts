@@ -205,12 +205,9 @@ export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationConte
   if (changes.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, changes.payment_method, 'payment_method');
   const intent = Intent.update(before, changes);
   checkMinimum(intent.amount, intent.currency);
-  const previous_attributes = Intent.previousAttributes(renderIntent(before), renderIntent(intent));
   const outcome: Outcome = { ok: renderIntent(intent) };
-  await ctx.commit(
-    [updateIntent(intent, before.version), eventsWrite(ctx, [{ type: 'payment_intent.updated', object: renderIntent(intent), previous_attributes }])],
-    outcome,
-  );
+  // No event: Stripe has no payment_intent.updated, and Payrail emits only Stripe's event types.
+  await ctx.commit([updateIntent(intent, before.version)], outcome);
   return outcome;
 }
 

@@ -16,7 +16,7 @@ export interface CreatePaymentMethodParams {
 export async function createPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, params: CreatePaymentMethodParams): Promise<Outcome> {
   const card = deps.vault.validate(params.card, ctx.now_ms);
   const billing = params.billing_details;
-  const { method, write } = deps.vault.tokenize(
+  const { method, write } = await deps.vault.tokenize(
     ctx.ids,
     ctx.merchant_id,
     {
@@ -27,7 +27,8 @@ export async function createPaymentMethod(deps: PaymentsDeps, ctx: OperationCont
     ctx.now_s,
   );
   const outcome: Outcome = { ok: renderPaymentMethod(method) };
-  await ctx.commit([write, eventsWrite(ctx, [{ type: 'payment_method.created', object: renderPaymentMethod(method) }])], outcome);
+  // No event: Stripe emits none when a PaymentMethod is created, only when it is attached.
+  await ctx.commit([write], outcome);
   return outcome;
 }
 
