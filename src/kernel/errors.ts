@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },
   payment_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent is not in a state that allows this operation.' },
   payment_method_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentMethod is not in a state that allows this operation.' },
+  setup_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The SetupIntent is not in a state that allows this operation.' },
+  token_already_used: { type: 'invalid_request_error', status: 400, message: 'You cannot use a token more than once.' },
   payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
   charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
@@ -66,6 +68,7 @@ export const ERROR_CODES = {
   expired_card: { type: 'card_error', status: 402, message: 'Your card has expired.' },
   incorrect_cvc: { type: 'card_error', status: 402, message: "Your card's security code is incorrect." },
   processing_error: { type: 'card_error', status: 402, message: 'An error occurred while processing your card. Try again in a little bit.' },
+  authentication_required: { type: 'card_error', status: 402, message: 'Your card was declined. This transaction requires authentication.' },
   payment_blocked: { type: 'card_error', status: 402, message: 'The payment was blocked by risk rules.' },
 
   // Platform

@@ -21,6 +21,10 @@ export const ID_PREFIXES = {
   webhook_endpoint: 'we',
   balance_transaction: 'txn',
   payout: 'po',
+  setup_intent: 'seti',
+  setup_attempt: 'setatt',
+  token: 'tok',
+  card: 'card',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -6,6 +6,7 @@ import type {
   Connector,
   RefundResult,
   RefundStatus,
+  VerifyRequest,
 } from '../../src/services/connectors/index.js';
 import type { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
 
@@ -20,6 +21,9 @@ export abstract class SandboxWrapper implements Connector {
 
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     return this.sandbox.authorize(request);
+  }
+  verify(request: VerifyRequest): Promise<AuthorizeResult> {
+    return this.sandbox.verify(request);
   }
   completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {
     return this.sandbox.completeAuthentication(attempt_id, authenticated);

@@ -9,6 +9,7 @@ export type {
   DeclineCode,
   RefundResult,
   RefundStatus,
+  VerifyRequest,
 } from './domain/port.js';
 export { SandboxProcessor } from './adapters/sandbox.js';
 export { instrumentConnector } from './adapters/instrumented.js';

@@ -1,7 +1,7 @@
 import type { Metrics } from '../../../platform/metrics.js';
 import { metrics } from '../../../platform/metrics.js';
 import { traced } from '../../../platform/tracing.js';
-import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus } from '../domain/port.js';
+import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus, VerifyRequest } from '../domain/port.js';
 
 /**
  * Wraps a processor adapter: every call is timed and counted by processor and operation, and runs in
@@ -33,9 +33,12 @@ export function instrumentConnector(connector: Connector, registry: Metrics = me
           'payrail.amount': request.amount,
           'payrail.currency': request.currency,
           'payrail.capture': request.capture,
+          'payrail.off_session': request.off_session ?? false,
         },
         () => connector.authorize(request),
       ),
+    verify: (request: VerifyRequest): Promise<AuthorizeResult> =>
+      call('verify', { 'payrail.setup_attempt_id': request.attempt_id, 'payrail.merchant_id': request.merchant_id }, () => connector.verify(request)),
     completeAuthentication: (attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> =>
       call('complete_authentication', { 'payrail.charge_id': attempt_id, 'payrail.authenticated': authenticated }, () =>
         connector.completeAuthentication(attempt_id, authenticated),

@@ -15,7 +15,7 @@ import type { Clock } from '../../../kernel/clock.js';
 import { systemClock } from '../../../kernel/clock.js';
 import type { Pool } from '../../../platform/db.js';
 import { isUniqueViolation, run, sql } from '../../../platform/db.js';
-import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus } from '../domain/port.js';
+import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus, VerifyRequest } from '../domain/port.js';
 import type { AttemptRecord } from '../domain/sandbox-decisions.js';
 import { authenticate, captureRefusal, decide, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
 
@@ -61,7 +61,8 @@ export class SandboxProcessor implements Connector {
    */
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     await this.simulateLatency();
-    const decision = decide(request);
+    const set_up = request.off_session === true && request.initial_attempt_id ? await this.wasAuthorized(request.initial_attempt_id) : false;
+    const decision = decide(request, set_up);
     const stored = await run<{ result: AuthorizeResult }>(
       this.pool,
       sql`
@@ -73,6 +74,17 @@ export class SandboxProcessor implements Connector {
       RETURNING a.result`,
     );
     return onlyRow(stored.rows).result;
+  }
+
+  /** A zero-amount authorization, recorded like any attempt: the customer is present, so 3-D Secure may be asked. */
+  verify(request: VerifyRequest): Promise<AuthorizeResult> {
+    return this.authorize({ ...request, amount: 0, capture: false });
+  }
+
+  /** Whether a stored credential names an attempt this processor authorized (a verification or a payment). */
+  private async wasAuthorized(attempt_id: string): Promise<boolean> {
+    const record = await this.attempt(attempt_id);
+    return record?.result.outcome === 'authorized';
   }
 
   async completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult> {

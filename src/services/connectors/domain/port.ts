@@ -19,9 +19,24 @@ export interface AuthorizeRequest {
   card: CardForProcessor;
   /** True for automatic capture: authorize and capture in one call. */
   capture: boolean;
+  /** Merchant-initiated: the customer is not there, so a card that asks for 3-D Secure declines instead. */
+  off_session?: boolean | undefined;
+  /**
+   * The processor's id of the customer-initiated attempt that set this card up for later payments (a
+   * stored credential): an issuer that asks for authentication unless the card is set up accepts it.
+   */
+  initial_attempt_id?: string | null | undefined;
 }
 
-export type DeclineCode = 'card_declined' | 'expired_card' | 'incorrect_cvc' | 'processing_error';
+/** A card verification (a zero-amount authorization): a SetupIntent checks the card and moves no money. */
+export interface VerifyRequest {
+  attempt_id: string;
+  merchant_id: string;
+  currency: string;
+  card: CardForProcessor;
+}
+
+export type DeclineCode = 'card_declined' | 'expired_card' | 'incorrect_cvc' | 'processing_error' | 'authentication_required';
 
 export type AuthorizeResult =
   | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked' }
@@ -42,6 +57,12 @@ export type RefundStatus = { found: false } | ({ found: true } & RefundResult);
 export interface Connector {
   readonly name: string;
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
+  /**
+   * Verifies a card without moving money; answers like an authorization (`authorized` with nothing
+   * captured, `declined`, or `requires_action`). A repeat of an attempt id gets the first answer, and
+   * `completeAuthentication` and `attemptStatus` work on it as on an authorization.
+   */
+  verify(request: VerifyRequest): Promise<AuthorizeResult>;
   /** Completes a `requires_action` authorization after the customer's 3-D Secure step. */
   completeAuthentication(attempt_id: string, authenticated: boolean): Promise<AuthorizeResult>;
   capture(attempt_id: string, amount: number): Promise<CaptureResult>;

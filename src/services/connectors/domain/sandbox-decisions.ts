@@ -52,24 +52,46 @@ const DECLINES: ReadonlyMap<string, Decline> = new Map([
 ] satisfies Array<[string, Decline]>);
 
 const INCORRECT_CVC_CARD = '4000000000000127';
-const THREE_D_SECURE_CARD = '4000002760003184';
+
+/**
+ * Stripe's cards that ask for 3-D Secure on every payment the customer is present for, and what they
+ * do off session (the customer absent): `always` declines, `unless_set_up` accepts a card set up by an
+ * earlier authenticated attempt, `set_up` behaves as if it had been.
+ */
+type OffSessionRule = 'always' | 'unless_set_up' | 'set_up';
+const THREE_D_SECURE_CARDS: ReadonlyMap<string, OffSessionRule> = new Map([
+  ['4000002760003184', 'always'],
+  ['4000002500003155', 'unless_set_up'],
+  ['4000003800000446', 'set_up'],
+] satisfies Array<[string, OffSessionRule]>);
 
 /** The vault rejects bad numbers first; this only guards direct callers. */
 const INCORRECT_NUMBER: Decline = { code: 'card_declined', decline_code: 'incorrect_number', message: 'Your card number is incorrect.' };
+/** Off session a card that asks for authentication cannot get it: Stripe's `authentication_required`. */
+const OFF_SESSION_AUTHENTICATION_REQUIRED: Decline = {
+  code: 'authentication_required',
+  decline_code: 'authentication_required',
+  message: 'Your card was declined. This transaction requires authentication.',
+};
 const AUTHENTICATION_FAILED: Decline = {
   code: 'card_declined',
   decline_code: 'authentication_required',
   message: 'Your card was declined. This transaction requires authentication.',
 };
 
-/** The only place the card number is read; nothing derived from it is kept beyond the outcome. */
-export function decide(request: AuthorizeRequest): Decision & { cvc_check: CvcCheck } {
+/**
+ * The only place the card number is read; nothing derived from it is kept beyond the outcome.
+ * `set_up`: the request names an earlier authorized attempt of this processor as its stored credential.
+ */
+export function decide(request: AuthorizeRequest, set_up = false): Decision & { cvc_check: CvcCheck } {
   const { number, cvc } = request.card;
   const cvc_check: CvcCheck = cvc === undefined ? 'unchecked' : number === INCORRECT_CVC_CARD ? 'fail' : 'pass';
   const terms = { amount: request.amount, capture_requested: request.capture, cvc_check };
   const decline = luhnValid(number) ? DECLINES.get(number) : INCORRECT_NUMBER;
   if (decline) return { ...declined(decline, cvc_check), cvc_check };
-  if (number === THREE_D_SECURE_CARD) return { result: { outcome: 'requires_action' }, amount_captured: 0, cvc_check };
+  const rule = THREE_D_SECURE_CARDS.get(number);
+  if (rule && !request.off_session) return { result: { outcome: 'requires_action' }, amount_captured: 0, cvc_check };
+  if (rule === 'always' || (rule === 'unless_set_up' && !set_up)) return { ...declined(OFF_SESSION_AUTHENTICATION_REQUIRED, cvc_check), cvc_check };
   return { ...approve(terms), cvc_check };
 }
 

@@ -23,6 +23,11 @@ export const EVENT_TYPES = {
   'customer.deleted': 'DELETE /v1/customers/:id',
   'payment_method.attached': 'POST /v1/payment_methods/:id/attach',
   'payment_method.detached': 'POST /v1/payment_methods/:id/detach',
+  'setup_intent.created': 'POST /v1/setup_intents',
+  'setup_intent.requires_action': 'a SetupIntent confirm whose card needs 3-D Secure',
+  'setup_intent.succeeded': 'a SetupIntent confirm (or 3-D Secure completion) whose card is verified',
+  'setup_intent.setup_failed': 'a SetupIntent confirm whose card is declined or fails 3-D Secure',
+  'setup_intent.canceled': 'POST /v1/setup_intents/:id/cancel',
 } as const satisfies Partial<Record<StripeEventType, string>>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -193,7 +193,7 @@ export function threeDSecureAction(deps: PaymentsDeps, intent: PaymentIntent): P
 }
 
 export function cardError(code: string, decline_code: string | null, message: string, extra: Record<string, unknown>): PayrailError {
-  const known = ['card_declined', 'expired_card', 'incorrect_cvc', 'processing_error'] as const;
+  const known = ['card_declined', 'expired_card', 'incorrect_cvc', 'processing_error', 'authentication_required'] as const;
   const registry_code = (known as readonly string[]).includes(code) ? (code as (typeof known)[number]) : 'card_declined';
   return new PayrailError(registry_code, { message, decline_code: decline_code ?? undefined, extra });
 }

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { setupAndTokenMigrations } from './setup-and-tokens.js';
 
 /**
  * Each table keeps the whole object in `state` and copies out the columns that queries filter on and
@@ -89,4 +90,5 @@ export const paymentMigrations: Migration[] = [
       );
       CREATE INDEX processor_calls_pending ON payments.processor_calls (created_ms) WHERE status = 'pending';`,
   },
+  ...setupAndTokenMigrations,
 ];

@@ -198,4 +198,6 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_chargeDeclinedProcessingError', testCard('4000000000000119')],
   ['pm_card_authenticationRequired', testCard('4000002760003184')],
   ['pm_card_threeDSecure2Required', testCard('4000002760003184')],
+  ['pm_card_authenticationRequiredOnSetup', testCard('4000002500003155')],
+  ['pm_card_authenticationRequiredSetupForOffSession', testCard('4000003800000446')],
 ]);

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import * as P from '../../../platform/http/params.js';
+import type { RouteKit } from '../../../platform/http/routes.js';
+import { listOf as list, pageOf as page, pathId as id } from '../../../platform/http/routes.js';
+import * as Setup from '../app/setup-intents.js';
+import type { PaymentsDeps } from '../app/deps.js';
+
+/** SetupIntents' parameters, as Stripe documents them (strict: an unknown one is a 400 naming it), and their routes. */
+
+/** Card is the one payment method type Payrail processes; any other is refused, never ignored. */
+const paymentMethodTypes = () =>
+  P.textList(64, 20).transform((types, ctx) => {
+    const unsupported = types.findIndex((type) => type !== 'card');
+    if (unsupported < 0) return [...new Set(types)];
+    ctx.addIssue({
+      code: 'custom',
+      message: `The payment method type at index ${unsupported} is invalid or not supported: Payrail processes card.`,
+      params: { stripe_code: 'parameter_invalid' },
+    });
+    return z.NEVER;
+  });
+
+const automaticPaymentMethods = z.strictObject({
+  enabled: P.boolean(),
+  allow_redirects: P.oneOf(['always', 'never'] as const).optional(),
+});
+
+export const createSetupSchema = z.strictObject({
+  customer: P.nonEmptyText(255).optional(),
+  payment_method: P.nonEmptyText(255).optional(),
+  payment_method_types: paymentMethodTypes().optional(),
+  automatic_payment_methods: automaticPaymentMethods.optional(),
+  usage: P.oneOf(['on_session', 'off_session'] as const).optional(),
+  confirm: P.boolean().optional(),
+  description: P.clearableText(1000).optional(),
+  metadata: P.metadata().optional(),
+  return_url: P.text(2048).optional(),
+  expand: P.expand().optional(),
+});
+
+export const updateSetupSchema = z.strictObject({
+  customer: P.nonEmptyText(255).optional(),
+  payment_method: P.nonEmptyText(255).optional(),
+  payment_method_types: paymentMethodTypes().optional(),
+  description: P.clearableText(1000).optional(),
+  metadata: P.metadata().optional(),
+  expand: P.expand().optional(),
+});
+
+export const confirmSetupSchema = z.strictObject({
+  payment_method: P.nonEmptyText(255).optional(),
+  return_url: P.text(2048).optional(),
+  client_secret: P.text(255).optional(),
+  expand: P.expand().optional(),
+});
+
+const cancelSetupSchema = z.strictObject({
+  cancellation_reason: P.oneOf(['abandoned', 'duplicate', 'requested_by_customer'] as const).optional(),
+  expand: P.expand().optional(),
+});
+const authenticateSetupSchema = z.strictObject({ outcome: P.oneOf(['succeeded', 'failed'] as const).optional(), client_secret: P.text(255).optional() });
+const retrieveSetupSchema = z.strictObject({ expand: P.expand().optional(), client_secret: P.text(255).optional() });
+const listSetupSchema = z.strictObject(P.listParams).extend({ customer: P.text(255).optional(), payment_method: P.text(255).optional() });
+
+/** A verification reserves its SetupIntent, its attempt (the id the processor knows) and the card it may save. */
+const CONFIRM_RESERVES = ['setup_attempt', 'payment_method'] as const;
+
+export function registerSetupIntentRoutes({ post, get }: RouteKit, payments: PaymentsDeps): void {
+  post('/v1/setup_intents', createSetupSchema, ['setup_intent', ...CONFIRM_RESERVES], (ctx, p) => Setup.createSetupIntent(payments, ctx, p));
+  post('/v1/setup_intents/:id', updateSetupSchema, [], (ctx, p, r) => Setup.updateSetupIntentParams(payments, ctx, id(r), p));
+  post('/v1/setup_intents/:id/confirm', confirmSetupSchema, CONFIRM_RESERVES, (ctx, p, r) => Setup.confirmSetupIntent(payments, ctx, id(r), p));
+  post('/v1/setup_intents/:id/cancel', cancelSetupSchema, [], (ctx, p, r) => Setup.cancelSetupIntent(ctx, id(r), p.cancellation_reason));
+  post('/v1/test_helpers/setup_intents/:id/authenticate', authenticateSetupSchema, ['payment_method'], (ctx, p, r) =>
+    Setup.authenticateSetupIntent(payments, ctx, id(r), p.outcome !== 'failed'),
+  );
+  get('/v1/setup_intents/:id', retrieveSetupSchema, (m, q, r) => Setup.retrieveSetupIntent(payments, m, id(r), q.client_secret));
+  get('/v1/setup_intents', listSetupSchema, async (m, q) => list('/v1/setup_intents', await Setup.listSetupIntents(payments, m, page(q), q)));
+}

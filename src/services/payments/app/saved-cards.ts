@@ -1,0 +1,59 @@
+import type { SqlFragment } from '../../../platform/db.js';
+import type { OperationContext } from '../../../platform/write/operation.js';
+import type { EventDraft } from '../../events/index.js';
+import type { PaymentMethodRecord } from '../../vault/index.js';
+import { renderPaymentMethod } from '../adapters/render.js';
+import { recordCardSetup } from '../adapters/setup-store.js';
+import type { PaymentsDeps } from './deps.js';
+import type { AttemptOutcome } from './attempt-result.js';
+
+/** What saving a card writes: the card as saved, the writes to commit, and the events they owe. */
+export interface SavedCard {
+  method: PaymentMethodRecord;
+  writes: SqlFragment[];
+  events: EventDraft[];
+}
+
+/** Stripe's test ids (`pm_card_visa`) stand for cards nobody stored; real ids are `pm_` and a 26-character body. */
+export function isTestPaymentMethod(id: string): boolean {
+  return id.startsWith('pm_card_');
+}
+
+/**
+ * Saves a card the processor just verified or charged with the customer present: attaches it to the
+ * customer (a Stripe test id is first stored as a card of its own, as Stripe does) and records the
+ * attempt as its stored credential, so later off-session payments need no authentication where the
+ * issuer allows it. Writes nothing itself: the caller commits it with the intent's outcome.
+ */
+export async function saveCard(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  payment_method: string,
+  customer: string | null,
+  initial_attempt_id: string,
+): Promise<SavedCard> {
+  const current = await deps.vault.get(ctx.reader, ctx.merchant_id, payment_method);
+  if (customer === null || current.customer === customer) {
+    const writes = isTestPaymentMethod(current.id) ? [] : [recordCardSetup(ctx.merchant_id, current.id, initial_attempt_id, ctx.now_s)];
+    return { method: current, writes, events: [] };
+  }
+  const { method, writes } = await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, payment_method, customer, ctx.now_s);
+  return {
+    method,
+    writes: [...writes, recordCardSetup(ctx.merchant_id, method.id, initial_attempt_id, ctx.now_s)],
+    events: [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }],
+  };
+}
+
+/**
+ * A payment confirmed with `setup_future_usage` and a customer saves its card once the processor
+ * authorized it, in the same statement as the payment's outcome (Stripe's "save a card during
+ * payment"). A declined or blocked payment saves nothing.
+ */
+export async function withCardSaved(deps: PaymentsDeps, ctx: OperationContext, outcome: AttemptOutcome, charge_id: string): Promise<AttemptOutcome> {
+  const { intent } = outcome;
+  const authorized = intent.status === 'succeeded' || intent.status === 'requires_capture';
+  if (!authorized || !intent.setup_future_usage || !intent.customer || !intent.payment_method || outcome.charge?.id !== charge_id) return outcome;
+  const saved = await saveCard(deps, ctx, intent.payment_method, intent.customer, charge_id);
+  return { ...outcome, writes: [...outcome.writes, ...saved.writes], events: [...outcome.events, ...saved.events] };
+}
