@@ -14,6 +14,8 @@ import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
 import { assessAttempt, attemptResponse, cardError, chargeFor, failAuthentication, settleAttempt, threeDSecureAction } from './attempt-result.js';
 import { eventsWrite } from './events.js';
+import { withCardSaved } from './saved-cards.js';
+import { cardSetupOf } from '../adapters/setup-store.js';
 
 /**
  * One card attempt, in Hyperswitch's order: the attempt (its charge id, the intent now `processing`)
@@ -31,6 +33,8 @@ export interface AttemptStart {
   events: EventDraft[];
   /** A CVC collected with this request, checked by the processor and never stored. */
   cvc?: string | undefined;
+  /** Writes recorded with the attempt, before the processor hears of it (spending the token it pays with). */
+  writes?: SqlFragment[] | undefined;
 }
 
 export function runAttempt(deps: PaymentsDeps, ctx: OperationContext, start: AttemptStart): Promise<Outcome> {
@@ -55,12 +59,17 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   if (risk.decision === 'block') {
     const blocked = settleAttempt(ready, chargeFor(ctx, ready, method, charge_id, 'blocked', risk), method, audits);
     const outcome = attemptResponse(blocked);
-    await ctx.commit([writeIntent(start.stored, blocked.intent), ...blocked.writes, eventsWrite(ctx, [...start.events, ...blocked.events])], outcome);
+    await ctx.commit(
+      [writeIntent(start.stored, blocked.intent), ...(start.writes ?? []), ...blocked.writes, eventsWrite(ctx, [...start.events, ...blocked.events])],
+      outcome,
+    );
     return outcome;
   }
   const processing = Intent.beginAttempt(ready, charge_id);
+  const stored_credential = await storedCredential(ctx, processing);
   await ctx.record([
     writeIntent(start.stored, processing),
+    ...(start.writes ?? []),
     insertProcessorCall({ merchant_id: ctx.merchant_id, id: charge_id, kind: 'authorize', payment_intent_id: processing.id }, ctx.holder, ctx.now_ms),
     ...audits,
     ...(start.events.length > 0 ? [eventsWrite(ctx, start.events)] : []),
@@ -73,6 +82,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
       currency: processing.currency,
       card: { ...card, cvc: start.cvc ?? card.cvc },
       capture: processing.capture_method !== 'manual',
+      ...stored_credential,
     });
     return finishAttempt(deps, ctx, processing, method, answer, [], { risk });
   });
@@ -90,6 +100,15 @@ export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string,
     await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Off session the customer cannot take a 3-D Secure step: the processor is told so, and given the
+ * attempt that set the card up, if any, as its stored credential.
+ */
+async function storedCredential(ctx: OperationContext, intent: PaymentIntent): Promise<{ off_session: boolean; initial_attempt_id: string | null }> {
+  if (!intent.off_session || !intent.payment_method) return { off_session: false, initial_attempt_id: null };
+  return { off_session: true, initial_attempt_id: await cardSetupOf(ctx.reader, ctx.merchant_id, intent.payment_method) };
 }
 
 function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFragment {
@@ -122,7 +141,8 @@ async function finishAttempt(
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
   const risk = known.risk ?? assessAttempt(deps, processing, method);
-  const result = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes, risk);
+  const settled = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes, risk);
+  const result = await withCardSaved(deps, ctx, settled, charge_id);
   const outcome = attemptResponse(result);
   await ctx.commit(
     [
@@ -153,7 +173,7 @@ function attemptOutcome(
     return { intent: next, charge: null, writes, events: [{ type: 'payment_intent.requires_action', object: renderIntent(next) }] };
   }
   // The customer failed 3-D Secure: as in Stripe, no charge exists and the intent asks for a new method.
-  if (answer.outcome === 'declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE) {
+  if (answer.outcome === 'declined' && answer.code === 'card_declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE) {
     const failed = failAuthentication(processing, method);
     return { ...failed, writes: [...writes, ...failed.writes] };
   }
@@ -236,6 +256,7 @@ export async function settleOpenAttempt(
       currency: processing.currency,
       card,
       capture: processing.capture_method !== 'manual',
+      ...(await storedCredential(ctx, processing)),
     });
     return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
   });

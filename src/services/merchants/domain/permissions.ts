@@ -1,0 +1,83 @@
+import type { Access, Permissions } from './api-keys.js';
+
+/**
+ * What a route needs from a restricted or publishable key. Resources are named as on Stripe's
+ * dashboard (the first path segment of their API: `payment_intents`, `charges`, …); a GET reads, any
+ * other method writes, and write includes read, as Stripe's `rak_…_write` does.
+ */
+
+/** The resources a restricted key may name (those Payrail serves, and Stripe's common ones it may serve next). */
+export const RESOURCES = [
+  'balance',
+  'balance_transactions',
+  'charges',
+  'customers',
+  'events',
+  'payment_intents',
+  'payment_methods',
+  'payouts',
+  'refunds',
+  'setup_intents',
+  'tokens',
+  'webhook_endpoints',
+] as const;
+
+/** Stripe's permission names (`rak_<name>_<access>`) where they differ from the resource's singular. */
+const STRIPE_PERMISSION_NAMES: Record<string, string> = {
+  balance_transactions: 'balance_transaction_source',
+  webhook_endpoints: 'webhook',
+};
+
+export interface RequiredPermission {
+  resource: string;
+  access: Access;
+}
+
+/** Routes whose resource is not their first segment (`/v1/customers/:id/payment_methods` lists payment methods). */
+const NESTED_RESOURCES: Record<string, string> = {
+  '/v1/customers/:id/payment_methods': 'payment_methods',
+};
+
+/** The permission a request to `route` (Fastify's matched URL, e.g. `/v1/charges/:id`) needs. */
+export function requiredPermission(method: string, route: string): RequiredPermission {
+  const segments = route.split('/').filter((segment) => segment !== '');
+  // `/v1/test_helpers/payment_intents/:id/authenticate` acts on payment intents.
+  const first = segments[1] === 'test_helpers' ? segments[2] : segments[1];
+  const resource = NESTED_RESOURCES[route] ?? first ?? 'unknown';
+  return { resource, access: method === 'GET' || method === 'HEAD' ? 'read' : 'write' };
+}
+
+export function allows(permissions: Permissions, required: RequiredPermission): boolean {
+  const granted = permissions[required.resource];
+  return granted === 'write' || (granted === 'read' && required.access === 'read');
+}
+
+/** `rak_charge_write`: the name Stripe's 403 gives the missing permission. */
+export function stripePermissionName(required: RequiredPermission): string {
+  const singular = STRIPE_PERMISSION_NAMES[required.resource] ?? required.resource.replace(/ies$/, 'y').replace(/s$/, '');
+  return `rak_${singular}_${required.access}`;
+}
+
+export function isResource(name: string): boolean {
+  return (RESOURCES as readonly string[]).includes(name);
+}
+
+/**
+ * What a publishable key may call, as Stripe's: create payment methods and tokens, and retrieve or
+ * confirm an intent only with its `client_secret` (the route's owner checks that the secret matches,
+ * through the gateway's client-secret hook).
+ */
+export type PublishableRule = 'allowed' | 'client_secret';
+
+const PUBLISHABLE_ROUTES: Record<string, PublishableRule> = {
+  'POST /v1/payment_methods': 'allowed',
+  'POST /v1/tokens': 'allowed',
+  'GET /v1/payment_intents/:id': 'client_secret',
+  'POST /v1/payment_intents/:id/confirm': 'client_secret',
+  'GET /v1/setup_intents/:id': 'client_secret',
+  'POST /v1/setup_intents/:id/confirm': 'client_secret',
+};
+
+export function publishableRule(method: string, route: string): PublishableRule | undefined {
+  return PUBLISHABLE_ROUTES[`${method} ${route}`];
+}
