@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   body_too_large: { type: 'invalid_request_error', status: 413, message: 'The request body is too large.' },
   content_type_unsupported: { type: 'invalid_request_error', status: 415, message: 'Send application/x-www-form-urlencoded or application/json.' },
   url_invalid: { type: 'invalid_request_error', status: 404, message: 'Unrecognized request URL.' },
+  request_timeout: { type: 'invalid_request_error', status: 408, message: 'The request did not arrive in time.' },
   currency_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid currency.' },
   amount_too_small: { type: 'invalid_request_error', status: 400, message: 'Amount must be at least the currency minimum.' },
   amount_too_large: { type: 'invalid_request_error', status: 400, message: 'Amount is too large.' },

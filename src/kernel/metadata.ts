@@ -4,10 +4,11 @@
  */
 export function mergeMetadata(current: Record<string, string>, changes: Record<string, string | null> | null): Record<string, string> {
   if (changes === null) return {};
-  const merged = { ...current };
+  // A Map, not `merged[key] =`: a key named `__proto__` must stay a key, not set a prototype.
+  const merged = new Map(Object.entries(current));
   for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete merged[key];
-    else merged[key] = value;
+    if (value === null) merged.delete(key);
+    else merged.set(key, value);
   }
-  return merged;
+  return Object.fromEntries(merged);
 }

@@ -14,6 +14,19 @@ export interface ServerTimeouts {
   maxRequestsPerSocket?: number | null;
 }
 
+/** What one client may hold of the server: sockets, time to send a request, and headers every answer carries. */
+export interface ConnectionLimits {
+  /** Sockets open at once; a socket past it is closed as it connects. */
+  max_connections?: number;
+  /** Longest wait for a request's headers; the whole request (body included) has `requestTimeout`. */
+  headers_timeout_ms?: number;
+  /** Set on every response, before the handler runs, so errors and refusals carry them too. */
+  response_headers?: Readonly<Record<string, string>>;
+}
+
+/** Node checks request and header timeouts on an interval (30 s by default); a 1 s timeout needs a finer one. */
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 const SHUTTING_DOWN = new PayrailError('service_unavailable', { message: 'Payrail is shutting down; retry the request.' });
 
 /**
@@ -27,12 +40,25 @@ export class DrainingServer extends Server {
   readonly #in_flight = new Map<Socket, Set<ServerResponse>>();
   #draining = false;
 
-  constructor(handler: RequestHandler, timeouts: ServerTimeouts = {}) {
-    super();
+  readonly #response_headers: Readonly<Record<string, string>>;
+
+  constructor(handler: RequestHandler, timeouts: ServerTimeouts = {}, limits: ConnectionLimits = {}) {
+    const request_timeout = timeouts.requestTimeout ?? 0;
+    const headers_timeout = limits.headers_timeout_ms ?? 60_000;
+    super({
+      requestTimeout: request_timeout,
+      // Node refuses a headers timeout longer than the request's.
+      headersTimeout: request_timeout > 0 ? Math.min(headers_timeout, request_timeout) : headers_timeout,
+      connectionsCheckingInterval: Math.max(
+        50,
+        Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(headers_timeout, request_timeout || headers_timeout) / 4)),
+      ),
+    });
     if (timeouts.keepAliveTimeout !== undefined) this.keepAliveTimeout = timeouts.keepAliveTimeout;
-    if (timeouts.requestTimeout !== undefined) this.requestTimeout = timeouts.requestTimeout;
     if (timeouts.connectionTimeout) this.setTimeout(timeouts.connectionTimeout);
     if (timeouts.maxRequestsPerSocket) this.maxRequestsPerSocket = timeouts.maxRequestsPerSocket;
+    if (limits.max_connections) this.maxConnections = limits.max_connections;
+    this.#response_headers = limits.response_headers ?? {};
     this.on('connection', (socket: Socket) => this.#track(socket));
     this.on('request', (request: IncomingMessage, response: ServerResponse) => this.#serve(request, response, handler));
   }
@@ -56,6 +82,7 @@ export class DrainingServer extends Server {
   }
 
   #serve(request: IncomingMessage, response: ServerResponse, handler: RequestHandler): void {
+    for (const [name, value] of Object.entries(this.#response_headers)) response.setHeader(name, value);
     const responses = this.#in_flight.get(request.socket);
     if (this.#draining || !responses) {
       refuse(response);

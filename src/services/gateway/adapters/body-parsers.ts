@@ -1,26 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import qs from 'qs';
 import { PayrailError } from '../../../kernel/errors.js';
+import { MAX_JSON_NESTING, decodeFormPart, nestsDeeperThan, plainData } from './body-shape.js';
 
 /** Request bodies and query strings, parsed as Stripe's clients send them: JSON, or forms with bracket notation. */
 
-const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: true } as const;
+const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: true, plainObjects: true, decoder: decodeFormPart } as const;
 /**
  * The router parses query strings before any hook or error handler, so a throw there (strictDepth)
  * would be an uncaught exception that kills the process. Deeper keys stay literal and fail validation.
  */
-const QUERY_OPTIONS = { ...QS_OPTIONS, strictDepth: false } as const;
+const QUERY_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: false } as const;
 
 /** The router's query-string parser (`routerOptions.querystringParser`). */
 export function parseQueryString(query: string): Record<string, unknown> {
   return qs.parse(query, QUERY_OPTIONS);
 }
 
+const TOO_DEEP = `The request body nests more than ${MAX_JSON_NESTING} levels; no parameter is that deep.`;
+
 /** Only the two body formats Stripe clients send; anything else (text/plain included) is a 415. */
 export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, {});
+    if (nestsDeeperThan(body as string, MAX_JSON_NESTING)) return done(new PayrailError('body_invalid', { message: TOO_DEEP }), undefined);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body as string);
@@ -33,10 +37,16 @@ export function registerBodyParsers(app: FastifyInstance): void {
     done(null, parsed);
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    let parsed: unknown;
     try {
-      done(null, qs.parse(body as string, QS_OPTIONS));
-    } catch {
-      done(new PayrailError('body_invalid', { message: 'The form-encoded body could not be parsed.' }), undefined);
+      parsed = plainData(qs.parse(body as string, QS_OPTIONS));
+    } catch (error) {
+      const known = error instanceof PayrailError ? error : undefined;
+      return done(
+        known ?? new PayrailError('body_invalid', { message: 'The form-encoded body could not be parsed (nested too deeply, or too many values).' }),
+        undefined,
+      );
     }
+    done(null, parsed);
   });
 }

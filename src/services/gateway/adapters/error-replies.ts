@@ -16,6 +16,12 @@ export function registerErrorReplies(app: FastifyInstance): void {
 
 /** A known error answers with its status and code; anything else is a 500 `api_error` that names the request id, never the cause. */
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (clientAborted(error, request)) {
+    // The client closed the connection mid-upload: nothing of ours failed, and no one is left to answer.
+    request.log.info({ request_id: request.id }, 'client closed the connection before its request arrived');
+    reply.code(ABORTED.status).send(errorBody(ABORTED));
+    return;
+  }
   const known = toPayrailError(error);
   metrics.apiError(known?.code ?? 'api_error');
   reply.header('Request-Id', request.id);
@@ -33,4 +39,12 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   request.log.error({ err: error, request_id: request.id }, 'unexpected error');
   const internal = new PayrailError('api_error', { message: `An internal error occurred. Quote request id ${request.id} when reporting it.` });
   reply.code(500).header('Stripe-Should-Retry', 'true').send(errorBody(internal));
+}
+
+const ABORTED = new PayrailError('body_invalid', { message: 'The request was aborted before its body arrived.' });
+
+/** Reading the body failed because the socket closed (Node raises ECONNRESET "aborted" on the request stream). */
+function clientAborted(error: unknown, request: FastifyRequest): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (code === 'ECONNRESET' || code === 'ECONNABORTED') && (request.raw.destroyed || request.raw.socket?.destroyed !== false);
 }
