@@ -10,6 +10,7 @@ import type { PaymentsDeps } from '../app/deps.js';
 import { applyExpand } from './expand.js';
 import { REFUND_COMMAND } from './commands.js';
 import * as S from './route-schemas.js';
+import { registerSearchRoutes } from './search-routes.js';
 import { registerSetupIntentRoutes } from './setup-routes.js';
 
 /** The payments service's HTTP surface: PaymentIntents, charges, refunds, customers, PaymentMethods. */
@@ -28,6 +29,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     registerChargeAndRefundRoutes(kit, payments);
     registerCustomerRoutes(kit, payments);
     registerPaymentMethodRoutes(kit, payments);
+    registerSearchRoutes(kit, payments);
     registerSetupIntentRoutes(kit, payments);
   };
 }
