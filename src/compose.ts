@@ -34,6 +34,8 @@ import { poolLimits } from './platform/config.js';
 import { errorBody } from './platform/http/errors.js';
 import { takeProcessLease } from './platform/write/lease.js';
 import type { WriteDeps } from './platform/write/pipeline.js';
+import type { CheckoutDeps } from './services/checkout/index.js';
+import { CHECKOUT_EXPIRY_INTERVAL_MS, CHECKOUT_EXPIRY_JOB, checkoutPageRoutes, checkoutRoutes, expireDueSessions } from './services/checkout/index.js';
 import type { PaymentsDeps } from './services/payments/index.js';
 import {
   ORPHAN_SWEEP_INTERVAL_MS,
@@ -104,6 +106,10 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => {
     await settleOrphanedCalls(payments, write, logger);
   });
+  // Expires open Checkout Sessions past their expires_at (and completes any whose payment went through).
+  scheduler.every(CHECKOUT_EXPIRY_JOB, { interval_ms: CHECKOUT_EXPIRY_INTERVAL_MS }, async () => {
+    await expireDueSessions(checkoutDeps(database, services), logger);
+  });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(payments, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
@@ -147,9 +153,16 @@ function buildApi(
       paymentsRoutes({ payments, write }),
       eventsRoutes({ write, key_material: idempotency_hash_key }),
       ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
+      checkoutRoutes(checkoutDeps(database, services)),
+      checkoutPageRoutes(checkoutDeps(database, services)),
     ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
+}
+
+/** The checkout service runs payments' use cases; it finds a session by id alone (hosted page, expiry) through the system role. */
+function checkoutDeps(database: Database, services: PaymentServices): CheckoutDeps {
+  return { write: services.write, payments: services.payments, public_url: services.payments.public_url, lookup: database.pool };
 }
 
 export interface PaymentServices {

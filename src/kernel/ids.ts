@@ -25,6 +25,10 @@ export const ID_PREFIXES = {
   setup_attempt: 'setatt',
   token: 'tok',
   card: 'card',
+  checkout_session: 'cs_test',
+  line_item: 'li',
+  price: 'price',
+  product: 'prod',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -7,7 +7,7 @@ import { PayrailError } from '../../src/kernel/errors.js';
 
 /** The one list of event types against the code that emits events and docs/events.md. */
 
-const OBJECTS = ['payment_intent', 'charge', 'refund', 'customer', 'payment_method', 'setup_intent'];
+const OBJECTS = ['payment_intent', 'charge', 'refund', 'customer', 'payment_method', 'setup_intent', 'checkout'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -7,3 +7,8 @@ export { ORPHAN_LIMITS, ORPHAN_SWEEP_INTERVAL_MS, ORPHAN_SWEEP_JOB, settleOrphan
 export { balanceTransactionSource } from './adapters/expand.js';
 export { ledgerRecords } from './adapters/ledger-records.js';
 export { paymentMigrations } from './migrations/index.js';
+// The use cases the checkout service's hosted page runs (through the write pipeline) for a session.
+export type { CreatePaymentMethodParams } from './app/payment-methods.js';
+export { authenticateIntent, confirmIntent, createIntent, retrieveIntent } from './app/intents.js';
+export { createPaymentMethod } from './app/payment-methods.js';
+export { retrieveCustomer } from './app/customers.js';

@@ -28,6 +28,8 @@ export const EVENT_TYPES = {
   'setup_intent.succeeded': 'a SetupIntent confirm (or 3-D Secure completion) whose card is verified',
   'setup_intent.setup_failed': 'a SetupIntent confirm whose card is declined or fails 3-D Secure',
   'setup_intent.canceled': 'POST /v1/setup_intents/:id/cancel',
+  'checkout.session.completed': 'a hosted Checkout page whose payment succeeds or whose card is saved',
+  'checkout.session.expired': 'POST /v1/checkout/sessions/:id/expire, or an open session past its expires_at',
 } as const satisfies Partial<Record<StripeEventType, string>>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -1,0 +1,42 @@
+import { PayrailError } from '../../../kernel/errors.js';
+import { retrieveCustomer, retrieveIntent } from '../../payments/index.js';
+import type { CheckoutDeps } from '../app/deps.js';
+import { getSession } from './store.js';
+import { renderLineItems } from './render.js';
+
+type Json = Record<string, unknown>;
+
+/** `expand[]` on sessions: `line_items` (not in the object unless asked for, as on Stripe), `payment_intent`, `customer`; `data.` on lists. */
+const EXPANDABLE = ['line_items', 'payment_intent', 'customer'] as const;
+
+export async function expandSession(deps: CheckoutDeps, merchant_id: string, body: Json, fields: readonly string[]): Promise<Json> {
+  if (body.object === 'list') {
+    const inner = fields.map((field) => {
+      if (!field.startsWith('data.')) throw unexpandable(field);
+      return field.slice('data.'.length);
+    });
+    const data = await Promise.all((body.data as Json[]).map((item) => expandSession(deps, merchant_id, item, inner)));
+    return { ...body, data };
+  }
+  const expanded = { ...body };
+  for (const field of fields) {
+    if (!(EXPANDABLE as readonly string[]).includes(field)) throw unexpandable(field);
+    expanded[field] = await expandField(deps, merchant_id, body, field);
+  }
+  return expanded;
+}
+
+async function expandField(deps: CheckoutDeps, merchant_id: string, body: Json, field: string): Promise<unknown> {
+  if (field === 'line_items') {
+    const session = await getSession(deps.write.reader, merchant_id, String(body.id));
+    return renderLineItems(session, session.line_items, false);
+  }
+  const id = body[field];
+  if (typeof id !== 'string') return id ?? null;
+  return field === 'payment_intent' ? retrieveIntent(deps.payments, merchant_id, id) : retrieveCustomer(deps.payments, merchant_id, id);
+}
+
+function unexpandable(field: string): PayrailError {
+  const shown = /^[\w.]{1,100}$/.test(field) ? field : 'the given path';
+  return new PayrailError('parameter_invalid', { param: 'expand', message: `This property cannot be expanded (${shown}).` });
+}

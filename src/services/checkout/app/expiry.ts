@@ -1,0 +1,31 @@
+import type { Logger } from '../../../platform/logger.js';
+import { dueForExpiry, getSession } from '../adapters/store.js';
+import type { CheckoutDeps } from './deps.js';
+import { completeIfPaid, runFor } from './hosted.js';
+import { expireSession } from './sessions.js';
+
+/** The sweep that expires open sessions past their `expires_at` (a scheduled job, one process at a time). */
+export const CHECKOUT_EXPIRY_JOB = 'checkout-expiry';
+export const CHECKOUT_EXPIRY_INTERVAL_MS = 10_000;
+/** Sessions expired per run; the next run takes the rest. */
+const EXPIRY_BATCH = 100;
+
+/**
+ * A session whose payment went through is completed instead (its completion was lost); one whose
+ * payment is under way (3-D Secure) is left for a later run.
+ */
+export async function expireDueSessions(deps: CheckoutDeps, logger: Logger): Promise<number> {
+  const due = await dueForExpiry(deps.lookup, Math.floor(deps.write.clock.now_ms() / 1000), EXPIRY_BATCH);
+  let expired = 0;
+  for (const { merchant_id, id } of due) {
+    const request_id = `checkout-expiry-${id}`;
+    const session = await completeIfPaid(deps, await getSession(deps.write.reader, merchant_id, id), request_id, { email: null, name: null });
+    if (session.status !== 'open') continue;
+    const answer = await runFor(deps, merchant_id, request_id, { reserves: [], run: (ctx) => expireSession(deps, ctx, id) }, {}).catch((error: unknown) => {
+      logger.warn({ err: error, checkout_session: id }, 'checkout session expiry failed; retried on the next run');
+      return undefined;
+    });
+    if (answer?.ok) expired += 1;
+  }
+  return expired;
+}

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type Stripe from 'stripe';
+import type { TestPlatform } from '../support/platform.js';
+import { startTestPlatform } from '../support/platform.js';
+import { rejection } from '../support/stripe-errors.js';
+import { stripeSchemaProblems } from '../support/stripe-schema.js';
+
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await startTestPlatform();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const ITEMS = [
+  { price_data: { currency: 'usd', product_data: { name: 'T-shirt' }, unit_amount: 2000 }, quantity: 2 },
+  { price_data: { currency: 'usd', product_data: { name: 'Mug', description: 'Blue' }, unit_amount: 1250 }, quantity: 1 },
+];
+
+function paymentSession(extra: Partial<Stripe.Checkout.SessionCreateParams> = {}): Promise<Stripe.Checkout.Session> {
+  return t.stripe.checkout.sessions.create({
+    mode: 'payment',
+    line_items: ITEMS,
+    success_url: 'https://shop.example/done?session={CHECKOUT_SESSION_ID}',
+    cancel_url: 'https://shop.example/cart',
+    ...extra,
+  });
+}
+
+async function eventsOf(type: string, session_id: string): Promise<Stripe.Event[]> {
+  const events = await t.stripe.events.list({ type, limit: 100 });
+  return events.data.filter((event) => (event.data.object as { id: string }).id === session_id);
+}
+
+describe('checkout sessions', () => {
+  it('creates a payment session from inline price_data, with totals, a hosted url and Stripe’s shape', async () => {
+    const session = await paymentSession({ metadata: { order: '1001' }, client_reference_id: 'cart-7', customer_email: 'ada@example.com' });
+    expect(session).toMatchObject({
+      object: 'checkout.session',
+      mode: 'payment',
+      status: 'open',
+      payment_status: 'unpaid',
+      currency: 'usd',
+      amount_subtotal: 5250,
+      amount_total: 5250,
+      payment_intent: null,
+      customer_email: 'ada@example.com',
+      client_reference_id: 'cart-7',
+      metadata: { order: '1001' },
+      success_url: 'https://shop.example/done?session={CHECKOUT_SESSION_ID}',
+    });
+    expect(session.id).toMatch(/^cs_test_/);
+    expect(session.url).toMatch(new RegExp(`^${t.url}/c/pay/${session.id}#[A-Za-z0-9_-]{20,}$`));
+    expect(session.expires_at - session.created).toBe(24 * 60 * 60);
+    expect(stripeSchemaProblems('checkout.session', session)).toEqual([]);
+    expect(await t.stripe.checkout.sessions.retrieve(session.id)).toEqual(session);
+  });
+
+  it('lists line items with their ad-hoc prices, and expands them on the session', async () => {
+    const session = await paymentSession();
+    const items = await t.stripe.checkout.sessions.listLineItems(session.id, { limit: 1 });
+    expect(items.has_more).toBe(true);
+    expect(items.data[0]).toMatchObject({ object: 'item', description: 'T-shirt', quantity: 2, amount_total: 4000, currency: 'usd' });
+    expect(items.data[0]?.price).toMatchObject({ object: 'price', unit_amount: 2000, type: 'one_time' });
+    expect(stripeSchemaProblems('item', items.data[0])).toEqual([]);
+    const next = await t.stripe.checkout.sessions.listLineItems(session.id, { starting_after: items.data[0]!.id });
+    expect(next.data.map((item) => item.description)).toEqual(['Mug']);
+    const expanded = await t.stripe.checkout.sessions.retrieve(session.id, { expand: ['line_items'] });
+    expect(expanded.line_items?.data).toHaveLength(2);
+    const bad = await rejection(t.stripe.checkout.sessions.retrieve(session.id, { expand: ['invoice.lines'] }));
+    expect(bad).toMatchObject({ statusCode: 400, param: 'expand' });
+  });
+
+  it('creates a setup session without line items', async () => {
+    const session = await t.stripe.checkout.sessions.create({ mode: 'setup', currency: 'eur', success_url: 'https://shop.example/saved' });
+    expect(session).toMatchObject({ mode: 'setup', payment_status: 'no_payment_required', amount_total: null, currency: 'eur', setup_intent: null });
+    expect(stripeSchemaProblems('checkout.session', session)).toEqual([]);
+  });
+
+  it('refuses subscription mode, unknown and unsupported parameters, and bad line items with Stripe’s errors, storing nothing', async () => {
+    const before = (await t.stripe.checkout.sessions.list({ limit: 100 })).data.length;
+    const subscription = await rejection(
+      t.stripe.checkout.sessions.create({ mode: 'subscription', line_items: ITEMS, success_url: 'https://shop.example/done' }),
+    );
+    expect(subscription).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'parameter_invalid', param: 'mode' });
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ mode: 'payment', success_url: 'https://s.example' }, 'parameter_missing', 'line_items'],
+      [{ mode: 'payment', line_items: ITEMS }, 'parameter_missing', 'success_url'],
+      [{ mode: 'payment', line_items: ITEMS, success_url: 'javascript:alert(1)' }, 'parameter_invalid', 'success_url'],
+      [{ mode: 'payment', line_items: [{ price: 'price_123', quantity: 1 }], success_url: 'https://s.example' }, 'resource_missing', 'line_items[0][price]'],
+      [
+        { mode: 'payment', line_items: [{ ...ITEMS[0], price_data: { ...ITEMS[0]!.price_data, unit_amount: 'lots' } }], success_url: 'https://s.example' },
+        'parameter_invalid_integer',
+        'line_items[0][price_data][unit_amount]',
+      ],
+      [
+        {
+          mode: 'payment',
+          line_items: [ITEMS[0], { ...ITEMS[1], price_data: { ...ITEMS[1]!.price_data, currency: 'eur' } }],
+          success_url: 'https://s.example',
+        },
+        'parameter_invalid',
+        'line_items[1][price_data][currency]',
+      ],
+      [{ mode: 'payment', line_items: ITEMS, success_url: 'https://s.example', discounts: [{ coupon: 'X' }] }, 'parameter_unknown', 'discounts'],
+      [{ mode: 'payment', line_items: ITEMS, success_url: 'https://s.example', bogus: 1 }, 'parameter_unknown', 'bogus'],
+      [{ mode: 'payment', line_items: ITEMS, success_url: 'https://s.example', customer: 'cus_missing' }, 'resource_missing', 'customer'],
+      [
+        { mode: 'payment', line_items: ITEMS, success_url: 'https://s.example', expires_at: Math.floor(Date.now() / 1000) + 60 },
+        'parameter_invalid',
+        'expires_at',
+      ],
+      [{ mode: 'setup', line_items: ITEMS, success_url: 'https://s.example' }, 'parameter_invalid', 'line_items'],
+    ];
+    for (const [params, code, param] of cases) {
+      const error = await rejection(t.stripe.checkout.sessions.create(params as unknown as Stripe.Checkout.SessionCreateParams));
+      expect({ code: error.code, param: error.param, status: error.statusCode }).toEqual({ code, param, status: code === 'resource_missing' ? 404 : 400 });
+    }
+    expect((await t.stripe.checkout.sessions.list({ limit: 100 })).data.length).toBe(before);
+  });
+
+  it('lists newest first with cursors and filters by customer', async () => {
+    const customer = await t.stripe.customers.create({ email: 'grace@example.com' });
+    const first = await paymentSession({ customer: customer.id });
+    const second = await paymentSession();
+    const page = await t.stripe.checkout.sessions.list({ limit: 1 });
+    expect(page.data[0]?.id).toBe(second.id);
+    expect(page.has_more).toBe(true);
+    const older = await t.stripe.checkout.sessions.list({ limit: 1, starting_after: second.id });
+    expect(older.data[0]?.id).toBe(first.id);
+    const mine = await t.stripe.checkout.sessions.list({ customer: customer.id });
+    expect(mine.data.map((session) => session.id)).toEqual([first.id]);
+    expect(mine.data[0]?.customer_creation).toBeNull();
+  });
+
+  it('expires an open session once, emitting checkout.session.expired; a second expire is refused', async () => {
+    const session = await paymentSession();
+    const expired = await t.stripe.checkout.sessions.expire(session.id);
+    expect(expired).toMatchObject({ status: 'expired', url: null });
+    expect(stripeSchemaProblems('checkout.session', expired)).toEqual([]);
+    const again = await rejection(t.stripe.checkout.sessions.expire(session.id));
+    expect(again).toMatchObject({ statusCode: 400, code: 'checkout_session_unexpected_state' });
+    expect(again.message).toContain('status of `expired`');
+    const events = await eventsOf('checkout.session.expired', session.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data.object).toMatchObject({ id: session.id, status: 'expired' });
+  });
+
+  it('keeps sessions to their merchant', async () => {
+    const session = await paymentSession();
+    const other = await t.newMerchant();
+    const missing = await rejection(other.stripe.checkout.sessions.retrieve(session.id));
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect((await other.stripe.checkout.sessions.list()).data).toEqual([]);
+  });
+});
