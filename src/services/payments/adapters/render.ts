@@ -3,6 +3,7 @@ import type { Charge, Refund } from '../domain/charge.js';
 import type { Customer } from '../domain/customer.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
 import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/index.js';
+import { renderLegacyCard } from './token-render.js';
 
 /**
  * Stripe-shaped objects, built field by field from the domain types: the response is an allowlist,
@@ -98,7 +99,8 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     on_behalf_of: null,
     outcome: charge.outcome,
     paid: charge.status === 'succeeded',
-    payment_intent: charge.payment_intent,
+    // A legacy Charges API charge shows no PaymentIntent: the one behind it is internal.
+    payment_intent: charge.charges_api ? null : charge.payment_intent,
     payment_method: charge.payment_method,
     payment_method_details: { type: 'card', card: renderChargeCard(charge.card) },
     radar_options: {},
@@ -110,7 +112,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : null,
     review: null,
     shipping: null,
-    source: null,
+    source: legacySource(charge),
     source_transfer: null,
     statement_descriptor: null,
     statement_descriptor_suffix: null,
@@ -118,6 +120,13 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     transfer_data: null,
     transfer_group: null,
   };
+}
+
+/** A legacy charge paid with a token shows the token's card as its `source`, as Stripe does. */
+function legacySource(charge: Charge): Json | null {
+  const card_id = charge.charges_api?.source_card;
+  if (!card_id) return null;
+  return renderLegacyCard(card_id, charge.card, { address: null, email: null, name: null, phone: null }, charge.card.cvc_check);
 }
 
 /** `payment_method_details.card`: the card as recorded with the attempt, with the processor's CVC check. */
@@ -150,7 +159,7 @@ export function renderRefund(refund: Refund): Json {
     created: refund.created,
     currency: refund.currency,
     metadata: refund.metadata,
-    payment_intent: refund.payment_intent,
+    payment_intent: refund.charges_api ? null : refund.payment_intent,
     reason: refund.reason,
     receipt_number: null,
     source_transfer_reversal: null,

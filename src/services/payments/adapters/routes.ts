@@ -12,6 +12,7 @@ import { REFUND_COMMAND } from './commands.js';
 import * as S from './route-schemas.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerSetupIntentRoutes } from './setup-routes.js';
+import { registerTokenAndLegacyChargeRoutes } from './legacy-routes.js';
 
 /** The payments service's HTTP surface: PaymentIntents, charges, refunds, customers, PaymentMethods. */
 
@@ -31,6 +32,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     registerPaymentMethodRoutes(kit, payments);
     registerSearchRoutes(kit, payments);
     registerSetupIntentRoutes(kit, payments);
+    registerTokenAndLegacyChargeRoutes(kit, payments);
   };
 }
 

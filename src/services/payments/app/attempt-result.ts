@@ -55,7 +55,9 @@ export function settleAttempt(intent: PaymentIntent, charge: Charge, method: Pay
           { type: 'charge.failed', object: rendered_charge },
           { type: 'payment_intent.payment_failed', object: renderIntent(next) },
         ];
-  return { intent: next, charge, writes: [...writes, insertCharge(charge)], events };
+  // A legacy Charges API charge has no PaymentIntent to tell of: only its charge events are Stripe's.
+  const shown = intent.charges_api ? events.filter((event) => event.type.startsWith('charge.')) : events;
+  return { intent: next, charge, writes: [...writes, insertCharge(charge)], events: shown };
 }
 
 /**
@@ -82,6 +84,7 @@ export function failAuthentication(intent: PaymentIntent, method: PaymentMethodR
 
 /** A declined attempt is a stored result: the intent changed, and the client gets a card error. */
 export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record<string, unknown>): Outcome {
+  if (outcome.intent.charges_api && outcome.charge) return legacyChargeResponse(outcome.charge);
   const error = outcome.intent.last_payment_error;
   if (outcome.intent.status !== 'requires_payment_method' || !error || !outcome.charge) return { ok: renderIntent(outcome.intent) };
   return {
@@ -91,6 +94,14 @@ export function attemptResponse(outcome: AttemptOutcome, method_payload?: Record
       ...(method_payload ? { payment_method: method_payload } : error.payment_method ? { payment_method: renderPaymentMethod(error.payment_method) } : {}),
     }),
   };
+}
+
+/** The legacy Charges API answers with the charge, or a card error naming it, as Stripe's `POST /v1/charges` does. */
+export function legacyChargeResponse(charge: Charge): Outcome {
+  // A new charge has no refunds yet: the list is empty, as a retrieve would show it.
+  if (charge.status !== 'failed') return { ok: renderCharge(charge, { data: [], has_more: false }) };
+  const message = charge.failure_message ?? 'Your card was declined.';
+  return { error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, message, { charge: charge.id }) };
 }
 
 export function assessAttempt(deps: PaymentsDeps, intent: PaymentIntent, method: PaymentMethodRecord): ReturnType<typeof assess> {
@@ -121,6 +132,7 @@ export function chargeFor(
     description: intent.description,
     metadata: intent.metadata,
     receipt_email: intent.receipt_email,
+    ...(intent.charges_api ? { charges_api: intent.charges_api } : {}),
     created: ctx.now_s,
     version: 1,
   };

@@ -12,7 +12,16 @@ import { metrics } from '../../../platform/metrics.js';
 import { traced, tracedSync } from '../../../platform/tracing.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
-import { assessAttempt, attemptResponse, cardError, chargeFor, failAuthentication, settleAttempt, threeDSecureAction } from './attempt-result.js';
+import {
+  assessAttempt,
+  attemptResponse,
+  cardError,
+  chargeFor,
+  failAuthentication,
+  legacyChargeResponse,
+  settleAttempt,
+  threeDSecureAction,
+} from './attempt-result.js';
 import { eventsWrite } from './events.js';
 import { withCardSaved } from './saved-cards.js';
 import { cardSetupOf } from '../adapters/setup-store.js';
@@ -269,14 +278,16 @@ export async function settleOpenAttempt(
 export async function settledOutcome(ctx: OperationContext, intent: PaymentIntent, charge_id: string | null): Promise<Outcome> {
   const charge = charge_id ? await findCharge(ctx.reader, ctx.merchant_id, charge_id) : undefined;
   const outcome: Outcome =
-    charge?.status === 'failed'
-      ? {
-          error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, charge.failure_message ?? 'Your card was declined.', {
-            charge: charge.id,
-            payment_intent: renderIntent(intent),
-          }),
-        }
-      : { ok: renderIntent(intent) };
+    intent.charges_api && charge
+      ? legacyChargeResponse(charge)
+      : charge?.status === 'failed'
+        ? {
+            error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, charge.failure_message ?? 'Your card was declined.', {
+              charge: charge.id,
+              payment_intent: renderIntent(intent),
+            }),
+          }
+        : { ok: renderIntent(intent) };
   await ctx.commit([], outcome);
   return outcome;
 }

@@ -86,6 +86,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
     failure_reason: null,
     metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
     created: ctx.now_s,
+    ...(before.charges_api ? { charges_api: true as const } : {}),
   };
   await ctx.record([
     insertRefund(pending),

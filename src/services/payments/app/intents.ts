@@ -216,7 +216,8 @@ export async function retrieveIntent(deps: PaymentsDeps, merchant_id: string, id
 }
 
 export async function listIntents(deps: PaymentsDeps, merchant_id: string, page: PageRequest, customer?: string): Promise<Page<Record<string, unknown>>> {
-  const filters = customer ? [sql`customer_id = ${customer}`] : [];
+  // The intents behind legacy Charges API charges are internal: Stripe shows no PaymentIntent for those.
+  const filters = [sql`(state->>'charges_api') IS NULL`, ...(customer ? [sql`customer_id = ${customer}`] : [])];
   const result = await listPage<PaymentIntent>(deps.reader, { table: 'payments.payment_intents', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map((intent) => renderIntent(Intent.checkIntent(intent))), has_more: result.has_more };
 }

@@ -1,6 +1,7 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { CardDetails } from '../../vault/index.js';
+import type { LegacyOrigin } from './intent.js';
 
 /** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
 export type CardSnapshot = CardDetails & { cvc_check: 'pass' | 'fail' | 'unchecked' | null };
@@ -34,6 +35,8 @@ export interface Charge {
   description: string | null;
   metadata: Record<string, string>;
   receipt_email: string | null;
+  /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
+  charges_api?: LegacyOrigin;
   created: number;
   version: number;
 }
@@ -97,4 +100,6 @@ export interface Refund {
   failure_reason: string | null;
   metadata: Record<string, string>;
   created: number;
+  /** A refund of a legacy Charges API charge: like its charge, it shows no PaymentIntent. */
+  charges_api?: true;
 }

@@ -52,6 +52,12 @@ export interface PaymentIntent {
   return_url: string | null;
   client_secret: string;
   /**
+   * Set on the intent behind a charge made with the legacy Charges API (`POST /v1/charges`): internal
+   * and never shown, it gives that charge the payment path every charge takes. Its responses and
+   * events are the charge's; `source_card` is the `card_…` id its token's card renders with.
+   */
+  charges_api?: LegacyOrigin;
+  /**
    * The charge id of the attempt in flight: at the processor (`processing`) or waiting for 3-D Secure
    * (`requires_action`). Internal, never rendered.
    */
@@ -239,6 +245,11 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /** The fields that differ, with their old values: an event's `previous_attributes`. */
+/** What a charge made with the legacy Charges API keeps of its origin. */
+export interface LegacyOrigin {
+  source_card: string | null;
+}
+
 export function previousAttributes(before: object, after: object): Record<string, unknown> {
   const previous: Record<string, unknown> = {};
   const old = before as Record<string, unknown>;
