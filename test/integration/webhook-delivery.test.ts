@@ -11,7 +11,7 @@ import { outboxInsert } from '../../src/services/events/adapters/outbox.js';
 import { OutboxConsumerRunner } from '../../src/services/events/app/consumer-runner.js';
 import { webhookConsumer } from '../../src/services/events/webhooks/consumer.js';
 import { DEFAULT_RETRY_SCHEDULE } from '../../src/services/events/webhooks/schedule.js';
-import { newWebhookSecret, sealSecret, webhookSecretKey } from '../../src/services/events/webhooks/secrets.js';
+import { newWebhookSecret, sealSecret, webhookSecretBox, webhookSecretKey } from '../../src/services/events/webhooks/secrets.js';
 import type { WebhookRequest, WebhookResponse } from '../../src/services/events/webhooks/transport.js';
 import type { DeliverySettings } from '../../src/services/events/webhooks/delivery-settings.js';
 import { DeliveryWorker } from '../../src/services/events/webhooks/worker.js';
@@ -27,7 +27,8 @@ let pool: Pool;
 let drop: () => Promise<void>;
 const clock = new ManualClock(Date.UTC(2031, 0, 1));
 const ids = new UlidGenerator(clock);
-const key = webhookSecretKey(randomBytes(32));
+const key_material = randomBytes(32);
+const key = webhookSecretKey(key_material);
 const logger = createLogger(
   'warn',
   new Writable({
@@ -88,7 +89,7 @@ async function enqueue(): Promise<void> {
 }
 
 function worker(transport: ReturnType<typeof fakeTransport>['transport'], settings: Partial<DeliverySettings> = {}, random = () => 0.5): DeliveryWorker {
-  return new DeliveryWorker({ pool, clock, logger, secret_key: key, transport, random, settings });
+  return new DeliveryWorker({ pool, clock, logger, secrets: webhookSecretBox(key_material), transport, random, settings });
 }
 
 interface DeliveryRow {

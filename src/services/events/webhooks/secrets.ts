@@ -35,6 +35,36 @@ export class WebhookSecret {
   }
 }
 
+/**
+ * How the KMS seals a secret (the vault's `SecretSealer`, handed over by the composition root): under
+ * the webhook secrets' own key, in a format it `recognizes`.
+ */
+export interface SecretSealing {
+  seal(plaintext: string, context: string): Promise<Buffer>;
+  open(sealed: Buffer, context: string): Promise<string>;
+  recognizes(sealed: Buffer): boolean;
+}
+
+/** Seals new signing secrets and opens stored ones, whichever way each was sealed. */
+export interface WebhookSecretBox {
+  seal(secret: WebhookSecret, endpoint_id: string): Promise<Buffer>;
+  open(sealed: Buffer, endpoint_id: string): Promise<WebhookSecret>;
+}
+
+/**
+ * New secrets are sealed through the KMS when `sealing` is given (the platform always gives it); a
+ * secret sealed before, under the key derived from `key_material`, still opens until `payrail keys
+ * rotate` seals it through the KMS.
+ */
+export function webhookSecretBox(key_material: Buffer, sealing?: SecretSealing): WebhookSecretBox {
+  const key_before_kms = webhookSecretKey(key_material);
+  return {
+    seal: async (secret, endpoint_id) => (sealing ? sealing.seal(secret.reveal(), endpoint_id) : sealSecret(secret, endpoint_id, key_before_kms)),
+    open: async (sealed, endpoint_id) =>
+      sealing?.recognizes(sealed) ? new WebhookSecret(await sealing.open(sealed, endpoint_id)) : openSecret(sealed, endpoint_id, key_before_kms),
+  };
+}
+
 /** The sealing key, derived (HMAC with a fixed label) from secret key material the platform holds. */
 export function webhookSecretKey(key_material: Buffer): Buffer {
   assert(key_material.length >= 32, 'webhook key material must be at least 32 bytes');

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
@@ -9,20 +8,18 @@ import type { BillingDetails, CardDetails, PaymentMethodRecord } from '../domain
 
 export type { BillingDetails, CardDetails, PaymentMethodRecord };
 import { TEST_PAYMENT_METHODS, detectBrand, validateCard } from '../domain/card.js';
-import type { Kek } from '../domain/crypto.js';
-import { cardFingerprint, openCard, sealCard } from '../domain/crypto.js';
+import { cardFingerprint, openCard } from '../domain/crypto.js';
+import type { KeyPurpose } from '../domain/kms.js';
+import { parseWrapped } from '../domain/kms.js';
+import type { VaultKeyring } from './keyring.js';
+import type { SecretSealer } from './secret-sealer.js';
+import { secretSealer } from './secret-sealer.js';
 
 /**
  * The vault's port: the only code that sees a card number in clear. Callers get card metadata
  * (brand, last4, expiry, fingerprint) and, for a payment, the card for the processor in memory plus
  * an audit write to commit with the payment.
  */
-export interface VaultKeyring {
-  active: Kek;
-  all: ReadonlyMap<string, Buffer>;
-  fingerprint_key: Buffer;
-}
-
 export interface CardForPayment {
   method: PaymentMethodRecord;
   card: CardForProcessor;
@@ -36,17 +33,26 @@ const TEST_METHOD_CACHE_LIMIT = 10_000;
 export class Vault {
   private readonly test_methods = new Map<string, PaymentMethodRecord>();
 
+  /**
+   * `sealed_reader`: the pool sealed cards are read through, the vault's own database role (the
+   * request path's role may not read them; docs/security.md). Without one, the caller's pool.
+   */
   constructor(
     private readonly keys: VaultKeyring,
-    private readonly random: (n: number) => Buffer = randomBytes,
+    private readonly sealed_reader?: Db,
   ) {}
 
-  tokenize(
+  /** The port other services seal their secrets with, under the purpose's own key. */
+  sealer(purpose: Exclude<KeyPurpose, 'cards'>): SecretSealer {
+    return secretSealer(this.keys.envelopes, purpose);
+  }
+
+  async tokenize(
     ids: IdGenerator,
     merchant_id: string,
     input: { card: ValidCard; billing_details?: BillingDetails; metadata?: Record<string, string>; customer?: string },
     now_s: number,
-  ): { method: PaymentMethodRecord; write: SqlFragment } {
+  ): Promise<{ method: PaymentMethodRecord; write: SqlFragment }> {
     const id = ids.next('payment_method');
     const method: PaymentMethodRecord = {
       id,
@@ -58,9 +64,11 @@ export class Vault {
       created: now_s,
       version: 1,
     };
-    const sealed = sealCard(input.card.number, `${merchant_id}/${id}`, this.keys.active, this.random);
-    const write = sql`INSERT INTO vault.payment_methods (merchant_id, id, customer_id, created, version, state, kek_id, wrapped_key, ciphertext)
-      VALUES (${merchant_id}, ${id}, ${method.customer}, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${sealed.kek_id}, ${sealed.wrapped_key}, ${sealed.ciphertext})`;
+    const sealed = await this.keys.envelopes.seal('cards', Buffer.from(input.card.number, 'utf8'), `${merchant_id}/${id}`);
+    const { prefix, version } = parseWrapped(sealed.wrapped);
+    const write = sql`INSERT INTO vault.payment_methods (merchant_id, id, customer_id, created, version, state, kek_id, wrapped_key, ciphertext, key_version)
+      VALUES (${merchant_id}, ${id}, ${method.customer}, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${`kms:${prefix}`},
+        ${Buffer.from(sealed.wrapped, 'utf8')}, ${sealed.ciphertext}, ${version})`;
     return { method, write };
   }
 
@@ -89,12 +97,12 @@ export class Vault {
       return { method, card: { ...test_card }, audit: null };
     }
     const result = await run<{ state: PaymentMethodRecord; kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }>(
-      db,
+      this.sealed_reader ?? db,
       sql`SELECT state, kek_id, wrapped_key, ciphertext FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`,
     );
     const row = result.rows[0];
     if (!row) throw new PayrailError('resource_missing', { param: 'payment_method', message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
-    const number = openCard({ kek_id: row.kek_id, wrapped_key: row.wrapped_key, ciphertext: row.ciphertext }, `${merchant_id}/${id}`, this.keys.all);
+    const number = await this.openNumber(row, `${merchant_id}/${id}`);
     const audit = sql`INSERT INTO vault.detokenizations (merchant_id, payment_method_id, purpose, reference_id, at_ms)
       VALUES (${merchant_id}, ${id}, 'authorize', ${reference_id}, ${now_ms})`;
     return { method: row.state, card: { number, exp_month: row.state.card.exp_month, exp_year: row.state.card.exp_year, cvc: undefined }, audit };
@@ -115,7 +123,7 @@ export class Vault {
     const method = await this.get(db, merchant_id, id);
     const test_card = TEST_PAYMENT_METHODS.get(id);
     if (test_card) {
-      const stored = this.tokenize(ids, merchant_id, { card: this.validate(test_card, now_s * 1000), customer: customer_id }, now_s);
+      const stored = await this.tokenize(ids, merchant_id, { card: this.validate(test_card, now_s * 1000), customer: customer_id }, now_s);
       return { method: stored.method, writes: [stored.write] };
     }
     if (method.customer !== null && method.customer !== customer_id) {
@@ -128,6 +136,28 @@ export class Vault {
     const method = await this.get(db, merchant_id, id);
     if (method.customer === null) throw new PayrailError('payment_method_unexpected_state', { message: 'The PaymentMethod is not attached to a customer.' });
     return { method: { ...method, customer: null, version: method.version + 1 }, writes: [setCustomer(method, null)] };
+  }
+
+  /**
+   * `paymentMethods.update`: billing details, metadata and the card's expiry (a renewed card keeps its
+   * number). Stripe's built-in test ids hold no stored card to change. Nothing is written here.
+   */
+  async update(
+    db: Db,
+    merchant_id: string,
+    id: string,
+    change: (method: PaymentMethodRecord) => PaymentMethodRecord,
+  ): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
+    const method = await this.get(db, merchant_id, id);
+    if (TEST_PAYMENT_METHODS.has(id)) {
+      throw new PayrailError('payment_method_unexpected_state', {
+        message: `${id} is a shared test PaymentMethod; attach it to a customer or create one to change it.`,
+      });
+    }
+    const next = { ...change(method), id: method.id, merchant_id, customer: method.customer, version: method.version + 1 };
+    const write = sql`UPDATE vault.payment_methods SET version = ${next.version}, state = ${JSON.stringify(next)}::jsonb
+      WHERE merchant_id = ${merchant_id} AND id = ${id} AND version = ${method.version}`;
+    return { method: next, writes: [write] };
   }
 
   /**
@@ -158,6 +188,13 @@ export class Vault {
         );
     const data = result.rows.slice(0, limit).map((r) => r.state);
     return { data: backwards ? data.reverse() : data, has_more: result.rows.length > limit };
+  }
+
+  /** Cards sealed through the KMS (`kms:` ids), or before it under the old key-encryption key. */
+  private async openNumber(row: { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }, aad: string): Promise<string> {
+    if (!row.kek_id.startsWith('kms:')) return openCard(row, aad, this.keys.legacy_keks);
+    const sealed = { wrapped: row.wrapped_key.toString('utf8'), ciphertext: row.ciphertext };
+    return (await this.keys.envelopes.open('cards', sealed, aad)).toString('utf8');
   }
 
   private testMethod(merchant_id: string, id: string): PaymentMethodRecord | undefined {

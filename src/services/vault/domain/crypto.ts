@@ -42,8 +42,8 @@ export function sealCard(pan: string, aad: string, kek: Kek, randomBytes: (n: nu
   try {
     return {
       kek_id: kek.id,
-      wrapped_key: encrypt(kek.key, data_key, aad, randomBytes),
-      ciphertext: encrypt(data_key, Buffer.from(pan, 'utf8'), aad, randomBytes),
+      wrapped_key: aeadSeal(kek.key, data_key, aad, randomBytes),
+      ciphertext: aeadSeal(data_key, Buffer.from(pan, 'utf8'), aad, randomBytes),
     };
   } finally {
     data_key.fill(0);
@@ -54,9 +54,9 @@ export function sealCard(pan: string, aad: string, kek: Kek, randomBytes: (n: nu
 export function openCard(sealed: SealedCard, aad: string, keks: ReadonlyMap<string, Buffer>): string {
   const kek = keks.get(sealed.kek_id);
   assert(kek !== undefined, `unknown kek ${sealed.kek_id}`);
-  const data_key = decrypt(kek, sealed.wrapped_key, aad);
+  const data_key = aeadOpen(kek, sealed.wrapped_key, aad);
   try {
-    return decrypt(data_key, sealed.ciphertext, aad).toString('utf8');
+    return aeadOpen(data_key, sealed.ciphertext, aad).toString('utf8');
   } finally {
     data_key.fill(0);
   }
@@ -88,7 +88,8 @@ export function deriveKeys(master: Buffer): VaultKeys {
   };
 }
 
-function encrypt(key: Buffer, plaintext: Buffer, aad: string, randomBytes: (n: number) => Buffer): Buffer {
+/** AES-256-GCM bound to `aad`; packs iv | tag | encrypted bytes. */
+export function aeadSeal(key: Buffer, plaintext: Buffer, aad: string, randomBytes: (n: number) => Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
   assert(iv.length === IV_BYTES, 'randomBytes returned the wrong length');
   const cipher = createCipheriv(CIPHER, key, iv, { authTagLength: TAG_BYTES });
@@ -97,7 +98,7 @@ function encrypt(key: Buffer, plaintext: Buffer, aad: string, randomBytes: (n: n
   return Buffer.concat([iv, cipher.getAuthTag(), encrypted]);
 }
 
-function decrypt(key: Buffer, packed: Buffer, aad: string): Buffer {
+export function aeadOpen(key: Buffer, packed: Buffer, aad: string): Buffer {
   assert(key.length === KEY_BYTES, `key must be ${KEY_BYTES} bytes`);
   assert(packed.length >= IV_BYTES + TAG_BYTES, 'sealed value is truncated');
   const iv = packed.subarray(0, IV_BYTES);
@@ -108,6 +109,6 @@ function decrypt(key: Buffer, packed: Buffer, aad: string): Buffer {
   try {
     return Buffer.concat([decipher.update(packed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
   } catch {
-    throw new AssertionError('sealed card failed authentication');
+    throw new AssertionError('sealed value failed authentication');
   }
 }

@@ -29,4 +29,34 @@ export const vaultMigrations: Migration[] = [
         at_ms bigint NOT NULL
       );`,
   },
+  {
+    id: 'vault/002_kms',
+    sql: `
+      -- Cards sealed through the KMS: kek_id kms:<prefix> (kms:vault, kms:dev), wrapped_key the KMS's text
+      -- (vault:v3:…), key_version its version.
+      -- Rows from before keep kek_id kek_… and a NULL key_version until a rotation rewraps them.
+      ALTER TABLE vault.payment_methods ADD COLUMN key_version int;
+      ALTER TABLE vault.payment_methods ADD CONSTRAINT payment_methods_kms_version CHECK ((kek_id LIKE 'kms:%') = (key_version IS NOT NULL));
+      CREATE INDEX payment_methods_by_key_version ON vault.payment_methods ((COALESCE(key_version, 0)));
+      -- Long-lived keys the vault keeps wrapped by the KMS (the card fingerprint key).
+      CREATE TABLE vault.data_keys (
+        name text PRIMARY KEY,
+        purpose text NOT NULL,
+        wrapped text NOT NULL,
+        key_version int NOT NULL,
+        created_ms bigint NOT NULL
+      );
+      -- One row per run of payrail keys rotate for a purpose: where its rewrap got to, so a crashed run resumes.
+      CREATE TABLE vault.key_rotations (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        purpose text NOT NULL,
+        to_version int NOT NULL,
+        state text NOT NULL CHECK (state IN ('rewrapping', 'retired')),
+        cursors jsonb NOT NULL DEFAULT '{}',
+        rewrapped bigint NOT NULL DEFAULT 0,
+        rotated_ms bigint NOT NULL,
+        finished_ms bigint
+      );
+      CREATE UNIQUE INDEX key_rotations_one_running ON vault.key_rotations (purpose) WHERE state = 'rewrapping';`,
+  },
 ];

@@ -1,0 +1,44 @@
+import type { KeyPurpose } from '../domain/kms.js';
+import type { Envelopes } from './envelope.js';
+import { packSealed, unpackSealed } from './envelope.js';
+
+/**
+ * Secrets other services store (webhook signing secrets, bank account numbers), sealed under their
+ * purpose's key through the KMS. The owning service keeps the sealed bytes in its own table; the
+ * vault never reads that table, it hands out this port.
+ */
+export interface SecretSealer {
+  seal(plaintext: string, context: string): Promise<Buffer>;
+  open(sealed: Buffer, context: string): Promise<string>;
+  /** False for a value sealed some other way (before the KMS): its owner opens that itself. */
+  recognizes(sealed: Buffer): boolean;
+  /** The key version `sealed` is wrapped under; 0 when it is not under the current KMS's key at all. */
+  versionOf(sealed: Buffer): number;
+  /** Each value wrapped again under the latest key version (with Transit, the plaintext never shows). */
+  rewrap(sealed: readonly Buffer[]): Promise<Buffer[]>;
+}
+
+export function secretSealer(envelopes: Envelopes, purpose: KeyPurpose): SecretSealer {
+  const unpack = (sealed: Buffer) => {
+    const unpacked = unpackSealed(sealed);
+    if (!unpacked) throw new Error(`not a sealed ${purpose} value`);
+    return unpacked;
+  };
+  return {
+    seal: async (plaintext, context) => packSealed(await envelopes.seal(purpose, Buffer.from(plaintext, 'utf8'), context)),
+    open: async (sealed, context) => (await envelopes.open(purpose, unpack(sealed), context)).toString('utf8'),
+    recognizes: (sealed) => unpackSealed(sealed) !== undefined,
+    versionOf: (sealed) => {
+      const unpacked = unpackSealed(sealed);
+      return unpacked ? envelopes.kms.versionOf(unpacked.wrapped) : 0;
+    },
+    rewrap: async (sealed) => {
+      const unpacked = sealed.map(unpack);
+      const wrapped = await envelopes.kms.rewrap(
+        purpose,
+        unpacked.map((item) => item.wrapped),
+      );
+      return unpacked.map((item, i) => packSealed({ wrapped: wrapped[i] ?? '', ciphertext: item.ciphertext }));
+    },
+  };
+}
