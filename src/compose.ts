@@ -47,6 +47,7 @@ import {
 } from './services/payments/index.js';
 
 const SANDBOX_POOL_MAX = 10;
+const VAULT_POOL_MAX = 4;
 
 export interface Platform {
   url: string;
@@ -90,10 +91,12 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
   const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
   const { write, payments, idempotency_hash_key } = services;
+  tracePool(write.pool);
   tracePool(write.reader);
   const app = buildApi(config, database, services, { clock, ids, logger });
   // Timed work (idempotency purge, ledger release), durable and run by one process at a time.
-  const scheduler = createScheduler({ database_url: database.url, logger });
+  // pg-boss creates and upgrades its own schema, so it connects as the owner; no request reaches it.
+  const scheduler = createScheduler({ database_url: database.owner_url, logger });
   scheduler.every('idempotency-purge', { cron: IDEMPOTENCY_PURGE_CRON }, async () => {
     await purgeExpired(database.pool, clock.now_ms());
   });
@@ -102,15 +105,17 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
-  // Settles processor calls whose caller died, in one process at a time.
+  // Settles processor calls whose caller died, in one process at a time. It finds them across
+  // merchants through the system role; each is then settled through the write pipeline, as its merchant.
+  const across_merchants: PaymentsDeps = { ...payments, reader: database.pool };
   scheduler.every(ORPHAN_SWEEP_JOB, { interval_ms: ORPHAN_SWEEP_INTERVAL_MS }, async () => {
-    await settleOrphanedCalls(payments, write, logger);
+    await settleOrphanedCalls(across_merchants, write, logger);
   });
   // Expires open Checkout Sessions past their expires_at (and completes any whose payment went through).
   scheduler.every(CHECKOUT_EXPIRY_JOB, { interval_ms: CHECKOUT_EXPIRY_INTERVAL_MS }, async () => {
     await expireDueSessions(checkoutDeps(database, services), logger);
   });
-  const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(payments, clock.now_ms()));
+  const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
   if (!config.public_url) public_url = address;
@@ -185,7 +190,11 @@ export async function openPaymentServices(
 ): Promise<PaymentServices> {
   const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
   const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
-  const reader = createPool(database.url, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true });
+  // The request path connects as the app role, each statement scoped to the merchant it acts for.
+  const writer = createPool(database.urls.app, config.db_pool_max, poolLimits(config), { merchant_scoped: true });
+  const reader = createPool(database.urls.app, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true, merchant_scoped: true });
+  // Sealed cards are read only through the vault's own role, scoped to the merchant like the request path.
+  const vault_reader = createPool(database.urls.vault, VAULT_POOL_MAX, poolLimits(config), { read_only: true, merchant_scoped: true });
   const lease = await takeProcessLease(database.url, (error) => context.logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
   // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
@@ -194,18 +203,20 @@ export async function openPaymentServices(
   const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
   const payments: PaymentsDeps = {
     reader,
-    vault: new Vault(keyring),
+    vault: new Vault(keyring, vault_reader),
     connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
     risk_rules: DEFAULT_RULES,
     public_url: context.public_url,
   };
   return {
-    write: { pool: database.pool, reader, ids: context.ids, clock: context.clock, lease, hash_key: idempotency_hash_key, render_error: errorBody },
+    write: { pool: writer, reader, ids: context.ids, clock: context.clock, lease, hash_key: idempotency_hash_key, render_error: errorBody },
     payments,
     idempotency_hash_key,
     close: async () => {
       await lease.stop();
       await reader.end();
+      await writer.end();
+      await vault_reader.end();
       await sandbox_pool.end();
     },
   };

@@ -2,7 +2,6 @@ import { loadConfig } from '../platform/config.js';
 import type { Database } from '../platform/database.js';
 import { openDatabase } from '../platform/database.js';
 import type { Migration } from '../platform/migrations.js';
-import { migrate } from '../platform/migrations.js';
 import { systemClock, unixSeconds } from '../kernel/clock.js';
 import { UlidGenerator } from '../kernel/ids.js';
 import { createMerchant } from '../services/merchants/index.js';
@@ -65,7 +64,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'apply pending database migrations',
     run: () =>
       withDatabase(async (database) => {
-        const applied = await migrate(database.pool, ALL_MIGRATIONS);
+        const applied = await database.migrate(ALL_MIGRATIONS);
         process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n');
         return EXIT_OK;
       }, []),

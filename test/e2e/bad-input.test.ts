@@ -92,7 +92,7 @@ const TABLES = [
 async function storeDigest(): Promise<Record<string, string>> {
   const digest: Record<string, string> = {};
   for (const table of TABLES) {
-    const result = await t.platform.database.pool.query<{ n: number; md5: string }>(
+    const result = await t.owner.query<{ n: number; md5: string }>(
       `SELECT count(*)::int AS n, md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS md5 FROM ${table} r`,
     );
     digest[table] = `${result.rows[0]?.n}:${result.rows[0]?.md5}`;

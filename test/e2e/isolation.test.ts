@@ -41,7 +41,7 @@ const MERCHANT_TABLES = [
 async function digestOf(merchant_id: string): Promise<Record<string, string>> {
   const digest: Record<string, string> = {};
   for (const table of MERCHANT_TABLES) {
-    const result = await t.platform.database.pool.query<{ n: number; md5: string }>(
+    const result = await t.owner.query<{ n: number; md5: string }>(
       `SELECT count(*)::int AS n, md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS md5 FROM ${table} r WHERE merchant_id = $1`,
       [merchant_id],
     );

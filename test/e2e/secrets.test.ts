@@ -285,7 +285,7 @@ describe('and come out nowhere', () => {
   });
 
   it('not in any column of any table', async () => {
-    const pool = t.platform.database.pool;
+    const pool = t.owner;
     const columns = await pool.query<{ table_schema: string; table_name: string; column_name: string; data_type: string }>(`
       SELECT c.table_schema, c.table_name, c.column_name, c.data_type
       FROM information_schema.columns c

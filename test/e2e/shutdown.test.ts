@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DrainingServer, closeWithin } from '../../src/platform/http/draining-server.js';
+import { secretsDir } from '../../src/platform/secrets-dir.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { exitCodeWithin, freePort, serverEnv, spawnServer, startServerProcess } from '../support/processes.js';
@@ -248,7 +249,7 @@ describe('a restart after a hard kill, on the embedded database', () => {
       const said = failed.output().trim();
       expect(said.split('\n')).toHaveLength(1);
       expect(said).toMatch(/^payrail: could not start: embedded PostgreSQL in .+ did not start: .+set PAYRAIL_EMBEDDED_PG_PORT to a free port\)$/);
-      expect(said).not.toContain(readFileSync(join(data_dir, 'db-password'), 'utf8').trim());
+      expect(said).not.toContain(readFileSync(join(secretsDir(env(), data_dir), 'db-superuser-password'), 'utf8').trim());
     } finally {
       squatter.close();
     }

@@ -39,7 +39,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 async function count(text: string, values: unknown[]): Promise<number> {
-  return (await t.platform.database.pool.query<{ n: number }>(text, values)).rows[0]?.n ?? -1;
+  return (await t.owner.query<{ n: number }>(text, values)).rows[0]?.n ?? -1;
 }
 
 describe('a use case run from the CLI', () => {

@@ -4,8 +4,12 @@ import { DEFAULT_POOL_LIMITS, createPool } from '../../src/platform/db.js';
 import type { Migration } from '../../src/platform/migrations.js';
 import { migrate, migrationChecksum, pendingMigrations } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/migrations.js';
+import { CREATE_ROLES_SQL } from '../../src/platform/roles.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
+
+/** The runner's own migrations, applied first on every database. */
+const PLATFORM_IDS = ['platform/001_guard', 'platform/002_roles'] as const;
 
 const opened: Array<{ database: TestDatabase; pools: Pool[] }> = [];
 
@@ -89,7 +93,7 @@ describe('migrations', () => {
   it("gives a long step more time than the pool's request-sized timeouts, on its own connection only", async () => {
     const [pool] = await freshDatabase(1, { ...DEFAULT_POOL_LIMITS, statement_timeout_ms: 300 });
     const LONG: Migration = { id: 'test/006_long', sql: 'SELECT pg_sleep(1.5)' };
-    expect(await migrate(pool!, [LONG])).toEqual(['platform/001_guard', 'test/006_long']);
+    expect(await migrate(pool!, [LONG])).toEqual([...PLATFORM_IDS, 'test/006_long']);
     // Requests keep their limit: the migrating connection was closed, not handed back.
     await expect(pool!.query('SELECT pg_sleep(1.5)')).rejects.toThrow(/statement timeout/);
   });
@@ -98,7 +102,7 @@ describe('migrations', () => {
     const [pool] = await freshDatabase();
     await migrateLikeTheOldRunner(pool!, [COUNTED, SECOND]);
     const THIRD: Migration = { id: 'test/004_third', sql: 'INSERT INTO public.runs VALUES (3);' };
-    expect(await migrate(pool!, [COUNTED, SECOND, THIRD])).toEqual(['platform/001_guard', 'test/004_third']);
+    expect(await migrate(pool!, [COUNTED, SECOND, THIRD])).toEqual([...PLATFORM_IDS, 'test/004_third']);
     expect(await runCount(pool!)).toBe(3);
     const rows = await pool!.query<{ id: string; checksum: string }>('SELECT id, checksum FROM public.payrail_migrations WHERE id LIKE $1 ORDER BY id', [
       'test/%',
@@ -110,8 +114,10 @@ describe('migrations', () => {
 
   it("upgrades the real schema the old runner built, applying only the runner's own migration", async () => {
     const [pool] = await freshDatabase();
+    // Roles are cluster-wide: the old runner's cluster has them once any database on it was migrated.
+    await pool!.query(CREATE_ROLES_SQL);
     await migrateLikeTheOldRunner(pool!, ALL_MIGRATIONS);
-    expect(await migrate(pool!, ALL_MIGRATIONS)).toEqual(['platform/001_guard']);
+    expect(await migrate(pool!, ALL_MIGRATIONS)).toEqual([...PLATFORM_IDS]);
     expect(await pendingMigrations(pool!, ALL_MIGRATIONS)).toEqual([]);
     const unchecked = await pool!.query('SELECT id FROM public.payrail_migrations WHERE checksum IS NULL');
     expect(unchecked.rows).toEqual([]);
@@ -125,7 +131,7 @@ describe('migrations', () => {
     const first_run = migrate(first!, migrations);
     await waitForMigrationLock(second!);
     const results = await Promise.all([first_run, migrate(second!, migrations)]);
-    expect(results).toEqual([['platform/001_guard', ...migrations.map((m) => m.id)], []]);
+    expect(results).toEqual([[...PLATFORM_IDS, ...migrations.map((m) => m.id)], []]);
     expect(await runCount(first!)).toBe(2);
   });
 });

@@ -11,6 +11,8 @@ import { startPlatform } from '../../src/compose.js';
 import { createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { createTestDatabase } from './database.js';
+import type { Pool } from '../../src/platform/db.js';
+import { createPool } from '../../src/platform/db.js';
 import { deleteStream } from '../../src/services/events/adapters/nats/jetstream.js';
 
 export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
@@ -24,6 +26,11 @@ export interface TestPlatform {
   stripe: Stripe;
   /** Every log line the platform wrote, for tests that search logs for secrets. */
   logs: string[];
+  /**
+   * The test database as its owner sees it: every row of every table, the vault's sealed cards
+   * included, for tests that inspect what is stored. The platform's own pools never can (docs/security.md).
+   */
+  owner: Pool;
   /** A second merchant, for isolation tests. */
   newMerchant(): Promise<{ secret_key: string; stripe: Stripe }>;
   stop(): Promise<void>;
@@ -70,6 +77,7 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
     ...overrides,
   };
   const platform = await startPlatform(config, { logger: createLogger('info', sink), ...options });
+  const owner = createPool(database.url, 2);
   return {
     platform,
     config,
@@ -77,6 +85,7 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
     secret_key: TEST_SECRET_KEY,
     stripe: stripeClient(platform.url, TEST_SECRET_KEY),
     logs,
+    owner,
     newMerchant: async () => {
       const keys = await createMerchant(platform.database.pool, new UlidGenerator(), Math.floor(Date.now() / 1000), { name: 'Other merchant' });
       return { secret_key: keys.secret_key, stripe: stripeClient(platform.url, keys.secret_key) };
@@ -85,6 +94,7 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
       // With NATS_URL set each platform has its own JetStream stream; nothing else would delete it.
       const nats = platform.events.nats;
       await platform.stop();
+      await owner.end();
       if (nats) await deleteStream(nats.settings);
       await database.drop();
       rmSync(data_dir, { recursive: true, force: true });

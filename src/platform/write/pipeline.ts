@@ -1,5 +1,6 @@
 import type { Db, Pool, SqlFragment } from '../db.js';
 import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../db.js';
+import { withMerchant } from '../merchant-scope.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
@@ -73,7 +74,15 @@ const VALIDATION: ReadonlySet<string> = new Set([
   'invalid_cvc',
 ]);
 
-export async function execute<P>(deps: WriteDeps, request: WriteRequest, use_case: UseCase<P>, params: P): Promise<WriteResult> {
+/**
+ * Runs inside the request's merchant scope: every statement through `deps.pool` and `deps.reader`
+ * is bound by row-level security to that merchant's rows, whatever its SQL says.
+ */
+export function execute<P>(deps: WriteDeps, request: WriteRequest, use_case: UseCase<P>, params: P): Promise<WriteResult> {
+  return withMerchant(request.merchant_id, () => executeScoped(deps, request, use_case, params));
+}
+
+async function executeScoped<P>(deps: WriteDeps, request: WriteRequest, use_case: UseCase<P>, params: P): Promise<WriteResult> {
   const now_ms = deps.clock.now_ms();
   let lock: IdempotencyLock | undefined;
   if (request.idempotency) {
@@ -135,7 +144,8 @@ async function retryReleases(): Promise<void> {
   if (releasing) return;
   releasing = true;
   for (const [token, entry] of unreleased) {
-    const done = await Idempotency.release(entry.pool, entry.lock).then(
+    // Each lock in its own merchant's scope: the timer runs in the scope of whichever request started it.
+    const done = await withMerchant(entry.lock.merchant_id, () => Idempotency.release(entry.pool, entry.lock)).then(
       () => true,
       () => Date.now() > entry.until_ms,
     );

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 
 /**
  * The bundled sandbox processor's own records, kept as a real processor keeps them: outside Payrail's
@@ -51,5 +52,10 @@ export const connectorMigrations: Migration[] = [
       -- BRIN: rows arrive in time order, so a tiny range index serves the retention purge.
       CREATE INDEX attempts_by_age ON sandbox.attempts USING brin (created_at_ms);
       CREATE INDEX refunds_by_age ON sandbox.refunds USING brin (created_at_ms);`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's rows (platform/rls.ts).
+    id: 'connectors/002_row_level_security',
+    sql: merchantScopedTables(['sandbox.attempts', 'sandbox.refunds']),
   },
 ];

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 
 export const eventMigrations: Migration[] = [
   {
@@ -221,5 +222,17 @@ export const eventMigrations: Migration[] = [
       -- drop the old ids as duplicates) and a relay still publishing the old generation cannot move the
       -- offset past the rewind. Only the NATS relay's row uses it.
       ALTER TABLE events.consumer_offsets ADD COLUMN generation int NOT NULL DEFAULT 0 CHECK (generation >= 0);`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's rows (platform/rls.ts).
+    id: 'events/006_row_level_security',
+    sql: merchantScopedTables([
+      'events.outbox',
+      'events.consumer_inbox',
+      'events.dead_letters',
+      'events.webhook_endpoints',
+      'events.webhook_deliveries',
+      'events.webhook_attempts',
+    ]),
   },
 ];

@@ -7,6 +7,7 @@ import type { ApiKeyResolver } from '../../merchants/index.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 import { registerRequestTracing } from '../../../platform/tracing.js';
 import { DrainingServer } from '../../../platform/http/draining-server.js';
+import { scopeHandlersToMerchant } from '../../../platform/http/request-context.js';
 import { parseQueryString, registerBodyParsers } from './body-parsers.js';
 import { registerErrorReplies, sendError } from './error-replies.js';
 import { registerHealthRoutes } from './health-routes.js';
@@ -38,6 +39,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerRequestHooks(app, deps);
   registerErrorReplies(app);
   registerHealthRoutes(app, deps.ready);
+  scopeHandlersToMerchant(app);
   for (const routes of deps.routes) void app.register(routes);
   return app;
 }

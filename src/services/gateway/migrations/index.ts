@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 
 export const gatewayMigrations: Migration[] = [
   {
@@ -30,5 +31,10 @@ export const gatewayMigrations: Migration[] = [
       -- The process lease (an advisory lock key) of the request holding the key: a retry may take the
       -- lock over as soon as that process is gone. Owned by the write pipeline (src/platform/write).
       ALTER TABLE gateway.idempotency_keys ADD COLUMN holder_lease int;`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's rows (platform/rls.ts).
+    id: 'gateway/003_row_level_security',
+    sql: merchantScopedTables(['gateway.idempotency_keys']),
   },
 ];

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 
 /**
  * The ledger's schema. The database itself holds the two rules no code path may break: postings
@@ -131,5 +132,10 @@ export const ledgerMigrations: Migration[] = [
       END $$;
       CREATE TRIGGER postings_balanced AFTER INSERT ON ledger.postings
         REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger.check_postings_balanced();`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's rows (platform/rls.ts).
+    id: 'ledger/002_row_level_security',
+    sql: merchantScopedTables(['ledger.merchant_terms', 'ledger.accounts', 'ledger.transfers', 'ledger.postings', 'ledger.releases']),
   },
 ];

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScoped } from '../../../platform/rls.js';
 
 export const merchantMigrations: Migration[] = [
   {
@@ -18,5 +19,10 @@ export const merchantMigrations: Migration[] = [
         created bigint NOT NULL
       );
       CREATE INDEX api_keys_by_merchant ON merchants.api_keys (merchant_id);`,
+  },
+  {
+    // Row-level security: the request path's role sees only its own merchant and keys (platform/rls.ts).
+    id: 'merchants/003_row_level_security',
+    sql: [merchantScoped('merchants.merchants', 'id'), merchantScoped('merchants.api_keys')].join('\n'),
   },
 ];

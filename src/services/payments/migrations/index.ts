@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 import { setupAndTokenMigrations } from './setup-and-tokens.js';
 
 /**
@@ -89,6 +90,11 @@ export const paymentMigrations: Migration[] = [
         PRIMARY KEY (merchant_id, id)
       );
       CREATE INDEX processor_calls_pending ON payments.processor_calls (created_ms) WHERE status = 'pending';`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's rows (platform/rls.ts).
+    id: 'payments/011_row_level_security',
+    sql: merchantScopedTables(['payments.payment_intents', 'payments.charges', 'payments.refunds', 'payments.customers', 'payments.processor_calls']),
   },
   ...setupAndTokenMigrations,
 ];

@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { DB_ROLES, merchantScopedTables } from '../../../platform/rls.js';
 
 export const vaultMigrations: Migration[] = [
   {
@@ -58,5 +59,18 @@ export const vaultMigrations: Migration[] = [
         finished_ms bigint
       );
       CREATE UNIQUE INDEX key_rotations_one_running ON vault.key_rotations (purpose) WHERE state = 'rewrapping';`,
+  },
+  {
+    // Row-level security as everywhere (platform/rls.ts); the vault's own role reads across merchants
+    // (key rotation). The request path's role may read a card's metadata and write what a payment or
+    // an attach writes, but never read a sealed card: the vault reads those through its own role.
+    id: 'vault/003_least_privilege',
+    sql: `${merchantScopedTables(['vault.payment_methods', 'vault.detokenizations'])}
+      CREATE POLICY vault_scope ON vault.payment_methods TO ${DB_ROLES.vault} USING (true) WITH CHECK (true);
+      CREATE POLICY vault_scope ON vault.detokenizations TO ${DB_ROLES.vault} USING (true) WITH CHECK (true);
+      GRANT USAGE ON SCHEMA vault TO ${DB_ROLES.app};
+      GRANT SELECT (merchant_id, id, customer_id, created, version, state), INSERT, UPDATE (customer_id, version, state)
+        ON vault.payment_methods TO ${DB_ROLES.app};
+      GRANT INSERT ON vault.detokenizations TO ${DB_ROLES.app};`,
   },
 ];
