@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './platform/config.js';
@@ -15,13 +14,15 @@ import { ALL_MIGRATIONS } from './migrations.js';
 import type { Clock } from './kernel/clock.js';
 import { systemClock } from './kernel/clock.js';
 import { UlidGenerator } from './kernel/ids.js';
-import { ApiKeyResolver, countMerchants, createMerchant } from './services/merchants/index.js';
+import type { KeyHasher, KeyStore } from './services/merchants/index.js';
+import { ApiKeyResolver, adminRoutes, countMerchants, createMerchant, loadKeyHasher } from './services/merchants/index.js';
 import { Vault } from './services/vault/index.js';
 import { loadVaultKeyring } from './services/vault/index.js';
 import type { Connector } from './services/connectors/index.js';
 import { SandboxProcessor, instrumentConnector } from './services/connectors/index.js';
 import { DEFAULT_RULES } from './services/risk/index.js';
 import { buildGateway } from './services/gateway/index.js';
+import { recordDetokenization } from './services/audit/index.js';
 import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
@@ -53,8 +54,10 @@ export interface Platform {
   url: string;
   app: FastifyInstance;
   database: Database;
-  /** The default merchant's secret key, when this data dir knows it. */
+  /** The default merchant's secret key when this start created it (the only time it is known in clear). */
   secret_key: string | undefined;
+  /** Hashes API keys as they are stored (tests create keys with it). */
+  key_hasher: KeyHasher;
   /** Secret of the keyed request hash stored with Idempotency-Keys (tests plant rows with it). */
   idempotency_hash_key: Buffer;
   /** Webhook delivery and the event bus binding (embedded, or NATS JetStream with NATS_URL). */
@@ -87,13 +90,17 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const unbind_pool = metrics.bindPool(database.pool);
   const tracing = await startTracing({ exporter: options.trace_exporter });
   tracePool(database.pool);
-  const secret_key = await ensureDefaultMerchant(config, database, ids, clock);
+  const key_hasher = loadKeyHasher(process.env, config.data_dir);
+  const secret_key = await ensureDefaultMerchant(config, { pool: database.pool, hasher: key_hasher, ids }, clock);
+  const keys = new ApiKeyResolver(database.pool, key_hasher, () => clock.now_ms());
+  // Revocations and rolls reach this process within a round trip of their commit.
+  await keys.listen(database.url, logger);
   let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
   const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
   const { write, payments, idempotency_hash_key } = services;
   tracePool(write.pool);
   tracePool(write.reader);
-  const app = buildApi(config, database, services, { clock, ids, logger });
+  const app = buildApi(config, database, services, { clock, ids, logger, keys, key_hasher });
   // Timed work (idempotency purge, ledger release), durable and run by one process at a time.
   // pg-boss creates and upgrades its own schema, so it connects as the owner; no request reaches it.
   const scheduler = createScheduler({ database_url: database.owner_url, logger });
@@ -124,11 +131,13 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     app,
     database,
     secret_key,
+    key_hasher,
     idempotency_hash_key,
     events,
     stop: async () => {
       await scheduler.stop();
       await closeWithin(app);
+      await keys.stop();
       unbind_pool();
       unregister_unsettled();
       await services.close();
@@ -143,12 +152,12 @@ function buildApi(
   config: Config,
   database: Database,
   services: PaymentServices,
-  context: { clock: Clock; ids: UlidGenerator; logger: Logger },
+  context: { clock: Clock; ids: UlidGenerator; logger: Logger; keys: ApiKeyResolver; key_hasher: KeyHasher },
 ): FastifyInstance {
   const { write, payments, idempotency_hash_key } = services;
   const { clock } = context;
   return buildGateway({
-    keys: new ApiKeyResolver(database.pool, () => clock.now_ms()),
+    keys: context.keys,
     ids: context.ids,
     clock,
     logger: context.logger,
@@ -160,6 +169,9 @@ function buildApi(
       ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
+      ...(config.admin_token
+        ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
+        : []),
     ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });
@@ -207,6 +219,7 @@ export async function openPaymentServices(
     connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
     risk_rules: DEFAULT_RULES,
     public_url: context.public_url,
+    record_detokenization: (entry) => recordDetokenization(database.pool, entry),
   };
   return {
     write: { pool: writer, reader, ids: context.ids, clock: context.clock, lease, hash_key: idempotency_hash_key, render_error: errorBody },
@@ -228,16 +241,11 @@ function observed(connector: Connector): Connector {
 }
 
 /**
- * On first start, creates the default merchant, with PAYRAIL_BOOTSTRAP_SECRET_KEY as its key when set.
- * The key is remembered in the data dir (owner-only) so later starts can print it again.
+ * On first start, creates the default merchant, with PAYRAIL_BOOTSTRAP_SECRET_KEY as its key when set
+ * (refused when weak). The key is returned to be shown once; it is stored only as a keyed hash.
  */
-async function ensureDefaultMerchant(config: Config, database: Database, ids: UlidGenerator, clock: Clock): Promise<string | undefined> {
-  const key_file = join(config.data_dir, 'default-secret-key');
-  if ((await countMerchants(database.pool)) === 0) {
-    const created = await createMerchant(database.pool, ids, Math.floor(clock.now_ms() / 1000), { secret_key: config.bootstrap_secret_key });
-    if (database.embedded || existsSync(config.data_dir)) writeFileSync(key_file, created.secret_key, { mode: 0o600 });
-    return created.secret_key;
-  }
-  if (config.bootstrap_secret_key) return config.bootstrap_secret_key;
-  return existsSync(key_file) ? readFileSync(key_file, 'utf8').trim() : undefined;
+async function ensureDefaultMerchant(config: Config, store: KeyStore, clock: Clock): Promise<string | undefined> {
+  if ((await countMerchants(store.pool)) > 0) return undefined;
+  const created = await createMerchant(store, Math.floor(clock.now_ms() / 1000), { secret_key: config.bootstrap_secret_key, actor: { type: 'system' } });
+  return created.secret_key;
 }

@@ -29,13 +29,25 @@ process.stdout.write(
     `  Health:      ${platform.url}/healthz`,
     ...(metrics.enabled ? [`  Metrics:     ${platform.url}/metrics`] : []),
     ...(tracingActive() ? [`  Traces:      OpenTelemetry (${traceExportersIn(process.env).join(', ')})`] : []),
-    `  Secret key:  ${platform.secret_key ?? '(created earlier; make a new one with: npx payrail merchants create)'}`,
+    ...secretKeyLines(platform.secret_key),
     `  Database:    ${platform.database.embedded ? `embedded PostgreSQL in ${config.data_dir}` : 'DATABASE_URL'}`,
     '',
-    `  Try: curl ${platform.url}/v1/payment_intents -u ${platform.secret_key ?? 'sk_test_…'}: -d amount=2000 -d currency=usd -d payment_method=pm_card_visa -d confirm=true`,
+    `  Try: curl ${platform.url}/v1/payment_intents -u ${platform.secret_key ?? 'YOUR_SECRET_KEY'}: -d amount=2000 -d currency=usd -d payment_method=pm_card_visa -d confirm=true`,
     '',
   ].join('\n') + '\n',
 );
+
+/**
+ * The secret key is shown once, on the start that created it; it is stored only as a keyed hash, so
+ * later starts cannot show it and say how to get one instead.
+ */
+function secretKeyLines(created_key: string | undefined): string[] {
+  if (created_key) return [`  Secret key:  ${created_key}  (shown once: store it now)`];
+  return [
+    `  Secret key:  created on the first start and shown then only.`,
+    `               Lost it? npx payrail api-keys list, then npx payrail api-keys roll key_…`,
+  ];
+}
 
 function reasonOf(error: unknown): string {
   return describeThrown(error).replace(/\s+/g, ' ').trim();

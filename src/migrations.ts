@@ -6,6 +6,7 @@ import { vaultMigrations } from './services/vault/index.js';
 import { eventMigrations } from './services/events/index.js';
 import { ledgerMigrations } from './services/ledger/index.js';
 import { connectorMigrations } from './services/connectors/index.js';
+import { auditMigrations } from './services/audit/index.js';
 import { checkoutMigrations } from './services/checkout/index.js';
 
 /** Every service's migrations, in the order they were written. Each service owns its schema. */
@@ -17,5 +18,6 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...eventMigrations,
   ...ledgerMigrations,
   ...connectorMigrations,
+  ...auditMigrations,
   ...checkoutMigrations,
 ];

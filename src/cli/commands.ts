@@ -4,7 +4,7 @@ import { openDatabase } from '../platform/database.js';
 import type { Migration } from '../platform/migrations.js';
 import { systemClock, unixSeconds } from '../kernel/clock.js';
 import { UlidGenerator } from '../kernel/ids.js';
-import { createMerchant } from '../services/merchants/index.js';
+import { createMerchant, loadKeyHasher } from '../services/merchants/index.js';
 import { ledgerVerifyCommand } from '../services/ledger/index.js';
 import { ledgerRecords } from '../services/payments/index.js';
 import { ADMIN_LIST_LIMIT_MAX, AdminError, failedDeliveries, eventAttempts, formatAttempts, formatDeliveries, resendEvent } from '../services/events/index.js';
@@ -12,6 +12,8 @@ import { ALL_MIGRATIONS } from '../migrations.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 import { runRefundCommand } from './refund.js';
+import { apiKeyCommands } from './api-keys.js';
+import { auditCommands } from './audit.js';
 
 /** The command table of `payrail`: each command opens the same database the server uses. */
 
@@ -76,7 +78,8 @@ export const COMMANDS: readonly Command[] = [
     summary: 'create a merchant and print its API keys',
     run: ({ name }) =>
       withDatabase(async (database) => {
-        const keys = await createMerchant(database.pool, new UlidGenerator(), unixSeconds(systemClock), { name });
+        const store = { pool: database.pool, hasher: loadKeyHasher(process.env, loadConfig().data_dir), ids: new UlidGenerator() };
+        const keys = await createMerchant(store, unixSeconds(systemClock), { name });
         process.stdout.write(`merchant_id=${keys.merchant_id}\nsecret_key=${keys.secret_key}\npublishable_key=${keys.publishable_key}\n`);
         return EXIT_OK;
       }),
@@ -160,4 +163,6 @@ export const COMMANDS: readonly Command[] = [
         return EXIT_OK;
       }),
   }),
+  ...apiKeyCommands(withDatabase),
+  ...auditCommands(withDatabase),
 ];

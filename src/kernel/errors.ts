@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   // Authentication and limits
   api_key_missing: { type: 'invalid_request_error', status: 401, message: 'You did not provide an API key.' },
   api_key_invalid: { type: 'invalid_request_error', status: 401, message: 'Invalid API Key provided.' },
+  api_key_expired: { type: 'invalid_request_error', status: 401, message: 'Expired API Key provided.' },
+  secret_key_required: { type: 'invalid_request_error', status: 401, message: 'This API call cannot be made with a publishable API key.' },
+  permission_denied: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have the required permissions for this endpoint.' },
   rate_limit: { type: 'invalid_request_error', status: 429, message: 'Too many requests hit the API too quickly.' },
 
   // Objects and states
@@ -45,6 +48,7 @@ export const ERROR_CODES = {
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
   charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
   lock_timeout: { type: 'invalid_request_error', status: 409, message: 'This object is being changed by another request; retry shortly.' },
+  api_key_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The API key is not in a state that allows this operation.' },
   webhook_endpoints_limit: { type: 'invalid_request_error', status: 400, message: 'This account has the most webhook endpoints allowed.' },
 
   // Idempotency

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   request: 'req',
   secret_key: 'sk_test',
   publishable_key: 'pk_test',
+  api_key: 'key',
   webhook_endpoint: 'we',
   balance_transaction: 'txn',
   payout: 'po',

@@ -27,6 +27,8 @@ export interface Config {
   rate_limit_burst: number;
   log_level: string;
   public_url: string | undefined;
+  /** Bearer token of the admin API (`/admin/v1/…`); no admin API without it. */
+  admin_token: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -53,7 +55,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rate_limit_burst: intSetting(env, 'PAYRAIL_RATE_LIMIT_BURST', 10_000),
     log_level: env.LOG_LEVEL ?? 'info',
     public_url: env.PAYRAIL_PUBLIC_URL || undefined,
+    admin_token: adminToken(env),
   };
+}
+
+const ADMIN_TOKEN_MIN_LENGTH = 32;
+
+function adminToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.PAYRAIL_ADMIN_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (token.length < ADMIN_TOKEN_MIN_LENGTH || new Set(token).size < 10) {
+    throw new Error(`Setting PAYRAIL_ADMIN_TOKEN must be at least ${ADMIN_TOKEN_MIN_LENGTH} random characters (e.g. openssl rand -hex 32)`);
+  }
+  return token;
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -8,7 +8,6 @@ import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';
 import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
-import { ApiKeyResolver, createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
@@ -127,30 +126,6 @@ describe('migrations', () => {
   it('can run concurrently and again without applying anything twice', async () => {
     const runs = await Promise.all([migrate(pool, ALL_MIGRATIONS), migrate(pool, ALL_MIGRATIONS)]);
     expect(runs.flat()).toEqual([]);
-  });
-});
-
-describe('API key resolution', () => {
-  it('answers known keys from memory and remembers unknown ones briefly', async () => {
-    const keys = await createMerchant(pool, ids, 1);
-    let now_ms = 1_000;
-    const resolver = new ApiKeyResolver(pool, () => now_ms);
-    expect(await resolver.merchantFor(keys.secret_key)).toBe(keys.merchant_id);
-    expect(await resolver.merchantFor(keys.publishable_key)).toBeUndefined();
-
-    // With the key rows gone, the cached key still resolves: no query per request.
-    await pool.query('DELETE FROM merchants.api_keys WHERE merchant_id = $1', [keys.merchant_id]);
-    expect(await resolver.merchantFor(keys.secret_key)).toBe(keys.merchant_id);
-
-    const late = await createMerchant(pool, ids, 1, { secret_key: 'sk_test_lateKeyLateKey000001' });
-    await pool.query('DELETE FROM merchants.api_keys WHERE merchant_id = $1', [late.merchant_id]);
-    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
-    await pool.query(`INSERT INTO merchants.api_keys SELECT encode(sha256('sk_test_lateKeyLateKey000001'), 'hex'), $1, 'secret', '0001', 1`, [
-      late.merchant_id,
-    ]);
-    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBeUndefined();
-    now_ms += 10_000;
-    expect(await resolver.merchantFor('sk_test_lateKeyLateKey000001')).toBe(late.merchant_id);
   });
 });
 

@@ -87,7 +87,8 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
     logs,
     owner,
     newMerchant: async () => {
-      const keys = await createMerchant(platform.database.pool, new UlidGenerator(), Math.floor(Date.now() / 1000), { name: 'Other merchant' });
+      const store = { pool: platform.database.pool, hasher: platform.key_hasher, ids: new UlidGenerator() };
+      const keys = await createMerchant(store, Math.floor(Date.now() / 1000), { name: 'Other merchant' });
       return { secret_key: keys.secret_key, stripe: stripeClient(platform.url, keys.secret_key) };
     },
     stop: async () => {

@@ -30,6 +30,7 @@ export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, res
       {
         merchant_id,
         request_id: request.id,
+        actor: { api_key_id: request.api_key?.id ?? null, client_ip: request.ip },
         idempotency: key === undefined ? undefined : { key, method: request.method, path: request.url.split('?', 1)[0] ?? '', params: request.body },
       },
       { reserves, run: (ctx, p: z.output<S>) => handler(ctx, p, request) },

@@ -8,6 +8,12 @@ export interface EventRequest {
   idempotency_key: string | null;
 }
 
+/** Who asked for an operation, for audit records: the API key's id and the client's address over HTTP; null from the CLI or a job. */
+export interface OperationActor {
+  api_key_id: string | null;
+  client_ip: string | null;
+}
+
 /** What a use case answers: a Stripe object, or an expected failure that is still a stored result. */
 export type Outcome = { ok: Record<string, unknown> } | { error: PayrailError };
 
@@ -20,6 +26,7 @@ export type Outcome = { ok: Record<string, unknown> } | { error: PayrailError };
 export interface OperationContext {
   merchant_id: string;
   request: EventRequest;
+  actor: OperationActor;
   now_ms: number;
   now_s: number;
   /** Ids for new objects: the ones reserved with the Idempotency-Key first, so a retry reuses them. */

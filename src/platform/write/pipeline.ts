@@ -4,7 +4,7 @@ import { withMerchant } from '../merchant-scope.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
-import type { OperationContext, Outcome } from './operation.js';
+import type { OperationActor, OperationContext, Outcome } from './operation.js';
 import type { IdempotencyLock, StoredResponse } from './idempotency.js';
 import * as Idempotency from './idempotency.js';
 
@@ -38,6 +38,8 @@ export interface WriteRequest {
   merchant_id: string;
   /** The request id events carry (an API request id, or a job's id). */
   request_id: string | null;
+  /** Who asked (HTTP: the API key and client address), for audit records. */
+  actor?: OperationActor;
   /** With a key, the operation runs at most once per key and parameters; without, every call runs. */
   idempotency?: { key: string; method: string; path: string; params: unknown };
 }
@@ -168,6 +170,7 @@ class Operation implements OperationContext {
   readonly now_s: number;
   readonly ids: Idempotency.RequestIds;
   readonly request: { id: string | null; idempotency_key: string | null };
+  readonly actor: OperationActor;
   readonly reader: Db;
   readonly resumed: boolean;
   readonly holder: number | null;
@@ -183,6 +186,7 @@ class Operation implements OperationContext {
     this.now_s = Math.floor(now_ms / 1000);
     this.ids = new Idempotency.RequestIds(deps.ids, lock?.reserved ?? {});
     this.request = { id: request.request_id, idempotency_key: request.idempotency?.key ?? null };
+    this.actor = request.actor ?? { api_key_id: null, client_ip: null };
     this.reader = deps.reader;
     this.resumed = lock !== undefined && !lock.first_attempt;
     this.holder = deps.lease.key;

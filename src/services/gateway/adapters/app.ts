@@ -4,6 +4,7 @@ import type { Logger } from '../../../platform/logger.js';
 import type { Clock } from '../../../kernel/clock.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
+import type { ClientSecretCheck } from './auth.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 import { registerRequestTracing } from '../../../platform/tracing.js';
 import { DrainingServer } from '../../../platform/http/draining-server.js';
@@ -23,6 +24,8 @@ export interface GatewayDeps {
   logger: Logger;
   body_limit_bytes: number;
   rate_limiter: RateLimiter;
+  /** Checks a publishable key's `client_secret` against its object (the owning service's answer); without it such requests are refused. */
+  client_secrets?: ClientSecretCheck;
   /** Each service's routes (payments, events, ledger), registered behind authentication. */
   routes: readonly ServiceRoutes[];
   /** Whether migrations are done and the database answers; for /readyz. */
@@ -33,6 +36,7 @@ export interface GatewayDeps {
 export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = createFastify(deps);
   app.decorateRequest('merchant_id', undefined);
+  app.decorateRequest('api_key', undefined);
   registerBodyParsers(app);
   // First, so auth, parsing and the handler run inside the request's span (a no-op without tracing).
   registerRequestTracing(app);

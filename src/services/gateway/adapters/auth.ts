@@ -1,10 +1,25 @@
 import type { FastifyRequest } from 'fastify';
 import { PayrailError } from '../../../kernel/errors.js';
-import type { ApiKeyResolver } from '../../merchants/index.js';
+import type { ApiKeyResolver, AuthenticatedKey } from '../../merchants/index.js';
+import { allows, publishableRule, requiredPermission, stripePermissionName } from '../../merchants/index.js';
 
 const MAX_KEY_LENGTH = 200;
 
-/** Reads the secret key from `Authorization: Bearer sk_…` or Basic with the key as user name. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The key this request authenticated with (its id, kind and permissions; never the key itself). */
+    api_key: AuthenticatedKey | undefined;
+  }
+}
+
+/**
+ * The client-secret check of a publishable-key request (`GET /v1/payment_intents/:id?client_secret=…`):
+ * the service owning the object answers whether `client_secret` is that object's. Without one wired
+ * for a route, publishable keys are refused there.
+ */
+export type ClientSecretCheck = (merchant_id: string, route: string, object_id: string, client_secret: string) => Promise<boolean>;
+
+/** Reads the key from `Authorization: Bearer sk_…` or Basic with the key as user name. */
 export function secretKeyFrom(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
@@ -18,15 +33,62 @@ export function secretKeyFrom(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-export async function authenticate(request: FastifyRequest, keys: ApiKeyResolver): Promise<string> {
+/** Resolves the request's key, then checks what its kind may do on this route (before the body is read). */
+export async function authenticate(request: FastifyRequest, keys: ApiKeyResolver): Promise<AuthenticatedKey> {
   const key = secretKeyFrom(request);
   if (!key) {
     throw new PayrailError('api_key_missing', {
       message: 'You did not provide an API key. Provide it in the Authorization header, using Bearer auth (e.g. "Authorization: Bearer YOUR_SECRET_KEY").',
     });
   }
-  const merchant_id = key.length <= MAX_KEY_LENGTH ? await keys.merchantFor(key) : undefined;
+  const found = key.length <= MAX_KEY_LENGTH ? await keys.resolve(key) : undefined;
   // The key itself is never echoed, not even masked: errors and logs must not carry it.
-  if (!merchant_id) throw new PayrailError('api_key_invalid', { message: 'Invalid API Key provided.' });
-  return merchant_id;
+  if (found === 'expired') throw new PayrailError('api_key_expired', { message: 'Expired API Key provided. Roll or create a new key.' });
+  if (!found) throw new PayrailError('api_key_invalid', { message: 'Invalid API Key provided.' });
+  authorizeRoute(request, found);
+  return found;
+}
+
+function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? request.url.split('?', 1)[0] ?? '';
+}
+
+function authorizeRoute(request: FastifyRequest, key: AuthenticatedKey): void {
+  const route = routeOf(request);
+  if (key.kind === 'publishable' && !publishableRule(request.method, route)) throw secretKeyRequired();
+  if (key.kind === 'restricted') {
+    const required = requiredPermission(request.method, route);
+    if (!allows(key.permissions ?? {}, required)) {
+      throw new PayrailError('permission_denied', {
+        message:
+          `The provided key does not have the required permissions for this endpoint on account '${key.merchant_id}'. ` +
+          `Having the '${stripePermissionName(required)}' permission would allow this request to continue.`,
+      });
+    }
+  }
+}
+
+/**
+ * A publishable key on a route that needs the object's `client_secret` (read after the body is
+ * parsed): the secret must be sent and be the object's, as the route's service says.
+ */
+export async function checkClientSecret(request: FastifyRequest, check: ClientSecretCheck | undefined): Promise<void> {
+  const key = request.api_key;
+  if (key?.kind !== 'publishable' || publishableRule(request.method, routeOf(request)) !== 'client_secret') return;
+  const source = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
+  const client_secret = source?.client_secret;
+  const object_id = (request.params as { id?: unknown } | undefined)?.id;
+  if (!check || typeof client_secret !== 'string' || client_secret === '' || typeof object_id !== 'string') throw secretKeyRequired();
+  if (!(await check(key.merchant_id, routeOf(request), object_id, client_secret))) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'client_secret',
+      message: 'The client_secret provided does not match the client_secret associated with this object.',
+    });
+  }
+}
+
+function secretKeyRequired(): PayrailError {
+  return new PayrailError('secret_key_required', {
+    message: 'This API call cannot be made with a publishable API key. Please use a secret API key.',
+  });
 }

@@ -4,7 +4,8 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { metrics } from '../../../platform/metrics.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
 import { API_VERSION } from '../../events/index.js';
-import { authenticate } from './auth.js';
+import type { ClientSecretCheck } from './auth.js';
+import { authenticate, checkClientSecret } from './auth.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 
 /** What every request goes through before its route (Stripe's headers, authentication, rate limit) and after it (metrics, one log line). */
@@ -13,6 +14,7 @@ export interface RequestHookDeps {
   keys: ApiKeyResolver;
   clock: Clock;
   rate_limiter: RateLimiter;
+  client_secrets?: ClientSecretCheck | undefined;
 }
 
 export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps): void {
@@ -23,13 +25,17 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
     // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
     if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
-      request.merchant_id = await authenticate(request, deps.keys);
+      request.api_key = await authenticate(request, deps.keys);
+      request.merchant_id = request.api_key.merchant_id;
       if (!deps.rate_limiter.allow(request.merchant_id, deps.clock.now_ms())) {
         reply.header('Retry-After', '1');
         throw new PayrailError('rate_limit', { message: 'Too many requests hit the API too quickly. Retry after a short wait.' });
       }
     }
   });
+
+  // Publishable keys' client_secret is in the body for POSTs: checked once the body is parsed.
+  app.addHook('preValidation', async (request) => checkClientSecret(request, deps.client_secrets));
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(

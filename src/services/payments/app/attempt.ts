@@ -23,6 +23,7 @@ import {
   threeDSecureAction,
 } from './attempt-result.js';
 import { eventsWrite } from './events.js';
+import { auditDetokenization } from './detokenization-audit.js';
 import { withCardSaved } from './saved-cards.js';
 import { cardSetupOf } from '../adapters/setup-store.js';
 
@@ -63,6 +64,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () =>
     deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms),
   );
+  if (audit) await auditDetokenization(deps, ctx, pm_id, charge_id);
   const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, ready, method));
   const audits = audit ? [audit] : [];
   if (risk.decision === 'block') {
@@ -257,6 +259,7 @@ export async function settleOpenAttempt(
   // then be recorded for an attempt this request is about to make.
   await ctx.record([takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'pending')]);
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
+  if (audit) await auditDetokenization(deps, ctx, pm_id, charge_id);
   return orphanOnFailure(ctx, charge_id, async () => {
     const answer = await deps.connector.authorize({
       attempt_id: charge_id,

@@ -1,0 +1,93 @@
+import type { Db, Pool, SqlFragment } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
+import type { Actor, ChainFinding, ChainRow } from '../domain/chain.js';
+import { CHAIN_START, checkRows } from '../domain/chain.js';
+
+/**
+ * The security audit log's writers and its verification. Other services call `securityEvent` and
+ * commit the write with the change it records (one statement, or one transaction), so the log can
+ * neither miss a change nor record one that rolled back.
+ */
+
+export interface SecurityEvent {
+  /** `api_key.created`, `webhook_endpoint.deleted`, `refund.created`, `payout.created`, `risk_rule.updated`, … */
+  type: string;
+  merchant_id: string | null;
+  object_id: string | null;
+  actor: Actor;
+  at_ms: number;
+  /** What changed, without secrets: never a key, a webhook secret or a card number. */
+  data?: Record<string, unknown>;
+}
+
+/** The write that appends `event` to the chain (the database numbers and hashes it). */
+export function securityEvent(event: SecurityEvent): SqlFragment {
+  return sql`INSERT INTO audit.security_events (at_ms, merchant_id, type, object_id, actor_type, actor_id, request_id, client_ip, data)
+    VALUES (${event.at_ms}, ${event.merchant_id}, ${event.type}, ${event.object_id}, ${event.actor.type}, ${event.actor.id ?? null},
+      ${event.actor.request_id ?? null}, ${event.actor.client_ip ?? null}, ${JSON.stringify(event.data ?? {})})`;
+}
+
+/** Appends one event in a transaction of its own (for changes that are not themselves a database write). */
+export async function recordSecurityEvent(db: Db, event: SecurityEvent): Promise<void> {
+  await run(db, securityEvent(event));
+}
+
+const VERIFY_BATCH = 5_000;
+
+export interface VerifyReport {
+  rows: number;
+  head: { seq: string; hash: string };
+  findings: ChainFinding[];
+}
+
+/** Recomputes the whole chain, in batches, and compares its end with the recorded head. */
+export async function verifyAuditLog(pool: Pool): Promise<VerifyReport> {
+  let cursor = CHAIN_START;
+  let after = -1n;
+  let rows = 0;
+  const findings: ChainFinding[] = [];
+  for (;;) {
+    const batch = await run<ChainRow>(
+      pool,
+      sql`SELECT seq::text, at_ms::text, merchant_id, type, object_id, actor_type, actor_id, request_id, client_ip, data, prev_hash, hash
+        FROM audit.security_events e WHERE e.seq > ${after.toString()} ORDER BY e.seq LIMIT ${VERIFY_BATCH}`,
+    );
+    const checked = checkRows(batch.rows, cursor);
+    findings.push(...checked.findings);
+    cursor = checked.cursor;
+    rows += batch.rows.length;
+    const last = batch.rows.at(-1);
+    if (!last || batch.rows.length < VERIFY_BATCH) break;
+    after = BigInt(last.seq);
+  }
+  const head = (await run<{ seq: string; hash: string }>(pool, sql`SELECT seq::text, hash FROM audit.chain_head`)).rows[0];
+  if (!head) throw new Error('audit.chain_head has no row: the audit migration did not run');
+  if (BigInt(head.seq) !== cursor.seq || head.hash !== cursor.hash) {
+    findings.push({ seq: head.seq, problem: `the chain ends at row ${cursor.seq} but its head says ${head.seq} (rows at the end deleted or edited)` });
+  }
+  return { rows, head, findings };
+}
+
+export interface Detokenization {
+  merchant_id: string;
+  payment_method_id: string;
+  purpose: string;
+  /** The charge or other object the card number is for. */
+  reference_id: string;
+  actor: Actor;
+  at_ms: number;
+}
+
+/**
+ * Records a detokenization in a transaction of its own, before the card number is used: the row
+ * stays whatever happens to the payment after. Not chained: one per payment would make every
+ * payment wait for the chain's lock.
+ */
+export async function recordDetokenization(pool: Pool, entry: Detokenization): Promise<void> {
+  await run(
+    pool,
+    sql`INSERT INTO audit.detokenizations (at_ms, merchant_id, payment_method_id, purpose, reference_id, actor_type, actor_id, request_id, client_ip)
+      VALUES (${entry.at_ms}, ${entry.merchant_id}, ${entry.payment_method_id}, ${entry.purpose}, ${entry.reference_id}, ${entry.actor.type},
+        ${entry.actor.id ?? null}, ${entry.actor.request_id ?? null}, ${entry.actor.client_ip ?? null})`,
+  );
+}
