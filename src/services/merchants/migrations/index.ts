@@ -21,11 +21,6 @@ export const merchantMigrations: Migration[] = [
       CREATE INDEX api_keys_by_merchant ON merchants.api_keys (merchant_id);`,
   },
   {
-    // Row-level security: the request path's role sees only its own merchant and keys (platform/rls.ts).
-    id: 'merchants/003_row_level_security',
-    sql: [merchantScoped('merchants.merchants', 'id'), merchantScoped('merchants.api_keys')].join('\n'),
-  },
-  {
     // Keys get ids (legacy rows: from their hash), restricted permissions, a roll expiry and revocation;
     // hash_scheme tells keyed hashes from the unsalted SHA-256 of older rows, rehashed on first use.
     id: 'merchants/002_api_key_lifecycle',
@@ -44,5 +39,10 @@ export const merchantMigrations: Migration[] = [
       ALTER TABLE merchants.api_keys DROP CONSTRAINT api_keys_kind_check;
       ALTER TABLE merchants.api_keys ADD CONSTRAINT api_keys_kind_check CHECK (kind IN ('secret', 'restricted', 'publishable'));
       ALTER TABLE merchants.api_keys ADD CONSTRAINT api_keys_permissions_check CHECK ((kind = 'restricted') = (permissions IS NOT NULL));`,
+  },
+  {
+    // Row-level security: the request path's role sees only its own merchant and keys (platform/rls.ts).
+    id: 'merchants/003_row_level_security',
+    sql: [merchantScoped('merchants.merchants', 'id'), merchantScoped('merchants.api_keys')].join('\n'),
   },
 ];
