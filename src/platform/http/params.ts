@@ -33,10 +33,12 @@ export const amount = () =>
     return value;
   });
 
+/** Stripe reads a form boolean case-insensitively: stripe-python and stripe-dotnet long sent `True` / `False`. */
 export const boolean = () =>
   z.unknown().transform((value, ctx) => {
-    if (value === true || value === 'true') return true;
-    if (value === false || value === 'false') return false;
+    const word = typeof value === 'string' ? value.toLowerCase() : value;
+    if (word === true || word === 'true') return true;
+    if (word === false || word === 'false') return false;
     return fail(ctx, 'parameter_invalid', 'Invalid boolean: use true or false.');
   });
 

@@ -64,7 +64,12 @@ export function routeKit(app: FastifyInstance, write: WriteDeps, expand: Expande
 
 /** The `:id` path parameter; an id no object could have is simply not found. */
 export function pathId(request: FastifyRequest): string {
-  const value = (request.params as { id: string }).id;
+  return pathParam(request, 'id');
+}
+
+/** A named path parameter holding an id, such as `:payment_method` in `/v1/customers/:id/payment_methods/:payment_method`. */
+export function pathParam(request: FastifyRequest, name: string): string {
+  const value = (request.params as Record<string, string | undefined>)[name] ?? '';
   if (!isStorableText(value)) throw new PayrailError('resource_missing', { message: 'No such object: the id contains characters no id has.' });
   return value;
 }

@@ -3,6 +3,7 @@ export type { ChargeFacts, RefundFacts } from './domain/reconcile.js';
 export { chargeBalanceTransactionId, refundBalanceTransactionId } from './domain/ids.js';
 export type { LedgerRouteDeps } from './adapters/routes.js';
 export { ledgerRoutes } from './adapters/routes.js';
+export { retrieveBalanceTransaction } from './app/balance.js';
 export type { LedgerWorker } from './app/worker.js';
 export { startLedgerWorker } from './app/worker.js';
 export type { VerifyReport } from './app/verify.js';

@@ -6,6 +6,7 @@ import type { ApiKeyResolver } from '../../merchants/index.js';
 import { API_VERSION } from '../../events/index.js';
 import type { ClientSecretCheck } from './auth.js';
 import { authenticate, checkClientSecret } from './auth.js';
+import { answeredVersion, refuseOtherAccount } from './api-versions.js';
 import type { RateLimiter } from '../domain/rate-limit.js';
 
 /** What every request goes through before its route (Stripe's headers, authentication, rate limit) and after it (metrics, one log line). */
@@ -20,13 +21,16 @@ export interface RequestHookDeps {
 export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id);
-    reply.header('Stripe-Version', headerString(request.headers['stripe-version']) ?? API_VERSION);
+    // Payrail's version until the request's is known good: an error for a bad one is in Payrail's shape.
+    reply.header('Stripe-Version', API_VERSION);
+    reply.header('Stripe-Version', answeredVersion(headerString(request.headers['stripe-version'])));
     const key = headerString(request.headers['idempotency-key']);
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
     // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
     if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
       request.api_key = await authenticate(request, deps.keys);
       request.merchant_id = request.api_key.merchant_id;
+      refuseOtherAccount(headerString(request.headers['stripe-account']), request.merchant_id);
       if (!deps.rate_limiter.allow(request.merchant_id, deps.clock.now_ms())) {
         reply.header('Retry-After', '1');
         throw new PayrailError('rate_limit', { message: 'Too many requests hit the API too quickly. Retry after a short wait.' });

@@ -5,6 +5,7 @@ import type { Clock } from '../../../kernel/clock.js';
 import { unixSeconds } from '../../../kernel/clock.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import * as P from '../../../platform/http/params.js';
+import { expandable, expandableList } from '../../../platform/http/expandable.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import { listBalanceTransactions, retrieveBalance, retrieveBalanceTransaction } from '../app/balance.js';
 
@@ -15,9 +16,13 @@ export interface LedgerRouteDeps {
   source: (merchant_id: string, source_id: string) => Promise<Record<string, unknown> | undefined>;
 }
 
-const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
+/** A balance transaction expands its `source` (the charge or refund); `fee_details` is embedded already. */
+const canExpand = (segments: readonly string[]) => segments.length === 1 && (segments[0] === 'source' || segments[0] === 'fee_details');
+const retrieveSchema = z.strictObject({ expand: expandable(canExpand).optional() });
+const balanceSchema = z.strictObject({ expand: expandable(() => false).optional() });
 const listSchema = z.strictObject({
   ...P.listParams,
+  expand: expandableList(canExpand).optional(),
   type: P.text(100).optional(),
   source: P.text(255).optional(),
   currency: P.currency().optional(),
@@ -31,7 +36,7 @@ export function ledgerRoutes(deps: LedgerRouteDeps) {
 
 function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps): void {
   app.get('/v1/balance', async (request) => {
-    P.parseParams(retrieveSchema, request.query);
+    P.parseParams(balanceSchema, request.query);
     return retrieveBalance(deps.reader, merchantOf(request));
   });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { IdKind } from '../../../kernel/ids.js';
 import * as P from '../../../platform/http/params.js';
+import { expandFor } from './param-shapes.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { createRefund } from '../app/charges.js';
@@ -13,7 +14,7 @@ const refundSchema = z.strictObject({
   amount: P.amount().optional(),
   reason: P.oneOf(REFUND_REASONS).optional(),
   metadata: P.metadata().optional(),
-  expand: P.expand().optional(),
+  expand: expandFor('refund').optional(),
 });
 
 /**

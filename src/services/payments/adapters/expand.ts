@@ -1,47 +1,81 @@
+import { PayrailError } from '../../../kernel/errors.js';
+import { retrieveBalanceTransaction } from '../../ledger/index.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { retrieveCharge, retrieveRefund } from '../app/charges.js';
 import { expandCustomer } from '../app/customers.js';
 import { retrieveIntent } from '../app/intents.js';
 import { renderPaymentMethod } from './render.js';
+import type { Loadable, ObjectType } from './expand-graph.js';
+import { GRAPH, isObjectType, listItemType } from './expand-graph.js';
 
 type Json = Record<string, unknown>;
-type Loader = (deps: PaymentsDeps, merchant_id: string, id: string) => Promise<Json>;
+type Loader = (deps: PaymentsDeps, merchant_id: string, id: string) => Promise<Json | undefined>;
 
-/** Which fields of which objects `expand[]` may replace, and how to load each. */
-const LOADERS: Record<string, Record<string, Loader>> = {
-  payment_intent: {
-    latest_charge: retrieveCharge,
-    customer: expandCustomer,
-    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
-  },
-  charge: {
-    customer: expandCustomer,
-    payment_intent: retrieveIntent,
-    payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
-  },
-  refund: { charge: retrieveCharge, payment_intent: retrieveIntent },
+/** How to load each kind of object an id field may be expanded to. */
+const LOADERS: Record<Loadable, Loader> = {
+  payment_intent: retrieveIntent,
+  charge: retrieveCharge,
+  refund: retrieveRefund,
+  customer: expandCustomer,
+  payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
+  balance_transaction: postedBalanceTransaction,
 };
 
-/** Replaces id fields named in `expand` (`field`, or `data.field` on lists) with their objects. */
+/**
+ * Replaces the fields named in `expand` (`field`, `a.b.c`, or `data.…` on lists) with their objects.
+ * The paths were checked against the graph when the request's parameters were parsed.
+ */
 export async function applyExpand(deps: PaymentsDeps, merchant_id: string, body: Json, expand: readonly string[] | undefined): Promise<Json> {
   if (!expand || expand.length === 0) return body;
-  if (body.object === 'list' && Array.isArray(body.data)) {
-    const fields = expand.filter((path) => path.startsWith('data.')).map((path) => path.slice('data.'.length));
-    const data = await Promise.all((body.data as Json[]).map((item) => expandObject(deps, merchant_id, item, fields)));
-    return { ...body, data };
-  }
-  return expandObject(deps, merchant_id, body, expand);
+  let result = body;
+  for (const path of new Set(expand)) result = await expandPath(deps, merchant_id, result, rootType(result), path.split('.'));
+  return result;
 }
 
-async function expandObject(deps: PaymentsDeps, merchant_id: string, object: Json, fields: readonly string[]): Promise<Json> {
-  const loaders = LOADERS[String(object.object)] ?? {};
-  const result = { ...object };
-  for (const field of fields) {
-    const loader = loaders[field];
-    const id = object[field];
-    if (loader && typeof id === 'string') result[field] = await loader(deps, merchant_id, id);
+function rootType(body: Json): ObjectType | 'list' | undefined {
+  if (body.object === 'list') return 'list';
+  return isObjectType(body.object) ? body.object : undefined;
+}
+
+async function expandPath(deps: PaymentsDeps, merchant_id: string, value: Json, type: ObjectType | 'list' | undefined, segments: string[]): Promise<Json> {
+  const [field, ...rest] = segments;
+  if (field === undefined || type === undefined) return value;
+  if (type === 'list') {
+    if (field !== 'data' || !Array.isArray(value.data)) return value;
+    const data = value.data as Json[];
+    const first = data[0]?.object;
+    const item_type = listItemType(value.url) ?? (isObjectType(first) ? first : undefined);
+    return { ...value, data: await Promise.all(data.map((item) => expandPath(deps, merchant_id, item, item_type, rest))) };
   }
-  return result;
+  const edge = GRAPH[type][field];
+  let child: unknown = value[field];
+  if (!edge || child === null || child === undefined) return value;
+  if (typeof child === 'string' && edge.load) child = await LOADERS[edge.load](deps, merchant_id, child);
+  if (typeof child !== 'object' || child === null) return value;
+  const next_type = (child as Json).object === 'list' ? 'list' : edge.to;
+  return { ...value, [field]: await expandPath(deps, merchant_id, child as Json, next_type, rest) };
+}
+
+const LEDGER_WAIT_MS = 2_000;
+const LEDGER_POLL_MS = 20;
+
+/**
+ * A charge names its balance transaction as soon as it is captured, but the ledger posts it from the
+ * charge's event a moment later: expanding it right after the payment (Stripe's fee recipe) waits for
+ * that posting, briefly. A ledger that is behind leaves the id unexpanded rather than failing the payment's answer.
+ */
+async function postedBalanceTransaction(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Json | undefined> {
+  const deadline = Date.now() + LEDGER_WAIT_MS;
+  for (;;) {
+    try {
+      return await retrieveBalanceTransaction(deps.reader, merchant_id, id, Math.floor(Date.now() / 1000));
+    } catch (error) {
+      const missing = error instanceof PayrailError && error.code === 'resource_missing';
+      if (!missing) throw error;
+      if (Date.now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, LEDGER_POLL_MS));
+    }
+  }
 }
 
 /** The charge or refund a balance transaction is about, for the ledger's `expand[]=source`. */

@@ -1,6 +1,8 @@
 import type { PaymentIntent } from '../domain/intent.js';
 import type { Charge, Refund } from '../domain/charge.js';
 import type { Customer } from '../domain/customer.js';
+import type { CardOptions } from '../domain/details.js';
+import { DEFAULT_CARD_OPTIONS, calculatedStatementDescriptor } from '../domain/details.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
 import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/index.js';
 import { renderLegacyCard } from './token-render.js';
@@ -21,7 +23,7 @@ export function renderIntent(intent: PaymentIntent): Json {
     amount_received: intent.amount_received,
     application: null,
     application_fee_amount: null,
-    automatic_payment_methods: null,
+    automatic_payment_methods: intent.automatic_payment_methods ?? null,
     canceled_at: intent.canceled_at,
     cancellation_reason: intent.cancellation_reason,
     capture_method: intent.capture_method,
@@ -39,19 +41,31 @@ export function renderIntent(intent: PaymentIntent): Json {
     next_action: intent.next_action,
     on_behalf_of: null,
     payment_method: intent.payment_method,
-    payment_method_options: { card: { installments: null, mandate_options: null, network: null, request_three_d_secure: 'automatic' } },
-    payment_method_types: ['card'],
+    payment_method_options: { card: renderCardOptions(intent.payment_method_options?.card ?? DEFAULT_CARD_OPTIONS) },
+    payment_method_types: intent.payment_method_types ?? ['card'],
     processing: null,
     receipt_email: intent.receipt_email,
     review: null,
     setup_future_usage: intent.setup_future_usage,
-    shipping: null,
+    shipping: intent.shipping ?? null,
     source: null,
     statement_descriptor: intent.statement_descriptor,
     statement_descriptor_suffix: intent.statement_descriptor_suffix,
     status: intent.status,
     transfer_data: null,
     transfer_group: null,
+  };
+}
+
+/** Stripe shows a card option only once it is set. */
+function renderCardOptions(options: CardOptions): Record<string, unknown> {
+  return {
+    installments: null,
+    mandate_options: null,
+    network: null,
+    request_three_d_secure: options.request_three_d_secure,
+    ...(options.capture_method ? { capture_method: options.capture_method } : {}),
+    ...(options.setup_future_usage ? { setup_future_usage: options.setup_future_usage } : {}),
   };
 }
 
@@ -81,8 +95,8 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     application_fee_amount: null,
     // Known before the ledger posts it (derived from the charge), as Stripe shows it at once.
     balance_transaction: charge.captured && charge.amount_captured > 0 ? chargeBalanceTransactionId(charge) : null,
-    billing_details: { address: null, email: null, name: null, phone: null },
-    calculated_statement_descriptor: 'PAYRAIL',
+    billing_details: charge.billing_details ?? { address: null, email: null, name: null, phone: null },
+    calculated_statement_descriptor: calculatedStatementDescriptor(charge.statement_descriptor ?? null, charge.statement_descriptor_suffix ?? null),
     captured: charge.captured,
     created: charge.created,
     currency: charge.currency,
@@ -92,7 +106,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     failure_balance_transaction: null,
     failure_code: charge.failure_code,
     failure_message: charge.failure_message,
-    fraud_details: {},
+    fraud_details: charge.fraud_details ?? {},
     invoice: null,
     livemode: false,
     metadata: charge.metadata,
@@ -111,11 +125,11 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     refunded: charge.captured && charge.amount_captured > 0 && charge.amount_refunded === charge.amount_captured,
     refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : null,
     review: null,
-    shipping: null,
+    shipping: charge.shipping ?? null,
     source: legacySource(charge),
     source_transfer: null,
-    statement_descriptor: null,
-    statement_descriptor_suffix: null,
+    statement_descriptor: charge.statement_descriptor ?? null,
+    statement_descriptor_suffix: charge.statement_descriptor_suffix ?? null,
     status: charge.status,
     transfer_data: null,
     transfer_group: null,
@@ -126,7 +140,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
 function legacySource(charge: Charge): Json | null {
   const card_id = charge.charges_api?.source_card;
   if (!card_id) return null;
-  return renderLegacyCard(card_id, charge.card, { address: null, email: null, name: null, phone: null }, charge.card.cvc_check);
+  return renderLegacyCard(card_id, charge.card, charge.billing_details ?? { address: null, email: null, name: null, phone: null }, charge.card.cvc_check);
 }
 
 /** `payment_method_details.card`: the card as recorded with the attempt, with the processor's CVC check. */
@@ -172,8 +186,8 @@ export function renderCustomer(customer: Customer): Json {
   return {
     id: customer.id,
     object: 'customer',
-    address: null,
-    balance: 0,
+    address: customer.address ?? null,
+    balance: customer.balance ?? 0,
     cash_balance: null,
     created: customer.created,
     currency: null,
@@ -183,15 +197,15 @@ export function renderCustomer(customer: Customer): Json {
     discount: null,
     email: customer.email,
     invoice_prefix: customer.invoice_prefix,
-    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    invoice_settings: { ...(customer.invoice_settings ?? { custom_fields: null, default_payment_method: null, footer: null }), rendering_options: null },
     livemode: false,
     metadata: customer.metadata,
     name: customer.name,
-    next_invoice_sequence: 1,
+    next_invoice_sequence: customer.next_invoice_sequence ?? 1,
     phone: customer.phone,
-    preferred_locales: [],
-    shipping: null,
-    tax_exempt: 'none',
+    preferred_locales: customer.preferred_locales ?? [],
+    shipping: customer.shipping ?? null,
+    tax_exempt: customer.tax_exempt ?? 'none',
     test_clock: null,
   };
 }

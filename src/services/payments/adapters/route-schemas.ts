@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import * as P from '../../../platform/http/params.js';
+import * as S from './param-shapes.js';
+import type { ObjectType } from './expand-graph.js';
 
 /**
  * The parameters each payments route accepts, as Stripe documents them: strict objects, so an unknown
@@ -8,27 +10,47 @@ import * as P from '../../../platform/http/params.js';
 
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
+const FUTURE_USAGE = ['off_session', 'on_session'] as const;
 
 const intentFields = {
   description: P.clearableText(1000).optional(),
   metadata: P.metadata().optional(),
   receipt_email: P.clearableText(800).optional(),
-  statement_descriptor: P.clearableText(22).optional(),
-  statement_descriptor_suffix: P.clearableText(22).optional(),
-  setup_future_usage: P.oneOf(['off_session', 'on_session'] as const).optional(),
-  payment_method_types: z.unknown().optional(),
-  expand: P.expand().optional(),
+  statement_descriptor: S.statementDescriptor().optional(),
+  statement_descriptor_suffix: S.statementDescriptor().optional(),
+  setup_future_usage: P.oneOf(FUTURE_USAGE).optional(),
+  payment_method_types: S.paymentMethodTypes().optional(),
+  payment_method_options: S.paymentMethodOptions().optional(),
+  payment_method_data: S.paymentMethodData().optional(),
+  application_fee_amount: S.connectRefusal('application_fee_amount').optional(),
+  transfer_data: S.connectRefusal('transfer_data').optional(),
+  transfer_group: S.connectRefusal('transfer_group').optional(),
+  expand: S.expandFor('payment_intent').optional(),
+};
+
+/** What a confirm may carry, on create (`confirm=true`) and on /confirm alike. */
+const confirmFields = {
+  error_on_requires_action: P.boolean().optional(),
+  off_session: S.offSession().optional(),
+  return_url: P.text(2048).optional(),
+  use_stripe_sdk: P.boolean().optional(),
+  mandate: S.mandateRefusal('mandate').optional(),
+  mandate_data: S.mandateRefusal('mandate_data').optional(),
+  radar_options: S.unsupported('radar_options', 'Radar sessions are not supported.').optional(),
 };
 
 export const createIntentSchema = z.strictObject({
   amount: P.amount(),
   currency: P.currency(),
+  automatic_payment_methods: S.automaticPaymentMethods().optional(),
   capture_method: P.oneOf(CAPTURE_METHODS).optional(),
   confirmation_method: P.oneOf(['automatic', 'manual'] as const).optional(),
   confirm: P.boolean().optional(),
   customer: P.nonEmptyText(255).optional(),
   payment_method: P.nonEmptyText(255).optional(),
-  return_url: P.text(2048).optional(),
+  shipping: S.shipping().optional(),
+  on_behalf_of: S.connectRefusal('on_behalf_of').optional(),
+  ...confirmFields,
   ...intentFields,
 });
 
@@ -38,65 +60,70 @@ export const updateIntentSchema = z.strictObject({
   capture_method: P.oneOf(CAPTURE_METHODS).optional(),
   customer: P.nonEmptyText(255).optional(),
   payment_method: P.nonEmptyText(255).optional(),
+  shipping: S.clearable(S.shipping()).optional(),
   ...intentFields,
 });
 
 export const confirmSchema = z.strictObject({
   payment_method: P.nonEmptyText(255).optional(),
-  return_url: P.text(2048).optional(),
+  payment_method_data: S.paymentMethodData().optional(),
+  payment_method_options: S.paymentMethodOptions().optional(),
+  payment_method_types: S.paymentMethodTypes().optional(),
+  capture_method: P.oneOf(CAPTURE_METHODS).optional(),
   receipt_email: P.clearableText(800).optional(),
-  setup_future_usage: P.oneOf(['off_session', 'on_session'] as const).optional(),
-  expand: P.expand().optional(),
+  setup_future_usage: P.oneOf(FUTURE_USAGE).optional(),
+  shipping: S.clearable(S.shipping()).optional(),
+  client_secret: P.text(255).optional(),
+  ...confirmFields,
+  expand: S.expandFor('payment_intent').optional(),
 });
-export const captureSchema = z.strictObject({ amount_to_capture: P.amount().optional(), expand: P.expand().optional(), metadata: P.metadata().optional() });
-export const cancelSchema = z.strictObject({ cancellation_reason: P.oneOf(CANCELLATION_REASONS).optional(), expand: P.expand().optional() });
+export const captureSchema = z.strictObject({
+  amount_to_capture: P.amount().optional(),
+  statement_descriptor: S.statementDescriptor().optional(),
+  statement_descriptor_suffix: S.statementDescriptor().optional(),
+  application_fee_amount: S.connectRefusal('application_fee_amount').optional(),
+  transfer_data: S.connectRefusal('transfer_data').optional(),
+  expand: S.expandFor('payment_intent').optional(),
+  metadata: P.metadata().optional(),
+});
+export const cancelSchema = z.strictObject({ cancellation_reason: P.oneOf(CANCELLATION_REASONS).optional(), expand: S.expandFor('payment_intent').optional() });
+export const incrementAuthorizationSchema = z.strictObject({
+  amount: P.amount(),
+  description: P.clearableText(1000).optional(),
+  metadata: P.metadata().optional(),
+  statement_descriptor: S.statementDescriptor().optional(),
+  application_fee_amount: S.connectRefusal('application_fee_amount').optional(),
+  transfer_data: S.connectRefusal('transfer_data').optional(),
+  expand: S.expandFor('payment_intent').optional(),
+});
 export const authenticateSchema = z.strictObject({ outcome: P.oneOf(['succeeded', 'failed'] as const).optional(), client_secret: P.text(255).optional() });
 
-export const customerSchema = z.strictObject({
-  email: P.clearableText(512).optional(),
-  name: P.clearableText(256).optional(),
+export const updateChargeSchema = z.strictObject({
   description: P.clearableText(1000).optional(),
-  phone: P.clearableText(20).optional(),
   metadata: P.metadata().optional(),
-  expand: P.expand().optional(),
+  receipt_email: P.clearableText(800).optional(),
+  shipping: S.clearable(S.shipping()).optional(),
+  fraud_details: z.strictObject({ user_report: P.oneOf(['', 'fraudulent', 'safe'] as const) }).optional(),
+  customer: P.nonEmptyText(255).optional(),
+  transfer_group: S.connectRefusal('transfer_group').optional(),
+  expand: S.expandFor('charge').optional(),
 });
+export const updateRefundSchema = z.strictObject({ metadata: P.metadata().optional(), expand: S.expandFor('refund').optional() });
 
-const cardSchema = z.strictObject({
-  number: z.unknown(),
-  exp_month: z.unknown(),
-  exp_year: z.unknown(),
-  cvc: z.unknown().optional(),
-});
-const billingSchema = z.strictObject({
-  email: P.clearableText(512).optional(),
-  name: P.clearableText(256).optional(),
-  phone: P.clearableText(20).optional(),
-  address: z
-    .strictObject({
-      city: P.text(200).optional(),
-      country: P.text(200).optional(),
-      line1: P.text(200).optional(),
-      line2: P.text(200).optional(),
-      postal_code: P.text(200).optional(),
-      state: P.text(200).optional(),
-    })
-    .optional(),
-});
-export const createPaymentMethodSchema = z.strictObject({
-  type: P.oneOf(['card'] as const),
-  card: cardSchema,
-  billing_details: billingSchema.optional(),
-  metadata: P.metadata().optional(),
-  expand: P.expand().optional(),
-});
-export const attachSchema = z.strictObject({ customer: P.nonEmptyText(255), expand: P.expand().optional() });
-export const emptySchema = z.strictObject({ expand: P.expand().optional() });
+export const attachSchema = z.strictObject({ customer: P.nonEmptyText(255), expand: S.expandFor('payment_method').optional() });
+export const deleteCustomerSchema = z.strictObject({ expand: S.expandFor('customer').optional() });
+export const detachSchema = z.strictObject({ expand: S.expandFor('payment_method').optional() });
 
-const listBase = z.strictObject(P.listParams);
-export const intentListSchema = listBase.extend({ customer: P.text(255).optional() });
-export const chargeListSchema = listBase.extend({ customer: P.text(255).optional(), payment_intent: P.text(255).optional() });
-export const refundListSchema = listBase.extend({ charge: P.text(255).optional(), payment_intent: P.text(255).optional() });
-export const customerListSchema = listBase.extend({ email: P.text(512).optional() });
-export const customerPaymentMethodListSchema = listBase.extend({ type: P.oneOf(['card'] as const).optional() });
-export const paymentMethodListSchema = listBase.extend({ customer: P.text(255), type: P.oneOf(['card'] as const).optional() });
-export const retrieveSchema = z.strictObject({ expand: P.expand().optional(), client_secret: P.text(255).optional() });
+const listOf = (type: ObjectType) => z.strictObject({ ...P.listParams, expand: S.expandListOf(type).optional() });
+export const intentListSchema = listOf('payment_intent').extend({ customer: P.text(255).optional() });
+export const chargeListSchema = listOf('charge').extend({ customer: P.text(255).optional(), payment_intent: P.text(255).optional() });
+export const refundListSchema = listOf('refund').extend({ charge: P.text(255).optional(), payment_intent: P.text(255).optional() });
+export const customerListSchema = listOf('customer').extend({ email: P.text(512).optional() });
+export const customerPaymentMethodListSchema = listOf('payment_method').extend({ type: P.oneOf(['card'] as const).optional() });
+export const paymentMethodListSchema = listOf('payment_method').extend({ customer: P.text(255), type: P.oneOf(['card'] as const).optional() });
+const retrieveOf = (type: ObjectType) => z.strictObject({ expand: S.expandFor(type).optional(), client_secret: P.text(255).optional() });
+export const retrieveIntentSchema = retrieveOf('payment_intent');
+export const retrieveChargeSchema = retrieveOf('charge');
+export const retrieveRefundSchema = retrieveOf('refund');
+export const retrieveCustomerSchema = retrieveOf('customer');
+export const retrievePaymentMethodSchema = retrieveOf('payment_method');

@@ -43,10 +43,20 @@ export function insertRefund(refund: Refund): SqlFragment {
     VALUES (${refund.merchant_id}, ${refund.id}, ${refund.charge}, ${refund.payment_intent}, ${refund.status}, ${refund.amount}, ${refund.currency}, ${refund.created}, ${JSON.stringify(refund)}::json)`;
 }
 
-/** Only a pending refund may be answered: a second answer (a retry racing the sweeper) fails the guard. */
+/**
+ * Only a pending refund may be answered: a second answer (a retry racing the sweeper) fails the guard.
+ * Only the answer's fields are written, so metadata changed meanwhile (`POST /v1/refunds/:id`) stays.
+ */
 export function answerRefund(refund: Refund): SqlFragment {
-  return sql`UPDATE payments.refunds SET status = ${refund.status}, state = ${JSON.stringify(refund)}::json
+  return sql`UPDATE payments.refunds SET status = ${refund.status},
+    state = (state::jsonb || jsonb_build_object('status', ${refund.status}::text, 'failure_reason', ${refund.failure_reason}::text))::json
     WHERE merchant_id = ${refund.merchant_id} AND id = ${refund.id} AND status = 'pending'`;
+}
+
+/** Affects no row unless the metadata is still what the change was derived from (refunds carry no version). */
+export function updateRefundMetadata(refund: Refund, previous_metadata: Record<string, string>): SqlFragment {
+  return sql`UPDATE payments.refunds SET state = (state::jsonb || jsonb_build_object('metadata', ${JSON.stringify(refund.metadata)}::jsonb))::json
+    WHERE merchant_id = ${refund.merchant_id} AND id = ${refund.id} AND state::jsonb -> 'metadata' = ${JSON.stringify(previous_metadata)}::jsonb`;
 }
 
 export type ProcessorCallKind = 'authorize' | 'refund';

@@ -133,6 +133,10 @@ export function chargeFor(
     metadata: intent.metadata,
     receipt_email: intent.receipt_email,
     ...(intent.charges_api ? { charges_api: intent.charges_api } : {}),
+    billing_details: method.billing_details,
+    shipping: intent.shipping ?? null,
+    statement_descriptor: intent.statement_descriptor,
+    statement_descriptor_suffix: intent.statement_descriptor_suffix,
     created: ctx.now_s,
     version: 1,
   };

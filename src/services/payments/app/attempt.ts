@@ -92,7 +92,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
       amount: processing.amount,
       currency: processing.currency,
       card: { ...card, cvc: start.cvc ?? card.cvc },
-      capture: processing.capture_method !== 'manual',
+      capture: Intent.capturesAutomatically(processing),
       ...stored_credential,
     });
     return finishAttempt(deps, ctx, processing, method, answer, [], { risk });
@@ -267,7 +267,7 @@ export async function settleOpenAttempt(
       amount: processing.amount,
       currency: processing.currency,
       card,
-      capture: processing.capture_method !== 'manual',
+      capture: Intent.capturesAutomatically(processing),
       ...(await storedCredential(ctx, processing)),
     });
     return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);

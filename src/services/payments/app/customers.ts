@@ -1,54 +1,81 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from '../../../platform/db.js';
+import type { SqlFragment } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
-import type { Customer } from '../domain/customer.js';
+import { PayrailError } from '../../../kernel/errors.js';
+import type { Customer, InvoiceSettings } from '../domain/customer.js';
+import type { Address } from '../domain/details.js';
+import { emptyAddress } from '../domain/details.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import { previousAttributes } from '../domain/intent.js';
-import { renderCustomer } from '../adapters/render.js';
+import { renderCustomer, renderPaymentMethod } from '../adapters/render.js';
 import { customerWasDeleted, getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
+import type { ShippingParams } from './intent-params.js';
+import { shippingOf } from './intent-params.js';
+
+type Optional<T> = { [K in keyof T]?: T[K] | null | undefined };
 
 export interface CustomerParams {
-  email?: string | null | undefined;
-  name?: string | null | undefined;
+  address?: Optional<Address> | null | undefined;
+  balance?: number | undefined;
   description?: string | null | undefined;
-  phone?: string | null | undefined;
+  email?: string | null | undefined;
+  invoice_prefix?: string | undefined;
+  invoice_settings?: Optional<Omit<InvoiceSettings, 'custom_fields'>> & { custom_fields?: InvoiceSettings['custom_fields'] | undefined };
   metadata?: Record<string, string | null> | null | undefined;
+  name?: string | null | undefined;
+  next_invoice_sequence?: number | undefined;
+  phone?: string | null | undefined;
+  preferred_locales?: string[] | null | undefined;
+  shipping?: ShippingParams | null | undefined;
+  tax_exempt?: '' | 'exempt' | 'none' | 'reverse' | undefined;
 }
 
-export async function createCustomer(ctx: OperationContext, params: CustomerParams): Promise<Outcome> {
-  const customer: Customer = {
+export interface CreateCustomerParams extends CustomerParams {
+  /** A PaymentMethod to attach to the new customer, as `paymentMethods.attach` would. */
+  payment_method?: string | undefined;
+}
+
+const NO_INVOICE_SETTINGS: InvoiceSettings = { custom_fields: null, default_payment_method: null, footer: null };
+
+export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, params: CreateCustomerParams): Promise<Outcome> {
+  const base: Customer = {
     id: ctx.ids.next('customer'),
     merchant_id: ctx.merchant_id,
-    email: params.email ?? null,
-    name: params.name ?? null,
-    description: params.description ?? null,
-    phone: params.phone ?? null,
-    metadata: mergeMetadata({}, params.metadata ?? {}),
+    email: null,
+    name: null,
+    description: null,
+    phone: null,
+    metadata: {},
     invoice_prefix: randomBytes(4).toString('hex').toUpperCase(),
     created: ctx.now_s,
     version: 1,
   };
+  const attached = params.payment_method ? await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, params.payment_method, base.id, ctx.now_s) : null;
+  // A test id (pm_card_visa) attaches as a stored copy: a default naming it means that copy.
+  const renamed = attached && params.invoice_settings?.default_payment_method === params.payment_method ? attached.method.id : undefined;
+  const settings = renamed ? { ...params.invoice_settings, default_payment_method: renamed } : params.invoice_settings;
+  const customer = applyParams(base, { ...params, invoice_settings: settings });
+  await checkDefaultPaymentMethod(deps, ctx, customer, attached?.method.id);
   const outcome: Outcome = { ok: renderCustomer(customer) };
-  await ctx.commit([insertCustomer(customer), eventsWrite(ctx, [{ type: 'customer.created', object: renderCustomer(customer) }])], outcome);
+  const writes: SqlFragment[] = attached ? attached.writes : [];
+  const events = [
+    { type: 'customer.created' as const, object: renderCustomer(customer) },
+    ...(attached ? [{ type: 'payment_method.attached' as const, object: renderPaymentMethod(attached.method) }] : []),
+  ];
+  await ctx.commit([insertCustomer(customer), ...writes, eventsWrite(ctx, events)], outcome);
   return outcome;
 }
 
 /** A concurrent change of the same customer fails the version guard: `lock_timeout` (409), as intents do. */
-export async function updateCustomerParams(ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
+export async function updateCustomerParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CustomerParams): Promise<Outcome> {
   const before = await getCustomer(ctx.reader, ctx.merchant_id, id);
-  const { metadata } = params;
-  // Only the customer's own fields: the request may carry others (such as `expand`).
-  const fields = { email: params.email, name: params.name, description: params.description, phone: params.phone };
-  const customer: Customer = {
-    ...before,
-    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
-    metadata: metadata !== undefined ? mergeMetadata(before.metadata, metadata) : before.metadata,
-    version: before.version + 1,
-  };
+  const customer = { ...applyParams(before, params), version: before.version + 1 };
+  await checkDefaultPaymentMethod(deps, ctx, customer);
   const outcome: Outcome = { ok: renderCustomer(customer) };
   const previous_attributes = previousAttributes(renderCustomer(before), renderCustomer(customer));
   await ctx.commit(
@@ -56,6 +83,48 @@ export async function updateCustomerParams(ctx: OperationContext, id: string, pa
     outcome,
   );
   return outcome;
+}
+
+/** Only the customer's own fields: the request may carry others (such as `expand`). */
+function applyParams(before: Customer, params: CustomerParams): Customer {
+  const defined = <T>(value: T | undefined, current: T): T => (value === undefined ? current : value);
+  const settings = before.invoice_settings ?? NO_INVOICE_SETTINGS;
+  const requested = params.invoice_settings;
+  return {
+    ...before,
+    email: defined(params.email, before.email),
+    name: defined(params.name, before.name),
+    description: defined(params.description, before.description),
+    phone: defined(params.phone, before.phone),
+    metadata: params.metadata !== undefined ? mergeMetadata(before.metadata, params.metadata) : before.metadata,
+    invoice_prefix: params.invoice_prefix ?? before.invoice_prefix,
+    address: params.address === undefined ? (before.address ?? null) : params.address === null ? null : { ...emptyAddress(), ...params.address },
+    shipping: params.shipping === undefined ? (before.shipping ?? null) : params.shipping === null ? null : shippingOf(params.shipping),
+    balance: params.balance ?? before.balance ?? 0,
+    next_invoice_sequence: params.next_invoice_sequence ?? before.next_invoice_sequence ?? 1,
+    preferred_locales: params.preferred_locales === undefined ? (before.preferred_locales ?? []) : (params.preferred_locales ?? []),
+    tax_exempt: params.tax_exempt === undefined ? (before.tax_exempt ?? 'none') : params.tax_exempt === '' ? 'none' : params.tax_exempt,
+    invoice_settings: requested
+      ? {
+          custom_fields: requested.custom_fields === undefined ? settings.custom_fields : requested.custom_fields,
+          default_payment_method: defined(requested.default_payment_method, settings.default_payment_method),
+          footer: defined(requested.footer, settings.footer),
+        }
+      : settings,
+  };
+}
+
+/** Stripe's rule: the default payment method must be one of the customer's own. */
+async function checkDefaultPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, customer: Customer, attaching?: string): Promise<void> {
+  const id = customer.invoice_settings?.default_payment_method;
+  if (!id || id === attaching) return;
+  const method = await deps.vault.get(ctx.reader, ctx.merchant_id, id, 'invoice_settings[default_payment_method]').catch(() => undefined);
+  if (method?.customer !== customer.id) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'invoice_settings[default_payment_method]',
+      message: `The customer does not have a payment method with the ID ${id.slice(0, 64)}. The payment method must be attached to the customer.`,
+    });
+  }
 }
 
 export async function deleteCustomer(ctx: OperationContext, id: string): Promise<Outcome> {
@@ -71,15 +140,13 @@ export async function deleteCustomer(ctx: OperationContext, id: string): Promise
   return outcome;
 }
 
+/** A deleted customer still answers, as Stripe's `{id, object, deleted}` stub (200), on retrieve and on `expand[]=customer`. */
 export async function retrieveCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  if (await customerWasDeleted(deps.reader, merchant_id, id)) return { id, object: 'customer', deleted: true };
   return renderCustomer(await getCustomer(deps.reader, merchant_id, id));
 }
 
-/** For `expand[]=customer`: a deleted customer expands to Stripe's `{id, object, deleted}` stub. */
-export async function expandCustomer(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
-  if (await customerWasDeleted(deps.reader, merchant_id, id)) return { id, object: 'customer', deleted: true };
-  return retrieveCustomer(deps, merchant_id, id);
-}
+export const expandCustomer = retrieveCustomer;
 
 export async function listCustomers(deps: PaymentsDeps, merchant_id: string, page: PageRequest, email?: string): Promise<Page<Record<string, unknown>>> {
   const filters = [sql`NOT deleted`, ...(email ? [sql`email = ${email}`] : [])];

@@ -8,17 +8,22 @@ import { currencyInfo } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { EventDraft } from '../../events/index.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
+import { DEFAULT_CARD_OPTIONS } from '../domain/details.js';
 import * as Intent from '../domain/intent.js';
+import type { Charge } from '../domain/charge.js';
 import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
 import { eventsWrite } from './events.js';
+import type { ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
+import { cardOptions, choosePaymentMethod, confirmFlags, definedChanges, refuseConfirmOnly, shippingOf } from './intent-params.js';
 
-export interface CreateIntentParams {
+export interface CreateIntentParams extends IntentOptionParams, ConfirmOnlyParams {
   amount: number;
   currency: string;
+  automatic_payment_methods?: { enabled: boolean; allow_redirects?: 'always' | 'never' | undefined } | undefined;
   capture_method?: CaptureMethod | undefined;
   confirmation_method?: 'automatic' | 'manual' | undefined;
   confirm?: boolean | undefined;
@@ -30,7 +35,7 @@ export interface CreateIntentParams {
   statement_descriptor?: string | null | undefined;
   statement_descriptor_suffix?: string | null | undefined;
   setup_future_usage?: 'off_session' | 'on_session' | undefined;
-  return_url?: string | undefined;
+  shipping?: ShippingParams | undefined;
 }
 
 function checkMinimum(amount: number, currency: string, param = 'amount'): void {
@@ -46,20 +51,29 @@ function checkMinimum(amount: number, currency: string, param = 'amount'): void 
  */
 export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, params: CreateIntentParams): Promise<Outcome> {
   checkMinimum(params.amount, params.currency);
+  if (params.automatic_payment_methods && params.payment_method_types) {
+    throw new PayrailError('parameters_exclusive', {
+      param: 'payment_method_types',
+      message: 'You may only specify one of these parameters: automatic_payment_methods, payment_method_types.',
+    });
+  }
+  if (!params.confirm) refuseConfirmOnly(params);
   const left = ctx.resumed ? await findIntent(ctx.reader, ctx.merchant_id, ctx.reserved('payment_intent') ?? '') : undefined;
   if (left) return resumeAttempt(deps, ctx, left);
   if (params.customer) await getCustomer(ctx.reader, ctx.merchant_id, params.customer, 'customer');
-  if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
-  const intent = newIntent(ctx, params);
+  const chosen = await choosePaymentMethod(deps, ctx, params);
+  const intent = { ...newIntent(ctx, params), payment_method: chosen.id, status: chosen.id ? 'requires_confirmation' : 'requires_payment_method' } as const;
   // Rendered objects are only serialized, never changed, so one rendering serves event and response.
   const created = renderIntent(intent);
   const created_event: EventDraft = { type: 'payment_intent.created', object: created };
   if (!params.confirm) {
     const outcome: Outcome = { ok: created };
-    await ctx.commit([insertIntent(intent), eventsWrite(ctx, [created_event])], outcome);
+    await ctx.commit([...chosen.writes, insertIntent(intent), eventsWrite(ctx, [created_event])], outcome);
     return outcome;
   }
-  return runAttempt(deps, ctx, { stored: null, ready: Intent.beginConfirm(intent, null), events: [created_event] });
+  if (chosen.writes.length > 0) await ctx.record(chosen.writes);
+  const ready = { ...Intent.beginConfirm(intent, null), ...confirmFlags(params) };
+  return runAttempt(deps, ctx, { stored: null, ready, events: [created_event], cvc: chosen.cvc });
 }
 
 function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIntent {
@@ -69,11 +83,11 @@ function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIn
     merchant_id: ctx.merchant_id,
     amount: params.amount,
     currency: params.currency,
-    status: params.payment_method ? 'requires_confirmation' : 'requires_payment_method',
+    status: 'requires_payment_method',
     capture_method: params.capture_method ?? 'automatic',
     confirmation_method: params.confirmation_method ?? 'automatic',
     customer: params.customer ?? null,
-    payment_method: params.payment_method ?? null,
+    payment_method: null,
     amount_capturable: 0,
     amount_received: 0,
     latest_charge: null,
@@ -89,30 +103,56 @@ function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIn
     setup_future_usage: params.setup_future_usage ?? null,
     return_url: params.return_url ?? null,
     client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
+    automatic_payment_methods: automaticPaymentMethods(params),
+    payment_method_types: params.payment_method_types ?? ['card'],
+    payment_method_options: { card: cardOptions(DEFAULT_CARD_OPTIONS, params.payment_method_options) },
+    shipping: params.shipping ? shippingOf(params.shipping) : null,
     pending_attempt: null,
     created: ctx.now_s,
     version: 1,
   };
 }
 
-export interface ConfirmParams {
+/**
+ * Stripe's 2023-08-16 default: without `payment_method_types`, automatic payment methods are on. Of
+ * the methods Payrail has, that is cards, which never redirect the customer away.
+ */
+function automaticPaymentMethods(params: CreateIntentParams): PaymentIntent['automatic_payment_methods'] {
+  if (params.payment_method_types) return null;
+  const requested = params.automatic_payment_methods ?? { enabled: true };
+  return requested.enabled ? { enabled: true, allow_redirects: requested.allow_redirects ?? 'always' } : null;
+}
+
+export interface ConfirmParams extends IntentOptionParams, ConfirmOnlyParams {
   payment_method?: string | undefined;
-  return_url?: string | undefined;
   receipt_email?: string | null | undefined;
   setup_future_usage?: 'off_session' | 'on_session' | undefined;
+  capture_method?: CaptureMethod | undefined;
+  shipping?: ShippingParams | null | undefined;
+  client_secret?: string | undefined;
 }
 
 export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
   if (await leftByThisKey(ctx, before)) return resumeAttempt(deps, ctx, before);
-  if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
+  if (params.client_secret !== undefined && params.client_secret !== before.client_secret) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'client_secret',
+      message: 'The client_secret provided does not match the client_secret of this PaymentIntent.',
+    });
+  }
+  const chosen = await choosePaymentMethod(deps, ctx, params);
   const ready: PaymentIntent = {
-    ...Intent.beginConfirm(before, params.payment_method ?? null),
+    ...Intent.beginConfirm(before, chosen.id),
+    ...definedChanges(before, params),
     return_url: params.return_url ?? before.return_url,
     receipt_email: params.receipt_email !== undefined ? params.receipt_email : before.receipt_email,
     setup_future_usage: params.setup_future_usage ?? before.setup_future_usage,
+    capture_method: params.capture_method ?? before.capture_method,
+    ...confirmFlags(params),
   };
-  return runAttempt(deps, ctx, { stored: before, ready, events: [] });
+  if (chosen.writes.length > 0) await ctx.record(chosen.writes);
+  return runAttempt(deps, ctx, { stored: before, ready, events: [], cvc: chosen.cvc });
 }
 
 /**
@@ -131,12 +171,7 @@ export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationConte
   return completeAuthentication(deps, ctx, await getIntent(ctx.reader, ctx.merchant_id, id), authenticated);
 }
 
-export async function captureIntent(
-  deps: PaymentsDeps,
-  ctx: OperationContext,
-  id: string,
-  params: { amount_to_capture?: number | undefined },
-): Promise<Outcome> {
+export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CaptureParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
   const { amount } = Intent.capture(before, params.amount_to_capture);
   checkMinimum(amount, before.currency, 'amount_to_capture');
@@ -148,8 +183,8 @@ export async function captureIntent(
   const captured = await deps.connector.capture(charge_id, amount);
   if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
   // What the processor captured is what moved: a repeat after a lost answer gets the first amount back.
-  const { intent } = Intent.capture(claimed, captured.amount_captured);
-  const charge = captureCharge(charge_before, captured.amount_captured);
+  const { intent } = Intent.capture(withCaptureChanges(claimed, params), captured.amount_captured);
+  const charge = { ...captureCharge(charge_before, captured.amount_captured), ...capturedDescriptors(charge_before, params) };
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
   await ctx.commit(
@@ -176,6 +211,42 @@ export async function cancelIntent(
   Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
   const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
   const current = holds_authorization ? await claimIntent(ctx, before) : before;
+export interface CaptureParams {
+  amount_to_capture?: number | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+  statement_descriptor?: string | null | undefined;
+  statement_descriptor_suffix?: string | null | undefined;
+}
+
+function withCaptureChanges(intent: PaymentIntent, params: CaptureParams): PaymentIntent {
+  return {
+    ...intent,
+    metadata: params.metadata !== undefined ? mergeMetadata(intent.metadata, params.metadata) : intent.metadata,
+    statement_descriptor: params.statement_descriptor !== undefined ? params.statement_descriptor : intent.statement_descriptor,
+    statement_descriptor_suffix: params.statement_descriptor_suffix !== undefined ? params.statement_descriptor_suffix : intent.statement_descriptor_suffix,
+  };
+}
+
+/** A capture may set the descriptor the customer's statement shows for the captured charge. */
+function capturedDescriptors(charge: Charge, params: CaptureParams): Partial<Charge> {
+  return {
+    ...(params.statement_descriptor !== undefined ? { statement_descriptor: params.statement_descriptor } : {}),
+    ...(params.statement_descriptor_suffix !== undefined ? { statement_descriptor_suffix: params.statement_descriptor_suffix } : {}),
+  };
+}
+
+/**
+ * Stripe raises an authorization only for intents created with incremental authorization requested,
+ * which needs a processor that offers it; Payrail's do not, so no intent is eligible.
+ */
+export async function incrementAuthorization(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Outcome> {
+  const intent = await getIntent(deps.reader, merchant_id, id);
+  if (intent.status !== 'requires_capture') throw Intent.unexpectedState(intent, 'increment the authorization of');
+  throw new PayrailError('payment_intent_unexpected_state', {
+    message: 'This PaymentIntent was not authorized for incremental authorization: Payrail’s processors do not offer it.',
+  });
+}
+
   if (holds_authorization && before.latest_charge) await voidAuthorization(deps, before, before.latest_charge);
   const intent = Intent.cancel(current, params.cancellation_reason ?? null, ctx.now_s);
   const rendered = renderIntent(intent);
@@ -199,15 +270,20 @@ async function voidAuthorization(deps: PaymentsDeps, intent: PaymentIntent, char
   await deps.connector.void(charge_id);
 }
 
-export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, changes: IntentChanges): Promise<Outcome> {
+export type UpdateIntentParams = Omit<IntentChanges, 'shipping' | 'payment_method_options' | 'payment_method_types'> &
+  IntentOptionParams & { shipping?: ShippingParams | null | undefined };
+
+export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: UpdateIntentParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
-  if (changes.customer) await getCustomer(ctx.reader, ctx.merchant_id, changes.customer, 'customer');
-  if (changes.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, changes.payment_method, 'payment_method');
-  const intent = Intent.update(before, changes);
+  if (params.customer) await getCustomer(ctx.reader, ctx.merchant_id, params.customer, 'customer');
+  const chosen = await choosePaymentMethod(deps, ctx, params);
+  const { shipping, payment_method_options, payment_method_types } = definedChanges(before, params);
+  const changes: IntentChanges = { ...params, payment_method: chosen.id ?? params.payment_method, shipping, payment_method_options, payment_method_types };
+  const intent = { ...Intent.update(before, changes), ...(payment_method_types ? { automatic_payment_methods: null } : {}) };
   checkMinimum(intent.amount, intent.currency);
   const outcome: Outcome = { ok: renderIntent(intent) };
   // No event: Stripe has no payment_intent.updated, and Payrail emits only Stripe's event types.
-  await ctx.commit([updateIntent(intent, before.version)], outcome);
+  await ctx.commit([...chosen.writes, updateIntent(intent, before.version)], outcome);
   return outcome;
 }
 

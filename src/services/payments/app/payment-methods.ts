@@ -1,4 +1,5 @@
 import { PayrailError } from '../../../kernel/errors.js';
+import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { BillingDetails } from '../../vault/index.js';
 import { renderPaymentMethod } from '../adapters/render.js';
@@ -67,4 +68,47 @@ export async function listPaymentMethods(
   });
   const result = await deps.vault.listForCustomer(deps.reader, merchant_id, customer, page.limit ?? 10, page.starting_after, page.ending_before);
   return { data: result.data.map(renderPaymentMethod), has_more: result.has_more };
+
+export interface UpdatePaymentMethodParams {
+  billing_details?: { [K in keyof BillingDetails]?: BillingDetails[K] | undefined } | undefined;
+  card?: { exp_month?: number | undefined; exp_year?: number | undefined } | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+}
+
+/** A renewed card keeps its number and gets a new expiry; the billing details and metadata merge as Stripe's do. */
+export async function updatePaymentMethod(deps: PaymentsDeps, ctx: OperationContext, id: string, params: UpdatePaymentMethodParams): Promise<Outcome> {
+  const { method, writes } = await deps.vault.update(ctx.reader, ctx.merchant_id, id, (before) => {
+    const card = { ...before.card, ...definedOnly(params.card ?? {}) };
+    checkExpiry(card.exp_month, card.exp_year, new Date(ctx.now_ms));
+    const billing = params.billing_details ?? {};
+    return {
+      ...before,
+      card,
+      billing_details: { ...before.billing_details, ...definedOnly(billing) },
+      metadata: params.metadata !== undefined ? mergeMetadata(before.metadata, params.metadata) : before.metadata,
+    };
+  });
+  const outcome: Outcome = { ok: renderPaymentMethod(method) };
+  await ctx.commit([...writes, eventsWrite(ctx, [{ type: 'payment_method.updated', object: renderPaymentMethod(method) }])], outcome);
+  return outcome;
+}
+
+function checkExpiry(exp_month: number, exp_year: number, now: Date): void {
+  if (exp_month < 1 || exp_month > 12) throw new PayrailError('invalid_expiry_month', { param: 'card[exp_month]' });
+  const year = now.getUTCFullYear();
+  if (exp_year < year || exp_year > year + 50) throw new PayrailError('invalid_expiry_year', { param: 'card[exp_year]' });
+  if (exp_year === year && exp_month < now.getUTCMonth() + 1) throw new PayrailError('invalid_expiry_month', { param: 'card[exp_month]' });
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `customers.retrievePaymentMethod`: one of the customer's own PaymentMethods; any other id is not found. */
+export async function retrieveCustomerPaymentMethod(deps: PaymentsDeps, merchant_id: string, customer: string, id: string): Promise<Record<string, unknown>> {
+  await getCustomer(deps.reader, merchant_id, customer);
+  const method = await deps.vault.get(deps.reader, merchant_id, id);
+  if (method.customer !== customer) throw new PayrailError('resource_missing', { message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
+  return renderPaymentMethod(method);
+}
 }

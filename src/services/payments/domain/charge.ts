@@ -1,6 +1,7 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
-import type { CardDetails } from '../../vault/index.js';
+import type { BillingDetails, CardDetails } from '../../vault/index.js';
+import type { Shipping } from './details.js';
 import type { LegacyOrigin } from './intent.js';
 
 /** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
@@ -35,6 +36,12 @@ export interface Charge {
   description: string | null;
   metadata: Record<string, string>;
   receipt_email: string | null;
+  // Absent on charges stored before they existed; render reads them with their defaults.
+  billing_details?: BillingDetails;
+  shipping?: Shipping | null;
+  statement_descriptor?: string | null;
+  statement_descriptor_suffix?: string | null;
+  fraud_details?: { user_report?: 'fraudulent' | 'safe' };
   /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
   charges_api?: LegacyOrigin;
   created: number;

@@ -1,3 +1,5 @@
+import type { Address, Shipping } from './details.js';
+
 /** A merchant's customer. Deleting keeps the row (marked deleted) so old payments still resolve. */
 export interface Customer {
   id: string;
@@ -8,6 +10,21 @@ export interface Customer {
   phone: string | null;
   metadata: Record<string, string>;
   invoice_prefix: string;
+  // Absent on customers stored before they existed; render reads them with their defaults.
+  address?: Address | null;
+  shipping?: Shipping | null;
+  /** Credit (negative) or debt (positive) in minor units of the customer's currency, for invoices. */
+  balance?: number;
+  next_invoice_sequence?: number;
+  preferred_locales?: string[];
+  tax_exempt?: 'exempt' | 'none' | 'reverse';
+  invoice_settings?: InvoiceSettings;
   created: number;
   version: number;
+}
+
+export interface InvoiceSettings {
+  custom_fields: { name: string; value: string }[] | null;
+  default_payment_method: string | null;
+  footer: string | null;
 }

@@ -2,6 +2,7 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
+import type { AutomaticPaymentMethods, CardOptions, Shipping } from './details.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
 export type IntentStatus =
@@ -51,6 +52,17 @@ export interface PaymentIntent {
   setup_future_usage: 'off_session' | 'on_session' | null;
   return_url: string | null;
   client_secret: string;
+  // Absent on intents stored before they existed; render reads them with their defaults.
+  automatic_payment_methods?: AutomaticPaymentMethods | null;
+  payment_method_types?: string[];
+  payment_method_options?: { card: CardOptions };
+  shipping?: Shipping | null;
+  /**
+   * Set by the confirm that started the attempt, never rendered: the customer is not there to take a
+   * 3-D Secure step, so one fails the attempt with `authentication_required` instead.
+   */
+  error_on_requires_action?: boolean;
+  off_session?: boolean;
   /**
    * Set on the intent behind a charge made with the legacy Charges API (`POST /v1/charges`): internal
    * and never shown, it gives that charge the payment path every charge takes. Its responses and
@@ -156,6 +168,11 @@ export function beginAttempt(intent: PaymentIntent, charge_id: string): PaymentI
   return { ...intent, status: 'processing', pending_attempt: charge_id, last_payment_error: null, next_action: null, version: intent.version + 1 };
 }
 
+/** Whether a card attempt captures at once: neither the intent nor its card options ask for a separate capture. */
+export function capturesAutomatically(intent: PaymentIntent): boolean {
+  return intent.capture_method !== 'manual' && intent.payment_method_options?.card.capture_method !== 'manual';
+}
+
 /** A version bump that changes nothing else: taken before a processor call, it turns a racing change away. */
 export function claim(intent: PaymentIntent): PaymentIntent {
   return { ...intent, version: intent.version + 1 };
@@ -202,6 +219,9 @@ export interface IntentChanges {
   statement_descriptor_suffix?: string | null;
   setup_future_usage?: 'off_session' | 'on_session' | null;
   capture_method?: CaptureMethod;
+  shipping?: Shipping | null;
+  payment_method_options?: { card: CardOptions };
+  payment_method_types?: string[];
 }
 
 const UPDATABLE_FIELDS = [
@@ -215,10 +235,15 @@ const UPDATABLE_FIELDS = [
   'statement_descriptor_suffix',
   'setup_future_usage',
   'capture_method',
+  'shipping',
+  'payment_method_options',
+  'payment_method_types',
 ] as const satisfies ReadonlyArray<keyof IntentChanges>;
 
 /** What the processor holds for an attempt waiting for 3-D Secure: changing them would split the books from it. */
-const HELD_BY_PENDING_ATTEMPT = ['amount', 'currency', 'payment_method', 'capture_method'] as const satisfies ReadonlyArray<keyof IntentChanges>;
+const HELD_BY_PENDING_ATTEMPT = ['amount', 'currency', 'payment_method', 'capture_method', 'payment_method_options'] as const satisfies ReadonlyArray<
+  keyof IntentChanges
+>;
 
 export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIntent {
   if (!UPDATABLE.includes(intent.status)) throw unexpectedState(intent, 'update');
