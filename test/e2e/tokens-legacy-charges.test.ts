@@ -62,6 +62,37 @@ describe('tokens', () => {
   });
 });
 
+describe('PaymentMethods from tokens', () => {
+  it('card[token] makes the token’s card a PaymentMethod, once', async () => {
+    const token = await cardToken();
+    const method = await t.stripe.paymentMethods.create({ type: 'card', card: { token: token.id }, metadata: { from: 'token' } });
+    expect(method).toMatchObject({ object: 'payment_method', type: 'card', card: { last4: '4242', brand: 'visa' }, metadata: { from: 'token' } });
+    expect(method.billing_details.name).toBe('Jo Doe');
+    expect(stripeSchemaProblems('payment_method', method)).toEqual([]);
+    expect((await t.stripe.tokens.retrieve(token.id)).used).toBe(true);
+    const twice = await rejection(t.stripe.paymentMethods.create({ type: 'card', card: { token: token.id } }));
+    expect(twice).toMatchObject({ statusCode: 400, code: 'token_already_used', param: 'card[token]' });
+    const paid = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: method.id, confirm: true });
+    expect(paid.status).toBe('succeeded');
+  });
+
+  it('card[token]=tok_visa stores a new card each time; a token with card fields is refused', async () => {
+    const a = await t.stripe.paymentMethods.create({ type: 'card', card: { token: 'tok_visa' } });
+    const b = await t.stripe.paymentMethods.create({ type: 'card', card: { token: 'tok_visa' } });
+    expect(a.id).toMatch(/^pm_[0-9A-Z]{26}$/);
+    expect(a.id).not.toBe(b.id);
+    expect(a.card?.last4).toBe('4242');
+    const mixed = await rejection(t.stripe.paymentMethods.create({ type: 'card', card: { token: 'tok_visa', number: CARD_NUMBER } as never }));
+    expect(mixed).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'card[number]' });
+    expect(mixed.message).not.toContain(CARD_NUMBER);
+    expect(await rejection(t.stripe.paymentMethods.create({ type: 'card', card: { token: 'tok_missing' } }))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      param: 'card[token]',
+    });
+  });
+});
+
 describe('legacy charges', () => {
   it('charges a token once: a real payment with its charge, events and balance transaction', async () => {
     const token = await cardToken();

@@ -76,6 +76,19 @@ export const captureChargeSchema = z.strictObject({
   transfer_group: S.connectRefusal('transfer_group').optional(),
 });
 
+const tokenReference = z.strictObject({ token: P.nonEmptyText(255) });
+
+/** `card` of `POST /v1/payment_methods`: the card's fields, or `card[token]` alone (a token's card). */
+export const cardOrToken = () =>
+  z.unknown().transform((value, ctx) => {
+    const by_token = typeof value === 'object' && value !== null && 'token' in value;
+    const parsed = (by_token ? tokenReference : S.cardInput()).safeParse(value);
+    if (parsed.success) return parsed.data;
+    // The nested problems keep their paths, so the error still names `card[…]`.
+    for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  });
+
 const retrieveTokenSchema = z.strictObject({ expand: P.expand().optional() });
 
 /** A legacy charge reserves what its attempt creates, as a PaymentIntent's create-and-confirm does. */

@@ -6,27 +6,26 @@ import { renderPaymentMethod } from '../adapters/render.js';
 import { getCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
+import { createPaymentMethodFromToken } from './tokens.js';
 
 /** PaymentMethod use cases: card data enters only here, and goes straight to the vault. */
 export interface CreatePaymentMethodParams {
-  card: { number: unknown; exp_month: unknown; exp_year: unknown; cvc?: unknown };
+  /** The card itself, or `card[token]`: a token's card (tokens.ts). */
+  card: { number: unknown; exp_month: unknown; exp_year: unknown; cvc?: unknown } | { token: string };
   billing_details?: { [K in keyof BillingDetails]?: BillingDetails[K] | undefined } | undefined;
   metadata?: Record<string, string | null> | null | undefined;
 }
 
 export async function createPaymentMethod(deps: PaymentsDeps, ctx: OperationContext, params: CreatePaymentMethodParams): Promise<Outcome> {
-  const card = deps.vault.validate(params.card, ctx.now_ms);
   const billing = params.billing_details;
-  const { method, write } = await deps.vault.tokenize(
-    ctx.ids,
-    ctx.merchant_id,
-    {
-      card,
-      billing_details: { address: billing?.address ?? null, email: billing?.email ?? null, name: billing?.name ?? null, phone: billing?.phone ?? null },
-      metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
-    },
-    ctx.now_s,
-  );
+  const billing_details = { address: billing?.address ?? null, email: billing?.email ?? null, name: billing?.name ?? null, phone: billing?.phone ?? null };
+  const metadata = Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null));
+  if ('token' in params.card) {
+    const extras = { billing_details: billing ? billing_details : undefined, metadata: params.metadata !== undefined ? metadata : undefined };
+    return createPaymentMethodFromToken(deps, ctx, params.card.token, extras);
+  }
+  const card = deps.vault.validate(params.card, ctx.now_ms);
+  const { method, write } = await deps.vault.tokenize(ctx.ids, ctx.merchant_id, { card, billing_details, metadata }, ctx.now_s);
   const outcome: Outcome = { ok: renderPaymentMethod(method) };
   // No event: Stripe emits none when a PaymentMethod is created, only when it is attached.
   await ctx.commit([write], outcome);

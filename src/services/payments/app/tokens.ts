@@ -5,6 +5,7 @@ import type { BillingDetails } from '../../vault/index.js';
 import type { CardToken } from '../domain/token.js';
 import { TEST_TOKENS } from '../domain/token.js';
 import { renderToken } from '../adapters/token-render.js';
+import { renderPaymentMethod } from '../adapters/render.js';
 import { findToken, findTokenByCard, insertToken, spendToken } from '../adapters/token-store.js';
 import type { PaymentsDeps } from './deps.js';
 
@@ -112,4 +113,45 @@ async function cardIdSource(deps: PaymentsDeps, ctx: OperationContext, card_id: 
     throw new PayrailError('resource_missing', { param, message: `No such source: '${card_id.slice(0, 64)}'` });
   }
   return { payment_method: saved.id, token: null, spend: [] };
+}
+
+/** What `POST /v1/payment_methods` may set beside `card[token]`. */
+export interface TokenMethodExtras {
+  billing_details?: BillingDetails | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/**
+ * `POST /v1/payment_methods` with `card[token]`: the token's card becomes a PaymentMethod (the
+ * token is spent in the same statement); a Stripe test token's card is stored as a new one.
+ */
+export async function createPaymentMethodFromToken(deps: PaymentsDeps, ctx: OperationContext, token_id: string, extras: TokenMethodExtras): Promise<Outcome> {
+  const param = 'card[token]';
+  const test_method = TEST_TOKENS.get(token_id);
+  if (test_method) {
+    const { method, write } = await deps.vault.storeTestCard(ctx.ids, ctx.merchant_id, test_method, definedOnly(extras), ctx.now_s);
+    const outcome: Outcome = { ok: renderPaymentMethod(method) };
+    await ctx.commit([write], outcome);
+    return outcome;
+  }
+  const source = await resolveCardSource(deps, ctx, token_id, param, null);
+  if (!source.token) throw new PayrailError('resource_missing', { param, message: `No such token: '${token_id.slice(0, 64)}'` });
+  const changed =
+    extras.billing_details || extras.metadata
+      ? await deps.vault.update(ctx.reader, ctx.merchant_id, source.payment_method, (method) => ({
+          ...method,
+          billing_details: extras.billing_details ?? method.billing_details,
+          metadata: extras.metadata ?? method.metadata,
+        }))
+      : { method: await deps.vault.get(ctx.reader, ctx.merchant_id, source.payment_method), writes: [] };
+  const outcome: Outcome = { ok: renderPaymentMethod(changed.method) };
+  await ctx.commit([...source.spend, ...changed.writes], outcome);
+  return outcome;
+}
+
+function definedOnly(extras: TokenMethodExtras): { billing_details?: BillingDetails; metadata?: Record<string, string> } {
+  return {
+    ...(extras.billing_details ? { billing_details: extras.billing_details } : {}),
+    ...(extras.metadata ? { metadata: extras.metadata } : {}),
+  };
 }

@@ -132,6 +132,22 @@ export class Vault {
     return { method: { ...method, customer: customer_id, version: method.version + 1 }, writes: [setCustomer(method, customer_id)] };
   }
 
+  /**
+   * Stores the card of one of Stripe's test ids as a PaymentMethod of its own (`card[token]=tok_visa`
+   * makes one). Nothing is written here: the caller commits the write.
+   */
+  async storeTestCard(
+    ids: IdGenerator,
+    merchant_id: string,
+    id: string,
+    input: { billing_details?: BillingDetails; metadata?: Record<string, string> },
+    now_s: number,
+  ): Promise<{ method: PaymentMethodRecord; write: SqlFragment }> {
+    const test_card = TEST_PAYMENT_METHODS.get(id);
+    if (!test_card) throw new PayrailError('resource_missing', { message: `No such test PaymentMethod: '${id.slice(0, 64)}'` });
+    return this.tokenize(ids, merchant_id, { ...input, card: this.validate(test_card, now_s * 1000) }, now_s);
+  }
+
   async detach(db: Db, merchant_id: string, id: string): Promise<{ method: PaymentMethodRecord; writes: SqlFragment[] }> {
     const method = await this.get(db, merchant_id, id);
     if (method.customer === null) throw new PayrailError('payment_method_unexpected_state', { message: 'The PaymentMethod is not attached to a customer.' });
