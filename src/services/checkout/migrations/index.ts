@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScoped } from '../../../platform/rls.js';
 
 /**
  * Sessions keep the whole object in `state`; `status` and `expires_at` are copied out for the expiry
@@ -25,5 +26,10 @@ export const checkoutMigrations: Migration[] = [
       CREATE INDEX sessions_open_by_expiry ON checkout.sessions (expires_at) WHERE status = 'open';
       CREATE INDEX sessions_by_payment_intent ON checkout.sessions (merchant_id, payment_intent_id) WHERE payment_intent_id IS NOT NULL;
       CREATE INDEX sessions_by_customer ON checkout.sessions (merchant_id, customer_id, id) WHERE customer_id IS NOT NULL;`,
+  },
+  {
+    // Row-level security: the request path's role sees only the current merchant's sessions (platform/rls.ts).
+    id: 'checkout/002_row_level_security',
+    sql: merchantScoped('checkout.sessions'),
   },
 ];
