@@ -25,6 +25,19 @@ function cardToken(number = CARD_NUMBER): Promise<Stripe.Token> {
   return t.stripe.tokens.create({ card: { number, exp_month: '12', exp_year: '2034', cvc: '123', name: 'Jo Doe', address_zip: '94107' } });
 }
 
+/** The ledger posts from events, off the request path: polls until the charge's balance transaction exists. */
+async function postedBalanceTransaction(id: string): Promise<Stripe.BalanceTransaction> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await t.stripe.balanceTransactions.retrieve(id);
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 async function eventsAbout(object_id: string): Promise<string[]> {
   const events = await t.stripe.events.list({ limit: 100 });
   return events.data.filter((event) => JSON.stringify(event.data.object).includes(object_id)).map((event) => event.type);
@@ -103,6 +116,8 @@ describe('legacy charges', () => {
     expect(charge.metadata).toEqual({ order: '12' });
     expect(charge.balance_transaction).toMatch(/^txn_/);
     expectShape('charge', charge);
+    const posted = await postedBalanceTransaction(charge.balance_transaction as string);
+    expect(posted).toMatchObject({ amount: 2500, type: 'charge', source: charge.id });
     expect(await t.stripe.charges.retrieve(charge.id)).toEqual(charge);
     expect((await t.stripe.tokens.retrieve(token.id)).used).toBe(true);
 
