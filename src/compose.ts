@@ -111,7 +111,10 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   startLedgerWorker({ pool: database.pool, clock, logger, app, scheduler });
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
-  const events = await startEventServices({ pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, env: process.env }, options.events);
+  const events = await startEventServices(
+    { pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, webhook_destinations: webhookDestinations(config), env: process.env },
+    options.events,
+  );
   // Settles processor calls whose caller died, in one process at a time. It finds them across
   // merchants through the system role; each is then settled through the write pipeline, as its merchant.
   const across_merchants: PaymentsDeps = { ...payments, reader: database.pool };
@@ -165,7 +168,7 @@ function buildApi(
     rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
     routes: [
       paymentsRoutes({ payments, write }),
-      eventsRoutes({ write, key_material: idempotency_hash_key }),
+      eventsRoutes({ write, key_material: idempotency_hash_key, webhook_destinations: webhookDestinations(config) }),
       ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
@@ -233,6 +236,11 @@ export async function openPaymentServices(
       await sandbox_pool.end();
     },
   };
+}
+
+/** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1. */
+function webhookDestinations(config: Config): { allow_private: boolean } {
+  return { allow_private: config.webhooks_allow_private };
 }
 
 /** Processor calls timed, counted and traced, when metrics or tracing are on. */

@@ -36,9 +36,6 @@ export const ERROR_CODES = {
   secret_key_required: { type: 'invalid_request_error', status: 401, message: 'This API call cannot be made with a publishable API key.' },
   permission_denied: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have the required permissions for this endpoint.' },
   rate_limit: { type: 'invalid_request_error', status: 429, message: 'Too many requests hit the API too quickly.' },
-  api_version_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid Stripe API version.' },
-  api_version_unsupported: { type: 'invalid_request_error', status: 400, message: 'This Stripe API version is older than Payrail answers.' },
-  account_invalid: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have access to this account.' },
 
   // Objects and states
   resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },
@@ -93,6 +90,11 @@ export interface ErrorDetails {
   decline_code?: string;
   /** Extra Stripe error fields such as `payment_intent` or `charge` objects. */
   extra?: Record<string, unknown>;
+  /**
+   * Where Stripe answers one code at two statuses: `url_invalid` is the registry's 404 for an unknown
+   * route and a 400 for a webhook endpoint URL that is refused.
+   */
+  status?: 400;
 }
 
 /** An expected failure. Anything else thrown is a bug and becomes a generic 500. */
@@ -102,6 +104,7 @@ export class PayrailError extends Error {
   readonly param: string | undefined;
   readonly decline_code: string | undefined;
   readonly extra: Record<string, unknown> | undefined;
+  private readonly status_override: number | undefined;
 
   constructor(code: ErrorCode, details: ErrorDetails = {}) {
     super(details.message ?? ERROR_CODES[code].message);
@@ -109,10 +112,11 @@ export class PayrailError extends Error {
     this.param = details.param;
     this.decline_code = details.decline_code;
     this.extra = details.extra;
+    this.status_override = details.status;
   }
 
   get status(): number {
-    return ERROR_CODES[this.code].status;
+    return this.status_override ?? ERROR_CODES[this.code].status;
   }
 
   get type(): StripeErrorType {

@@ -27,6 +27,10 @@ export interface Config {
   rate_limit_burst: number;
   log_level: string;
   public_url: string | undefined;
+  /** PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may go to loopback and private addresses (development only). */
+  webhooks_allow_private: boolean;
+  /** PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY (PEM files): the API is served over HTTPS, with HSTS. */
+  tls: { cert_file: string; key_file: string } | undefined;
   /** Bearer token of the admin API (`/admin/v1/…`); no admin API without it. */
   admin_token: string | undefined;
 }
@@ -55,6 +59,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rate_limit_burst: intSetting(env, 'PAYRAIL_RATE_LIMIT_BURST', 10_000),
     log_level: env.LOG_LEVEL ?? 'info',
     public_url: env.PAYRAIL_PUBLIC_URL || undefined,
+    webhooks_allow_private: flagSetting(env, 'PAYRAIL_WEBHOOKS_ALLOW_PRIVATE'),
+    tls: tlsFiles(env),
     admin_token: adminToken(env),
   };
 }
@@ -68,6 +74,23 @@ function adminToken(env: NodeJS.ProcessEnv): string | undefined {
     throw new Error(`Setting PAYRAIL_ADMIN_TOKEN must be at least ${ADMIN_TOKEN_MIN_LENGTH} random characters (e.g. openssl rand -hex 32)`);
   }
   return token;
+}
+
+/** `1` on, `0` or unset off; anything else is refused rather than guessed. */
+function flagSetting(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new Error(`Setting ${name} must be 0 or 1, got "${raw}"`);
+}
+
+/** Both files or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
+function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
+  const cert_file = env.PAYRAIL_TLS_CERT || undefined;
+  const key_file = env.PAYRAIL_TLS_KEY || undefined;
+  if (cert_file === undefined && key_file === undefined) return undefined;
+  if (cert_file === undefined || key_file === undefined) throw new Error('Settings PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together: set both, or neither');
+  return { cert_file: resolve(cert_file), key_file: resolve(key_file) };
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -138,9 +138,9 @@ describe('/v1/webhook_endpoints', () => {
     await t.stripe.webhookEndpoints.del(second.id);
   });
 
-  it('rejects event types Payrail does not send, bad URLs, and endpoints of another merchant', async () => {
+  it('rejects event types Stripe does not have, bad URLs, and endpoints of another merchant', async () => {
     const bad_type = await t.stripe.webhookEndpoints
-      .create({ url: 'https://example.com/x', enabled_events: ['payment_intent.succeeded', 'invoice.paid'] })
+      .create({ url: 'https://example.com/x', enabled_events: ['payment_intent.succeeded', 'invoice.bogus' as 'invoice.paid'] })
       .catch((e: Stripe.errors.StripeError) => e);
     expect(bad_type).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'enabled_events[1]' });
     const star_and_more = await t.stripe.webhookEndpoints

@@ -14,6 +14,8 @@ import { webhookConsumer } from '../webhooks/consumer.js';
 import type { DeliverySettings } from '../webhooks/delivery-settings.js';
 import { DeliveryWorker } from '../webhooks/worker.js';
 import type { WebhookTransport } from '../webhooks/transport.js';
+import { webhookTransport } from '../webhooks/transport.js';
+import type { DestinationPolicy } from '../webhooks/destinations.js';
 import { parseSchedule } from '../webhooks/schedule.js';
 import { webhookSecretKey } from '../webhooks/secrets.js';
 import type { NatsSettings } from '../adapters/nats/jetstream.js';
@@ -54,6 +56,8 @@ export interface EventServicesDeps {
   logger: Logger;
   /** Platform secret the webhook secrets' sealing key derives from (the same the routes use). */
   key_material: Buffer;
+  /** Where webhooks may be delivered (PAYRAIL_WEBHOOKS_ALLOW_PRIVATE); checked on every connection. */
+  webhook_destinations: DestinationPolicy;
   /** Where settings are read from (PAYRAIL_WEBHOOK_*, NATS_URL, PAYRAIL_NATS_*). */
   env: NodeJS.ProcessEnv;
   app?: FastifyInstance;
@@ -128,7 +132,7 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     clock: deps.clock,
     logger: deps.logger,
     secret_key: webhookSecretKey(deps.key_material),
-    transport: options.transport,
+    transport: options.transport ?? webhookTransport(deps.webhook_destinations),
     random: options.random,
     settings: { ...from_env.delivery, ...options.delivery },
   });

@@ -11,6 +11,8 @@ import { isStripeEventType } from '../domain/event-types.js';
 import { STRIPE_EVENT_TYPES } from '../domain/stripe-event-types.js';
 import type { WebhookSecret } from './secrets.js';
 import { newWebhookSecret, sealSecret } from './secrets.js';
+import type { DestinationPolicy } from './destinations.js';
+import { checkDestination } from './destinations.js';
 
 /** Stripe's `webhook_endpoint`, and the use cases behind /v1/webhook_endpoints. */
 
@@ -38,6 +40,10 @@ export interface WebhookEndpoint {
 export interface EndpointDeps {
   /** Key sealing the signing secrets (see secrets.ts). */
   secret_key: Buffer;
+  /** Where URLs may point (destinations.ts). */
+  destinations: DestinationPolicy;
+  /** The mode of the key making the request: live mode accepts only https URLs. */
+  livemode: boolean;
 }
 
 export interface CreateEndpointParams {
@@ -73,8 +79,11 @@ export function renderEndpoint(endpoint: WebhookEndpoint, secret?: WebhookSecret
   };
 }
 
-/** http(s) only, no fragment; the message never echoes the value (it may be anything). */
-export function checkUrl(url: string): string {
+/**
+ * http(s) only (https in live mode), to a host not written as a private address; the message never
+ * echoes the value (it may be anything).
+ */
+export function checkUrl(url: string, deps: Pick<EndpointDeps, 'destinations' | 'livemode'>): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -87,6 +96,7 @@ export function checkUrl(url: string): string {
   if (url.length > WEBHOOK_ENDPOINT_LIMITS.url_length_max) {
     throw new PayrailError('parameter_invalid', { param: 'url', message: `Invalid URL: at most ${WEBHOOK_ENDPOINT_LIMITS.url_length_max} characters.` });
   }
+  checkDestination(parsed, deps.destinations, deps.livemode);
   return url;
 }
 
@@ -115,7 +125,7 @@ export function checkEnabledEvents(values: readonly string[]): string[] {
 }
 
 export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, params: CreateEndpointParams): Promise<Outcome> {
-  const url = checkUrl(params.url);
+  const url = checkUrl(params.url, deps);
   const enabled_events = checkEnabledEvents(params.enabled_events);
   if (params.api_version !== undefined && params.api_version !== API_VERSION) {
     throw new PayrailError('parameter_invalid', { param: 'api_version', message: `Payrail renders events as API version ${API_VERSION} only.` });
@@ -148,7 +158,7 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   const before = await getEndpoint(ctx.reader, ctx.merchant_id, id);
   const after: WebhookEndpoint = {
     ...before,
-    url: params.url !== undefined ? checkUrl(params.url) : before.url,
+    url: params.url !== undefined ? checkUrl(params.url, deps) : before.url,
     enabled_events: params.enabled_events !== undefined ? checkEnabledEvents(params.enabled_events) : before.enabled_events,
     description: params.description !== undefined ? params.description : before.description,
     metadata: params.metadata !== undefined ? mergeMetadata(before.metadata, params.metadata) : before.metadata,

@@ -9,6 +9,7 @@ import { merchantOf } from '../../../platform/http/request-context.js';
 import * as Endpoints from './endpoints.js';
 import { WEBHOOK_ENDPOINT_LIMITS } from './endpoints.js';
 import { webhookSecretKey } from './secrets.js';
+import type { DestinationPolicy } from './destinations.js';
 
 /** /v1/webhook_endpoints, through the one write pipeline (validation, idempotency, commit). */
 
@@ -39,10 +40,12 @@ const listSchema = z.strictObject(P.listParams);
 
 /**
  * Registers the routes on the gateway. `key_material` is the platform secret the signing secrets'
- * sealing key derives from; the delivery worker derives the same key from the same material.
+ * sealing key derives from; the delivery worker derives the same key from the same material. URLs
+ * must reach where `destinations` allows, and use https when the request's key is a live one.
  */
-export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps, key_material: Buffer): void {
-  const endpoints = { secret_key: webhookSecretKey(key_material) };
+export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps, key_material: Buffer, destinations: DestinationPolicy): void {
+  const secret_key = webhookSecretKey(key_material);
+  const endpoints = (request: FastifyRequest) => ({ secret_key, destinations, livemode: livemodeOf(request) });
   const reader = pipeline.reader;
   const { post } = routeKit(app, pipeline);
   const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) =>
@@ -55,12 +58,12 @@ export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps,
     app.get(path, async (request) => handler(merchantOf(request), P.parseParams(schema, request.query), request));
   };
 
-  write('POST', '/v1/webhook_endpoints', createSchema, (ctx, p) => {
+  write('POST', '/v1/webhook_endpoints', createSchema, (ctx, p, r) => {
     if (p.connect === true) throw new PayrailError('parameter_invalid', { param: 'connect', message: 'Connect webhook endpoints are not supported.' });
-    return Endpoints.createEndpoint(endpoints, ctx, p);
+    return Endpoints.createEndpoint(endpoints(r), ctx, p);
   });
-  write('POST', '/v1/webhook_endpoints/:id', updateSchema, (ctx, p, r) => Endpoints.updateEndpoint(endpoints, ctx, pathId(r), p));
-  write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints, ctx, pathId(r)));
+  write('POST', '/v1/webhook_endpoints/:id', updateSchema, (ctx, p, r) => Endpoints.updateEndpoint(endpoints(r), ctx, pathId(r), p));
+  write('DELETE', '/v1/webhook_endpoints/:id', emptySchema, (ctx, _p, r) => Endpoints.deleteEndpoint(endpoints(r), ctx, pathId(r)));
   read('/v1/webhook_endpoints/:id', retrieveSchema, (m, _q, r) => Endpoints.retrieveEndpoint(reader, m, pathId(r)));
   read('/v1/webhook_endpoints', listSchema, async (m, q) => {
     const page = await Endpoints.listEndpoints(reader, m, {
@@ -71,4 +74,9 @@ export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps,
     });
     return { object: 'list', data: page.data, has_more: page.has_more, url: '/v1/webhook_endpoints' };
   });
+}
+
+/** The mode of the request's key, as the gateway's authentication recorded it (test mode without one). */
+function livemodeOf(request: FastifyRequest): boolean {
+  return (request as { api_key?: { livemode?: boolean } }).api_key?.livemode === true;
 }

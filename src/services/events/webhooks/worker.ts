@@ -9,7 +9,7 @@ import { claimDueDeliveries } from './claim.js';
 import type { DeliverySettings } from './delivery-settings.js';
 import { DEFAULT_DELIVERY_SETTINGS, checkDeliverySettings } from './delivery-settings.js';
 import type { WebhookTransport } from './transport.js';
-import { fetchTransport } from './transport.js';
+import { webhookTransport } from './transport.js';
 import { Alarm } from '../../../platform/alarm.js';
 
 /**
@@ -28,6 +28,7 @@ export interface DeliveryWorkerDeps {
   logger: Logger;
   /** Opens the endpoints' sealed signing secrets (secrets.ts webhookSecretKey). */
   secret_key: Buffer;
+  /** Default: public destinations only (transport.ts). */
   transport?: WebhookTransport;
   /** [0, 1), for the retry jitter. */
   random?: () => number;
@@ -55,7 +56,7 @@ export class DeliveryWorker {
       log: this.log,
       secret_key: deps.secret_key,
       settings: this.settings,
-      transport: deps.transport ?? fetchTransport,
+      transport: deps.transport ?? webhookTransport({ allow_private: false }),
       random: deps.random ?? Math.random,
       signal: this.shutdown.signal,
     };
