@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   secret_key_required: { type: 'invalid_request_error', status: 401, message: 'This API call cannot be made with a publishable API key.' },
   permission_denied: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have the required permissions for this endpoint.' },
   rate_limit: { type: 'invalid_request_error', status: 429, message: 'Too many requests hit the API too quickly.' },
+  api_version_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid Stripe API version.' },
+  api_version_unsupported: { type: 'invalid_request_error', status: 400, message: 'This Stripe API version is older than Payrail answers.' },
+  account_invalid: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have access to this account.' },
 
   // Objects and states
   resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },

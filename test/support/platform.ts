@@ -11,8 +11,8 @@ import { startPlatform } from '../../src/compose.js';
 import { createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { createTestDatabase } from './database.js';
+import pg from 'pg';
 import type { Pool } from '../../src/platform/db.js';
-import { createPool } from '../../src/platform/db.js';
 import { deleteStream } from '../../src/services/events/adapters/nats/jetstream.js';
 
 export const TEST_SECRET_KEY = 'sk_test_payrailTestKey0000000000000001';
@@ -80,7 +80,8 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
     ...overrides,
   };
   const platform = await startPlatform(config, { logger: createLogger('info', sink), ...options });
-  const owner = createPool(database.url, 2);
+  const owner = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'payrail-test-owner' });
+  owner.on('error', () => {}); // fault tests end every backend of the database, idle ones included
   return {
     platform,
     config,

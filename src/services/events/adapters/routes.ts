@@ -2,14 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import * as P from '../../../platform/http/params.js';
+import { expandable, expandableList } from '../../../platform/http/expandable.js';
 import { listOf, pageOf, pathId, routeKit } from '../../../platform/http/routes.js';
 import { listEvents, retrieveEvent } from '../app/queries.js';
 import { registerWebhookRoutes } from '../webhooks/routes.js';
 import type { DestinationPolicy } from '../webhooks/destinations.js';
 
 const EVENT_TYPES_MAX = 20;
-const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
-const listSchema = z.strictObject({ ...P.listParams, type: P.text(100).optional(), types: P.textList(100, EVENT_TYPES_MAX).optional() });
+/** An event's expandable fields (`data`, `request`) are embedded already: any path is refused, as Stripe refuses unknown ones. */
+const nothingExpands = () => false;
+const retrieveSchema = z.strictObject({ expand: expandable(nothingExpands).optional() });
+const listSchema = z.strictObject({
+  ...P.listParams,
+  expand: expandableList(nothingExpands).optional(),
+  type: P.text(100).optional(),
+  types: P.textList(100, EVENT_TYPES_MAX).optional(),
+});
 
 export interface EventRouteDeps {
   write: WriteDeps;
