@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import * as P from '../../../platform/http/params.js';
 import { parseParams } from '../../../platform/http/params.js';
+import { withMerchant } from '../../../platform/merchant-scope.js';
 import { amountSubtotal, isPastExpiry, redirectUrl } from '../domain/session.js';
 import type { CheckoutSession } from '../domain/session.js';
 import type { CheckoutDeps } from '../app/deps.js';
@@ -13,7 +14,7 @@ import { hostedPage } from './page.js';
 
 /**
  * The hosted payment page and the actions its script calls. Outside /v1: no API key; each action
- * carries the page secret from the URL's fragment instead.
+ * carries the page secret from the URL's fragment instead, and runs as the session's merchant.
  */
 
 const secret = P.nonEmptyText(200);
@@ -41,23 +42,27 @@ export function checkoutPageRoutes(deps: CheckoutDeps) {
 
     app.post('/c/pay/:id/summary', async (request, reply) => {
       const params = parseParams(summarySchema, request.body);
-      let session = await openSession(deps, sessionId(request.params), params.secret);
-      if (isPastExpiry(session, Math.floor(deps.write.clock.now_ms() / 1000))) session = await expireNow(deps, session, request.id);
-      session = await completeIfPaid(deps, session, request.id, session.customer_details ?? { email: session.customer_email, name: null });
+      const opened = await openSession(deps, sessionId(request.params), params.secret);
+      const session = await withMerchant(opened.merchant_id, async () => {
+        const current = isPastExpiry(opened, Math.floor(deps.write.clock.now_ms() / 1000)) ? await expireNow(deps, opened, request.id) : opened;
+        return completeIfPaid(deps, current, request.id, current.customer_details ?? { email: current.customer_email, name: null });
+      });
       return noStore(reply).send(summary(session));
     });
 
     app.post('/c/pay/:id/pay', async (request, reply) => {
       const params = parseParams(paySchema, request.body);
       const session = await openSession(deps, sessionId(request.params), params.secret);
-      return sendResult(reply, await pay(deps, session, { card: params.card, email: params.email, name: params.name ?? null }, request.id));
+      const input = { card: params.card, email: params.email, name: params.name ?? null };
+      return sendResult(reply, await withMerchant(session.merchant_id, () => pay(deps, session, input, request.id)));
     });
 
     app.post('/c/pay/:id/authenticate', async (request, reply) => {
       const params = parseParams(authenticateSchema, request.body);
       const session = await openSession(deps, sessionId(request.params), params.secret);
       const details = { email: params.email, name: params.name ?? null };
-      return sendResult(reply, await authenticate(deps, session, params.outcome === 'succeeded', request.id, details));
+      const succeeded = params.outcome === 'succeeded';
+      return sendResult(reply, await withMerchant(session.merchant_id, () => authenticate(deps, session, succeeded, request.id, details)));
     });
   };
 }

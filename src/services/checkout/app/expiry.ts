@@ -1,4 +1,5 @@
 import type { Logger } from '../../../platform/logger.js';
+import { withMerchant } from '../../../platform/merchant-scope.js';
 import { dueForExpiry, getSession } from '../adapters/store.js';
 import type { CheckoutDeps } from './deps.js';
 import { completeIfPaid, runFor } from './hosted.js';
@@ -18,14 +19,19 @@ export async function expireDueSessions(deps: CheckoutDeps, logger: Logger): Pro
   const due = await dueForExpiry(deps.lookup, Math.floor(deps.write.clock.now_ms() / 1000), EXPIRY_BATCH);
   let expired = 0;
   for (const { merchant_id, id } of due) {
-    const request_id = `checkout-expiry-${id}`;
-    const session = await completeIfPaid(deps, await getSession(deps.write.reader, merchant_id, id), request_id, { email: null, name: null });
-    if (session.status !== 'open') continue;
-    const answer = await runFor(deps, merchant_id, request_id, { reserves: [], run: (ctx) => expireSession(deps, ctx, id) }, {}).catch((error: unknown) => {
-      logger.warn({ err: error, checkout_session: id }, 'checkout session expiry failed; retried on the next run');
-      return undefined;
-    });
-    if (answer?.ok) expired += 1;
+    if (await withMerchant(merchant_id, () => expireOne(deps, merchant_id, id, logger))) expired += 1;
   }
   return expired;
+}
+
+async function expireOne(deps: CheckoutDeps, merchant_id: string, id: string, logger: Logger): Promise<boolean> {
+  const request_id = `checkout-expiry-${id}`;
+  try {
+    const session = await completeIfPaid(deps, await getSession(deps.write.reader, merchant_id, id), request_id, { email: null, name: null });
+    if (session.status !== 'open') return false;
+    return (await runFor(deps, merchant_id, request_id, { reserves: [], run: (ctx) => expireSession(deps, ctx, id) }, {})).ok;
+  } catch (error) {
+    logger.warn({ err: error, checkout_session: id }, 'checkout session expiry failed; retried on the next run');
+    return false;
+  }
 }

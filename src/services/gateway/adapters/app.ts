@@ -12,6 +12,7 @@ import { scopeHandlersToMerchant } from '../../../platform/http/request-context.
 import { parseQueryString, registerBodyParsers } from './body-parsers.js';
 import { registerErrorReplies, sendError } from './error-replies.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { registerBrowserLibrary } from './browser-library.js';
 import { registerRequestHooks } from './request-hooks.js';
 
 /** A service's routes: a Fastify plugin written with the toolkit in src/platform/http/routes.ts. */
@@ -43,6 +44,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerRequestHooks(app, deps);
   registerErrorReplies(app);
   registerHealthRoutes(app, deps.ready);
+  registerBrowserLibrary(app);
   scopeHandlersToMerchant(app);
   for (const routes of deps.routes) void app.register(routes);
   return app;
