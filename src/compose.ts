@@ -7,6 +7,7 @@ import { openDatabase } from './platform/database.js';
 import type { Logger } from './platform/logger.js';
 import { createLogger } from './platform/logger.js';
 import { metrics, metricsEnabledIn } from './platform/metrics.js';
+import { listenForScrapes } from './platform/metrics-server.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { startTracing, tracePool, tracingActive } from './platform/tracing.js';
 import { pendingMigrations } from './platform/migrations.js';
@@ -28,7 +29,6 @@ import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
-import { RateLimiter } from './services/gateway/index.js';
 import { closeWithin } from './platform/http/draining-server.js';
 import { createPool } from './platform/db.js';
 import { poolLimits } from './platform/config.js';
@@ -52,6 +52,8 @@ const VAULT_POOL_MAX = 4;
 
 export interface Platform {
   url: string;
+  /** Where Prometheus scrapes this process (its own listener, or the API port with PAYRAIL_METRICS_TOKEN); undefined with metrics off. */
+  metrics_url: string | undefined;
   app: FastifyInstance;
   database: Database;
   /** The default merchant's secret key when this start created it (the only time it is known in clear). */
@@ -128,9 +130,12 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
+  // Without a scrape token, /metrics has a listener of its own, off the API port.
+  const metrics_listener = metrics.enabled && !config.metrics_token ? await listenForScrapes(config.metrics_host, config.metrics_port) : undefined;
   if (!config.public_url) public_url = address;
   return {
     url: address,
+    metrics_url: metrics_listener?.url ?? (metrics.enabled ? `${address}/metrics` : undefined),
     app,
     database,
     secret_key,
@@ -140,6 +145,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     stop: async () => {
       await scheduler.stop();
       await closeWithin(app);
+      await metrics_listener?.close();
       await keys.stop();
       unbind_pool();
       unregister_unsettled();
@@ -165,7 +171,19 @@ function buildApi(
     clock,
     logger: context.logger,
     body_limit_bytes: config.body_limit_bytes,
-    rate_limiter: new RateLimiter({ rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst }),
+    limits: {
+      rate: { rate_per_s: config.rate_limit_per_s, burst: config.rate_limit_burst },
+      failed_authentications: { limit: config.auth_failure_limit, window_ms: config.auth_failure_window_s * 1000 },
+      redis_url: config.redis_url,
+      redis_prefix: config.redis_prefix,
+    },
+    http: {
+      request_timeout_ms: config.http_request_timeout_ms,
+      keep_alive_timeout_ms: config.http_keep_alive_timeout_ms,
+      max_connections: config.http_max_connections,
+      trust_proxy: config.trust_proxy,
+    },
+    metrics_token: config.metrics_token,
     routes: [
       paymentsRoutes({ payments, write }),
       eventsRoutes({ write, key_material: idempotency_hash_key, webhook_destinations: webhookDestinations(config) }),

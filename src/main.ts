@@ -2,7 +2,6 @@ import { loadConfig } from './platform/config.js';
 import type { Config } from './platform/config.js';
 import type { Platform } from './compose.js';
 import { startPlatform } from './compose.js';
-import { metrics } from './platform/metrics.js';
 import { traceExportersIn, tracingActive } from './platform/tracing.js';
 import { DRAIN_TIMEOUT_MS } from './platform/http/draining-server.js';
 
@@ -27,7 +26,7 @@ process.stdout.write(
     `  Payrail is running.`,
     `  API:         ${platform.url}/v1`,
     `  Health:      ${platform.url}/healthz`,
-    ...(metrics.enabled ? [`  Metrics:     ${platform.url}/metrics`] : []),
+    ...(platform.metrics_url ? [`  Metrics:     ${platform.metrics_url}`] : []),
     ...(tracingActive() ? [`  Traces:      OpenTelemetry (${traceExportersIn(process.env).join(', ')})`] : []),
     ...secretKeyLines(platform.secret_key),
     `  Database:    ${platform.database.embedded ? `embedded PostgreSQL in ${config.data_dir}` : 'DATABASE_URL'}`,

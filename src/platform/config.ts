@@ -25,6 +25,22 @@ export interface Config {
   body_limit_bytes: number;
   rate_limit_per_s: number;
   rate_limit_burst: number;
+  /** Failed authentications a client address may make per window before it gets 429s until the window ends. */
+  auth_failure_limit: number;
+  auth_failure_window_s: number;
+  /** Redis shares the rate limits and failed-authentication counts across processes; unset, each process keeps its own. */
+  redis_url: string | undefined;
+  redis_prefix: string;
+  /** What one client may hold of the API server (slow bodies, idle sockets, socket count). */
+  http_request_timeout_ms: number;
+  http_keep_alive_timeout_ms: number;
+  http_max_connections: number;
+  /** Addresses or CIDRs of proxies whose X-Forwarded-For names the client; unset, the peer is the client. */
+  trust_proxy: string[] | undefined;
+  /** `/metrics` on its own listener (host and port; port 0 picks one), or on the API port behind a bearer token when a token is set. */
+  metrics_host: string;
+  metrics_port: number;
+  metrics_token: string | undefined;
   log_level: string;
   public_url: string | undefined;
   /** PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may go to loopback and private addresses (development only). */
@@ -57,6 +73,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     body_limit_bytes: intSetting(env, 'PAYRAIL_BODY_LIMIT_BYTES', 256 * 1024),
     rate_limit_per_s: intSetting(env, 'PAYRAIL_RATE_LIMIT_PER_S', 5_000),
     rate_limit_burst: intSetting(env, 'PAYRAIL_RATE_LIMIT_BURST', 10_000),
+    auth_failure_limit: positiveIntSetting(env, 'PAYRAIL_AUTH_FAILURE_LIMIT', 20),
+    auth_failure_window_s: positiveIntSetting(env, 'PAYRAIL_AUTH_FAILURE_WINDOW_S', 60),
+    redis_url: env.REDIS_URL || undefined,
+    redis_prefix: env.PAYRAIL_REDIS_PREFIX || 'payrail:',
+    http_request_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_REQUEST_TIMEOUT_MS', 10_000),
+    http_keep_alive_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000),
+    http_max_connections: positiveIntSetting(env, 'PAYRAIL_HTTP_MAX_CONNECTIONS', 1_000),
+    trust_proxy: env.PAYRAIL_TRUST_PROXY ? env.PAYRAIL_TRUST_PROXY.split(',').map((entry) => entry.trim()) : undefined,
+    metrics_host: env.PAYRAIL_METRICS_HOST || '127.0.0.1',
+    metrics_port: intSetting(env, 'PAYRAIL_METRICS_PORT', 9464),
+    metrics_token: metricsToken(env),
     log_level: env.LOG_LEVEL ?? 'info',
     public_url: env.PAYRAIL_PUBLIC_URL || undefined,
     webhooks_allow_private: flagSetting(env, 'PAYRAIL_WEBHOOKS_ALLOW_PRIVATE'),
@@ -91,6 +118,17 @@ function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
   if (cert_file === undefined && key_file === undefined) return undefined;
   if (cert_file === undefined || key_file === undefined) throw new Error('Settings PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together: set both, or neither');
   return { cert_file: resolve(cert_file), key_file: resolve(key_file) };
+}
+
+const METRICS_TOKEN_MIN_LENGTH = 32;
+
+/** A scrape token short enough to guess would make /metrics public again. */
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.PAYRAIL_METRICS_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (token.length < METRICS_TOKEN_MIN_LENGTH)
+    throw new Error(`Setting PAYRAIL_METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`);
+  return token;
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

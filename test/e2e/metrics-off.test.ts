@@ -18,6 +18,7 @@ describe('metrics off', () => {
     expect(metrics.enabled).toBe(false);
     const intent = await t.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
     expect(intent.status).toBe('succeeded');
+    expect(t.platform.metrics_url).toBeUndefined();
     const response = await fetch(`${t.url}/metrics`);
     expect(response.status).toBe(404);
     const text = await metrics.registry.metrics();

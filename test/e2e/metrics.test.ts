@@ -87,7 +87,7 @@ async function consumersCaughtUp(timeout_ms = 15_000): Promise<void> {
 }
 
 async function scrape(): Promise<{ text: string; samples: Sample[]; content_type: string }> {
-  const response = await fetch(`${t.url}/metrics`);
+  const response = await fetch(t.platform.metrics_url ?? `${t.url}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
   return { text, samples: parse(text), content_type: response.headers.get('content-type') ?? '' };

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  return (await fetch(`${t.url}/metrics`)).text();
+  return (await fetch(t.platform.metrics_url ?? `${t.url}/metrics`)).text();
 }
 
 /** The value of one sample line, e.g. `payrail_x_total{outcome="succeeded"}`; 0 when absent. */

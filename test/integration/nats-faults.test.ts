@@ -94,7 +94,7 @@ describe.runIf(natsServerInstalled())('NATS faults', () => {
   }
 
   async function scrape(): Promise<string> {
-    return (await fetch(`${t.url}/metrics`)).text();
+    return (await fetch(t.platform.metrics_url ?? `${t.url}/metrics`)).text();
   }
 
   function sample(text: string, series: string): number | undefined {

@@ -74,6 +74,8 @@ export async function startTestPlatform(overrides: Partial<Config> = {}, test_op
     bootstrap_secret_key: TEST_SECRET_KEY,
     db_pool_max: 10,
     log_level: 'info',
+    // Each platform's own /metrics listener, on a free port (Platform.metrics_url says which).
+    metrics_port: 0,
     // Test receivers listen on 127.0.0.1: these platforms opt in to private destinations, as a developer
     // would (test/e2e/webhooks-ssrf.test.ts starts its own without, to prove the refusals).
     webhooks_allow_private: true,

@@ -26,6 +26,8 @@ export function serverEnv(
     PAYRAIL_DATA_DIR: settings.data_dir,
     PAYRAIL_BOOTSTRAP_SECRET_KEY: settings.secret_key,
     LOG_LEVEL: 'warn',
+    // Servers started side by side must not all claim the default metrics port.
+    PAYRAIL_METRICS_PORT: '0',
     ...extra,
   };
 }

@@ -93,7 +93,8 @@ export const metadata = () =>
       return fail(ctx, 'metadata_invalid', 'Invalid metadata: must be a hash of keys to string values.');
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length > METADATA_MAX_KEYS) return fail(ctx, 'metadata_invalid', `Metadata can have at most ${METADATA_MAX_KEYS} keys.`);
-    const result: Record<string, string | null> = {};
+    // Collected as entries: `result[key] =` would set the prototype for a key named `__proto__`.
+    const result: [string, string | null][] = [];
     for (const [key, raw] of entries) {
       if (key.length === 0 || key.length > METADATA_KEY_MAX_LENGTH || /[[\]]/.test(key) || !isStorableText(key))
         return fail(
@@ -107,18 +108,41 @@ export const metadata = () =>
         return fail(ctx, 'metadata_invalid', `Metadata values can be at most ${METADATA_VALUE_MAX_LENGTH} characters.`);
       if (typeof string_value === 'string' && !isStorableText(string_value))
         return fail(ctx, 'metadata_invalid', 'Metadata values must not contain NUL characters or unpaired surrogates.');
-      result[key] = string_value === '' ? null : string_value;
+      result.push([key, string_value === '' ? null : string_value]);
     }
-    return result;
+    return Object.fromEntries(result);
   });
 
-const EXPANDABLE_MAX = 10;
+/** Stripe's limits: a path is at most four fields deep (`data.payment_intent.customer.invoice_settings`). */
+export const EXPAND_MAX_DEPTH = 4;
+/** Distinct paths per request: each one is a load per object returned, so the count bounds the work. */
+export const EXPAND_MAX_PATHS = 10;
+/** Sent entries, repeats included, before de-duplication; the form parser caps parameters anyway. */
+const EXPAND_MAX_ENTRIES = 100;
+const EXPAND_PATH = /^[a-z0-9_]{1,100}(?:\.[a-z0-9_]{1,100})*$/;
+
+/** The entries of `expand` as sent: `expand[]=a&expand[]=b`, `expand[0]=a`, a JSON array or one string. */
+export function expandEntries(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
+}
+
+/**
+ * `expand[]`, de-duplicated: a repeated path is one expansion, so repeats cannot multiply the work.
+ * Which paths an object can expand is its service's expander's business; this checks the shape.
+ */
 export const expand = () =>
   z.unknown().transform((value, ctx) => {
-    const list: unknown[] = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.values(value) : [value];
-    if (list.length > EXPANDABLE_MAX || !list.every((v): v is string => typeof v === 'string'))
+    const entries = expandEntries(value);
+    if (entries.length > EXPAND_MAX_ENTRIES || !entries.every((v): v is string => typeof v === 'string'))
       return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
-    return list;
+    const paths = [...new Set(entries)];
+    const malformed = paths.find((path) => !EXPAND_PATH.test(path));
+    if (malformed !== undefined)
+      return fail(ctx, 'parameter_invalid', 'Each expand path must be field names joined by dots, such as `customer` or `data.payment_intent`.');
+    if (paths.some((path) => path.split('.').length > EXPAND_MAX_DEPTH))
+      return fail(ctx, 'parameter_invalid', `You cannot expand more than ${EXPAND_MAX_DEPTH} levels of a property.`);
+    if (paths.length > EXPAND_MAX_PATHS) return fail(ctx, 'parameter_invalid', `You cannot expand more than ${EXPAND_MAX_PATHS} properties at once.`);
+    return paths;
   });
 
 /** A list of short strings, sent as `x[0]=a&x[1]=b` or a JSON array. */

@@ -1,6 +1,6 @@
 /** The gateway's public entry: the HTTP API every service's routes are registered on. */
-export type { GatewayDeps, ServiceRoutes } from './adapters/app.js';
+export type { GatewayDeps, HttpServerSettings, ServiceRoutes } from './adapters/app.js';
 export { buildGateway } from './adapters/app.js';
 export type { ClientSecretCheck } from './adapters/auth.js';
-export { RateLimiter } from './domain/rate-limit.js';
+export type { RequestLimitSettings } from './adapters/request-limits.js';
 export { gatewayMigrations } from './migrations/index.js';

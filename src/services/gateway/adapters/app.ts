@@ -5,15 +5,20 @@ import type { Clock } from '../../../kernel/clock.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
 import type { ClientSecretCheck } from './auth.js';
-import type { RateLimiter } from '../domain/rate-limit.js';
 import { registerRequestTracing } from '../../../platform/tracing.js';
 import { DrainingServer } from '../../../platform/http/draining-server.js';
+import { answerClientError } from '../../../platform/http/client-errors.js';
+import { SECURITY_HEADERS } from '../../../platform/http/security-headers.js';
 import { scopeHandlersToMerchant } from '../../../platform/http/request-context.js';
 import { parseQueryString, registerBodyParsers } from './body-parsers.js';
 import { registerErrorReplies, sendError } from './error-replies.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerBrowserLibrary } from './browser-library.js';
 import { registerRequestHooks } from './request-hooks.js';
+import { registerLimitHooks } from './limit-hooks.js';
+import { registerTestModeGuard } from './test-mode.js';
+import type { RequestLimitSettings } from './request-limits.js';
+import { RequestLimits } from './request-limits.js';
 
 /** A service's routes: a Fastify plugin written with the toolkit in src/platform/http/routes.ts. */
 export type ServiceRoutes = (app: FastifyInstance) => Promise<void>;
@@ -24,13 +29,26 @@ export interface GatewayDeps {
   clock: Clock;
   logger: Logger;
   body_limit_bytes: number;
-  rate_limiter: RateLimiter;
+  /** The per-merchant rate limit (weighted by cost) and the failed-authentication throttle per client address. */
+  limits: RequestLimitSettings;
+  http: HttpServerSettings;
+  /** When set, `/metrics` is served on this server to scrapes bearing this token; otherwise not here at all. */
+  metrics_token?: string | undefined;
   /** Checks a publishable key's `client_secret` against its object (the owning service's answer); without it such requests are refused. */
   client_secrets?: ClientSecretCheck;
   /** Each service's routes (payments, events, ledger), registered behind authentication. */
   routes: readonly ServiceRoutes[];
   /** Whether migrations are done and the database answers; for /readyz. */
   ready: () => Promise<boolean>;
+}
+
+/** How long a client may take to send a request or keep an idle socket, and how many sockets the server holds. */
+export interface HttpServerSettings {
+  request_timeout_ms: number;
+  keep_alive_timeout_ms: number;
+  max_connections: number;
+  /** Proxies trusted to name the client in X-Forwarded-For (addresses or CIDRs). */
+  trust_proxy?: string[] | undefined;
 }
 
 /** The public HTTP API: an app factory, so tests drive it in process with inject() or over a socket. */
@@ -41,9 +59,12 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerBodyParsers(app);
   // First, so auth, parsing and the handler run inside the request's span (a no-op without tracing).
   registerRequestTracing(app);
-  registerRequestHooks(app, deps);
+  const limits = new RequestLimits(deps.limits, deps.clock, deps.logger);
+  registerRequestHooks(app, { ...deps, limits });
+  registerLimitHooks(app, limits);
+  registerTestModeGuard(app);
   registerErrorReplies(app);
-  registerHealthRoutes(app, deps.ready);
+  registerHealthRoutes(app, deps.ready, deps.metrics_token);
   registerBrowserLibrary(app);
   scopeHandlersToMerchant(app);
   for (const routes of deps.routes) void app.register(routes);
@@ -62,7 +83,13 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
     routerOptions: { querystringParser: parseQueryString },
     // Shutdown: idle sockets close at once, in-flight requests finish, late requests get Stripe's 503
     // from the server itself (Fastify's own closing 503 is not Stripe-shaped).
-    serverFactory: (handler, options) => new DrainingServer(handler, options),
+    serverFactory: (handler, options) =>
+      new DrainingServer(handler, options, { max_connections: deps.http.max_connections, response_headers: SECURITY_HEADERS }),
+    // A body that never arrives holds its socket only this long (slowloris), and an idle keep-alive socket this long.
+    requestTimeout: deps.http.request_timeout_ms,
+    keepAliveTimeout: deps.http.keep_alive_timeout_ms,
+    clientErrorHandler: answerClientError,
+    ...(deps.http.trust_proxy ? { trustProxy: deps.http.trust_proxy } : {}),
     return503OnClosing: false,
     // Malformed paths and over-long ids fail in the router, before any hook: answer those in Stripe's shape too.
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),

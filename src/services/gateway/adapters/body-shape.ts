@@ -30,10 +30,10 @@ export function nestsDeeperThan(text: string, max: number): boolean {
 }
 
 /**
- * qs drops a key named `__proto__` whatever its options, so while it parses the key is spelt with a
- * NUL no client key can contain (keys with NUL are refused), and renamed back afterwards as data.
+ * qs drops a key named `__proto__` whatever its options, so while it parses the key goes by a stand-in
+ * with a NUL, and is renamed back afterwards as data. A client key holding the stand-in itself is refused.
  */
-const PROTO_STAND_IN = '\u0000proto';
+const PROTO_STAND_IN = '\u0000__proto__\u0000';
 const PROTO_SEGMENT = /(^|\[)__proto__(?=\]|\[|$)/g;
 
 type Decoder = (text: string, decoder?: unknown, charset?: string) => string;
@@ -42,7 +42,7 @@ type Decoder = (text: string, decoder?: unknown, charset?: string) => string;
 export function decodeFormPart(text: string, decode: Decoder, charset: string, type: 'key' | 'value'): string {
   const decoded = decode(text, decode, charset);
   if (type === 'value') return decoded;
-  if (decoded.includes('\u0000')) throw new PayrailError('body_invalid', { message: 'Parameter names cannot contain NUL characters.' });
+  if (decoded.includes(PROTO_STAND_IN)) throw new PayrailError('body_invalid', { message: 'A parameter name holds a reserved sequence.' });
   return decoded.replace(PROTO_SEGMENT, `$1${PROTO_STAND_IN}`);
 }
 

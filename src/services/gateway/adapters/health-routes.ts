@@ -1,17 +1,25 @@
 import type { FastifyInstance } from 'fastify';
+import { PayrailError } from '../../../kernel/errors.js';
 import { metrics } from '../../../platform/metrics.js';
+import { scrapeAuthorized } from '../../../platform/metrics-server.js';
 
 /** The unauthenticated routes of operators and load balancers: liveness, readiness and the Prometheus scrape. */
 
 /** A load balancer's probe answers within a second, whatever the database does. */
 const READINESS_TIMEOUT_MS = 800;
 
-/** `ready`: whether migrations are done and the database answers. */
-export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<boolean>): void {
+/**
+ * `ready`: whether migrations are done and the database answers. `/metrics` is here only with a
+ * `metrics_token` (scrapes must bear it); otherwise it has a listener of its own (metrics-server.ts).
+ */
+export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<boolean>, metrics_token: string | undefined): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Prometheus exposition (PAYRAIL_METRICS=off removes it). Label values hold no ids or secrets.
-  if (metrics.enabled) {
-    app.get('/metrics', async (_request, reply) => {
+  if (metrics.enabled && metrics_token !== undefined) {
+    app.get('/metrics', async (request, reply) => {
+      if (!scrapeAuthorized(request.headers.authorization, metrics_token)) {
+        throw new PayrailError('api_key_invalid', { message: 'Scraping /metrics needs the PAYRAIL_METRICS_TOKEN as a bearer token.' });
+      }
       const { content_type, body } = await metrics.exposition();
       reply.header('content-type', content_type).send(body);
     });

@@ -1,20 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../../../kernel/clock.js';
-import { PayrailError } from '../../../kernel/errors.js';
 import { metrics } from '../../../platform/metrics.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
 import { API_VERSION } from '../../events/index.js';
 import type { ClientSecretCheck } from './auth.js';
 import { authenticate, checkClientSecret } from './auth.js';
 import { answeredVersion, refuseOtherAccount } from './api-versions.js';
-import type { RateLimiter } from '../domain/rate-limit.js';
+import { refuseThrottledAddress } from './limit-hooks.js';
+import type { RequestLimits } from './request-limits.js';
 
 /** What every request goes through before its route (Stripe's headers, authentication, rate limit) and after it (metrics, one log line). */
 
 export interface RequestHookDeps {
   keys: ApiKeyResolver;
-  clock: Clock;
-  rate_limiter: RateLimiter;
+  limits: RequestLimits;
   client_secrets?: ClientSecretCheck | undefined;
 }
 
@@ -28,13 +26,11 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
     // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
     if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
+      await refuseThrottledAddress(request, reply, deps.limits);
       request.api_key = await authenticate(request, deps.keys);
       request.merchant_id = request.api_key.merchant_id;
       refuseOtherAccount(headerString(request.headers['stripe-account']), request.merchant_id);
-      if (!deps.rate_limiter.allow(request.merchant_id, deps.clock.now_ms())) {
-        reply.header('Retry-After', '1');
-        throw new PayrailError('rate_limit', { message: 'Too many requests hit the API too quickly. Retry after a short wait.' });
-      }
+      // The rate limit is taken in limit-hooks.ts once the body is parsed: a request's cost depends on it.
     }
   });
 

@@ -1,47 +1,51 @@
 import { assert } from '../../../kernel/assert.js';
 
 /**
- * A token bucket per merchant, in process memory: each merchant may burst up to `burst` requests and
- * sustain `rate_per_s`. Past one process the same limits belong in Redis (a later binding); in memory
- * each process enforces its own share.
+ * Token buckets, one per key (a merchant), in process memory: a key may spend up to `burst` cost units
+ * at once and `rate_per_s` units per second after that. This is the single-process binding; with
+ * REDIS_URL the same bucket lives in Redis (adapters/redis-limits.ts) and every process shares it.
  */
 export interface RateLimitSettings {
   rate_per_s: number;
   burst: number;
 }
 
-const MAX_TRACKED_MERCHANTS = 100_000;
+/** Whether a request may go on; when not, how long until its cost is available again. */
+export type LimitDecision = { allowed: true } | { allowed: false; retry_after_ms: number };
+
+const MAX_TRACKED_KEYS = 100_000;
 
 interface Bucket {
   tokens: number;
   updated_ms: number;
 }
 
-export class RateLimiter {
+export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly settings: RateLimitSettings) {
     assert(settings.rate_per_s > 0 && settings.burst >= 1, 'rate limits must allow at least one request');
   }
 
-  /** Takes one token; false when the merchant is over its limit. */
-  allow(merchant_id: string, now_ms: number): boolean {
-    const bucket = this.buckets.get(merchant_id) ?? this.track(merchant_id, now_ms);
+  /** Spends `cost` units of `key`'s bucket (a cost above the burst spends the whole burst, so it can still pass). */
+  take(key: string, cost: number, now_ms: number): LimitDecision {
+    const bucket = this.buckets.get(key) ?? this.track(key, now_ms);
     const elapsed_ms = Math.max(0, now_ms - bucket.updated_ms);
     bucket.tokens = Math.min(this.settings.burst, bucket.tokens + (elapsed_ms * this.settings.rate_per_s) / 1000);
     bucket.updated_ms = now_ms;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    const spend = Math.min(cost, this.settings.burst);
+    if (bucket.tokens < spend) return { allowed: false, retry_after_ms: Math.ceil(((spend - bucket.tokens) * 1000) / this.settings.rate_per_s) };
+    bucket.tokens -= spend;
+    return { allowed: true };
   }
 
-  private track(merchant_id: string, now_ms: number): Bucket {
-    if (this.buckets.size >= MAX_TRACKED_MERCHANTS) {
+  private track(key: string, now_ms: number): Bucket {
+    if (this.buckets.size >= MAX_TRACKED_KEYS) {
       const oldest = this.buckets.keys().next().value;
       if (oldest !== undefined) this.buckets.delete(oldest);
     }
     const bucket = { tokens: this.settings.burst, updated_ms: now_ms };
-    this.buckets.set(merchant_id, bucket);
+    this.buckets.set(key, bucket);
     return bucket;
   }
 }

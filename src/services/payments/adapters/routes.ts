@@ -51,7 +51,7 @@ function registerIntentRoutes({ post, get }: RouteKit, payments: PaymentsDeps): 
   post('/v1/payment_intents/:id/capture', S.captureSchema, [], (ctx, p, r) => Intents.captureIntent(payments, ctx, id(r), p));
   post('/v1/payment_intents/:id/cancel', S.cancelSchema, [], (ctx, p, r) => Intents.cancelIntent(payments, ctx, id(r), p));
   post('/v1/test_helpers/payment_intents/:id/authenticate', S.authenticateSchema, [], (ctx, p, r) =>
-    Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed'),
+    Intents.authenticateIntent(payments, ctx, id(r), p.outcome !== 'failed', p.client_secret),
   );
   get('/v1/payment_intents/:id', S.retrieveIntentSchema, (m, _q, r) => Intents.retrieveIntent(payments, m, id(r)));
   get('/v1/payment_intents', S.intentListSchema, async (m, q) => list('/v1/payment_intents', await Intents.listIntents(payments, m, page(q), q.customer)));

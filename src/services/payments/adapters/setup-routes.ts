@@ -71,7 +71,7 @@ export function registerSetupIntentRoutes({ post, get }: RouteKit, payments: Pay
   post('/v1/setup_intents/:id/confirm', confirmSetupSchema, CONFIRM_RESERVES, (ctx, p, r) => Setup.confirmSetupIntent(payments, ctx, id(r), p));
   post('/v1/setup_intents/:id/cancel', cancelSetupSchema, [], (ctx, p, r) => Setup.cancelSetupIntent(ctx, id(r), p.cancellation_reason));
   post('/v1/test_helpers/setup_intents/:id/authenticate', authenticateSetupSchema, ['payment_method'], (ctx, p, r) =>
-    Setup.authenticateSetupIntent(payments, ctx, id(r), p.outcome !== 'failed'),
+    Setup.authenticateSetupIntent(payments, ctx, id(r), p.outcome !== 'failed', p.client_secret),
   );
   get('/v1/setup_intents/:id', retrieveSetupSchema, (m, q, r) => Setup.retrieveSetupIntent(payments, m, id(r), q.client_secret));
   get('/v1/setup_intents', listSetupSchema, async (m, q) => list('/v1/setup_intents', await Setup.listSetupIntents(payments, m, page(q), q)));

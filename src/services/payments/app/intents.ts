@@ -166,9 +166,25 @@ async function claimIntent(ctx: OperationContext, before: PaymentIntent): Promis
   return claimed;
 }
 
-/** Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes at the processor. */
-export async function authenticateIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, authenticated: boolean): Promise<Outcome> {
-  return completeAuthentication(deps, ctx, await getIntent(ctx.reader, ctx.merchant_id, id), authenticated);
+/**
+ * Completes a 3-D Secure step (the sandbox's test page): the pending attempt resumes at the processor.
+ * The customer's step (the redirect URL) carries the intent's client_secret, which must be this intent's.
+ */
+export async function authenticateIntent(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  id: string,
+  authenticated: boolean,
+  client_secret?: string,
+): Promise<Outcome> {
+  const waiting = await getIntent(ctx.reader, ctx.merchant_id, id);
+  if (client_secret !== undefined && client_secret !== waiting.client_secret) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'client_secret',
+      message: 'The client_secret provided does not match the client_secret of this PaymentIntent.',
+    });
+  }
+  return completeAuthentication(deps, ctx, waiting, authenticated);
 }
 
 export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: CaptureParams): Promise<Outcome> {

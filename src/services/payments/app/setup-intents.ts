@@ -106,8 +106,22 @@ export async function confirmSetupIntent(deps: PaymentsDeps, ctx: OperationConte
 }
 
 /** Completes a 3-D Secure step (the sandbox's test page): the verification resumes at the processor. */
-export async function authenticateSetupIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, authenticated: boolean): Promise<Outcome> {
-  return authenticateSetup(deps, ctx, await getSetupIntent(ctx.reader, ctx.merchant_id, id), authenticated);
+export async function authenticateSetupIntent(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  id: string,
+  authenticated: boolean,
+  client_secret?: string,
+): Promise<Outcome> {
+  const waiting = await getSetupIntent(ctx.reader, ctx.merchant_id, id);
+  // The customer's step (the redirect URL) carries the SetupIntent's client_secret: it must be this one's.
+  if (client_secret !== undefined && client_secret !== waiting.client_secret) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'client_secret',
+      message: 'The client_secret provided does not match the client_secret of this SetupIntent.',
+    });
+  }
+  return authenticateSetup(deps, ctx, waiting, authenticated);
 }
 
 /**

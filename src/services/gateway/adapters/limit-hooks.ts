@@ -1,0 +1,60 @@
+import { isIPv6 } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PayrailError } from '../../../kernel/errors.js';
+import { expandEntries } from '../../../platform/http/params.js';
+import { requestCost } from '../domain/request-cost.js';
+import type { RequestLimits } from './request-limits.js';
+
+/**
+ * The limits every API request meets: a client address with too many failed authentications is
+ * refused before its key is even looked at, and each merchant's requests spend from its rate limit
+ * what they cost (known once the body is parsed, before the route runs).
+ */
+export function registerLimitHooks(app: FastifyInstance, limits: RequestLimits): void {
+  app.addHook('onError', async (request, _reply, error) => {
+    if ((error as { code?: unknown }).code === 'api_key_invalid') await limits.recordFailedAuthentication(clientAddress(request));
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.merchant_id === undefined) return;
+    const decision = await limits.take(request.merchant_id, costOf(request));
+    if (!decision.allowed) {
+      throw tooManyRequests(reply, decision.retry_after_ms, 'Too many requests hit the API too quickly. Retry after a short wait, or spread requests out.');
+    }
+  });
+  app.addHook('onClose', async () => limits.close());
+}
+
+/** Called by the authentication hook before it reads the key: a throttled address learns nothing about keys. */
+export async function refuseThrottledAddress(request: FastifyRequest, reply: FastifyReply, limits: RequestLimits): Promise<void> {
+  const blocked_ms = await limits.blockedFor(clientAddress(request));
+  if (blocked_ms !== undefined) {
+    throw tooManyRequests(reply, blocked_ms, 'Too many requests with invalid API keys came from your address. Retry later with a valid key.');
+  }
+}
+
+function tooManyRequests(reply: FastifyReply, retry_after_ms: number, message: string): PayrailError {
+  reply.header('Retry-After', String(Math.max(1, Math.ceil(retry_after_ms / 1000))));
+  return new PayrailError('rate_limit', { message });
+}
+
+function costOf(request: FastifyRequest): number {
+  const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
+  const limit = request.method === 'GET' ? Number(params?.limit) : Number.NaN;
+  const expansions = params?.expand === undefined ? 0 : new Set(expandEntries(params.expand)).size;
+  return requestCost({
+    write: request.method !== 'GET',
+    objects: Number.isSafeInteger(limit) ? Math.min(Math.max(limit, 1), 100) : 1,
+    expansions: Math.min(expansions, 10),
+  });
+}
+
+/** IPv6 clients are counted by their /64, which one subscriber usually holds whole. */
+export function clientAddress(request: FastifyRequest): string {
+  const address = request.ip;
+  if (!isIPv6(address) || address.startsWith('::ffff:')) return address;
+  const [head = '', tail = ''] = address.split('::', 2);
+  const left = head === '' ? [] : head.split(':');
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
