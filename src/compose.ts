@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './platform/config.js';
 import type { Database } from './platform/database.js';
@@ -17,8 +16,9 @@ import { systemClock } from './kernel/clock.js';
 import { UlidGenerator } from './kernel/ids.js';
 import type { KeyHasher, KeyStore } from './services/merchants/index.js';
 import { ApiKeyResolver, adminRoutes, countMerchants, createMerchant, loadKeyHasher } from './services/merchants/index.js';
-import { Vault } from './services/vault/index.js';
-import { loadVaultKeyring } from './services/vault/index.js';
+import type { KeySettings, SecretSealer } from './services/vault/index.js';
+import { Vault, loadVaultKeyring, openKms } from './services/vault/index.js';
+import { secretsDir } from './platform/secrets-dir.js';
 import type { Connector } from './services/connectors/index.js';
 import { SandboxProcessor, instrumentConnector } from './services/connectors/index.js';
 import { DEFAULT_RULES } from './services/risk/index.js';
@@ -30,6 +30,7 @@ import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
 import { closeWithin } from './platform/http/draining-server.js';
+import type { Pool } from './platform/db.js';
 import { createPool } from './platform/db.js';
 import { poolLimits } from './platform/config.js';
 import { errorBody } from './platform/http/errors.js';
@@ -114,7 +115,16 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Webhooks: the consumer that enqueues deliveries and the worker that sends them, off the request
   // path; with NATS_URL also the outbox relay to JetStream. Stops when the app closes, before the pool.
   const events = await startEventServices(
-    { pool: database.pool, clock, logger, app, key_material: idempotency_hash_key, webhook_destinations: webhookDestinations(config), env: process.env },
+    {
+      pool: database.pool,
+      clock,
+      logger,
+      app,
+      key_material: idempotency_hash_key,
+      webhook_sealing: services.webhook_sealing,
+      webhook_destinations: webhookDestinations(config),
+      env: process.env,
+    },
     options.events,
   );
   // Settles processor calls whose caller died, in one process at a time. It finds them across
@@ -186,7 +196,7 @@ function buildApi(
     metrics_token: config.metrics_token,
     routes: [
       paymentsRoutes({ payments, write }),
-      eventsRoutes({ write, key_material: idempotency_hash_key, webhook_destinations: webhookDestinations(config) }),
+      eventsRoutes({ write, key_material: idempotency_hash_key, webhook_sealing: services.webhook_sealing, webhook_destinations: webhookDestinations(config) }),
       ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
@@ -207,8 +217,10 @@ export interface PaymentServices {
   /** The write pipeline: every use case runs through it, from HTTP, the CLI or a job. */
   write: WriteDeps;
   payments: PaymentsDeps;
-  /** The platform secret the idempotency request hash and the webhook secrets' sealing key derive from. */
+  /** The platform secret the idempotency request hash (and webhook secrets sealed before the KMS) derive from. */
   idempotency_hash_key: Buffer;
+  /** Seals webhook signing secrets through the KMS, under their own key. */
+  webhook_sealing: SecretSealer;
   close(): Promise<void>;
 }
 
@@ -221,13 +233,15 @@ export async function openPaymentServices(
   database: Database,
   context: { clock: Clock; ids: UlidGenerator; logger: Logger; connector?: Connector | undefined; public_url: () => string },
 ): Promise<PaymentServices> {
-  const keyring = loadVaultKeyring(config.vault_key_hex, join(config.data_dir, 'vault.key'));
-  const idempotency_hash_key = createHmac('sha256', keyring.fingerprint_key).update('payrail idempotency request hash v1').digest();
+  const kms = await openKms(keySettings(config), (message, fields) => context.logger.info(fields, message));
+  const keyring = await withPool(database.urls.vault, (pool) => loadVaultKeyring(pool, kms, context.clock.now_ms()));
+  // Sealed cards are read only through the vault's own role, scoped to the merchant like the request path.
+  const vault_reader = createPool(database.urls.vault, VAULT_POOL_MAX, poolLimits(config), { read_only: true, merchant_scoped: true });
+  const vault = new Vault(keyring, vault_reader);
+  const idempotency_hash_key = idempotencyHashKey(keyring.fingerprint_key);
   // The request path connects as the app role, each statement scoped to the merchant it acts for.
   const writer = createPool(database.urls.app, config.db_pool_max, poolLimits(config), { merchant_scoped: true });
   const reader = createPool(database.urls.app, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true, merchant_scoped: true });
-  // Sealed cards are read only through the vault's own role, scoped to the merchant like the request path.
-  const vault_reader = createPool(database.urls.vault, VAULT_POOL_MAX, poolLimits(config), { read_only: true, merchant_scoped: true });
   const lease = await takeProcessLease(database.url, (error) => context.logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
   // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
@@ -236,7 +250,7 @@ export async function openPaymentServices(
   const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
   const payments: PaymentsDeps = {
     reader,
-    vault: new Vault(keyring, vault_reader),
+    vault,
     connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
     risk_rules: DEFAULT_RULES,
     public_url: context.public_url,
@@ -246,6 +260,7 @@ export async function openPaymentServices(
     write: { pool: writer, reader, ids: context.ids, clock: context.clock, lease, hash_key: idempotency_hash_key, render_error: errorBody },
     payments,
     idempotency_hash_key,
+    webhook_sealing: vault.sealer('webhook_secrets'),
     close: async () => {
       await lease.stop();
       await reader.end();
@@ -253,6 +268,33 @@ export async function openPaymentServices(
       await vault_reader.end();
       await sandbox_pool.end();
     },
+  };
+}
+
+/** The idempotency request hash's secret (webhook secrets sealed before the KMS were sealed with a key derived from it). */
+export function idempotencyHashKey(fingerprint_key: Buffer): Buffer {
+  return createHmac('sha256', fingerprint_key).update('payrail idempotency request hash v1').digest();
+}
+
+/** A pool of one connection for one piece of start-up work (the vault's role loading its keyring). */
+async function withPool<T>(url: string, work: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(url, 1);
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Where the vault finds its keys: the KMS chosen, and development keys outside the data dir. */
+export function keySettings(config: Config): KeySettings {
+  return {
+    kms: config.kms,
+    vault_key: config.vault_key_hex,
+    data_dir: config.data_dir,
+    secrets_dir: secretsDir({ ...process.env, PAYRAIL_SECRETS_DIR: config.secrets_dir }, config.data_dir),
+    transit: config.vault_transit,
+    live: config.mode === 'live',
   };
 }
 

@@ -14,6 +14,7 @@ import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 import { runRefundCommand } from './refund.js';
 import { apiKeyCommands } from './api-keys.js';
 import { auditCommands } from './audit.js';
+import { keyCommands } from './keys.js';
 
 /** The command table of `payrail`: each command opens the same database the server uses. */
 
@@ -165,4 +166,5 @@ export const COMMANDS: readonly Command[] = [
   }),
   ...apiKeyCommands(withDatabase),
   ...auditCommands(withDatabase),
+  ...keyCommands(withDatabase),
 ];

@@ -15,6 +15,14 @@ export interface Config {
   data_dir: string;
   bootstrap_secret_key: string | undefined;
   vault_key_hex: string | undefined;
+  /** PAYRAIL_SECRETS_DIR: development secrets (the vault key file); unset, a per-data-dir folder under ~/.config/payrail. */
+  secrets_dir: string | undefined;
+  /** PAYRAIL_KMS: `development` (a key file or PAYRAIL_VAULT_KEY) or `vault-transit` (HashiCorp Vault). */
+  kms: 'development' | 'vault-transit';
+  /** VAULT_ADDR, VAULT_TOKEN and the Transit mount and key-name prefix, for PAYRAIL_KMS=vault-transit. */
+  vault_transit: { address: string; token: string; mount: string; key_prefix: string } | undefined;
+  /** PAYRAIL_MODE: `live` refuses development keys (docs/security.md); live too when the bootstrap key is `sk_live_`. */
+  mode: 'test' | 'live';
   embedded_pg_port: number;
   db_pool_max: number;
   /** Database limits (see PoolLimits in db.ts): how long a lost or frozen database can hold a request. */
@@ -64,6 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     data_dir: resolve(env.PAYRAIL_DATA_DIR ?? '.payrail'),
     bootstrap_secret_key: env.PAYRAIL_BOOTSTRAP_SECRET_KEY || undefined,
     vault_key_hex: env.PAYRAIL_VAULT_KEY || undefined,
+    secrets_dir: env.PAYRAIL_SECRETS_DIR || undefined,
+    kms: choiceSetting(env, 'PAYRAIL_KMS', ['development', 'vault-transit'], 'development'),
+    vault_transit: vaultTransit(env),
+    mode: choiceSetting(env, 'PAYRAIL_MODE', ['test', 'live'], env.PAYRAIL_BOOTSTRAP_SECRET_KEY?.startsWith('sk_live_') ? 'live' : 'test'),
     embedded_pg_port: intSetting(env, 'PAYRAIL_EMBEDDED_PG_PORT', 54329),
     db_pool_max: intSetting(env, 'PAYRAIL_DB_POOL_MAX', 20),
     db_statement_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_STATEMENT_TIMEOUT_MS', DEFAULT_POOL_LIMITS.statement_timeout_ms),
@@ -129,6 +141,25 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   if (token.length < METRICS_TOKEN_MIN_LENGTH)
     throw new Error(`Setting PAYRAIL_METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`);
   return token;
+}
+
+function choiceSetting<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`Setting ${name} must be one of ${choices.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+/** Only with PAYRAIL_KMS=vault-transit, which then needs both VAULT_ADDR and VAULT_TOKEN. */
+function vaultTransit(env: NodeJS.ProcessEnv): Config['vault_transit'] {
+  if (env.PAYRAIL_KMS !== 'vault-transit') return undefined;
+  if (!env.VAULT_ADDR || !env.VAULT_TOKEN) throw new Error('Setting PAYRAIL_KMS=vault-transit needs VAULT_ADDR and VAULT_TOKEN');
+  return {
+    address: env.VAULT_ADDR,
+    token: env.VAULT_TOKEN,
+    mount: env.PAYRAIL_VAULT_TRANSIT_MOUNT || 'transit',
+    key_prefix: env.PAYRAIL_VAULT_TRANSIT_KEY_PREFIX || 'payrail-',
+  };
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -11,3 +11,6 @@ export { startEventServices } from './app/runtime.js';
 export { eventsRoutes } from './adapters/routes.js';
 export { ADMIN_LIST_LIMIT_MAX, AdminError, eventAttempts, failedDeliveries, formatAttempts, formatDeliveries, resendEvent } from './webhooks/admin.js';
 export { eventMigrations } from './migrations/index.js';
+export type { SecretSealing, WebhookSecretBox } from './webhooks/secrets.js';
+export { webhookSecretBox } from './webhooks/secrets.js';
+export { webhookSecretColumn } from './webhooks/secret-column.js';

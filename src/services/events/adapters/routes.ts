@@ -6,6 +6,8 @@ import { expandable, expandableList } from '../../../platform/http/expandable.js
 import { listOf, pageOf, pathId, routeKit } from '../../../platform/http/routes.js';
 import { listEvents, retrieveEvent } from '../app/queries.js';
 import { registerWebhookRoutes } from '../webhooks/routes.js';
+import type { SecretSealing } from '../webhooks/secrets.js';
+import { webhookSecretBox } from '../webhooks/secrets.js';
 import type { DestinationPolicy } from '../webhooks/destinations.js';
 
 const EVENT_TYPES_MAX = 20;
@@ -21,8 +23,10 @@ const listSchema = z.strictObject({
 
 export interface EventRouteDeps {
   write: WriteDeps;
-  /** Platform secret the webhook signing secrets' sealing key derives from (see webhooks/secrets.ts). */
+  /** Platform secret the webhook signing secrets sealed before the KMS were sealed with (see webhooks/secrets.ts). */
   key_material: Buffer;
+  /** Seals new signing secrets through the KMS (the vault's sealer). */
+  webhook_sealing?: SecretSealing;
   /** Where webhook endpoint URLs may point (PAYRAIL_WEBHOOKS_ALLOW_PRIVATE). */
   webhook_destinations: DestinationPolicy;
 }
@@ -34,6 +38,6 @@ export function eventsRoutes(deps: EventRouteDeps) {
     const reader = deps.write.reader;
     get('/v1/events/:id', retrieveSchema, (m, _q, r) => retrieveEvent(reader, m, pathId(r)));
     get('/v1/events', listSchema, async (m, q) => listOf('/v1/events', await listEvents(reader, m, pageOf(q), q.types ?? (q.type ? [q.type] : []))));
-    registerWebhookRoutes(app, deps.write, deps.key_material, deps.webhook_destinations);
+    registerWebhookRoutes(app, deps.write, webhookSecretBox(deps.key_material, deps.webhook_sealing), deps.webhook_destinations);
   };
 }

@@ -17,7 +17,8 @@ import type { WebhookTransport } from '../webhooks/transport.js';
 import { webhookTransport } from '../webhooks/transport.js';
 import type { DestinationPolicy } from '../webhooks/destinations.js';
 import { parseSchedule } from '../webhooks/schedule.js';
-import { webhookSecretKey } from '../webhooks/secrets.js';
+import type { SecretSealing } from '../webhooks/secrets.js';
+import { webhookSecretBox } from '../webhooks/secrets.js';
 import type { NatsSettings } from '../adapters/nats/jetstream.js';
 import { DEFAULT_NATS_SETTINGS, checkNatsSettings, defaultNames } from '../adapters/nats/jetstream.js';
 import { NatsLink } from '../adapters/nats/link.js';
@@ -54,8 +55,10 @@ export interface EventServicesDeps {
   pool: Pool;
   clock: Clock;
   logger: Logger;
-  /** Platform secret the webhook secrets' sealing key derives from (the same the routes use). */
+  /** Platform secret the webhook secrets sealed before the KMS were sealed with (the same the routes use). */
   key_material: Buffer;
+  /** Seals webhook secrets through the KMS, under their own key (the vault's sealer). */
+  webhook_sealing?: SecretSealing;
   /** Where webhooks may be delivered (PAYRAIL_WEBHOOKS_ALLOW_PRIVATE); checked on every connection. */
   webhook_destinations: DestinationPolicy;
   /** Where settings are read from (PAYRAIL_WEBHOOK_*, NATS_URL, PAYRAIL_NATS_*). */
@@ -131,7 +134,7 @@ export async function startEventServices(deps: EventServicesDeps, options: Event
     pool: deps.pool,
     clock: deps.clock,
     logger: deps.logger,
-    secret_key: webhookSecretKey(deps.key_material),
+    secrets: webhookSecretBox(deps.key_material, deps.webhook_sealing),
     transport: options.transport ?? webhookTransport(deps.webhook_destinations),
     random: options.random,
     settings: { ...from_env.delivery, ...options.delivery },

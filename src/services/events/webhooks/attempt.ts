@@ -9,7 +9,8 @@ import type { ClaimedDelivery } from './claim.js';
 import type { DeliverySettings } from './delivery-settings.js';
 import { DELIVERY_LIMITS } from './delivery-settings.js';
 import { afterFailure } from './schedule.js';
-import { openSecret, signatureHeader } from './secrets.js';
+import type { WebhookSecretBox } from './secrets.js';
+import { signatureHeader } from './secrets.js';
 import type { WebhookResponse, WebhookTransport } from './transport.js';
 import { USER_AGENT } from './transport.js';
 
@@ -25,8 +26,8 @@ export interface AttemptDeps {
   pool: Pool;
   clock: Clock;
   log: Logger;
-  /** Opens the endpoints' sealed signing secrets (secrets.ts webhookSecretKey). */
-  secret_key: Buffer;
+  /** Opens the endpoints' sealed signing secrets (secrets.ts). */
+  secrets: WebhookSecretBox;
   transport: WebhookTransport;
   /** [0, 1), for the retry jitter. */
   random: () => number;
@@ -92,7 +93,7 @@ function eventPayload(delivery: ClaimedDelivery): string {
 
 async function send(deps: AttemptDeps, delivery: ClaimedDelivery, payload: string, started_ms: number): Promise<WebhookResponse> {
   try {
-    const secret = openSecret(delivery.secret_sealed, delivery.endpoint_id, deps.secret_key);
+    const secret = await deps.secrets.open(delivery.secret_sealed, delivery.endpoint_id);
     const headers = {
       'content-type': 'application/json; charset=utf-8',
       'user-agent': USER_AGENT,

@@ -9,8 +9,8 @@ import { assert } from '../../../kernel/assert.js';
 import { API_VERSION } from '../adapters/outbox.js';
 import { isStripeEventType } from '../domain/event-types.js';
 import { STRIPE_EVENT_TYPES } from '../domain/stripe-event-types.js';
-import type { WebhookSecret } from './secrets.js';
-import { newWebhookSecret, sealSecret } from './secrets.js';
+import type { WebhookSecret, WebhookSecretBox } from './secrets.js';
+import { newWebhookSecret } from './secrets.js';
 import type { DestinationPolicy } from './destinations.js';
 import { checkDestination } from './destinations.js';
 
@@ -38,8 +38,8 @@ export interface WebhookEndpoint {
 }
 
 export interface EndpointDeps {
-  /** Key sealing the signing secrets (see secrets.ts). */
-  secret_key: Buffer;
+  /** Seals the signing secrets (see secrets.ts). */
+  secrets: WebhookSecretBox;
   /** Where URLs may point (destinations.ts). */
   destinations: DestinationPolicy;
   /** The mode of the key making the request: live mode accepts only https URLs. */
@@ -150,7 +150,7 @@ export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   };
   const secret = newWebhookSecret();
   const outcome: Outcome = { ok: renderEndpoint(endpoint, secret) };
-  await ctx.commit([insertEndpoint(endpoint, sealSecret(secret, endpoint.id, deps.secret_key))], outcome);
+  await ctx.commit([insertEndpoint(endpoint, await deps.secrets.seal(secret, endpoint.id))], outcome);
   return outcome;
 }
 

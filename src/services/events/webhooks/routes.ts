@@ -8,7 +8,7 @@ import * as P from '../../../platform/http/params.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import * as Endpoints from './endpoints.js';
 import { WEBHOOK_ENDPOINT_LIMITS } from './endpoints.js';
-import { webhookSecretKey } from './secrets.js';
+import type { WebhookSecretBox } from './secrets.js';
 import type { DestinationPolicy } from './destinations.js';
 
 /** /v1/webhook_endpoints, through the one write pipeline (validation, idempotency, commit). */
@@ -39,13 +39,12 @@ const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
 const listSchema = z.strictObject(P.listParams);
 
 /**
- * Registers the routes on the gateway. `key_material` is the platform secret the signing secrets'
- * sealing key derives from; the delivery worker derives the same key from the same material. URLs
- * must reach where `destinations` allows, and use https when the request's key is a live one.
+ * Registers the routes on the gateway. The signing secrets are sealed with `secrets`; the delivery
+ * worker opens them with a box made from the same material and sealing. URLs must reach where
+ * `destinations` allows, and use https when the request's key is a live one.
  */
-export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps, key_material: Buffer, destinations: DestinationPolicy): void {
-  const secret_key = webhookSecretKey(key_material);
-  const endpoints = (request: FastifyRequest) => ({ secret_key, destinations, livemode: livemodeOf(request) });
+export function registerWebhookRoutes(app: FastifyInstance, pipeline: WriteDeps, secrets: WebhookSecretBox, destinations: DestinationPolicy): void {
+  const endpoints = (request: FastifyRequest) => ({ secrets, destinations, livemode: livemodeOf(request) });
   const reader = pipeline.reader;
   const { post } = routeKit(app, pipeline);
   const write = <S extends z.ZodType>(method: 'POST' | 'DELETE', path: string, schema: S, handler: MutationHandler<z.output<S>>) =>

@@ -24,12 +24,15 @@ export function webhookSecretColumn(pool: Pool) {
         const [merchant_id = '', id = ''] = row.cursor.split('\n');
         return sql`(${merchant_id}::text, ${id}::text, ${row.before}::bytea, ${row.after}::bytea)`;
       });
-      const result = await run(
-        pool,
-        sql`UPDATE events.webhook_endpoints AS e SET secret_sealed = v.after
-          FROM (VALUES ${joinSql(values, ', ')}) AS v(merchant_id, id, before, after)
-          WHERE e.merchant_id = v.merchant_id AND e.id = v.id AND e.secret_sealed = v.before`,
+      const statement = joinSql(
+        [
+          sql`UPDATE events.webhook_endpoints AS e SET secret_sealed = v.after FROM (VALUES `,
+          joinSql(values, ', '),
+          sql`) AS v(merchant_id, id, before, after) WHERE e.merchant_id = v.merchant_id AND e.id = v.id AND e.secret_sealed = v.before`,
+        ],
+        '',
       );
+      const result = await run(pool, statement);
       return result.rowCount ?? 0;
     },
   };

@@ -10,6 +10,7 @@ import type { DeliverySettings } from './delivery-settings.js';
 import { DEFAULT_DELIVERY_SETTINGS, checkDeliverySettings } from './delivery-settings.js';
 import type { WebhookTransport } from './transport.js';
 import { webhookTransport } from './transport.js';
+import type { WebhookSecretBox } from './secrets.js';
 import { Alarm } from '../../../platform/alarm.js';
 
 /**
@@ -26,8 +27,8 @@ export interface DeliveryWorkerDeps {
   pool: Pool;
   clock: Clock;
   logger: Logger;
-  /** Opens the endpoints' sealed signing secrets (secrets.ts webhookSecretKey). */
-  secret_key: Buffer;
+  /** Opens the endpoints' sealed signing secrets (secrets.ts). */
+  secrets: WebhookSecretBox;
   /** Default: public destinations only (transport.ts). */
   transport?: WebhookTransport;
   /** [0, 1), for the retry jitter. */
@@ -54,7 +55,7 @@ export class DeliveryWorker {
       pool: deps.pool,
       clock: deps.clock,
       log: this.log,
-      secret_key: deps.secret_key,
+      secrets: deps.secrets,
       settings: this.settings,
       transport: deps.transport ?? webhookTransport({ allow_private: false }),
       random: deps.random ?? Math.random,

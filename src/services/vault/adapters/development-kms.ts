@@ -46,15 +46,16 @@ export class DevelopmentKms implements Kms {
     return master === undefined ? undefined : Buffer.from(master, 'hex');
   }
 
-  wrap(purpose: KeyPurpose, data_key: Buffer): Promise<string> {
+  // async: a missing or retired key rejects, as the port promises, rather than throwing synchronously.
+  async wrap(purpose: KeyPurpose, data_key: Buffer): Promise<string> {
     const version = this.latest(purpose);
-    return Promise.resolve(seal(this.key(purpose, version), purpose, version, data_key));
+    return seal(this.key(purpose, version), purpose, version, data_key);
   }
 
-  unwrap(purpose: KeyPurpose, wrapped: string): Promise<Buffer> {
+  async unwrap(purpose: KeyPurpose, wrapped: string): Promise<Buffer> {
     const { prefix, version } = parseWrapped(wrapped);
     if (prefix !== PREFIX) throw new KmsError(`a ${prefix}: wrapped key is not the development KMS's`);
-    return Promise.resolve(open(this.key(purpose, version), purpose, version, wrapped));
+    return open(this.key(purpose, version), purpose, version, wrapped);
   }
 
   async rewrap(purpose: KeyPurpose, wrapped: readonly string[]): Promise<string[]> {
@@ -67,7 +68,7 @@ export class DevelopmentKms implements Kms {
     return out;
   }
 
-  rotate(purpose: KeyPurpose): Promise<KeyStatus> {
+  async rotate(purpose: KeyPurpose): Promise<KeyStatus> {
     const keys = this.writableKeys();
     const next = this.latest(purpose) + 1;
     const current = keys.purposes[purpose] ?? { min_decryption_version: 1, versions: {} };
@@ -76,7 +77,7 @@ export class DevelopmentKms implements Kms {
     return this.status(purpose);
   }
 
-  retire(purpose: KeyPurpose, min_version: number): Promise<KeyStatus> {
+  async retire(purpose: KeyPurpose, min_version: number): Promise<KeyStatus> {
     const keys = this.writableKeys();
     const current = keys.purposes[purpose] ?? { min_decryption_version: 1, versions: {} };
     if (min_version > this.latest(purpose)) throw new KmsError(`cannot retire every version of the ${purpose} key`);
@@ -88,13 +89,13 @@ export class DevelopmentKms implements Kms {
     return this.status(purpose);
   }
 
-  status(purpose: KeyPurpose): Promise<KeyStatus> {
-    return Promise.resolve({
+  async status(purpose: KeyPurpose): Promise<KeyStatus> {
+    return {
       purpose,
       key_name: this.source.kind === 'env' ? 'PAYRAIL_VAULT_KEY' : this.source.path,
       latest_version: this.latest(purpose),
       min_decryption_version: this.keys().purposes[purpose]?.min_decryption_version ?? 1,
-    });
+    };
   }
 
   private latest(purpose: KeyPurpose): number {

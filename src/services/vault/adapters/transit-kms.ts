@@ -89,7 +89,12 @@ export class TransitKms implements Kms {
   }
 
   /** One Transit request; its `data`, or undefined for a 404 the caller expects. Errors name the path, never the token. */
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown, options: { missing_ok?: boolean } = {}): Promise<Record<string, unknown> | undefined> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    options: { missing_ok?: boolean } = {},
+  ): Promise<Record<string, unknown> | undefined> {
     const url = `${this.settings.address.replace(/\/+$/, '')}/v1/${this.settings.mount}/${path}`;
     let response: Response;
     try {

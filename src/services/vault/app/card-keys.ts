@@ -50,12 +50,16 @@ function cardsTarget(pool: Pool, keyring: VaultKeyring): RewrapTarget<CardRow> {
         updates.push(cardUpdate(row, await wrapLegacyDataKey(keyring, row)));
       }
       if (updates.length === 0) return 0;
-      const result = await run(
-        pool,
-        sql`UPDATE vault.payment_methods AS p SET kek_id = v.kek_id, wrapped_key = v.wrapped_key, key_version = v.key_version
-          FROM (VALUES ${joinSql(updates, ', ')}) AS v(merchant_id, id, old_wrapped, kek_id, wrapped_key, key_version)
+      const statement = joinSql(
+        [
+          sql`UPDATE vault.payment_methods AS p SET kek_id = v.kek_id, wrapped_key = v.wrapped_key, key_version = v.key_version FROM (VALUES `,
+          joinSql(updates, ', '),
+          sql`) AS v(merchant_id, id, old_wrapped, kek_id, wrapped_key, key_version)
           WHERE p.merchant_id = v.merchant_id AND p.id = v.id AND p.wrapped_key = v.old_wrapped`,
+        ],
+        '',
       );
+      const result = await run(pool, statement);
       return result.rowCount ?? 0;
     },
   };

@@ -73,4 +73,13 @@ export const vaultMigrations: Migration[] = [
         ON vault.payment_methods TO ${DB_ROLES.app};
       GRANT INSERT ON vault.detokenizations TO ${DB_ROLES.app};`,
   },
+  {
+    // Key management runs as the vault's role: the keyring at start, and payrail keys rotate, which
+    // rewraps every card's data key (never reading a card number) and keeps its progress.
+    id: 'vault/004_key_management_grants',
+    sql: `
+      GRANT USAGE ON SCHEMA vault TO ${DB_ROLES.vault};
+      GRANT SELECT, INSERT, UPDATE ON vault.data_keys, vault.key_rotations TO ${DB_ROLES.vault};
+      GRANT SELECT (merchant_id, id, kek_id, wrapped_key, key_version), UPDATE (kek_id, wrapped_key, key_version) ON vault.payment_methods TO ${DB_ROLES.vault};`,
+  },
 ];
