@@ -270,11 +270,6 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /** The fields that differ, with their old values: an event's `previous_attributes`. */
-/** What a charge made with the legacy Charges API keeps of its origin. */
-export interface LegacyOrigin {
-  source_card: string | null;
-}
-
 export function previousAttributes(before: object, after: object): Record<string, unknown> {
   const previous: Record<string, unknown> = {};
   const old = before as Record<string, unknown>;
@@ -284,4 +279,9 @@ export function previousAttributes(before: object, after: object): Record<string
     if (JSON.stringify(old[key]) !== JSON.stringify(current[key])) previous[key] = old[key] ?? null;
   }
   return previous;
+}
+
+/** What a charge made with the legacy Charges API keeps of its origin. */
+export interface LegacyOrigin {
+  source_card: string | null;
 }
