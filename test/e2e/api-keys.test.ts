@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { Platform } from '../../src/compose.js';
@@ -52,6 +53,16 @@ async function admin(method: string, path: string, form?: Record<string, string>
     ...(form ? { body: new URLSearchParams(form).toString() } : {}),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> & { secret?: string; id?: string } };
+}
+
+/** `payrail …` from the build, on the platform's database and data dir (so the same key hash secret). */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, DATABASE_URL: t.config.database_url, PAYRAIL_DATA_DIR: t.config.data_dir, LOG_LEVEL: 'warn' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['dist/cli.js', ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }
 
 async function waitUntil(condition: () => Promise<boolean>, within_ms: number): Promise<number> {
@@ -163,6 +174,33 @@ describe('revoking and rolling', () => {
     const expired = await rejection(stripeClient(second.url, old_key).paymentIntents.list());
     expect(expired).toMatchObject({ statusCode: 401, code: 'api_key_expired' });
     expect(await status(second.url, new_key)).toBe(200);
+  });
+});
+
+describe('payrail api-keys', () => {
+  it('creates, lists, rolls and revokes keys against the running platform', { timeout: 60_000 }, async () => {
+    const created = await cli('api-keys', 'create', '--merchant', merchant_id, '--type', 'restricted', '--permissions', 'balance=read', '--name', 'ops');
+    expect(created.code).toBe(0);
+    const key = /^(rk_test_\w+)$/m.exec(created.stdout)?.[1] ?? '';
+    const id = /^(key_\w+)/.exec(created.stdout)?.[1] ?? '';
+    expect([await status(t.url, key, '/v1/balance'), await status(t.url, key, '/v1/charges')]).toEqual([200, 403]);
+
+    const listed = await cli('api-keys', 'list', '--merchant', merchant_id);
+    expect(listed.stdout).toContain(`${id}  rk_test_…${key.slice(-4)}`);
+    expect(listed.stdout).toContain('active balance=read  "ops"');
+    expect(listed.stdout).not.toContain(key);
+
+    const rolled = await cli('api-keys', 'roll', id, '--expires-in', '1h');
+    expect(rolled.code).toBe(0);
+    const new_key = /^(rk_test_\w+)$/m.exec(rolled.stdout)?.[1] ?? '';
+    expect(rolled.stdout).toMatch(new RegExp(`^${id} .* expiring until `));
+    expect([await status(second.url, key, '/v1/balance'), await status(second.url, new_key, '/v1/balance')]).toEqual([200, 200]);
+
+    expect((await cli('api-keys', 'revoke', id)).stdout).toMatch(new RegExp(`^${id} .* revoked`));
+    await waitUntil(async () => (await status(second.url, key, '/v1/balance')) === 401, 1_000);
+    const again = await cli('api-keys', 'revoke', id);
+    expect(again).toMatchObject({ code: 1, stderr: `API key ${id} is revoked; nothing to change.\n` });
+    expect((await cli('api-keys', 'create', '--merchant', 'acct_NOSUCH')).stderr).toBe("No such merchant: 'acct_NOSUCH'\n");
   });
 });
 
