@@ -23,7 +23,20 @@ function cli(...args: string[]): Promise<CliRun> {
   });
 }
 
-const COMMANDS = ['start', 'migrate', 'merchants create', 'ledger verify', 'events resend', 'events failed', 'events attempts', 'api-keys create', 'api-keys roll', 'api-keys revoke', 'api-keys list', 'audit verify'];
+const COMMANDS = [
+  'start',
+  'migrate',
+  'merchants create',
+  'ledger verify',
+  'events resend',
+  'events failed',
+  'events attempts',
+  'api-keys create',
+  'api-keys roll',
+  'api-keys revoke',
+  'api-keys list',
+  'audit verify',
+];
 
 describe('payrail --help', () => {
   it('lists every command on stdout', async () => {
@@ -66,7 +79,10 @@ describe('a wrong command line', () => {
     [['refund'], "payrail: unknown command 'refund'"],
     [['api-keys', 'create'], 'payrail api-keys create: --merchant is required'],
     [['api-keys', 'create', '--merchant', 'acct_1', '--type', 'admin'], 'payrail api-keys create: --type is secret, restricted or publishable'],
-    [['api-keys', 'create', '--merchant', 'acct_1', '--type', 'restricted', '--permissions', 'charges=delete'], "payrail api-keys create: 'charges' needs =read or =write"],
+    [
+      ['api-keys', 'create', '--merchant', 'acct_1', '--type', 'restricted', '--permissions', 'charges=delete'],
+      "payrail api-keys create: 'charges' needs =read or =write",
+    ],
     [['api-keys', 'create', '--merchant', 'acct_1', '--permissions', 'charges=read'], 'payrail api-keys create: --permissions is for --type restricted'],
     [['api-keys', 'roll', 'key_1', '--expires-in', '8d'], 'payrail api-keys roll: --expires-in is now or a duration up to 7d, such as 30m, 12h or 3d'],
     [['api-keys', 'revoke'], 'payrail api-keys revoke: missing KEY_ID'],
