@@ -80,6 +80,17 @@ describe('SetupIntents', () => {
     expect(await rejection(t.stripe.setupIntents.confirm(created.id))).toMatchObject({ statusCode: 400, code: 'setup_intent_unexpected_state' });
   });
 
+  it('expands customer and payment_method; an unknown expand path is refused', async () => {
+    const customer = await t.stripe.customers.create({ email: 'expand@example.com' });
+    const intent = await t.stripe.setupIntents.create({ customer: customer.id, payment_method: 'pm_card_visa', confirm: true });
+    const expanded = await t.stripe.setupIntents.retrieve(intent.id, { expand: ['customer', 'payment_method'] });
+    expect(expanded.customer).toMatchObject({ id: customer.id, email: 'expand@example.com' });
+    expect(expanded.payment_method).toMatchObject({ id: intent.payment_method, object: 'payment_method' });
+    const listed = await t.stripe.setupIntents.list({ customer: customer.id, expand: ['data.payment_method'] });
+    expect(listed.data[0]?.payment_method).toMatchObject({ object: 'payment_method' });
+    expect(await rejection(t.stripe.setupIntents.retrieve(intent.id, { expand: ['nonsense'] }))).toMatchObject({ statusCode: 400, param: 'expand' });
+  });
+
   it('retrieves with the client secret, and a wrong secret finds nothing', async () => {
     const intent = await t.stripe.setupIntents.create({});
     const secret = intent.client_secret ?? '';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as P from '../../../platform/http/params.js';
+import * as S from './param-shapes.js';
 import type { RouteKit } from '../../../platform/http/routes.js';
 import { listOf as list, pageOf as page, pathId as id } from '../../../platform/http/routes.js';
 import * as Setup from '../app/setup-intents.js';
@@ -35,7 +36,7 @@ export const createSetupSchema = z.strictObject({
   description: P.clearableText(1000).optional(),
   metadata: P.metadata().optional(),
   return_url: P.text(2048).optional(),
-  expand: P.expand().optional(),
+  expand: S.expandFor('setup_intent').optional(),
 });
 
 export const updateSetupSchema = z.strictObject({
@@ -44,23 +45,28 @@ export const updateSetupSchema = z.strictObject({
   payment_method_types: paymentMethodTypes().optional(),
   description: P.clearableText(1000).optional(),
   metadata: P.metadata().optional(),
-  expand: P.expand().optional(),
+  expand: S.expandFor('setup_intent').optional(),
 });
 
 export const confirmSetupSchema = z.strictObject({
   payment_method: P.nonEmptyText(255).optional(),
   return_url: P.text(2048).optional(),
   client_secret: P.text(255).optional(),
-  expand: P.expand().optional(),
+  expand: S.expandFor('setup_intent').optional(),
 });
 
 const cancelSetupSchema = z.strictObject({
   cancellation_reason: P.oneOf(['abandoned', 'duplicate', 'requested_by_customer'] as const).optional(),
-  expand: P.expand().optional(),
+  expand: S.expandFor('setup_intent').optional(),
 });
 const authenticateSetupSchema = z.strictObject({ outcome: P.oneOf(['succeeded', 'failed'] as const).optional(), client_secret: P.text(255).optional() });
-const retrieveSetupSchema = z.strictObject({ expand: P.expand().optional(), client_secret: P.text(255).optional() });
-const listSetupSchema = z.strictObject(P.listParams).extend({ customer: P.text(255).optional(), payment_method: P.text(255).optional() });
+const retrieveSetupSchema = z.strictObject({ expand: S.expandFor('setup_intent').optional(), client_secret: P.text(255).optional() });
+const listSetupSchema = z.strictObject({
+  ...P.listParams,
+  expand: S.expandListOf('setup_intent').optional(),
+  customer: P.text(255).optional(),
+  payment_method: P.text(255).optional(),
+});
 
 /** A verification reserves its SetupIntent, its attempt (the id the processor knows) and the card it may save. */
 const CONFIRM_RESERVES = ['setup_attempt', 'payment_method'] as const;
