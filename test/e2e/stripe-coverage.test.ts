@@ -2,24 +2,16 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
-// @ts-expect-error: a plain ES module script without type declarations
+import type { ProbedOperation } from '../../scripts/stripe-coverage.mjs';
 import { SPEC_FILE, probeCoverage, specOperations, summarize } from '../../scripts/stripe-coverage.mjs';
 
-interface ProbeResult {
-  method: string;
-  path: string;
-  resource: string;
-  served: boolean;
-}
-type Probe = (url: string, key: string, spec: unknown) => Promise<ProbeResult[]>;
-
-const spec = JSON.parse(readFileSync(SPEC_FILE as string, 'utf8')) as { paths: Record<string, unknown> };
+const spec = JSON.parse(readFileSync(SPEC_FILE, 'utf8')) as { paths: Record<string, unknown> };
 
 let t: TestPlatform;
-let results: ProbeResult[];
+let results: ProbedOperation[];
 beforeAll(async () => {
   t = await startTestPlatform();
-  results = await (probeCoverage as Probe)(t.url, t.secret_key, spec);
+  results = await probeCoverage(t.url, t.secret_key, spec);
 }, 120_000);
 afterAll(async () => {
   await t?.stop();
@@ -29,7 +21,7 @@ const served = (method: string, path: string): boolean | undefined => results.fi
 
 describe('the Stripe operation coverage sweep', () => {
   it('asks about every operation in the spec, once', () => {
-    const operations = (specOperations as (s: unknown) => ProbeResult[])(spec);
+    const operations = specOperations(spec);
     expect(results).toHaveLength(operations.length);
     expect(new Set(results.map((r) => `${r.method} ${r.path}`)).size).toBe(operations.length);
   });
@@ -43,7 +35,7 @@ describe('the Stripe operation coverage sweep', () => {
   });
 
   it('sums the figures per resource to the total', () => {
-    const summary = (summarize as (r: ProbeResult[]) => { served: number; total: number; resources: { served: number; total: number }[] })(results);
+    const summary = summarize(results);
     expect(summary.total).toBe(results.length);
     expect(summary.resources.reduce((sum, r) => sum + r.served, 0)).toBe(summary.served);
     expect(summary.served).toBe(results.filter((r) => r.served).length);
