@@ -5,6 +5,7 @@ import { startTestPlatform } from '../support/platform.js';
 import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import { chargeIdOf } from '../support/stripe-objects.js';
+import { apiRequest } from '../support/api-request.js';
 
 /** PaymentIntent, charge and refund parameters beyond the basics, as current Stripe guides and SDKs send them. */
 
@@ -18,20 +19,16 @@ afterAll(async () => {
 
 const SHIPPING = { name: 'Ada Lovelace', address: { line1: '1 Main St', city: 'London', postal_code: 'N1 9GU', country: 'GB' }, carrier: 'DHL' };
 
-/** A raw form POST, as stripe-python and stripe-dotnet send it. */
 interface Answer {
   status?: string;
   automatic_payment_methods?: unknown;
   error?: { type: string; code: string; param: string };
 }
 
+/** A raw form POST, as stripe-python and stripe-dotnet send it. */
 async function form(path: string, body: string): Promise<{ status: number; json: Answer }> {
-  const response = await fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${t.secret_key}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body,
-  });
-  return { status: response.status, json: (await response.json()) as Answer };
+  const answer = await apiRequest<Answer>(t.url, t.secret_key, path, { form: body });
+  return { status: answer.status, json: answer.body };
 }
 
 async function intentCount(): Promise<number> {
@@ -285,9 +282,9 @@ describe('charge and refund updates', () => {
 describe('list limits', () => {
   it('refuses a limit outside 1..100 on every list', async () => {
     for (const path of ['/v1/payment_intents', '/v1/charges', '/v1/refunds', '/v1/customers', '/v1/events', '/v1/balance_transactions']) {
-      const response = await fetch(`${t.url}${path}?limit=1000`, { headers: { authorization: `Bearer ${t.secret_key}` } });
-      expect(response.status, path).toBe(400);
-      expect(((await response.json()) as { error: { param: string } }).error.param, path).toBe('limit');
+      const answer = await apiRequest<Answer>(t.url, t.secret_key, `${path}?limit=1000`);
+      expect(answer.status, path).toBe(400);
+      expect(answer.body.error?.param, path).toBe('limit');
     }
   });
 });
