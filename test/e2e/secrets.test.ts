@@ -166,6 +166,26 @@ describe('secrets pushed through every route', () => {
     await send('/v1/events?limit=100');
   });
 
+  it('tokens, legacy charges and SetupIntents: the card goes in, only its metadata comes out', async () => {
+    const tokenForm = (c: Card) => `card[number]=${c.number}&card[exp_month]=12&card[exp_year]=2034&card[cvc]=${c.cvc}`;
+    const token = idOf((await send('/v1/tokens', { form: tokenForm(MASTERCARD) })).text);
+    expect((await send(`/v1/tokens/${token}`)).status).toBe(200);
+    expect((await send('/v1/charges', { form: `amount=1500&currency=usd&source=${token}`, headers: { 'idempotency-key': 'secrets-legacy' } })).status).toBe(
+      200,
+    );
+    expect((await send('/v1/charges', { form: `amount=1500&currency=usd&source=${token}` })).status).toBe(400);
+    const declining = idOf((await send('/v1/tokens', { form: tokenForm(DECLINED) })).text);
+    expect((await send('/v1/charges', { form: `amount=1500&currency=usd&source=${declining}` })).status).toBe(402);
+    const challenged = idOf((await send('/v1/tokens', { form: tokenForm(THREE_D_SECURE) })).text);
+    const method = idOf((await send('/v1/payment_methods', { form: `type=card&card[token]=${challenged}` })).text);
+    const setup = await send('/v1/setup_intents', { form: `payment_method=${method}&confirm=true` });
+    expect(JSON.parse(setup.text)).toMatchObject({ status: 'requires_action' });
+    await send(`/v1/test_helpers/setup_intents/${idOf(setup.text)}/authenticate`, { form: 'outcome=succeeded' });
+    // A bad card on a token is refused without echoing it.
+    expect((await send('/v1/tokens', { form: tokenForm({ ...AMEX, cvc: VISA.cvc }) })).status).toBe(402);
+    expect((await send('/v1/tokens', { form: `${tokenForm(VISA)}&card[pan]=${VISA.number}` })).status).toBe(400);
+  });
+
   it('bad requests carrying card data: every one fails without echoing it', async () => {
     const failures: Array<[string, Promise<{ status: number; text: string }>, number]> = [
       ['expiry month 13', send('/v1/payment_methods', { form: cardForm(VISA).replace('exp_month]=12', 'exp_month]=13') }), 402],
