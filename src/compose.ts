@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './platform/config.js';
 import type { Database } from './platform/database.js';
@@ -22,7 +22,9 @@ import { secretsDir } from './platform/secrets-dir.js';
 import type { Connector } from './services/connectors/index.js';
 import { SandboxProcessor, instrumentConnector } from './services/connectors/index.js';
 import { DEFAULT_RULES } from './services/risk/index.js';
+import type { ClientSecretCheck } from './services/gateway/index.js';
 import { buildGateway } from './services/gateway/index.js';
+import { withMerchant } from './platform/merchant-scope.js';
 import { recordDetokenization } from './services/audit/index.js';
 import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
@@ -44,6 +46,8 @@ import {
   ORPHAN_SWEEP_JOB,
   balanceTransactionSource,
   paymentsRoutes,
+  retrieveIntent,
+  retrieveSetupIntent,
   settleOrphanedCalls,
   unsettledCallAge,
 } from './services/payments/index.js';
@@ -177,6 +181,7 @@ function buildApi(
   const { clock } = context;
   return buildGateway({
     keys: context.keys,
+    client_secrets: clientSecretCheck(payments),
     ids: context.ids,
     clock,
     logger: context.logger,
@@ -301,6 +306,22 @@ export function keySettings(config: Config): KeySettings {
 /** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1. */
 function webhookDestinations(config: Config): { allow_private: boolean } {
   return { allow_private: config.webhooks_allow_private };
+}
+
+/**
+ * The gateway's check of a publishable key's `client_secret`: it must be the PaymentIntent's or
+ * SetupIntent's own (read in the merchant's scope, as the request's handler would).
+ */
+function clientSecretCheck(payments: PaymentsDeps): ClientSecretCheck {
+  return (merchant_id, route, object_id, client_secret) =>
+    withMerchant(merchant_id, async () => {
+      const object = route.startsWith('/v1/setup_intents/')
+        ? await retrieveSetupIntent(payments, merchant_id, object_id)
+        : await retrieveIntent(payments, merchant_id, object_id);
+      const expected = Buffer.from(String(object.client_secret));
+      const given = Buffer.from(client_secret);
+      return expected.length === given.length && timingSafeEqual(expected, given);
+    });
 }
 
 /** Processor calls timed, counted and traced, when metrics or tracing are on. */

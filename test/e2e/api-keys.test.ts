@@ -143,9 +143,19 @@ describe('publishable keys', () => {
       const refused = await rejection(call);
       expect(refused).toMatchObject({ statusCode: 401, code: 'secret_key_required' });
     }
-    // Retrieving with a client_secret waits for its owner's check (the gateway's client-secret hook); none is wired yet.
-    const intent = await t.stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
-    expect(await rejection(browser.paymentIntents.retrieve(intent.id, { client_secret: String(intent.client_secret) }))).toMatchObject({ statusCode: 401 });
+    // An intent is theirs to read and confirm only with its client_secret, as with Stripe.js.
+    const intent = await t.stripe.paymentIntents.create({ amount: 1200, currency: 'usd' });
+    const client_secret = String(intent.client_secret);
+    expect((await browser.paymentIntents.retrieve(intent.id, { client_secret })).id).toBe(intent.id);
+    expect(await rejection(browser.paymentIntents.retrieve(intent.id))).toMatchObject({ statusCode: 401, code: 'secret_key_required' });
+    const wrong = await rejection(browser.paymentIntents.retrieve(intent.id, { client_secret: `${intent.id}_secret_forged` }));
+    expect(wrong).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'client_secret' });
+    const confirmed = await browser.paymentIntents.confirm(intent.id, { client_secret, payment_method: method.id } as Stripe.PaymentIntentConfirmParams);
+    expect(confirmed.status).toBe('succeeded');
+    // Another merchant's intent is not found, whatever the secret.
+    const theirs = await (await t.newMerchant()).stripe.paymentIntents.create({ amount: 100, currency: 'usd' });
+    const foreign = await rejection(browser.paymentIntents.retrieve(theirs.id, { client_secret: String(theirs.client_secret) }));
+    expect(foreign.statusCode).toBe(404);
   });
 });
 
