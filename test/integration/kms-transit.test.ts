@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransitKms } from '../../src/services/vault/adapters/transit-kms.js';
+import { DevelopmentKms } from '../../src/services/vault/adapters/development-kms.js';
+import { KmsChain } from '../../src/services/vault/app/kms-chain.js';
 import { KmsError } from '../../src/services/vault/domain/kms.js';
 import { transitKeyNames } from '../../src/services/vault/app/keys.js';
 import type { TransitSimulator } from '../support/vault-transit-simulator.js';
@@ -79,6 +85,25 @@ describe('TransitKms', () => {
     expect((error as Error).message).not.toContain('hvs.not-the-token');
   });
 
+  it('moves data keys the development key wrapped onto Transit when they are rewrapped (an install moving to Vault)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'payrail-kms-move-'));
+    try {
+      writeFileSync(join(dir, 'vault.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
+      const development = new DevelopmentKms({ kind: 'file', path: join(dir, 'vault.key') });
+      const chain = new KmsChain(kms, development);
+      const data_key = randomBytes(32);
+      const before = await development.wrap('cards', data_key);
+      expect(chain.versionOf(before)).toBe(0);
+      expect((await chain.unwrap('cards', before)).equals(data_key)).toBe(true);
+      const [moved = ''] = await chain.rewrap('cards', [before]);
+      expect(moved).toMatch(/^vault:v\d+:/);
+      expect(chain.versionOf(moved)).toBeGreaterThan(0);
+      expect((await kms.unwrap('cards', moved)).equals(data_key)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a ciphertext some other KMS made before asking Vault', async () => {
     await expect(kms.unwrap('cards', 'dev:v1:AAAA')).rejects.toThrow(KmsError);
   });
@@ -121,7 +146,7 @@ describe('the platform on Vault Transit', () => {
     expect(simulator.requests.some((r) => r.path === '/v1/transit/decrypt/platform-cards')).toBe(true);
   });
 
-  it('seals webhook signing secrets under their own key, and signs with them', async () => {
+  it('seals webhook signing secrets under their own key, never in clear', async () => {
     const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/hooks', enabled_events: ['*'] });
     const { rows } = await owner.query<{ sealed: Buffer }>(`SELECT secret_sealed AS sealed FROM events.webhook_endpoints WHERE id = $1`, [endpoint.id]);
     const sealed = rows[0]?.sealed ?? Buffer.alloc(0);
@@ -129,6 +154,25 @@ describe('the platform on Vault Transit', () => {
     expect(sealed.toString('latin1')).toContain('vault:v1:');
     expect(sealed.toString('latin1')).not.toContain(endpoint.secret ?? 'whsec_');
     expect(simulator.requests.some((r) => r.path === '/v1/transit/encrypt/platform-webhook-secrets')).toBe(true);
+  });
+
+  it('answers a retryable 503 while Vault is sealed, and stores nothing', async () => {
+    const count = async () => (await owner.query<{ n: number }>('SELECT count(*)::int AS n FROM vault.payment_methods')).rows[0]?.n;
+    const before = await count();
+    simulator.seal();
+    try {
+      const error = await t.stripe.paymentMethods
+        .create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2040, cvc: '123' } })
+        .catch((e: unknown) => e as Stripe.errors.StripeError);
+      expect(error).toMatchObject({ statusCode: 503, type: 'StripeAPIError', code: 'service_unavailable' });
+      expect((error as Stripe.errors.StripeError).message).toContain('key management service');
+      expect((error as Stripe.errors.StripeError).message).not.toContain(simulator.address);
+    } finally {
+      simulator.unseal();
+    }
+    expect(await count()).toBe(before);
+    const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2040, cvc: '123' } });
+    expect(method.id).toMatch(/^pm_/);
   });
 
   it('never logs the Vault token', () => {

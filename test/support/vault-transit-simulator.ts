@@ -27,6 +27,9 @@ export interface TransitSimulator {
   /** Every request, method and path, in order (tests look for what Payrail asked). */
   requests: Array<{ method: string; path: string }>;
   latestVersion(name: string): number | undefined;
+  /** A sealed Vault answers every request 503 `Vault is sealed` until unsealed. */
+  seal(): void;
+  unseal(): void;
   close(): Promise<void>;
 }
 
@@ -43,10 +46,12 @@ export async function startTransitSimulator(mount = 'transit'): Promise<TransitS
   const token = `hvs.${randomBytes(18).toString('base64url')}`;
   const keys = new Map<string, TransitKey>();
   const requests: TransitSimulator['requests'] = [];
+  let sealed = false;
   const app: FastifyInstance = Fastify();
 
   app.addHook('onRequest', async (request, reply) => {
     requests.push({ method: request.method, path: request.url });
+    if (sealed) return reply.code(503).send({ errors: ['Vault is sealed'] });
     if (request.headers['x-vault-token'] !== token) return reply.code(403).send({ errors: ['permission denied'] });
   });
   app.setErrorHandler((error, _request, reply) => {
@@ -116,6 +121,12 @@ export async function startTransitSimulator(mount = 'transit'): Promise<TransitS
     latestVersion: (name) => {
       const key = keys.get(name);
       return key ? latest(key) : undefined;
+    },
+    seal: () => {
+      sealed = true;
+    },
+    unseal: () => {
+      sealed = false;
     },
     close: () => app.close(),
   };

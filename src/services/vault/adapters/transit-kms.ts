@@ -1,5 +1,5 @@
 import type { KeyPurpose, KeyStatus, Kms } from '../domain/kms.js';
-import { KEY_PURPOSES, KmsError, parseWrapped } from '../domain/kms.js';
+import { KEY_PURPOSES, KmsError, KmsUnavailableError, parseWrapped } from '../domain/kms.js';
 
 /**
  * HashiCorp Vault's Transit secrets engine as Payrail's KMS, over its HTTP API
@@ -105,10 +105,12 @@ export class TransitKms implements Kms {
         signal: AbortSignal.timeout(TRANSIT_TIMEOUT_MS),
       });
     } catch (error) {
-      throw new KmsError(`Vault Transit is unreachable (${method} ${path}): ${(error as Error).message}`);
+      throw new KmsUnavailableError(`Vault Transit is unreachable (${method} ${path}): ${(error as Error).message}`);
     }
     const text = await response.text();
     if (response.status === 404 && options.missing_ok) return undefined;
+    // 5xx: Vault is sealed, in standby without a leader, or failing; a later retry may succeed.
+    if (response.status >= 500) throw new KmsUnavailableError(`Vault Transit is not serving ${method} ${path} (${response.status}): ${vaultErrors(text)}`);
     if (!response.ok) throw new KmsError(`Vault Transit refused ${method} ${path} (${response.status}): ${vaultErrors(text)}`);
     if (response.status === 204 || text === '') return {};
     return (JSON.parse(text) as { data?: Record<string, unknown> }).data ?? {};

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { PayrailError } from '../../../kernel/errors.js';
 import type { KeyPurpose } from '../domain/kms.js';
+import { KmsUnavailableError } from '../domain/kms.js';
 import { aeadOpen, aeadSeal } from '../domain/crypto.js';
 import type { KmsChain } from './kms-chain.js';
 
@@ -27,19 +29,35 @@ export class Envelopes {
     const data_key = this.random(DATA_KEY_BYTES);
     try {
       const ciphertext = aeadSeal(data_key, plaintext, aad, this.random);
-      return { wrapped: await this.kms.wrap(purpose, data_key), ciphertext };
+      return { wrapped: await available(this.kms.wrap(purpose, data_key)), ciphertext };
     } finally {
       data_key.fill(0);
     }
   }
 
   async open(purpose: KeyPurpose, sealed: Sealed, aad: string): Promise<Buffer> {
-    const data_key = await this.kms.unwrap(purpose, sealed.wrapped);
+    const data_key = await available(this.kms.unwrap(purpose, sealed.wrapped));
     try {
       return aeadOpen(data_key, sealed.ciphertext, aad);
     } finally {
       data_key.fill(0);
     }
+  }
+}
+
+/** Said when the KMS cannot be reached; it names no address, key or token. */
+const KMS_UNAVAILABLE_MESSAGE =
+  'Payrail cannot reach its key management service right now. Retry the request shortly; requests with the same Idempotency-Key are safe to retry.';
+
+/** A KMS that is down is a retryable 503 for the client, as a lost database is; any other KMS failure stays a bug to log. */
+async function available<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    // The cause (which KMS call, what it answered) stays for the log; the client gets the generic message.
+    if (error instanceof KmsUnavailableError)
+      throw Object.assign(new PayrailError('service_unavailable', { message: KMS_UNAVAILABLE_MESSAGE }), { cause: error });
+    throw error;
   }
 }
 

@@ -43,6 +43,11 @@ export class KmsError extends Error {
   override name = 'KmsError';
 }
 
+/** The KMS could not be reached or is not serving (down, sealed, timing out): worth retrying shortly. */
+export class KmsUnavailableError extends KmsError {
+  override name = 'KmsUnavailableError';
+}
+
 const WRAPPED_FORM = /^([a-z]+):v([1-9][0-9]{0,8}):[A-Za-z0-9+/=_-]+$/;
 
 /** `vault:v3:…` (Transit) or `dev:v3:…` (development key): which KMS wrapped it, under which version. */
