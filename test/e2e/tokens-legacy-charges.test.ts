@@ -186,6 +186,36 @@ describe('legacy charges', () => {
     expect(charge).toMatchObject({ status: 'succeeded', customer: customer.id, payment_method: method.id, source: null });
   });
 
+  it('charges a token’s card_ id once; saved to a customer, the card pays for that customer only', async () => {
+    const token = await cardToken();
+    const card_id = token.card?.id ?? '';
+    const charged = await t.stripe.charges.create({ amount: 1100, currency: 'usd', source: card_id });
+    expect(charged.source).toMatchObject({ id: card_id });
+    expect((await t.stripe.tokens.retrieve(token.id)).used).toBe(true);
+    expect(await rejection(t.stripe.charges.create({ amount: 1100, currency: 'usd', source: card_id }))).toMatchObject({ statusCode: 404, param: 'source' });
+
+    const saved_token = await cardToken();
+    const method = await t.stripe.paymentMethods.create({ type: 'card', card: { token: saved_token.id } });
+    const customer = await t.stripe.customers.create({});
+    await t.stripe.paymentMethods.attach(method.id, { customer: customer.id });
+    const source = saved_token.card?.id ?? '';
+    const first = await t.stripe.charges.create({ amount: 1300, currency: 'usd', customer: customer.id, source });
+    const second = await t.stripe.charges.create({ amount: 1300, currency: 'usd', customer: customer.id, source });
+    expect([first.status, second.status]).toEqual(['succeeded', 'succeeded']);
+    const stranger = await t.stripe.customers.create({});
+    expect(await rejection(t.stripe.charges.create({ amount: 1300, currency: 'usd', customer: stranger.id, source }))).toMatchObject({ statusCode: 404 });
+  });
+
+  it('without a source, charges the customer’s invoice_settings.default_payment_method', async () => {
+    const customer = await t.stripe.customers.create({});
+    const method = await t.stripe.paymentMethods.attach('pm_card_mastercard', { customer: customer.id });
+    const bare = await rejection(t.stripe.charges.create({ amount: 1000, currency: 'usd', customer: customer.id }));
+    expect(bare).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'source' });
+    await t.stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: method.id } });
+    const charge = await t.stripe.charges.create({ amount: 1000, currency: 'usd', customer: customer.id });
+    expect(charge).toMatchObject({ status: 'succeeded', customer: customer.id, payment_method: method.id });
+  });
+
   it('refuses bad input with Stripe errors and charges nothing', async () => {
     const before = (await t.stripe.charges.list({ limit: 100 })).data.length;
     expect(await rejection(t.stripe.charges.create({ amount: 1000, currency: 'usd' }))).toMatchObject({
