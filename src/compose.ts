@@ -315,7 +315,7 @@ function webhookDestinations(config: Config): { allow_private: boolean } {
 function clientSecretCheck(payments: PaymentsDeps): ClientSecretCheck {
   return (merchant_id, route, object_id, client_secret) =>
     withMerchant(merchant_id, async () => {
-      const object = route.startsWith('/v1/setup_intents/')
+      const object = route.includes('/setup_intents/')
         ? await retrieveSetupIntent(payments, merchant_id, object_id)
         : await retrieveIntent(payments, merchant_id, object_id);
       const expected = Buffer.from(String(object.client_secret));

@@ -3,6 +3,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import type Stripe from 'stripe';
+import { UlidGenerator } from '../../src/kernel/ids.js';
+import { createMerchant } from '../../src/services/merchants/app/merchants.js';
+import type { TestPlatform } from '../support/platform.js';
+import { stripeClient } from '../support/platform.js';
 
 /**
  * A real browser (Debian's chromium, driven by playwright-core) and a merchant's web server on an
@@ -75,4 +80,39 @@ export async function openPage(browser: Browser): Promise<{ context: BrowserCont
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   return { context, page, errors };
+}
+
+/** A merchant with both keys: the secret one for the merchant's server, the publishable one for its page. */
+export async function merchantWithKeys(t: TestPlatform): Promise<{ publishable_key: string; secret_key: string; stripe: Stripe }> {
+  const store = { pool: t.platform.database.pool, hasher: t.platform.key_hasher, ids: new UlidGenerator() };
+  const keys = await createMerchant(store, Math.floor(Date.now() / 1000), { name: 'Browser shop' });
+  return { publishable_key: keys.publishable_key, secret_key: keys.secret_key, stripe: stripeClient(t.platform.url, keys.secret_key) };
+}
+
+/**
+ * A merchant's checkout page as Stripe's guides write it, loading the library from Payrail. It keeps
+ * every change event and every message it receives, so tests can show the card number is in none.
+ */
+export function merchantPage(payrail_url: string, publishable_key: string, body: string, script: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop checkout</title>
+<script src="${payrail_url}/js/v3"></script></head>
+<body>
+<h1>Checkout</h1>
+${body}
+<div id="result" role="status"></div>
+<script>
+  window.changes = [];
+  window.messages = [];
+  window.addEventListener('message', (event) => window.messages.push(JSON.stringify(event.data)));
+  const stripe = Stripe(${JSON.stringify(publishable_key)});
+  window.payrail = stripe;
+  const show = (result) => {
+    window.result = result;
+    const object = result.paymentIntent || result.setupIntent || result.paymentMethod;
+    document.getElementById('result').textContent = result.error ? 'error: ' + result.error.code : object.object + ': ' + (object.status || object.id);
+  };
+  ${script}
+</script>
+</body></html>`;
 }

@@ -62,6 +62,7 @@ type OffSessionRule = 'always' | 'unless_set_up' | 'set_up';
 const THREE_D_SECURE_CARDS: ReadonlyMap<string, OffSessionRule> = new Map([
   ['4000002760003184', 'always'],
   ['4000002500003155', 'unless_set_up'],
+  ['4000000000003220', 'always'],
   ['4000003800000446', 'set_up'],
 ] satisfies Array<[string, OffSessionRule]>);
 

@@ -76,6 +76,9 @@ const PUBLISHABLE_ROUTES: Record<string, PublishableRule> = {
   'POST /v1/payment_intents/:id/confirm': 'client_secret',
   'GET /v1/setup_intents/:id': 'client_secret',
   'POST /v1/setup_intents/:id/confirm': 'client_secret',
+  // The test-mode 3-D Secure challenge Payrail.js shows the customer (Stripe's own page does this in live mode).
+  'POST /v1/test_helpers/payment_intents/:id/authenticate': 'client_secret',
+  'POST /v1/test_helpers/setup_intents/:id/authenticate': 'client_secret',
 };
 
 export function publishableRule(method: string, route: string): PublishableRule | undefined {
