@@ -36,6 +36,7 @@ import type { Pool } from './platform/db.js';
 import { createPool } from './platform/db.js';
 import { poolLimits } from './platform/config.js';
 import { errorBody } from './platform/http/errors.js';
+import { readTlsCredentials } from './platform/http/tls.js';
 import { takeProcessLease } from './platform/write/lease.js';
 import type { WriteDeps } from './platform/write/pipeline.js';
 import type { CheckoutDeps } from './services/checkout/index.js';
@@ -102,7 +103,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const keys = new ApiKeyResolver(database.pool, key_hasher, () => clock.now_ms());
   // Revocations and rolls reach this process within a round trip of their commit.
   await keys.listen(database.url, logger);
-  let public_url = config.public_url ?? `http://${config.host}:${config.port}`;
+  let public_url = config.public_url ?? `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`;
   const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
   const { write, payments, idempotency_hash_key } = services;
   tracePool(write.pool);
@@ -198,6 +199,7 @@ function buildApi(
       max_connections: config.http_max_connections,
       trust_proxy: config.trust_proxy,
     },
+    tls: config.tls ? readTlsCredentials(config.tls) : undefined,
     metrics_token: config.metrics_token,
     routes: [
       paymentsRoutes({ payments, write }),
@@ -303,9 +305,9 @@ export function keySettings(config: Config): KeySettings {
   };
 }
 
-/** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1. */
-function webhookDestinations(config: Config): { allow_private: boolean } {
-  return { allow_private: config.webhooks_allow_private };
+/** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1, over https only in live mode. */
+function webhookDestinations(config: Config): { allow_private: boolean; https_only: boolean } {
+  return { allow_private: config.webhooks_allow_private, https_only: config.mode === 'live' };
 }
 
 /**

@@ -115,23 +115,6 @@ function adminToken(env: NodeJS.ProcessEnv): string | undefined {
   return token;
 }
 
-/** `1` on, `0` or unset off; anything else is refused rather than guessed. */
-function flagSetting(env: NodeJS.ProcessEnv, name: string): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '' || raw === '0') return false;
-  if (raw === '1') return true;
-  throw new Error(`Setting ${name} must be 0 or 1, got "${raw}"`);
-}
-
-/** Both files or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
-function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
-  const cert_file = env.PAYRAIL_TLS_CERT || undefined;
-  const key_file = env.PAYRAIL_TLS_KEY || undefined;
-  if (cert_file === undefined && key_file === undefined) return undefined;
-  if (cert_file === undefined || key_file === undefined) throw new Error('Settings PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together: set both, or neither');
-  return { cert_file: resolve(cert_file), key_file: resolve(key_file) };
-}
-
 const METRICS_TOKEN_MIN_LENGTH = 32;
 
 /** A scrape token short enough to guess would make /metrics public again. */
@@ -160,6 +143,23 @@ function vaultTransit(env: NodeJS.ProcessEnv): Config['vault_transit'] {
     mount: env.PAYRAIL_VAULT_TRANSIT_MOUNT || 'transit',
     key_prefix: env.PAYRAIL_VAULT_TRANSIT_KEY_PREFIX || 'payrail-',
   };
+}
+
+/** `1` on, `0` or unset off; anything else is refused rather than guessed. */
+function flagSetting(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new Error(`Setting ${name} must be 0 or 1, got "${raw}"`);
+}
+
+/** Both files or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
+function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
+  const cert_file = env.PAYRAIL_TLS_CERT || undefined;
+  const key_file = env.PAYRAIL_TLS_KEY || undefined;
+  if (cert_file === undefined && key_file === undefined) return undefined;
+  if (cert_file === undefined || key_file === undefined) throw new Error('Settings PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together: set both, or neither');
+  return { cert_file: resolve(cert_file), key_file: resolve(key_file) };
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

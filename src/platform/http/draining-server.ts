@@ -1,8 +1,11 @@
 import { Server } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { PayrailError } from '../../kernel/errors.js';
 import { errorBody } from './errors.js';
+import type { TlsCredentials } from './tls.js';
+import { tlsServerOptions } from './tls.js';
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -29,73 +32,90 @@ const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 const SHUTTING_DOWN = new PayrailError('service_unavailable', { message: 'Payrail is shutting down; retry the request.' });
 
+/** An http.Server, or an https.Server (which Node builds as a tls.Server with the same HTTP methods). */
+type HttpServerClass = new (options: object) => Server;
+
 /**
  * An HTTP server that stops cleanly. Node's close() waits for every socket, and closeIdleConnections()
  * spares a socket that connected but has not sent a whole request yet, so one idle client could hold a
  * shutdown until the process was killed. This server knows which sockets carry a request: on close()
  * every socket without one is closed at once, each answer still in flight goes out with
  * `Connection: close`, and a request that arrives anyway gets Stripe's 503 rather than Fastify's.
+ *
+ * Built over http.Server or https.Server: with TLS a request's socket is the TLS socket, which exists
+ * from `secureConnection` on (a client still in its handshake has `handshakeTimeout` to finish it).
  */
-export class DrainingServer extends Server {
-  readonly #in_flight = new Map<Socket, Set<ServerResponse>>();
-  #draining = false;
+function drainingServerOver(Base: HttpServerClass, connection_event: 'connection' | 'secureConnection') {
+  return class DrainingServer extends Base {
+    readonly #in_flight = new Map<Socket, Set<ServerResponse>>();
+    #draining = false;
 
-  readonly #response_headers: Readonly<Record<string, string>>;
+    readonly #response_headers: Readonly<Record<string, string>>;
 
-  constructor(handler: RequestHandler, timeouts: ServerTimeouts = {}, limits: ConnectionLimits = {}) {
-    const request_timeout = timeouts.requestTimeout ?? 0;
-    const headers_timeout = limits.headers_timeout_ms ?? 60_000;
-    super({
-      requestTimeout: request_timeout,
-      // Node refuses a headers timeout longer than the request's.
-      headersTimeout: request_timeout > 0 ? Math.min(headers_timeout, request_timeout) : headers_timeout,
-      connectionsCheckingInterval: Math.max(
-        50,
-        Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(headers_timeout, request_timeout || headers_timeout) / 4)),
-      ),
-    });
-    if (timeouts.keepAliveTimeout !== undefined) this.keepAliveTimeout = timeouts.keepAliveTimeout;
-    if (timeouts.connectionTimeout) this.setTimeout(timeouts.connectionTimeout);
-    if (timeouts.maxRequestsPerSocket) this.maxRequestsPerSocket = timeouts.maxRequestsPerSocket;
-    if (limits.max_connections) this.maxConnections = limits.max_connections;
-    this.#response_headers = limits.response_headers ?? {};
-    this.on('connection', (socket: Socket) => this.#track(socket));
-    this.on('request', (request: IncomingMessage, response: ServerResponse) => this.#serve(request, response, handler));
-  }
-
-  override close(callback?: (error?: Error) => void): this {
-    this.#draining = true;
-    for (const [socket, responses] of this.#in_flight) {
-      if (responses.size === 0) socket.destroy();
-      for (const response of responses) if (!response.headersSent) response.setHeader('connection', 'close');
+    constructor(handler: RequestHandler, timeouts: ServerTimeouts = {}, limits: ConnectionLimits = {}, tls?: TlsCredentials) {
+      const request_timeout = timeouts.requestTimeout ?? 0;
+      const headers_timeout = limits.headers_timeout_ms ?? 60_000;
+      super({
+        ...(tls ? tlsServerOptions(tls, headers_timeout) : {}),
+        requestTimeout: request_timeout,
+        // Node refuses a headers timeout longer than the request's.
+        headersTimeout: request_timeout > 0 ? Math.min(headers_timeout, request_timeout) : headers_timeout,
+        connectionsCheckingInterval: Math.max(
+          50,
+          Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(headers_timeout, request_timeout || headers_timeout) / 4)),
+        ),
+      });
+      if (timeouts.keepAliveTimeout !== undefined) this.keepAliveTimeout = timeouts.keepAliveTimeout;
+      if (timeouts.connectionTimeout) this.setTimeout(timeouts.connectionTimeout);
+      if (timeouts.maxRequestsPerSocket) this.maxRequestsPerSocket = timeouts.maxRequestsPerSocket;
+      if (limits.max_connections) this.maxConnections = limits.max_connections;
+      this.#response_headers = limits.response_headers ?? {};
+      this.on(connection_event, (socket: Socket) => this.#track(socket));
+      this.on('request', (request: IncomingMessage, response: ServerResponse) => this.#serve(request, response, handler));
     }
-    return super.close(callback);
-  }
 
-  #track(socket: Socket): void {
-    if (this.#draining) {
-      socket.destroy();
-      return;
+    override close(callback?: (error?: Error) => void): this {
+      this.#draining = true;
+      for (const [socket, responses] of this.#in_flight) {
+        if (responses.size === 0) socket.destroy();
+        for (const response of responses) if (!response.headersSent) response.setHeader('connection', 'close');
+      }
+      return super.close(callback);
     }
-    this.#in_flight.set(socket, new Set());
-    socket.once('close', () => this.#in_flight.delete(socket));
-  }
 
-  #serve(request: IncomingMessage, response: ServerResponse, handler: RequestHandler): void {
-    for (const [name, value] of Object.entries(this.#response_headers)) response.setHeader(name, value);
-    const responses = this.#in_flight.get(request.socket);
-    if (this.#draining || !responses) {
-      refuse(response);
-      return;
+    #track(socket: Socket): void {
+      if (this.#draining) {
+        socket.destroy();
+        return;
+      }
+      this.#in_flight.set(socket, new Set());
+      socket.once('close', () => this.#in_flight.delete(socket));
     }
-    responses.add(response);
-    // 'close' follows both a finished answer and a dropped connection.
-    response.once('close', () => {
-      responses.delete(response);
-      if (this.#draining && responses.size === 0) request.socket.end();
-    });
-    handler(request, response);
-  }
+
+    #serve(request: IncomingMessage, response: ServerResponse, handler: RequestHandler): void {
+      for (const [name, value] of Object.entries(this.#response_headers)) response.setHeader(name, value);
+      const responses = this.#in_flight.get(request.socket);
+      if (this.#draining || !responses) {
+        refuse(response);
+        return;
+      }
+      responses.add(response);
+      // 'close' follows both a finished answer and a dropped connection.
+      response.once('close', () => {
+        responses.delete(response);
+        if (this.#draining && responses.size === 0) request.socket.end();
+      });
+      handler(request, response);
+    }
+  };
+}
+
+export const DrainingServer = drainingServerOver(Server, 'connection');
+const DrainingTlsServer = drainingServerOver(HttpsServer, 'secureConnection');
+
+/** A DrainingServer, over TLS when given credentials (PAYRAIL_TLS_CERT / PAYRAIL_TLS_KEY). */
+export function drainingServer(handler: RequestHandler, timeouts: ServerTimeouts = {}, limits: ConnectionLimits = {}, tls?: TlsCredentials): Server {
+  return tls ? new DrainingTlsServer(handler, timeouts, limits, tls) : new DrainingServer(handler, timeouts, limits);
 }
 
 function refuse(response: ServerResponse): void {

@@ -6,7 +6,9 @@ import type { IdGenerator } from '../../../kernel/ids.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
 import type { ClientSecretCheck } from './auth.js';
 import { registerRequestTracing } from '../../../platform/tracing.js';
-import { DrainingServer } from '../../../platform/http/draining-server.js';
+import { drainingServer } from '../../../platform/http/draining-server.js';
+import type { TlsCredentials } from '../../../platform/http/tls.js';
+import { HSTS_HEADER } from '../../../platform/http/tls.js';
 import { answerClientError } from '../../../platform/http/client-errors.js';
 import { SECURITY_HEADERS } from '../../../platform/http/security-headers.js';
 import { scopeHandlersToMerchant } from '../../../platform/http/request-context.js';
@@ -36,6 +38,8 @@ export interface GatewayDeps {
   metrics_token?: string | undefined;
   /** Checks a publishable key's `client_secret` against its object (the owning service's answer); without it such requests are refused. */
   client_secrets?: ClientSecretCheck;
+  /** Serve HTTPS with these (PAYRAIL_TLS_CERT / PAYRAIL_TLS_KEY), with HSTS on every answer; plain HTTP without. */
+  tls?: TlsCredentials | undefined;
   /** Each service's routes (payments, events, ledger), registered behind authentication. */
   routes: readonly ServiceRoutes[];
   /** Whether migrations are done and the database answers; for /readyz. */
@@ -84,7 +88,14 @@ function createFastify(deps: GatewayDeps): FastifyInstance {
     // Shutdown: idle sockets close at once, in-flight requests finish, late requests get Stripe's 503
     // from the server itself (Fastify's own closing 503 is not Stripe-shaped).
     serverFactory: (handler, options) =>
-      new DrainingServer(handler, options, { max_connections: deps.http.max_connections, response_headers: SECURITY_HEADERS }),
+      drainingServer(
+        handler,
+        options,
+        { max_connections: deps.http.max_connections, response_headers: deps.tls ? { ...SECURITY_HEADERS, ...HSTS_HEADER } : SECURITY_HEADERS },
+        deps.tls,
+      ),
+    // The server itself is the factory's; this only makes listen() answer with an https:// address.
+    ...(deps.tls ? { https: {} } : {}),
     // A body that never arrives holds its socket only this long (slowloris), and an idle keep-alive socket this long.
     requestTimeout: deps.http.request_timeout_ms,
     keepAliveTimeout: deps.http.keep_alive_timeout_ms,
