@@ -65,6 +65,8 @@ export function createPool(connection_string: string, max: number, limits: PoolL
     connectionString: connection_string,
     max,
     ...(options ? { options } : {}),
+    // A scoped statement's BEGIN, the statement and COMMIT go out together (scopedStatement).
+    ...(session.merchant_scoped ? { pipeline: true } : {}),
     idleTimeoutMillis: IDLE_CONNECTION_TIMEOUT_MS,
     connectionTimeoutMillis: limits.connect_timeout_ms,
     statement_timeout: limits.statement_timeout_ms,
@@ -85,15 +87,34 @@ export function createPool(connection_string: string, max: number, limits: PoolL
 
 const merchant_scoped_pools = new WeakSet<Pool>();
 
-/** `pool.query` inside a merchant scope: BEGIN and the scope in one round trip, the query, COMMIT. */
+/** `pool.query` inside a merchant scope runs as a scoped statement; outside one, as it is. */
 function scopeQueries(pool: Pool): void {
   merchant_scoped_pools.add(pool);
   const unscoped = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const scoped = (config: unknown, values?: unknown, callback?: unknown): unknown => {
-    if (currentMerchant() === undefined || typeof values === 'function' || typeof callback === 'function') return unscoped(config, values, callback);
-    return withTransaction(pool, (client) => (client.query as (...args: unknown[]) => Promise<unknown>)(config, values));
+    const merchant_id = currentMerchant();
+    if (merchant_id === undefined || typeof values === 'function' || typeof callback === 'function') return unscoped(config, values, callback);
+    return scopedStatement(pool, merchant_id, config, values);
   };
   (pool as { query: unknown }).query = scoped;
+}
+
+/**
+ * One statement in its own transaction scoped to `merchant_id`: BEGIN with the scope, the statement
+ * and COMMIT are written together on the pool's pipelining connection, so the scope costs no round
+ * trip of its own. A failed statement leaves the transaction aborted, and its COMMIT rolls back.
+ */
+async function scopedStatement(pool: Pool, merchant_id: string, config: unknown, values: unknown): Promise<unknown> {
+  const client = await pool.connect();
+  const onConnectionError = () => {}; // the pending queries reject with it
+  client.on('error', onConnectionError);
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  const [begun, result, committed] = await Promise.allSettled([query(`BEGIN; ${merchantScopeStatement(merchant_id)}`), query(config, values), query('COMMIT')]);
+  const failure = [result, begun, committed].find((settled) => settled.status === 'rejected');
+  client.release(failure && isConnectionBroken(failure.reason) ? asError(failure.reason) : undefined);
+  client.off('error', onConnectionError);
+  if (failure) throw failure.reason;
+  return (result as PromiseFulfilledResult<unknown>).value;
 }
 
 export interface TransactionOptions {
