@@ -129,6 +129,8 @@ describe('legacy charges', () => {
     expect(types).toContain('charge.succeeded');
     expect(types.filter((type) => type.startsWith('payment_intent.'))).toEqual([]);
     expect((await t.stripe.paymentIntents.list({ limit: 100 })).data.filter((intent) => intent.latest_charge === charge.id)).toEqual([]);
+    const searched = await t.stripe.paymentIntents.search({ query: 'amount:2500' });
+    expect(searched.data.filter((intent) => intent.latest_charge === charge.id)).toEqual([]);
   });
 
   it('Stripe’s test tokens are reusable; a declining one is a card_error naming the failed charge', async () => {

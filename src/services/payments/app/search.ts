@@ -99,7 +99,9 @@ interface Found<T> {
 /** Newest first, as Stripe returns search results; `page` continues after the last id of the previous page. */
 async function search<T>(deps: PaymentsDeps, merchant_id: string, params: SearchParams, resource: SearchResource, table: string): Promise<Found<T>> {
   const condition = compileSearch(resource, parseSearchQuery(params.query));
-  const filters = table === 'payments.customers' ? [sql`NOT deleted`, condition] : [condition];
+  // Deleted customers and the internal intents behind legacy Charges API charges are never found.
+  const hidden = table === 'payments.customers' ? [sql`NOT deleted`] : table === 'payments.payment_intents' ? [sql`(state->>'charges_api') IS NULL`] : [];
+  const filters = [...hidden, condition];
   const page: PageRequest = { limit: params.limit, starting_after: params.page === undefined ? undefined : decodePage(params.page) };
   return listPage<T & { id: string }>(deps.reader, { table, column: 'state' }, merchant_id, filters, page);
 }
