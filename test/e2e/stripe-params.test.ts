@@ -197,6 +197,26 @@ describe('PaymentIntent parameters', () => {
     expect(wrong).toMatchObject({ statusCode: 400, param: 'off_session' });
   });
 
+  it('fails an attempt that would need 3-D Secure with error_on_requires_action, as a soft decline', async () => {
+    const error = await rejection(
+      t.stripe.paymentIntents.create({
+        amount: 2200,
+        currency: 'usd',
+        payment_method: 'pm_card_authenticationRequired',
+        confirm: true,
+        error_on_requires_action: true,
+      }),
+    );
+    expect(error).toMatchObject({ statusCode: 402, rawType: 'card_error', code: 'authentication_required', decline_code: 'authentication_required' });
+    const intent = error.payment_intent as Stripe.PaymentIntent;
+    expect(intent).toMatchObject({ status: 'requires_payment_method', next_action: null, last_payment_error: { code: 'authentication_required' } });
+    const charge = await t.stripe.charges.retrieve(chargeIdOf(intent));
+    expect(charge).toMatchObject({ status: 'failed', failure_code: 'authentication_required', captured: false, amount_captured: 0 });
+    // Without it the same card asks for the step, as before.
+    const asked = await t.stripe.paymentIntents.create({ amount: 2200, currency: 'usd', payment_method: 'pm_card_authenticationRequired', confirm: true });
+    expect(asked.status).toBe('requires_action');
+  });
+
   it('refuses what Payrail does not support with the parameter named, never ignoring it', async () => {
     const before = await intentCount();
     const cases: [Record<string, unknown>, string, string][] = [

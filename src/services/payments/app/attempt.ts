@@ -152,7 +152,8 @@ async function finishAttempt(
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
   const risk = known.risk ?? assessAttempt(deps, processing, method);
-  const settled = attemptOutcome(deps, ctx, processing, method, charge_id, answer, writes, risk);
+  const decided = answer.outcome === 'requires_action' && processing.error_on_requires_action ? await refuseAction(deps, charge_id) : answer;
+  const settled = attemptOutcome(deps, ctx, processing, method, charge_id, decided, writes, risk);
   const result = await withCardSaved(deps, ctx, settled, charge_id);
   const outcome = attemptResponse(result);
   await ctx.commit(
@@ -166,6 +167,24 @@ async function finishAttempt(
   );
   return outcome;
 }
+
+/**
+ * `error_on_requires_action`: the integration cannot take the customer through 3-D Secure, so an
+ * attempt that asks for it fails as the issuer's soft decline instead; the authorization waiting for
+ * the step is released first (a repeat after a lost answer releases nothing more).
+ */
+async function refuseAction(deps: PaymentsDeps, charge_id: string): Promise<AuthorizeResult> {
+  await deps.connector.void(charge_id);
+  return {
+    outcome: 'declined',
+    code: 'authentication_required',
+    decline_code: 'authentication_required',
+    message: AUTHENTICATION_REQUIRED,
+    cvc_check: 'unchecked',
+  };
+}
+
+const AUTHENTICATION_REQUIRED = 'Your card was declined. This transaction requires authentication.';
 
 /** What the processor's answer makes of the intent: waiting for 3-D Secure, failed authentication, or a charge. */
 function attemptOutcome(
