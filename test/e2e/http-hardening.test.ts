@@ -72,6 +72,19 @@ describe('request timeouts', () => {
   });
 });
 
+describe('requests that are not HTTP', () => {
+  it('get a Stripe-shaped 400 and a closed socket', async () => {
+    for (const garbage of ['NOT HTTP AT ALL\r\n\r\n', `GET /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n`]) {
+      const raw = await openRaw(t.url);
+      raw.socket.write(garbage);
+      expect(await within(raw.closed, 2_000)).not.toBe('pending');
+      expect(raw.received()).toMatch(/^HTTP\/1\.1 400 /);
+      const body = JSON.parse(raw.received().split('\r\n\r\n', 2)[1]!) as { error: { type: string; code: string } };
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'body_invalid' });
+    }
+  });
+});
+
 describe('bodies nested deeper than any parameter', () => {
   it('a deeply nested JSON body with an Idempotency-Key is a 400 and stores nothing under the key', async () => {
     for (const body of ['['.repeat(100_000) + ']'.repeat(100_000), `{"metadata":${'{"a":'.repeat(20_000)}"x"${'}'.repeat(20_000)}}`]) {
