@@ -55,11 +55,13 @@ function drainingServerOver(Base: HttpServerClass, connection_event: 'connection
     constructor(handler: RequestHandler, timeouts: ServerTimeouts = {}, limits: ConnectionLimits = {}, tls?: TlsCredentials) {
       const request_timeout = timeouts.requestTimeout ?? 0;
       const headers_timeout = limits.headers_timeout_ms ?? 60_000;
+      // Node refuses a headers timeout longer than the request's.
+      const effective_headers_timeout = request_timeout > 0 ? Math.min(headers_timeout, request_timeout) : headers_timeout;
       super({
-        ...(tls ? tlsServerOptions(tls, headers_timeout) : {}),
+        // A TLS handshake gets no longer than the request's headers would.
+        ...(tls ? tlsServerOptions(tls, effective_headers_timeout) : {}),
         requestTimeout: request_timeout,
-        // Node refuses a headers timeout longer than the request's.
-        headersTimeout: request_timeout > 0 ? Math.min(headers_timeout, request_timeout) : headers_timeout,
+        headersTimeout: effective_headers_timeout,
         connectionsCheckingInterval: Math.max(
           50,
           Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(headers_timeout, request_timeout || headers_timeout) / 4)),
