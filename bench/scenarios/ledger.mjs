@@ -214,6 +214,8 @@ async function measureLag(ctx, pool, problems, consumerLag) {
       PAYRAIL_BOOTSTRAP_SECRET_KEY: BENCH_SECRET_KEY,
       PAYRAIL_DB_POOL_MAX: String(ctx.config.db_pool_max),
       LOG_LEVEL: 'warn',
+      // Servers of both builds may run at once: each takes a free metrics port.
+      PAYRAIL_METRICS_PORT: '0',
     },
     port,
   });

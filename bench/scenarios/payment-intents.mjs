@@ -37,6 +37,8 @@ export async function startPayrail(ctx, { build, database_url, latency_ms, port,
       PAYRAIL_DB_POOL_MAX: String(ctx.config.db_pool_max),
       PAYRAIL_SANDBOX_LATENCY_MS: String(latency_ms),
       LOG_LEVEL: 'warn',
+      // Servers of both builds may run at once: each takes a free metrics port.
+      PAYRAIL_METRICS_PORT: '0',
     },
     port,
   });
