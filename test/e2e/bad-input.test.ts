@@ -365,7 +365,7 @@ describe('other writes reject bad parameters', () => {
       'metadata',
     ],
     ['customer update: unknown customer', () => ({ path: '/v1/customers/cus_nope', form: form({ name: 'x' }) }), 404, 'resource_missing', undefined],
-    ['customer update: unknown parameter', () => ({ path: `/v1/customers/${customer}`, form: form({ balance: 5 }) }), 400, 'parameter_unknown', 'balance'],
+    ['customer update: unknown parameter', () => ({ path: `/v1/customers/${customer}`, form: form({ colour: 'blue' }) }), 400, 'parameter_unknown', 'colour'],
     [
       'payment method: unknown type',
       () => ({ path: '/v1/payment_methods', form: cardForm(VISA).replace('type=card', 'type=bank') }),
