@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevelopmentKms } from '../../src/services/vault/adapters/development-kms.js';
 import type { TestPlatform } from '../support/platform.js';
-import { startTestPlatform } from '../support/platform.js';
+import { TEST_SECRET_KEY, startTestPlatform } from '../support/platform.js';
+import { exitCodeWithin, freePort, serverEnv, spawnServer } from '../support/processes.js';
 
 /**
  * `payrail keys rotate` while the server runs: the CLI (dist/cli.js, built by `npm test`) is killed
@@ -146,6 +147,24 @@ describe('payrail keys rotate', () => {
     expect((await kms.unwrap('cards', rows[0]?.wrapped ?? '')).length).toBe(32);
     // Other purposes were not rotated: their version 1 still opens.
     expect((await kms.status('webhook_secrets')).min_decryption_version).toBe(1);
+  });
+
+  it('a server given another key (the key file lost) refuses to start, saying which runbook to follow', async () => {
+    const lost_dir = mkdtempSync(join(tmpdir(), 'payrail-keys-lost-'));
+    try {
+      const port = await freePort();
+      const env = serverEnv(
+        { port, database_url: t.config.database_url ?? '', data_dir: t.config.data_dir, secret_key: TEST_SECRET_KEY },
+        { PAYRAIL_SECRETS_DIR: lost_dir },
+      );
+      const server = await spawnServer(env);
+      expect(await exitCodeWithin(server.child, 30_000)).toBe(1);
+      expect(server.output()).toContain("cannot open the vault's keys in this database");
+      expect(server.output()).toContain('A key is lost');
+      expect(server.output()).not.toContain(readFileSync(join(lost_dir, 'vault.key'), 'utf8').trim());
+    } finally {
+      rmSync(lost_dir, { recursive: true, force: true });
+    }
   });
 
   it('keys status names the KMS, the versions, and where the stored data keys are', async () => {

@@ -3,7 +3,7 @@ import type { Db } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import { deriveKeys } from '../domain/crypto.js';
 import type { KeyPurpose } from '../domain/kms.js';
-import { parseWrapped } from '../domain/kms.js';
+import { KmsError, KmsUnavailableError, parseWrapped } from '../domain/kms.js';
 import { Envelopes } from './envelope.js';
 import type { OpenedKms } from './keys.js';
 
@@ -55,5 +55,14 @@ async function storedKey(db: Db, envelopes: Envelopes, key: { name: string; purp
     wrapped = await read();
   }
   if (wrapped === undefined) throw new Error(`vault.data_keys lost ${key.name}`);
-  return envelopes.kms.unwrap(key.purpose, wrapped);
+  try {
+    return await envelopes.kms.unwrap(key.purpose, wrapped);
+  } catch (error) {
+    if (!(error instanceof KmsError) || error instanceof KmsUnavailableError) throw error;
+    // The database was sealed under a key this process does not have: say so, instead of a crypto error.
+    throw new KmsError(
+      `the configured ${envelopes.kms.kind} key cannot open the vault's keys in this database (${error.message}); ` +
+        'restore the key the data was sealed with (docs/security.md, "A key is lost")',
+    );
+  }
 }
