@@ -124,6 +124,27 @@ describe('SetupIntents', () => {
     expect((await authenticate(intent.id, 'succeeded')).status).toBe(400);
   });
 
+  it('payment_method_data: the card goes to the vault and is verified with its CVC', async () => {
+    const customer = await t.stripe.customers.create({});
+    const card = { number: '5555555555554444', exp_month: 12, exp_year: 2034, cvc: '321' };
+    const created = await t.stripe.setupIntents.create({ customer: customer.id, confirm: true, payment_method_data: { type: 'card', card } as never });
+    expect(created.status).toBe('succeeded');
+    const saved = await t.stripe.paymentMethods.retrieve(created.payment_method as string);
+    expect(saved).toMatchObject({ customer: customer.id, card: { last4: '4444', brand: 'mastercard' } });
+    const cvc = await t.platform.database.pool.query<{ cvc_check: string }>('SELECT cvc_check FROM sandbox.attempts WHERE attempt_id = $1', [
+      created.latest_attempt,
+    ]);
+    expect(cvc.rows[0]?.cvc_check).toBe('pass');
+
+    const later = await t.stripe.setupIntents.create({ customer: customer.id });
+    const declined = await rejection(
+      t.stripe.setupIntents.confirm(later.id, { payment_method_data: { type: 'card', card: { ...card, number: '4000000000009995' } } as never }),
+    );
+    expect(declined).toMatchObject({ statusCode: 402, code: 'card_declined', decline_code: 'insufficient_funds' });
+    expect(JSON.stringify(declined.raw)).not.toContain('4000000000009995');
+    expect((await t.stripe.setupIntents.retrieve(later.id)).status).toBe('requires_payment_method');
+  });
+
   it('a failed 3-D Secure step asks for another card, with setup_intent_authentication_failure', async () => {
     const intent = await t.stripe.setupIntents.create({ payment_method: 'pm_card_authenticationRequired', confirm: true });
     expect(intent.status).toBe('requires_action');

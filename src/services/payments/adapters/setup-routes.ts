@@ -29,6 +29,7 @@ const automaticPaymentMethods = z.strictObject({
 export const createSetupSchema = z.strictObject({
   customer: P.nonEmptyText(255).optional(),
   payment_method: P.nonEmptyText(255).optional(),
+  payment_method_data: S.paymentMethodData().optional(),
   payment_method_types: paymentMethodTypes().optional(),
   automatic_payment_methods: automaticPaymentMethods.optional(),
   usage: P.oneOf(['on_session', 'off_session'] as const).optional(),
@@ -50,6 +51,7 @@ export const updateSetupSchema = z.strictObject({
 
 export const confirmSetupSchema = z.strictObject({
   payment_method: P.nonEmptyText(255).optional(),
+  payment_method_data: S.paymentMethodData().optional(),
   return_url: P.text(2048).optional(),
   client_secret: P.text(255).optional(),
   expand: S.expandFor('setup_intent').optional(),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
@@ -13,12 +13,15 @@ import { getSetupIntent, insertSetupIntent, updateSetupIntent } from '../adapter
 import { getCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
+import type { ChosenPaymentMethod, PaymentMethodDataParams } from './intent-params.js';
+import { choosePaymentMethod } from './intent-params.js';
 import { authenticateSetup, verifySetup } from './setup-verification.js';
 
 /** SetupIntent use cases: create, update, confirm, cancel, retrieve, list. The verification itself is in setup-verification.ts. */
 export interface CreateSetupParams {
   customer?: string | undefined;
   payment_method?: string | undefined;
+  payment_method_data?: PaymentMethodDataParams | undefined;
   payment_method_types?: string[] | undefined;
   automatic_payment_methods?: { enabled: boolean; allow_redirects?: 'always' | 'never' | undefined } | undefined;
   usage?: FutureUsage | undefined;
@@ -39,13 +42,28 @@ export async function createSetupIntent(deps: PaymentsDeps, ctx: OperationContex
   if (params.return_url !== undefined && !params.confirm) {
     throw new PayrailError('parameter_invalid', { param: 'return_url', message: 'You can only pass return_url when confirm is true.' });
   }
-  await checkReferences(deps, ctx, params);
-  const intent = newSetupIntent(ctx, params);
+  if (params.customer) await getCustomer(ctx.reader, ctx.merchant_id, params.customer, 'customer');
+  const chosen = await chosenCard(deps, ctx, params);
+  const intent = newSetupIntent(ctx, { ...params, payment_method: chosen.id ?? undefined });
   const created = { type: 'setup_intent.created', object: renderSetupIntent(intent) };
-  if (params.confirm) return verifySetup(deps, ctx, null, beginSetupConfirm(intent, null), [created]);
+  if (params.confirm) return verifySetup(deps, ctx, null, beginSetupConfirm(intent, null), [created], chosen.cvc);
   const outcome: Outcome = { ok: created.object };
   await ctx.commit([insertSetupIntent(intent), eventsWrite(ctx, [created])], outcome);
   return outcome;
+}
+
+/**
+ * The card named by `payment_method`, or one made from `payment_method_data` (its number straight to
+ * the vault), stored durably before the processor is asked to verify it.
+ */
+async function chosenCard(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  params: { payment_method?: string | undefined; payment_method_data?: PaymentMethodDataParams | undefined },
+): Promise<ChosenPaymentMethod> {
+  const chosen = await choosePaymentMethod(deps, ctx, params);
+  if (chosen.writes.length > 0) await ctx.record(chosen.writes);
+  return chosen;
 }
 
 async function checkReferences(deps: PaymentsDeps, ctx: OperationContext, params: { customer?: string | undefined; payment_method?: string | undefined }) {
@@ -93,6 +111,7 @@ export async function updateSetupIntentParams(deps: PaymentsDeps, ctx: Operation
 
 export interface ConfirmSetupParams {
   payment_method?: string | undefined;
+  payment_method_data?: PaymentMethodDataParams | undefined;
   return_url?: string | undefined;
   client_secret?: string | undefined;
 }
@@ -100,9 +119,11 @@ export interface ConfirmSetupParams {
 export async function confirmSetupIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmSetupParams): Promise<Outcome> {
   const before = await getSetupIntent(ctx.reader, ctx.merchant_id, id);
   checkClientSecret(before, params.client_secret);
-  if (params.payment_method) await deps.vault.get(ctx.reader, ctx.merchant_id, params.payment_method, 'payment_method');
-  const ready: SetupIntent = { ...beginSetupConfirm(before, params.payment_method ?? null), return_url: params.return_url ?? before.return_url };
-  return verifySetup(deps, ctx, before, ready, []);
+  // The state is checked before a card from payment_method_data is stored for it.
+  beginSetupConfirm(before, params.payment_method ?? (params.payment_method_data ? 'payment_method_data' : null));
+  const chosen = await chosenCard(deps, ctx, params);
+  const ready: SetupIntent = { ...beginSetupConfirm(before, chosen.id), return_url: params.return_url ?? before.return_url };
+  return verifySetup(deps, ctx, before, ready, [], chosen.cvc);
 }
 
 /** Completes a 3-D Secure step (the sandbox's test page): the verification resumes at the processor. */
@@ -145,7 +166,10 @@ export async function retrieveSetupIntent(deps: PaymentsDeps, merchant_id: strin
 
 /** A client secret that does not match is a missing object: it must not confirm that the id exists. */
 function checkClientSecret(intent: SetupIntent, client_secret: string | undefined): void {
-  if (client_secret !== undefined && client_secret !== intent.client_secret) {
+  if (client_secret === undefined) return;
+  const expected = Buffer.from(intent.client_secret);
+  const given = Buffer.from(client_secret);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
     throw new PayrailError('resource_missing', { param: 'client_secret', message: `No such setupintent: '${intent.id}'` });
   }
 }

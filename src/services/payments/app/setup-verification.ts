@@ -33,12 +33,19 @@ export async function verifySetup(
   stored: SetupIntent | null,
   ready: SetupIntent,
   events: EventDraft[],
+  /** A CVC sent with `payment_method_data`: checked by the processor with this verification, never stored. */
+  cvc?: string,
 ): Promise<Outcome> {
   const pm_id = ready.payment_method;
   if (!pm_id) throw new Error(`setup intent ${ready.id}: verification without a payment method`);
   const attempt_id = ctx.ids.next('setup_attempt');
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, attempt_id, ctx.now_ms);
-  const answer = await deps.connector.verify({ attempt_id, merchant_id: ctx.merchant_id, currency: VERIFICATION_CURRENCY, card });
+  const answer = await deps.connector.verify({
+    attempt_id,
+    merchant_id: ctx.merchant_id,
+    currency: VERIFICATION_CURRENCY,
+    card: { ...card, cvc: cvc ?? card.cvc },
+  });
   return finishSetup(deps, ctx, { stored, ready, method, attempt_id, answer, writes: audit ? [audit] : [], events });
 }
 
