@@ -30,6 +30,8 @@ function env(): NodeJS.ProcessEnv {
     PAYRAIL_EMBEDDED_PG_PORT: String(pg_port),
     PAYRAIL_BOOTSTRAP_SECRET_KEY: BOOTSTRAP_KEY,
     LOG_LEVEL: 'warn',
+    // Servers started side by side must not all claim the default metrics port.
+    PAYRAIL_METRICS_PORT: '0',
   };
 }
 

@@ -152,6 +152,8 @@ describe('a restart after a hard kill, on the embedded database', () => {
       PAYRAIL_EMBEDDED_PG_PORT: String(pg_port),
       PAYRAIL_BOOTSTRAP_SECRET_KEY: SECRET_KEY,
       LOG_LEVEL: 'warn',
+      // Servers started side by side must not all claim the default metrics port.
+      PAYRAIL_METRICS_PORT: '0',
       ...extra,
     };
   }
