@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
-import { startTestPlatform } from '../support/platform.js';
+import { startTestPlatform, stripeClient } from '../support/platform.js';
+import { createMerchant } from '../../src/services/merchants/app/merchants.js';
+import { UlidGenerator } from '../../src/kernel/ids.js';
 import { rejection } from '../support/stripe-errors.js';
 import { waitFor } from '../support/webhook-receiver.js';
 
@@ -128,6 +130,23 @@ describe('creating or updating an endpoint', () => {
       expect(endpoint.url).toBe(url);
       await t.stripe.webhookEndpoints.del(endpoint.id);
     }
+  });
+});
+
+describe('live mode', () => {
+  it('a live key creates and updates endpoints with https URLs only', async () => {
+    const store = { pool: t.platform.database.pool, hasher: t.platform.key_hasher, ids: new UlidGenerator() };
+    const live = await createMerchant(store, Math.floor(Date.now() / 1000), { name: 'Live shop', livemode: true });
+    expect(live.secret_key).toMatch(/^sk_live_/);
+    const stripe = stripeClient(t.url, live.secret_key);
+    const refused = await rejection(stripe.webhookEndpoints.create({ url: 'http://hooks.example.com/payrail', enabled_events: ['*'] }));
+    expect({ status: refused.statusCode, code: refused.code, param: refused.param }).toEqual({ status: 400, code: 'url_invalid', param: 'url' });
+    expect(refused.message).toMatch(/https in live mode/);
+    const endpoint = await stripe.webhookEndpoints.create({ url: 'https://hooks.example.com/payrail', enabled_events: ['*'] });
+    const update = await rejection(stripe.webhookEndpoints.update(endpoint.id, { url: 'http://hooks.example.com/v2' }));
+    expect(update.code).toBe('url_invalid');
+    expect((await stripe.webhookEndpoints.retrieve(endpoint.id)).url).toBe('https://hooks.example.com/payrail');
+    await stripe.webhookEndpoints.del(endpoint.id);
   });
 });
 

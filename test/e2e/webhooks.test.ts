@@ -319,7 +319,7 @@ describe('the CLI', () => {
     await waitFor('a failed attempt', async () => (await attemptsOf(event!.id, endpoint.id)).length >= 1);
 
     const failing = await cli('failed', '--retrying', '--limit', '10');
-    expect(failing.code).toBe(0);
+    expect(failing.code, failing.stderr).toBe(0);
     expect(failing.stdout.split('\n')[0]).toBe('delivery\tevent\ttype\tendpoint\tstatus\tattempts\tlast\tlast_attempt\tnext_attempt');
     expect(failing.stdout).toContain(`${event!.id}\tcustomer.updated\t${endpoint.id}\tpending`);
     expect((await cli('failed')).stdout).not.toContain(event!.id);
