@@ -235,6 +235,31 @@ describe('secrets and the audit trail', () => {
     expect(await admin('GET', '/audit/verify')).toMatchObject({ status: 200, body: { valid: true, rows: report.rows } });
   });
 
+  it('audits webhook endpoint changes and refunds with the key that made them, in one unbroken chain', async () => {
+    const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://hooks.example.com/payrail?token=s3cret', enabled_events: ['charge.refunded'] });
+    await t.stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
+    await t.stripe.webhookEndpoints.del(endpoint.id);
+    const paid = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const refund = await t.stripe.refunds.create({ payment_intent: paid.id, amount: 700 });
+    const events = await t.platform.database.pool.query<{ type: string; object_id: string; actor_type: string; actor_id: string; data: string }>(
+      `SELECT type, object_id, actor_type, actor_id, data FROM audit.security_events WHERE object_id = ANY ($1) ORDER BY seq`,
+      [[endpoint.id, refund.id]],
+    );
+    expect(events.rows.map((row) => [row.type, row.object_id, row.actor_type])).toEqual([
+      ['webhook_endpoint.created', endpoint.id, 'api_key'],
+      ['webhook_endpoint.updated', endpoint.id, 'api_key'],
+      ['webhook_endpoint.deleted', endpoint.id, 'api_key'],
+      ['refund.created', refund.id, 'api_key'],
+    ]);
+    expect(new Set(events.rows.map((row) => row.actor_id)).size).toBe(1);
+    expect(JSON.parse(events.rows[0]?.data ?? '{}')).toEqual({ url: 'https://hooks.example.com/payrail', enabled_events: ['charge.refunded'] });
+    expect(JSON.parse(events.rows[3]?.data ?? '{}')).toEqual({ charge: paid.latest_charge, amount: 700, currency: 'usd' });
+    const log = JSON.stringify(events.rows);
+    expect(log).not.toContain('s3cret');
+    expect(log).not.toContain(String(endpoint.secret));
+    expect((await verifyAuditLog(t.platform.database.pool)).findings).toEqual([]);
+  });
+
   it('audits a detokenization with its actor before the card number is used, and keeps it when the payment fails', async () => {
     const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2040, cvc: '123' } });
     const paid = await t.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: method.id, confirm: true });

@@ -1,4 +1,5 @@
 import type { Db, Pool, SqlFragment } from '../../../platform/db.js';
+import type { OperationContext } from '../../../platform/write/operation.js';
 import { run, sql } from '../../../platform/db.js';
 import type { Actor, ChainFinding, ChainRow } from '../domain/chain.js';
 import { CHAIN_START, checkRows } from '../domain/chain.js';
@@ -25,6 +26,27 @@ export function securityEvent(event: SecurityEvent): SqlFragment {
   return sql`INSERT INTO audit.security_events (at_ms, merchant_id, type, object_id, actor_type, actor_id, request_id, client_ip, data)
     VALUES (${event.at_ms}, ${event.merchant_id}, ${event.type}, ${event.object_id}, ${event.actor.type}, ${event.actor.id ?? null},
       ${event.actor.request_id ?? null}, ${event.actor.client_ip ?? null}, ${JSON.stringify(event.data ?? {})})`;
+}
+
+/** Who ran an operation of the write pipeline: its API key over HTTP, else the platform itself (a job, the sweeper, the CLI). */
+export function operationActor(ctx: Pick<OperationContext, 'actor' | 'request'>): Actor {
+  const { api_key_id, client_ip } = ctx.actor;
+  return { type: api_key_id ? 'api_key' : 'system', id: api_key_id, request_id: ctx.request.id, client_ip };
+}
+
+/** The event recording a change `ctx` makes, to commit with the change's own writes. */
+export function auditedChange(ctx: OperationContext, change: { type: string; object_id: string; data?: Record<string, unknown> }): SqlFragment {
+  return securityEvent({ ...change, merchant_id: ctx.merchant_id, actor: operationActor(ctx), at_ms: ctx.now_ms });
+}
+
+/** A URL as the log keeps it: scheme, host and path, without credentials or a query that may carry tokens. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 /** Appends one event in a transaction of its own (for changes that are not themselves a database write). */

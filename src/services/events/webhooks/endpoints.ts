@@ -13,6 +13,7 @@ import type { WebhookSecret, WebhookSecretBox } from './secrets.js';
 import { newWebhookSecret } from './secrets.js';
 import type { DestinationPolicy } from './destinations.js';
 import { checkDestination } from './destinations.js';
+import { auditedChange, redactedUrl } from '../../audit/index.js';
 
 /** Stripe's `webhook_endpoint`, and the use cases behind /v1/webhook_endpoints. */
 
@@ -150,7 +151,8 @@ export async function createEndpoint(deps: EndpointDeps, ctx: OperationContext, 
   };
   const secret = newWebhookSecret();
   const outcome: Outcome = { ok: renderEndpoint(endpoint, secret) };
-  await ctx.commit([insertEndpoint(endpoint, await deps.secrets.seal(secret, endpoint.id))], outcome);
+  const audit = auditedChange(ctx, { type: 'webhook_endpoint.created', object_id: endpoint.id, data: { url: redactedUrl(url), enabled_events } });
+  await ctx.commit([insertEndpoint(endpoint, await deps.secrets.seal(secret, endpoint.id)), audit], outcome);
   return outcome;
 }
 
@@ -172,6 +174,11 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
     UPDATE events.webhook_endpoints SET url = ${after.url}, enabled_events = ${after.enabled_events}::text[], description = ${after.description},
       metadata = ${JSON.stringify(after.metadata)}::jsonb, status = ${after.status}, version = ${after.version}
     WHERE merchant_id = ${after.merchant_id} AND id = ${after.id} AND version = ${before.version}`,
+      auditedChange(ctx, {
+        type: 'webhook_endpoint.updated',
+        object_id: after.id,
+        data: { url: redactedUrl(after.url), enabled_events: after.enabled_events, status: after.status },
+      }),
     ],
     outcome,
   );
@@ -182,7 +189,13 @@ export async function updateEndpoint(deps: EndpointDeps, ctx: OperationContext, 
 export async function deleteEndpoint(deps: EndpointDeps, ctx: OperationContext, id: string): Promise<Outcome> {
   const before = await getEndpoint(ctx.reader, ctx.merchant_id, id);
   const outcome: Outcome = { ok: { id: before.id, object: 'webhook_endpoint', deleted: true } };
-  await ctx.commit([sql`DELETE FROM events.webhook_endpoints WHERE merchant_id = ${before.merchant_id} AND id = ${before.id}`], outcome);
+  await ctx.commit(
+    [
+      sql`DELETE FROM events.webhook_endpoints WHERE merchant_id = ${before.merchant_id} AND id = ${before.id}`,
+      auditedChange(ctx, { type: 'webhook_endpoint.deleted', object_id: before.id, data: { url: redactedUrl(before.url) } }),
+    ],
+    outcome,
+  );
   return outcome;
 }
 

@@ -2,6 +2,7 @@ import { sql } from '../../../platform/db.js';
 import { metrics } from '../../../platform/metrics.js';
 import type { RefundResult } from '../../connectors/index.js';
 import type { EventDraft } from '../../events/index.js';
+import { auditedChange } from '../../audit/index.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
@@ -92,6 +93,8 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
     insertRefund(pending),
     updateCharge(applyRefund(before, amount), before.version),
     insertProcessorCall({ merchant_id: ctx.merchant_id, id: pending.id, kind: 'refund', payment_intent_id: pending.payment_intent }, ctx.holder, ctx.now_ms),
+    // Audited as it is asked for, before the processor hears of it; its outcome is the refund's own record.
+    auditedChange(ctx, { type: 'refund.created', object_id: pending.id, data: { charge: before.id, amount, currency: before.currency } }),
   ]);
   return orphanOnFailure(ctx, pending.id, async () => finishRefund(ctx, pending, await deps.connector.refund(pending.id, before.id, amount)));
 }

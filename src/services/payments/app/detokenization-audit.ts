@@ -1,11 +1,11 @@
 import type { OperationContext } from '../../../platform/write/operation.js';
-import type { Actor } from '../../audit/index.js';
+import { operationActor } from '../../audit/index.js';
 import type { PaymentsDeps } from './deps.js';
 
 /**
  * Records that a stored card number left the vault for a processor call, with who asked (API key,
- * request id, client address), committed on its own before the number is used: the record stays
- * whether the payment then commits, fails or dies.
+ * request id, client address; the platform itself for the sweeper), committed on its own before the
+ * number is used: the record stays whether the payment then commits, fails or dies.
  */
 export async function auditDetokenization(deps: PaymentsDeps, ctx: OperationContext, payment_method_id: string, charge_id: string): Promise<void> {
   await deps.record_detokenization({
@@ -13,13 +13,7 @@ export async function auditDetokenization(deps: PaymentsDeps, ctx: OperationCont
     payment_method_id,
     purpose: 'authorize',
     reference_id: charge_id,
-    actor: actorOf(ctx),
+    actor: operationActor(ctx),
     at_ms: ctx.now_ms,
   });
-}
-
-function actorOf(ctx: OperationContext): Actor {
-  const { api_key_id, client_ip } = ctx.actor;
-  // Without a key it is the platform's own work: the sweeper settling a call whose request died.
-  return { type: api_key_id ? 'api_key' : 'system', id: api_key_id, request_id: ctx.request.id, client_ip };
 }
