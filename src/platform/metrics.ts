@@ -39,6 +39,11 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  private readonly refused_connections = new Counter({
+    name: 'payrail_http_connections_refused_total',
+    help: 'Connections closed as they arrived because the API server already held PAYRAIL_HTTP_MAX_CONNECTIONS.',
+    registers: [this.registry],
+  });
   private readonly idempotency = new Counter({
     name: 'payrail_idempotency_requests_total',
     help: 'Requests with an Idempotency-Key that did not run: replayed (stored response), in_use (409, still in flight), mismatch (400, other parameters).',
@@ -132,6 +137,10 @@ export class Metrics {
   }
 
   /** An error answered to a client (a thrown PayrailError, or `api_error` for an unexpected one). */
+  connectionRefused(): void {
+    if (this.active) this.refused_connections.inc();
+  }
+
   apiError(code: string): void {
     if (!this.active) return;
     this.api_errors.inc({ code: errorCodeLabel(code) });

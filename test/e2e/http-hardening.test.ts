@@ -193,6 +193,8 @@ describe('the connection cap', () => {
     const extra = await openRaw(capped.url);
     expect(await within(extra.closed, 2_000)).not.toBe('pending');
     expect(extra.received()).toBe('');
+    const scrape = await (await fetch(capped.platform.metrics_url!)).text();
+    expect(Number(/^payrail_http_connections_refused_total (\d+)/m.exec(scrape)?.[1])).toBeGreaterThanOrEqual(1);
     // The held ones still work.
     held[0]!.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await waitFor('a held connection is answered', () => held[0]!.received().startsWith('HTTP/1.1 200'));

@@ -2,6 +2,7 @@ import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PayrailError } from '../../../kernel/errors.js';
 import { expandEntries } from '../../../platform/http/params.js';
+import { metrics } from '../../../platform/metrics.js';
 import { requestCost } from '../domain/request-cost.js';
 import type { RequestLimits } from './request-limits.js';
 
@@ -22,6 +23,8 @@ export function registerLimitHooks(app: FastifyInstance, limits: RequestLimits):
     }
   });
   app.addHook('onClose', async () => limits.close());
+  // Past PAYRAIL_HTTP_MAX_CONNECTIONS Node closes a new socket at once ('drop'): operators see it counted.
+  app.server.on('drop', () => metrics.connectionRefused());
 }
 
 /** Called by the authentication hook before it reads the key: a throttled address learns nothing about keys. */
