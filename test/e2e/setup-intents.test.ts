@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import type { TestPlatform } from '../support/platform.js';
-import { startTestPlatform } from '../support/platform.js';
+import { startTestPlatform, stripeClient } from '../support/platform.js';
+import { createMerchant } from '../../src/services/merchants/app/merchants.js';
+import { UlidGenerator } from '../../src/kernel/ids.js';
 import { rejection } from '../support/stripe-errors.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 
@@ -222,6 +224,23 @@ describe('SetupIntents', () => {
     expect(no_method).toMatchObject({ statusCode: 400, code: 'setup_intent_unexpected_state', param: 'payment_method' });
     expect((await t.stripe.setupIntents.list({ limit: 100 })).data).toHaveLength(before);
     expect(await rejection(t.stripe.setupIntents.retrieve('seti_missing'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+
+  it('a publishable key reads and confirms a SetupIntent only with its client_secret, as Stripe.js does', async () => {
+    const store = { pool: t.platform.database.pool, hasher: t.platform.key_hasher, ids: new UlidGenerator() };
+    const keys = await createMerchant(store, Math.floor(Date.now() / 1000), { name: 'Browser merchant' });
+    const server = stripeClient(t.url, keys.secret_key);
+    const browser = stripeClient(t.url, keys.publishable_key);
+    const customer = await server.customers.create({});
+    const intent = await server.setupIntents.create({ customer: customer.id });
+    const client_secret = intent.client_secret ?? '';
+    expect((await browser.setupIntents.retrieve(intent.id, { client_secret })).status).toBe('requires_payment_method');
+    expect(await rejection(browser.setupIntents.retrieve(intent.id))).toMatchObject({ statusCode: 401 });
+    expect(await rejection(browser.setupIntents.list())).toMatchObject({ statusCode: 401 });
+    const method = await browser.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' } });
+    const confirmed = await browser.setupIntents.confirm(intent.id, { client_secret, payment_method: method.id } as Stripe.SetupIntentConfirmParams);
+    expect(confirmed).toMatchObject({ status: 'succeeded', payment_method: method.id });
+    expect((await server.customers.listPaymentMethods(customer.id)).data.map((m) => m.id)).toEqual([method.id]);
   });
 
   it('another merchant cannot see or confirm the intent', async () => {
