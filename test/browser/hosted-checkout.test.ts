@@ -141,6 +141,26 @@ describe('hosted Checkout', () => {
     expect(await t.stripe.checkout.sessions.retrieve(session.id)).toMatchObject({ status: 'complete', customer_details: { email: 'grace@example.com' } });
   });
 
+  it('saves a card to the customer in setup mode, through 3-D Secure', async () => {
+    const customer = await t.stripe.customers.create({ email: 'ada@example.com' });
+    const session = await t.stripe.checkout.sessions.create({ mode: 'setup', currency: 'usd', customer: customer.id, success_url: `${shop.origin}/saved` });
+    const { context, page } = await openPage(browser);
+    await page.goto(session.url!);
+    await fillCard(page, '4000 0025 0000 3155');
+    await page.getByRole('button', { name: 'Save card' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Complete authentication' }).click();
+    await page.waitForURL(`${shop.origin}/saved`);
+    await context.close();
+    const done = await t.stripe.checkout.sessions.retrieve(session.id);
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'no_payment_required', payment_intent: null, customer: customer.id });
+    expect(stripeSchemaProblems('checkout.session', done)).toEqual([]);
+    const setup = await t.stripe.setupIntents.retrieve(done.setup_intent as string);
+    expect(setup).toMatchObject({ status: 'succeeded', customer: customer.id, usage: 'off_session' });
+    const methods = await t.stripe.customers.listPaymentMethods(customer.id);
+    expect(methods.data.map((method) => method.card?.last4)).toEqual(['3155']);
+    expect(await completedEvents(session.id)).toHaveLength(1);
+  });
+
   it('refuses a link without its secret, and shows an expired session as expired', async () => {
     const session = await newSession();
     const { context, page } = await openPage(browser);

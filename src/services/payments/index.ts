@@ -10,6 +10,6 @@ export { paymentMigrations } from './migrations/index.js';
 // The use cases the checkout service's hosted page runs (through the write pipeline) for a session.
 export type { CreatePaymentMethodParams } from './app/payment-methods.js';
 export { authenticateIntent, confirmIntent, createIntent, retrieveIntent } from './app/intents.js';
-export { retrieveSetupIntent } from './app/setup-intents.js';
+export { authenticateSetupIntent, confirmSetupIntent, createSetupIntent, retrieveSetupIntent } from './app/setup-intents.js';
 export { createPaymentMethod } from './app/payment-methods.js';
 export { retrieveCustomer } from './app/customers.js';

@@ -6,7 +6,7 @@ import { withMerchant } from '../../../platform/merchant-scope.js';
 import { amountSubtotal, isPastExpiry, redirectUrl } from '../domain/session.js';
 import type { CheckoutSession } from '../domain/session.js';
 import type { CheckoutDeps } from '../app/deps.js';
-import { completeIfPaid, runFor } from '../app/hosted.js';
+import { completeIfDone, runFor } from '../app/hosted.js';
 import { authenticate, openSession, pay } from '../app/page-actions.js';
 import type { PageResult } from '../app/page-actions.js';
 import { expireSession } from '../app/sessions.js';
@@ -45,7 +45,7 @@ export function checkoutPageRoutes(deps: CheckoutDeps) {
       const opened = await openSession(deps, sessionId(request.params), params.secret);
       const session = await withMerchant(opened.merchant_id, async () => {
         const current = isPastExpiry(opened, Math.floor(deps.write.clock.now_ms() / 1000)) ? await expireNow(deps, opened, request.id) : opened;
-        return completeIfPaid(deps, current, request.id, current.customer_details ?? { email: current.customer_email, name: null });
+        return completeIfDone(deps, current, request.id, current.customer_details ?? { email: current.customer_email, name: null });
       });
       return noStore(reply).send(summary(session));
     });

@@ -2,7 +2,7 @@ import type { Logger } from '../../../platform/logger.js';
 import { withMerchant } from '../../../platform/merchant-scope.js';
 import { dueForExpiry, getSession } from '../adapters/store.js';
 import type { CheckoutDeps } from './deps.js';
-import { completeIfPaid, runFor } from './hosted.js';
+import { completeIfDone, runFor } from './hosted.js';
 import { expireSession } from './sessions.js';
 
 /** The sweep that expires open sessions past their `expires_at` (a scheduled job, one process at a time). */
@@ -27,7 +27,7 @@ export async function expireDueSessions(deps: CheckoutDeps, logger: Logger): Pro
 async function expireOne(deps: CheckoutDeps, merchant_id: string, id: string, logger: Logger): Promise<boolean> {
   const request_id = `checkout-expiry-${id}`;
   try {
-    const session = await completeIfPaid(deps, await getSession(deps.write.reader, merchant_id, id), request_id, { email: null, name: null });
+    const session = await completeIfDone(deps, await getSession(deps.write.reader, merchant_id, id), request_id, { email: null, name: null });
     if (session.status !== 'open') return false;
     return (await runFor(deps, merchant_id, request_id, { reserves: [], run: (ctx) => expireSession(deps, ctx, id) }, {})).ok;
   } catch (error) {

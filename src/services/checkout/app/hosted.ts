@@ -1,8 +1,8 @@
-import type { IdKind } from '../../../kernel/ids.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
+import type { UseCase } from '../../../platform/write/pipeline.js';
 import { execute } from '../../../platform/write/pipeline.js';
 import { outboxInsert } from '../../events/index.js';
-import { retrieveIntent } from '../../payments/index.js';
+import { retrieveIntent, retrieveSetupIntent } from '../../payments/index.js';
 import type { CheckoutSession, CustomerDetails } from '../domain/session.js';
 import * as Session from '../domain/session.js';
 import { renderSession } from '../adapters/render.js';
@@ -23,7 +23,7 @@ export async function runFor<P>(
   deps: CheckoutDeps,
   merchant_id: string,
   request_id: string,
-  use_case: { reserves: readonly IdKind[]; run: (ctx: OperationContext, params: P) => Promise<Outcome> },
+  use_case: UseCase<P>,
   params: P,
   idempotency_key?: string,
 ): Promise<Answer> {
@@ -37,15 +37,23 @@ export async function runFor<P>(
 const PAID: ReadonlySet<unknown> = new Set(['succeeded', 'requires_capture']);
 
 /**
- * Completes the session when its PaymentIntent went through: after the page's payment or 3-D Secure,
- * or later, whenever the page is opened again (a completion lost to a crash is made then).
+ * Completes the session when its PaymentIntent went through (or its SetupIntent saved the card):
+ * after the page's payment or 3-D Secure, or later, whenever the page is opened again or the expiry
+ * sweep looks at it (a completion lost to a crash is made then).
  */
-export async function completeIfPaid(deps: CheckoutDeps, session: CheckoutSession, request_id: string, details: CustomerDetails): Promise<CheckoutSession> {
-  if (session.status !== 'open' || session.payment_intent === null) return session;
-  const intent = await retrieveIntent(deps.payments, session.merchant_id, session.payment_intent);
-  if (!PAID.has(intent.status)) return session;
-  const completion = { captured: intent.status === 'succeeded', details };
-  await runFor(deps, session.merchant_id, request_id, { reserves: [], run: (ctx) => completeSession(deps, ctx, session.id, completion) }, {});
+export async function completeIfDone(deps: CheckoutDeps, session: CheckoutSession, request_id: string, details: CustomerDetails): Promise<CheckoutSession> {
+  if (session.status !== 'open') return session;
+  let completion: { captured: boolean; details: CustomerDetails } | undefined;
+  if (session.payment_intent !== null) {
+    const intent = await retrieveIntent(deps.payments, session.merchant_id, session.payment_intent);
+    if (PAID.has(intent.status)) completion = { captured: intent.status === 'succeeded', details };
+  } else if (session.setup_intent !== null) {
+    const setup = await retrieveSetupIntent(deps.payments, session.merchant_id, session.setup_intent);
+    if (setup.status === 'succeeded') completion = { captured: false, details };
+  }
+  if (!completion) return session;
+  const done = completion;
+  await runFor(deps, session.merchant_id, request_id, { reserves: [], run: (ctx) => completeSession(deps, ctx, session.id, done) }, {});
   return getSession(deps.write.reader, session.merchant_id, session.id);
 }
 
@@ -54,7 +62,7 @@ export async function completeSession(
   deps: CheckoutDeps,
   ctx: OperationContext,
   id: string,
-  result: { captured: boolean; setup_intent?: string; details: CustomerDetails },
+  result: { captured: boolean; details: CustomerDetails },
 ): Promise<Outcome> {
   const before = await getSession(ctx.reader, ctx.merchant_id, id);
   if (before.status === 'complete') return { ok: renderSession(before, deps.public_url()) };
@@ -71,12 +79,11 @@ export async function completeSession(
   return outcome;
 }
 
-/** Records the session's PaymentIntent, created on the first submission (Stripe creates it lazily too). */
-export async function recordIntent(ctx: OperationContext, id: string, payment_intent: string): Promise<Outcome> {
+/** Records the session's PaymentIntent or SetupIntent, created on the first submission (Stripe creates them lazily too). */
+export async function recordIntent(ctx: OperationContext, id: string, intent: { payment_intent: string } | { setup_intent: string }): Promise<Outcome> {
   const before = await getSession(ctx.reader, ctx.merchant_id, id);
-  if (before.payment_intent === payment_intent) return { ok: { id } };
-  const after = Session.withIntent(before, { payment_intent });
   const outcome: Outcome = { ok: { id } };
-  await ctx.commit([updateSession(after, before.version)], outcome);
+  if ('payment_intent' in intent ? before.payment_intent === intent.payment_intent : before.setup_intent === intent.setup_intent) return outcome;
+  await ctx.commit([updateSession(Session.withIntent(before, intent), before.version)], outcome);
   return outcome;
 }

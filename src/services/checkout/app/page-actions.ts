@@ -1,19 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
 import { PayrailError } from '../../../kernel/errors.js';
+import type { UseCase } from '../../../platform/write/pipeline.js';
 import type { CreatePaymentMethodParams } from '../../payments/index.js';
-import { authenticateIntent, confirmIntent, createIntent, createPaymentMethod } from '../../payments/index.js';
+import { authenticateIntent, authenticateSetupIntent, confirmIntent, confirmSetupIntent, createPaymentMethod } from '../../payments/index.js';
 import type { CheckoutSession, CustomerDetails } from '../domain/session.js';
 import * as Session from '../domain/session.js';
 import { findSessionById, getSession } from '../adapters/store.js';
 import type { Answer, Json } from './hosted.js';
-import { completeIfPaid, recordIntent, runFor } from './hosted.js';
+import { completeIfDone, runFor } from './hosted.js';
+import { sessionIntent } from './session-intents.js';
 import type { CheckoutDeps } from './deps.js';
 
 /**
  * The hosted page's actions. The page proves it was given the session's URL with the page secret from
  * its fragment. Card data goes straight to the payments service's PaymentMethod use case (the vault),
- * then the session's one PaymentIntent is confirmed with it, under idempotency keys derived from the
- * session, so a double submit or a retry never pays twice.
+ * then the session's one PaymentIntent (or SetupIntent) is confirmed with it, under idempotency keys
+ * derived from the session, so a double submit or a retry never pays twice.
  */
 
 export interface PayInput {
@@ -39,7 +41,6 @@ function sameSecret(expected: string, given: string): boolean {
 
 export async function pay(deps: CheckoutDeps, session: CheckoutSession, input: PayInput, request_id: string): Promise<PageResult> {
   Session.requireOpen(session, 'paid');
-  if (session.mode !== 'payment') throw new PayrailError('checkout_session_unexpected_state', { message: 'Saving a card needs SetupIntents.' });
   const details: CustomerDetails = { email: input.email, name: input.name };
   const method = await runFor(
     deps,
@@ -49,46 +50,16 @@ export async function pay(deps: CheckoutDeps, session: CheckoutSession, input: P
     { card: input.card, billing_details: { email: input.email, name: input.name ?? undefined } },
   );
   if (!method.ok) return errorResult(method);
-  const intent_id = session.payment_intent ?? (await createSessionIntent(deps, session, input.email, request_id));
-  const confirmed = await runFor(
-    deps,
-    session.merchant_id,
-    request_id,
-    { reserves: ['charge'], run: (ctx, p: { payment_method: string }) => confirmIntent(deps.payments, ctx, intent_id, p) },
-    { payment_method: String(method.body.id) },
-    `checkout:${session.id}:confirm:${String(method.body.id)}`,
-  );
+  const payment_method = String(method.body.id);
+  const intent = await sessionIntent(deps, session, input.email, request_id);
+  const confirm: UseCase<{ payment_method: string }> = {
+    reserves: intent.kind === 'payment_intent' ? ['charge'] : ['payment_method'],
+    run: (ctx, p) =>
+      intent.kind === 'payment_intent' ? confirmIntent(deps.payments, ctx, intent.id, p) : confirmSetupIntent(deps.payments, ctx, intent.id, p),
+  };
+  const confirmed = await runFor(deps, session.merchant_id, request_id, confirm, { payment_method }, `checkout:${session.id}:confirm:${payment_method}`);
   if (!confirmed.ok) return errorResult(confirmed);
   return afterConfirm(deps, await getSession(deps.write.reader, session.merchant_id, session.id), confirmed.body, request_id, details);
-}
-
-/** The session's PaymentIntent, created once: a retry of the key replays it, and the session records it. */
-async function createSessionIntent(deps: CheckoutDeps, session: CheckoutSession, email: string, request_id: string): Promise<string> {
-  const data = session.payment_intent_data;
-  const params = {
-    amount: Session.amountSubtotal(session),
-    currency: session.currency ?? '',
-    customer: session.customer ?? undefined,
-    description: data.description ?? undefined,
-    metadata: data.metadata,
-    capture_method: data.capture_method ?? undefined,
-    receipt_email: data.receipt_email ?? session.customer_email ?? email,
-    setup_future_usage: data.setup_future_usage ?? undefined,
-    statement_descriptor: data.statement_descriptor ?? undefined,
-    statement_descriptor_suffix: data.statement_descriptor_suffix ?? undefined,
-  };
-  const created = await runFor(
-    deps,
-    session.merchant_id,
-    request_id,
-    { reserves: ['payment_intent', 'charge'], run: (ctx, p: typeof params) => createIntent(deps.payments, ctx, p) },
-    params,
-    `checkout:${session.id}:payment_intent`,
-  );
-  if (!created.ok) throw new PayrailError('api_error', { message: 'The PaymentIntent of this Checkout Session could not be created.' });
-  const intent_id = String(created.body.id);
-  await runFor(deps, session.merchant_id, request_id, { reserves: [], run: (ctx) => recordIntent(ctx, session.id, intent_id) }, {});
-  return intent_id;
 }
 
 /** 3-D Secure on the hosted page: the customer completes or fails it, and the attempt resumes. */
@@ -100,15 +71,15 @@ export async function authenticate(
   details: CustomerDetails,
 ): Promise<PageResult> {
   Session.requireOpen(session, 'paid');
-  const intent_id = session.payment_intent;
-  if (intent_id === null) throw new PayrailError('checkout_session_unexpected_state', { message: 'Nothing to authenticate: this session has no payment yet.' });
-  const answer = await runFor(
-    deps,
-    session.merchant_id,
-    request_id,
-    { reserves: [], run: (ctx) => authenticateIntent(deps.payments, ctx, intent_id, succeeded) },
-    {},
-  );
+  const { payment_intent, setup_intent } = session;
+  const use_case: UseCase<Record<string, never>> | undefined =
+    payment_intent !== null
+      ? { reserves: [], run: (ctx) => authenticateIntent(deps.payments, ctx, payment_intent, succeeded) }
+      : setup_intent !== null
+        ? { reserves: ['payment_method'], run: (ctx) => authenticateSetupIntent(deps.payments, ctx, setup_intent, succeeded) }
+        : undefined;
+  if (!use_case) throw new PayrailError('checkout_session_unexpected_state', { message: 'Nothing to authenticate: this session has no payment yet.' });
+  const answer = await runFor(deps, session.merchant_id, request_id, use_case, {});
   if (!answer.ok) return errorResult(answer);
   return afterConfirm(deps, session, answer.body, request_id, details);
 }
@@ -116,10 +87,10 @@ export async function authenticate(
 async function afterConfirm(deps: CheckoutDeps, session: CheckoutSession, intent: Json, request_id: string, details: CustomerDetails): Promise<PageResult> {
   if (intent.status === 'requires_action') return { next: 'authenticate' };
   if (intent.status === 'requires_payment_method') {
-    const error = (intent.last_payment_error ?? { message: 'Your card was declined.' }) as Json;
+    const error = (intent.last_payment_error ?? intent.last_setup_error ?? { message: 'Your card was declined.' }) as Json;
     return { next: 'error', status: 402, error };
   }
-  const completed = await completeIfPaid(deps, session, request_id, details);
+  const completed = await completeIfDone(deps, session, request_id, details);
   if (completed.status !== 'complete')
     return { next: 'error', status: 409, error: { message: 'The payment is still processing; reload this page in a moment.' } };
   return { next: 'redirect', url: Session.redirectUrl(completed.success_url, completed.id) };
