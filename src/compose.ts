@@ -244,6 +244,7 @@ export async function openPaymentServices(
   const keyring = await withPool(database.urls.vault, (pool) => loadVaultKeyring(pool, kms, context.clock.now_ms()));
   // Sealed cards are read only through the vault's own role, scoped to the merchant like the request path.
   const vault_reader = createPool(database.urls.vault, VAULT_POOL_MAX, poolLimits(config), { read_only: true, merchant_scoped: true });
+  tracePool(vault_reader);
   const vault = new Vault(keyring, vault_reader);
   const idempotency_hash_key = idempotencyHashKey(keyring.fingerprint_key);
   // The request path connects as the app role, each statement scoped to the merchant it acts for.

@@ -92,9 +92,10 @@ describe('an attach interrupted before its commit', () => {
     const customer = await t.stripe.customers.create({ email: 'attach@example.com' });
     // The first payment_method.attached event written fails inside the commit statement, as a lost
     // connection or a crash would interrupt it; a sequence is not rolled back, so it fails only once.
-    const db = t.platform.database.pool;
+    // Installed by the owner; the trigger runs as the owner too, since the app's role may use no sequence of public.
+    const db = t.owner;
     await db.query(`CREATE SEQUENCE public.attach_failures`);
-    await db.query(`CREATE FUNCTION public.fail_first_attach() RETURNS trigger LANGUAGE plpgsql AS $$
+    await db.query(`CREATE FUNCTION public.fail_first_attach() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
       BEGIN
         IF NEW.type = 'payment_method.attached' AND nextval('public.attach_failures') = 1 THEN RAISE EXCEPTION 'injected failure'; END IF;
         RETURN NEW;
