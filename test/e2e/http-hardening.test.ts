@@ -42,6 +42,8 @@ describe('request timeouts', () => {
     expect(raw.received()).toContain('"code":"request_timeout"');
     expect(raw.received()).toContain('"type":"invalid_request_error"');
     expect(raw.received().toLowerCase()).toContain('cache-control: no-store');
+    const scrape = await (await fetch(t.platform.metrics_url!)).text();
+    expect(scrape).toMatch(/^payrail_api_errors_total\{code="request_timeout"\} [1-9]/m);
     // The half-sent request is a client's failure: logged as a closed connection, never as our error.
     await waitFor('the abort is logged', () => t.logs.some((line) => line.includes('client closed the connection')));
     expect(t.logs.join('')).not.toContain('unexpected error');

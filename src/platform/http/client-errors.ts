@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { PayrailError } from '../../kernel/errors.js';
+import { metrics } from '../metrics.js';
 import { errorBody } from './errors.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -16,6 +17,8 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
     return;
   }
   const failure = clientFailure(error);
+  // Counted with the other errors, so slow or malformed clients show in payrail_api_errors_total.
+  metrics.apiError(failure.code);
   const body = JSON.stringify(errorBody(failure));
   const headers = {
     'content-type': 'application/json; charset=utf-8',
