@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Stripe from 'stripe';
 import type { Platform } from '../../src/compose.js';
@@ -224,6 +226,11 @@ describe('secrets and the audit trail', () => {
     expect(listed).toContain(`"redacted_key":"sk_test_…${key.slice(-4)}"`);
     expect(t.logs.join('')).not.toContain(key.slice(8));
     expect(t.logs.join('')).not.toContain(t.secret_key.slice(8));
+
+    // The start that created the default merchant knows its key; any later start does not, and no file keeps it.
+    expect([t.platform.secret_key, second.secret_key]).toEqual([t.secret_key, undefined]);
+    const kept = readdirSync(t.config.data_dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+    expect(kept.filter((entry) => readFileSync(join(entry.parentPath, entry.name)).includes(t.secret_key))).toEqual([]);
 
     const report = await verifyAuditLog(t.platform.database.pool);
     expect(report.findings).toEqual([]);
