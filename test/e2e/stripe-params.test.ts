@@ -162,6 +162,19 @@ describe('PaymentIntent parameters', () => {
       }),
     );
     expect(exclusive).toMatchObject({ statusCode: 400, code: 'parameters_exclusive' });
+
+    const before = await intentCount();
+    const bad_number = await rejection(
+      t.stripe.paymentIntents.create({
+        amount: 3100,
+        currency: 'usd',
+        confirm: true,
+        payment_method_data: { type: 'card', card: { number: '4242424242424241', exp_month: 12, exp_year: 2034 } } as never,
+      }),
+    );
+    expect(bad_number).toMatchObject({ statusCode: 402, code: 'incorrect_number', param: 'payment_method_data[card][number]' });
+    expect(bad_number.message).not.toContain('4242424242424241');
+    expect(await intentCount()).toBe(before);
   });
 
   it('authorizes only with payment_method_options[card][capture_method]=manual, then captures with a descriptor', async () => {

@@ -121,7 +121,7 @@ export async function choosePaymentMethod(
   const reserved = ctx.resumed ? ctx.reserved('payment_method') : null;
   const stored = reserved ? await deps.vault.get(ctx.reader, ctx.merchant_id, reserved).catch(() => undefined) : undefined;
   if (stored) return { id: stored.id, writes: [], cvc };
-  const card = deps.vault.validate(data.card, ctx.now_ms);
+  const card = underPaymentMethodData(() => deps.vault.validate(data.card, ctx.now_ms));
   const billing = data.billing_details;
   const { method, write } = await deps.vault.tokenize(
     ctx.ids,
@@ -134,4 +134,16 @@ export async function choosePaymentMethod(
     ctx.now_s,
   );
   return { id: method.id, writes: [write], cvc };
+}
+
+/** The vault names `card[number]`; sent inside `payment_method_data`, the error names where it was sent. */
+function underPaymentMethodData<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (!(error instanceof PayrailError) || error.param === undefined) throw error;
+    const [head, ...rest] = error.param.split('[');
+    const param = `payment_method_data[${head}]${rest.length > 0 ? `[${rest.join('[')}` : ''}`;
+    throw new PayrailError(error.code, { param, message: error.message, decline_code: error.decline_code, extra: error.extra });
+  }
 }
