@@ -79,6 +79,9 @@ describe('restricted key permissions', () => {
     expect(requiredPermission('DELETE', '/v1/webhook_endpoints/:id')).toEqual({ resource: 'webhook_endpoints', access: 'write' });
     expect(requiredPermission('POST', '/v1/test_helpers/payment_intents/:id/authenticate')).toEqual({ resource: 'payment_intents', access: 'write' });
     expect(requiredPermission('GET', '/v1/customers/:id/payment_methods')).toEqual({ resource: 'payment_methods', access: 'read' });
+    expect(requiredPermission('GET', '/v1/customers/:id/payment_methods/:payment_method')).toEqual({ resource: 'payment_methods', access: 'read' });
+    expect(requiredPermission('GET', '/v1/customers/search')).toEqual({ resource: 'customers', access: 'read' });
+    expect(requiredPermission('POST', '/v1/checkout/sessions/:id/expire')).toEqual({ resource: 'checkout_sessions', access: 'write' });
     expect(requiredPermission('GET', '/v1/balance')).toEqual({ resource: 'balance', access: 'read' });
   });
 
@@ -97,6 +100,7 @@ describe('restricted key permissions', () => {
     expect(stripePermissionName({ resource: 'payment_intents', access: 'read' })).toBe('rak_payment_intent_read');
     expect(stripePermissionName({ resource: 'customers', access: 'read' })).toBe('rak_customer_read');
     expect(stripePermissionName({ resource: 'balance_transactions', access: 'read' })).toBe('rak_balance_transaction_source_read');
+    expect(stripePermissionName({ resource: 'checkout_sessions', access: 'write' })).toBe('rak_checkout_session_write');
   });
 });
 

@@ -11,6 +11,7 @@ export const RESOURCES = [
   'balance',
   'balance_transactions',
   'charges',
+  'checkout_sessions',
   'customers',
   'events',
   'payment_intents',
@@ -33,17 +34,18 @@ export interface RequiredPermission {
   access: Access;
 }
 
-/** Routes whose resource is not their first segment (`/v1/customers/:id/payment_methods` lists payment methods). */
-const NESTED_RESOURCES: Record<string, string> = {
-  '/v1/customers/:id/payment_methods': 'payment_methods',
-};
+/** Routes whose resource is not their first segment: a customer's payment methods are payment methods. */
+const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[] = [['/v1/customers/:id/payment_methods', 'payment_methods']];
+/** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`). */
+const NAMESPACES: ReadonlySet<string> = new Set(['checkout']);
 
 /** The permission a request to `route` (Fastify's matched URL, e.g. `/v1/charges/:id`) needs. */
 export function requiredPermission(method: string, route: string): RequiredPermission {
   const segments = route.split('/').filter((segment) => segment !== '');
   // `/v1/test_helpers/payment_intents/:id/authenticate` acts on payment intents.
-  const first = segments[1] === 'test_helpers' ? segments[2] : segments[1];
-  const resource = NESTED_RESOURCES[route] ?? first ?? 'unknown';
+  const [first = 'unknown', second] = segments[1] === 'test_helpers' ? segments.slice(2) : segments.slice(1);
+  const nested = NESTED_RESOURCES.find(([prefix]) => route === prefix || route.startsWith(`${prefix}/`));
+  const resource = nested?.[1] ?? (NAMESPACES.has(first) && second ? `${first}_${second}` : first);
   return { resource, access: method === 'GET' || method === 'HEAD' ? 'read' : 'write' };
 }
 
