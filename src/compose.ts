@@ -92,6 +92,9 @@ const IDEMPOTENCY_PURGE_CRON = '*/10 * * * *';
 export async function startPlatform(config: Config, options: StartOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log_level);
+  // Before anything opens: live mode refuses the development-only webhook setting.
+  const webhook_destinations = webhookDestinations(config);
+  if (webhook_destinations.allow_private) logger.warn('PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1: webhooks may reach loopback and private addresses (development only)');
   const ids = new UlidGenerator(clock);
   const database = await openDatabase(config, ALL_MIGRATIONS);
   if (options.metrics ?? metricsEnabledIn(process.env)) metrics.enable();
@@ -127,7 +130,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
       app,
       key_material: idempotency_hash_key,
       webhook_sealing: services.webhook_sealing,
-      webhook_destinations: webhookDestinations(config),
+      webhook_destinations,
       env: process.env,
     },
     options.events,
@@ -308,6 +311,9 @@ export function keySettings(config: Config): KeySettings {
 
 /** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1, over https only in live mode. */
 function webhookDestinations(config: Config): { allow_private: boolean; https_only: boolean } {
+  if (config.mode === 'live' && config.webhooks_allow_private) {
+    throw new Error('PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1 is for development: live mode refuses it (docs/security.md#webhooks-ssrf)');
+  }
   return { allow_private: config.webhooks_allow_private, https_only: config.mode === 'live' };
 }
 

@@ -77,6 +77,11 @@ describe('hosted Checkout', () => {
     expect(events).toHaveLength(1);
     expect(events[0]?.data.object).toMatchObject({ status: 'complete', payment_intent: intent.id });
     expect((await t.stripe.checkout.sessions.list({ payment_intent: intent.id })).data.map((s) => s.id)).toEqual([session.id]);
+    // The card reached the vault only: no log line, event or stored answer carries the number.
+    expect(t.logs.join('\n')).not.toMatch(/4242\s?4242\s?4242\s?4242/);
+    expect(JSON.stringify(events)).not.toContain('4242424242424242');
+    const stored = await t.owner.query<{ body: string }>(`SELECT row_to_json(k)::text AS body FROM gateway.idempotency_keys k`);
+    expect(stored.rows.map((row) => row.body).join('\n')).not.toContain('4242424242424242');
   });
 
   it('announces a decline, then a failed 3-D Secure, then pays with 3-D Secure on the same PaymentIntent', async () => {

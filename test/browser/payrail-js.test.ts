@@ -122,6 +122,7 @@ describe('Payrail.js card Element', () => {
       ['/v1/payment_methods', '/js/v3/card-frame.html'],
     ]);
     expect(shop.requests.some((request) => /4242/.test(request.body + request.path))).toBe(false);
+    expect(t.logs.join('\n')).not.toMatch(/4242\s?4242\s?4242\s?4242/);
     await close();
   });
 

@@ -147,6 +147,24 @@ describe('checkout sessions', () => {
     expect(events[0]?.data.object).toMatchObject({ id: session.id, status: 'expired' });
   });
 
+  it('expires an open session past its expires_at in the background, once, with its event', async () => {
+    const session = await paymentSession();
+    const paid = await paymentSession();
+    // Both as if created a day ago; the sweep expires the open one and leaves the completed one alone.
+    await t.owner.query(
+      `UPDATE checkout.sessions SET expires_at = $2, state = (jsonb_set(state::jsonb, '{expires_at}', to_jsonb($2::bigint)))::json WHERE id = ANY($1)`,
+      [[session.id, paid.id], Math.floor(Date.now() / 1000) - 60],
+    );
+    await t.owner.query(
+      `UPDATE checkout.sessions SET status = 'complete', state = (state::jsonb || '{"status": "complete", "payment_status": "paid"}')::json WHERE id = $1`,
+      [paid.id],
+    );
+    await expect.poll(async () => (await t.stripe.checkout.sessions.retrieve(session.id)).status, { timeout: 30_000, interval: 500 }).toBe('expired');
+    expect(await eventsOf('checkout.session.expired', session.id)).toHaveLength(1);
+    expect((await t.stripe.checkout.sessions.retrieve(paid.id)).status).toBe('complete');
+    expect(await eventsOf('checkout.session.expired', paid.id)).toEqual([]);
+  });
+
   it('keeps sessions to their merchant', async () => {
     const session = await paymentSession();
     const other = await t.newMerchant();

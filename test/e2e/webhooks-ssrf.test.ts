@@ -7,6 +7,8 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform, stripeClient } from '../support/platform.js';
 import { createMerchant } from '../../src/services/merchants/app/merchants.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
+import { loadConfig } from '../../src/platform/config.js';
+import { startPlatform } from '../../src/compose.js';
 import { rejection } from '../support/stripe-errors.js';
 import { waitFor } from '../support/webhook-receiver.js';
 
@@ -147,6 +149,11 @@ describe('live mode', () => {
     expect(update.code).toBe('url_invalid');
     expect((await stripe.webhookEndpoints.retrieve(endpoint.id)).url).toBe('https://hooks.example.com/payrail');
     await stripe.webhookEndpoints.del(endpoint.id);
+  });
+
+  it('refuses to start with the development setting', async () => {
+    const config = { ...loadConfig({}), mode: 'live' as const, webhooks_allow_private: true };
+    await expect(startPlatform(config)).rejects.toThrow(/PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1 is for development: live mode refuses it/);
   });
 });
 
