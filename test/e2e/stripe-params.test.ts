@@ -175,6 +175,13 @@ describe('PaymentIntent parameters', () => {
     expect(bad_number).toMatchObject({ statusCode: 402, code: 'incorrect_number', param: 'payment_method_data[card][number]' });
     expect(bad_number.message).not.toContain('4242424242424241');
     expect(await intentCount()).toBe(before);
+
+    // The numbers went to the vault only: not into a log line or an event.
+    const events = await t.stripe.events.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
+    expect(events.length).toBeGreaterThan(0);
+    for (const text of [...t.logs, ...events.map((event) => JSON.stringify(event))]) {
+      expect(text).not.toMatch(/4242424242424242|4242424242424241/);
+    }
   });
 
   it('authorizes only with payment_method_options[card][capture_method]=manual, then captures with a descriptor', async () => {
