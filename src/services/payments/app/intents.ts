@@ -217,16 +217,6 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
   return outcome;
 }
 
-export async function cancelIntent(
-  deps: PaymentsDeps,
-  ctx: OperationContext,
-  id: string,
-  params: { cancellation_reason?: CancellationReason | undefined },
-): Promise<Outcome> {
-  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
-  Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
-  const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
-  const current = holds_authorization ? await claimIntent(ctx, before) : before;
 export interface CaptureParams {
   amount_to_capture?: number | undefined;
   metadata?: Record<string, string | null> | null | undefined;
@@ -263,6 +253,16 @@ export async function incrementAuthorization(deps: PaymentsDeps, merchant_id: st
   });
 }
 
+export async function cancelIntent(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  id: string,
+  params: { cancellation_reason?: CancellationReason | undefined },
+): Promise<Outcome> {
+  const before = await getIntent(ctx.reader, ctx.merchant_id, id);
+  Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
+  const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
+  const current = holds_authorization ? await claimIntent(ctx, before) : before;
   if (holds_authorization && before.latest_charge) await voidAuthorization(deps, before, before.latest_charge);
   const intent = Intent.cancel(current, params.cancellation_reason ?? null, ctx.now_s);
   const rendered = renderIntent(intent);

@@ -67,6 +67,7 @@ export async function listPaymentMethods(
   });
   const result = await deps.vault.listForCustomer(deps.reader, merchant_id, customer, page.limit ?? 10, page.starting_after, page.ending_before);
   return { data: result.data.map(renderPaymentMethod), has_more: result.has_more };
+}
 
 export interface UpdatePaymentMethodParams {
   billing_details?: { [K in keyof BillingDetails]?: BillingDetails[K] | undefined } | undefined;
@@ -109,5 +110,4 @@ export async function retrieveCustomerPaymentMethod(deps: PaymentsDeps, merchant
   const method = await deps.vault.get(deps.reader, merchant_id, id);
   if (method.customer !== customer) throw new PayrailError('resource_missing', { message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
   return renderPaymentMethod(method);
-}
 }
