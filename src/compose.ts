@@ -101,7 +101,8 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   const unbind_pool = metrics.bindPool(database.pool);
   const tracing = await startTracing({ exporter: options.trace_exporter });
   tracePool(database.pool);
-  const key_hasher = loadKeyHasher(process.env, config.data_dir);
+  // Beside the vault's development keys: the secrets dir the config names, never the data dir.
+  const key_hasher = loadKeyHasher({ ...process.env, PAYRAIL_SECRETS_DIR: config.secrets_dir }, config.data_dir);
   const secret_key = await ensureDefaultMerchant(config, { pool: database.pool, hasher: key_hasher, ids }, clock);
   const keys = new ApiKeyResolver(database.pool, key_hasher, () => clock.now_ms());
   // Revocations and rolls reach this process within a round trip of their commit.
