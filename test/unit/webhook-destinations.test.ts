@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PayrailError } from '../../src/kernel/errors.js';
+import { loadConfig } from '../../src/platform/config.js';
 import { checkDestination, isPublicAddress, namesPrivateHost } from '../../src/services/events/webhooks/destinations.js';
 
 /** What endpoint creation refuses before any connection: addresses written in the URL, and plain http in live mode. */
@@ -50,5 +51,12 @@ describe('webhook destinations', () => {
     expect(live_refusal?.message).toMatch(/https/);
     expect(refusal(() => checkDestination(http, { ...production, https_only: true }, false))).toMatchObject({ code: 'url_invalid', status: 400 });
     expect(refusal(() => checkDestination(new URL('https://hooks.example.com/'), { ...production, https_only: true }, true))).toBeUndefined();
+  });
+
+  it('PAYRAIL_WEBHOOKS_ALLOW_PRIVATE is 1 or 0 (unset: 0); anything else is refused, not guessed', () => {
+    expect(loadConfig({}).webhooks_allow_private).toBe(false);
+    expect(loadConfig({ PAYRAIL_WEBHOOKS_ALLOW_PRIVATE: '0' }).webhooks_allow_private).toBe(false);
+    expect(loadConfig({ PAYRAIL_WEBHOOKS_ALLOW_PRIVATE: '1' }).webhooks_allow_private).toBe(true);
+    for (const raw of ['true', 'yes', 'on']) expect(() => loadConfig({ PAYRAIL_WEBHOOKS_ALLOW_PRIVATE: raw }), raw).toThrow(/must be 0 or 1/);
   });
 });
