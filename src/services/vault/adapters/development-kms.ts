@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { KeyPurpose, KeyStatus, Kms } from '../domain/kms.js';
 import { KEY_PURPOSES, KmsError, parseWrapped } from '../domain/kms.js';
 
@@ -11,8 +11,8 @@ import { KEY_PURPOSES, KmsError, parseWrapped } from '../domain/kms.js';
  * The file is either one 64-hex-character master secret (what earlier versions kept in
  * `<data dir>/vault.key`: version 1 of every purpose) or, once a key has been rotated, JSON:
  * `{"master": hex?, "purposes": {"cards": {"min_decryption_version": 2, "versions": {"2": hex}}}}`.
- * Every operation reads the file again, so a rotation by `payrail keys rotate` reaches a running
- * server at its next wrap.
+ * Every operation checks whether the file changed, so a rotation by `payrail keys rotate` reaches a
+ * running server at its next wrap.
  */
 
 const KEY_BYTES = 32;
@@ -36,7 +36,8 @@ export type DevelopmentKeySource = { kind: 'env'; value: string } | { kind: 'fil
 
 export class DevelopmentKms implements Kms {
   readonly kind = 'development';
-  private cached: { text: string; keys: DevelopmentKeyFile } | undefined;
+  /** The parsed file and the keys derived from it, until the file changes (`stamp`). */
+  private cached: { stamp: string; keys: DevelopmentKeyFile; derived: Map<string, Buffer> } | undefined;
 
   constructor(private readonly source: DevelopmentKeySource) {}
 
@@ -109,18 +110,32 @@ export class DevelopmentKms implements Kms {
   private key(purpose: KeyPurpose, version: number): Buffer {
     const keys = this.keys();
     if (version < (keys.purposes[purpose]?.min_decryption_version ?? 1)) throw new KmsError(`version ${version} of the ${purpose} key is retired`);
+    const derived = this.cached?.derived;
+    const cached = derived?.get(`${purpose}/${version}`);
+    if (cached) return cached;
     const secret = version === 1 ? keys.master : keys.purposes[purpose]?.versions[version];
     if (secret === undefined) throw new KmsError(`the development key has no version ${version} for ${purpose}`);
-    return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'hex'), HKDF_SALT, `payrail kms ${purpose}`, KEY_BYTES));
+    const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'hex'), HKDF_SALT, `payrail kms ${purpose}`, KEY_BYTES));
+    derived?.set(`${purpose}/${version}`, key);
+    return key;
   }
 
-  /** Read again on every use (a small file): a rotation or retirement takes effect at once in every process. */
+  /**
+   * Checked on every use: a rotation or retirement takes effect at once in every process. Saving
+   * renames a new file into place, so a new inode (or size, or time) says the file changed.
+   */
   private keys(): DevelopmentKeyFile {
-    const text = this.source.kind === 'env' ? this.source.value : readFileSync(this.source.path, 'utf8');
-    if (this.cached?.text === text) return this.cached.keys;
-    const keys = parseKeyFile(text);
-    this.cached = { text, keys };
+    const stamp = this.stamp();
+    if (this.cached?.stamp === stamp) return this.cached.keys;
+    const keys = parseKeyFile(this.source.kind === 'env' ? this.source.value : readFileSync(this.source.path, 'utf8'));
+    this.cached = { stamp, keys, derived: new Map() };
     return keys;
+  }
+
+  private stamp(): string {
+    if (this.source.kind === 'env') return 'env';
+    const stat = statSync(this.source.path, { bigint: true });
+    return `${stat.ino}/${stat.size}/${stat.mtimeNs}/${stat.ctimeNs}`;
   }
 
   private writableKeys(): DevelopmentKeyFile {
