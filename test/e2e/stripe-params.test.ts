@@ -307,6 +307,11 @@ describe('charge and refund updates', () => {
     });
     expect(stripeSchemaProblems('charge', charge)).toEqual([]);
     expect(await t.stripe.charges.retrieve(id)).toMatchObject({ description: 'Order 7', shipping: { name: 'Ada Lovelace' } });
+    const customer = await t.stripe.customers.create({ email: 'late@example.com' });
+    expect((await t.stripe.charges.update(id, { customer: customer.id })).customer).toBe(customer.id);
+    expect((await t.stripe.charges.list({ customer: customer.id })).data.map((listed) => listed.id)).toEqual([id]);
+    const other = await t.stripe.customers.create({ email: 'other-late@example.com' });
+    expect(await rejection(t.stripe.charges.update(id, { customer: other.id }))).toMatchObject({ statusCode: 400, param: 'customer' });
     const unknown = await rejection(t.stripe.charges.update(id, { amount: 5 } as never));
     expect(unknown).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'amount' });
 

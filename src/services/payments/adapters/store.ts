@@ -34,7 +34,7 @@ export function insertCharge(charge: Charge): SqlFragment {
 export function updateCharge(charge: Charge, previous_version: number): SqlFragment {
   checkCharge(charge);
   return sql`UPDATE payments.charges SET status = ${charge.status}, amount_captured = ${charge.amount_captured}, amount_refunded = ${charge.amount_refunded},
-    version = ${charge.version}, state = ${JSON.stringify(charge)}::json
+    customer_id = ${charge.customer}, version = ${charge.version}, state = ${JSON.stringify(charge)}::json
     WHERE merchant_id = ${charge.merchant_id} AND id = ${charge.id} AND version = ${previous_version}`;
 }
 
