@@ -190,7 +190,7 @@ describe('revoking and rolling', () => {
 });
 
 describe('payrail api-keys', () => {
-  it('creates, lists, rolls and revokes keys against the running platform', { timeout: 60_000 }, async () => {
+  it('creates, lists, rolls and revokes keys against the running platform', { timeout: 180_000 }, async () => {
     const created = await cli('api-keys', 'create', '--merchant', merchant_id, '--type', 'restricted', '--permissions', 'balance=read', '--name', 'ops');
     expect(created.code).toBe(0);
     const key = /^(rk_test_\w+)$/m.exec(created.stdout)?.[1] ?? '';
@@ -201,6 +201,9 @@ describe('payrail api-keys', () => {
     expect(listed.stdout).toContain(`${id}  rk_test_…${key.slice(-4)}`);
     expect(listed.stdout).toContain('active balance=read  "ops"');
     expect(listed.stdout).not.toContain(key);
+    const everyone = await cli('api-keys', 'list');
+    expect(everyone.stdout).toContain(`${merchant_id}  ${id}  rk_test_…${key.slice(-4)}`);
+    expect(everyone.stdout).not.toContain(key);
 
     const rolled = await cli('api-keys', 'roll', id, '--expires-in', '1h');
     expect(rolled.code).toBe(0);
