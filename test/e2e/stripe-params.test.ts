@@ -326,8 +326,10 @@ describe('charge and refund updates', () => {
 
 describe('list limits', () => {
   it('refuses a limit outside 1..100 on every list', async () => {
-    for (const path of ['/v1/payment_intents', '/v1/charges', '/v1/refunds', '/v1/customers', '/v1/events', '/v1/balance_transactions']) {
-      const answer = await apiRequest<Answer>(t.url, t.secret_key, `${path}?limit=1000`);
+    const customer = await t.stripe.customers.create({});
+    const lists = ['/v1/payment_intents', '/v1/charges', '/v1/refunds', '/v1/customers', '/v1/events', '/v1/balance_transactions', '/v1/webhook_endpoints'];
+    for (const path of [...lists, `/v1/customers/${customer.id}/payment_methods`, `/v1/payment_methods?customer=${customer.id}`]) {
+      const answer = await apiRequest<Answer>(t.url, t.secret_key, `${path}${path.includes('?') ? '&' : '?'}limit=1000`);
       expect(answer.status, path).toBe(400);
       expect(answer.body.error?.param, path).toBe('limit');
     }
