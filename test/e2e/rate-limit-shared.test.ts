@@ -129,6 +129,18 @@ describe.runIf(REDIS_URL)('shared request limits', () => {
     expect((await get(b, '/v1/customers', valid.secret_key, bystander)).status).toBe(200);
     expect((await get(a, '/v1/customers', 'sk_test_guess000000000000000000000001', bystander)).status).toBe(401);
   });
+
+  it('every key it keeps in Redis expires, so Redis does not grow with merchants or addresses', async () => {
+    const redis = new Redis(REDIS_URL!);
+    try {
+      const keys = await redis.keys(`${PREFIX}*`);
+      expect(keys.some((key) => key.startsWith(`${PREFIX}rate:`))).toBe(true);
+      expect(keys.some((key) => key.startsWith(`${PREFIX}auth-failures:`))).toBe(true);
+      for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    } finally {
+      await redis.quit();
+    }
+  });
 });
 
 describe('request limits while Redis is unreachable', () => {
