@@ -124,6 +124,19 @@ describe('SetupIntents', () => {
     expect((await t.stripe.customers.listPaymentMethods(customer.id)).data.map((m) => m.id)).toEqual([method.id]);
     expect(await eventTypesOf(intent.id)).toEqual(['setup_intent.created', 'setup_intent.requires_action', 'setup_intent.succeeded']);
     expect((await authenticate(intent.id, 'succeeded')).status).toBe(400);
+
+    const attempts = await t.stripe.setupAttempts.list({ setup_intent: intent.id });
+    expect(attempts.data).toHaveLength(1);
+    expect(attempts.data[0]).toMatchObject({
+      id: body.latest_attempt,
+      object: 'setup_attempt',
+      status: 'succeeded',
+      setup_intent: intent.id,
+      payment_method: method.id,
+      customer: customer.id,
+      payment_method_details: { type: 'card', card: { last4: '3155', three_d_secure: { result: 'authenticated' } } },
+    });
+    expect(stripeSchemaProblems('setup_attempt', attempts.data[0])).toEqual([]);
   });
 
   it('payment_method_data: the card goes to the vault and is verified with its CVC', async () => {
@@ -171,6 +184,9 @@ describe('SetupIntents', () => {
     expectSetupShape(after);
     expect((await t.stripe.customers.listPaymentMethods(customer.id)).data).toHaveLength(0);
     expect(await eventTypesOf(intent.id)).toEqual(['setup_intent.created', 'setup_intent.setup_failed']);
+    const [failed] = (await t.stripe.setupAttempts.list({ setup_intent: intent.id })).data;
+    expect(failed).toMatchObject({ status: 'failed', setup_error: { code: 'card_declined', decline_code: 'insufficient_funds' } });
+    expect(stripeSchemaProblems('setup_attempt', failed)).toEqual([]);
 
     // Another card on the same intent then succeeds.
     expect((await t.stripe.setupIntents.confirm(intent.id, { payment_method: 'pm_card_mastercard' })).status).toBe('succeeded');
@@ -224,6 +240,11 @@ describe('SetupIntents', () => {
     expect(no_method).toMatchObject({ statusCode: 400, code: 'setup_intent_unexpected_state', param: 'payment_method' });
     expect((await t.stripe.setupIntents.list({ limit: 100 })).data).toHaveLength(before);
     expect(await rejection(t.stripe.setupIntents.retrieve('seti_missing'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(await rejection(t.stripe.setupAttempts.list({} as Stripe.SetupAttemptListParams))).toMatchObject({
+      statusCode: 400,
+      code: 'parameter_missing',
+      param: 'setup_intent',
+    });
   });
 
   it('a publishable key reads and confirms a SetupIntent only with its client_secret, as Stripe.js does', async () => {

@@ -70,6 +70,12 @@ const listSetupSchema = z.strictObject({
   payment_method: P.text(255).optional(),
 });
 
+const listAttemptsSchema = z.strictObject({
+  ...P.listParams,
+  setup_intent: P.nonEmptyText(255),
+  expand: S.unsupported('expand', 'SetupAttempts expand nothing yet.').optional(),
+});
+
 /** A verification reserves its SetupIntent, its attempt (the id the processor knows) and the card it may save. */
 const CONFIRM_RESERVES = ['setup_attempt', 'payment_method'] as const;
 
@@ -82,5 +88,8 @@ export function registerSetupIntentRoutes({ post, get }: RouteKit, payments: Pay
     Setup.authenticateSetupIntent(payments, ctx, id(r), p.outcome !== 'failed', p.client_secret),
   );
   get('/v1/setup_intents/:id', retrieveSetupSchema, (m, q, r) => Setup.retrieveSetupIntent(payments, m, id(r), q.client_secret));
+  get('/v1/setup_attempts', listAttemptsSchema, async (m, q) =>
+    list('/v1/setup_attempts', await Setup.listSetupAttempts(payments, m, page(q), q.setup_intent)),
+  );
   get('/v1/setup_intents', listSetupSchema, async (m, q) => list('/v1/setup_intents', await Setup.listSetupIntents(payments, m, page(q), q)));
 }

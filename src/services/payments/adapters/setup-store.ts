@@ -3,6 +3,7 @@ import { run, sql } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { SetupIntent } from '../domain/setup-intent.js';
+import type { SetupAttempt } from '../domain/setup-attempt.js';
 import { checkSetupIntent } from '../domain/setup-intent.js';
 
 /** SQL for SetupIntents and the cards they set up. Writes are fragments, committed with the use case's events. */
@@ -60,4 +61,16 @@ export async function cardSetupOf(db: Db, merchant_id: string, payment_method_id
     sql`SELECT initial_attempt_id FROM payments.card_setups WHERE merchant_id = ${merchant_id} AND payment_method_id = ${payment_method_id}`,
   );
   return result.rows[0]?.initial_attempt_id ?? null;
+}
+
+/** A verification's record: written when it is answered, rewritten when its 3-D Secure step ends. */
+export function saveSetupAttempt(attempt: SetupAttempt): SqlFragment {
+  return sql`INSERT INTO payments.setup_attempts (merchant_id, id, setup_intent_id, status, created, state)
+    VALUES (${attempt.merchant_id}, ${attempt.id}, ${attempt.setup_intent}, ${attempt.status}, ${attempt.created}, ${JSON.stringify(attempt)}::json)
+    ON CONFLICT (merchant_id, id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state`;
+}
+
+export async function findSetupAttempt(db: Db, merchant_id: string, id: string): Promise<SetupAttempt | undefined> {
+  const result = await run<{ state: SetupAttempt }>(db, sql`SELECT state FROM payments.setup_attempts WHERE merchant_id = ${merchant_id} AND id = ${id}`);
+  return result.rows[0]?.state;
 }

@@ -8,7 +8,8 @@ import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { AutomaticPaymentMethods, FutureUsage } from '../domain/details.js';
 import type { SetupCancellationReason, SetupChanges, SetupIntent } from '../domain/setup-intent.js';
 import { beginSetupConfirm, cancelSetup, checkSetupIntent, updateSetup } from '../domain/setup-intent.js';
-import { renderSetupIntent } from '../adapters/setup-render.js';
+import { renderSetupAttempt, renderSetupIntent } from '../adapters/setup-render.js';
+import type { SetupAttempt } from '../domain/setup-attempt.js';
 import { getSetupIntent, insertSetupIntent, updateSetupIntent } from '../adapters/setup-store.js';
 import { getCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
@@ -191,4 +192,21 @@ export async function listSetupIntents(
   ];
   const result = await listPage<SetupIntent>(deps.reader, { table: 'payments.setup_intents', column: 'state' }, merchant_id, conditions, page);
   return { data: result.data.map((intent) => renderSetupIntent(checkSetupIntent(intent))), has_more: result.has_more };
+}
+
+/** A SetupIntent's verifications, newest first (`GET /v1/setup_attempts?setup_intent=…`). */
+export async function listSetupAttempts(
+  deps: PaymentsDeps,
+  merchant_id: string,
+  page: PageRequest,
+  setup_intent: string,
+): Promise<Page<Record<string, unknown>>> {
+  const result = await listPage<SetupAttempt>(
+    deps.reader,
+    { table: 'payments.setup_attempts', column: 'state' },
+    merchant_id,
+    [sql`setup_intent_id = ${setup_intent}`],
+    page,
+  );
+  return { data: result.data.map(renderSetupAttempt), has_more: result.has_more };
 }

@@ -8,11 +8,13 @@ import { applySetupResult, authenticationFailure, unexpectedSetupState } from '.
 import type { NextAction } from '../domain/intent.js';
 import { renderPaymentMethod } from '../adapters/render.js';
 import { renderSetupIntent } from '../adapters/setup-render.js';
-import { writeSetupIntent } from '../adapters/setup-store.js';
+import { findSetupAttempt, saveSetupAttempt, writeSetupIntent } from '../adapters/setup-store.js';
+import { setupAttemptFor } from '../domain/setup-attempt.js';
 import type { PaymentsDeps } from './deps.js';
 import { cardError } from './attempt-result.js';
 import { saveCard } from './saved-cards.js';
 import { eventsWrite } from './events.js';
+import { auditDetokenization } from './detokenization-audit.js';
 
 /**
  * A SetupIntent's card verification: a zero-amount authorization at the processor under a
@@ -40,13 +42,14 @@ export async function verifySetup(
   if (!pm_id) throw new Error(`setup intent ${ready.id}: verification without a payment method`);
   const attempt_id = ctx.ids.next('setup_attempt');
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, attempt_id, ctx.now_ms);
+  if (audit) await auditDetokenization(deps, ctx, pm_id, attempt_id, 'verify');
   const answer = await deps.connector.verify({
     attempt_id,
     merchant_id: ctx.merchant_id,
     currency: VERIFICATION_CURRENCY,
     card: { ...card, cvc: cvc ?? card.cvc },
   });
-  return finishSetup(deps, ctx, { stored, ready, method, attempt_id, answer, writes: audit ? [audit] : [], events });
+  return finishSetup(deps, ctx, { stored, ready, method, attempt_id, answer, writes: audit ? [audit] : [], events, attempt_created: ctx.now_s });
 }
 
 /** Completes the customer's 3-D Secure step on a verification that asked for it. */
@@ -54,8 +57,10 @@ export async function authenticateSetup(deps: PaymentsDeps, ctx: OperationContex
   const attempt_id = waiting.latest_attempt;
   if (waiting.status !== 'requires_action' || !attempt_id || !waiting.payment_method) throw unexpectedSetupState(waiting, 'authenticate');
   const method = await deps.vault.get(ctx.reader, ctx.merchant_id, waiting.payment_method);
+  const earlier = await findSetupAttempt(ctx.reader, ctx.merchant_id, attempt_id);
   const answer = await deps.connector.completeAuthentication(attempt_id, authenticated);
-  return finishSetup(deps, ctx, { stored: waiting, ready: waiting, method, attempt_id, answer, writes: [], events: [] });
+  const attempt_created = earlier?.created ?? ctx.now_s;
+  return finishSetup(deps, ctx, { stored: waiting, ready: waiting, method, attempt_id, answer, writes: [], events: [], attempt_created, authenticated });
 }
 
 interface Verification {
@@ -66,33 +71,52 @@ interface Verification {
   answer: AuthorizeResult;
   writes: SqlFragment[];
   events: EventDraft[];
+  /** When the attempt was first answered (its SetupAttempt's `created`). */
+  attempt_created: number;
+  /** Set when this answer ends the customer's 3-D Secure step: whether they passed it. */
+  authenticated?: boolean;
 }
 
 /** Commits the processor's answer, guarded by the intent's version: saved card, 3-D Secure, or a decline. */
 async function finishSetup(deps: PaymentsDeps, ctx: OperationContext, v: Verification): Promise<Outcome> {
+  const { result, writes, events } = await setupOutcome(deps, ctx, v);
+  const next = applySetupResult(v.ready, result);
+  const rendered = renderSetupIntent(next);
+  const cvc_check = v.answer.outcome === 'requires_action' ? 'unchecked' : v.answer.cvc_check;
+  const attempt = setupAttemptFor(v.ready, result, { ...v.method.card, cvc_check }, v.authenticated, v.attempt_created);
+  const outcome = setupResponse(result, rendered, v.method);
+  await ctx.commit(
+    [
+      writeSetupIntent(v.stored, next),
+      saveSetupAttempt(attempt),
+      ...v.writes,
+      ...writes,
+      eventsWrite(ctx, [...v.events, ...events, { ...SETUP_EVENTS[result.outcome], object: rendered }]),
+    ],
+    outcome,
+  );
+  return outcome;
+}
+
+/** What the processor's answer makes of the verification, with the card saved when it was verified. */
+async function setupOutcome(
+  deps: PaymentsDeps,
+  ctx: OperationContext,
+  v: Verification,
+): Promise<{ result: SetupResult; writes: SqlFragment[]; events: EventDraft[] }> {
   const { answer, ready, attempt_id } = v;
-  let result: SetupResult;
-  const writes = [...v.writes];
-  const events = [...v.events];
   if (answer.outcome === 'authorized') {
     const saved = await saveCard(deps, ctx, v.method.id, ready.customer, attempt_id);
-    writes.push(...saved.writes);
-    events.push(...saved.events);
-    result = { outcome: 'verified', attempt_id, payment_method: saved.method.id };
-  } else if (answer.outcome === 'requires_action') {
-    result = { outcome: 'requires_action', attempt_id, next_action: threeDSecureAction(deps, ready) };
-  } else if (answer.code === 'card_declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE) {
-    result = { outcome: 'declined', attempt_id, error: authenticationFailure(v.method) };
-  } else {
-    const error = { type: 'card_error' as const, code: answer.code, decline_code: answer.decline_code, message: answer.message, payment_method: v.method };
-    result = { outcome: 'declined', attempt_id, error };
+    return { result: { outcome: 'verified', attempt_id, payment_method: saved.method.id }, writes: saved.writes, events: saved.events };
   }
-  const next = applySetupResult(ready, result);
-  const rendered = renderSetupIntent(next);
-  events.push({ ...SETUP_EVENTS[result.outcome], object: rendered });
-  const outcome = setupResponse(result, rendered, v.method);
-  await ctx.commit([writeSetupIntent(v.stored, next), ...writes, eventsWrite(ctx, events)], outcome);
-  return outcome;
+  if (answer.outcome === 'requires_action') {
+    return { result: { outcome: 'requires_action', attempt_id, next_action: threeDSecureAction(deps, ready) }, writes: [], events: [] };
+  }
+  const error =
+    answer.code === 'card_declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE
+      ? authenticationFailure(v.method)
+      : { type: 'card_error' as const, code: answer.code, decline_code: answer.decline_code, message: answer.message, payment_method: v.method };
+  return { result: { outcome: 'declined', attempt_id, error }, writes: [], events: [] };
 }
 
 /** The event each outcome owes (written as `type:` literals, so the event-type list test finds them). */

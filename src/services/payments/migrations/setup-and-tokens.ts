@@ -49,4 +49,20 @@ export const setupAndTokenMigrations: Migration[] = [
       CREATE UNIQUE INDEX tokens_by_card ON payments.tokens (merchant_id, card_id);
       ${merchantScopedTables(['payments.setup_intents', 'payments.card_setups', 'payments.tokens'])}`,
   },
+  {
+    id: 'payments/005_setup_attempts',
+    sql: `
+      -- Each verification of a SetupIntent's card (setatt_…), listed by GET /v1/setup_attempts.
+      CREATE TABLE payments.setup_attempts (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        setup_intent_id text NOT NULL,
+        status text NOT NULL CHECK (status IN ('requires_action', 'succeeded', 'failed')),
+        created bigint NOT NULL,
+        state json NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE INDEX setup_attempts_by_intent ON payments.setup_attempts (merchant_id, setup_intent_id, id);
+      ${merchantScopedTables(['payments.setup_attempts'])}`,
+  },
 ];
