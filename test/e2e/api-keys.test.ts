@@ -285,5 +285,13 @@ describe('secrets and the audit trail', () => {
     expect(rows.rows[0]?.actor_id).toMatch(/^key_/);
     expect(rows.rows[0]?.request_id).toMatch(/^req_/);
     expect(rows.rows[1]?.request_id).toBe(failed.requestId);
+
+    // A SetupIntent's verification sends the card number too, and is audited the same way.
+    const setup = await t.stripe.setupIntents.create({ payment_method: method.id, confirm: true });
+    const verify = await t.platform.database.pool.query<{ purpose: string; reference_id: string; actor_type: string }>(
+      `SELECT purpose, reference_id, actor_type FROM audit.detokenizations WHERE payment_method_id = $1 AND purpose = 'verify'`,
+      [method.id],
+    );
+    expect(verify.rows).toEqual([{ purpose: 'verify', reference_id: setup.latest_attempt, actor_type: 'api_key' }]);
   });
 });
