@@ -254,6 +254,9 @@ export async function openPaymentServices(
   // The request path connects as the app role, each statement scoped to the merchant it acts for.
   const writer = createPool(database.urls.app, config.db_pool_max, poolLimits(config), { merchant_scoped: true });
   const reader = createPool(database.urls.app, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true, merchant_scoped: true });
+  // Logged in before the first request: a role that cannot log in stops the start, and the first
+  // payments find a connection open.
+  await Promise.all([writer, reader, vault_reader].map((pool) => pool.query('SELECT 1')));
   const lease = await takeProcessLease(database.url, (error) => context.logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
   // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
