@@ -21,16 +21,13 @@ function uid(prefix) {
 
 /** A frame on Payrail's origin, spoken to by request/answer messages matched by id, plus events it sends. */
 function FrameChannel(frame) {
-  var self = this;
   this.frame = frame;
   this.pending = {};
   this.listeners = {};
-  this.ready = new Promise(function (resolve) {
-    self.markReady = resolve;
+  this.ready = new Promise((resolve) => {
+    this.markReady = resolve;
   });
-  this.onMessage = function (event) {
-    self.receive(event);
-  };
+  this.onMessage = (event) => this.receive(event);
   window.addEventListener('message', this.onMessage);
 }
 
@@ -56,14 +53,14 @@ FrameChannel.prototype.on = function (type, listener) {
 
 /** Resolves with the frame's answer: `{ object }` or `{ error }`, never rejects for an API error. */
 FrameChannel.prototype.request = function (action, params) {
-  var self = this;
-  return this.ready.then(function () {
-    return new Promise(function (resolve) {
-      var id = uid('req');
-      self.pending[id] = resolve;
-      self.frame.contentWindow.postMessage({ payrail: 1, type: 'request', id: id, action: action, params: params || {} }, PAYRAIL_ORIGIN);
-    });
-  });
+  return this.ready.then(
+    () =>
+      new Promise((resolve) => {
+        var id = uid('req');
+        this.pending[id] = resolve;
+        this.frame.contentWindow.postMessage({ payrail: 1, type: 'request', id: id, action: action, params: params || {} }, PAYRAIL_ORIGIN);
+      }),
+  );
 };
 
 FrameChannel.prototype.close = function () {

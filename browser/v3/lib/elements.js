@@ -6,7 +6,7 @@
 
 var ELEMENT_HEIGHTS = { card: 44, payment: 230 };
 
-function Element(group, type, options) {
+function PayrailElement(group, type, options) {
   this.group = group;
   this.type = type;
   this.options = options || {};
@@ -16,11 +16,10 @@ function Element(group, type, options) {
   this.state = { empty: true, complete: false, error: undefined, brand: 'unknown' };
 }
 
-Element.prototype.mount = function (target) {
+PayrailElement.prototype.mount = function (target) {
   var container = typeof target === 'string' ? document.querySelector(target) : target;
   if (!container || !container.appendChild) throw integrationError('The selector you specified (' + String(target) + ') applies to no DOM elements.');
   if (this.frame) throw integrationError('This Element is already mounted.');
-  var self = this;
   var frame = document.createElement('iframe');
   frame.src = frameUrl('card-frame.html', { key: this.group.stripe._key, type: this.type, hidePostalCode: true, style: this.options.style || {} });
   frame.title = this.type === 'card' ? 'Secure card payment input frame' : 'Secure payment input frame';
@@ -29,88 +28,81 @@ Element.prototype.mount = function (target) {
   container.appendChild(frame);
   this.frame = frame;
   this.channel = new FrameChannel(frame);
-  this.channel.on('ready', function () {
-    self.emit('ready', { elementType: self.type });
+  this.channel.on('ready', () => this.emit('ready', { elementType: this.type }));
+  this.channel.on('change', (payload) => {
+    this.state = payload;
+    var event = { elementType: this.type, empty: payload.empty, complete: payload.complete, error: payload.error, brand: payload.brand };
+    if (this.type === 'payment') event.value = { type: 'card' };
+    this.emit('change', event);
   });
-  this.channel.on('change', function (payload) {
-    self.state = payload;
-    var event = { elementType: self.type, empty: payload.empty, complete: payload.complete, error: payload.error, brand: payload.brand };
-    if (self.type === 'payment') event.value = { type: 'card' };
-    self.emit('change', event);
-  });
-  this.channel.on('focus', function () {
-    self.emit('focus', { elementType: self.type });
-  });
-  this.channel.on('blur', function () {
-    self.emit('blur', { elementType: self.type });
-  });
-  this.channel.on('resize', function (payload) {
+  this.channel.on('focus', () => this.emit('focus', { elementType: this.type }));
+  this.channel.on('blur', () => this.emit('blur', { elementType: this.type }));
+  this.channel.on('resize', (payload) => {
     if (payload && payload.height > 0 && payload.height < 2000) frame.style.height = Math.ceil(payload.height) + 'px';
   });
 };
 
-Element.prototype.on = function (event, handler) {
+PayrailElement.prototype.on = function (event, handler) {
   (this.handlers[event] = this.handlers[event] || []).push(handler);
   return this;
 };
 
-Element.prototype.off = function (event, handler) {
+PayrailElement.prototype.off = function (event, handler) {
   this.handlers[event] = (this.handlers[event] || []).filter(function (h) {
     return handler !== undefined && h !== handler;
   });
   return this;
 };
 
-Element.prototype.once = function (event, handler) {
-  var self = this;
-  var wrapped = function (payload) {
-    self.off(event, wrapped);
+PayrailElement.prototype.once = function (event, handler) {
+  var wrapped = (payload) => {
+    this.off(event, wrapped);
     handler(payload);
   };
   return this.on(event, wrapped);
 };
 
-Element.prototype.emit = function (event, payload) {
+PayrailElement.prototype.emit = function (event, payload) {
   (this.handlers[event] || []).slice().forEach(function (handler) {
     handler(payload);
   });
 };
 
-Element.prototype.command = function (action, params) {
+PayrailElement.prototype.command = function (action, params) {
   if (!this.channel) return Promise.resolve({ error: validationError('element_not_mounted', 'This Element is not mounted.') });
   return this.channel.request(action, params);
 };
 
-Element.prototype.focus = function () {
+PayrailElement.prototype.focus = function () {
   void this.command('focus');
 };
 
-Element.prototype.blur = function () {
+PayrailElement.prototype.blur = function () {
   void this.command('blur');
 };
 
-Element.prototype.clear = function () {
+PayrailElement.prototype.clear = function () {
   void this.command('clear');
 };
 
-Element.prototype.update = function (options) {
+PayrailElement.prototype.update = function (options) {
   Object.assign(this.options, options || {});
 };
 
-Element.prototype.unmount = function () {
+PayrailElement.prototype.unmount = function () {
   if (this.channel) this.channel.close();
   if (this.frame && this.frame.parentNode) this.frame.parentNode.removeChild(this.frame);
   this.frame = null;
   this.channel = null;
 };
 
-Element.prototype.destroy = function () {
+PayrailElement.prototype.destroy = function () {
   this.unmount();
   delete this.group.elements[this.type];
 };
 
 /** The frame validates its fields, creates the PaymentMethod on Payrail and answers `{ object }` or `{ error }`. */
-Element.prototype.createPaymentMethod = function (billingDetails, metadata) {
+PayrailElement.prototype.createPaymentMethod = function (billingDetails, metadata) {
   return this.command('createPaymentMethod', { billing_details: billingDetails || undefined, metadata: metadata || undefined });
 };
 
@@ -124,7 +116,7 @@ ElementsGroup.prototype.create = function (type, options) {
   if (type !== 'card' && type !== 'payment')
     throw integrationError('Payrail.js supports the card and payment Elements; "' + String(type) + '" is not one of them.');
   if (this.elements[type]) throw integrationError('Can only create one Element of type ' + type + '.');
-  var element = new Element(this, type, options);
+  var element = new PayrailElement(this, type, options);
   this.elements[type] = element;
   return element;
 };

@@ -26,7 +26,7 @@ function paymentMethodFrom(data) {
   var method = data && data.payment_method;
   if (method === undefined || method === null) return Promise.resolve({});
   if (typeof method === 'string') return Promise.resolve({ id: method });
-  if (method.card instanceof Element) {
+  if (method.card instanceof PayrailElement) {
     return method.card.createPaymentMethod(method.billing_details, method.metadata).then(function (answer) {
       return answer.error ? { error: answer.error } : { id: answer.object.id };
     });
@@ -94,7 +94,7 @@ Stripe.prototype.confirmSetup = function (options) {
 Stripe.prototype.createPaymentMethod = function (options) {
   var settings = options || {};
   var element = settings.elements instanceof ElementsGroup ? settings.elements.paymentElement() : settings.card;
-  if (!(element instanceof Element))
+  if (!(element instanceof PayrailElement))
     return Promise.reject(integrationError('createPaymentMethod needs a card Element (card) or the elements instance (elements).'));
   if (settings.type !== undefined && settings.type !== 'card') return Promise.reject(integrationError('Payrail.js creates card PaymentMethods only.'));
   var billing = settings.billing_details || (settings.params && settings.params.billing_details);
@@ -106,10 +106,7 @@ Stripe.prototype.createPaymentMethod = function (options) {
 /** 3-D Secure for an intent confirmed elsewhere (on the server, say): `handleNextAction({ clientSecret })`. */
 Stripe.prototype.handleNextAction = function (options) {
   var intent = requireClientSecret(options && options.clientSecret);
-  var stripe = this;
-  return this._call('retrieve', intent).then(function (answer) {
-    return settleNextAction(stripe, intent, answer, true);
-  });
+  return this._call('retrieve', intent).then((answer) => settleNextAction(this, intent, answer, true));
 };
 
 Stripe.prototype.handleCardAction = function (clientSecret) {
