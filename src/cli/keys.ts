@@ -3,7 +3,7 @@ import type { Database } from '../platform/database.js';
 import type { Pool } from '../platform/db.js';
 import { createPool } from '../platform/db.js';
 import { systemClock } from '../kernel/clock.js';
-import type { KeyPurpose, RewrapTarget, VaultKeyring } from '../services/vault/index.js';
+import type { KeyEvent, KeyPurpose, RewrapTarget, VaultKeyring } from '../services/vault/index.js';
 import {
   KEY_PURPOSES,
   KmsError,
@@ -19,6 +19,7 @@ import {
   vaultRewrapTargets,
 } from '../services/vault/index.js';
 import { webhookSecretBox, webhookSecretColumn } from '../services/events/index.js';
+import { recordSecurityEvent } from '../services/audit/index.js';
 import { idempotencyHashKey, keySettings } from '../compose.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
@@ -133,7 +134,16 @@ export function keyCommands(withDatabase: WithDatabase): Command[] {
         };
         return withDatabase((database) =>
           withKeys(database, async (context) => {
-            const results = await rotateKeys(context.vault_pool, context.keyring.envelopes.kms, context.targets, options);
+            const audit = (event: KeyEvent) =>
+              recordSecurityEvent(database.pool, {
+                type: event.type,
+                merchant_id: null,
+                object_id: event.purpose,
+                actor: { type: 'cli' },
+                at_ms: systemClock.now_ms(),
+                data: { version: event.version, ...(event.rewrapped === undefined ? {} : { rewrapped: event.rewrapped }) },
+              });
+            const results = await rotateKeys(context.vault_pool, context.keyring.envelopes.kms, context.targets, { ...options, audit });
             for (const result of results) process.stdout.write(`${result.purpose}: now v${result.to_version}, ${result.rewrapped} data keys rewrapped\n`);
             return EXIT_OK;
           }),

@@ -135,6 +135,15 @@ describe('payrail keys rotate', () => {
     const { rows } = await t.owner.query<{ state: string }>(`SELECT state FROM vault.key_rotations WHERE purpose = 'cards'`);
     expect(rows).toEqual([{ state: 'retired' }]);
     for (const card of [cards[0] ?? '', cards.at(-1) ?? '']) expect(await pay(card)).toBe('succeeded');
+
+    // The security audit log has the rotation once (the resumed run did not rotate again) and the retirement.
+    const audit = await t.owner.query<{ type: string; object_id: string; actor_type: string; data: { version: number; rewrapped?: number } }>(
+      `SELECT type, object_id, actor_type, data::jsonb AS data FROM audit.security_events WHERE type LIKE 'key.%' ORDER BY seq`,
+    );
+    expect(audit.rows).toEqual([
+      { type: 'key.rotated', object_id: 'cards', actor_type: 'cli', data: { version: 2 } },
+      { type: 'key.retired', object_id: 'cards', actor_type: 'cli', data: { version: 2, rewrapped: expect.any(Number) as number } },
+    ]);
   });
 
   it('after the rotation only the new version decrypts: a data key wrapped under the old one opens nothing', async () => {

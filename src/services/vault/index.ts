@@ -12,6 +12,6 @@ export type { SecretSealer } from './app/secret-sealer.js';
 export type { SealedColumn, OpenBeforeKms } from './app/sealed-column.js';
 export { sealedColumnTarget } from './app/sealed-column.js';
 export { vaultRewrapTargets } from './app/card-keys.js';
-export type { KeyUse, RewrapTarget, RotationOptions, RotationResult } from './app/rotation.js';
+export type { KeyEvent, KeyUse, RewrapTarget, RotationOptions, RotationResult } from './app/rotation.js';
 export { RotationBusyError, keyUse, lastRotations, rotateKeys } from './app/rotation.js';
 export { vaultMigrations } from './migrations/index.js';

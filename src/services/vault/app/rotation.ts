@@ -38,6 +38,17 @@ export interface RotationOptions {
   settle_ms: number;
   now_ms: () => number;
   report: (line: string) => void;
+  /** Records each key version made or retired (the security audit log), before going on. */
+  audit: (event: KeyEvent) => Promise<void>;
+}
+
+/** A change of key versions, as the audit log keeps it: no key material. */
+export interface KeyEvent {
+  type: 'key.rotated' | 'key.retired';
+  purpose: KeyPurpose;
+  /** The new latest version, or the lowest that still decrypts. */
+  version: number;
+  rewrapped?: number;
 }
 
 export interface RotationResult {
@@ -93,6 +104,7 @@ async function rotatePurpose(pool: Pool, kms: Kms, purpose: KeyPurpose, targets:
   } else {
     const status = await kms.rotate(purpose);
     rotation = await startRotation(pool, purpose, status.latest_version, options.now_ms());
+    await options.audit({ type: 'key.rotated', purpose, version: status.latest_version });
     options.report(`${purpose}: key rotated to version ${status.latest_version}`);
   }
   let rewrapped = 0;
@@ -107,6 +119,7 @@ async function rotatePurpose(pool: Pool, kms: Kms, purpose: KeyPurpose, targets:
     rotation = await restartPass(pool, rotation);
   }
   const status = await kms.retire(purpose, rotation.to_version);
+  await options.audit({ type: 'key.retired', purpose, version: status.min_decryption_version, rewrapped });
   await run(pool, sql`UPDATE vault.key_rotations SET state = 'retired', finished_ms = ${options.now_ms()} WHERE id = ${rotation.id}`);
   options.report(`${purpose}: versions below ${status.min_decryption_version} retired`);
   return { purpose, to_version: rotation.to_version, rewrapped };
