@@ -159,6 +159,30 @@ describe('metadata keys JavaScript treats specially', () => {
   });
 });
 
+describe('what the parsers refuse rather than misread', () => {
+  it('a compressed body is a 415 before it is read', async () => {
+    const response = await post('/v1/customers', 'email=zip@example.com', 'application/x-www-form-urlencoded', { 'content-encoding': 'gzip' });
+    expect(response.status).toBe(415);
+    expect(await errorOf(response)).toMatchObject({ type: 'invalid_request_error', code: 'content_type_unsupported' });
+  });
+
+  it('query parameters named like prototype properties are unknown parameters, not dropped', async () => {
+    for (const [query, param] of [
+      ['constructor[prototype][x]=1', 'constructor'],
+      ['__proto__[limit]=5', '__proto__'],
+      ['toString=1', 'toString'],
+    ]) {
+      const response = await fetch(`${t.url}/v1/customers?${query}`, { headers: { authorization: auth } });
+      expect(response.status).toBe(400);
+      expect(await errorOf(response)).toMatchObject({ code: 'parameter_unknown', param });
+    }
+    // A smuggled stand-in is only ever an unknown parameter too, and the process lives on.
+    const smuggled = await fetch(`${t.url}/v1/customers?%00__proto__%00=1`, { headers: { authorization: auth } });
+    expect(smuggled.status).toBe(400);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('headers on every response', () => {
   it('API answers, errors, router failures and health checks are not cached, sniffed or framed', async () => {
     const responses = [

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import qs from 'qs';
 import { PayrailError } from '../../../kernel/errors.js';
-import { MAX_JSON_NESTING, decodeFormPart, nestsDeeperThan, plainData } from './body-shape.js';
+import { MAX_JSON_NESTING, decodeFormPart, decodeQueryPart, nestsDeeperThan, plainData } from './body-shape.js';
 
 /** Request bodies and query strings, parsed as Stripe's clients send them: JSON, or forms with bracket notation. */
 
@@ -10,17 +10,24 @@ const QS_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDept
  * The router parses query strings before any hook or error handler, so a throw there (strictDepth)
  * would be an uncaught exception that kills the process. Deeper keys stay literal and fail validation.
  */
-const QUERY_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: false } as const;
+const QUERY_OPTIONS = { depth: 5, arrayLimit: 100, parameterLimit: 1000, strictDepth: false, plainObjects: true, decoder: decodeQueryPart } as const;
 
-/** The router's query-string parser (`routerOptions.querystringParser`). */
+/** The router's query-string parser (`routerOptions.querystringParser`): `constructor` or `__proto__` are refused like any unknown parameter, never dropped. */
 export function parseQueryString(query: string): Record<string, unknown> {
-  return qs.parse(query, QUERY_OPTIONS);
+  return plainData(qs.parse(query, QUERY_OPTIONS)) as Record<string, unknown>;
 }
 
 const TOO_DEEP = `The request body nests more than ${MAX_JSON_NESTING} levels; no parameter is that deep.`;
 
 /** Only the two body formats Stripe clients send; anything else (text/plain included) is a 415. */
 export function registerBodyParsers(app: FastifyInstance): void {
+  // Compressed bodies would reach the parsers as bytes: refused before they are read.
+  app.addHook('preParsing', async (request) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      throw new PayrailError('content_type_unsupported', { message: 'Send the request body uncompressed: Content-Encoding is not supported.' });
+    }
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, {});

@@ -47,6 +47,16 @@ export function decodeFormPart(text: string, decode: Decoder, charset: string, t
 }
 
 /**
+ * The same for query strings, which the router parses before any error handler: nothing may throw
+ * here. A smuggled stand-in can only become a top-level or nested `__proto__` key, which no schema
+ * accepts (400 parameter_unknown); queries carry no metadata.
+ */
+export function decodeQueryPart(text: string, decode: Decoder, charset: string, type: 'key' | 'value'): string {
+  const decoded = decode(text, decode, charset);
+  return type === 'key' ? decoded.replace(PROTO_SEGMENT, `$1${PROTO_STAND_IN}`) : decoded;
+}
+
+/**
  * qs's result (null-prototype objects, so `constructor` and `toString` survive) as ordinary objects
  * whose every key is an own data property. Recursion is bounded by qs's `depth`.
  */
