@@ -120,6 +120,12 @@ describe('Stripe-Account', () => {
 
     const error = await rejection(t.stripe.customers.list({}, { stripeAccount: 'acct_1OtherAccount' }));
     expect(error).toBeInstanceOf(Stripe.errors.StripePermissionError);
+    // Naming one's own account is what Stripe allows too: the request acts on it.
+    const own = (await t.platform.database.pool.query<{ id: string }>('SELECT id FROM merchants.merchants')).rows[0]?.id ?? '';
+    expect(own).toMatch(/^acct_/);
+    const mine = await t.stripe.customers.create({ email: 'own-account@example.com' }, { stripeAccount: own });
+    expect((await t.stripe.customers.retrieve(mine.id)).id).toBe(mine.id);
+
     const odd = await request('/v1/customers', { 'stripe-account': '4242424242424242' });
     expect(odd.status).toBe(403);
     expect(JSON.stringify(odd.body)).not.toContain('4242424242424242');

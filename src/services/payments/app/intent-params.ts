@@ -2,6 +2,8 @@ import type { SqlFragment } from '../../../platform/db.js';
 import type { OperationContext } from '../../../platform/write/operation.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { PaymentIntent } from '../domain/intent.js';
+import type { Charge } from '../domain/charge.js';
+import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { Address, CardOptions, Shipping } from '../domain/details.js';
 import { emptyAddress } from '../domain/details.js';
 import type { BillingDetails } from '../../vault/index.js';
@@ -134,6 +136,30 @@ export async function choosePaymentMethod(
     ctx.now_s,
   );
   return { id: method.id, writes: [write], cvc };
+}
+
+export interface CaptureParams {
+  amount_to_capture?: number | undefined;
+  metadata?: Record<string, string | null> | null | undefined;
+  statement_descriptor?: string | null | undefined;
+  statement_descriptor_suffix?: string | null | undefined;
+}
+
+export function withCaptureChanges(intent: PaymentIntent, params: CaptureParams): PaymentIntent {
+  return {
+    ...intent,
+    metadata: params.metadata !== undefined ? mergeMetadata(intent.metadata, params.metadata) : intent.metadata,
+    statement_descriptor: params.statement_descriptor !== undefined ? params.statement_descriptor : intent.statement_descriptor,
+    statement_descriptor_suffix: params.statement_descriptor_suffix !== undefined ? params.statement_descriptor_suffix : intent.statement_descriptor_suffix,
+  };
+}
+
+/** A capture may set the descriptor the customer's statement shows for the captured charge. */
+export function capturedDescriptors(charge: Charge, params: CaptureParams): Partial<Charge> {
+  return {
+    ...(params.statement_descriptor !== undefined ? { statement_descriptor: params.statement_descriptor } : {}),
+    ...(params.statement_descriptor_suffix !== undefined ? { statement_descriptor_suffix: params.statement_descriptor_suffix } : {}),
+  };
 }
 
 /** The vault names `card[number]`; sent inside `payment_method_data`, the error names where it was sent. */

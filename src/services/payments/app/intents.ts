@@ -10,15 +10,23 @@ import type { EventDraft } from '../../events/index.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
 import { DEFAULT_CARD_OPTIONS } from '../domain/details.js';
 import * as Intent from '../domain/intent.js';
-import type { Charge } from '../domain/charge.js';
 import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
 import { eventsWrite } from './events.js';
-import type { ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
-import { cardOptions, choosePaymentMethod, confirmFlags, definedChanges, refuseConfirmOnly, shippingOf } from './intent-params.js';
+import type { CaptureParams, ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
+import {
+  capturedDescriptors,
+  cardOptions,
+  choosePaymentMethod,
+  confirmFlags,
+  definedChanges,
+  refuseConfirmOnly,
+  shippingOf,
+  withCaptureChanges,
+} from './intent-params.js';
 
 export interface CreateIntentParams extends IntentOptionParams, ConfirmOnlyParams {
   amount: number;
@@ -215,30 +223,6 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
     outcome,
   );
   return outcome;
-}
-
-export interface CaptureParams {
-  amount_to_capture?: number | undefined;
-  metadata?: Record<string, string | null> | null | undefined;
-  statement_descriptor?: string | null | undefined;
-  statement_descriptor_suffix?: string | null | undefined;
-}
-
-function withCaptureChanges(intent: PaymentIntent, params: CaptureParams): PaymentIntent {
-  return {
-    ...intent,
-    metadata: params.metadata !== undefined ? mergeMetadata(intent.metadata, params.metadata) : intent.metadata,
-    statement_descriptor: params.statement_descriptor !== undefined ? params.statement_descriptor : intent.statement_descriptor,
-    statement_descriptor_suffix: params.statement_descriptor_suffix !== undefined ? params.statement_descriptor_suffix : intent.statement_descriptor_suffix,
-  };
-}
-
-/** A capture may set the descriptor the customer's statement shows for the captured charge. */
-function capturedDescriptors(charge: Charge, params: CaptureParams): Partial<Charge> {
-  return {
-    ...(params.statement_descriptor !== undefined ? { statement_descriptor: params.statement_descriptor } : {}),
-    ...(params.statement_descriptor_suffix !== undefined ? { statement_descriptor_suffix: params.statement_descriptor_suffix } : {}),
-  };
 }
 
 /**
