@@ -9,8 +9,10 @@ import type { ConnectionOptions } from 'node:tls';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/platform/config.js';
+import { createTestDatabase } from '../support/database.js';
 import type { TestPlatform } from '../support/platform.js';
 import { TEST_SECRET_KEY, startTestPlatform } from '../support/platform.js';
+import { exitCodeWithin, freePort, serverEnv, spawnServer } from '../support/processes.js';
 
 /**
  * The HTTPS listener (PAYRAIL_TLS_CERT / PAYRAIL_TLS_KEY) with a self-signed certificate made here by
@@ -22,6 +24,7 @@ let t: TestPlatform;
 let dir: string;
 let ca: Buffer;
 let port: number;
+let files: { cert_file: string; key_file: string };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'payrail-tls-'));
@@ -51,7 +54,8 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   ca = readFileSync(cert_file);
-  t = await startTestPlatform({ tls: { cert_file, key_file } });
+  files = { cert_file, key_file };
+  t = await startTestPlatform({ tls: files });
   port = Number(new URL(t.url).port);
 });
 afterAll(async () => {
@@ -59,9 +63,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function handshake(options: ConnectionOptions): Promise<{ protocol: string | null; cipher: string }> {
+function handshake(options: ConnectionOptions, to_port = port): Promise<{ protocol: string | null; cipher: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...options }, () => {
+    const socket = connect({ host: '127.0.0.1', port: to_port, ca, servername: 'localhost', ...options }, () => {
       const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
       socket.end();
       resolve(result);
@@ -70,9 +74,9 @@ function handshake(options: ConnectionOptions): Promise<{ protocol: string | nul
   });
 }
 
-function getOverTls(path: string): Promise<{ status: number | undefined; headers: IncomingHttpHeaders }> {
+function getOverTls(path: string, to_port = port): Promise<{ status: number | undefined; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, ca, servername: 'localhost' }, (response) => {
+    get({ host: '127.0.0.1', port: to_port, path, ca, servername: 'localhost', agent: false }, (response) => {
       response.resume();
       response.on('end', () => resolve({ status: response.statusCode, headers: response.headers }));
     }).once('error', reject);
@@ -132,5 +136,34 @@ describe('the HTTPS listener', () => {
     expect(() => loadConfig({ PAYRAIL_TLS_CERT: '/etc/payrail/cert.pem' })).toThrow(/PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together/);
     expect(() => loadConfig({ PAYRAIL_TLS_KEY: '/etc/payrail/key.pem' })).toThrow(/go together/);
     expect(loadConfig({}).tls).toBeUndefined();
+  });
+});
+
+describe('the built server with PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY', () => {
+  it('says its https address, serves over TLS, and stops at once on SIGTERM with an idle TLS client connected', async () => {
+    const database = await createTestDatabase();
+    const data_dir = join(dir, 'data');
+    const server_port = await freePort();
+    const env = serverEnv(
+      { port: server_port, database_url: database.url, data_dir, secret_key: 'sk_test_tlsServerTlsServer00000001' },
+      { PAYRAIL_TLS_CERT: files.cert_file, PAYRAIL_TLS_KEY: files.key_file, PAYRAIL_SECRETS_DIR: join(dir, 'secrets') },
+    );
+    const server = await spawnServer(env);
+    try {
+      expect(server.output()).toContain(`API:         https://127.0.0.1:${server_port}/v1`);
+      expect((await getOverTls('/healthz', server_port)).status).toBe(200);
+      // A client that finished its handshake and sends nothing must not hold the shutdown.
+      const idle = connect({ host: '127.0.0.1', port: server_port, ca, servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => idle.once('secureConnect', resolve).once('error', reject));
+      idle.on('error', () => {});
+      const started = performance.now();
+      server.child.kill('SIGTERM');
+      expect(await exitCodeWithin(server.child, 10_000)).toBe(0);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      idle.destroy();
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      await database.drop();
+    }
   });
 });
