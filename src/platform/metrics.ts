@@ -88,6 +88,11 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  private readonly webhook_refused = new Counter({
+    name: 'payrail_webhook_destinations_refused_total',
+    help: 'Webhook attempts not sent because the destination is not a public address (loopback, private, link-local, …): a misconfigured endpoint or SSRF probing.',
+    registers: [this.registry],
+  });
   private readonly ledger_lag = new Histogram({
     name: 'payrail_ledger_posting_lag_seconds',
     help: 'Time from an event being written to its ledger posting.',
@@ -169,6 +174,11 @@ export class Metrics {
     if (!this.active) return;
     this.webhook_deliveries.inc({ outcome });
     this.webhook_duration.observe({ outcome }, seconds);
+  }
+
+  webhookDestinationRefused(): void {
+    if (!this.active) return;
+    this.webhook_refused.inc();
   }
 
   ledgerPostingLag(seconds: number): void {

@@ -94,6 +94,13 @@ const PRIVATE_URLS = [
   'http://api.localhost/hook',
 ];
 
+/** payrail_webhook_destinations_refused_total, from the platform's /metrics. */
+async function refusedCount(): Promise<number> {
+  const text = await (await fetch(t.platform.metrics_url!)).text();
+  const line = text.split('\n').find((l) => l.startsWith('payrail_webhook_destinations_refused_total '));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
 async function endpointCount(): Promise<number> {
   const result = await t.platform.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events.webhook_endpoints');
   return result.rows[0]!.n;
@@ -170,6 +177,7 @@ describe('delivering', () => {
       `http://[::1]:${open_port}/hook`,
       `http://0.0.0.0:${open_port}/hook`,
     ];
+    const refused_before = await refusedCount();
     const endpoints: Stripe.WebhookEndpoint[] = [];
     for (const target of targets) {
       const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://hooks.example.com/payrail', enabled_events: ['customer.created'] });
@@ -196,6 +204,8 @@ describe('delivering', () => {
     }
     // Nothing reached the listener, and the API tells the open port from the closed one in no way.
     expect(connections).toBe(0);
+    // Operators see it: every refused attempt is counted.
+    expect((await refusedCount()) - refused_before).toBeGreaterThanOrEqual(3 * targets.length);
     expect((await t.stripe.events.retrieve(event.id)).pending_webhooks).toBe(targets.length);
     // The refusal's details (resolved address, host) reach no log line.
     expect(t.logs.join('\n')).not.toMatch(/DNS lookup|is not allowed/);

@@ -60,6 +60,7 @@ export async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelive
   const now_ms = deps.clock.now_ms();
   const verdict = judge(deps, delivery, response, now_ms);
   metrics.webhookDelivery(verdict.ok ? 'succeeded' : 'failed', latency_ms / 1000);
+  if (response.error === 'destination_not_allowed') metrics.webhookDestinationRefused();
   const recorded = await recordAttempt(deps.pool, delivery, response, verdict, { started_ms, latency_ms });
   const fields = {
     delivery_id: delivery.id,
