@@ -33,6 +33,17 @@ async function eventsOf(type: string, session_id: string): Promise<Stripe.Event[
   return events.data.filter((event) => (event.data.object as { id: string }).id === session_id);
 }
 
+/** What the hosted page's script sends when the customer pays (its secret is the url's fragment). */
+async function submitPage(session: Stripe.Checkout.Session, number = '4242424242424242'): Promise<{ status: number; body: { next?: string; url?: string } }> {
+  const [path, secret] = session.url!.slice(t.url.length).split('#') as [string, string];
+  const response = await fetch(`${t.url}${path}/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ secret, email: 'ada@example.com', card: { number, exp_month: '12', exp_year: '2034', cvc: '123' } }),
+  });
+  return { status: response.status, body: (await response.json()) as { next?: string; url?: string } };
+}
+
 describe('checkout sessions', () => {
   it('creates a payment session from inline price_data, with totals, a hosted url and Stripe’s shape', async () => {
     const session = await paymentSession({ metadata: { order: '1001' }, client_reference_id: 'cart-7', customer_email: 'ada@example.com' });
@@ -163,6 +174,37 @@ describe('checkout sessions', () => {
     expect(await eventsOf('checkout.session.expired', session.id)).toHaveLength(1);
     expect((await t.stripe.checkout.sessions.retrieve(paid.id)).status).toBe('complete');
     expect(await eventsOf('checkout.session.expired', paid.id)).toEqual([]);
+  });
+
+  it('pays a session once however often its page submits at the same time: one PaymentIntent, one charge, one event', async () => {
+    const session = await paymentSession({ line_items: [{ price_data: { currency: 'usd', product_data: { name: 'Race' }, unit_amount: 4321 }, quantity: 1 }] });
+    const submit = () => submitPage(session);
+    const answers = await Promise.all(Array.from({ length: 6 }, submit));
+    const redirected = answers.filter((answer) => answer.body.next === 'redirect');
+    expect(redirected.length).toBeGreaterThanOrEqual(1);
+    expect(redirected[0]?.body.url).toBe(`https://shop.example/done?session=${session.id}`);
+    expect(answers.every((answer) => answer.status < 500)).toBe(true);
+    const done = await t.stripe.checkout.sessions.retrieve(session.id);
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'paid' });
+    const charges = await t.stripe.charges.list({ payment_intent: done.payment_intent as string });
+    expect(charges.data.filter((charge) => charge.status === 'succeeded')).toHaveLength(1);
+    const intents = await t.stripe.paymentIntents.list({ limit: 100 });
+    // No other test pays 43.21: the one PaymentIntent of that amount is the session's.
+    expect(intents.data.filter((intent) => intent.amount === 4321).map((intent) => intent.id)).toEqual([done.payment_intent]);
+    expect(await eventsOf('checkout.session.completed', session.id)).toHaveLength(1);
+    // A later submit of the completed session is refused and pays nothing.
+    const late = await submit();
+    expect(late.status).toBe(400);
+    expect(
+      (await t.stripe.charges.list({ payment_intent: done.payment_intent as string })).data.filter((charge) => charge.status === 'succeeded'),
+    ).toHaveLength(1);
+  });
+
+  it('completes a manual-capture session as unpaid, its PaymentIntent held for capture', async () => {
+    const session = await paymentSession({ payment_intent_data: { capture_method: 'manual' } });
+    expect((await submitPage(session)).body.next).toBe('redirect');
+    const done = await t.stripe.checkout.sessions.retrieve(session.id, { expand: ['payment_intent'] });
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'unpaid', payment_intent: { status: 'requires_capture', amount_capturable: 5250 } });
   });
 
   it('keeps sessions to their merchant', async () => {
