@@ -72,6 +72,17 @@ describe('expanding what Stripe documents', () => {
     expect(retrieved.invoice).toBeNull();
   });
 
+  it('expands inside search results as inside lists', async () => {
+    const customer = await t.stripe.customers.create({ email: 'searched@example.com' });
+    const paid = await t.stripe.paymentIntents.create({ amount: 2100, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true });
+    const found = await t.stripe.paymentIntents.search({ query: `customer:'${customer.id}'`, expand: ['data.customer', 'data.latest_charge'] });
+    expect(found.data.map((intent) => intent.id)).toEqual([paid.id]);
+    expect(found.data[0]?.customer).toMatchObject({ id: customer.id, email: 'searched@example.com' });
+    expect((found.data[0]?.latest_charge as Stripe.Charge).amount).toBe(2100);
+    const refused = await rejection(t.stripe.customers.search({ query: "email:'searched@example.com'", expand: ['data.nothing'] }));
+    expect(refused).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'expand' });
+  });
+
   it("expands a customer's default payment method, and a payment method's customer", async () => {
     const customer = await t.stripe.customers.create({ payment_method: 'pm_card_visa' });
     const [method] = (await t.stripe.customers.listPaymentMethods(customer.id)).data;

@@ -33,7 +33,8 @@ export async function applyExpand(deps: PaymentsDeps, merchant_id: string, body:
 }
 
 function rootType(body: Json): ObjectType | 'list' | undefined {
-  if (body.object === 'list') return 'list';
+  // A search result pages like a list: its paths go through `data` too.
+  if (body.object === 'list' || body.object === 'search_result') return 'list';
   return isObjectType(body.object) ? body.object : undefined;
 }
 
