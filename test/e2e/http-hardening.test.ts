@@ -11,10 +11,11 @@ import { waitFor } from '../support/webhook-receiver.js';
  */
 
 const REQUEST_TIMEOUT_MS = 1_000;
+const KEEP_ALIVE_TIMEOUT_MS = 1_000;
 let t: TestPlatform;
 let auth: string;
 beforeAll(async () => {
-  t = await startTestPlatform({ http_request_timeout_ms: REQUEST_TIMEOUT_MS });
+  t = await startTestPlatform({ http_request_timeout_ms: REQUEST_TIMEOUT_MS, http_keep_alive_timeout_ms: KEEP_ALIVE_TIMEOUT_MS });
   auth = `Basic ${Buffer.from(`${t.secret_key}:`).toString('base64')}`;
 });
 afterAll(async () => {
@@ -55,6 +56,15 @@ describe('request timeouts', () => {
     const closed_after_ms = await within(raw.closed, REQUEST_TIMEOUT_MS * 4);
     expect(closed_after_ms).not.toBe('pending');
     expect(raw.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('close an idle keep-alive socket after the keep-alive timeout', async () => {
+    const raw = await openRaw(t.url);
+    raw.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    await waitFor('the answer', () => raw.received().includes('"status":"ok"'));
+    const answered_ms = Date.now();
+    expect(await within(raw.closed, KEEP_ALIVE_TIMEOUT_MS * 4)).not.toBe('pending');
+    expect(Date.now() - answered_ms).toBeGreaterThanOrEqual(KEEP_ALIVE_TIMEOUT_MS - 100);
   });
 
   it('an upload the client aborts is logged as a closed connection, not as an api_error', async () => {
