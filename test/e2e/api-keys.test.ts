@@ -242,7 +242,12 @@ describe('secrets and the audit trail', () => {
       [created.body.id],
     );
     expect(events.rows).toEqual([{ type: 'api_key.created', actor_type: 'admin_api', client_ip: '127.0.0.1' }]);
-    expect(await admin('GET', '/audit/verify')).toMatchObject({ status: 200, body: { valid: true, rows: report.rows } });
+    const verified = await admin('GET', '/audit/verify');
+    expect(verified).toMatchObject({ status: 200, body: { valid: true, rows: report.rows } });
+    const { seq, hash } = verified.body.head as { seq: string; hash: string };
+    expect((await admin('GET', `/audit/verify?anchor=${seq}:${hash}`)).body).toMatchObject({ valid: true });
+    expect((await admin('GET', `/audit/verify?anchor=${seq}:${'0'.repeat(64)}`)).body).toMatchObject({ valid: false, findings: [{ seq }] });
+    expect((await admin('GET', '/audit/verify?anchor=latest')).body.error).toMatchObject({ code: 'parameter_invalid', param: 'anchor' });
   });
 
   it('audits webhook endpoint changes and refunds with the key that made them, in one unbroken chain', async () => {

@@ -86,6 +86,7 @@ describe('a wrong command line', () => {
     [['api-keys', 'create', '--merchant', 'acct_1', '--permissions', 'charges=read'], 'payrail api-keys create: --permissions is for --type restricted'],
     [['api-keys', 'roll', 'key_1', '--expires-in', '8d'], 'payrail api-keys roll: --expires-in is now or a duration up to 7d, such as 30m, 12h or 3d'],
     [['api-keys', 'revoke'], 'payrail api-keys revoke: missing KEY_ID'],
+    [['audit', 'verify', '--anchor', 'latest'], 'payrail audit verify: --anchor is SEQ:HASH as verify prints them (1042:3f9a…, 64 hex digits)'],
   ])('%j exits 2: %s', async (args, message) => {
     const run = await cli(...args);
     expect(run.code).toBe(2);

@@ -10,6 +10,8 @@ let pool: Pool;
 let drop: () => Promise<void>;
 const MERCHANT = 'acct_AUDITTEST00000000000000001';
 const actor = { type: 'api_key', id: 'key_01', request_id: 'req_01', client_ip: '203.0.113.9' } as const;
+/** The head the first verify printed, kept "elsewhere" for the last test. */
+let anchor = '';
 
 beforeAll(async () => {
   ({ pool, drop } = await createMigratedPool(20));
@@ -40,12 +42,12 @@ async function tamper(statement: string): Promise<void> {
   }
 }
 
-async function verifyCli(): Promise<{ code: number | null; output: string }> {
+async function verifyCli(values: { anchor?: string } = {}): Promise<{ code: number | null; output: string }> {
   const written: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
   try {
     const [verify] = auditCommands((work) => work({ pool } as Database));
-    const code = await verify?.run({}, []);
+    const code = await verify?.run(values, []);
     return { code: code ?? null, output: written.join('') };
   } finally {
     spy.mockRestore();
@@ -58,7 +60,9 @@ describe('the security audit log', () => {
     expect(report).toMatchObject({ rows: 40, findings: [], head: { seq: '40' } });
     const seqs = (await pool.query<{ seq: string }>('SELECT seq FROM audit.security_events ORDER BY seq')).rows.map((row) => Number(row.seq));
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(await verifyCli()).toEqual({ code: 0, output: expect.stringMatching(/^audit log intact: 40 rows, head 40 [0-9a-f]{64}\n$/) as unknown });
+    const cli = await verifyCli();
+    expect(cli).toEqual({ code: 0, output: expect.stringMatching(/^audit log intact: 40 rows, head 40:[0-9a-f]{64}\n$/) as unknown });
+    anchor = cli.output.trim().split(' ').at(-1) ?? '';
   });
 
   it('refuses updates and deletes from the roles the app connects as', async () => {
@@ -125,5 +129,28 @@ describe('the security audit log', () => {
       client_ip: '203.0.113.9',
     });
     await recordSecurityEvent(pool, { type: 'risk_rule.updated', merchant_id: null, object_id: null, actor: { type: 'system' }, at_ms: 6 });
+  });
+
+  it('detects a chain rewritten consistently from the start only against an anchor kept elsewhere', async () => {
+    await tamper(`UPDATE audit.security_events SET data = '{"amount":999999}' WHERE seq = 3`);
+    await tamper(`DO $$
+      DECLARE
+        r audit.security_events;
+        prev text := (SELECT hash FROM audit.security_events WHERE seq = 2);
+      BEGIN
+        FOR r IN SELECT * FROM audit.security_events WHERE seq >= 3 ORDER BY seq LOOP
+          r.prev_hash := prev;
+          r.hash := encode(sha256(convert_to(audit.entry_text(r), 'UTF8')), 'hex');
+          UPDATE audit.security_events SET prev_hash = r.prev_hash, hash = r.hash WHERE seq = r.seq;
+          prev := r.hash;
+        END LOOP;
+        UPDATE audit.chain_head SET hash = prev;
+      END $$`);
+    // Rewritten by someone with the owner's rights, the chain is consistent in itself…
+    expect((await verifyAuditLog(pool)).findings).toEqual([]);
+    // …but no longer passes through the head printed earlier.
+    const cli = await verifyCli({ anchor });
+    expect(cli.code).toBe(1);
+    expect(cli.output).toMatch(/^row 40: the anchored row has another hash: the chain was rewritten up to it\n/);
   });
 });

@@ -62,8 +62,17 @@ export interface VerifyReport {
   findings: ChainFinding[];
 }
 
-/** Recomputes the whole chain, in batches, and compares its end with the recorded head. */
-export async function verifyAuditLog(pool: Pool): Promise<VerifyReport> {
+/** A head printed by an earlier verify and kept elsewhere: the chain must still pass through it. */
+export interface ChainAnchor {
+  seq: string;
+  hash: string;
+}
+
+/**
+ * Recomputes the whole chain, in batches, and compares its end with the recorded head and, when given,
+ * the anchor: a chain rewritten consistently from the start still fails there.
+ */
+export async function verifyAuditLog(pool: Pool, anchor?: ChainAnchor): Promise<VerifyReport> {
   let cursor = CHAIN_START;
   let after = -1n;
   let rows = 0;
@@ -87,7 +96,15 @@ export async function verifyAuditLog(pool: Pool): Promise<VerifyReport> {
   if (BigInt(head.seq) !== cursor.seq || head.hash !== cursor.hash) {
     findings.push({ seq: head.seq, problem: `the chain ends at row ${cursor.seq} but its head says ${head.seq} (rows at the end deleted or edited)` });
   }
+  if (anchor) findings.push(...(await checkAnchor(pool, anchor)));
   return { rows, head, findings };
+}
+
+async function checkAnchor(pool: Pool, anchor: ChainAnchor): Promise<ChainFinding[]> {
+  const row = (await run<{ hash: string }>(pool, sql`SELECT hash FROM audit.security_events WHERE seq = ${anchor.seq}`)).rows[0];
+  if (!row) return [{ seq: anchor.seq, problem: 'the anchored row is gone' }];
+  if (row.hash !== anchor.hash) return [{ seq: anchor.seq, problem: 'the anchored row has another hash: the chain was rewritten up to it' }];
+  return [];
 }
 
 export interface Detokenization {

@@ -34,6 +34,12 @@ const createSchema = z.strictObject({
 });
 const rollSchema = z.strictObject({ expires_in: P.integer({ min: 0, max: MAX_ROLL_OVERLAP_S }).optional() });
 const emptySchema = z.strictObject({});
+const ANCHOR = /^(\d{1,18}):([0-9a-f]{64})$/;
+const verifySchema = z.strictObject({
+  anchor: P.text(100)
+    .refine((value) => ANCHOR.test(value), { message: 'Invalid anchor: SEQ:HASH as a verification printed it (64 hex digits).' })
+    .optional(),
+});
 
 export interface AdminRoutesDeps {
   store: KeyStore;
@@ -88,8 +94,10 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       P.parseParams(emptySchema, request.body ?? {});
       return render(await adminCall(() => revokeApiKey(deps.store, idParam(request), { now_s: now_s(), actor: actor(request) })), now_s());
     });
-    app.get('/admin/v1/audit/verify', async () => {
-      const report = await verifyAuditLog(deps.store.pool);
+    app.get('/admin/v1/audit/verify', async (request) => {
+      const { anchor } = P.parseParams(verifySchema, request.query ?? {});
+      const [, seq = '', hash = ''] = anchor === undefined ? [] : (ANCHOR.exec(anchor) ?? []);
+      const report = await verifyAuditLog(deps.store.pool, anchor === undefined ? undefined : { seq, hash });
       return { object: 'audit_verification', valid: report.findings.length === 0, rows: report.rows, head: report.head, findings: report.findings };
     });
   };
