@@ -38,25 +38,28 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Starts a rotation and SIGKILLs it once it reports `batches` rewrapped batches. */
-async function rotateAndKillAfter(batches: number): Promise<string> {
-  const child = spawn(process.execPath, ['dist/cli.js', 'keys', 'rotate', '--purpose', 'cards', '--batch-size', String(BATCH), '--pause-ms', '150'], {
+/**
+ * Starts a rotation; once it reports `batches` rewrapped batches, runs `meanwhile` (it is still
+ * going: 500 ms between batches), then SIGKILLs it mid-rewrap.
+ */
+async function rotateAndKillAfter(batches: number, meanwhile: () => Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, ['dist/cli.js', 'keys', 'rotate', '--purpose', 'cards', '--batch-size', String(BATCH), '--pause-ms', '500'], {
     env: cliEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
       stderr += String(chunk);
-      if ((stderr.match(/cards rewrapped/g) ?? []).length >= batches) {
-        child.kill('SIGKILL');
-        resolve();
-      }
+      if ((stderr.match(/cards rewrapped/g) ?? []).length >= batches) resolve();
     });
-    child.on('exit', () => reject(new Error(`rotation ended before it was killed: ${stderr}`)));
+    void exited.then(() => reject(new Error(`rotation ended too soon: ${stderr}`)));
   });
-  await new Promise((resolve) => child.once('exit', resolve));
-  return stderr;
+  await meanwhile();
+  expect(child.exitCode, `the rotation finished before it was killed: ${stderr}`).toBeNull();
+  child.kill('SIGKILL');
+  await exited;
 }
 
 async function versions(): Promise<Map<number, number>> {
@@ -106,8 +109,12 @@ describe('payrail keys rotate', () => {
     expect(first_wrapped).toMatch(/^dev:v1:/);
   });
 
-  it('killed mid-rewrap: old and new versions both decrypt, and new cards get the new version', async () => {
-    await rotateAndKillAfter(3);
+  it('killed mid-rewrap (a second rotation meanwhile is refused): old and new versions both decrypt, new cards get the new one', async () => {
+    await rotateAndKillAfter(3, async () => {
+      const second = await cli(['keys', 'rotate', '--purpose', 'cards']);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain('another payrail keys rotate is running');
+    });
     const during = await versions();
     expect(during.get(1) ?? 0).toBeGreaterThan(0);
     expect(during.get(2) ?? 0).toBeGreaterThanOrEqual(3 * BATCH);
@@ -123,7 +130,7 @@ describe('payrail keys rotate', () => {
     expect(await versionOf(made_now.id)).toBe(2);
     const { rows } = await t.owner.query<{ state: string }>(`SELECT state FROM vault.key_rotations WHERE purpose = 'cards'`);
     expect(rows).toEqual([{ state: 'rewrapping' }]);
-  });
+  }, 90_000);
 
   it('run again: resumes without rotating again, rewraps the rest, and retires the old version', async () => {
     const done = await cli(['keys', 'rotate', '--purpose', 'cards', '--batch-size', String(BATCH), '--settle-seconds', '0']);

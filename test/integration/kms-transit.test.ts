@@ -11,8 +11,6 @@ import { KmsError } from '../../src/services/vault/domain/kms.js';
 import { transitKeyNames } from '../../src/services/vault/app/keys.js';
 import type { TransitSimulator } from '../support/vault-transit-simulator.js';
 import { startTransitSimulator } from '../support/vault-transit-simulator.js';
-import type { Pool } from '../../src/platform/db.js';
-import { createPool } from '../../src/platform/db.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 
@@ -116,26 +114,23 @@ describe('TransitKms', () => {
 
 describe('the platform on Vault Transit', () => {
   let t: TestPlatform;
-  /** The database's owner: the platform's own roles may not read sealed columns. */
-  let owner: Pool;
 
   beforeAll(async () => {
     t = await startTestPlatform({
       kms: 'vault-transit',
       vault_transit: { address: simulator.address, token: simulator.token, mount: 'transit', key_prefix: 'platform-' },
       mode: 'live',
+      webhooks_allow_private: false,
     });
-    owner = createPool(t.config.database_url ?? '', 2);
   });
 
   afterAll(async () => {
-    await owner?.end();
     await t?.stop();
   });
 
   it('starts in live mode, seals cards under the cards key and pays with them', async () => {
     const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2040, cvc: '123' } });
-    const { rows } = await owner.query<{ kek_id: string; wrapped: string }>(
+    const { rows } = await t.owner.query<{ kek_id: string; wrapped: string }>(
       `SELECT kek_id, convert_from(wrapped_key, 'UTF8') AS wrapped FROM vault.payment_methods WHERE id = $1`,
       [method.id],
     );
@@ -148,7 +143,7 @@ describe('the platform on Vault Transit', () => {
 
   it('seals webhook signing secrets under their own key, never in clear', async () => {
     const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/hooks', enabled_events: ['*'] });
-    const { rows } = await owner.query<{ sealed: Buffer }>(`SELECT secret_sealed AS sealed FROM events.webhook_endpoints WHERE id = $1`, [endpoint.id]);
+    const { rows } = await t.owner.query<{ sealed: Buffer }>(`SELECT secret_sealed AS sealed FROM events.webhook_endpoints WHERE id = $1`, [endpoint.id]);
     const sealed = rows[0]?.sealed ?? Buffer.alloc(0);
     expect(sealed.subarray(0, 4).toString()).toBe('PRK1');
     expect(sealed.toString('latin1')).toContain('vault:v1:');
@@ -157,7 +152,7 @@ describe('the platform on Vault Transit', () => {
   });
 
   it('answers a retryable 503 while Vault is sealed, and stores nothing', async () => {
-    const count = async () => (await owner.query<{ n: number }>('SELECT count(*)::int AS n FROM vault.payment_methods')).rows[0]?.n;
+    const count = async () => (await t.owner.query<{ n: number }>('SELECT count(*)::int AS n FROM vault.payment_methods')).rows[0]?.n;
     const before = await count();
     simulator.seal();
     try {
