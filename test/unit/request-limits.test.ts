@@ -6,6 +6,7 @@ import { FailureWindows } from '../../src/services/gateway/domain/failure-window
 import { TokenBuckets } from '../../src/services/gateway/domain/rate-limit.js';
 import { WRITE_COST, requestCost } from '../../src/services/gateway/domain/request-cost.js';
 import { nestsDeeperThan } from '../../src/services/gateway/adapters/body-shape.js';
+import { addressKey } from '../../src/services/gateway/domain/client-address.js';
 
 const schema = z.strictObject({ expand: expand().optional() });
 const parsed = (value: unknown) => parseParams(schema, { expand: value }).expand;
@@ -82,5 +83,17 @@ describe('JSON nesting check', () => {
     expect(nestsDeeperThan('{"a":{"b":[1,[2]]}}', 4)).toBe(false);
     expect(nestsDeeperThan('{"a":{"b":[1,[[2]]]}}', 4)).toBe(true);
     expect(nestsDeeperThan(`{"a":"${'[{'.repeat(100)}\\"${'{'.repeat(10)}"}`, 2)).toBe(false);
+  });
+});
+
+describe('client addresses', () => {
+  it('count IPv6 clients by their /64 and everything else as it is', () => {
+    expect(addressKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('::ffff:203.0.113.9')).toBe('::ffff:203.0.113.9');
+    expect(addressKey('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0DB8:0001:0002::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1:2:3:4')).toBe('fe80:0:0:0::/64');
   });
 });

@@ -1,8 +1,8 @@
-import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PayrailError } from '../../../kernel/errors.js';
-import { expandEntries } from '../../../platform/http/params.js';
+import { EXPAND_MAX_PATHS, expandEntries } from '../../../platform/http/params.js';
 import { metrics } from '../../../platform/metrics.js';
+import { addressKey } from '../domain/client-address.js';
 import { requestCost } from '../domain/request-cost.js';
 import type { RequestLimits } from './request-limits.js';
 
@@ -40,24 +40,20 @@ function tooManyRequests(reply: FastifyReply, retry_after_ms: number, message: s
   return new PayrailError('rate_limit', { message });
 }
 
+/** The largest page a list endpoint returns (`limit` is validated later; the cost must not exceed it). */
+const LARGEST_PAGE = 100;
+
 function costOf(request: FastifyRequest): number {
   const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
   const limit = request.method === 'GET' ? Number(params?.limit) : Number.NaN;
   const expansions = params?.expand === undefined ? 0 : new Set(expandEntries(params.expand)).size;
   return requestCost({
     write: request.method !== 'GET',
-    objects: Number.isSafeInteger(limit) ? Math.min(Math.max(limit, 1), 100) : 1,
-    expansions: Math.min(expansions, 10),
+    objects: Number.isSafeInteger(limit) ? Math.min(Math.max(limit, 1), LARGEST_PAGE) : 1,
+    expansions: Math.min(expansions, EXPAND_MAX_PATHS),
   });
 }
 
-/** IPv6 clients are counted by their /64, which one subscriber usually holds whole. */
-export function clientAddress(request: FastifyRequest): string {
-  const address = request.ip;
-  if (!isIPv6(address) || address.startsWith('::ffff:')) return address;
-  const [head = '', tail = ''] = address.split('::', 2);
-  const left = head === '' ? [] : head.split(':');
-  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).join(':')}::/64`;
+function clientAddress(request: FastifyRequest): string {
+  return addressKey(request.ip);
 }
