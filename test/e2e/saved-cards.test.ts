@@ -32,7 +32,7 @@ async function authenticateSetup(id: string): Promise<Stripe.SetupIntent> {
 /** Saves `card` for a new customer with a SetupIntent, passing 3-D Secure when the card asks for it. */
 async function savedCard(card: string): Promise<{ customer: string; payment_method: string }> {
   const customer = await t.stripe.customers.create({});
-  let intent = await t.stripe.setupIntents.create({ customer: customer.id, payment_method: card, confirm: true, usage: 'off_session' });
+  let intent: Stripe.SetupIntent = await t.stripe.setupIntents.create({ customer: customer.id, payment_method: card, confirm: true, usage: 'off_session' });
   if (intent.status === 'requires_action') intent = await authenticateSetup(intent.id);
   expect(intent.status).toBe('succeeded');
   if (typeof intent.payment_method !== 'string') throw new Error(`setup intent ${intent.id} saved no card id`);
@@ -129,6 +129,20 @@ describe('off-session payments', () => {
       confirm: true,
     });
     expect(on_session.status).toBe('requires_action');
+  });
+
+  it('a card set up for on-session use only is not set up off session: 4000002500003155 still declines', async () => {
+    const customer = await t.stripe.customers.create({});
+    const setup = await t.stripe.setupIntents.create({
+      customer: customer.id,
+      payment_method: 'pm_card_authenticationRequiredOnSetup',
+      confirm: true,
+      usage: 'on_session',
+    });
+    const saved = await authenticateSetup(setup.id);
+    expect(saved.status).toBe('succeeded');
+    const error = await rejection(t.stripe.paymentIntents.create(offSession({ customer: customer.id, payment_method: saved.payment_method as string })));
+    expect(error).toMatchObject({ statusCode: 402, code: 'authentication_required' });
   });
 
   it('4000002760003184 asks for authentication on every payment: set up or not, it declines off session', async () => {

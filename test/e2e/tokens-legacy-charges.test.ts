@@ -230,7 +230,7 @@ describe('legacy charges', () => {
       code: 'resource_missing',
       param: 'source',
     });
-    expect(await rejection(t.stripe.charges.create({ amount: 1000, currency: 'usd', source: 'tok_visa', destination: 'acct_1' }))).toMatchObject({
+    expect(await rejection(t.stripe.charges.create({ amount: 1000, currency: 'usd', source: 'tok_visa', destination: { account: 'acct_1' } }))).toMatchObject({
       statusCode: 400,
       code: 'parameter_unknown',
       param: 'destination',

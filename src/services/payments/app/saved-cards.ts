@@ -6,6 +6,7 @@ import { renderPaymentMethod } from '../adapters/render.js';
 import { recordCardSetup } from '../adapters/setup-store.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
+import type { FutureUsage } from '../domain/details.js';
 
 /** What saving a card writes: the card as saved, the writes to commit, and the events they owe. */
 export interface SavedCard {
@@ -21,28 +22,22 @@ export function isTestPaymentMethod(id: string): boolean {
 
 /**
  * Saves a card the processor just verified or charged with the customer present: attaches it to the
- * customer (a Stripe test id is first stored as a card of its own, as Stripe does) and records the
- * attempt as its stored credential, so later off-session payments need no authentication where the
- * issuer allows it. Writes nothing itself: the caller commits it with the intent's outcome.
+ * customer (a Stripe test id is first stored as a card of its own, as Stripe does). Saved for use off
+ * session, the attempt is also recorded as the card's stored credential, so later off-session payments
+ * need no authentication where the issuer allows it; saved for on-session use it is not. Writes
+ * nothing itself: the caller commits it with the intent's outcome.
  */
 export async function saveCard(
   deps: PaymentsDeps,
   ctx: OperationContext,
-  payment_method: string,
-  customer: string | null,
-  initial_attempt_id: string,
+  saving: { payment_method: string; customer: string | null; usage: FutureUsage; initial_attempt_id: string },
 ): Promise<SavedCard> {
-  const current = await deps.vault.get(ctx.reader, ctx.merchant_id, payment_method);
-  if (customer === null || current.customer === customer) {
-    const writes = isTestPaymentMethod(current.id) ? [] : [recordCardSetup(ctx.merchant_id, current.id, initial_attempt_id, ctx.now_s)];
-    return { method: current, writes, events: [] };
-  }
-  const { method, writes } = await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, payment_method, customer, ctx.now_s);
-  return {
-    method,
-    writes: [...writes, recordCardSetup(ctx.merchant_id, method.id, initial_attempt_id, ctx.now_s)],
-    events: [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }],
-  };
+  const current = await deps.vault.get(ctx.reader, ctx.merchant_id, saving.payment_method);
+  const credential = (id: string) =>
+    saving.usage === 'off_session' && !isTestPaymentMethod(id) ? [recordCardSetup(ctx.merchant_id, id, saving.initial_attempt_id, ctx.now_s)] : [];
+  if (saving.customer === null || current.customer === saving.customer) return { method: current, writes: credential(current.id), events: [] };
+  const { method, writes } = await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, saving.payment_method, saving.customer, ctx.now_s);
+  return { method, writes: [...writes, ...credential(method.id)], events: [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }] };
 }
 
 /**
@@ -54,6 +49,7 @@ export async function withCardSaved(deps: PaymentsDeps, ctx: OperationContext, o
   const { intent } = outcome;
   const authorized = intent.status === 'succeeded' || intent.status === 'requires_capture';
   if (!authorized || !intent.setup_future_usage || !intent.customer || !intent.payment_method || outcome.charge?.id !== charge_id) return outcome;
-  const saved = await saveCard(deps, ctx, intent.payment_method, intent.customer, charge_id);
+  const saving = { payment_method: intent.payment_method, customer: intent.customer, usage: intent.setup_future_usage, initial_attempt_id: charge_id };
+  const saved = await saveCard(deps, ctx, saving);
   return { ...outcome, writes: [...outcome.writes, ...saved.writes], events: [...outcome.events, ...saved.events] };
 }

@@ -106,7 +106,7 @@ async function setupOutcome(
 ): Promise<{ result: SetupResult; writes: SqlFragment[]; events: EventDraft[] }> {
   const { answer, ready, attempt_id } = v;
   if (answer.outcome === 'authorized') {
-    const saved = await saveCard(deps, ctx, v.method.id, ready.customer, attempt_id);
+    const saved = await saveCard(deps, ctx, { payment_method: v.method.id, customer: ready.customer, usage: ready.usage, initial_attempt_id: attempt_id });
     return { result: { outcome: 'verified', attempt_id, payment_method: saved.method.id }, writes: saved.writes, events: saved.events };
   }
   if (answer.outcome === 'requires_action') {
