@@ -170,6 +170,30 @@ describe('the platform on Vault Transit', () => {
     expect(method.id).toMatch(/^pm_/);
   });
 
+  it('a payment while Vault is sealed answers 503, charges nothing, and its retry with the same key pays once', async () => {
+    const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '5555555555554444', exp_month: 3, exp_year: 2041, cvc: '123' } });
+    const params = { amount: 2100, currency: 'usd', payment_method: method.id, confirm: true };
+    simulator.seal();
+    let error: Stripe.errors.StripeError;
+    try {
+      error = await t.stripe.paymentIntents.create(params, { idempotencyKey: 'sealed-vault-1' }).then(
+        () => {
+          throw new Error('expected a 503');
+        },
+        (e: unknown) => e as Stripe.errors.StripeError,
+      );
+    } finally {
+      simulator.unseal();
+    }
+    expect(error).toMatchObject({ statusCode: 503, code: 'service_unavailable' });
+    const charges = async () =>
+      (await t.owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments.charges WHERE state->>'payment_method' = $1`, [method.id])).rows[0]?.n;
+    expect(await charges()).toBe(0);
+    const paid = await t.stripe.paymentIntents.create(params, { idempotencyKey: 'sealed-vault-1' });
+    expect(paid.status).toBe('succeeded');
+    expect(await charges()).toBe(1);
+  });
+
   it('never logs the Vault token', () => {
     expect(t.logs.join('\n')).not.toContain(simulator.token);
   });
