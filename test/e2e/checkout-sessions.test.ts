@@ -207,6 +207,26 @@ describe('checkout sessions', () => {
     expect(done).toMatchObject({ status: 'complete', payment_status: 'unpaid', payment_intent: { status: 'requires_capture', amount_capturable: 5250 } });
   });
 
+  it('completes a session whose payment went through but whose completion was lost, charging nothing more', async () => {
+    const session = await paymentSession();
+    expect((await submitPage(session)).body.next).toBe('redirect');
+    const paid = await t.stripe.checkout.sessions.retrieve(session.id);
+    // As if the process died between the payment and the session's completion.
+    await t.owner.query(
+      `UPDATE checkout.sessions SET status = 'open', state = (state::jsonb || '{"status": "open", "payment_status": "unpaid", "customer_details": null}')::json WHERE id = $1`,
+      [session.id],
+    );
+    const again = await submitPage(session, '4000000000000002');
+    expect(again.body).toEqual({ next: 'redirect', url: `https://shop.example/done?session=${session.id}` });
+    expect(await t.stripe.checkout.sessions.retrieve(session.id)).toMatchObject({
+      status: 'complete',
+      payment_status: 'paid',
+      payment_intent: paid.payment_intent,
+    });
+    const charges = await t.stripe.charges.list({ payment_intent: paid.payment_intent as string });
+    expect(charges.data.map((charge) => charge.status)).toEqual(['succeeded']);
+  });
+
   it('keeps sessions to their merchant', async () => {
     const session = await paymentSession();
     const other = await t.newMerchant();

@@ -39,9 +39,12 @@ function sameSecret(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function pay(deps: CheckoutDeps, session: CheckoutSession, input: PayInput, request_id: string): Promise<PageResult> {
-  Session.requireOpen(session, 'paid');
+export async function pay(deps: CheckoutDeps, opened: CheckoutSession, input: PayInput, request_id: string): Promise<PageResult> {
   const details: CustomerDetails = { email: input.email, name: input.name };
+  // A payment that went through but whose completion was lost (a crash) completes now, and pays nothing more.
+  const session = await completeIfDone(deps, opened, request_id, opened.customer_details ?? details);
+  if (session.status === 'complete' && opened.status === 'open') return { next: 'redirect', url: Session.redirectUrl(session.success_url, session.id) };
+  Session.requireOpen(session, 'paid');
   const method = await runFor(
     deps,
     session.merchant_id,
