@@ -143,11 +143,13 @@ describe.runIf(REDIS_URL)('shared request limits', () => {
   });
 });
 
+const REDIS_PASSWORD = 'redisPassw0rdNeverLogged';
+
 describe('request limits while Redis is unreachable', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    // Nothing listens on port 1: every Redis command fails at once.
-    t = await startTestPlatform({ redis_url: 'redis://127.0.0.1:1', rate_limit_per_s: RATE_PER_S, rate_limit_burst: 3 });
+    // Nothing listens on port 1: every Redis command fails at once. The URL's password must not be logged.
+    t = await startTestPlatform({ redis_url: `redis://:${REDIS_PASSWORD}@127.0.0.1:1`, rate_limit_per_s: RATE_PER_S, rate_limit_burst: 3 });
   });
   afterAll(async () => {
     await t?.stop();
@@ -159,5 +161,6 @@ describe('request limits while Redis is unreachable', () => {
     const refused = await fetch(`${t.url}/v1/customers`, { headers: auth });
     expect(refused.status).toBe(429);
     expect(t.logs.join('')).toContain('Redis unavailable');
+    expect(t.logs.join('')).not.toContain(REDIS_PASSWORD);
   });
 });
