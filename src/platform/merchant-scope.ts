@@ -8,8 +8,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export const MERCHANT_SETTING = 'payrail.merchant_id';
 
-/** Merchant ids are `acct_` and letters or digits: checked before one is written into SQL text. */
-const MERCHANT_ID = /^acct_[0-9A-Za-z]{1,64}$/;
+/** Merchant ids are `acct_` and letters, digits or underscores: checked before one is written into SQL text. */
+const MERCHANT_ID = /^acct_\w{1,64}$/;
 
 const scope = new AsyncLocalStorage<string>();
 
@@ -39,5 +39,5 @@ export function merchantScopeStatement(merchant_id: string): string {
 }
 
 function assertMerchantId(merchant_id: string): void {
-  if (!MERCHANT_ID.test(merchant_id)) throw new Error('not a merchant id: the merchant scope takes acct_ followed by letters and digits');
+  if (!MERCHANT_ID.test(merchant_id)) throw new Error('not a merchant id: the merchant scope takes acct_ followed by letters, digits or underscores');
 }
