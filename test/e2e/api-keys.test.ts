@@ -10,6 +10,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import { SandboxProcessor } from '../../src/services/connectors/index.js';
 import type { AuthorizeRequest, AuthorizeResult } from '../../src/services/connectors/index.js';
 import { verifyAuditLog } from '../../src/services/audit/index.js';
+import { isResource, requiredPermission } from '../../src/services/merchants/index.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform, stripeClient } from '../support/platform.js';
 import { rejection } from '../support/stripe-errors.js';
@@ -64,6 +65,20 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
     execFile(process.execPath, ['dist/cli.js', ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/** Every route the app serves, with its methods, read from Fastify's route tree (`printRoutes`). */
+function servedRoutes(tree: string): { path: string; methods: string[] }[] {
+  const parents: string[] = [];
+  return tree.split('\n').flatMap((line) => {
+    const match = /^([│ ├└─]*)(\S+) \(([A-Z, ]+)\)$/.exec(line);
+    if (!match) return [];
+    const depth = (match[1] ?? '').length / 4;
+    parents.length = depth;
+    const path = `${parents.at(-1) ?? ''}${match[2]}`;
+    parents.push(path);
+    return [{ path, methods: (match[3] ?? '').split(', ') }];
   });
 }
 
@@ -132,6 +147,20 @@ describe('restricted keys', () => {
     expect((await rejection(restricted.customers.list())).message).toContain("'rak_customer_read'");
     expect((await rejection(restricted.charges.capture(intent.latest_charge as string))).statusCode).toBe(403);
     expect(await t.stripe.refunds.list({ payment_intent: intent.id })).toMatchObject({ data: [] });
+  });
+});
+
+describe('every route', () => {
+  it('belongs to a resource a restricted key can be granted', () => {
+    const routes = servedRoutes(t.platform.app.printRoutes({ commonPrefix: false })).filter((route) => route.path.startsWith('/v1/'));
+    expect(routes.length).toBeGreaterThan(30);
+    const orphans = routes
+      .flatMap(({ path, methods }) => methods.map((method) => `${method} ${path}`))
+      .filter((call) => {
+        const [method = '', path = ''] = call.split(' ');
+        return !isResource(requiredPermission(method, path).resource);
+      });
+    expect(orphans).toEqual([]);
   });
 });
 

@@ -82,6 +82,7 @@ describe('restricted key permissions', () => {
     expect(requiredPermission('GET', '/v1/customers/:id/payment_methods/:payment_method')).toEqual({ resource: 'payment_methods', access: 'read' });
     expect(requiredPermission('GET', '/v1/customers/search')).toEqual({ resource: 'customers', access: 'read' });
     expect(requiredPermission('POST', '/v1/checkout/sessions/:id/expire')).toEqual({ resource: 'checkout_sessions', access: 'write' });
+    expect(requiredPermission('GET', '/v1/setup_attempts')).toEqual({ resource: 'setup_intents', access: 'read' });
     expect(requiredPermission('GET', '/v1/balance')).toEqual({ resource: 'balance', access: 'read' });
   });
 

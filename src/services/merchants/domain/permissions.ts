@@ -35,7 +35,11 @@ export interface RequiredPermission {
 }
 
 /** Routes whose resource is not their first segment: a customer's payment methods are payment methods. */
-const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[] = [['/v1/customers/:id/payment_methods', 'payment_methods']];
+const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[] = [
+  ['/v1/customers/:id/payment_methods', 'payment_methods'],
+  // A SetupIntent's attempts are read with the SetupIntent's permission, as on Stripe.
+  ['/v1/setup_attempts', 'setup_intents'],
+];
 /** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`). */
 const NAMESPACES: ReadonlySet<string> = new Set(['checkout']);
 
