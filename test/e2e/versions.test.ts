@@ -96,6 +96,34 @@ describe('Stripe-Version', () => {
     expect(older.body).toMatchObject({ sources: { object: 'list', data: [] }, subscriptions: { object: 'list', data: [] }, tax_ids: { object: 'list' } });
   });
 
+  it('expands through the charges list in the versions that have it (the old fee recipe), and refuses it in later ones', async () => {
+    const old = sdk('2020-08-27');
+    const intent = await old.paymentIntents.create({
+      amount: 5000,
+      currency: 'usd',
+      payment_method: 'pm_card_visa',
+      confirm: true,
+      expand: ['charges.data.balance_transaction'],
+    });
+    const [charge] = (intent as unknown as { charges: { data: Stripe.Charge[] } }).charges.data;
+    const transaction = charge?.balance_transaction as Stripe.BalanceTransaction;
+    expect(transaction).toMatchObject({ object: 'balance_transaction', amount: 5000, source: charge?.id });
+    expect(transaction.fee + transaction.net).toBe(5000);
+    const listed = await old.paymentIntents.list({ limit: 1, expand: ['data.charges.data.balance_transaction'] });
+    const listed_charge = (listed.data[0] as unknown as { charges: { data: Stripe.Charge[] } }).charges.data[0];
+    expect((listed_charge?.balance_transaction as Stripe.BalanceTransaction).id).toBe(transaction.id);
+
+    const current = await rejection(t.stripe.paymentIntents.retrieve(intent.id, { expand: ['charges.data.balance_transaction'] }));
+    expect(current).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'expand' });
+    expect(current.message).toBe('This property cannot be expanded (charges.data.balance_transaction).');
+    const before = (await t.stripe.paymentIntents.list({ limit: 100 })).data.length;
+    const refused = await rejection(
+      t.stripe.paymentIntents.create({ amount: 5000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, expand: ['charges'] }),
+    );
+    expect(refused).toMatchObject({ statusCode: 400, param: 'expand' });
+    expect((await t.stripe.paymentIntents.list({ limit: 100 })).data.length).toBe(before);
+  });
+
   it('keeps 2022-08-01’s charges list but not the customer lists 2020-08-27 dropped', async () => {
     const intent = await request(
       '/v1/payment_intents',

@@ -17,6 +17,7 @@ export type ObjectType =
   | 'payment_error'
   | 'invoice_settings'
   | 'list_of_refunds'
+  | 'list_of_charges'
   | 'opaque';
 
 export type Loadable = 'payment_intent' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction';
@@ -35,6 +36,8 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     latest_charge: { to: 'charge', load: 'charge' },
     payment_method: { to: 'payment_method', load: 'payment_method' },
     last_payment_error: { to: 'payment_error' },
+    /** Only in versions before 2022-11-15, which list an intent's charges (legacy-versions.ts refuses it in later ones). */
+    charges: { to: 'list_of_charges' },
     application: NULL_ALWAYS,
     invoice: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
@@ -83,6 +86,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
   payment_error: { payment_method: { to: 'payment_method', load: 'payment_method' } },
   invoice_settings: { default_payment_method: { to: 'payment_method', load: 'payment_method' } },
   list_of_refunds: { data: { to: 'refund' } },
+  list_of_charges: { data: { to: 'charge' } },
   opaque: {},
 };
 

@@ -1,9 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PayrailError } from '../../../kernel/errors.js';
+import { expandEntries } from '../../../platform/http/params.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import { withMerchant } from '../../../platform/merchant-scope.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { chargesOfIntent } from './store.js';
 import { renderCharge } from './render.js';
+import { applyExpand } from './expand.js';
 
 /**
  * Older Stripe API versions SDKs still send, answered in their shape where it differs in what payments
@@ -19,6 +22,14 @@ const INTENT_CHARGES_LIMIT = 10;
 type Json = Record<string, unknown>;
 
 export function registerLegacyShapes(app: FastifyInstance, deps: PaymentsDeps): void {
+  // Before the handler: a path into `charges` in a version without them is a 400 that changes nothing.
+  app.addHook('preHandler', async (request, reply) => {
+    const version = reply.getHeader('stripe-version');
+    if (typeof version === 'string' && version < CHARGES_ON_INTENTS_UNTIL) return;
+    const path = expandPaths(request).find((entry) => throughCharges(entry) !== undefined);
+    if (path !== undefined)
+      throw new PayrailError('parameter_invalid', { param: 'expand', message: `This property cannot be expanded (${path.slice(0, 200)}).` });
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     const version = reply.getHeader('stripe-version');
     if (typeof version !== 'string' || version >= CHARGES_ON_INTENTS_UNTIL || typeof payload !== 'string') return payload;
@@ -27,18 +38,47 @@ export function registerLegacyShapes(app: FastifyInstance, deps: PaymentsDeps): 
     const body = JSON.parse(payload) as Json;
     const merchant_id = merchantOf(request);
     // After the handler, so outside its merchant scope: row-level security needs it again for the reads.
-    return JSON.stringify(await withMerchant(merchant_id, () => reshape(deps, merchant_id, body, version)));
+    const charge_paths = expandPaths(request).flatMap((path) => throughCharges(path) ?? []);
+    const shape: Shape = { version, charge_paths };
+    return JSON.stringify(await withMerchant(merchant_id, () => reshape(deps, merchant_id, body, shape)));
   });
 }
 
-async function reshape(deps: PaymentsDeps, merchant_id: string, value: unknown, version: string): Promise<unknown> {
-  if (Array.isArray(value)) return Promise.all(value.map((item) => reshape(deps, merchant_id, item, version)));
+interface Shape {
+  version: string;
+  /** What `expand[]` asks of each intent's charges, as paths in that list (`data.balance_transaction`). */
+  charge_paths: string[];
+}
+
+function expandPaths(request: FastifyRequest): string[] {
+  const params = (request.method === 'GET' ? request.query : request.body) as { expand?: unknown } | undefined;
+  return params?.expand === undefined ? [] : expandEntries(params.expand).filter((entry): entry is string => typeof entry === 'string');
+}
+
+/** `charges.data.x` (or `data.charges.data.x` on a list) as the path inside the charges list, `data.x`. */
+function throughCharges(path: string): string | undefined {
+  const segments = path.split('.');
+  const start = segments[0] === 'data' ? 1 : 0;
+  if (segments[start] !== 'charges') return undefined;
+  return segments.slice(start + 1).join('.');
+}
+
+async function reshape(deps: PaymentsDeps, merchant_id: string, value: unknown, shape: Shape): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map((item) => reshape(deps, merchant_id, item, shape)));
   if (typeof value !== 'object' || value === null) return value;
   const object = value as Json;
-  const entries = await Promise.all(Object.entries(object).map(async ([key, item]) => [key, await reshape(deps, merchant_id, item, version)] as const));
+  const entries = await Promise.all(Object.entries(object).map(async ([key, item]) => [key, await reshape(deps, merchant_id, item, shape)] as const));
   const result: Json = Object.fromEntries(entries);
-  if (object.object === 'payment_intent' && typeof object.id === 'string') result.charges = await intentCharges(deps, merchant_id, object.id);
-  if (object.object === 'customer' && typeof object.id === 'string' && !object.deleted && version < CUSTOMER_LISTS_UNTIL) {
+  if (object.object === 'payment_intent' && typeof object.id === 'string') {
+    const charges = await intentCharges(deps, merchant_id, object.id);
+    result.charges = await applyExpand(
+      deps,
+      merchant_id,
+      charges,
+      shape.charge_paths.filter((path) => path !== ''),
+    );
+  }
+  if (object.object === 'customer' && typeof object.id === 'string' && !object.deleted && shape.version < CUSTOMER_LISTS_UNTIL) {
     for (const list of ['sources', 'subscriptions', 'tax_ids']) {
       result[list] = { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/customers/${object.id}/${list}` };
     }
