@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { estimatedEntropyBits, generateKey, keyShape, redactedKey, weakKeyReason } from '../../src/services/merchants/domain/api-keys.js';
 import { allows, publishableRule, requiredPermission, stripePermissionName } from '../../src/services/merchants/domain/permissions.js';
+import { loadConfig } from '../../src/platform/config.js';
 
 describe('API key shapes', () => {
   it('generates keys of each kind and mode that parse back to it', () => {
@@ -119,6 +120,17 @@ describe('publishable keys', () => {
       ['POST', '/v1/payment_intents/:id/capture'],
     ] as const) {
       expect(publishableRule(method, route)).toBeUndefined();
+    }
+  });
+});
+
+describe('the admin token', () => {
+  it('turns the admin API on only when set, and only when it is long and varied', () => {
+    expect(loadConfig({}).admin_token).toBeUndefined();
+    const token = randomBytes(24).toString('hex');
+    expect(loadConfig({ PAYRAIL_ADMIN_TOKEN: token }).admin_token).toBe(token);
+    for (const weak of ['admin', 'x'.repeat(64), 'abcabcabcabcabcabcabcabcabcabcabcabc']) {
+      expect(() => loadConfig({ PAYRAIL_ADMIN_TOKEN: weak })).toThrow(/PAYRAIL_ADMIN_TOKEN must be at least 32 random characters/);
     }
   });
 });
