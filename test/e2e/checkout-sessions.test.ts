@@ -227,6 +227,17 @@ describe('checkout sessions', () => {
     expect(charges.data.map((charge) => charge.status)).toEqual(['succeeded']);
   });
 
+  it('refuses a page past 10 card submissions, so a leaked link cannot test cards; nothing reaches the processor', async () => {
+    const session = await paymentSession();
+    for (let i = 0; i < 10; i++) expect((await submitPage(session, '4000000000000002')).status).toBe(402);
+    const refused = await submitPage(session);
+    expect(refused).toMatchObject({ status: 429, body: { error: { type: 'invalid_request_error', code: 'rate_limit' } } });
+    const open = await t.stripe.checkout.sessions.retrieve(session.id);
+    expect(open.status).toBe('open');
+    const charges = await t.stripe.charges.list({ payment_intent: open.payment_intent as string, limit: 100 });
+    expect(charges.data.map((charge) => charge.status)).toEqual(Array.from({ length: 10 }, () => 'failed'));
+  });
+
   it('keeps sessions to their merchant', async () => {
     const session = await paymentSession();
     const other = await t.newMerchant();

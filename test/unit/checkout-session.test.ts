@@ -47,6 +47,15 @@ function session(overrides: Partial<CheckoutSession> = {}): CheckoutSession {
 
 const details = { email: 'ada@example.com', name: null };
 
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    return error instanceof PayrailError ? error.code : undefined;
+  }
+  return undefined;
+}
+
 describe('checkout session rules', () => {
   it('totals unit amount times quantity in minor units', () => {
     expect(Session.amountSubtotal(session())).toBe(3 * 1250 + 199);
@@ -98,6 +107,15 @@ describe('checkout session rules', () => {
     expect(() => Session.checkSession(session({ currency: 'eur' }))).toThrow();
     expect(() => Session.checkSession(session({ setup_intent: 'seti_1' }))).toThrow();
     expect(() => Session.checkSession(session({ mode: 'setup', line_items: [], payment_intent: 'pi_1' }))).toThrow();
+  });
+
+  it('counts the page’s card submissions up to the cap, then refuses them', () => {
+    const ninth = Session.countAttempt(session({ attempts: 8 }));
+    expect(ninth).toMatchObject({ attempts: 9, version: 2 });
+    expect(Session.countAttempt(ninth).attempts).toBe(Session.MAX_PAGE_ATTEMPTS);
+    expect(codeOf(() => Session.countAttempt(session({ attempts: Session.MAX_PAGE_ATTEMPTS })))).toBe('rate_limit');
+    expect(codeOf(() => Session.countAttempt(session({ status: 'expired' })))).toBe('checkout_session_unexpected_state');
+    expect(Session.countAttempt(session()).attempts).toBe(1);
   });
 
   it('puts the session id wherever {CHECKOUT_SESSION_ID} appears, and nowhere else', () => {

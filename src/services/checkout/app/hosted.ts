@@ -87,3 +87,11 @@ export async function recordIntent(ctx: OperationContext, id: string, intent: { 
   await ctx.commit([updateSession(Session.withIntent(before, intent), before.version)], outcome);
   return outcome;
 }
+
+/** Counts a card submission of the hosted page before the card goes anywhere (see Session.countAttempt). */
+export async function recordAttempt(ctx: OperationContext, id: string): Promise<Outcome> {
+  const before = await getSession(ctx.reader, ctx.merchant_id, id);
+  const outcome: Outcome = { ok: { id } };
+  await ctx.commit([updateSession(Session.countAttempt(before), before.version)], outcome);
+  return outcome;
+}

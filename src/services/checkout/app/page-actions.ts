@@ -7,7 +7,7 @@ import type { CheckoutSession, CustomerDetails } from '../domain/session.js';
 import * as Session from '../domain/session.js';
 import { findSessionById, getSession } from '../adapters/store.js';
 import type { Answer, Json } from './hosted.js';
-import { completeIfDone, runFor } from './hosted.js';
+import { completeIfDone, recordAttempt, runFor } from './hosted.js';
 import { sessionIntent } from './session-intents.js';
 import type { CheckoutDeps } from './deps.js';
 
@@ -45,6 +45,8 @@ export async function pay(deps: CheckoutDeps, opened: CheckoutSession, input: Pa
   const session = await completeIfDone(deps, opened, request_id, opened.customer_details ?? details);
   if (session.status === 'complete' && opened.status === 'open') return { next: 'redirect', url: Session.redirectUrl(session.success_url, session.id) };
   Session.requireOpen(session, 'paid');
+  const counted = await runFor(deps, session.merchant_id, request_id, { reserves: [], run: (ctx) => recordAttempt(ctx, session.id) }, {});
+  if (!counted.ok) return errorResult(counted);
   const method = await runFor(
     deps,
     session.merchant_id,

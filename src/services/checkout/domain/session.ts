@@ -59,10 +59,15 @@ export interface CheckoutSession {
   submit_type: 'auto' | 'book' | 'donate' | 'pay' | null;
   /** The hosted page's credential, carried in its URL's fragment; never rendered in the API object. */
   page_secret: string;
+  /** Card submissions the hosted page made; capped so a leaked link cannot be used to test cards. */
+  attempts?: number;
   expires_at: number;
   created: number;
   version: number;
 }
+
+/** Submissions one session's page may make: enough for a few mistyped or declined cards, too few for card testing. */
+export const MAX_PAGE_ATTEMPTS = 10;
 
 /** Stripe's bounds on `expires_at`: from 30 minutes to 24 hours after creation; 24 hours by default. */
 export const EXPIRES_MIN_S = 30 * 60;
@@ -93,6 +98,16 @@ export function requireOpen(session: CheckoutSession, action: string): void {
   throw new PayrailError('checkout_session_unexpected_state', {
     message: `Only Checkout Sessions with a status in ["open"] can be ${action}. This Checkout Session has a status of \`${session.status}\`.`,
   });
+}
+
+/** Counts one card submission from the hosted page, refusing it past the cap (the session stays open for the merchant to expire). */
+export function countAttempt(session: CheckoutSession): CheckoutSession {
+  requireOpen(session, 'paid');
+  const attempts = session.attempts ?? 0;
+  if (attempts >= MAX_PAGE_ATTEMPTS) {
+    throw new PayrailError('rate_limit', { message: 'Too many payment attempts on this Checkout Session. Return to the shop and start a new checkout.' });
+  }
+  return { ...session, attempts: attempts + 1, version: session.version + 1 };
 }
 
 export function expire(session: CheckoutSession): CheckoutSession {
