@@ -81,9 +81,9 @@ const EXCESS_PRIVILEGE_SQL = `
  * database creation, BYPASSRLS, membership in any role (pg_execute_server_program, pg_read_server_files,
  * pg_write_server_files and the rest), or owning a table in this database.
  */
-export async function assertLeastPrivilege(client: pg.PoolClient): Promise<void> {
-  const { rows } = await client.query<{ rolname: string; excess: string }>(EXCESS_PRIVILEGE_SQL, [ROLE_NAMES]);
-  const missing = ROLE_NAMES.filter((name) => !rows.some((row) => row.rolname === name));
+export async function assertLeastPrivilege(client: pg.PoolClient | pg.Client, role_names: readonly string[] = ROLE_NAMES): Promise<void> {
+  const { rows } = await client.query<{ rolname: string; excess: string }>(EXCESS_PRIVILEGE_SQL, [role_names]);
+  const missing = role_names.filter((name) => !rows.some((row) => row.rolname === name));
   if (missing.length > 0) throw new Error(`database roles missing: ${missing.join(', ')} (see docs/operations.md)`);
   const excessive = rows.filter((row) => row.excess !== '');
   if (excessive.length > 0) {
