@@ -76,6 +76,16 @@ describe('saving a card during a payment', () => {
     expect(again.status).toBe('succeeded');
   });
 
+  it('another customer’s card is neither set up nor taken over', async () => {
+    const owner = await t.stripe.customers.create({});
+    const other = await t.stripe.customers.create({});
+    const method = await t.stripe.paymentMethods.attach('pm_card_visa', { customer: owner.id });
+    const refused = await rejection(t.stripe.setupIntents.create({ customer: other.id, payment_method: method.id, confirm: true }));
+    expect(refused).toMatchObject({ statusCode: 400, code: 'payment_method_unexpected_state', param: 'payment_method' });
+    expect(await t.stripe.paymentMethods.retrieve(method.id)).toMatchObject({ customer: owner.id });
+    expect((await t.stripe.setupIntents.list({ customer: other.id })).data).toHaveLength(0);
+  });
+
   it('a declined payment saves nothing', async () => {
     const customer = await t.stripe.customers.create({});
     const error = await rejection(

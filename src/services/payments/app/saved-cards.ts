@@ -36,6 +36,8 @@ export async function saveCard(
   const credential = (id: string) =>
     saving.usage === 'off_session' && !isTestPaymentMethod(id) ? [recordCardSetup(ctx.merchant_id, id, saving.initial_attempt_id, ctx.now_s)] : [];
   if (saving.customer === null || current.customer === saving.customer) return { method: current, writes: credential(current.id), events: [] };
+  // Another customer's card is not taken over: the payment stands, and the card stays theirs.
+  if (current.customer !== null) return { method: current, writes: [], events: [] };
   const { method, writes } = await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, saving.payment_method, saving.customer, ctx.now_s);
   return { method, writes: [...writes, ...credential(method.id)], events: [{ type: 'payment_method.attached', object: renderPaymentMethod(method) }] };
 }

@@ -1,4 +1,5 @@
 import type { SqlFragment } from '../../../platform/db.js';
+import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/index.js';
 import type { AuthorizeResult } from '../../connectors/index.js';
@@ -42,6 +43,12 @@ export async function verifySetup(
   if (!pm_id) throw new Error(`setup intent ${ready.id}: verification without a payment method`);
   const attempt_id = ctx.ids.next('setup_attempt');
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, attempt_id, ctx.now_ms);
+  if (method.customer !== null && ready.customer !== null && method.customer !== ready.customer) {
+    throw new PayrailError('payment_method_unexpected_state', {
+      param: 'payment_method',
+      message: "The provided PaymentMethod belongs to another customer; it cannot be set up for this SetupIntent's customer.",
+    });
+  }
   if (audit) await auditDetokenization(deps, ctx, pm_id, attempt_id, 'verify');
   const answer = await deps.connector.verify({
     attempt_id,
