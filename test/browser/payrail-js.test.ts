@@ -28,7 +28,12 @@ beforeAll(async () => {
          event.preventDefault();
          show(await stripe.confirmCardPayment(window.clientSecret, { payment_method: { card, billing_details: { name: 'Ada Lovelace' } } }));
        });
-       window.createMethod = async () => show(await stripe.createPaymentMethod({ type: 'card', card }));`,
+       window.createMethod = async () => show(await stripe.createPaymentMethod({ type: 'card', card }));
+       window.confirmInTwoSteps = async () => {
+         const first = await stripe.confirmCardPayment(window.clientSecret, { payment_method: { card } }, { handleActions: false });
+         window.firstStatus = first.paymentIntent.status;
+         show(await stripe.confirmCardPayment(window.clientSecret));
+       };`,
     ),
   );
 });
@@ -176,6 +181,19 @@ describe('Payrail.js 3-D Secure', () => {
     expect(await resultOf(page)).toBe('error: payment_intent_authentication_failure');
     await close();
     expect((await merchant.stripe.paymentIntents.retrieve(intent.id)).status).toBe('requires_payment_method');
+  });
+
+  it('confirms with handleActions: false, then authenticates on a second confirmCardPayment(clientSecret)', async () => {
+    const intent = await newIntent();
+    const { page, card, close } = await openCardPage(intent.client_secret!);
+    await typeCard(card, '4000002760003184');
+    const done = page.evaluate(() => (window as unknown as { confirmInTwoSteps: () => Promise<void> }).confirmInTwoSteps());
+    await page.frameLocator('iframe[title="3-D Secure authentication"]').getByRole('button', { name: 'Complete authentication' }).click();
+    await done;
+    expect(await page.evaluate(() => (window as unknown as { firstStatus: string }).firstStatus)).toBe('requires_action');
+    expect(await resultOf(page)).toBe('payment_intent: succeeded');
+    await close();
+    expect((await merchant.stripe.charges.list({ payment_intent: intent.id })).data.map((charge) => charge.status)).toEqual(['succeeded']);
   });
 
   it('handleNextAction completes 3-D Secure for an intent the server confirmed (4000000000003220)', async () => {

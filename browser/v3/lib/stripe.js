@@ -42,8 +42,16 @@ function confirmWith(stripe, intent, data, options) {
     ['return_url', 'setup_future_usage', 'receipt_email', 'shipping'].forEach(function (name) {
       if (data && data[name] !== undefined) params[name] = data[name];
     });
-    return stripe._call('confirm', { kind: intent.kind, id: intent.id, params: params }).then(function (answer) {
-      return settleNextAction(stripe, intent, answer, !options || options.handleActions !== false);
+    var handleActions = !options || options.handleActions !== false;
+    var confirm = function () {
+      return stripe._call('confirm', { kind: intent.kind, id: intent.id, params: params }).then(function (answer) {
+        return settleNextAction(stripe, intent, answer, handleActions);
+      });
+    };
+    if (method.id) return confirm();
+    // Without a new payment method, an intent already waiting for 3-D Secure is authenticated, not confirmed again (as Stripe.js does).
+    return stripe._call('retrieve', intent).then(function (current) {
+      return !current.error && current.object.status === 'requires_action' ? settleNextAction(stripe, intent, current, handleActions) : confirm();
     });
   });
 }
