@@ -79,13 +79,27 @@ async function emit(type: string, object_id = `pi_${randomBytes(4).toString('hex
   return result.rows[0]!.id;
 }
 
-/** Runs the webhooks consumer until every committed event is enqueued. */
+/**
+ * Runs the webhooks consumer until every committed event is enqueued. 'caught_up' alone is not enough:
+ * a transaction open anywhere on the PostgreSQL server (other tests) holds the commit-safe horizon back
+ * for a moment, and the consumer then sees nothing yet.
+ */
 async function enqueue(): Promise<void> {
   const runner = new OutboxConsumerRunner(pool, webhookConsumer(clock));
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 1_000; i++) {
     const round = await runner.runOnce();
-    if (round.kind === 'caught_up') return;
+    if (round.kind !== 'caught_up') continue;
+    if ((await unconsumed()) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  throw new Error('the webhooks consumer did not catch up with the outbox');
+}
+
+async function unconsumed(): Promise<number> {
+  const result = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM events.outbox e JOIN events.consumer_offsets o ON o.consumer = 'webhooks' WHERE (e.xid, e.seq) > (o.xid, o.seq)`,
+  );
+  return result.rows[0]!.n;
 }
 
 function worker(transport: ReturnType<typeof fakeTransport>['transport'], settings: Partial<DeliverySettings> = {}, random = () => 0.5): DeliveryWorker {
