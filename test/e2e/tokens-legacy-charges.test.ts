@@ -160,6 +160,8 @@ describe('legacy charges', () => {
   it('capture=false holds the authorization; charges.capture captures it, once', async () => {
     const held = await t.stripe.charges.create({ amount: 3000, currency: 'usd', source: 'tok_visa', capture: false });
     expect(held).toMatchObject({ status: 'succeeded', captured: false, amount_captured: 0, balance_transaction: null });
+    expect(await rejection(t.stripe.charges.capture(held.id, { amount: 3001 }))).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount' });
+    expect(await rejection(t.stripe.charges.capture(held.id, { amount: 10 }))).toMatchObject({ statusCode: 400, code: 'amount_too_small', param: 'amount' });
     const captured = await t.stripe.charges.capture(held.id, { amount: 2000 });
     expect(captured).toMatchObject({ captured: true, amount_captured: 2000, payment_intent: null });
     expectShape('charge', captured);

@@ -110,7 +110,12 @@ export async function captureLegacyCharge(deps: PaymentsDeps, ctx: OperationCont
   if (before.latest_charge !== charge_before.id || before.status !== 'requires_capture') {
     throw new PayrailError('charge_not_captured', { message: `Charge ${id} cannot be captured: it is not an uncaptured authorization.` });
   }
-  const { amount } = Intent.capture(before, params.amount);
+  const amount = params.amount ?? before.amount_capturable;
+  const minimum = currencyInfo(before.currency)?.min_charge_amount ?? 0;
+  if (amount > before.amount_capturable || amount < minimum) {
+    const code = amount < minimum ? 'amount_too_small' : 'amount_too_large';
+    throw new PayrailError(code, { param: 'amount', message: `The amount to capture must be between ${minimum} and ${before.amount_capturable}.` });
+  }
   const claimed = Intent.claim(before);
   await ctx.record([updateIntent(claimed, before.version)]);
   // Repeated after a lost answer, the processor answers from its record and captures nothing more.
