@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { createLogger } from '../../src/platform/logger.js';
@@ -103,6 +103,27 @@ describe('resolution', () => {
     expect(await resolver.resolve(keys.secret_key)).toMatchObject({ merchant_id: keys.merchant_id });
     now_ms += KEY_CACHE_TTL_MS;
     expect(await resolver.resolve(keys.secret_key)).toBeUndefined();
+  });
+
+  it('reads a stale key once for all the requests waiting on it, and never caches a read a notification overtook', async () => {
+    const keys = await createMerchant(store, 1);
+    const resolver = new ApiKeyResolver(pool, hasher);
+    const queries = vi.spyOn(pool, 'query');
+    try {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => resolver.resolve(keys.secret_key)));
+      expect(new Set(answers.map((answer) => (typeof answer === 'object' ? answer.merchant_id : answer)))).toEqual(new Set([keys.merchant_id]));
+      expect(queries).toHaveBeenCalledTimes(1);
+      // A change announced while a read is under way: the read answers its request but is not kept.
+      const other = await createMerchant(store, 1);
+      queries.mockClear();
+      const racing = resolver.resolve(other.secret_key);
+      resolver.forget('key_ANNOUNCED');
+      expect(await racing).toMatchObject({ merchant_id: other.merchant_id });
+      expect(await resolver.resolve(other.secret_key)).toMatchObject({ merchant_id: other.merchant_id });
+      expect(queries).toHaveBeenCalledTimes(2);
+    } finally {
+      queries.mockRestore();
+    }
   });
 
   it('does not accept a key as another kind or mode than it was made', async () => {

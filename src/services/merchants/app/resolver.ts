@@ -49,6 +49,10 @@ interface KeyRow {
  */
 export class ApiKeyResolver {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Reads under way, so the requests that find a key's entry stale together wait for one query. */
+  private readonly reading = new Map<string, { generation: number; entry: Promise<CacheEntry> }>();
+  /** Bumped by every notification: a read that began before one may hold what it announced gone, so it is not cached. */
+  private generation = 0;
   private listener: pg.Client | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -65,10 +69,7 @@ export class ApiKeyResolver {
     const key_hash = this.hasher.hash(key);
     const now_ms = this.now_ms();
     let entry = this.cache.get(key_hash);
-    if (!entry || now_ms - entry.fetched_ms >= KEY_CACHE_TTL_MS) {
-      entry = { key: await this.read(key, key_hash), fetched_ms: now_ms };
-      remember(this.cache, key_hash, entry);
-    }
+    if (!entry || now_ms - entry.fetched_ms >= KEY_CACHE_TTL_MS) entry = await this.refresh(key, key_hash, now_ms);
     const found = entry.key;
     if (found && found.expires_at !== null && found.expires_at * 1000 <= now_ms) return 'expired';
     return found ?? undefined;
@@ -76,11 +77,13 @@ export class ApiKeyResolver {
 
   /** Drops every cached key (after a lost notification connection: changes may have been missed). */
   forgetAll(): void {
+    this.generation++;
     this.cache.clear();
   }
 
   /** Drops the cached entries of one key (by id: notifications never carry keys or hashes). */
   forget(key_id: string): void {
+    this.generation++;
     for (const [hash, entry] of this.cache) if (entry.key?.id === key_id) this.cache.delete(hash);
   }
 
@@ -119,6 +122,23 @@ export class ApiKeyResolver {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});
+  }
+
+  private refresh(key: string, key_hash: string, now_ms: number): Promise<CacheEntry> {
+    const generation = this.generation;
+    const pending = this.reading.get(key_hash);
+    if (pending?.generation === generation) return pending.entry;
+    const entry = this.read(key, key_hash)
+      .then((found) => {
+        const fresh = { key: found, fetched_ms: now_ms };
+        if (this.generation === generation) remember(this.cache, key_hash, fresh);
+        return fresh;
+      })
+      .finally(() => {
+        if (this.reading.get(key_hash)?.entry === entry) this.reading.delete(key_hash);
+      });
+    this.reading.set(key_hash, { generation, entry });
+    return entry;
   }
 
   private async read(key: string, key_hash: string): Promise<AuthenticatedKey | null> {
