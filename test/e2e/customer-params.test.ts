@@ -82,10 +82,11 @@ describe('customer parameters', () => {
       [{ next_invoice_sequence: 0 }, 'parameter_invalid_integer', 'next_invoice_sequence'],
       [{ tax_exempt: 'sometimes' as never }, 'parameter_invalid', 'tax_exempt'],
       [{ shipping: { address: ADDRESS } as never }, 'parameter_missing', 'shipping[name]'],
+      [{ payment_method: 'pm_doesNotExist' }, 'resource_missing', 'payment_method'],
     ];
     for (const [params, code, param] of cases) {
       const error = await rejection(t.stripe.customers.create({ email: 'refused@example.com', ...params }));
-      expect(error, JSON.stringify(params)).toMatchObject({ statusCode: 400, code, param });
+      expect(error, JSON.stringify(params)).toMatchObject({ statusCode: code === 'resource_missing' ? 404 : 400, code, param });
     }
     expect(await customerCount()).toBe(before);
   });

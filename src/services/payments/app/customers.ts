@@ -55,7 +55,7 @@ export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, 
     created: ctx.now_s,
     version: 1,
   };
-  const attached = params.payment_method ? await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, params.payment_method, base.id, ctx.now_s) : null;
+  const attached = params.payment_method ? await attachNamed(deps, ctx, params.payment_method, base.id) : null;
   // A test id (pm_card_visa) attaches as a stored copy: a default naming it means that copy.
   const renamed = attached && params.invoice_settings?.default_payment_method === params.payment_method ? attached.method.id : undefined;
   const settings = renamed ? { ...params.invoice_settings, default_payment_method: renamed } : params.invoice_settings;
@@ -69,6 +69,16 @@ export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, 
   ];
   await ctx.commit([insertCustomer(customer), ...writes, eventsWrite(ctx, events)], outcome);
   return outcome;
+}
+
+/** `payment_method` on create: attached as `paymentMethods.attach` would, its errors naming the parameter. */
+async function attachNamed(deps: PaymentsDeps, ctx: OperationContext, payment_method: string, customer_id: string) {
+  try {
+    return await deps.vault.attach(ctx.reader, ctx.ids, ctx.merchant_id, payment_method, customer_id, ctx.now_s);
+  } catch (error) {
+    if (!(error instanceof PayrailError) || error.param !== undefined) throw error;
+    throw new PayrailError(error.code, { param: 'payment_method', message: error.message });
+  }
 }
 
 /** A concurrent change of the same customer fails the version guard: `lock_timeout` (409), as intents do. */
