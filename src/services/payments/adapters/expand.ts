@@ -57,7 +57,7 @@ async function expandPath(deps: PaymentsDeps, merchant_id: string, value: Json, 
   return { ...value, [field]: await expandPath(deps, merchant_id, child as Json, next_type, rest) };
 }
 
-const LEDGER_WAIT_MS = 2_000;
+const LEDGER_WAIT_MS = 5_000;
 const LEDGER_POLL_MS = 20;
 
 /**
