@@ -152,6 +152,29 @@ describe('resolution', () => {
   });
 });
 
+describe('the change listener', () => {
+  it('reconnects when its connection is killed, and still drops a revoked key at once', async () => {
+    const keys = await createMerchant(store, 1);
+    const resolver = new ApiKeyResolver(pool, hasher);
+    const listeners = async () =>
+      (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN payrail_api_keys'`)).rows;
+    await resolver.listen(url, quiet);
+    try {
+      expect(await resolver.resolve(keys.secret_key)).toMatchObject({ merchant_id: keys.merchant_id });
+      const [before, ...others] = await listeners();
+      expect(before).toBeDefined();
+      expect(others).toEqual([]);
+      await pool.query('SELECT pg_terminate_backend($1)', [before?.pid]);
+      await waitFor(async () => (await listeners()).some((row) => row.pid !== before?.pid), 5_000);
+      const [secret] = (await listApiKeys(pool, keys.merchant_id)).filter((key) => key.kind === 'secret');
+      await revokeApiKey(store, String(secret?.id), { now_s: 3, actor: cli });
+      expect(await waitFor(async () => (await resolver.resolve(keys.secret_key)) === undefined, KEY_CACHE_TTL_MS - 1_000)).toBeLessThan(1_000);
+    } finally {
+      await resolver.stop();
+    }
+  });
+});
+
 describe('lifecycle', () => {
   it('rolls a key: the new one works at once, the old one until its expiry, then answers expired', async () => {
     const keys = await createMerchant(store, 1);
