@@ -158,6 +158,29 @@ describe('Payrail.js card Element', () => {
   });
 });
 
+describe('Payrail.js frames and origins', () => {
+  it('sends nothing to a page that frames the card fields while claiming to be another origin', async () => {
+    const attacker = await startMerchantSite();
+    const settings = encodeURIComponent(JSON.stringify({ parent: shop.origin, key: merchant.publishable_key, type: 'card' }));
+    attacker.page(
+      '/steal',
+      `<!doctype html><title>Not the shop</title>
+       <script>window.messages = []; window.addEventListener('message', (e) => window.messages.push(JSON.stringify(e.data)));</script>
+       <iframe title="card" src="${t.url}/js/v3/card-frame.html#${settings}"></iframe>`,
+    );
+    const { context, page } = await openPage(browser);
+    await page.goto(`${attacker.origin}/steal`);
+    await page.frameLocator('iframe[title="card"]').getByLabel('Card number').fill('4242 4242 4242 4242');
+    // Messages from one frame to one window arrive in order: once the frame's own sentinel has arrived,
+    // anything the frame sent before it (ready, change) would have too, had the browser delivered it.
+    const frame = page.frames().find((candidate) => candidate.url().includes('/js/v3/card-frame.html'))!;
+    await frame.evaluate(() => window.parent.postMessage('sentinel', '*'));
+    await expect.poll(() => page.evaluate(() => (window as unknown as { messages: string[] }).messages)).toEqual(['"sentinel"']);
+    await context.close();
+    await attacker.close();
+  });
+});
+
 describe('Payrail.js 3-D Secure', () => {
   it('shows the challenge in a modal for 4000002500003155; completing it succeeds', async () => {
     const intent = await newIntent(3100);
