@@ -24,6 +24,7 @@ export async function runRefundCommand(database: Database, merchant_id: string, 
     const request = {
       merchant_id,
       request_id: null,
+      actor: { api_key_id: null, client_ip: null, operator: true },
       idempotency: key === undefined ? undefined : { key, method: REFUND_COMMAND.method, path: REFUND_COMMAND.path, params },
     };
     const result = await execute(

@@ -248,6 +248,17 @@ describe('payrail api-keys', () => {
   });
 });
 
+describe('payrail refunds create', () => {
+  it('is audited as the operator at the command line', { timeout: 60_000 }, async () => {
+    const paid = await t.stripe.paymentIntents.create({ amount: 900, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const refunded = await cli('refunds', 'create', '--merchant', merchant_id, '--payment-intent', paid.id, '--amount', '400');
+    expect(refunded.code).toBe(0);
+    const refund_id = (JSON.parse(refunded.stdout) as { id: string }).id;
+    const events = await t.platform.database.pool.query(`SELECT type, actor_type, actor_id FROM audit.security_events WHERE object_id = $1`, [refund_id]);
+    expect(events.rows).toEqual([{ type: 'refund.created', actor_type: 'cli', actor_id: null }]);
+  });
+});
+
 describe('secrets and the audit trail', () => {
   it('never shows a key after its creation, nor logs one, and audits every change', async () => {
     const created = await admin('POST', `/merchants/${merchant_id}/api_keys`, { type: 'secret', name: 'audit check' });

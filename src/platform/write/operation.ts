@@ -12,6 +12,8 @@ export interface EventRequest {
 export interface OperationActor {
   api_key_id: string | null;
   client_ip: string | null;
+  /** An operator at the command line, rather than the platform's own work (a job, the sweeper). */
+  operator?: boolean;
 }
 
 /** What a use case answers: a Stripe object, or an expected failure that is still a stored result. */

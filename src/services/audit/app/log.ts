@@ -28,10 +28,11 @@ export function securityEvent(event: SecurityEvent): SqlFragment {
       ${event.actor.request_id ?? null}, ${event.actor.client_ip ?? null}, ${JSON.stringify(event.data ?? {})})`;
 }
 
-/** Who ran an operation of the write pipeline: its API key over HTTP, else the platform itself (a job, the sweeper, the CLI). */
+/** Who ran an operation of the write pipeline: its API key over HTTP, an operator at the CLI, else the platform itself (a job, the sweeper). */
 export function operationActor(ctx: Pick<OperationContext, 'actor' | 'request'>): Actor {
-  const { api_key_id, client_ip } = ctx.actor;
-  return { type: api_key_id ? 'api_key' : 'system', id: api_key_id, request_id: ctx.request.id, client_ip };
+  const { api_key_id, client_ip, operator } = ctx.actor;
+  const type = api_key_id ? 'api_key' : operator ? 'cli' : 'system';
+  return { type, id: api_key_id, request_id: ctx.request.id, client_ip };
 }
 
 /** The event recording a change `ctx` makes, to commit with the change's own writes. */
