@@ -91,6 +91,10 @@ describe('SetupIntents', () => {
     const listed = await t.stripe.setupIntents.list({ customer: customer.id, expand: ['data.payment_method'] });
     expect(listed.data[0]?.payment_method).toMatchObject({ object: 'payment_method' });
     expect(await rejection(t.stripe.setupIntents.retrieve(intent.id, { expand: ['nonsense'] }))).toMatchObject({ statusCode: 400, param: 'expand' });
+    const with_attempt = await t.stripe.setupIntents.retrieve(intent.id, { expand: ['latest_attempt.setup_intent'] });
+    expect(with_attempt.latest_attempt).toMatchObject({ object: 'setup_attempt', status: 'succeeded', setup_intent: { id: intent.id } });
+    const attempts = await t.stripe.setupAttempts.list({ setup_intent: intent.id, expand: ['data.payment_method'] });
+    expect(attempts.data[0]?.payment_method).toMatchObject({ id: intent.payment_method, object: 'payment_method' });
   });
 
   it('retrieves with the client secret, and a wrong secret finds nothing', async () => {

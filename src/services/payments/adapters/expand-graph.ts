@@ -9,6 +9,7 @@
 export type ObjectType =
   | 'payment_intent'
   | 'setup_intent'
+  | 'setup_attempt'
   | 'charge'
   | 'refund'
   | 'customer'
@@ -20,7 +21,7 @@ export type ObjectType =
   | 'list_of_charges'
   | 'opaque';
 
-export type Loadable = 'payment_intent' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction';
+export type Loadable = 'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction';
 
 export interface Edge {
   to: ObjectType;
@@ -48,7 +49,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     payment_method: { to: 'payment_method', load: 'payment_method' },
     last_setup_error: { to: 'payment_error' },
     application: NULL_ALWAYS,
-    latest_attempt: NULL_ALWAYS,
+    latest_attempt: { to: 'setup_attempt', load: 'setup_attempt' },
     mandate: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
     single_use_mandate: NULL_ALWAYS,
@@ -81,6 +82,14 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     default_source: NULL_ALWAYS,
     test_clock: NULL_ALWAYS,
   },
+  setup_attempt: {
+    customer: { to: 'customer', load: 'customer' },
+    payment_method: { to: 'payment_method', load: 'payment_method' },
+    setup_intent: { to: 'setup_intent', load: 'setup_intent' },
+    setup_error: { to: 'payment_error' },
+    application: NULL_ALWAYS,
+    on_behalf_of: NULL_ALWAYS,
+  },
   payment_method: { customer: { to: 'customer', load: 'customer' } },
   balance_transaction: {},
   payment_error: { payment_method: { to: 'payment_method', load: 'payment_method' } },
@@ -97,6 +106,7 @@ export function listItemType(url: unknown): ObjectType | undefined {
   const prefixes: [string, ObjectType][] = [
     ['/v1/payment_intents', 'payment_intent'],
     ['/v1/setup_intents', 'setup_intent'],
+    ['/v1/setup_attempts', 'setup_attempt'],
     ['/v1/charges', 'charge'],
     ['/v1/refunds', 'refund'],
     ['/v1/customers', 'customer'],

@@ -4,6 +4,7 @@ import type { PaymentsDeps } from '../app/deps.js';
 import { retrieveCharge, retrieveRefund } from '../app/charges.js';
 import { expandCustomer } from '../app/customers.js';
 import { retrieveIntent } from '../app/intents.js';
+import { retrieveSetupAttempt, retrieveSetupIntent } from '../app/setup-intents.js';
 import { renderPaymentMethod } from './render.js';
 import type { Loadable, ObjectType } from './expand-graph.js';
 import { GRAPH, isObjectType, listItemType } from './expand-graph.js';
@@ -14,6 +15,8 @@ type Loader = (deps: PaymentsDeps, merchant_id: string, id: string) => Promise<J
 /** How to load each kind of object an id field may be expanded to. */
 const LOADERS: Record<Loadable, Loader> = {
   payment_intent: retrieveIntent,
+  setup_intent: (deps, merchant_id, id) => retrieveSetupIntent(deps, merchant_id, id),
+  setup_attempt: retrieveSetupAttempt,
   charge: retrieveCharge,
   refund: retrieveRefund,
   customer: expandCustomer,

@@ -73,7 +73,7 @@ const listSetupSchema = z.strictObject({
 const listAttemptsSchema = z.strictObject({
   ...P.listParams,
   setup_intent: P.nonEmptyText(255),
-  expand: S.unsupported('expand', 'SetupAttempts expand nothing yet.').optional(),
+  expand: S.expandListOf('setup_attempt').optional(),
 });
 
 /** A verification reserves its SetupIntent, its attempt (the id the processor knows) and the card it may save. */

@@ -10,7 +10,7 @@ import type { SetupCancellationReason, SetupChanges, SetupIntent } from '../doma
 import { beginSetupConfirm, cancelSetup, checkSetupIntent, updateSetup } from '../domain/setup-intent.js';
 import { renderSetupAttempt, renderSetupIntent } from '../adapters/setup-render.js';
 import type { SetupAttempt } from '../domain/setup-attempt.js';
-import { getSetupIntent, insertSetupIntent, updateSetupIntent } from '../adapters/setup-store.js';
+import { findSetupAttempt, getSetupIntent, insertSetupIntent, updateSetupIntent } from '../adapters/setup-store.js';
 import { getCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite } from './events.js';
@@ -209,4 +209,11 @@ export async function listSetupAttempts(
     page,
   );
   return { data: result.data.map(renderSetupAttempt), has_more: result.has_more };
+}
+
+/** For `expand[]=latest_attempt`: a SetupIntent's verification. */
+export async function retrieveSetupAttempt(deps: PaymentsDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {
+  const attempt = await findSetupAttempt(deps.reader, merchant_id, id);
+  if (!attempt) throw new PayrailError('resource_missing', { message: `No such setupattempt: '${id.slice(0, 64)}'` });
+  return renderSetupAttempt(attempt);
 }
