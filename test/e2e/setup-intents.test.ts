@@ -234,6 +234,9 @@ describe('SetupIntents', () => {
     expect(bogus_type).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'payment_method_types' });
     const unknown = await rejection(t.stripe.setupIntents.create({ single_use: { amount: 100, currency: 'usd' } }));
     expect(unknown).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'single_use' });
+    expect(unknown.message).toContain('not supported');
+    const three_ds = await rejection(t.stripe.setupIntents.create({ payment_method_options: { card: { request_three_d_secure: 'any' } } }));
+    expect(three_ds).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'payment_method_options[card][request_three_d_secure]' });
     const both = await rejection(t.stripe.setupIntents.create({ payment_method_types: ['card'], automatic_payment_methods: { enabled: true } }));
     expect(both).toMatchObject({ statusCode: 400, code: 'parameters_exclusive' });
     const usage = await rejection(t.stripe.setupIntents.create({ usage: 'sometimes' as 'on_session' }));
@@ -243,6 +246,9 @@ describe('SetupIntents', () => {
     const no_method = await rejection(t.stripe.setupIntents.create({ confirm: true }));
     expect(no_method).toMatchObject({ statusCode: 400, code: 'setup_intent_unexpected_state', param: 'payment_method' });
     expect((await t.stripe.setupIntents.list({ limit: 100 })).data).toHaveLength(before);
+    // `automatic` is what Payrail does anyway: accepted.
+    const automatic = await t.stripe.setupIntents.create({ payment_method_options: { card: { request_three_d_secure: 'automatic' } } });
+    expect(automatic.payment_method_options?.card?.request_three_d_secure).toBe('automatic');
     expect(await rejection(t.stripe.setupIntents.retrieve('seti_missing'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
     expect(await rejection(t.stripe.setupAttempts.list({} as Stripe.SetupAttemptListParams))).toMatchObject({
       statusCode: 400,

@@ -26,6 +26,29 @@ const automaticPaymentMethods = z.strictObject({
   allow_redirects: P.oneOf(['always', 'never'] as const).optional(),
 });
 
+/** `payment_method_options[card]`: Payrail's processors decide when 3-D Secure is needed, as `automatic` asks. */
+const setupMethodOptions = z.strictObject({
+  card: z
+    .strictObject({
+      request_three_d_secure: P.oneOf(['automatic'] as const).optional(),
+      mandate_options: S.unsupported('payment_method_options[card][mandate_options]', 'Card mandates are not supported.').optional(),
+      network: S.unsupported('payment_method_options[card][network]', 'Payrail routes each card on its own network.').optional(),
+    })
+    .optional(),
+});
+
+/** Stripe's other SetupIntent parameters: the ones Payrail does not support are refused with the reason, never ignored. */
+const otherSetupParams = {
+  payment_method_options: setupMethodOptions.optional(),
+  // Accepted as Stripe.js sends it; the 3-D Secure step is always answered as redirect_to_url.
+  use_stripe_sdk: P.boolean().optional(),
+  mandate_data: S.mandateRefusal('mandate_data').optional(),
+  single_use: S.unsupported('single_use', 'Single-use mandates are not supported.').optional(),
+  attach_to_self: S.unsupported('attach_to_self', 'Saving a card to the platform itself is not supported.').optional(),
+  flow_directions: S.unsupported('flow_directions', 'Only inbound card payments are supported.').optional(),
+  on_behalf_of: S.connectRefusal('on_behalf_of').optional(),
+};
+
 export const createSetupSchema = z.strictObject({
   customer: P.nonEmptyText(255).optional(),
   payment_method: P.nonEmptyText(255).optional(),
@@ -38,6 +61,7 @@ export const createSetupSchema = z.strictObject({
   metadata: P.metadata().optional(),
   return_url: P.text(2048).optional(),
   expand: S.expandFor('setup_intent').optional(),
+  ...otherSetupParams,
 });
 
 export const updateSetupSchema = z.strictObject({
@@ -55,6 +79,9 @@ export const confirmSetupSchema = z.strictObject({
   return_url: P.text(2048).optional(),
   client_secret: P.text(255).optional(),
   expand: S.expandFor('setup_intent').optional(),
+  payment_method_options: otherSetupParams.payment_method_options,
+  use_stripe_sdk: otherSetupParams.use_stripe_sdk,
+  mandate_data: otherSetupParams.mandate_data,
 });
 
 const cancelSetupSchema = z.strictObject({
