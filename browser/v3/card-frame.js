@@ -97,21 +97,37 @@
     });
   });
 
-  function createPaymentMethod(params) {
+  /** The card as Payrail's API takes it, or the first validation error. */
+  function cardFields() {
     var state = changed(true);
-    if (!state.complete) return Promise.resolve({ error: state.error });
+    if (!state.complete) return { error: state.error };
     var exp = rules.expiryOf(expiry.value);
-    var body = {
-      type: 'card',
-      card: { number: rules.digits(number.value), exp_month: exp.month, exp_year: exp.year, cvc: rules.digits(cvc.value) },
-    };
+    return { card: { number: rules.digits(number.value), exp_month: exp.month, exp_year: exp.year, cvc: rules.digits(cvc.value) } };
+  }
+
+  function createPaymentMethod(params) {
+    var fields = cardFields();
+    if (fields.error) return Promise.resolve({ error: fields.error });
+    var body = { type: 'card', card: fields.card };
     if (params.billing_details) body.billing_details = params.billing_details;
     if (params.metadata) body.metadata = params.metadata;
     return frame.api('POST', '/v1/payment_methods', body);
   }
 
+  /** A legacy card token (`tok_…`) for `stripe.createToken(card, { name, address_… })`. */
+  var TOKEN_CARD_FIELDS = ['name', 'address_line1', 'address_line2', 'address_city', 'address_state', 'address_zip', 'address_country'];
+  function createToken(params) {
+    var fields = cardFields();
+    if (fields.error) return Promise.resolve({ error: fields.error });
+    TOKEN_CARD_FIELDS.forEach(function (name) {
+      if (typeof params[name] === 'string' && params[name] !== '') fields.card[name] = params[name];
+    });
+    return frame.api('POST', '/v1/tokens', { card: fields.card });
+  }
+
   frame.serve({
     createPaymentMethod: createPaymentMethod,
+    createToken: createToken,
     validate: function () {
       var state = changed(true);
       return Promise.resolve(state.complete ? {} : { error: state.error });

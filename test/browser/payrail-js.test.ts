@@ -29,6 +29,11 @@ beforeAll(async () => {
          show(await stripe.confirmCardPayment(window.clientSecret, { payment_method: { card, billing_details: { name: 'Ada Lovelace' } } }));
        });
        window.createMethod = async () => show(await stripe.createPaymentMethod({ type: 'card', card }));
+       window.makeToken = async () => {
+         const result = await stripe.createToken(card, { name: 'Ada Lovelace', address_zip: '12345' });
+         window.result = result;
+         document.getElementById('result').textContent = result.error ? 'error: ' + result.error.code : 'token: ' + result.token.card.last4;
+       };
        window.confirmInTwoSteps = async () => {
          const first = await stripe.confirmCardPayment(window.clientSecret, { payment_method: { card } }, { handleActions: false });
          window.firstStatus = first.paymentIntent.status;
@@ -155,6 +160,23 @@ describe('Payrail.js card Element', () => {
     const error = await page.evaluate(() => (window as unknown as { result: { error: Record<string, unknown> } }).result.error);
     expect(error).toMatchObject({ type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' });
     await close();
+  });
+});
+
+describe('Payrail.js legacy tokens', () => {
+  it('createToken makes a card token the server charges through the Charges API', async () => {
+    const { page, card, close } = await openCardPage('');
+    await card.getByLabel('Card number').fill('4242');
+    await page.evaluate(() => (window as unknown as { makeToken: () => Promise<void> }).makeToken());
+    expect(await resultOf(page)).toBe('error: incomplete_number');
+    await typeCard(card, '5555555555554444');
+    await page.evaluate(() => (window as unknown as { makeToken: () => Promise<void> }).makeToken());
+    await expect.poll(() => page.locator('#result').textContent()).toBe('token: 4444');
+    const token = await page.evaluate(() => (window as unknown as { result: { token: { id: string; card: { brand: string; name: string } } } }).result.token);
+    expect(token.card).toMatchObject({ brand: 'MasterCard', name: 'Ada Lovelace' });
+    await close();
+    const charge = await merchant.stripe.charges.create({ amount: 1500, currency: 'usd', source: token.id });
+    expect(charge).toMatchObject({ status: 'succeeded', paid: true, amount: 1500 });
   });
 });
 

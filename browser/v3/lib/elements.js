@@ -101,6 +101,11 @@ PayrailElement.prototype.destroy = function () {
   delete this.group.elements[this.type];
 };
 
+/** The frame validates its fields, creates a legacy card token on Payrail and answers `{ object }` or `{ error }`. */
+PayrailElement.prototype.createToken = function (data) {
+  return this.command('createToken', data || {});
+};
+
 /** The frame validates its fields, creates the PaymentMethod on Payrail and answers `{ object }` or `{ error }`. */
 PayrailElement.prototype.createPaymentMethod = function (billingDetails, metadata) {
   return this.command('createPaymentMethod', { billing_details: billingDetails || undefined, metadata: metadata || undefined });

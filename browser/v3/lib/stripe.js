@@ -111,6 +111,14 @@ Stripe.prototype.createPaymentMethod = function (options) {
   });
 };
 
+/** `createToken(cardElement, { name, address_… })`: the legacy Charges API's card token, `{ token }` or `{ error }`. */
+Stripe.prototype.createToken = function (element, data) {
+  if (!(element instanceof PayrailElement)) return Promise.reject(integrationError('createToken needs a card Element; Payrail.js makes card tokens only.'));
+  return element.createToken(data).then(function (answer) {
+    return answer.error ? { error: answer.error } : { token: answer.object };
+  });
+};
+
 /** 3-D Secure for an intent confirmed elsewhere (on the server, say): `handleNextAction({ clientSecret })`. */
 Stripe.prototype.handleNextAction = function (options) {
   var intent = requireClientSecret(options && options.clientSecret);
