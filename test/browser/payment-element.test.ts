@@ -40,6 +40,24 @@ beforeAll(async () => {
   shop.page('/pay', merchantPage(t.url, merchant.publishable_key, FORM, pageScript('confirmPayment', 'if_required')));
   shop.page('/pay-redirect', merchantPage(t.url, merchant.publishable_key, FORM, pageScript('confirmPayment', 'always')));
   shop.page('/save', merchantPage(t.url, merchant.publishable_key, FORM, pageScript('confirmSetup', 'if_required')));
+  // Stripe's "collect payment details before creating an intent": the intent's secret comes at confirm time.
+  shop.page(
+    '/deferred',
+    merchantPage(
+      t.url,
+      merchant.publishable_key,
+      FORM,
+      `const elements = stripe.elements({ mode: 'payment', amount: 2500, currency: 'usd' });
+       elements.create('payment').mount('#payment-element');
+       document.getElementById('payment-form').addEventListener('submit', async (event) => {
+         event.preventDefault();
+         const submitted = await elements.submit();
+         if (submitted.error) return show(submitted);
+         const clientSecret = await window.createIntentOnServer();
+         show(await stripe.confirmPayment({ elements, clientSecret, confirmParams: { return_url: window.location.origin + '/complete' }, redirect: 'if_required' }));
+       });`,
+    ),
+  );
 });
 afterAll(async () => {
   await browser?.close();
@@ -100,6 +118,24 @@ describe('Payment Element with confirmPayment', () => {
     });
     await close();
     expect((await merchant.stripe.paymentIntents.retrieve(intent.id)).status).toBe('succeeded');
+  });
+});
+
+describe('Payment Element with a deferred intent', () => {
+  it('collects the card first, then confirms the intent the server made after elements.submit()', async () => {
+    const { context, page, errors } = await openPage(browser);
+    let created: Stripe.PaymentIntent | undefined;
+    await page.exposeFunction('createIntentOnServer', async () => {
+      created = await merchant.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', automatic_payment_methods: { enabled: true } });
+      return created.client_secret;
+    });
+    await page.goto(`${shop.origin}/deferred`);
+    await typeCard(page.frameLocator('iframe[title="Secure payment input frame"]'), '4242 4242 4242 4242');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    expect(await resultOf(page)).toBe('payment_intent: succeeded');
+    expect(errors).toEqual([]);
+    await context.close();
+    expect(await merchant.stripe.paymentIntents.retrieve(created!.id)).toMatchObject({ status: 'succeeded', amount_received: 2500 });
   });
 });
 
