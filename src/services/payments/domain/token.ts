@@ -40,7 +40,6 @@ export const TEST_TOKENS: ReadonlyMap<string, string> = new Map([
   ['tok_chargeDeclinedIncorrectCvc', 'pm_card_chargeDeclinedIncorrectCvc'],
   ['tok_chargeDeclinedProcessingError', 'pm_card_chargeDeclinedProcessingError'],
   ['tok_threeDSecure2Required', 'pm_card_threeDSecure2Required'],
-  ['tok_authenticationRequired', 'pm_card_authenticationRequired'],
 ]);
 
 /** The brand as the legacy card object spells it (`Visa`, `MasterCard`), unlike a PaymentMethod's `visa`. */
