@@ -158,10 +158,13 @@ describe('secrets pushed through every route', () => {
     expect(error).toBeInstanceOf(Stripe.errors.StripeCardError);
     responses.push(JSON.stringify(method), JSON.stringify(intent), JSON.stringify((error as Stripe.errors.StripeError).raw));
 
-    // Basic auth carries the key too; and the other merchant tokenizes the same card.
+    // Basic auth carries the key too; and the other merchant pays with the same card, so its events describe it.
     const basic = Buffer.from(`${t.secret_key}:`).toString('base64');
     expect((await send('/v1/payment_methods', { form: cardForm(VISA), headers: { authorization: `Basic ${basic}` } })).status).toBe(200);
-    expect((await send('/v1/payment_methods', { form: cardForm(VISA), key: other.secret_key })).status).toBe(200);
+    const other_method = await send('/v1/payment_methods', { form: cardForm(VISA), key: other.secret_key });
+    expect(other_method.status).toBe(200);
+    const other_payment = `amount=1200&currency=usd&confirm=true&payment_method=${idOf(other_method.text)}`;
+    expect((await send('/v1/payment_intents', { form: other_payment, key: other.secret_key })).status).toBe(200);
 
     await send('/v1/events?limit=100');
   });
