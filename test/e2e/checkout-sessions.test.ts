@@ -227,6 +227,16 @@ describe('checkout sessions', () => {
     expect(charges.data.map((charge) => charge.status)).toEqual(['succeeded']);
   });
 
+  it('cancels an expired session’s abandoned PaymentIntent, as Stripe does', async () => {
+    const session = await paymentSession();
+    expect((await submitPage(session, '4000000000000002')).status).toBe(402);
+    const left = (await t.stripe.checkout.sessions.retrieve(session.id)).payment_intent as string;
+    expect((await t.stripe.paymentIntents.retrieve(left)).status).toBe('requires_payment_method');
+    await t.stripe.checkout.sessions.expire(session.id);
+    expect(await t.stripe.paymentIntents.retrieve(left)).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
+    expect((await submitPage(session)).status).toBe(400);
+  });
+
   it('refuses a page past 10 card submissions, so a leaked link cannot test cards; nothing reaches the processor', async () => {
     const session = await paymentSession();
     for (let i = 0; i < 10; i++) expect((await submitPage(session, '4000000000000002')).status).toBe(402);

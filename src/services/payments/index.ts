@@ -9,7 +9,7 @@ export { ledgerRecords } from './adapters/ledger-records.js';
 export { paymentMigrations } from './migrations/index.js';
 // The use cases the checkout service's hosted page runs (through the write pipeline) for a session.
 export type { CreatePaymentMethodParams } from './app/payment-methods.js';
-export { authenticateIntent, confirmIntent, createIntent, retrieveIntent } from './app/intents.js';
-export { authenticateSetupIntent, confirmSetupIntent, createSetupIntent, retrieveSetupIntent } from './app/setup-intents.js';
+export { authenticateIntent, cancelIntent, confirmIntent, createIntent, retrieveIntent } from './app/intents.js';
+export { authenticateSetupIntent, cancelSetupIntent, confirmSetupIntent, createSetupIntent, retrieveSetupIntent } from './app/setup-intents.js';
 export { createPaymentMethod } from './app/payment-methods.js';
 export { retrieveCustomer } from './app/customers.js';

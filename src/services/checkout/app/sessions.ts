@@ -13,6 +13,7 @@ import { renderLineItems, renderSession } from '../adapters/render.js';
 import type { SessionFilters } from '../adapters/store.js';
 import { getSession, insertSession, listSessions, updateSession } from '../adapters/store.js';
 import type { CheckoutDeps } from './deps.js';
+import { cancelAbandonedIntent } from './abandon.js';
 
 /** The Checkout Session API: create, retrieve, list, line items and expire. */
 
@@ -211,6 +212,7 @@ export async function expireSession(deps: CheckoutDeps, ctx: OperationContext, i
     ],
     outcome,
   );
+  await cancelAbandonedIntent(deps, expired, ctx.request.id ?? `checkout-expiry-${id}`);
   return outcome;
 }
 
