@@ -47,7 +47,7 @@ beforeAll(async () => {
       t.url,
       merchant.publishable_key,
       FORM,
-      `const elements = stripe.elements({ mode: 'payment', amount: 2500, currency: 'usd' });
+      `const elements = stripe.elements({ mode: 'payment', amount: 2500, currency: 'usd', appearance: { theme: 'night' } });
        elements.create('payment').mount('#payment-element');
        document.getElementById('payment-form').addEventListener('submit', async (event) => {
          event.preventDefault();
@@ -129,11 +129,17 @@ describe('Payment Element with a deferred intent', () => {
       created = await merchant.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', automatic_payment_methods: { enabled: true } });
       return created.client_secret;
     });
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
     await page.goto(`${shop.origin}/deferred`);
     await typeCard(page.frameLocator('iframe[title="Secure payment input frame"]'), '4242 4242 4242 4242');
     await page.getByRole('button', { name: 'Submit' }).click();
     expect(await resultOf(page)).toBe('payment_intent: succeeded');
     expect(errors).toEqual([]);
+    // Options Payrail.js does not apply are said, not silently dropped.
+    expect(warnings).toEqual(['Payrail.js: elements() option "appearance" is not supported and has no effect.']);
     await context.close();
     expect(await merchant.stripe.paymentIntents.retrieve(created!.id)).toMatchObject({ status: 'succeeded', amount_received: 2500 });
   });

@@ -111,10 +111,20 @@ PayrailElement.prototype.createPaymentMethod = function (billingDetails, metadat
   return this.command('createPaymentMethod', { billing_details: billingDetails || undefined, metadata: metadata || undefined });
 };
 
+/** Options Stripe.js takes that Payrail.js does not apply: said once in the console, not silently dropped. */
+var UNAPPLIED_OPTIONS = ['appearance', 'fonts', 'locale', 'loader'];
+
+function warnUnapplied(options, where) {
+  UNAPPLIED_OPTIONS.forEach(function (name) {
+    if (options && options[name] !== undefined) console.warn('Payrail.js: ' + where + ' option "' + name + '" is not supported and has no effect.');
+  });
+}
+
 function ElementsGroup(stripe, options) {
   this.stripe = stripe;
   this.options = options || {};
   this.elements = {};
+  warnUnapplied(this.options, 'elements()');
 }
 
 ElementsGroup.prototype.create = function (type, options) {
