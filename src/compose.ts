@@ -55,6 +55,8 @@ import {
 
 const SANDBOX_POOL_MAX = 10;
 const VAULT_POOL_MAX = 4;
+/** Connections of the write pool opened at start (concurrent queries each take one). */
+const WARM_WRITE_CONNECTIONS = 4;
 
 export interface Platform {
   url: string;
@@ -255,8 +257,8 @@ export async function openPaymentServices(
   const writer = createPool(database.urls.app, config.db_pool_max, poolLimits(config), { merchant_scoped: true });
   const reader = createPool(database.urls.app, Math.max(2, Math.ceil(config.db_pool_max / 2)), poolLimits(config), { read_only: true, merchant_scoped: true });
   // Logged in before the first request: a role that cannot log in stops the start, and the first
-  // payments find a connection open.
-  await Promise.all([writer, reader, vault_reader].map((pool) => pool.query('SELECT 1')));
+  // payments after a start (or a crash) find connections open instead of waiting for new backends.
+  await Promise.all([...Array<Pool>(WARM_WRITE_CONNECTIONS).fill(writer), reader, vault_reader].map((pool) => pool.query('SELECT 1')));
   const lease = await takeProcessLease(database.url, (error) => context.logger.warn({ err: error }, 'process lease connection lost; reconnecting'));
   // The sandbox stands in for a remote processor. Its records commit without waiting for the WAL
   // flush: Payrail's own durable commit of an answer flushes the WAL that holds the record behind it,
