@@ -94,6 +94,28 @@ describe('expanding what Stripe documents', () => {
     const with_customer = await t.stripe.paymentMethods.retrieve(method!.id, { expand: ['customer'] });
     expect(with_customer.customer).toMatchObject({ id: customer.id, object: 'customer' });
   });
+
+  it("includes a customer's sources, subscriptions and tax ids only when expanded, as empty lists", async () => {
+    const customer = await t.stripe.customers.create({ email: 'includable@example.com' });
+    expect(customer).not.toHaveProperty('sources');
+    expect(customer).not.toHaveProperty('subscriptions');
+    const expanded = await t.stripe.customers.retrieve(customer.id, { expand: ['sources', 'subscriptions', 'tax_ids'] });
+    for (const list of ['sources', 'subscriptions', 'tax_ids'] as const) {
+      expect((expanded as Stripe.Customer)[list]).toEqual({
+        object: 'list',
+        data: [],
+        has_more: false,
+        total_count: 0,
+        url: `/v1/customers/${customer.id}/${list}`,
+      });
+    }
+    expect(stripeSchemaProblems('customer', expanded)).toEqual([]);
+    const page = await t.stripe.customers.list({ email: 'includable@example.com', expand: ['data.subscriptions'] });
+    expect(page.data[0]?.subscriptions?.data).toEqual([]);
+    expect(page.data[0]).not.toHaveProperty('sources');
+    await t.stripe.customers.del(customer.id);
+    expect(await t.stripe.customers.retrieve(customer.id, { expand: ['sources'] })).toEqual({ id: customer.id, object: 'customer', deleted: true });
+  });
 });
 
 describe('expanding what cannot be expanded', () => {

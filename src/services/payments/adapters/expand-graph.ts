@@ -27,9 +27,15 @@ export interface Edge {
   to: ObjectType;
   /** The field holds this kind of object's id, replaced by the object when expanded. */
   load?: Loadable;
+  /**
+   * The field is left out of the object unless expanded (Stripe's includable lists, such as a
+   * customer's `sources` since 2020-08-27); Payrail has none of their items, so it is an empty list.
+   */
+  included_list?: true;
 }
 
 const NULL_ALWAYS: Edge = { to: 'opaque' };
+const EMPTY_WHEN_INCLUDED: Edge = { to: 'opaque', included_list: true };
 
 export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
   payment_intent: {
@@ -81,6 +87,9 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     invoice_settings: { to: 'invoice_settings' },
     default_source: NULL_ALWAYS,
     test_clock: NULL_ALWAYS,
+    sources: EMPTY_WHEN_INCLUDED,
+    subscriptions: EMPTY_WHEN_INCLUDED,
+    tax_ids: EMPTY_WHEN_INCLUDED,
   },
   setup_attempt: {
     customer: { to: 'customer', load: 'customer' },

@@ -52,12 +52,18 @@ async function expandPath(deps: PaymentsDeps, merchant_id: string, value: Json, 
     return { ...value, data: await Promise.all(data.map((item) => expandPath(deps, merchant_id, item, item_type, rest))) };
   }
   const edge = GRAPH[type][field];
-  let child: unknown = value[field];
+  let child: unknown = value[field] ?? (edge?.included_list ? includedList(value, field) : undefined);
   if (!edge || child === null || child === undefined) return value;
   if (typeof child === 'string' && edge.load) child = await LOADERS[edge.load](deps, merchant_id, child);
   if (typeof child !== 'object' || child === null) return value;
   const next_type = (child as Json).object === 'list' ? 'list' : edge.to;
   return { ...value, [field]: await expandPath(deps, merchant_id, child as Json, next_type, rest) };
+}
+
+/** An includable list Payrail has no items for, as Stripe renders an empty one; a deleted object has none. */
+function includedList(owner: Json, field: string): Json | undefined {
+  if (owner.deleted || typeof owner.id !== 'string' || typeof owner.object !== 'string') return undefined;
+  return { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/${owner.object}s/${owner.id}/${field}` };
 }
 
 const LEDGER_WAIT_MS = 5_000;
