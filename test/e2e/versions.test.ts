@@ -135,6 +135,15 @@ describe('Stripe-Version', () => {
     const customer = await request('/v1/customers', { 'stripe-version': '2022-08-01' }, 'email=c@example.com');
     expect(customer.body).not.toHaveProperty('sources');
   });
+
+  it('makes a card intent by default before 2023-08-16, when automatic payment methods were not on by default', async () => {
+    const old = await sdk('2020-08-27').paymentIntents.create({ amount: 1200, currency: 'usd' });
+    expect(old).toMatchObject({ payment_method_types: ['card'], automatic_payment_methods: null });
+    const chosen = await sdk('2022-08-01').paymentIntents.create({ amount: 1200, currency: 'usd', automatic_payment_methods: { enabled: true } });
+    expect(chosen.automatic_payment_methods).toEqual({ enabled: true, allow_redirects: 'always' });
+    const current = await t.stripe.paymentIntents.create({ amount: 1200, currency: 'usd' });
+    expect(current.automatic_payment_methods).toEqual({ enabled: true, allow_redirects: 'always' });
+  });
 });
 
 describe('Stripe-Account', () => {

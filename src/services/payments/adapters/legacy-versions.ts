@@ -16,12 +16,18 @@ import { applyExpand } from './expand.js';
  */
 const CHARGES_ON_INTENTS_UNTIL = '2022-11-15';
 const CUSTOMER_LISTS_UNTIL = '2020-08-27';
+/** From 2023-08-16 an intent made without `payment_method_types` has automatic payment methods on; before, it was a card intent. */
+const AUTOMATIC_METHODS_DEFAULT_FROM = '2023-08-16';
 /** Stripe listed at most this many of an intent's charges. */
 const INTENT_CHARGES_LIMIT = 10;
 
 type Json = Record<string, unknown>;
 
 export function registerLegacyShapes(app: FastifyInstance, deps: PaymentsDeps): void {
+  app.addHook('preHandler', async (request, reply) => {
+    const version = reply.getHeader('stripe-version');
+    if (typeof version === 'string' && version < AUTOMATIC_METHODS_DEFAULT_FROM) defaultToCards(request);
+  });
   // Before the handler: a path into `charges` in a version without them is a 400 that changes nothing.
   app.addHook('preHandler', async (request, reply) => {
     const version = reply.getHeader('stripe-version');
@@ -42,6 +48,17 @@ export function registerLegacyShapes(app: FastifyInstance, deps: PaymentsDeps): 
     const shape: Shape = { version, charge_paths };
     return JSON.stringify(await withMerchant(merchant_id, () => reshape(deps, merchant_id, body, shape)));
   });
+}
+
+/**
+ * Before 2023-08-16 a PaymentIntent created with neither `payment_method_types` nor
+ * `automatic_payment_methods` took `payment_method_types: ['card']`, and showed no automatic methods.
+ */
+function defaultToCards(request: FastifyRequest): void {
+  if (request.method !== 'POST' || request.routeOptions.url !== '/v1/payment_intents') return;
+  const body = request.body as Json | undefined;
+  if (typeof body !== 'object' || body === null || body.payment_method_types !== undefined || body.automatic_payment_methods !== undefined) return;
+  body.payment_method_types = ['card'];
 }
 
 interface Shape {
