@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PayrailError } from '../../src/kernel/errors.js';
-import { EXPAND_MAX_DEPTH, EXPAND_MAX_PATHS, expand, parseParams } from '../../src/platform/http/params.js';
+import { EXPAND_MAX_DEPTH, EXPAND_MAX_ENTRIES, EXPAND_MAX_PATHS, expand, parseParams } from '../../src/platform/http/params.js';
 import { FailureWindows } from '../../src/services/gateway/domain/failure-window.js';
 import { TokenBuckets } from '../../src/services/gateway/domain/rate-limit.js';
 import { WRITE_COST, requestCost } from '../../src/services/gateway/domain/request-cost.js';
@@ -20,6 +20,13 @@ const refusal = (value: unknown): PayrailError => {
 };
 
 describe('expand[] parsing', () => {
+  it('names the entry limit when more entries than it are sent, repeats included', () => {
+    expect(parsed(Array.from({ length: EXPAND_MAX_ENTRIES }, () => 'customer'))).toEqual(['customer']);
+    const error = refusal(Array.from({ length: EXPAND_MAX_ENTRIES + 1 }, () => 'customer'));
+    expect(error).toMatchObject({ code: 'parameter_invalid', param: 'expand' });
+    expect(error.message).toBe(`expand takes at most ${EXPAND_MAX_ENTRIES} entries, repeats included.`);
+  });
+
   it('de-duplicates repeated paths, so repeats cannot multiply the work', () => {
     expect(parsed(Array.from({ length: 100 }, () => 'customer'))).toEqual(['customer']);
     expect(parsed({ 0: 'customer', 1: 'latest_charge', 2: 'customer' })).toEqual(['customer', 'latest_charge']);

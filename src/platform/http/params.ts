@@ -118,7 +118,7 @@ export const EXPAND_MAX_DEPTH = 4;
 /** Distinct paths per request: each one is a load per object returned, so the count bounds the work. */
 export const EXPAND_MAX_PATHS = 10;
 /** Sent entries, repeats included, before de-duplication; the form parser caps parameters anyway. */
-const EXPAND_MAX_ENTRIES = 100;
+export const EXPAND_MAX_ENTRIES = 100;
 const EXPAND_PATH = /^[a-z0-9_]{1,100}(?:\.[a-z0-9_]{1,100})*$/;
 
 /** The entries of `expand` as sent: `expand[]=a&expand[]=b`, `expand[0]=a`, a JSON array or one string. */
@@ -133,8 +133,8 @@ export function expandEntries(value: unknown): unknown[] {
 export const expand = () =>
   z.unknown().transform((value, ctx) => {
     const entries = expandEntries(value);
-    if (entries.length > EXPAND_MAX_ENTRIES || !entries.every((v): v is string => typeof v === 'string'))
-      return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
+    if (entries.length > EXPAND_MAX_ENTRIES) return fail(ctx, 'parameter_invalid', `expand takes at most ${EXPAND_MAX_ENTRIES} entries, repeats included.`);
+    if (!entries.every((v): v is string => typeof v === 'string')) return fail(ctx, 'parameter_invalid', 'expand must be a list of field paths.');
     const paths = [...new Set(entries)];
     const malformed = paths.find((path) => !EXPAND_PATH.test(path));
     if (malformed !== undefined)
