@@ -254,6 +254,23 @@ describe('PaymentIntent parameters', () => {
     expect(await intentCount()).toBe(before);
   });
 
+  it("refuses a refund's cash-balance and Connect parameters with the reason, refunding nothing", async () => {
+    const intent = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ origin: 'customer_balance' }, 'origin', /cash balance are not supported/],
+      [{ customer: 'cus_1', currency: 'usd' }, 'currency', /cash balance are not supported/],
+      [{ instructions_email: 'a@example.com' }, 'instructions_email', /cash balance are not supported/],
+      [{ reverse_transfer: true }, 'reverse_transfer', /Connected accounts/],
+      [{ refund_application_fee: true }, 'refund_application_fee', /Connected accounts/],
+    ];
+    for (const [params, param, reason] of cases) {
+      const error = await rejection(t.stripe.refunds.create({ payment_intent: intent.id, ...params }));
+      expect(error, JSON.stringify(params)).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param });
+      expect(error.message).toMatch(reason);
+    }
+    expect((await t.stripe.refunds.list({ payment_intent: intent.id })).data).toHaveLength(0);
+  });
+
   it('updates shipping and card options, and clears shipping with ""', async () => {
     const intent = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd' });
     const updated = await t.stripe.paymentIntents.update(intent.id, {

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import type { IdKind } from '../../../kernel/ids.js';
 import * as P from '../../../platform/http/params.js';
-import { expandFor } from './param-shapes.js';
+import { connectRefusal, expandFor, unsupported } from './param-shapes.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { createRefund } from '../app/charges.js';
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'] as const;
+
+/** Stripe's refunds to a customer's cash balance take these; Payrail keeps no cash balances. */
+const CASH_BALANCE = 'Refunds to a customer cash balance are not supported.';
 
 const refundSchema = z.strictObject({
   charge: P.nonEmptyText(255).optional(),
@@ -15,6 +18,12 @@ const refundSchema = z.strictObject({
   reason: P.oneOf(REFUND_REASONS).optional(),
   metadata: P.metadata().optional(),
   expand: expandFor('refund').optional(),
+  currency: unsupported('currency', CASH_BALANCE).optional(),
+  customer: unsupported('customer', CASH_BALANCE).optional(),
+  instructions_email: unsupported('instructions_email', CASH_BALANCE).optional(),
+  origin: unsupported('origin', CASH_BALANCE).optional(),
+  refund_application_fee: connectRefusal('refund_application_fee').optional(),
+  reverse_transfer: connectRefusal('reverse_transfer').optional(),
 });
 
 /**
