@@ -163,6 +163,27 @@ describe('/v1/webhook_endpoints', () => {
     expect((await other.stripe.webhookEndpoints.list()).data).toEqual([]);
     await t.stripe.webhookEndpoints.del(mine.id);
   });
+
+  it('refuses any expand[] path, since an endpoint has nothing to expand, creating nothing', async () => {
+    const before = (await t.stripe.webhookEndpoints.list({ limit: 100 })).data.length;
+    const unexpandable = { statusCode: 400, code: 'parameter_invalid', param: 'expand', message: 'This property cannot be expanded (secret).' };
+    const created = await t.stripe.webhookEndpoints
+      .create({ url: 'https://example.com/expand', enabled_events: ['*'], expand: ['secret'] })
+      .catch((e: Stripe.errors.StripeError) => e);
+    expect(created).toMatchObject(unexpandable);
+    expect((await t.stripe.webhookEndpoints.list({ limit: 100 })).data).toHaveLength(before);
+    const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/expand', enabled_events: ['*'] });
+    const retrieved = await t.stripe.webhookEndpoints.retrieve(endpoint.id, { expand: ['secret'] }).catch((e: Stripe.errors.StripeError) => e);
+    expect(retrieved).toMatchObject(unexpandable);
+    const updated = await t.stripe.webhookEndpoints
+      .update(endpoint.id, { description: 'changed', expand: ['secret'] })
+      .catch((e: Stripe.errors.StripeError) => e);
+    expect(updated).toMatchObject(unexpandable);
+    expect((await t.stripe.webhookEndpoints.retrieve(endpoint.id)).description).toBeNull();
+    const listed = await t.stripe.webhookEndpoints.list({ expand: ['data.secret'] }).catch((e: Stripe.errors.StripeError) => e);
+    expect(listed).toMatchObject({ statusCode: 400, param: 'expand' });
+    await t.stripe.webhookEndpoints.del(endpoint.id);
+  });
 });
 
 describe('signed delivery', () => {

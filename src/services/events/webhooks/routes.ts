@@ -5,6 +5,7 @@ import type { MutationHandler } from '../../../platform/http/mutation.js';
 import { pathId, routeKit } from '../../../platform/http/routes.js';
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import * as P from '../../../platform/http/params.js';
+import { expandable, expandableList } from '../../../platform/http/expandable.js';
 import { merchantOf } from '../../../platform/http/request-context.js';
 import * as Endpoints from './endpoints.js';
 import { WEBHOOK_ENDPOINT_LIMITS } from './endpoints.js';
@@ -14,6 +15,9 @@ import type { DestinationPolicy } from './destinations.js';
 /** /v1/webhook_endpoints, through the one write pipeline (validation, idempotency, commit). */
 
 const EVENT_TYPE_LENGTH_MAX = 100;
+/** A webhook endpoint has no expandable field: any `expand[]` path is a 400, as on Stripe, before anything is written. */
+const nothingExpands = () => false;
+const noExpansion = () => expandable(nothingExpands).optional();
 
 const createSchema = z.strictObject({
   url: P.nonEmptyText(WEBHOOK_ENDPOINT_LIMITS.url_length_max),
@@ -22,7 +26,7 @@ const createSchema = z.strictObject({
   metadata: P.metadata().optional(),
   api_version: P.text(32).optional(),
   connect: P.boolean().optional(),
-  expand: P.expand().optional(),
+  expand: noExpansion(),
 });
 
 const updateSchema = z.strictObject({
@@ -31,12 +35,12 @@ const updateSchema = z.strictObject({
   description: P.clearableText(5000).optional(),
   metadata: P.metadata().optional(),
   disabled: P.boolean().optional(),
-  expand: P.expand().optional(),
+  expand: noExpansion(),
 });
 
-const emptySchema = z.strictObject({ expand: P.expand().optional() });
-const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
-const listSchema = z.strictObject(P.listParams);
+const emptySchema = z.strictObject({ expand: noExpansion() });
+const retrieveSchema = z.strictObject({ expand: noExpansion() });
+const listSchema = z.strictObject({ ...P.listParams, expand: expandableList(nothingExpands).optional() });
 
 /**
  * Registers the routes on the gateway. The signing secrets are sealed with `secrets`; the delivery
