@@ -75,7 +75,7 @@ describe('a merchant-scoped pool', () => {
           });
         }),
       );
-      expect(seen.filter(({ merchant, n }) => n !== CUSTOMERS[merchant])).toEqual([]);
+      expect(seen.filter(({ merchant, n }) => n !== CUSTOMERS[merchant as typeof A | typeof B])).toEqual([]);
     } finally {
       await pool.end();
     }
