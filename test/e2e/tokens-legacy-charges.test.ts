@@ -73,6 +73,15 @@ describe('tokens', () => {
     expect(bank.message).not.toContain('000123456789');
     expect(await rejection(t.stripe.tokens.retrieve('tok_missing'))).toMatchObject({ statusCode: 404, code: 'resource_missing' });
   });
+
+  it('refuses expand[] on tokens, which have nothing to expand, rather than ignoring it', async () => {
+    const unexpandable = { statusCode: 400, code: 'parameter_invalid', param: 'expand', message: 'This property cannot be expanded (card.customer).' };
+    const created = await rejection(t.stripe.tokens.create({ card: { number: CARD_NUMBER, exp_month: '12', exp_year: '2034' }, expand: ['card.customer'] }));
+    expect(created).toMatchObject(unexpandable);
+    expect(created.message).not.toContain(CARD_NUMBER);
+    const token = await cardToken();
+    expect(await rejection(t.stripe.tokens.retrieve(token.id, { expand: ['card.customer'] }))).toMatchObject(unexpandable);
+  });
 });
 
 describe('PaymentMethods from tokens', () => {

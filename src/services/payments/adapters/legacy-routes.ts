@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as P from '../../../platform/http/params.js';
+import { expandable } from '../../../platform/http/expandable.js';
 import type { RouteKit } from '../../../platform/http/routes.js';
 import { pathId as id } from '../../../platform/http/routes.js';
 import * as Tokens from '../app/tokens.js';
@@ -28,6 +29,8 @@ const tokenCard = z.strictObject({
 });
 
 const ONLY_CARD_TOKENS = 'Payrail makes card tokens only.';
+/** A token's card is embedded and its references are always null: any `expand[]` path is a 400, as an unknown path is on Stripe. */
+const tokenExpand = () => expandable(() => false).optional();
 
 export const createTokenSchema = z.strictObject({
   // Optional here so an unsupported kind of token is named as such; a card token without it is refused in the use case.
@@ -38,7 +41,7 @@ export const createTokenSchema = z.strictObject({
   account: S.connectRefusal('account').optional(),
   person: S.connectRefusal('person').optional(),
   customer: S.connectRefusal('customer').optional(),
-  expand: P.expand().optional(),
+  expand: tokenExpand(),
 });
 
 export const createChargeSchema = z.strictObject({
@@ -89,7 +92,7 @@ export const cardOrToken = () =>
     return z.NEVER;
   });
 
-const retrieveTokenSchema = z.strictObject({ expand: P.expand().optional() });
+const retrieveTokenSchema = z.strictObject({ expand: tokenExpand() });
 
 /** A legacy charge reserves what its attempt creates, as a PaymentIntent's create-and-confirm does. */
 const CHARGE_RESERVES = ['payment_intent', 'charge'] as const;
