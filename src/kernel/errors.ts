@@ -45,7 +45,11 @@ export const ERROR_CODES = {
   payment_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent is not in a state that allows this operation.' },
   payment_method_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentMethod is not in a state that allows this operation.' },
   setup_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The SetupIntent is not in a state that allows this operation.' },
-  checkout_session_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The Checkout Session is not in a state that allows this operation.' },
+  checkout_session_unexpected_state: {
+    type: 'invalid_request_error',
+    status: 400,
+    message: 'The Checkout Session is not in a state that allows this operation.',
+  },
   token_already_used: { type: 'invalid_request_error', status: 400, message: 'You cannot use a token more than once.' },
   payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
