@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { ApiKeyResolver, AuthenticatedKey } from '../../merchants/index.js';
 import { allows, publishableRule, requiredPermission, stripePermissionName } from '../../merchants/index.js';
+import { publishableView } from '../domain/publishable-view.js';
 
 const MAX_KEY_LENGTH = 200;
 
@@ -85,6 +86,17 @@ export async function checkClientSecret(request: FastifyRequest, check: ClientSe
       message: 'The client_secret provided does not match the client_secret associated with this object.',
     });
   }
+}
+
+/**
+ * An answer to a publishable key on a `client_secret` route (retrieve, confirm, the 3-D Secure step)
+ * carries only the intent's publishable fields, as Stripe's does: the key and the secret are both in
+ * the customer's browser, and must not show the merchant's customer, metadata or charges.
+ */
+export function publishablePayload(request: FastifyRequest, payload: unknown): unknown {
+  const key = request.api_key;
+  if (key?.kind !== 'publishable' || publishableRule(request.method, routeOf(request)) !== 'client_secret' || typeof payload !== 'string') return payload;
+  return JSON.stringify(publishableView(JSON.parse(payload)));
 }
 
 function secretKeyRequired(): PayrailError {

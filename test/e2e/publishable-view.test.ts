@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestPlatform } from '../support/platform.js';
+import { startTestPlatform } from '../support/platform.js';
+
+/**
+ * A publishable key and an intent's client_secret both sit in the customer's browser. What they reach
+ * must be Stripe's publishable subset of the intent: never the merchant's customer (email, address),
+ * metadata or charges, even when asked to expand them.
+ */
+
+const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+let t: TestPlatform;
+let publishable_key = '';
+
+beforeAll(async () => {
+  t = await startTestPlatform({ admin_token: ADMIN_TOKEN });
+  const merchant_id = (await t.owner.query<{ id: string }>('SELECT id FROM merchants.merchants')).rows[0]?.id ?? '';
+  const created = await fetch(`${t.url}/admin/v1/merchants/${merchant_id}/api_keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'type=publishable',
+  });
+  publishable_key = String(((await created.json()) as { secret?: string }).secret);
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function asBrowser(method: 'GET' | 'POST', path: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const params = new URLSearchParams(form).toString();
+  const response = await fetch(method === 'GET' ? `${t.url}${path}?${params}` : `${t.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${publishable_key}`, ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    ...(method === 'POST' ? { body: params } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const PRIVATE_FIELDS = ['customer', 'metadata', 'latest_charge', 'amount_received', 'statement_descriptor', 'transfer_data'];
+
+describe('an intent reached with a publishable key', () => {
+  it('shows only its publishable fields, with or without expand, and the secret key still sees everything', async () => {
+    const customer = await t.stripe.customers.create({ email: 'victim@example.com', address: { line1: '1 Private Street' } });
+    const intent = await t.stripe.paymentIntents.create({ amount: 1500, currency: 'usd', customer: customer.id, metadata: { note: 'internal' } });
+    const client_secret = String(intent.client_secret);
+
+    const plain = await asBrowser('GET', `/v1/payment_intents/${intent.id}`, { client_secret });
+    const expanded = await asBrowser('GET', `/v1/payment_intents/${intent.id}`, { client_secret, 'expand[]': 'customer' });
+    for (const answer of [plain, expanded]) {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({
+        id: intent.id,
+        object: 'payment_intent',
+        amount: 1500,
+        currency: 'usd',
+        status: 'requires_payment_method',
+        client_secret,
+      });
+      for (const field of PRIVATE_FIELDS) expect(answer.body).not.toHaveProperty(field);
+      expect(JSON.stringify(answer.body)).not.toMatch(/victim@example\.com|Private Street|internal/);
+    }
+    const full = await t.stripe.paymentIntents.retrieve(intent.id, { expand: ['customer'] });
+    expect(full.metadata).toEqual({ note: 'internal' });
+    expect((full.customer as { email?: string }).email).toBe('victim@example.com');
+  });
+
+  it('confirms and authenticates with the same subset, and its errors are untouched', async () => {
+    const intent = await t.stripe.paymentIntents.create({ amount: 2500, currency: 'usd', metadata: { order: 'o-17' } });
+    const client_secret = String(intent.client_secret);
+    const confirmed = await asBrowser('POST', `/v1/payment_intents/${intent.id}/confirm`, { client_secret, payment_method: 'pm_card_authenticationRequired' });
+    expect(confirmed.body).toMatchObject({ status: 'requires_action', next_action: { type: 'redirect_to_url' } });
+    expect(confirmed.body).not.toHaveProperty('metadata');
+    const authenticated = await asBrowser('POST', `/v1/test_helpers/payment_intents/${intent.id}/authenticate`, { client_secret, outcome: 'succeeded' });
+    expect(authenticated.body).toMatchObject({ id: intent.id, status: 'succeeded', payment_method: 'pm_card_authenticationRequired' });
+    for (const field of PRIVATE_FIELDS) expect(authenticated.body).not.toHaveProperty(field);
+    const forged = await asBrowser('GET', `/v1/payment_intents/${intent.id}`, { client_secret: `${intent.id}_secret_forged` });
+    expect(forged).toMatchObject({ status: 400, body: { error: { code: 'parameter_invalid', param: 'client_secret' } } });
+  });
+
+  it('shows a SetupIntent only its publishable fields', async () => {
+    const customer = await t.stripe.customers.create({ email: 'saver@example.com' });
+    const setup = await t.stripe.setupIntents.create({ customer: customer.id, metadata: { note: 'internal' } });
+    const answer = await asBrowser('GET', `/v1/setup_intents/${setup.id}`, { client_secret: String(setup.client_secret) });
+    expect(answer.body).toMatchObject({ id: setup.id, object: 'setup_intent', status: 'requires_payment_method', usage: 'off_session' });
+    for (const field of ['customer', 'metadata', 'latest_attempt', 'mandate']) expect(answer.body).not.toHaveProperty(field);
+  });
+});
