@@ -110,6 +110,20 @@ describe('pagination', () => {
     expect(backwards.map((pi) => pi.id)).toEqual(all_ids.slice(0, 200).reverse());
   });
 
+  it('refuses a cursor that names no object of the merchant, and both cursors at once', async () => {
+    for (const param of ['starting_after', 'ending_before'] as const) {
+      const unknown = await rejection(stripe.paymentIntents.list({ limit: 10, [param]: 'pi_zzzzunknown' }));
+      expect(unknown).toMatchObject({ statusCode: 404, code: 'resource_missing', param });
+      expect(unknown.message).toContain('pi_zzzzunknown');
+      // Another merchant's intent is no cursor either.
+      const foreign = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd' });
+      expect(await rejection(stripe.paymentIntents.list({ [param]: foreign.id }))).toMatchObject({ statusCode: 404, param });
+    }
+    const both = await rejection(stripe.paymentIntents.list({ starting_after: all_ids[10]!, ending_before: all_ids[20]! }));
+    expect(both).toMatchObject({ statusCode: 400, code: 'parameters_exclusive', param: 'ending_before' });
+    expect(await rejection(t.stripe.customers.list({ starting_after: 'cus_missing' }))).toMatchObject({ statusCode: 404, param: 'starting_after' });
+  });
+
   it('filters on created', async () => {
     const created_of = (b: number) => batches[b]!.map((pi) => pi.created);
     const start_of = (b: number) => Math.min(...created_of(b));
