@@ -4,9 +4,10 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 
 /**
- * A publishable key and an intent's client_secret both sit in the customer's browser. What they reach
- * must be Stripe's publishable subset of the intent: never the merchant's customer (email, address),
- * metadata or charges, even when asked to expand them.
+ * What a key reaches beyond its route. A publishable key and an intent's client_secret both sit in the
+ * customer's browser: they get Stripe's publishable subset of the intent, never the merchant's customer
+ * (email, address), metadata or charges, even when asked to expand them. A restricted key's `expand[]`
+ * loads only resources it may read.
  */
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
@@ -23,15 +24,32 @@ beforeAll(async () => {
   });
   publishable_key = String(((await created.json()) as { secret?: string }).secret);
 }, 60_000);
+
+async function restrictedKey(permissions: Record<string, 'read' | 'write'>): Promise<string> {
+  const merchant_id = (await t.owner.query<{ id: string }>('SELECT id FROM merchants.merchants')).rows[0]?.id ?? '';
+  const form = new URLSearchParams({ type: 'restricted' });
+  for (const [resource, access] of Object.entries(permissions)) form.set(`permissions[${resource}]`, access);
+  const created = await fetch(`${t.url}/admin/v1/merchants/${merchant_id}/api_keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+  });
+  return String(((await created.json()) as { secret?: string }).secret);
+}
 afterAll(async () => {
   await t?.stop();
 });
 
-async function asBrowser(method: 'GET' | 'POST', path: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function asBrowser(
+  method: 'GET' | 'POST',
+  path: string,
+  form: Record<string, string>,
+  key = publishable_key,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const params = new URLSearchParams(form).toString();
   const response = await fetch(method === 'GET' ? `${t.url}${path}?${params}` : `${t.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${publishable_key}`, ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    headers: { authorization: `Bearer ${key}`, ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
     ...(method === 'POST' ? { body: params } : {}),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -84,5 +102,29 @@ describe('an intent reached with a publishable key', () => {
     const answer = await asBrowser('GET', `/v1/setup_intents/${setup.id}`, { client_secret: String(setup.client_secret) });
     expect(answer.body).toMatchObject({ id: setup.id, object: 'setup_intent', status: 'requires_payment_method', usage: 'off_session' });
     for (const field of ['customer', 'metadata', 'latest_attempt', 'mandate']) expect(answer.body).not.toHaveProperty(field);
+  });
+});
+
+describe("a restricted key's expand[]", () => {
+  it('loads only resources the key may read, and is refused as Stripe refuses it otherwise', async () => {
+    const customer = await t.stripe.customers.create({ email: 'hidden@example.com' });
+    const paid = await t.stripe.paymentIntents.create({ amount: 900, currency: 'usd', customer: customer.id, payment_method: 'pm_card_visa', confirm: true });
+    const charge_id = typeof paid.latest_charge === 'string' ? paid.latest_charge : '';
+    expect(charge_id).toMatch(/^ch_/);
+    const charges_only = await restrictedKey({ charges: 'read' });
+    for (const path of ['payment_intent', 'customer', 'balance_transaction', 'refunds']) {
+      const refused = await asBrowser('GET', `/v1/charges/${charge_id}`, { 'expand[]': path }, charges_only);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({ error: { type: 'invalid_request_error', code: 'permission_denied' } });
+      expect(JSON.stringify(refused.body)).not.toContain('hidden@example.com');
+    }
+    const listed = await asBrowser('GET', '/v1/charges', { 'expand[]': 'data.customer' }, charges_only);
+    expect(listed.body).toMatchObject({ error: { code: 'permission_denied' } });
+    expect(JSON.stringify(listed.body)).toContain("'rak_customer_read'");
+    expect((await asBrowser('GET', `/v1/charges/${charge_id}`, {}, charges_only)).body).toMatchObject({ id: charge_id, customer: customer.id });
+
+    const with_customers = await restrictedKey({ charges: 'read', customers: 'read' });
+    const expanded = await asBrowser('GET', `/v1/charges/${charge_id}`, { 'expand[]': 'customer' }, with_customers);
+    expect(expanded.body).toMatchObject({ id: charge_id, customer: { id: customer.id, email: 'hidden@example.com' } });
   });
 });

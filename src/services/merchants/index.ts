@@ -2,7 +2,7 @@
 export type { ApiKeyKind, Permissions, Access } from './domain/api-keys.js';
 export { keyShape, weakKeyReason } from './domain/api-keys.js';
 export type { RequiredPermission, PublishableRule } from './domain/permissions.js';
-export { RESOURCES, allows, isResource, publishableRule, requiredPermission, stripePermissionName } from './domain/permissions.js';
+export { RESOURCES, allows, expansionPermissions, isResource, publishableRule, requiredPermission, stripePermissionName } from './domain/permissions.js';
 export type { ApiKeyRecord, ApiKeyStatus, KeyStore, NewKey } from './app/api-keys.js';
 export { KeyAdminError, createApiKey, keyStatus, listApiKeys, revokeApiKey, rollApiKey } from './app/api-keys.js';
 export type { AuthenticatedKey } from './app/resolver.js';

@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { ApiKeyResolver, AuthenticatedKey } from '../../merchants/index.js';
-import { allows, publishableRule, requiredPermission, stripePermissionName } from '../../merchants/index.js';
+import type { RequiredPermission } from '../../merchants/index.js';
+import { allows, expansionPermissions, publishableRule, requiredPermission, stripePermissionName } from '../../merchants/index.js';
+import { expandEntries } from '../../../platform/http/params.js';
 import { publishableView } from '../domain/publishable-view.js';
 
 const MAX_KEY_LENGTH = 200;
@@ -57,16 +59,26 @@ function routeOf(request: FastifyRequest): string {
 function authorizeRoute(request: FastifyRequest, key: AuthenticatedKey): void {
   const route = routeOf(request);
   if (key.kind === 'publishable' && !publishableRule(request.method, route)) throw secretKeyRequired();
-  if (key.kind === 'restricted') {
-    const required = requiredPermission(request.method, route);
-    if (!allows(key.permissions ?? {}, required)) {
-      throw new PayrailError('permission_denied', {
-        message:
-          `The provided key does not have the required permissions for this endpoint on account '${key.merchant_id}'. ` +
-          `Having the '${stripePermissionName(required)}' permission would allow this request to continue.`,
-      });
-    }
-  }
+  if (key.kind === 'restricted') refuseUnlessAllowed(key, requiredPermission(request.method, route));
+}
+
+function refuseUnlessAllowed(key: AuthenticatedKey, required: RequiredPermission): void {
+  if (allows(key.permissions ?? {}, required)) return;
+  throw new PayrailError('permission_denied', {
+    message:
+      `The provided key does not have the required permissions for this endpoint on account '${key.merchant_id}'. ` +
+      `Having the '${stripePermissionName(required)}' permission would allow this request to continue.`,
+  });
+}
+
+/** A restricted key's `expand[]` (read once the body is parsed) reaches only resources it may read. */
+export function checkExpandPermissions(request: FastifyRequest): void {
+  const key = request.api_key;
+  if (key?.kind !== 'restricted') return;
+  const source = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
+  if (source?.expand === undefined) return;
+  const paths = expandEntries(source.expand).filter((entry): entry is string => typeof entry === 'string');
+  for (const required of expansionPermissions(paths)) refuseUnlessAllowed(key, required);
 }
 
 /**

@@ -3,7 +3,7 @@ import { metrics } from '../../../platform/metrics.js';
 import type { ApiKeyResolver } from '../../merchants/index.js';
 import { API_VERSION } from '../../events/index.js';
 import type { ClientSecretCheck } from './auth.js';
-import { authenticate, checkClientSecret, publishablePayload } from './auth.js';
+import { authenticate, checkClientSecret, checkExpandPermissions, publishablePayload } from './auth.js';
 import { answeredVersion, refuseOtherAccount } from './api-versions.js';
 import { refuseThrottledAddress } from './limit-hooks.js';
 import type { RequestLimits } from './request-limits.js';
@@ -36,6 +36,7 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
 
   // Publishable keys' client_secret is in the body for POSTs: checked once the body is parsed.
   app.addHook('preValidation', async (request) => checkClientSecret(request, deps.client_secrets));
+  app.addHook('preValidation', async (request) => checkExpandPermissions(request));
   app.addHook('onSend', async (request, _reply, payload) => publishablePayload(request, payload));
 
   app.addHook('onResponse', async (request, reply) => {

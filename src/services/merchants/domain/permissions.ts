@@ -58,6 +58,31 @@ export function allows(permissions: Permissions, required: RequiredPermission): 
   return granted === 'write' || (granted === 'read' && required.access === 'read');
 }
 
+/**
+ * Fields whose expansion loads another resource's object (`expand[]=payment_intent` on a charge):
+ * a restricted key needs read on that resource too, as on Stripe, or expanding would read around
+ * its permissions. Other segments (`data`, `invoice_settings`, `last_payment_error`) load nothing.
+ */
+const EXPANDED_RESOURCES: Readonly<Record<string, string>> = {
+  customer: 'customers',
+  payment_intent: 'payment_intents',
+  charge: 'charges',
+  latest_charge: 'charges',
+  charges: 'charges',
+  refunds: 'refunds',
+  payment_method: 'payment_methods',
+  default_payment_method: 'payment_methods',
+  balance_transaction: 'balance_transactions',
+  setup_intent: 'setup_intents',
+  latest_attempt: 'setup_intents',
+};
+
+/** The read permissions the `expand[]` paths of a request need, each resource once. */
+export function expansionPermissions(paths: readonly string[]): RequiredPermission[] {
+  const resources = new Set(paths.flatMap((path) => path.split('.').flatMap((segment) => EXPANDED_RESOURCES[segment] ?? [])));
+  return [...resources].map((resource) => ({ resource, access: 'read' }));
+}
+
 /** `rak_charge_write`: the name Stripe's 403 gives the missing permission. */
 export function stripePermissionName(required: RequiredPermission): string {
   const singular = STRIPE_PERMISSION_NAMES[required.resource] ?? required.resource.replace(/ies$/, 'y').replace(/s$/, '');
