@@ -256,3 +256,26 @@ describe('checkout sessions', () => {
     expect((await other.stripe.checkout.sessions.list()).data).toEqual([]);
   });
 });
+
+describe('expand[] on sessions', () => {
+  it('refuses an unknown path before anything is stored', async () => {
+    const before = (await t.stripe.checkout.sessions.list({ limit: 100 })).data.length;
+    for (const path of ['bogus', 'payment_intent.latest_charge', 'data.payment_intent']) {
+      const refused = await rejection(paymentSession({ expand: [path] }));
+      expect(refused).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'expand' });
+    }
+    expect((await t.stripe.checkout.sessions.list({ limit: 100 })).data).toHaveLength(before);
+    await expect(t.stripe.checkout.sessions.list({ expand: ['data.customer.sources'] })).rejects.toMatchObject({ statusCode: 400, param: 'expand' });
+  });
+
+  it('expands the setup intent, and the fields Payrail always leaves null, as Stripe names them', async () => {
+    const session = await t.stripe.checkout.sessions.create(
+      { mode: 'setup', currency: 'usd', success_url: 'https://shop.example/saved' },
+      { idempotencyKey: 'checkout-expand-setup' },
+    );
+    const expanded = await t.stripe.checkout.sessions.retrieve(session.id, { expand: ['setup_intent', 'invoice', 'subscription', 'payment_link'] });
+    expect(expanded).toMatchObject({ id: session.id, setup_intent: null, invoice: null, subscription: null, payment_link: null });
+    const listed = await t.stripe.checkout.sessions.list({ limit: 1, expand: ['data.payment_intent'] });
+    expect(listed.data).toHaveLength(1);
+  });
+});

@@ -1,13 +1,21 @@
 import { PayrailError } from '../../../kernel/errors.js';
-import { retrieveCustomer, retrieveIntent } from '../../payments/index.js';
+import { retrieveCustomer, retrieveIntent, retrieveSetupIntent } from '../../payments/index.js';
 import type { CheckoutDeps } from '../app/deps.js';
 import { getSession } from './store.js';
 import { renderLineItems } from './render.js';
 
 type Json = Record<string, unknown>;
 
-/** `expand[]` on sessions: `line_items` (not in the object unless asked for, as on Stripe), `payment_intent`, `customer`; `data.` on lists. */
-const EXPANDABLE = ['line_items', 'payment_intent', 'customer'] as const;
+/** `expand[]` on sessions: `line_items` (not in the object unless asked for, as on Stripe), the intents, `customer`; `data.` on lists. */
+const EXPANDABLE = ['line_items', 'payment_intent', 'setup_intent', 'customer'] as const;
+/** Expandable on Stripe, always null here (no invoices, subscriptions or payment links yet): expanding them is a no-op. */
+const ALWAYS_NULL = ['invoice', 'subscription', 'payment_link'] as const;
+
+/** Checked by the route schemas before anything runs, so a request with a bad path changes nothing. */
+export function canExpandSessionPath(segments: readonly string[]): boolean {
+  const [field, ...rest] = segments;
+  return rest.length === 0 && field !== undefined && ([...EXPANDABLE, ...ALWAYS_NULL] as readonly string[]).includes(field);
+}
 
 export async function expandSession(deps: CheckoutDeps, merchant_id: string, body: Json, fields: readonly string[]): Promise<Json> {
   if (body.object === 'list') {
@@ -20,7 +28,7 @@ export async function expandSession(deps: CheckoutDeps, merchant_id: string, bod
   }
   const expanded = { ...body };
   for (const field of fields) {
-    if (!(EXPANDABLE as readonly string[]).includes(field)) throw unexpandable(field);
+    if (!canExpandSessionPath([field])) throw unexpandable(field);
     expanded[field] = await expandField(deps, merchant_id, body, field);
   }
   return expanded;
@@ -33,7 +41,9 @@ async function expandField(deps: CheckoutDeps, merchant_id: string, body: Json, 
   }
   const id = body[field];
   if (typeof id !== 'string') return id ?? null;
-  return field === 'payment_intent' ? retrieveIntent(deps.payments, merchant_id, id) : retrieveCustomer(deps.payments, merchant_id, id);
+  if (field === 'payment_intent') return retrieveIntent(deps.payments, merchant_id, id);
+  if (field === 'setup_intent') return retrieveSetupIntent(deps.payments, merchant_id, id);
+  return retrieveCustomer(deps.payments, merchant_id, id);
 }
 
 function unexpandable(field: string): PayrailError {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ErrorCode } from '../../../kernel/errors.js';
 import * as P from '../../../platform/http/params.js';
+import { expandable, expandableList } from '../../../platform/http/expandable.js';
+import { canExpandSessionPath } from './expand.js';
 
 /**
  * The parameters of /v1/checkout/sessions as Stripe documents them. Strict objects: an unknown
@@ -90,7 +92,7 @@ export const createSessionSchema = z.strictObject({
   submit_type: P.oneOf(['auto', 'book', 'donate', 'pay'] as const).optional(),
   locale: P.oneOf(['auto', 'en'] as const).optional(),
   customer_creation: P.oneOf(['if_required'] as const).optional(),
-  expand: P.expand().optional(),
+  expand: expandable(canExpandSessionPath).optional(),
   after_expiration: notYet('after_expiration'),
   allow_promotion_codes: notYet('allow_promotion_codes'),
   automatic_tax: notYet('automatic_tax'),
@@ -113,12 +115,13 @@ export const createSessionSchema = z.strictObject({
 
 export type CreateSessionParams = z.output<typeof createSessionSchema>;
 
-export const retrieveSchema = z.strictObject({ expand: P.expand().optional() });
+export const retrieveSchema = z.strictObject({ expand: expandable(canExpandSessionPath).optional() });
 
-export const expireSchema = z.strictObject({ expand: P.expand().optional() });
+export const expireSchema = z.strictObject({ expand: expandable(canExpandSessionPath).optional() });
 
 export const listSchema = z.strictObject({
   ...P.listParams,
+  expand: expandableList(canExpandSessionPath).optional(),
   customer: P.nonEmptyText(255).optional(),
   payment_intent: P.nonEmptyText(255).optional(),
   customer_details: unsupported('customer_details', 'Filter by customer instead.').optional(),
