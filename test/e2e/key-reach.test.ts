@@ -11,11 +11,12 @@ import { startTestPlatform } from '../support/platform.js';
  */
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
+const AUTH_FAILURE_LIMIT = 5;
 let t: TestPlatform;
 let publishable_key = '';
 
 beforeAll(async () => {
-  t = await startTestPlatform({ admin_token: ADMIN_TOKEN });
+  t = await startTestPlatform({ admin_token: ADMIN_TOKEN, auth_failure_limit: AUTH_FAILURE_LIMIT });
   const merchant_id = (await t.owner.query<{ id: string }>('SELECT id FROM merchants.merchants')).rows[0]?.id ?? '';
   const created = await fetch(`${t.url}/admin/v1/merchants/${merchant_id}/api_keys`, {
     method: 'POST',
@@ -126,5 +127,20 @@ describe("a restricted key's expand[]", () => {
     const with_customers = await restrictedKey({ charges: 'read', customers: 'read' });
     const expanded = await asBrowser('GET', `/v1/charges/${charge_id}`, { 'expand[]': 'customer' }, with_customers);
     expect(expanded.body).toMatchObject({ id: charge_id, customer: { id: customer.id, email: 'hidden@example.com' } });
+  });
+});
+
+describe('guessing the admin token', () => {
+  it('is throttled per client address like guessing API keys, the right token included, and API keys alike', async () => {
+    const verify = (token: string) => fetch(`${t.url}/admin/v1/audit/verify`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await verify(ADMIN_TOKEN)).status).toBe(200);
+    const guesses: number[] = [];
+    for (let i = 0; i <= AUTH_FAILURE_LIMIT; i++) guesses.push((await verify(`${ADMIN_TOKEN}${i}`)).status);
+    expect(guesses).toEqual([...Array<number>(AUTH_FAILURE_LIMIT).fill(401), 429]);
+    const refused = await verify(ADMIN_TOKEN);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await refused.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'rate_limit' } });
+    expect((await fetch(`${t.url}/v1/balance`, { headers: { authorization: `Bearer ${t.secret_key}` } })).status).toBe(429);
   });
 });

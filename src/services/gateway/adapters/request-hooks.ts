@@ -25,7 +25,10 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
     const key = headerString(request.headers['idempotency-key']);
     if (key !== undefined) reply.header('Idempotency-Key', key.slice(0, 255));
     // The matched route decides, not the raw URL: the router decodes `/%761/…` to a /v1/ route.
-    if ((request.routeOptions.url ?? request.url).startsWith('/v1/')) {
+    const route = request.routeOptions.url ?? request.url;
+    // Wrong admin tokens count as failed authentications too (limit-hooks.ts), and are refused alike.
+    if (route.startsWith('/admin/')) await refuseThrottledAddress(request, reply, deps.limits);
+    if (route.startsWith('/v1/')) {
       await refuseThrottledAddress(request, reply, deps.limits);
       request.api_key = await authenticate(request, deps.keys);
       request.merchant_id = request.api_key.merchant_id;
