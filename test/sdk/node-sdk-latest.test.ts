@@ -1,7 +1,8 @@
-import StripeLatest from 'stripe-latest';
+import type StripeLatest from 'stripe-latest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
+import { latestStripeClient } from '../support/stripe-latest.js';
 
 /**
  * The newest stripe-node (devDependency alias `stripe-latest`) through the flow every integration
@@ -12,9 +13,7 @@ let t: TestPlatform;
 let stripe: StripeLatest;
 beforeAll(async () => {
   t = await startTestPlatform();
-  const { hostname, port } = new URL(t.url);
-  const options = { apiVersion: '2023-08-16', host: hostname, port: Number(port), protocol: 'http', maxNetworkRetries: 0, telemetry: false } as const;
-  stripe = new StripeLatest(t.secret_key, options as unknown as ConstructorParameters<typeof StripeLatest>[1]);
+  stripe = latestStripeClient(t.url, t.secret_key);
 });
 afterAll(async () => {
   await t?.stop();
