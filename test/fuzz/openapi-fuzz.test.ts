@@ -118,6 +118,14 @@ describe(`requests generated from Stripe's OpenAPI description (${RUNS} runs)`, 
     expect(operations.size).toBeGreaterThan(30);
   });
 
+  it('refuses values shaped like objects whose methods are overwritten, in every list parameter', async () => {
+    for (const query of ['limit[toString]=x', 'limit[valueOf]=x', 'created[toString]=x', 'starting_after[toString]=x', 'expand[toString]=x']) {
+      const answer = await fetch(`${t.url}/v1/balance_transactions?${query}`, { headers: { authorization: `Bearer ${t.secret_key}` } });
+      expect(answer.status, `${query}: ${await answer.clone().text()}`).toBe(400);
+      expect(((await answer.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    }
+  });
+
   it('never answers 5xx, stores nothing when it refuses, and never shows a secret', async () => {
     const request: fc.Arbitrary<Sent> = fc.constantFrom(...operations.keys()).chain((name) =>
       fc.record({

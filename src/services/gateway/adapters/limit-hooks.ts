@@ -45,7 +45,8 @@ const LARGEST_PAGE = 100;
 
 function costOf(request: FastifyRequest): number {
   const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | undefined;
-  const limit = request.method === 'GET' ? Number(params?.limit) : Number.NaN;
+  // Any shape may arrive here (`limit[toString]=x` is an object); only a string is a page size.
+  const limit = request.method === 'GET' && typeof params?.limit === 'string' ? Number(params.limit) : Number.NaN;
   const expansions = params?.expand === undefined ? 0 : new Set(expandEntries(params.expand)).size;
   return requestCost({
     write: request.method !== 'GET',
