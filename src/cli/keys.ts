@@ -20,7 +20,7 @@ import {
 } from '../services/vault/index.js';
 import { webhookSecretBox, webhookSecretColumn } from '../services/events/index.js';
 import { recordSecurityEvent } from '../services/audit/index.js';
-import { idempotencyHashKey, keySettings } from '../compose.js';
+import { idempotencyHashKey, keySettings } from '../payment-services.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 

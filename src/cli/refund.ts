@@ -7,7 +7,7 @@ import { execute } from '../platform/write/pipeline.js';
 import { systemClock } from '../kernel/clock.js';
 import { UlidGenerator } from '../kernel/ids.js';
 import { REFUND_COMMAND } from '../services/payments/index.js';
-import { openPaymentServices } from '../compose.js';
+import { openPaymentServices } from '../payment-services.js';
 import { EXIT_OK, EXIT_PROBLEM } from './command-line.js';
 
 /**

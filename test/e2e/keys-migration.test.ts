@@ -11,7 +11,7 @@ import { KmsChain } from '../../src/services/vault/app/kms-chain.js';
 import { Envelopes } from '../../src/services/vault/app/envelope.js';
 import { secretSealer } from '../../src/services/vault/app/secret-sealer.js';
 import { WebhookSecret, sealSecret, webhookSecretKey } from '../../src/services/events/webhooks/secrets.js';
-import { idempotencyHashKey } from '../../src/compose.js';
+import { idempotencyHashKey } from '../../src/payment-services.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { exitCodeWithin, freePort, serverEnv, spawnServer } from '../support/processes.js';
