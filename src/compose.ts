@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from './kernel/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './platform/config.js';
 import type { Database } from './platform/database.js';
@@ -229,9 +229,7 @@ function clientSecretCheck(payments: PaymentsDeps): ClientSecretCheck {
       const object = route.includes('/setup_intents/')
         ? await retrieveSetupIntent(payments, merchant_id, object_id)
         : await retrieveIntent(payments, merchant_id, object_id);
-      const expected = Buffer.from(String(object.client_secret));
-      const given = Buffer.from(client_secret);
-      return expected.length === given.length && timingSafeEqual(expected, given);
+      return sameSecret(String(object.client_secret), client_secret);
     });
 }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../kernel/secrets.js';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +57,5 @@ async function serveScrape(request: IncomingMessage, response: ServerResponse): 
 export function scrapeAuthorized(header: string | undefined, token: string): boolean {
   const [scheme, value] = (header ?? '').split(' ', 2);
   if (scheme?.toLowerCase() !== 'bearer' || !value) return false;
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(value), digest(token));
+  return sameSecret(token, value);
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../../../kernel/secrets.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { UseCase } from '../../../platform/write/pipeline.js';
 import type { CreatePaymentMethodParams } from '../../payments/index.js';
@@ -31,12 +31,6 @@ export async function openSession(deps: CheckoutDeps, id: string, secret: string
   const session = await findSessionById(deps.lookup, id);
   if (!session || !sameSecret(session.page_secret, secret)) throw new PayrailError('resource_missing', { message: 'No such checkout session.' });
   return session;
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function pay(deps: CheckoutDeps, opened: CheckoutSession, input: PayInput, request_id: string): Promise<PageResult> {

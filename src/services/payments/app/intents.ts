@@ -4,6 +4,7 @@ import type { OperationContext, Outcome } from '../../../platform/write/operatio
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
+import { sameSecret } from '../../../kernel/secrets.js';
 import { currencyInfo } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { EventDraft } from '../../events/index.js';
@@ -143,7 +144,7 @@ export interface ConfirmParams extends IntentOptionParams, ConfirmOnlyParams {
 export async function confirmIntent(deps: PaymentsDeps, ctx: OperationContext, id: string, params: ConfirmParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
   if (await leftByThisKey(ctx, before)) return resumeAttempt(deps, ctx, before);
-  if (params.client_secret !== undefined && params.client_secret !== before.client_secret) {
+  if (params.client_secret !== undefined && !sameSecret(before.client_secret, params.client_secret)) {
     throw new PayrailError('parameter_invalid', {
       param: 'client_secret',
       message: 'The client_secret provided does not match the client_secret of this PaymentIntent.',
@@ -186,7 +187,7 @@ export async function authenticateIntent(
   client_secret?: string,
 ): Promise<Outcome> {
   const waiting = await getIntent(ctx.reader, ctx.merchant_id, id);
-  if (client_secret !== undefined && client_secret !== waiting.client_secret) {
+  if (client_secret !== undefined && !sameSecret(waiting.client_secret, client_secret)) {
     throw new PayrailError('parameter_invalid', {
       param: 'client_secret',
       message: 'The client_secret provided does not match the client_secret of this PaymentIntent.',

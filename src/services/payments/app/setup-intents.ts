@@ -1,9 +1,10 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
+import { sameSecret } from '../../../kernel/secrets.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { AutomaticPaymentMethods, FutureUsage } from '../domain/details.js';
 import type { SetupCancellationReason, SetupChanges, SetupIntent } from '../domain/setup-intent.js';
@@ -137,7 +138,7 @@ export async function authenticateSetupIntent(
 ): Promise<Outcome> {
   const waiting = await getSetupIntent(ctx.reader, ctx.merchant_id, id);
   // The customer's step (the redirect URL) carries the SetupIntent's client_secret: it must be this one's.
-  if (client_secret !== undefined && client_secret !== waiting.client_secret) {
+  if (client_secret !== undefined && !sameSecret(waiting.client_secret, client_secret)) {
     throw new PayrailError('parameter_invalid', {
       param: 'client_secret',
       message: 'The client_secret provided does not match the client_secret of this SetupIntent.',
@@ -168,9 +169,7 @@ export async function retrieveSetupIntent(deps: PaymentsDeps, merchant_id: strin
 /** A client secret that does not match is a missing object: it must not confirm that the id exists. */
 function checkClientSecret(intent: SetupIntent, client_secret: string | undefined): void {
   if (client_secret === undefined) return;
-  const expected = Buffer.from(intent.client_secret);
-  const given = Buffer.from(client_secret);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+  if (!sameSecret(intent.client_secret, client_secret)) {
     throw new PayrailError('resource_missing', { param: 'client_secret', message: `No such setupintent: '${intent.id}'` });
   }
 }
