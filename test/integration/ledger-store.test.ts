@@ -3,9 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { withTransaction } from '../../src/platform/db.js';
 import type { AccountCode } from '../../src/services/ledger/domain/accounts.js';
+import { ACCOUNT_CODES, CHART } from '../../src/services/ledger/domain/accounts.js';
 import { accountKeyString, balanceOf } from '../../src/services/ledger/domain/accounts.js';
 import { transferId } from '../../src/services/ledger/domain/ids.js';
 import type { TransferRequest } from '../../src/services/ledger/domain/transfer.js';
+import { TRANSFER_KINDS } from '../../src/services/ledger/domain/transfer.js';
 import { LedgerBook } from '../../src/services/ledger/domain/book.js';
 import { accountsOf, postTransfers, retrieveTransfer } from '../../src/services/ledger/adapters/store.js';
 import { createMigratedPool } from '../support/database.js';
@@ -43,6 +45,21 @@ const post = (requests: TransferRequest[]) => withTransaction(pool, (tx) => post
 async function balances(merchant_id: string): Promise<Record<string, number>> {
   return Object.fromEntries((await accountsOf(pool, merchant_id)).map((a) => [a.code, balanceOf(a)]));
 }
+
+describe('the chart in the database', () => {
+  it('knows exactly the account codes (with their normal side) and transfer kinds the code knows', async () => {
+    const codes = await pool.query<{ code: string; normal: string }>('SELECT code, normal FROM ledger.account_codes ORDER BY code');
+    expect(codes.rows).toEqual([...ACCOUNT_CODES].sort().map((code) => ({ code, normal: CHART[code].normal })));
+    const kinds = await pool.query<{ kind: string }>('SELECT kind FROM ledger.transfer_kinds ORDER BY kind');
+    expect(kinds.rows.map((r) => r.kind)).toEqual([...TRANSFER_KINDS].sort());
+  });
+
+  it('refuses an account code or transfer kind it does not know', async () => {
+    await expect(pool.query(`INSERT INTO ledger.accounts (merchant_id, currency, code, normal) VALUES ('acct_x', 'usd', 'petty_cash', 'debit')`)).rejects.toThrow(
+      /accounts_code_known/,
+    );
+  });
+});
 
 describe('posting transfers to PostgreSQL', () => {
   it('posts once per id: same content answers exists, different content exists_with_different_fields', async () => {

@@ -138,4 +138,22 @@ export const ledgerMigrations: Migration[] = [
     id: 'ledger/002_row_level_security',
     sql: merchantScopedTables(['ledger.merchant_terms', 'ledger.accounts', 'ledger.transfers', 'ledger.postings', 'ledger.releases']),
   },
+  {
+    // The chart and the transfer kinds as tables, so a service that adds money flows (payouts,
+    // settlement, disputes) adds rows in its own migration instead of rewriting one CHECK list.
+    id: 'ledger/003_extensible_chart',
+    sql: `
+      CREATE TABLE ledger.account_codes (code text PRIMARY KEY, normal text NOT NULL CHECK (normal IN ('debit', 'credit')));
+      INSERT INTO ledger.account_codes (code, normal) VALUES
+        ('processor_receivable', 'debit'), ('merchant_pending', 'credit'), ('merchant_available', 'credit'),
+        ('platform_fees', 'credit'), ('refunds_in_flight', 'credit'), ('payouts_in_transit', 'credit');
+      ALTER TABLE ledger.accounts DROP CONSTRAINT accounts_code_check,
+        ADD CONSTRAINT accounts_code_known FOREIGN KEY (code) REFERENCES ledger.account_codes (code);
+
+      CREATE TABLE ledger.transfer_kinds (kind text PRIMARY KEY);
+      INSERT INTO ledger.transfer_kinds (kind) VALUES
+        ('capture'), ('release'), ('refund'), ('refund_paid'), ('refund_failure'), ('adjustment');
+      ALTER TABLE ledger.transfers DROP CONSTRAINT transfers_kind_check,
+        ADD CONSTRAINT transfers_kind_known FOREIGN KEY (kind) REFERENCES ledger.transfer_kinds (kind);`,
+  },
 ];
