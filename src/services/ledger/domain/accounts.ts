@@ -12,6 +12,8 @@ export const ACCOUNT_CODES = [
   'platform_fees',
   'refunds_in_flight',
   'payouts_in_transit',
+  'settlement_cash',
+  'processor_fees',
 ] as const;
 
 export type AccountCode = (typeof ACCOUNT_CODES)[number];
@@ -19,7 +21,7 @@ export type NormalBalance = 'debit' | 'credit';
 
 export interface AccountSpec {
   normal: NormalBalance;
-  type: 'asset' | 'liability' | 'revenue';
+  type: 'asset' | 'liability' | 'revenue' | 'expense';
   meaning: string;
 }
 
@@ -38,6 +40,12 @@ export const CHART: Readonly<Record<AccountCode, AccountSpec>> = {
     type: 'liability',
     meaning: "payouts taken from the merchant's balance and not yet arrived at its bank (settlement service)",
   },
+  settlement_cash: {
+    normal: 'debit',
+    type: 'asset',
+    meaning: "money the processor settled into Payrail's bank account and not yet paid out to the merchant",
+  },
+  processor_fees: { normal: 'debit', type: 'expense', meaning: "fees the processor kept from its settlements for this merchant's payments" },
 };
 
 export function isAccountCode(value: unknown): value is AccountCode {

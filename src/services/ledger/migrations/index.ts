@@ -156,4 +156,10 @@ export const ledgerMigrations: Migration[] = [
       ALTER TABLE ledger.transfers DROP CONSTRAINT transfers_kind_check,
         ADD CONSTRAINT transfers_kind_known FOREIGN KEY (kind) REFERENCES ledger.transfer_kinds (kind);`,
   },
+  {
+    // Money out: the processor's settlements land in settlement_cash net of processor_fees, and
+    // payouts leave from it; Payrail's margin is platform_fees less processor_fees.
+    id: 'ledger/004_settlement_accounts',
+    sql: `INSERT INTO ledger.account_codes (code, normal) VALUES ('settlement_cash', 'debit'), ('processor_fees', 'debit');`,
+  },
 ];
