@@ -30,6 +30,7 @@ export const ID_PREFIXES = {
   line_item: 'li',
   price: 'price',
   product: 'prod',
+  review: 'prv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
