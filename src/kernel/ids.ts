@@ -31,6 +31,9 @@ export const ID_PREFIXES = {
   price: 'price',
   product: 'prod',
   review: 'prv',
+  radar_rule: 'rule',
+  value_list: 'rsl',
+  value_list_item: 'rsli',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
