@@ -4,3 +4,16 @@
  * Payrail's books. Other modules reach it only through this file.
  */
 export { settlementMigrations } from './migrations/index.js';
+
+// Processor settlement reports (Adyen's Settlement details report CSV).
+export type { SettlementLine, SettlementLineType, SettlementReportColumn } from './domain/settlement-report.js';
+export {
+  SETTLEMENT_LINE_TYPES,
+  SETTLEMENT_REPORT_COLUMNS,
+  SETTLEMENT_REPORT_LIMITS,
+  SettlementReportError,
+  toMajorUnits,
+  toMinorUnits,
+} from './domain/settlement-report.js';
+export type { ReportSource } from './adapters/settlement-report-csv.js';
+export { parseSettlementReport, readSettlementReport, serializeSettlementReport, serializeSettlementReportChunks } from './adapters/settlement-report-csv.js';
