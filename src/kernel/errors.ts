@@ -50,6 +50,7 @@ export const ERROR_CODES = {
     status: 400,
     message: 'The Checkout Session is not in a state that allows this operation.',
   },
+  review_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'This review has already been closed.' },
   token_already_used: { type: 'invalid_request_error', status: 400, message: 'You cannot use a token more than once.' },
   payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
