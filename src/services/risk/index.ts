@@ -5,3 +5,13 @@ export { DEFAULT_RULES, assess } from './domain/rules.js';
 export type { Evaluation, MatchedRule, RiskDecision, TestRiskCard } from './domain/decision.js';
 export { decide, sellerMessage, testRiskCard } from './domain/decision.js';
 export { usdCents } from './domain/usd.js';
+// Radar's rules and value lists: the rule language, per-merchant rules, and the verdict over a payment's attributes.
+export type { RuleAction } from './domain/rule-syntax.js';
+export { RuleSyntaxError, parseRule } from './domain/rule-syntax.js';
+export type { RuleVerdict } from './domain/rule-verdict.js';
+export type { RadarRules, RadarRulesDeps, RadarRulesHandle } from './app/radar-rules.js';
+export { openRadarRules } from './app/radar-rules.js';
+export type { RadarRuleView, RuleChange, RulesAdminDeps } from './app/rules-admin.js';
+export { MAX_RULES_PER_MERCHANT, addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from './app/rules-admin.js';
+export { DEFAULT_RULE, DEFAULT_RULE_ID } from './adapters/rules-store.js';
+export { riskMigrations } from './migrations/index.js';
