@@ -42,6 +42,7 @@ export const ERROR_CODES = {
 
   // Objects and states
   resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },
+  resource_already_exists: { type: 'invalid_request_error', status: 400, message: 'An object with this value already exists.' },
   payment_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent is not in a state that allows this operation.' },
   payment_method_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The PaymentMethod is not in a state that allows this operation.' },
   setup_intent_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The SetupIntent is not in a state that allows this operation.' },
