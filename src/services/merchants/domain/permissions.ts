@@ -17,6 +17,8 @@ export const RESOURCES = [
   'payment_intents',
   'payment_methods',
   'payouts',
+  'radar_value_list_items',
+  'radar_value_lists',
   'refunds',
   'setup_intents',
   'tokens',
@@ -40,8 +42,8 @@ const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[]
   // A SetupIntent's attempts are read with the SetupIntent's permission, as on Stripe.
   ['/v1/setup_attempts', 'setup_intents'],
 ];
-/** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`). */
-const NAMESPACES: ReadonlySet<string> = new Set(['checkout']);
+/** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`, `/v1/radar/value_lists` `radar_value_lists`). */
+const NAMESPACES: ReadonlySet<string> = new Set(['checkout', 'radar']);
 
 /** The permission a request to `route` (Fastify's matched URL, e.g. `/v1/charges/:id`) needs. */
 export function requiredPermission(method: string, route: string): RequiredPermission {
