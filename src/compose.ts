@@ -23,6 +23,8 @@ import { withMerchant } from './platform/merchant-scope.js';
 import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
+import type { PayoutJobs } from './services/settlement/index.js';
+import { payoutRoutes, payoutTransactions, startPayoutJobs } from './services/settlement/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
 import { closeWithin } from './platform/http/draining-server.js';
@@ -57,6 +59,8 @@ export interface Platform {
   idempotency_hash_key: Buffer;
   /** Webhook delivery and the event bus binding (embedded, or NATS JetStream with NATS_URL). */
   events: EventServices;
+  /** Payout work (automatic runs, the bank worker), also callable by hand (tests, the bench). */
+  payouts: PayoutJobs;
   stop(): Promise<void>;
 }
 
@@ -133,6 +137,8 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   scheduler.every(CHECKOUT_EXPIRY_JOB, { interval_ms: CHECKOUT_EXPIRY_INTERVAL_MS }, async () => {
     await expireDueSessions(checkoutDeps(database, services), logger);
   });
+  // Payouts: the bank worker and the automatic payout schedule, off the request path.
+  const payouts = startPayoutJobs({ write, system: database.pool, clock, logger, sealer: payments.vault.sealer('bank_accounts'), scheduler });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });
@@ -148,6 +154,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     key_hasher,
     idempotency_hash_key,
     events,
+    payouts,
     stop: async () => {
       await scheduler.stop();
       await closeWithin(app);
@@ -195,7 +202,16 @@ function buildApi(
     routes: [
       paymentsRoutes({ payments, write }),
       eventsRoutes({ write, key_material: idempotency_hash_key, webhook_sealing: services.webhook_sealing, webhook_destinations: webhookDestinations(config) }),
-      ledgerRoutes({ reader: write.reader, clock, source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id) }),
+      ledgerRoutes({
+        reader: write.reader,
+        clock,
+        source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id),
+        payout_transactions: (merchant_id, id) => payoutTransactions(write.reader, merchant_id, id),
+      }),
+      payoutRoutes({
+        write,
+        bank_accounts: { sealer: payments.vault.sealer('bank_accounts'), fingerprint: (m, routing, number) => payments.vault.bankAccountFingerprint(m, routing, number) },
+      }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
       ...(config.admin_token

@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   webhook_endpoint: 'we',
   balance_transaction: 'txn',
   payout: 'po',
+  bank_account: 'ba',
   setup_intent: 'seti',
   setup_attempt: 'setatt',
   token: 'tok',

@@ -10,4 +10,7 @@ export type { VerifyReport } from './app/verify.js';
 export type { PaymentsRecords } from './app/reconciliation.js';
 export { ledgerVerifyCommand, verifyLedger } from './app/verify.js';
 export { setMerchantTerms } from './app/terms.js';
+export type { TransferRequest } from './domain/transfer.js';
+export { transferId } from './domain/ids.js';
+export { COVERED_TRANSACTIONS_MAX, availableBalances, transactionsAvailableBetween, transferWrites } from './app/external-postings.js';
 export { ledgerMigrations } from './migrations/index.js';

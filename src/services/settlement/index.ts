@@ -17,3 +17,11 @@ export {
 } from './domain/settlement-report.js';
 export type { ReportSource } from './adapters/settlement-report-csv.js';
 export { parseSettlementReport, readSettlementReport, serializeSettlementReport, serializeSettlementReportChunks } from './adapters/settlement-report-csv.js';
+
+// Payouts to the merchant's bank (docs/payouts.md).
+export type { PayoutRouteDeps } from './adapters/payout-routes.js';
+export { payoutRoutes } from './adapters/payout-routes.js';
+export type { PayoutJobDeps, PayoutJobs } from './app/payout-jobs.js';
+export { startPayoutJobs } from './app/payout-jobs.js';
+export type { BankAnswer, BankRail, BankTransferRequest } from './domain/bank-port.js';
+export { payoutTransactions } from './app/payouts.js';

@@ -33,6 +33,11 @@ export const EVENT_TYPES = {
   'setup_intent.canceled': 'POST /v1/setup_intents/:id/cancel',
   'checkout.session.completed': 'a hosted Checkout page whose payment succeeds or whose card is saved',
   'checkout.session.expired': 'POST /v1/checkout/sessions/:id/expire, or an open session past its expires_at',
+  'payout.created': 'POST /v1/payouts, or an automatic payout on the merchant’s schedule',
+  'payout.updated': 'POST /v1/payouts/:id, and every status change of a payout',
+  'payout.paid': 'the bank paid a payout out',
+  'payout.failed': 'the bank refused a payout (the funds return to the balance)',
+  'payout.canceled': 'POST /v1/payouts/:id/cancel',
 } as const satisfies Partial<Record<StripeEventType, string>>;
 
 export type EventType = keyof typeof EVENT_TYPES;

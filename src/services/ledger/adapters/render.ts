@@ -15,6 +15,9 @@ export const BALANCE_TRANSACTION_TYPES: Readonly<Partial<Record<TransferKind, { 
   refund: { type: 'refund', reporting_category: 'refund' },
   refund_failure: { type: 'refund_failure', reporting_category: 'refund_failure' },
   adjustment: { type: 'adjustment', reporting_category: 'other_adjustment' },
+  payout: { type: 'payout', reporting_category: 'payout' },
+  payout_failure: { type: 'payout_failure', reporting_category: 'payout_reversal' },
+  payout_cancel: { type: 'payout_cancel', reporting_category: 'payout_reversal' },
 };
 
 export const VISIBLE_KINDS = Object.keys(BALANCE_TRANSACTION_TYPES) as TransferKind[];

@@ -14,6 +14,8 @@ export interface LedgerRouteDeps {
   clock: Clock;
   /** For `expand[]=source`: the charge or refund a balance transaction is about, from the service that owns it. */
   source: (merchant_id: string, source_id: string) => Promise<Record<string, unknown> | undefined>;
+  /** For `?payout=po_…`: the balance transactions an automatic payout settled (settlement service); throws for an unknown or manual payout. */
+  payout_transactions?: (merchant_id: string, payout_id: string) => Promise<readonly string[]>;
 }
 
 /** A balance transaction expands its `source` (the charge or refund); `fee_details` is embedded already. */
@@ -51,7 +53,8 @@ function registerLedgerRoutes(app: FastifyInstance, deps: LedgerRouteDeps): void
     const query = P.parseParams(listSchema, request.query);
     const merchant_id = merchantOf(request);
     const page = { limit: query.limit, starting_after: query.starting_after, ending_before: query.ending_before, created: P.parseCreatedFilter(query.created) };
-    const result = await listBalanceTransactions(deps.reader, merchant_id, page, query, unixSeconds(deps.clock));
+    const payout_transactions = query.payout !== undefined ? await deps.payout_transactions?.(merchant_id, query.payout) : undefined;
+    const result = await listBalanceTransactions(deps.reader, merchant_id, page, { ...query, payout_transactions }, unixSeconds(deps.clock));
     const expand = (query.expand ?? []).includes('data.source');
     const data = await Promise.all(result.data.map((item) => expandSource(deps, merchant_id, item, expand)));
     return { object: 'list', data, has_more: result.has_more, url: '/v1/balance_transactions' };

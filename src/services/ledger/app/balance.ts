@@ -31,6 +31,8 @@ export interface BalanceTransactionFilter {
   source?: string | undefined;
   currency?: string | undefined;
   payout?: string | undefined;
+  /** With `payout`: the balance transactions that payout settled (from the settlement service). */
+  payout_transactions?: readonly string[] | undefined;
 }
 
 /** GET /v1/balance_transactions: newest first, cursor-paginated, filtered as Stripe filters. */
@@ -42,10 +44,10 @@ export async function listBalanceTransactions(
   now_s: number,
 ): Promise<Page<Record<string, unknown>>> {
   const kinds = filter.type === undefined ? VISIBLE_KINDS : kindsForStripeType(filter.type);
-  // No payouts exist yet, so no transaction was paid out in one.
-  if (kinds.length === 0 || filter.payout !== undefined) return { data: [], has_more: false };
+  if (kinds.length === 0) return { data: [], has_more: false };
   const filters = [
     sql`kind = ANY(${kinds}::text[])`,
+    ...(filter.payout !== undefined ? [sql`id = ANY(${filter.payout_transactions ?? []}::text[])`] : []),
     ...(filter.source !== undefined ? [sql`source_id = ${filter.source}`] : []),
     ...(filter.currency !== undefined ? [sql`currency = ${filter.currency}`] : []),
   ];

@@ -1,5 +1,6 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { settlementReportMigrations } from './settlement.js';
+import { payoutMigrations } from './payouts.js';
 
 /**
  * The settlement service's schema, `settlement`, shared by its three parts. Each part keeps its own
@@ -10,4 +11,5 @@ import { settlementReportMigrations } from './settlement.js';
 export const settlementMigrations: Migration[] = [
   { id: 'settlement/000_schema', sql: 'CREATE SCHEMA IF NOT EXISTS settlement;' },
   ...settlementReportMigrations,
+  ...payoutMigrations,
 ];

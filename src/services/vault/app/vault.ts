@@ -47,6 +47,11 @@ export class Vault {
     return secretSealer(this.keys.envelopes, purpose);
   }
 
+  /** A bank account's keyed fingerprint (Stripe's `fingerprint`): the same account gives the same one, and it reveals no digits. */
+  bankAccountFingerprint(merchant_id: string, routing_number: string, account_number: string): string {
+    return cardFingerprint(`${routing_number}:${account_number}`, merchant_id, this.keys.fingerprint_key);
+  }
+
   async tokenize(
     ids: IdGenerator,
     merchant_id: string,
