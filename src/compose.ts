@@ -33,6 +33,7 @@ import { openPaymentServices } from './payment-services.js';
 import { readTlsCredentials } from './platform/http/tls.js';
 import type { CheckoutDeps } from './services/checkout/index.js';
 import { CHECKOUT_EXPIRY_INTERVAL_MS, CHECKOUT_EXPIRY_JOB, checkoutPageRoutes, checkoutRoutes, expireDueSessions } from './services/checkout/index.js';
+import { radarAdminRoutes, valueListRoutes } from './services/risk/index.js';
 import type { PaymentsDeps } from './services/payments/index.js';
 import {
   ORPHAN_SWEEP_INTERVAL_MS,
@@ -214,9 +215,11 @@ function buildApi(
       }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
+      valueListRoutes({ write }),
       ...(config.admin_token
         ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
         : []),
+      ...(config.admin_token ? [radarAdminRoutes({ pool: database.pool, ids: context.ids, clock, admin_token: config.admin_token })] : []),
     ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });

@@ -15,3 +15,5 @@ export type { RadarRuleView, RuleChange, RulesAdminDeps } from './app/rules-admi
 export { MAX_RULES_PER_MERCHANT, addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from './app/rules-admin.js';
 export { DEFAULT_RULE, DEFAULT_RULE_ID } from './adapters/rules-store.js';
 export { riskMigrations } from './migrations/index.js';
+export { valueListRoutes } from './adapters/value-list-routes.js';
+export { radarAdminRoutes } from './adapters/admin-routes.js';
