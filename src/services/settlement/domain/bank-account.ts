@@ -95,6 +95,9 @@ export function isAbaChecksumValid(routing: string): boolean {
   return sum % 10 === 0;
 }
 
+/** Payrail asks nothing more of a bank account than its details. */
+const NO_REQUIREMENTS = { currently_due: [], errors: [], past_due: [], pending_verification: [] };
+
 export function renderBankAccount(account: BankAccount): Record<string, unknown> {
   return {
     id: account.id,
@@ -107,10 +110,13 @@ export function renderBankAccount(account: BankAccount): Record<string, unknown>
     bank_name: account.routing_number === TEST_ROUTING_NUMBER ? 'STRIPE TEST BANK' : null,
     country: account.country,
     currency: account.currency,
+    customer: null,
     default_for_currency: account.default_for_currency,
     fingerprint: account.fingerprint,
+    future_requirements: NO_REQUIREMENTS,
     last4: account.last4,
     metadata: account.metadata,
+    requirements: NO_REQUIREMENTS,
     routing_number: account.routing_number,
     status: 'new',
   };

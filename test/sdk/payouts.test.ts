@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type Stripe from 'stripe';
+import { ManualClock } from '../../src/kernel/clock.js';
+import type { TestPlatform } from '../support/platform.js';
+import { startTestPlatform } from '../support/platform.js';
+import { stripeSchemaProblems } from '../support/stripe-schema.js';
+import { rejection } from '../support/stripe-errors.js';
+import { TEST_ACCOUNT_NUMBERS } from '../../src/services/settlement/domain/bank-account.js';
+import { availableAfterCharges, bankAccount, payoutSettled, waitFor } from '../support/payouts.js';
+
+/**
+ * Payouts through the official stripe SDK: bank accounts with Stripe's test numbers, each status
+ * path with its events and balance transactions, the balance after each, and the bad input Stripe
+ * refuses. The sandbox bank answers at once; the payout worker (1 s) takes each payout to it.
+ */
+
+const clock = new ManualClock(Date.UTC(2026, 0, 5, 12) /* a Monday */);
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await startTestPlatform({}, { clock });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+async function available(stripe: Stripe, currency = 'usd'): Promise<number> {
+  const balance = await stripe.balance.retrieve();
+  return balance.available.find((b) => b.currency === currency)?.amount ?? 0;
+}
+
+async function eventTypesFor(stripe: Stripe, payout_id: string): Promise<string[]> {
+  const events = await stripe.events.list({ limit: 100 });
+  return events.data
+    .filter((e) => (e.data.object as { id?: string }).id === payout_id)
+    .map((e) => e.type)
+    .reverse();
+}
+
+describe('bank accounts as payout destinations', () => {
+  it('adds a bank account with Stripe’s shape, keeps only last4, and makes the first one the default', async () => {
+    const account = await t.stripe.accounts.retrieve();
+    const created = await bankAccount(t.stripe, account.id, '000123456789');
+    expect(stripeSchemaProblems('bank_account', created)).toEqual([]);
+    expect(created).toMatchObject({
+      object: 'bank_account',
+      id: expect.stringMatching(/^ba_/),
+      country: 'US',
+      currency: 'usd',
+      routing_number: '110000000',
+      last4: '6789',
+      default_for_currency: true,
+      status: 'new',
+    });
+    expect(JSON.stringify(created)).not.toContain('000123456789');
+    const again = await bankAccount(t.stripe, account.id, '000123456789');
+    expect(again.fingerprint).toBe(created.fingerprint);
+    expect(again.default_for_currency).toBe(false);
+    const listed = await t.stripe.accounts.listExternalAccounts(account.id, { object: 'bank_account' });
+    expect(listed.data.map((a) => a.id)).toEqual([again.id, created.id]);
+    const retrieved = await t.stripe.accounts.retrieveExternalAccount(account.id, created.id);
+    expect(retrieved).toEqual(created);
+  });
+
+  it('moves the default with default_for_currency, refuses deleting the default, deletes others', async () => {
+    const account = await t.stripe.accounts.retrieve();
+    const extra = await bankAccount(t.stripe, account.id, '000123456789');
+    const made_default = await t.stripe.accounts.updateExternalAccount(account.id, extra.id, { default_for_currency: true });
+    expect(made_default.default_for_currency).toBe(true);
+    const defaults = (await t.stripe.accounts.listExternalAccounts(account.id)).data.filter((a) => (a as Stripe.BankAccount).default_for_currency);
+    expect(defaults.map((a) => a.id)).toEqual([extra.id]);
+    const refused = await rejection(t.stripe.accounts.deleteExternalAccount(account.id, extra.id));
+    expect(refused).toMatchObject({ statusCode: 400, code: 'parameter_invalid' });
+    const others = (await t.stripe.accounts.listExternalAccounts(account.id)).data.filter((a) => a.id !== extra.id);
+    const deleted = await t.stripe.accounts.deleteExternalAccount(account.id, others[0]!.id);
+    expect(deleted).toMatchObject({ id: others[0]!.id, deleted: true });
+    await t.stripe.accounts.updateExternalAccount(account.id, others[1]!.id, { default_for_currency: true });
+  });
+
+  it('refuses bad bank details with Stripe’s errors, storing nothing', async () => {
+    const account = await t.stripe.accounts.retrieve();
+    const before = (await t.stripe.accounts.listExternalAccounts(account.id)).data.length;
+    const bad_routing = await rejection(bankAccount(t.stripe, account.id, '000123456789', { routing_number: '110000001' }));
+    expect(bad_routing).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'external_account[routing_number]' });
+    const bad_number = await rejection(bankAccount(t.stripe, account.id, '12ab'));
+    expect(bad_number).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'external_account[account_number]' });
+    expect(bad_number.message).not.toContain('12ab');
+    const other_account = await rejection(t.stripe.accounts.createExternalAccount('acct_someoneElse', { external_account: 'btok_us_verified' }));
+    expect(other_account).toMatchObject({ statusCode: 403, code: 'account_invalid' });
+    expect((await t.stripe.accounts.listExternalAccounts(account.id)).data.length).toBe(before);
+  });
+});
+
+describe('the account and its payout schedule', () => {
+  it('GET /v1/account is the merchant’s own account, valid against Stripe’s schema', async () => {
+    const account = await t.stripe.accounts.retrieve();
+    expect(stripeSchemaProblems('account', account)).toEqual([]);
+    expect(account.id).toMatch(/^acct_/);
+    expect(account.settings?.payouts?.schedule).toEqual({ interval: 'daily', delay_days: 2 });
+  });
+
+  it('changes the schedule, and refuses other settings and other accounts', async () => {
+    const { id } = await t.stripe.accounts.retrieve();
+    const weekly = await t.stripe.accounts.update(id, { settings: { payouts: { schedule: { interval: 'weekly', weekly_anchor: 'friday' } } } });
+    expect(weekly.settings?.payouts?.schedule).toEqual({ interval: 'weekly', delay_days: 2, weekly_anchor: 'friday' });
+    expect((await t.stripe.accounts.retrieve()).settings?.payouts?.schedule).toEqual(weekly.settings?.payouts?.schedule);
+    const unsupported = await rejection(t.stripe.accounts.update(id, { business_profile: { name: 'Shop' } }));
+    expect(unsupported).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param: 'business_profile' });
+    const foreign = await rejection(t.stripe.accounts.update('acct_someoneElse', { settings: { payouts: { schedule: { interval: 'daily' } } } }));
+    expect(foreign).toMatchObject({ statusCode: 403, code: 'account_invalid' });
+    await t.stripe.accounts.update(id, { settings: { payouts: { schedule: { interval: 'manual' } } } });
+  });
+});
+
+describe('manual payouts', () => {
+  let destination: Record<string, Stripe.BankAccount>;
+
+  beforeAll(async () => {
+    const { id } = await t.stripe.accounts.retrieve();
+    destination = {};
+    for (const number of Object.keys(TEST_ACCOUNT_NUMBERS)) destination[number] = await bankAccount(t.stripe, id, number);
+    await availableAfterCharges(t, clock, t.stripe, 20, 10_000);
+  });
+
+  it('pays out: pending → in_transit → paid, with its events and a payout balance transaction', async () => {
+    const before = await available(t.stripe);
+    const payout = await t.stripe.payouts.create({ amount: 5_000, currency: 'usd', destination: destination['000123456789']!.id, metadata: { order: 'p1' } });
+    expect(stripeSchemaProblems('payout', payout)).toEqual([]);
+    expect(payout).toMatchObject({ object: 'payout', status: 'pending', amount: 5_000, automatic: false, type: 'bank_account', method: 'standard' });
+    expect(await available(t.stripe)).toBe(before - 5_000);
+    const paid = await payoutSettled(t.stripe, payout.id);
+    expect(stripeSchemaProblems('payout', paid)).toEqual([]);
+    expect(paid).toMatchObject({ status: 'paid', failure_code: null, failure_balance_transaction: null });
+    expect(await available(t.stripe)).toBe(before - 5_000);
+    const txn = await t.stripe.balanceTransactions.retrieve(payout.balance_transaction as string);
+    expect(txn).toMatchObject({ type: 'payout', reporting_category: 'payout', amount: -5_000, net: -5_000, fee: 0, source: payout.id });
+    await waitFor(async () => (await eventTypesFor(t.stripe, payout.id)).length >= 4);
+    expect(await eventTypesFor(t.stripe, payout.id)).toEqual(['payout.created', 'payout.updated', 'payout.updated', 'payout.paid']);
+  });
+
+  it.each(Object.entries(TEST_ACCOUNT_NUMBERS).filter(([, outcome]) => outcome !== 'paid'))(
+    'account %s fails with %s, and the funds come back with a payout_failure transaction',
+    async (number, failure_code) => {
+      const before = await available(t.stripe);
+      const payout = await t.stripe.payouts.create({ amount: 1_000, currency: 'usd', destination: destination[number]!.id });
+      const failed = await payoutSettled(t.stripe, payout.id);
+      expect(stripeSchemaProblems('payout', failed)).toEqual([]);
+      expect(failed).toMatchObject({ status: 'failed', failure_code, failure_message: expect.any(String) });
+      expect(await available(t.stripe)).toBe(before);
+      const back = await t.stripe.balanceTransactions.retrieve(failed.failure_balance_transaction as string);
+      expect(back).toMatchObject({ type: 'payout_failure', reporting_category: 'payout_reversal', amount: 1_000, net: 1_000, source: payout.id });
+      await waitFor(async () => (await eventTypesFor(t.stripe, payout.id)).includes('payout.failed'));
+    },
+  );
+
+  it('cancels a pending payout: the funds come back with a payout_cancel transaction and payout.canceled', async () => {
+    const before = await available(t.stripe);
+    // The worker may take a payout to the bank before the cancel arrives: then Stripe's refusal, and another try.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const payout = await t.stripe.payouts.create({ amount: 700, currency: 'usd' });
+      try {
+        const canceled = await t.stripe.payouts.cancel(payout.id);
+        expect(stripeSchemaProblems('payout', canceled)).toEqual([]);
+        expect(canceled).toMatchObject({ status: 'canceled', failure_balance_transaction: expect.stringMatching(/^txn_/) });
+        const back = await t.stripe.balanceTransactions.retrieve(canceled.failure_balance_transaction as string);
+        expect(back).toMatchObject({ type: 'payout_cancel', amount: 700 });
+        await waitFor(async () => (await eventTypesFor(t.stripe, payout.id)).includes('payout.canceled'));
+        await payoutsQuiet(t.stripe);
+        // Every payout tried before this one was paid; this one came back.
+        const paid_before = (await t.stripe.payouts.list({ status: 'paid', limit: 100 })).data.filter(
+          (p) => p.amount === 700 && p.created >= payout.created - 60,
+        );
+        expect(await available(t.stripe)).toBe(before - 700 * paid_before.length);
+        return;
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'parameter_invalid', message: expect.stringContaining('only pending payouts can be canceled') });
+      }
+    }
+    throw new Error('no payout stayed pending long enough to cancel');
+  });
+
+  it('refuses a payout above the available balance with balance_insufficient, storing nothing', async () => {
+    await payoutsQuiet(t.stripe);
+    const before = await available(t.stripe);
+    const count = (await t.stripe.payouts.list({ limit: 100 })).data.length;
+    const error = await rejection(t.stripe.payouts.create({ amount: before + 1, currency: 'usd' }));
+    expect(error).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'balance_insufficient' });
+    expect(await available(t.stripe)).toBe(before);
+    expect((await t.stripe.payouts.list({ limit: 100 })).data.length).toBe(count);
+  });
+
+  it('two concurrent payouts whose sum exceeds the balance: exactly one is made', async () => {
+    await payoutsQuiet(t.stripe);
+    const before = await available(t.stripe);
+    const amount = Math.floor(before * 0.6);
+    const results = await Promise.allSettled([0, 1, 2, 3].map(() => t.stripe.payouts.create({ amount, currency: 'usd' })));
+    const made = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(made).toHaveLength(1);
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'balance_insufficient' });
+    expect(await available(t.stripe)).toBe(before - amount);
+  });
+
+  it('refuses bad input with Stripe’s errors and stores nothing', async () => {
+    const count = (await t.stripe.payouts.list({ limit: 100 })).data.length;
+    const other = await t.newMerchant();
+    const { id: other_id } = await other.stripe.accounts.retrieve();
+    const foreign = await bankAccount(other.stripe, other_id, '000123456789');
+    const cases: [Stripe.PayoutCreateParams, string, string | undefined][] = [
+      [{ amount: 100, currency: 'eur' }, 'parameter_invalid', 'currency'],
+      [{ amount: 100, currency: 'usd', destination: 'ba_missing' }, 'resource_missing', 'destination'],
+      [{ amount: 100, currency: 'usd', destination: foreign.id }, 'resource_missing', 'destination'],
+      [{ amount: 1.5, currency: 'usd' }, 'parameter_invalid_integer', 'amount'],
+      [{ amount: -5, currency: 'usd' }, 'parameter_invalid_integer', 'amount'],
+      [{ amount: 100, currency: 'usd', method: 'instant' }, 'parameter_invalid', 'method'],
+      [{ amount: 100, currency: 'usd', statement_descriptor: 'x'.repeat(23) }, 'parameter_invalid', 'statement_descriptor'],
+    ];
+    for (const [params, code, param] of cases) {
+      const error = await rejection(t.stripe.payouts.create(params));
+      expect({ code: error.code, param: error.param, status: error.statusCode }).toEqual({ code, param, status: code === 'resource_missing' ? 404 : 400 });
+    }
+    expect((await t.stripe.payouts.list({ limit: 100 })).data.length).toBe(count);
+  });
+
+  it('lists with Stripe’s filters, updates metadata, and refuses a manual payout as a ?payout= filter', async () => {
+    const paid = await t.stripe.payouts.list({ status: 'paid', limit: 100 });
+    expect(paid.data.length).toBeGreaterThan(0);
+    expect(paid.data.every((p) => p.status === 'paid')).toBe(true);
+    const failed_dest = destination['000111111116']!.id;
+    const to_failed = await t.stripe.payouts.list({ destination: failed_dest });
+    expect(to_failed.data.map((p) => p.failure_code)).toEqual(['no_account']);
+    const first = paid.data[0]!;
+    expect((await t.stripe.payouts.list({ arrival_date: { gte: first.arrival_date, lte: first.arrival_date }, limit: 100 })).data.map((p) => p.id)).toContain(
+      first.id,
+    );
+    expect((await t.stripe.payouts.list({ arrival_date: { gt: first.arrival_date } })).data).toEqual([]);
+    const updated = await t.stripe.payouts.update(first.id, { metadata: { note: 'checked' } });
+    expect(updated.metadata).toMatchObject({ note: 'checked' });
+    const error = await rejection(t.stripe.balanceTransactions.list({ payout: first.id }));
+    expect(error).toMatchObject({ statusCode: 400, param: 'payout' });
+  });
+});
+
+/** Waits until no payout is pending or in transit (the worker has taken every one to the bank). */
+async function payoutsQuiet(stripe: Stripe): Promise<void> {
+  await waitFor(async () => {
+    const [pending, in_transit] = await Promise.all([stripe.payouts.list({ status: 'pending' }), stripe.payouts.list({ status: 'in_transit' })]);
+    return pending.data.length === 0 && in_transit.data.length === 0;
+  });
+}
