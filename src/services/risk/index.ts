@@ -15,5 +15,9 @@ export type { RadarRuleView, RuleChange, RulesAdminDeps } from './app/rules-admi
 export { MAX_RULES_PER_MERCHANT, addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from './app/rules-admin.js';
 export { DEFAULT_RULE, DEFAULT_RULE_ID } from './adapters/rules-store.js';
 export { riskMigrations } from './migrations/index.js';
+// The scorer: features over sliding windows (Redis or embedded), the trained model, score and level.
+export type { AttemptResult, CheckResult, RiskLevel as RiskScoreLevel, RiskScore, RiskSignals } from './domain/signals.js';
+export type { RiskScorer, RiskScorerOptions } from './app/scorer.js';
+export { openRiskScorer } from './app/scorer.js';
 export { valueListRoutes } from './adapters/value-list-routes.js';
 export { radarAdminRoutes } from './adapters/admin-routes.js';

@@ -1,0 +1,120 @@
+import {
+  EMPTY_AMOUNT_STATS,
+  MAX_MEMBERS_PER_WINDOW,
+  updateAmountStats,
+  type AmountStats,
+  type WindowQuery,
+  type WindowStore,
+  type WindowWrite,
+} from '../domain/windows.js';
+
+/**
+ * The windows in this process's memory: the store when REDIS_URL is unset, and the one that answers
+ * while Redis does not. It mirrors the Redis scripts operation for operation (same trimming, same
+ * eviction order, same statistics arithmetic), which test/unit/risk-window-store.test.ts checks.
+ * Bounded: at most `max_windows` windows (the least recently written go first), each at most
+ * MAX_MEMBERS_PER_WINDOW members.
+ */
+
+interface Window {
+  members: Map<string, number>;
+  expires_ms: number;
+}
+
+export const DEFAULT_MAX_WINDOWS = 200_000;
+export const DEFAULT_MAX_AMOUNT_STATS = 50_000;
+
+export class EmbeddedWindowStore implements WindowStore {
+  private readonly windows = new Map<string, Window>();
+  private readonly stats = new Map<string, AmountStats>();
+
+  constructor(
+    private readonly max_windows = DEFAULT_MAX_WINDOWS,
+    private readonly max_stats = DEFAULT_MAX_AMOUNT_STATS,
+  ) {}
+
+  /** Windows held now (for the bound's test and the metrics). */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  read(queries: readonly WindowQuery[], stats_key: string, now_ms: number): Promise<{ values: number[]; stats: AmountStats }> {
+    const values = queries.map((query) => this.answer(query, now_ms));
+    return Promise.resolve({ values, stats: this.stats.get(stats_key) ?? EMPTY_AMOUNT_STATS });
+  }
+
+  write(writes: readonly WindowWrite[], now_ms: number, amount: { stats_key: string; x: number } | null): Promise<void> {
+    for (const write of writes) this.apply(write, now_ms);
+    if (amount !== null) {
+      const current = this.stats.get(amount.stats_key) ?? EMPTY_AMOUNT_STATS;
+      this.stats.delete(amount.stats_key);
+      this.stats.set(amount.stats_key, updateAmountStats(current, amount.x));
+      evictOldest(this.stats, this.max_stats);
+    }
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.windows.clear();
+    this.stats.clear();
+    return Promise.resolve();
+  }
+
+  private live(key: string, now_ms: number): Window | undefined {
+    const window = this.windows.get(key);
+    if (window === undefined || window.expires_ms > now_ms) return window;
+    this.windows.delete(key);
+    return undefined;
+  }
+
+  private answer(query: WindowQuery, now_ms: number): number {
+    const members = this.live(query.key, now_ms)?.members;
+    if (query.kind === 'score') {
+      const at = members?.get(query.member);
+      return at !== undefined && at > query.since_ms ? at : -1;
+    }
+    let count = 0;
+    if (members) for (const at of members.values()) if (at > query.since_ms) count += 1;
+    if (query.kind === 'count') return count;
+    const at = members?.get(query.member);
+    return at !== undefined && at > query.since_ms ? count : count + 1;
+  }
+
+  /** ZREMRANGEBYSCORE -inf now−ttl; ZADD (NX for first-seen); trim to the cap by rank; PEXPIRE ttl. */
+  private apply(write: WindowWrite, now_ms: number): void {
+    let window = this.live(write.key, now_ms);
+    if (window === undefined) {
+      window = { members: new Map(), expires_ms: 0 };
+    } else {
+      this.windows.delete(write.key); // re-inserted below: the map's order is least recently written first
+    }
+    const oldest_kept = now_ms - write.ttl_ms;
+    for (const [member, at] of window.members) if (at <= oldest_kept) window.members.delete(member);
+    if (!(write.keep_first && window.members.has(write.member))) window.members.set(write.member, now_ms);
+    while (window.members.size > MAX_MEMBERS_PER_WINDOW) window.members.delete(lowestMember(window.members));
+    window.expires_ms = now_ms + write.ttl_ms;
+    this.windows.set(write.key, window);
+    evictOldest(this.windows, this.max_windows);
+  }
+}
+
+/** The member Redis ranks first: the lowest time, then the lowest member by byte order. */
+function lowestMember(members: Map<string, number>): string {
+  let lowest: string | undefined;
+  let lowest_at = Infinity;
+  for (const [member, at] of members) {
+    if (at < lowest_at || (at === lowest_at && lowest !== undefined && member < lowest)) {
+      lowest = member;
+      lowest_at = at;
+    }
+  }
+  return lowest ?? '';
+}
+
+function evictOldest<V>(map: Map<string, V>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done === true) return;
+    map.delete(oldest.value);
+  }
+}

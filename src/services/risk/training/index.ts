@@ -1,0 +1,6 @@
+/** The training side of the risk model, for scripts/risk/train.mjs and the evaluation test. */
+export { HELD_OUT_WORLD, TRAINING_WORLD, WARM_UP_DAYS, evaluateModel, trainModel, worldRows, type Evaluation } from './train.js';
+export { generateTransactions, type GeneratorOptions, type SyntheticTransaction } from './synthetic.js';
+export { replayFeatures, type FeatureRows } from './replay.js';
+export { rocAuc, atCut } from './metrics.js';
+export { fitLogistic } from './logistic.js';
