@@ -1,4 +1,4 @@
-import type { Db } from '../../../platform/db.js';
+import type { Pool } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { Scheduler } from '../../../platform/scheduler.js';
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
@@ -21,7 +21,7 @@ export interface PayoutJobs {
 export interface PayoutJobDeps {
   write: WriteDeps;
   /** The system role's pool (work across merchants). */
-  system: Db;
+  system: Pool;
   clock: Clock;
   logger: Logger;
   sealer: SecretSealer;

@@ -1,4 +1,4 @@
-import type { Db } from '../../../platform/db.js';
+import type { Db, Pool } from '../../../platform/db.js';
 import { isUniqueViolation, run, sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
@@ -7,7 +7,7 @@ import type { Logger } from '../../../platform/logger.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { unixSeconds } from '../../../kernel/clock.js';
 import { PayrailError } from '../../../kernel/errors.js';
-import { availableBalances, transactionsAvailableBetween } from '../../ledger/index.js';
+import { availableBalances, releaseAllDue, transactionsAvailableBetween } from '../../ledger/index.js';
 import type { Payout } from '../domain/payout.js';
 import { payoutTransactionId, startOfDay } from '../domain/payout.js';
 import type { PayoutSchedule } from '../domain/payout-schedule.js';
@@ -34,8 +34,8 @@ export const SCHEDULE_PAGES_MAX = 10_000;
 
 export interface PayoutScheduleDeps {
   write: WriteDeps;
-  /** The system role: reads schedules and bank accounts across merchants. */
-  system: Db;
+  /** The system role: reads schedules and bank accounts across merchants, releases due funds first. */
+  system: Pool;
   clock: Clock;
   logger: Logger;
 }
@@ -55,6 +55,8 @@ export interface ScheduleRunResult {
 export async function runPayoutSchedule(deps: PayoutScheduleDeps): Promise<ScheduleRunResult> {
   const now_s = unixSeconds(deps.clock);
   const day = runDate(now_s);
+  // Funds due by now become available first, so each payout pays, and covers, everything due by its run.
+  await releaseAllDue(deps.system, now_s);
   let payouts = 0;
   let after = '';
   for (let page = 0; page < SCHEDULE_PAGES_MAX; page++) {
