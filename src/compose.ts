@@ -24,7 +24,7 @@ import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
 import type { PayoutJobs } from './services/settlement/index.js';
-import { payoutRoutes, payoutTransactions, startPayoutJobs } from './services/settlement/index.js';
+import { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, payoutRoutes, payoutTransactions, settleDueDays, startPayoutJobs } from './services/settlement/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
 import { closeWithin } from './platform/http/draining-server.js';
@@ -140,6 +140,11 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   });
   // Payouts: the bank worker and the automatic payout schedule, off the request path.
   const payouts = startPayoutJobs({ write, system: database.pool, clock, logger, sealer: payments.vault.sealer('bank_accounts'), scheduler });
+  // Processor settlement: each day that is over on the injected clock, the processor's report imported into the ledger.
+  scheduler.every(SETTLEMENT_JOB, { interval_ms: SETTLEMENT_CHECK_INTERVAL_MS }, async () => {
+    const settled = await settleDueDays({ pool: database.pool, clock, connector: payments.connector });
+    if (settled.length > 0) logger.info({ days: settled.map((day) => day.batch_date) }, 'settlement: days settled');
+  });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
   await scheduler.start();
   const address = await app.listen({ port: config.port, host: config.host });

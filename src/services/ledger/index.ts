@@ -13,5 +13,5 @@ export { setMerchantTerms } from './app/terms.js';
 export type { TransferRequest } from './domain/transfer.js';
 export { transferId } from './domain/ids.js';
 export { COVERED_TRANSACTIONS_MAX, availableBalances, transactionsAvailableBetween, transferWrites } from './app/external-postings.js';
-export { releaseAllDue } from './app/release.js';
+export { kindsBySource, postTransfers } from './adapters/store.js';
 export { ledgerMigrations } from './migrations/index.js';

@@ -25,3 +25,10 @@ export type { PayoutJobDeps, PayoutJobs } from './app/payout-jobs.js';
 export { startPayoutJobs } from './app/payout-jobs.js';
 export type { BankAnswer, BankRail, BankTransferRequest } from './domain/bank-port.js';
 export { payoutTransactions } from './app/payouts.js';
+
+// Processor settlement: importing reports into the ledger, the daily run (docs/settlement.md).
+export type { ImportSummary, SettlementDeps } from './app/import-report.js';
+export { importSettlementReport } from './app/import-report.js';
+export type { DaySettled, SettlementRunDeps } from './app/settlement-run.js';
+export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
+export type { LineOutcome } from './domain/settlement-posting.js';

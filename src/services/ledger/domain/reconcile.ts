@@ -24,8 +24,8 @@ export interface RefundFacts {
   status: string;
 }
 
-const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release'];
-const REFUND_KINDS: readonly TransferKind[] = ['refund', 'refund_paid', 'refund_failure'];
+const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release', 'settlement'];
+const REFUND_KINDS: readonly TransferKind[] = ['refund', 'refund_paid', 'refund_failure', 'refund_settlement'];
 
 /** A captured charge has one capture moving exactly its captured amount; nothing else has one. */
 export function chargeProblem(charge: ChargeFacts | undefined, source_id: string, entries: readonly LedgerEntry[]): string | null {

@@ -21,7 +21,21 @@ export const LEDGER_LIMITS = {
   text_length_max: 255,
 } as const;
 
-export const TRANSFER_KINDS = ['capture', 'release', 'refund', 'refund_paid', 'refund_failure', 'adjustment', 'payout', 'payout_paid', 'payout_failure', 'payout_cancel'] as const;
+export const TRANSFER_KINDS = [
+  'capture',
+  'release',
+  'refund',
+  'refund_paid',
+  'refund_failure',
+  'adjustment',
+  'payout',
+  'payout_paid',
+  'payout_failure',
+  'payout_cancel',
+  'settlement',
+  'refund_settlement',
+  'processor_fee',
+] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 
 export interface Posting {

@@ -1,4 +1,59 @@
 import type { Migration } from '../../../platform/migrations.js';
 
-/** Processor settlement: imported settlement reports, their lines, and the postings they caused. */
-export const settlementReportMigrations: Migration[] = [];
+/**
+ * Processor settlement: each report imported (one per connector and batch), its lines as staged, and
+ * what became of each line in the ledger; and the settlement run's record of each day it settled.
+ * Tables span merchants (a report holds every merchant account's lines) and are read and written by
+ * the system role only, so they are not merchant-scoped.
+ */
+export const settlementReportMigrations: Migration[] = [
+  {
+    id: 'settlement/001_settlement_reports',
+    sql: `
+      INSERT INTO ledger.transfer_kinds (kind) VALUES ('settlement'), ('refund_settlement'), ('processor_fee') ON CONFLICT DO NOTHING;
+
+      -- A report is staged whole (every line, in one transaction) before any line posts.
+      CREATE TABLE settlement.reports (
+        connector text NOT NULL,
+        batch_number bigint NOT NULL CHECK (batch_number > 0),
+        -- SHA-256 of the file: the same batch imported again with other content is refused.
+        sha256 text NOT NULL,
+        lines int NOT NULL CHECK (lines > 0),
+        status text NOT NULL CHECK (status IN ('staged', 'posted')),
+        imported_at_ms bigint NOT NULL,
+        posted_at_ms bigint,
+        PRIMARY KEY (connector, batch_number),
+        CHECK ((status = 'posted') = (posted_at_ms IS NOT NULL))
+      );
+
+      CREATE TABLE settlement.report_lines (
+        connector text NOT NULL,
+        batch_number bigint NOT NULL,
+        line int NOT NULL CHECK (line > 1),
+        merchant_id text NOT NULL,
+        type text NOT NULL,
+        psp_reference text NOT NULL,
+        modification_reference text NOT NULL,
+        currency text NOT NULL,
+        -- Minor units: what the line moved (gross), the processor's fees, and the net (signed: + paid to Payrail).
+        gross bigint NOT NULL,
+        fees bigint NOT NULL,
+        net bigint NOT NULL,
+        created_s bigint NOT NULL,
+        -- pending until posted; then what the line did in the ledger (docs/settlement.md).
+        outcome text NOT NULL CHECK (outcome IN ('pending', 'posted', 'already_settled', 'unmatched', 'not_posted')),
+        transfer_id text,
+        PRIMARY KEY (connector, batch_number, line)
+      );
+      CREATE INDEX report_lines_pending ON settlement.report_lines (connector, batch_number, line) WHERE outcome = 'pending';
+
+      -- The daily run: each batch date settled, with the report's batch or none (nothing settled that day).
+      CREATE TABLE settlement.days (
+        connector text NOT NULL,
+        batch_date date NOT NULL,
+        batch_number bigint,
+        settled_at_ms bigint NOT NULL,
+        PRIMARY KEY (connector, batch_date)
+      );`,
+  },
+];
