@@ -73,7 +73,7 @@ export async function openPaymentServices(
   const payments: PaymentsDeps = {
     reader,
     vault,
-    connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms })),
+    connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms, clock: context.clock })),
     risk_rules: DEFAULT_RULES,
     public_url: context.public_url,
     record_detokenization: (entry) => recordDetokenization(database.pool, entry),

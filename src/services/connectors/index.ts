@@ -12,5 +12,7 @@ export type {
   VerifyRequest,
 } from './domain/port.js';
 export { SandboxProcessor } from './adapters/sandbox.js';
+export { SANDBOX_COMPANY_ACCOUNT } from './adapters/sandbox-settlement.js';
+export { SANDBOX_FEE_SCHEDULE, sandboxCaptureFees, sandboxRefundFees } from './domain/sandbox-settlement.js';
 export { instrumentConnector } from './adapters/instrumented.js';
 export { connectorMigrations } from './migrations/index.js';

@@ -54,5 +54,11 @@ export function instrumentConnector(connector: Connector, registry: Metrics = me
       call('attempt_status', { 'payrail.charge_id': attempt_id }, () => connector.attemptStatus(attempt_id)),
     refundStatus: (refund_id: string): Promise<RefundStatus> =>
       call('refund_status', { 'payrail.refund_id': refund_id }, () => connector.refundStatus(refund_id)),
+    ...(connector.settlementReport
+      ? {
+          settlementReport: (batch_date: string): Promise<AsyncIterable<string> | null> =>
+            call('settlement_report', { 'payrail.batch_date': batch_date }, () => connector.settlementReport?.(batch_date) ?? Promise.resolve(null)),
+        }
+      : {}),
   };
 }

@@ -17,6 +17,7 @@ import type { Pool } from '../../../platform/db.js';
 import { isUniqueViolation, run, sql } from '../../../platform/db.js';
 import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus, VerifyRequest } from '../domain/port.js';
 import type { AttemptRecord } from '../domain/sandbox-decisions.js';
+import { sandboxSettlementReport } from './sandbox-settlement.js';
 import { authenticate, captureRefusal, decide, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
 
 export interface SandboxOptions {
@@ -97,7 +98,8 @@ export class SandboxProcessor implements Connector {
     const completed = await run<{ result: AuthorizeResult }>(
       this.pool,
       sql`
-      UPDATE sandbox.attempts SET result = ${JSON.stringify(decision.result)}::jsonb, amount_captured = ${decision.amount_captured}
+      UPDATE sandbox.attempts SET result = ${JSON.stringify(decision.result)}::jsonb, amount_captured = ${decision.amount_captured},
+        captured_at_ms = CASE WHEN ${decision.amount_captured}::bigint > 0 THEN ${this.clock.now_ms()}::bigint END
       WHERE attempt_id = ${attempt_id} AND outcome = 'requires_action' AND NOT voided
       RETURNING result`,
     );
@@ -114,7 +116,7 @@ export class SandboxProcessor implements Connector {
       const captured = await run(
         this.pool,
         sql`
-        UPDATE sandbox.attempts SET amount_captured = ${amount}
+        UPDATE sandbox.attempts SET amount_captured = ${amount}, captured_at_ms = ${this.clock.now_ms()}
         WHERE attempt_id = ${attempt_id} AND outcome = 'authorized' AND NOT capture_requested
           AND amount_captured = 0 AND NOT voided AND amount >= ${amount}
         RETURNING attempt_id`,
@@ -167,6 +169,11 @@ export class SandboxProcessor implements Connector {
     await this.simulateLatency();
     const result = await this.storedRefund(refund_id);
     return result ? { found: true, ...result } : { found: false };
+  }
+
+  /** The day's settlement report, from the sandbox's records (adapters/sandbox-settlement.ts); see the port. */
+  settlementReport(batch_date: string): Promise<AsyncIterable<string> | null> {
+    return sandboxSettlementReport(this.pool, batch_date);
   }
 
   /** Attempts decided (stored); repeats of an attempt id do not count. Read from the shared record. */

@@ -72,4 +72,11 @@ export interface Connector {
   attemptStatus(attempt_id: string): Promise<AttemptStatus>;
   /** Status inquiry for a refund, changing nothing. */
   refundStatus(refund_id: string): Promise<RefundStatus>;
+  /**
+   * The processor's settlement report for one batch date (a UTC day, `YYYY-MM-DD`): what it settled
+   * into Payrail's bank account for that day, as Adyen's Settlement details report CSV
+   * (docs/settlement.md), chunk by chunk; null when it settled nothing that day. Reading it changes
+   * nothing, so it may be fetched again. Optional: a processor without it is not settled automatically.
+   */
+  settlementReport?(batch_date: string): Promise<AsyncIterable<string> | null>;
 }

@@ -58,4 +58,23 @@ export const connectorMigrations: Migration[] = [
     id: 'connectors/002_row_level_security',
     sql: merchantScopedTables(['sandbox.attempts', 'sandbox.refunds']),
   },
+  {
+    // The sandbox settles each day's captures (docs/settlement.md), so it keeps when each was captured:
+    // the capture and 3-D Secure statements set it on the injected clock, and this trigger sets it for
+    // automatic capture from the attempt's own time (authorization and capture are one). Earlier
+    // captured rows take their attempt's time.
+    id: 'connectors/004_sandbox_capture_time',
+    sql: `
+      ALTER TABLE sandbox.attempts ADD COLUMN captured_at_ms bigint;
+      UPDATE sandbox.attempts SET captured_at_ms = created_at_ms WHERE amount_captured > 0;
+      CREATE FUNCTION sandbox.captured_at_authorization() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.amount_captured > 0 AND NEW.captured_at_ms IS NULL THEN NEW.captured_at_ms := NEW.created_at_ms; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER attempts_captured_at BEFORE INSERT ON sandbox.attempts
+        FOR EACH ROW EXECUTE FUNCTION sandbox.captured_at_authorization();
+      ALTER TABLE sandbox.attempts ADD CONSTRAINT attempts_capture_time CHECK ((amount_captured > 0) = (captured_at_ms IS NOT NULL));
+      CREATE INDEX attempts_by_capture_time ON sandbox.attempts (captured_at_ms, attempt_id) WHERE captured_at_ms IS NOT NULL;`,
+  },
 ];
