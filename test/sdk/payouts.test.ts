@@ -240,6 +240,50 @@ describe('manual payouts', () => {
   });
 });
 
+describe('bank account numbers stay in the vault', () => {
+  const numbers = Object.keys(TEST_ACCOUNT_NUMBERS);
+  const leaks = (text: string): string[] =>
+    numbers.flatMap((n) => [n, Buffer.from(n).toString('hex'), Buffer.from(n).toString('base64')].filter((form) => text.includes(form)).map(() => n));
+
+  it('never reach a log line, an event, a listed object or any column of any table in clear', async () => {
+    expect(t.logs.length).toBeGreaterThan(20);
+    expect(t.logs.flatMap(leaks)).toEqual([]);
+    const events = await t.stripe.events.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+    expect(events.some((e) => e.type === 'payout.failed')).toBe(true);
+    expect(leaks(JSON.stringify(events))).toEqual([]);
+    const { id } = await t.stripe.accounts.retrieve();
+    expect(leaks(JSON.stringify(await t.stripe.accounts.retrieve()))).toEqual([]);
+    expect(leaks(JSON.stringify(await t.stripe.accounts.listExternalAccounts(id)))).toEqual([]);
+    expect(leaks(JSON.stringify(await t.stripe.payouts.list({ limit: 100 })))).toEqual([]);
+
+    const columns = await t.owner.query<{ table_schema: string; table_name: string; column_name: string; data_type: string }>(`
+      SELECT c.table_schema, c.table_name, c.column_name, c.data_type FROM information_schema.columns c
+      JOIN information_schema.tables tb ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name AND tb.table_type = 'BASE TABLE'
+      WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema') AND c.table_schema NOT LIKE 'pg\\_%'
+        AND c.data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea', 'ARRAY')`);
+    const found: string[] = [];
+    let sealed = 0;
+    for (const { table_schema, table_name, column_name, data_type } of columns.rows) {
+      const expression = data_type === 'bytea' ? `encode("${column_name}", 'escape')` : `"${column_name}"::text`;
+      const result = await t.owner.query<{ value: string | null }>(`SELECT ${expression} AS value FROM "${table_schema}"."${table_name}"`);
+      for (const { value } of result.rows) {
+        if (value === null) continue;
+        if (table_name === 'bank_accounts' && column_name === 'sealed_number') sealed += 1;
+        for (const leak of leaks(value)) found.push(`${leak} in ${table_schema}.${table_name}.${column_name}`);
+      }
+    }
+    expect(found).toEqual([]);
+    // Every bank account's number is there, sealed: the search above looked at each ciphertext.
+    expect(sealed).toBeGreaterThanOrEqual(numbers.length);
+  });
+
+  it('the search finds a number planted in each form it looks for', () => {
+    expect(leaks('{"account_number":"000222222227"}')).toEqual(['000222222227']);
+    expect(leaks(Buffer.from('x000333333335').toString('hex'))).toEqual(['000333333335']);
+    expect(leaks('last4 6789')).toEqual([]);
+  });
+});
+
 /** Waits until no payout is pending or in transit (the worker has taken every one to the bank). */
 async function payoutsQuiet(stripe: Stripe): Promise<void> {
   await waitFor(async () => {
