@@ -33,6 +33,17 @@ import { openPaymentServices } from './payment-services.js';
 import { readTlsCredentials } from './platform/http/tls.js';
 import type { CheckoutDeps } from './services/checkout/index.js';
 import { CHECKOUT_EXPIRY_INTERVAL_MS, CHECKOUT_EXPIRY_JOB, checkoutPageRoutes, checkoutRoutes, expireDueSessions } from './services/checkout/index.js';
+import type { DisputesDeps } from './services/disputes/index.js';
+import {
+  DISPUTE_DECISION_INTERVAL_MS,
+  DISPUTE_DECISION_JOB,
+  PROCESSOR_NOTIFICATIONS_INTERVAL_MS,
+  PROCESSOR_NOTIFICATIONS_JOB,
+  decideDueDisputes,
+  deliverProcessorNotifications,
+  disputesRoutes,
+  retrieveDispute,
+} from './services/disputes/index.js';
 import { radarAdminRoutes, valueListRoutes } from './services/risk/index.js';
 import type { PaymentsDeps } from './services/payments/index.js';
 import {
@@ -138,6 +149,13 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   scheduler.every(CHECKOUT_EXPIRY_JOB, { interval_ms: CHECKOUT_EXPIRY_INTERVAL_MS }, async () => {
     await expireDueSessions(checkoutDeps(database, services), logger);
   });
+  // Disputes: the processor's notifications (a chargeback opened) and test mode's decisions on evidence.
+  scheduler.every(PROCESSOR_NOTIFICATIONS_JOB, { interval_ms: PROCESSOR_NOTIFICATIONS_INTERVAL_MS }, async () => {
+    await deliverProcessorNotifications(disputesDeps(database, services), logger);
+  });
+  scheduler.every(DISPUTE_DECISION_JOB, { interval_ms: DISPUTE_DECISION_INTERVAL_MS }, async () => {
+    await decideDueDisputes(disputesDeps(database, services), logger);
+  });
   // Payouts: the bank worker and the automatic payout schedule, off the request path.
   const payouts = startPayoutJobs({ write, system: database.pool, clock, logger, sealer: payments.vault.sealer('bank_accounts'), scheduler });
   // Processor settlement: each day that is over on the injected clock, the processor's report imported into the ledger.
@@ -211,7 +229,8 @@ function buildApi(
       ledgerRoutes({
         reader: write.reader,
         clock,
-        source: (merchant_id, id) => balanceTransactionSource(payments, merchant_id, id),
+        source: (merchant_id, id) =>
+          id.startsWith('dp_') ? retrieveDispute(disputesDeps(database, services), merchant_id, id) : balanceTransactionSource(payments, merchant_id, id),
         payout_transactions: (merchant_id, id) => payoutTransactions(write.reader, merchant_id, id),
       }),
       payoutRoutes({
@@ -220,6 +239,7 @@ function buildApi(
       }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
+      disputesRoutes(disputesDeps(database, services)),
       valueListRoutes({ write }),
       ...(config.admin_token
         ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
@@ -233,6 +253,11 @@ function buildApi(
 /** The checkout service runs payments' use cases; it finds a session by id alone (hosted page, expiry) through the system role. */
 function checkoutDeps(database: Database, services: PaymentServices): CheckoutDeps {
   return { write: services.write, payments: services.payments, public_url: services.payments.public_url, lookup: database.pool };
+}
+
+/** The disputes service reads the disputed charge through payments, and finds due decisions across merchants through the system role. */
+function disputesDeps(database: Database, services: PaymentServices): DisputesDeps {
+  return { write: services.write, payments: services.payments, lookup: database.pool };
 }
 
 /** Where webhooks may go: public addresses only unless PAYRAIL_WEBHOOKS_ALLOW_PRIVATE=1, over https only in live mode. */

@@ -8,6 +8,7 @@ import { ledgerMigrations } from './services/ledger/index.js';
 import { connectorMigrations } from './services/connectors/index.js';
 import { auditMigrations } from './services/audit/index.js';
 import { checkoutMigrations } from './services/checkout/index.js';
+import { disputeMigrations } from './services/disputes/index.js';
 import { riskMigrations } from './services/risk/index.js';
 import { settlementMigrations } from './services/settlement/index.js';
 
@@ -22,6 +23,7 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...connectorMigrations,
   ...auditMigrations,
   ...checkoutMigrations,
+  ...disputeMigrations,
   ...riskMigrations,
   ...settlementMigrations,
 ];

@@ -52,6 +52,7 @@ export const ERROR_CODES = {
     message: 'The Checkout Session is not in a state that allows this operation.',
   },
   review_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'This review has already been closed.' },
+  dispute_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The dispute is not in a state that allows this operation.' },
   token_already_used: { type: 'invalid_request_error', status: 400, message: 'You cannot use a token more than once.' },
   payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },

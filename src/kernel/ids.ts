@@ -32,6 +32,7 @@ export const ID_PREFIXES = {
   price: 'price',
   product: 'prod',
   review: 'prv',
+  dispute: 'dp',
   radar_rule: 'rule',
   value_list: 'rsl',
   value_list_item: 'rsli',

@@ -13,3 +13,7 @@ export { authenticateIntent, cancelIntent, confirmIntent, createIntent, retrieve
 export { authenticateSetupIntent, cancelSetupIntent, confirmSetupIntent, createSetupIntent, retrieveSetupIntent } from './app/setup-intents.js';
 export { createPaymentMethod } from './app/payment-methods.js';
 export { retrieveCustomer } from './app/customers.js';
+// The disputes service's view of a disputed charge, and the write that marks it disputed.
+export type { DisputedCharge } from './app/disputed-charges.js';
+export { chargeForDispute } from './app/disputed-charges.js';
+export { retrieveCharge } from './app/charges.js';

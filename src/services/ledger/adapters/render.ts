@@ -15,6 +15,8 @@ export const BALANCE_TRANSACTION_TYPES: Readonly<Partial<Record<TransferKind, { 
   refund: { type: 'refund', reporting_category: 'refund' },
   refund_failure: { type: 'refund_failure', reporting_category: 'refund_failure' },
   adjustment: { type: 'adjustment', reporting_category: 'other_adjustment' },
+  dispute: { type: 'adjustment', reporting_category: 'dispute' },
+  dispute_reversal: { type: 'adjustment', reporting_category: 'dispute_reversal' },
   payout: { type: 'payout', reporting_category: 'payout' },
   payout_failure: { type: 'payout_failure', reporting_category: 'payout_reversal' },
   payout_cancel: { type: 'payout_cancel', reporting_category: 'payout_reversal' },
@@ -38,11 +40,14 @@ export interface BalanceTransactionRow {
 }
 
 export const FEE_DESCRIPTION = 'Payrail processing fees';
+/** A dispute's fee is named as Stripe names it. */
+const DISPUTE_FEE_DESCRIPTION = 'Dispute fee';
 
 export function renderBalanceTransaction(row: BalanceTransactionRow, now_s: number): Record<string, unknown> {
   const names = BALANCE_TRANSACTION_TYPES[row.kind];
   assert(names !== undefined, `transfer ${row.id} (${row.kind}) is not a balance transaction`);
   const available_on = row.available_on ?? row.created;
+  const fee_description = row.kind === 'dispute' || row.kind === 'dispute_reversal' ? DISPUTE_FEE_DESCRIPTION : FEE_DESCRIPTION;
   return {
     id: row.id,
     object: 'balance_transaction',
@@ -53,7 +58,7 @@ export function renderBalanceTransaction(row: BalanceTransactionRow, now_s: numb
     description: null,
     exchange_rate: null,
     fee: row.fee,
-    fee_details: row.fee === 0 ? [] : [{ amount: row.fee, application: null, currency: row.currency, description: FEE_DESCRIPTION, type: 'stripe_fee' }],
+    fee_details: row.fee === 0 ? [] : [{ amount: row.fee, application: null, currency: row.currency, description: fee_description, type: 'stripe_fee' }],
     net: row.net,
     reporting_category: names.reporting_category,
     source: row.source_id,

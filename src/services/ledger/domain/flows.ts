@@ -1,6 +1,7 @@
 import type { FeeSchedule } from './fees.js';
 import { DEFAULT_FEE_SCHEDULE, feeFor } from './fees.js';
 import { transferId } from './ids.js';
+import { DISPUTE_EVENT_TYPES, disputeTransfers } from './dispute-flows.js';
 import type { Posting, TransferKind, TransferRequest } from './transfer.js';
 
 /**
@@ -25,7 +26,7 @@ export const DEFAULT_TERMS: MerchantTerms = { fee: DEFAULT_FEE_SCHEDULE, settlem
 export const SETTLEMENT_DELAY_MAX_S = 60 * DAY_S;
 
 /** The events that move money, as payments emits them (refund updates as Stripe names them). */
-export const LEDGER_EVENT_TYPES = ['charge.succeeded', 'charge.captured', 'refund.created', 'refund.updated', 'charge.refund.updated'] as const;
+export const LEDGER_EVENT_TYPES = ['charge.succeeded', 'charge.captured', 'refund.created', 'refund.updated', 'charge.refund.updated', ...DISPUTE_EVENT_TYPES] as const;
 
 export interface LedgerEvent {
   id: string;
@@ -56,7 +57,7 @@ export function transfersForEvent(event: LedgerEvent, terms: MerchantTerms, hist
     case 'charge.refund.updated':
       return refundUpdated(event, history(field(object, 'id', 'string', event)));
     default:
-      return [];
+      return disputeTransfers(event);
   }
 }
 

@@ -35,6 +35,9 @@ export const TRANSFER_KINDS = [
   'settlement',
   'refund_settlement',
   'processor_fee',
+  // Disputes (disputes service): a chargeback's money withdrawn, and returned when it is won.
+  'dispute',
+  'dispute_reversal',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 

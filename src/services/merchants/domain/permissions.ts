@@ -13,6 +13,7 @@ export const RESOURCES = [
   'charges',
   'checkout_sessions',
   'customers',
+  'disputes',
   'events',
   'payment_intents',
   'payment_methods',

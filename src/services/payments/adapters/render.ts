@@ -102,7 +102,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     currency: charge.currency,
     customer: charge.customer,
     description: charge.description,
-    disputed: false,
+    disputed: charge.disputed === true,
     failure_balance_transaction: null,
     failure_code: charge.failure_code,
     failure_message: charge.failure_message,

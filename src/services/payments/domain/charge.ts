@@ -42,6 +42,8 @@ export interface Charge {
   statement_descriptor?: string | null;
   statement_descriptor_suffix?: string | null;
   fraud_details?: { user_report?: 'fraudulent' | 'safe' };
+  /** Set by the disputes service (through app/disputed-charges.ts) when the charge is disputed. */
+  disputed?: boolean;
   /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
   charges_api?: LegacyOrigin;
   created: number;

@@ -40,6 +40,9 @@ export const TEST_TOKENS: ReadonlyMap<string, string> = new Map([
   ['tok_chargeDeclinedIncorrectCvc', 'pm_card_chargeDeclinedIncorrectCvc'],
   ['tok_chargeDeclinedProcessingError', 'pm_card_chargeDeclinedProcessingError'],
   ['tok_threeDSecure2Required', 'pm_card_threeDSecure2Required'],
+  ['tok_createDispute', 'pm_card_createDispute'],
+  ['tok_createDisputeProductNotReceived', 'pm_card_createDisputeProductNotReceived'],
+  ['tok_createDisputeInquiry', 'pm_card_createDisputeInquiry'],
 ]);
 
 /** The brand as the legacy card object spells it (`Visa`, `MasterCard`), unlike a PaymentMethod's `visa`. */

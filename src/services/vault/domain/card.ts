@@ -200,4 +200,8 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_threeDSecure2Required', testCard('4000002760003184')],
   ['pm_card_authenticationRequiredOnSetup', testCard('4000002500003155')],
   ['pm_card_authenticationRequiredSetupForOffSession', testCard('4000003800000446')],
+  // Disputed after capture (the sandbox raises the dispute; docs/disputes.md).
+  ['pm_card_createDispute', testCard('4000000000000259')],
+  ['pm_card_createDisputeProductNotReceived', testCard('4000000000002685')],
+  ['pm_card_createDisputeInquiry', testCard('4000000000001976')],
 ]);

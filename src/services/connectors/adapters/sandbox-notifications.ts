@@ -1,0 +1,71 @@
+/**
+ * The sandbox processor's notifications: a dispute on a captured attempt is recorded in the same
+ * statement as the capture (so a crash cannot capture without it), in `sandbox.notifications`, and
+ * handed to Payrail by `deliverNotifications` until Payrail acknowledges it, as a processor's webhook
+ * is retried until answered.
+ */
+import type { Pool, SqlFragment } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
+import type { NotificationHandler, ProcessorNotification } from '../domain/port.js';
+
+/** The processor's notification id for the dispute on an attempt: one dispute per attempt, so one id. */
+export function disputeNotificationId(attempt_id: string): string {
+  return `sbxn_dispute_${attempt_id}`;
+}
+
+/**
+ * A CTE (`notified`) that records the dispute of the rows in CTE `attempt`, when one was decided for
+ * its card and money was captured. A repeat finds the notification recorded and adds nothing.
+ */
+export function notifyDisputeOnCapture(now_ms: number): SqlFragment {
+  return sql`notified AS (
+    INSERT INTO sandbox.notifications (id, attempt_id, merchant_id, type, data, created_at_ms)
+    SELECT 'sbxn_dispute_' || attempt_id, attempt_id, merchant_id, 'dispute.opened',
+      dispute || jsonb_build_object('amount', amount_captured, 'currency', currency), ${now_ms}::bigint
+    FROM attempt WHERE dispute IS NOT NULL AND amount_captured > 0
+    ON CONFLICT (id) DO NOTHING)`;
+}
+
+interface NotificationRow {
+  id: string;
+  attempt_id: string;
+  merchant_id: string;
+  type: 'dispute.opened';
+  data: ProcessorNotification['dispute'];
+  created_at_ms: string | number;
+}
+
+/**
+ * Hands unacknowledged notifications to `handle`, oldest first; each it resolves for is acknowledged.
+ * One that fails stays for the next call; the first failure is rethrown after the others had their turn.
+ */
+export async function deliverSandboxNotifications(pool: Pool, processor: string, handle: NotificationHandler, limit: number): Promise<number> {
+  const pending = await run<NotificationRow>(
+    pool,
+    sql`SELECT id, attempt_id, merchant_id, type, data, created_at_ms FROM sandbox.notifications
+    WHERE acknowledged_at_ms IS NULL ORDER BY created_at_ms, id LIMIT ${limit}`,
+  );
+  let acknowledged = 0;
+  let failure: Error | undefined;
+  for (const row of pending.rows) {
+    const notification: ProcessorNotification = {
+      id: row.id,
+      processor,
+      type: row.type,
+      attempt_id: row.attempt_id,
+      merchant_id: row.merchant_id,
+      created_ms: Number(row.created_at_ms),
+      dispute: row.data,
+    };
+    try {
+      await handle(notification);
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      continue;
+    }
+    await run(pool, sql`UPDATE sandbox.notifications SET acknowledged_at_ms = ${Date.now()} WHERE id = ${row.id} AND acknowledged_at_ms IS NULL`);
+    acknowledged += 1;
+  }
+  if (failure !== undefined) throw failure;
+  return acknowledged;
+}
