@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { ManualClock } from '../../src/kernel/clock.js';
 import type { TestPlatform } from '../support/platform.js';
-import { startTestPlatform } from '../support/platform.js';
+import { startTestPlatform, stripeClient } from '../support/platform.js';
+import { UlidGenerator } from '../../src/kernel/ids.js';
+import { createApiKey } from '../../src/services/merchants/app/api-keys.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 import { rejection } from '../support/stripe-errors.js';
 import { TEST_ACCOUNT_NUMBERS } from '../../src/services/settlement/domain/bank-account.js';
@@ -237,6 +239,29 @@ describe('manual payouts', () => {
     expect(updated.metadata).toMatchObject({ note: 'checked' });
     const error = await rejection(t.stripe.balanceTransactions.list({ payout: first.id }));
     expect(error).toMatchObject({ statusCode: 400, param: 'payout' });
+  });
+});
+
+describe('restricted keys', () => {
+  async function restricted(permissions: Record<string, 'read' | 'write'>): Promise<Stripe> {
+    const { id } = await t.stripe.accounts.retrieve();
+    const store = { pool: t.platform.database.pool, hasher: t.platform.key_hasher, ids: new UlidGenerator() };
+    const key = await createApiKey(store, id, { kind: 'restricted', permissions }, { now_s: Math.floor(clock.now_ms() / 1000), actor: { type: 'cli' } });
+    return stripeClient(t.url, key.key);
+  }
+
+  it('payouts=read lists payouts and may not create one; accounts=write is needed for bank accounts', async () => {
+    const reader = await restricted({ payouts: 'read' });
+    expect((await reader.payouts.list({ limit: 1 })).object).toBe('list');
+    expect(await rejection(reader.payouts.create({ amount: 100, currency: 'usd' }))).toMatchObject({ statusCode: 403, code: 'permission_denied' });
+    expect(await rejection(reader.accounts.retrieve())).toMatchObject({ statusCode: 403 });
+    const { id } = await t.stripe.accounts.retrieve();
+    const accounts_reader = await restricted({ accounts: 'read' });
+    expect((await accounts_reader.accounts.retrieve()).id).toBe(id);
+    expect(await rejection(accounts_reader.accounts.createExternalAccount(id, { external_account: 'btok_us_verified' }))).toMatchObject({ statusCode: 403 });
+    const accounts_writer = await restricted({ accounts: 'write' });
+    const created = await accounts_writer.accounts.createExternalAccount(id, { external_account: 'btok_us_verified' });
+    expect(created).toMatchObject({ object: 'bank_account', last4: '6789', routing_number: '110000000' });
   });
 });
 

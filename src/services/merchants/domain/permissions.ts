@@ -8,6 +8,7 @@ import type { Access, Permissions } from './api-keys.js';
 
 /** The resources a restricted key may name (those Payrail serves, and Stripe's common ones it may serve next). */
 export const RESOURCES = [
+  'accounts',
   'balance',
   'balance_transactions',
   'charges',
@@ -42,6 +43,8 @@ const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[]
   ['/v1/customers/:id/payment_methods', 'payment_methods'],
   // A SetupIntent's attempts are read with the SetupIntent's permission, as on Stripe.
   ['/v1/setup_attempts', 'setup_intents'],
+  // The account itself (`GET /v1/account`) and its bank accounts are the account's, as Stripe's `rak_account_…`.
+  ['/v1/account', 'accounts'],
 ];
 /** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`, `/v1/radar/value_lists` `radar_value_lists`). */
 const NAMESPACES: ReadonlySet<string> = new Set(['checkout', 'radar']);
