@@ -1,7 +1,6 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { settlementReportMigrations } from './settlement.js';
 import { payoutMigrations } from './payouts.js';
-import { reconciliationMigrations } from './reconciliation.js';
 
 /**
  * The settlement service's schema, `settlement`, shared by its three parts. Each part keeps its own
@@ -13,5 +12,4 @@ export const settlementMigrations: Migration[] = [
   { id: 'settlement/000_schema', sql: 'CREATE SCHEMA IF NOT EXISTS settlement;' },
   ...settlementReportMigrations,
   ...payoutMigrations,
-  ...reconciliationMigrations,
 ];
