@@ -112,6 +112,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly reconciliation_exceptions = new Counter({
+    name: 'payrail_reconciliation_exceptions_total',
+    help: 'Differences reconciliation found between the processor\'s settlement reports and Payrail\'s books, by class and status (auto_fixed by a documented rule, or open for a person), each counted once however often its report is reconciled.',
+    labelNames: ['class', 'status'] as const,
+    registers: [this.registry],
+  });
+
   get enabled(): boolean {
     return this.active;
   }
@@ -189,6 +196,12 @@ export class Metrics {
   consumerEvents(consumer: string, result: 'applied' | 'parked', count: number): void {
     if (!this.active || count <= 0) return;
     this.consumer_events.inc({ consumer, result }, count);
+  }
+
+  /** New reconciliation exceptions of a class and status (settlement/app/reconcile.ts); `class` comes from its fixed list. */
+  reconciliationExceptions(cls: string, status: 'auto_fixed' | 'open', count: number): void {
+    if (!this.active || count <= 0) return;
+    this.reconciliation_exceptions.inc({ class: cls, status }, count);
   }
 
   /** Reads the age in seconds of the oldest unsettled processor call at scrape time; returns the unregister. */

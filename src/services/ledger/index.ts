@@ -17,4 +17,8 @@ export { kindsBySource, postTransfers } from './adapters/store.js';
 export type { DisputeMoney } from './domain/dispute-flows.js';
 export { disputeFee } from './domain/dispute-flows.js';
 export { disputeBalanceTransactions } from './adapters/dispute-render.js';
+// Reconciliation (settlement service): transfers by the object they are for, the ledger's own checks, posting.
+export type { SourceEntry } from './app/source-entries.js';
+export { SOURCE_ENTRIES_MAX, entriesBySource, sourcesBetween } from './app/source-entries.js';
+export { chargeProblem, refundProblem } from './domain/reconcile.js';
 export { ledgerMigrations } from './migrations/index.js';

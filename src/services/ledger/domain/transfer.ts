@@ -38,6 +38,8 @@ export const TRANSFER_KINDS = [
   // Disputes (disputes service): a chargeback's money withdrawn, and returned when it is won.
   'dispute',
   'dispute_reversal',
+  // Reconciliation (settlement service, migrations/reconciliation.ts): a processor fee that differs from the contract.
+  'processor_fee_adjustment',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 

@@ -1,6 +1,7 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { settlementReportMigrations } from './settlement.js';
 import { payoutMigrations } from './payouts.js';
+import { reconciliationMigrations } from './reconciliation.js';
 
 /**
  * The settlement service's schema, `settlement`, shared by its three parts. Each part keeps its own
@@ -12,4 +13,5 @@ export const settlementMigrations: Migration[] = [
   { id: 'settlement/000_schema', sql: 'CREATE SCHEMA IF NOT EXISTS settlement;' },
   ...settlementReportMigrations,
   ...payoutMigrations,
+  ...reconciliationMigrations,
 ];
