@@ -86,6 +86,12 @@ describe('operators', () => {
     expect(holds('Allow if :email: in @exact', { email: 'Jane@Example.com' }, lists)).toBe(true);
   });
 
+  test('a scorer attribute the payment lacks (no email, no email velocity) is missing, a core one an error', () => {
+    expect(holds('Block if :total_charges_per_email_daily: > 3', {})).toBeUndefined();
+    expect(holds('Block if is_missing(:seconds_since_email_first_seen:)', {})).toBe(true);
+    expect(() => holds('Block if :risk_score: > 3', {})).toThrow(RuleEvaluationError);
+  });
+
   test('email_domain is derived from email when not given', () => {
     expect(holds("Block if :email_domain: = 'example.com'", { email: 'a@Example.com' })).toBe(true);
     expect(holds('Block if is_missing(:email_domain:)', { email: null })).toBe(true);
@@ -93,11 +99,11 @@ describe('operators', () => {
 });
 
 describe('precedence', () => {
-  const t = { is_off_session: true, is_3d_secure: false, is_new_card_on_merchant: false };
+  const t = { is_off_session: true, is_night_utc: false, is_new_card_on_merchant: false };
   test('NOT binds tighter than AND, AND tighter than OR', () => {
     // true OR (false AND false) = true; (true OR false) AND false would be false.
-    expect(holds('Block if :is_off_session: OR :is_3d_secure: AND :is_new_card_on_merchant:', t)).toBe(true);
-    expect(holds('Block if (:is_off_session: OR :is_3d_secure:) AND :is_new_card_on_merchant:', t)).toBe(false);
+    expect(holds('Block if :is_off_session: OR :is_night_utc: AND :is_new_card_on_merchant:', t)).toBe(true);
+    expect(holds('Block if (:is_off_session: OR :is_night_utc:) AND :is_new_card_on_merchant:', t)).toBe(false);
     // (NOT false) AND true = true; NOT (false AND true) would also be true, so test with OR:
     // (NOT true) OR true = true, NOT (true OR true) = false.
     expect(holds('Block if NOT :is_off_session: OR :is_off_session:', t)).toBe(true);

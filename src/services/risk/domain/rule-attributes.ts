@@ -5,6 +5,7 @@
  */
 export type AttributeType = 'number' | 'string' | 'boolean';
 
+/** What the payments service passes with every attempt (null when the payment has no value): absent is a bug. */
 const STRINGS = [
   'risk_level',
   'card_country',
@@ -21,14 +22,17 @@ const STRINGS = [
   'address_line1_check',
   'customer',
   'currency',
-  'billing_address_country',
   'shipping_address_country',
-  'card_3d_secure_support',
 ] as const;
+const NUMBERS = ['risk_score', 'amount_in_usd'] as const;
+const BOOLEANS = ['is_off_session'] as const;
 
-const NUMBERS = [
-  'risk_score',
-  'amount_in_usd',
+/**
+ * What the scorer reads from its windows when it can (no email, no email velocity): absent is missing.
+ * Radar's velocity grid `{total,authorized,declined,blocked}_charges_per_{card_number,email,ip_address,customer}_{hourly,daily,weekly}`,
+ * distinct counts, first-seen ages, and the scorer's flags.
+ */
+const SCORER_NUMBERS = [
   'amount_zscore',
   'seconds_since_card_first_seen',
   'seconds_since_email_first_seen',
@@ -38,27 +42,45 @@ const NUMBERS = [
   'card_count_for_ip_address_daily',
   'email_count_for_card_daily',
   'email_count_for_card_weekly',
+  'ip_address_count_for_card_hourly',
+  'ip_country_count_for_card_daily',
   'small_charges_per_ip_address_hourly',
+  'small_charges_per_merchant_10min',
+  'declined_charges_per_merchant_10min',
+] as const;
+const SCORER_BOOLEANS = [
+  'is_new_card_on_merchant',
+  'is_new_card_on_customer',
+  'is_new_email_on_customer',
+  'is_night_utc',
+  'card_country_differs_from_ip_country',
 ] as const;
 
-const BOOLEANS = ['is_off_session', 'is_new_card_on_merchant', 'is_new_card_on_customer', 'is_3d_secure', 'is_3d_secure_authenticated'] as const;
-
-/** Radar's velocity counts: `declined_charges_per_card_number_hourly` and the rest of the grid. */
 const VELOCITY_COUNTS = ['total_charges', 'authorized_charges', 'declined_charges', 'blocked_charges'] as const;
 const VELOCITY_KEYS = ['card_number', 'email', 'ip_address', 'customer'] as const;
 const VELOCITY_WINDOWS = ['hourly', 'daily', 'weekly'] as const;
 
 const velocity = VELOCITY_COUNTS.flatMap((count) => VELOCITY_KEYS.flatMap((key) => VELOCITY_WINDOWS.map((window) => `${count}_per_${key}_${window}`)));
 
-export const RULE_ATTRIBUTES: ReadonlyMap<string, AttributeType> = new Map<string, AttributeType>([
-  ...STRINGS.map((name) => [name, 'string'] as const),
-  ...NUMBERS.map((name) => [name, 'number'] as const),
-  ...velocity.map((name) => [name, 'number'] as const),
-  ...BOOLEANS.map((name) => [name, 'boolean'] as const),
+export interface AttributeSpec {
+  type: AttributeType;
+  /** Passed with every payment (absent: the caller's bug, and the rule fails closed), or only when known (absent: missing). */
+  always: boolean;
+}
+
+const spec = (type: AttributeType, always: boolean) => (name: string) => [name, { type, always }] as const;
+
+export const RULE_ATTRIBUTES: ReadonlyMap<string, AttributeSpec> = new Map<string, AttributeSpec>([
+  ...STRINGS.map(spec('string', true)),
+  ...NUMBERS.map(spec('number', true)),
+  ...BOOLEANS.map(spec('boolean', true)),
+  ...SCORER_NUMBERS.map(spec('number', false)),
+  ...velocity.map(spec('number', false)),
+  ...SCORER_BOOLEANS.map(spec('boolean', false)),
 ]);
 
 export function attributeType(name: string): AttributeType | undefined {
-  return RULE_ATTRIBUTES.get(name);
+  return RULE_ATTRIBUTES.get(name)?.type;
 }
 
 /**

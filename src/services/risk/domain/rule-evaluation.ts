@@ -1,5 +1,5 @@
 import type { ComparisonOperator, Literal, Operand, Predicate } from './rule-syntax.js';
-import { derivedAttribute } from './rule-attributes.js';
+import { RULE_ATTRIBUTES, derivedAttribute } from './rule-attributes.js';
 import type { ListMatcher } from './value-list-items.js';
 
 /**
@@ -8,8 +8,10 @@ import type { ListMatcher } from './value-list-items.js';
  * AND, OR and NOT propagate missing unless the other side decides (false AND missing is false, true
  * OR missing is true); a rule matches only when its predicate is true. `is_missing(:a:)` asks directly.
  *
- * Anything else wrong at evaluation (an attribute the caller does not know, a value of the wrong type,
- * a list that does not exist) throws RuleEvaluationError: the caller fails closed on it.
+ * An attribute the scorer gives only when it can (email velocity without an email) is missing when
+ * absent. Anything else wrong at evaluation (an attribute every payment should carry but this one
+ * lacks, a value of the wrong type, a list that does not exist) throws RuleEvaluationError: the
+ * caller fails closed on it.
  */
 
 /** true, false, or missing (undefined). */
@@ -82,8 +84,9 @@ function valueOf(operand: Operand, context: EvaluationContext): Value {
   if (Object.hasOwn(attributes, operand.name)) value = attributes[operand.name];
   else {
     const derived = derivedAttribute(operand.name, attributes);
-    if (!derived) throw new RuleEvaluationError(`the payment has no attribute :${operand.name}:`);
-    value = derived.value;
+    if (derived) value = derived.value;
+    else if (RULE_ATTRIBUTES.get(operand.name)?.always === false) value = null;
+    else throw new RuleEvaluationError(`the payment has no attribute :${operand.name}:`);
   }
   if (value === null || value === undefined) return null;
   if (typeof value === 'number' && !Number.isFinite(value)) throw mismatch(operand, 'a finite number', value);
