@@ -23,7 +23,7 @@ import { withMerchant } from './platform/merchant-scope.js';
 import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
-import type { PayoutJobs } from './services/settlement/index.js';
+import type { DaySettled, PayoutJobs } from './services/settlement/index.js';
 import { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, payoutRoutes, payoutTransactions, settleDueDays, startPayoutJobs } from './services/settlement/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
@@ -73,6 +73,8 @@ export interface Platform {
   events: EventServices;
   /** Payout work (automatic runs, the bank worker), also callable by hand (tests, the bench). */
   payouts: PayoutJobs;
+  /** Processor settlement: the daily run's work for every day due on the clock, also callable by hand (tests). */
+  settlement: { runDue(): Promise<DaySettled[]> };
   stop(): Promise<void>;
 }
 
@@ -159,8 +161,9 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Payouts: the bank worker and the automatic payout schedule, off the request path.
   const payouts = startPayoutJobs({ write, system: database.pool, clock, logger, sealer: payments.vault.sealer('bank_accounts'), scheduler });
   // Processor settlement: each day that is over on the injected clock, the processor's report imported into the ledger.
+  const settlement = { runDue: () => settleDueDays({ pool: database.pool, clock, connector: payments.connector }) };
   scheduler.every(SETTLEMENT_JOB, { interval_ms: SETTLEMENT_CHECK_INTERVAL_MS }, async () => {
-    const settled = await settleDueDays({ pool: database.pool, clock, connector: payments.connector });
+    const settled = await settlement.runDue();
     if (settled.length > 0) logger.info({ days: settled.map((day) => day.batch_date) }, 'settlement: days settled');
   });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
@@ -179,6 +182,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     idempotency_hash_key,
     events,
     payouts,
+    settlement,
     stop: async () => {
       await scheduler.stop();
       await closeWithin(app);
