@@ -59,6 +59,7 @@ return 0`;
 const STATS_TTL_MS = 180 * 24 * 3600 * 1000;
 /** A command may wait this long before the scorer answers from the embedded store instead. */
 const COMMAND_TIMEOUT_MS = 200;
+const READY_TIMEOUT_MS = 2000;
 
 interface WindowScripts {
   payrailRiskRead(...args: Array<string | number>): Promise<Array<number | string>>;
@@ -77,13 +78,21 @@ export class RedisWindowStore implements WindowStore {
     this.redis = redis as Redis & WindowScripts;
   }
 
-  /** Resolves once connected (the first scores then go to Redis rather than to the fallback). */
-  async ready(): Promise<void> {
+  /**
+   * Resolves once connected, so the first scores go to Redis rather than to the fallback; rejects
+   * after `timeout_ms` (the scorer then starts on the embedded windows and Redis joins when it answers).
+   */
+  async ready(timeout_ms = READY_TIMEOUT_MS): Promise<void> {
     if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      this.redis.once('ready', resolve);
-      this.redis.once('end', () => reject(new Error('Redis connection ended before it was ready')));
-    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis not ready within ${timeout_ms} ms`)), timeout_ms);
+        this.redis.once('ready', resolve);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async read(queries: readonly WindowQuery[], stats_key: string): Promise<{ values: number[]; stats: AmountStats }> {

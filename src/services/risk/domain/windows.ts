@@ -47,7 +47,11 @@ export function updateAmountStats(stats: AmountStats, x: number): AmountStats {
   return { n, mean: stats.mean + alpha * delta, variance: (1 - alpha) * (stats.variance + alpha * delta * delta) };
 }
 
-/** The windows' two stores: embedded (one process) and Redis (every process); see adapters/. */
+/**
+ * The windows' two stores: embedded (one process) and Redis (every process); see adapters/. A window
+ * is always written with the same ttl, and no query looks further back than it: then a window expiring
+ * on the scorer's clock (embedded) or on Redis's (PEXPIRE) cannot change an answer.
+ */
 export interface WindowStore {
   /** Answers every query (in order) and the statistics under `stats_key`, in one round trip. */
   read(queries: readonly WindowQuery[], stats_key: string, now_ms: number): Promise<{ values: number[]; stats: AmountStats }>;
