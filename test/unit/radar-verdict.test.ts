@@ -1,9 +1,12 @@
+import { isIP } from 'node:net';
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { checkRule } from '../../src/services/risk/domain/rule-check.js';
 import type { CompiledRule } from '../../src/services/risk/domain/rule-verdict.js';
 import { decide, evaluationOrder } from '../../src/services/risk/domain/rule-verdict.js';
 import type { ListMatcher } from '../../src/services/risk/domain/value-list-items.js';
 import { listMatcher } from '../../src/services/risk/domain/value-list-items.js';
+import { canonicalIp, isIpAddress } from '../../src/services/risk/domain/ip-address.js';
 
 function rules(...texts: string[]): CompiledRule[] {
   return texts.map((text, index) => {
@@ -80,5 +83,44 @@ describe('fail closed', () => {
 
   test('a missing value is no match and no error', () => {
     expect(verdict(rules("Block if :card_country: != 'US'"), { card_country: null })).toEqual({ action: null, rule: null });
+  });
+});
+
+describe('IP addresses in value lists', () => {
+  test.each([
+    ['2001:DB8:0:0::1', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['::', '::'],
+    ['::ffff:192.0.2.1', '::ffff:c000:201'],
+    ['fe80:0:0:0:0:0:0:0', 'fe80::'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['192.168.0.1', '192.168.0.1'],
+  ])('%s is %s', (given, canonical) => {
+    expect(isIpAddress(given)).toBe(true);
+    expect(canonicalIp(given)).toBe(canonical);
+  });
+
+  test.each(['256.1.1.1', '1.2.3', '01.2.3.4', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', ':::', 'g::1', '1:2:3:4:5:6:7::8', ''])(
+    '%s is not an address',
+    (text) => {
+      expect(isIpAddress(text)).toBe(false);
+    },
+  );
+
+  test("agrees with Node's own parser on generated addresses", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 20 })), (text) => {
+        expect(isIpAddress(text)).toBe(isIP(text) !== 0);
+        if (isIP(text) === 6) expect(canonicalIp(text)).toBe(new URL(`http://[${text}]/`).hostname.slice(1, -1));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test('a list matches an address however it is spelled', () => {
+    const list = listMatcher('ip_address', ['2001:DB8::0:1']);
+    expect(list.has('2001:db8:0:0:0:0:0:1')).toBe(true);
+    expect(list.has('2001:db8::2')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { canonicalIp, isIpAddress } from './ip-address.js';
 
 /**
  * Stripe's value list item types, how each checks a value when it is added, and how values are
@@ -32,7 +32,7 @@ const CHECKS: Record<ItemType, { test: (value: string) => boolean; expected: str
   country: { test: (v) => /^[A-Za-z]{2}$/.test(v), expected: 'a two-letter ISO country code' },
   customer_id: { test: (v) => /^cus_[A-Za-z0-9]{1,64}$/.test(v), expected: 'a customer id (cus_…)' },
   email: { test: (v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v), expected: 'an email address' },
-  ip_address: { test: (v) => isIP(v) !== 0, expected: 'an IPv4 or IPv6 address' },
+  ip_address: { test: isIpAddress, expected: 'an IPv4 or IPv6 address' },
   string: { test: (v) => v.length > 0, expected: 'a non-empty string' },
   case_sensitive_string: { test: (v) => v.length > 0, expected: 'a non-empty string' },
 };
@@ -61,14 +61,4 @@ export function listMatcher(type: ItemType, values: Iterable<string>): ListMatch
   const set = new Set<string>();
   for (const value of values) set.add(normalizedValue(type, value));
   return { has: (value) => set.has(normalizedValue(type, value)) };
-}
-
-/** IPv6 in one spelling (`::1` and `0:0:0:0:0:0:0:1` are one address); IPv4 as written. */
-function canonicalIp(value: string): string {
-  if (isIP(value) !== 6) return value;
-  try {
-    return new URL(`http://[${value}]/`).hostname.slice(1, -1);
-  } catch {
-    return value.toLowerCase();
-  }
 }
