@@ -14,6 +14,7 @@ export const ACCOUNT_CODES = [
   'payouts_in_transit',
   'settlement_cash',
   'processor_fees',
+  'processor_fee_variance',
 ] as const;
 
 export type AccountCode = (typeof ACCOUNT_CODES)[number];
@@ -46,6 +47,11 @@ export const CHART: Readonly<Record<AccountCode, AccountSpec>> = {
     meaning: "money the processor settled into Payrail's bank account and not yet paid out to the merchant",
   },
   processor_fees: { normal: 'debit', type: 'expense', meaning: "fees the processor kept from its settlements for this merchant's payments" },
+  processor_fee_variance: {
+    normal: 'debit',
+    type: 'expense',
+    meaning: "what the processor kept beyond its contract's fees (below, when negative), accepted by reconciliation within its tolerance",
+  },
 };
 
 export function isAccountCode(value: unknown): value is AccountCode {

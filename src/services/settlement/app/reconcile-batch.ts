@@ -5,6 +5,7 @@ import type { ReportLine, PayrailRecord, Verdict } from '../domain/reconciliatio
 import { classifyLine, lineExceptionId, lineReference, recordKindOf } from '../domain/reconciliation.js';
 import type { ExceptionRow, MatchRow } from '../adapters/reconciliation-store.js';
 import { matchKey, matchesOf, recordMatches } from '../adapters/reconciliation-store.js';
+import type { PayoutCheck, PayoutDifference } from '../domain/payout-check.js';
 import type { ProcessorTerms } from './processor-terms.js';
 import { feeAdjustmentId } from './remediate.js';
 
@@ -15,6 +16,7 @@ import { feeAdjustmentId } from './remediate.js';
  */
 
 export interface BatchContext {
+  payouts: PayoutCheck;
   report_id: string;
   report_date: string;
   run_id: string;
@@ -51,6 +53,8 @@ export async function reconcileBatch(tx: pg.PoolClient, lines: readonly ReportLi
       expected_fee: record ? ctx.terms.expectedFee(line) : 0,
     });
     if (verdict.outcome === 'batch_line') result.batch_lines += 1;
+    const payout = ctx.payouts.add(line);
+    if (payout) result.exceptions.push(payoutRow(payout, ctx));
     if (verdict.outcome === 'matched') result.matched += 1;
     if (verdict.outcome === 'exception') result.exceptions.push(exceptionRow(line, record, verdict, ctx));
     // A line that settles a record (even with a wrong amount) is its first match: a later one is a duplicate.
@@ -62,6 +66,26 @@ export async function reconcileBatch(tx: pg.PoolClient, lines: readonly ReportLi
   }
   await recordMatches(tx, new_matches);
   return result;
+}
+
+/** A payout line that does not pay its lines' net: the processor's report disagrees with itself. */
+function payoutRow(payout: PayoutDifference, ctx: BatchContext): ExceptionRow {
+  const { line, merchant_account, currency, expected, paid } = payout;
+  return {
+    id: lineExceptionId(ctx.report_id, line.line, 'amount_mismatch'),
+    run_id: ctx.run_id,
+    merchant_id: MERCHANT_ID.test(merchant_account) ? merchant_account : null,
+    class: 'amount_mismatch',
+    status: 'open',
+    reference: `payout:${merchant_account}:${currency}`,
+    line: line.line,
+    detail: `the ${currency} payout of ${merchant_account} pays ${paid}; its lines' net is ${expected}`,
+    report_line: { ...line },
+    payrail_record: null,
+    adjustment: null,
+    transfer_id: null,
+    created: ctx.now_s,
+  };
 }
 
 /** A line Payrail has no record of belongs to the merchant account the processor names, when that is a Payrail merchant id. */

@@ -13,6 +13,7 @@ import { closeRun, insertExceptions, openRun } from '../adapters/reconciliation-
 import type { ProcessorTerms } from './processor-terms.js';
 import type { BatchContext } from './reconcile-batch.js';
 import { reconcileBatch } from './reconcile-batch.js';
+import { PayoutCheck } from '../domain/payout-check.js';
 import { findMissingAtProcessor } from './reconcile-missing.js';
 import { applyRemedies } from './remediate.js';
 
@@ -64,6 +65,7 @@ export async function reconcileReport(deps: ReconcileDeps, report: ReportToRecon
   const run_id = runId(report.report_id);
   const started_at = Math.floor(deps.clock.now_ms() / 1000);
   const ctx: BatchContext = {
+    payouts: new PayoutCheck(),
     report_id: report.report_id,
     report_date: report.report_date,
     run_id,

@@ -10,7 +10,7 @@ import { renderException } from '../adapters/reconciliation-render.js';
 
 /**
  * What follows a new exception, in the run's transaction: the fee adjustment its rule books (a
- * balanced transfer between processor_fees and settlement_cash, its id derived from the exception's,
+ * balanced transfer from processor_fees to processor_fee_variance, its id derived from the exception's,
  * so it is booked once however often the report is reconciled), and its event for the merchant.
  */
 
@@ -37,7 +37,12 @@ export async function applyRemedies(tx: pg.PoolClient, deps: { ids: IdGenerator 
   }
 }
 
-/** The processor kept `adjustment` more than its contract (less when negative): an expense, paid from settlement cash. */
+/**
+ * The processor kept `adjustment` more than its contract (less when negative). The settlement import
+ * booked the fee the line states in processor_fees (and the cash it really paid); within tolerance
+ * the difference is accepted and moved to processor_fee_variance, so processor_fees holds what the
+ * contract says and the variance shows apart. Cash is untouched: it is what the processor paid.
+ */
 function feeAdjustment(row: ExceptionRow): TransferRequest | null {
   const currency = row.payrail_record?.currency;
   if (row.adjustment === null || row.adjustment === 0 || row.transfer_id === null || row.merchant_id === null || typeof currency !== 'string') return null;
@@ -48,8 +53,8 @@ function feeAdjustment(row: ExceptionRow): TransferRequest | null {
     kind: 'processor_fee_adjustment',
     source_id: row.id,
     postings: [
-      { account: 'processor_fees', amount: row.adjustment },
-      { account: 'settlement_cash', amount: -row.adjustment },
+      { account: 'processor_fee_variance', amount: row.adjustment },
+      { account: 'processor_fees', amount: -row.adjustment },
     ],
     cause: { event_id: row.id, type: 'reconciliation.fee_mismatch' },
     created: row.created,

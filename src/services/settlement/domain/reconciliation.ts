@@ -26,7 +26,7 @@ export type ExceptionStatus = 'auto_fixed' | 'open';
 export const RECONCILIATION_RULES = {
   /**
    * A fee the processor kept that differs from its contract by at most this many minor units is
-   * booked as a fee adjustment (processor_fees against settlement_cash); a larger one stays open.
+   * accepted and booked as a fee adjustment (processor_fees to processor_fee_variance); a larger one stays open.
    */
   fee_tolerance_minor: 25,
   /** A record the processor has not settled this many days after it was due is missing at the processor. */

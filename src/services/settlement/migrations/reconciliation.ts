@@ -13,6 +13,7 @@ export const reconciliationMigrations: Migration[] = [
     id: 'settlement/200_reconciliation',
     sql: `
       INSERT INTO ledger.transfer_kinds (kind) VALUES ('processor_fee_adjustment') ON CONFLICT DO NOTHING;
+      INSERT INTO ledger.account_codes (code, normal) VALUES ('processor_fee_variance', 'debit') ON CONFLICT DO NOTHING;
 
       CREATE TABLE settlement.reconciliation_runs (
         id text COLLATE "C" PRIMARY KEY,
