@@ -15,6 +15,7 @@ import { runRefundCommand } from './refund.js';
 import { apiKeyCommands } from './api-keys.js';
 import { auditCommands } from './audit.js';
 import { keyCommands } from './keys.js';
+import { radarCommands } from './radar.js';
 import { settlementCommands } from './settle.js';
 
 /** The command table of `payrail`: each command opens the same database the server uses. */
@@ -168,5 +169,6 @@ export const COMMANDS: readonly Command[] = [
   ...apiKeyCommands(withDatabase),
   ...auditCommands(withDatabase),
   ...keyCommands(withDatabase),
+  ...radarCommands(withDatabase),
   ...settlementCommands(withDatabase),
 ];
