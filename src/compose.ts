@@ -71,6 +71,8 @@ export interface Platform {
   idempotency_hash_key: Buffer;
   /** Webhook delivery and the event bus binding (embedded, or NATS JetStream with NATS_URL). */
   events: EventServices;
+  /** The disputes service as the server runs it (tests drive its notification handler and decision job). */
+  disputes: DisputesDeps;
   /** Payout work (automatic runs, the bank worker), also callable by hand (tests, the bench). */
   payouts: PayoutJobs;
   /** Processor settlement: the daily run's work for every day due on the clock, also callable by hand (tests). */
@@ -181,6 +183,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     key_hasher,
     idempotency_hash_key,
     events,
+    disputes: disputesDeps(database, services),
     payouts,
     settlement,
     stop: async () => {

@@ -7,6 +7,7 @@ import { UlidGenerator } from '../kernel/ids.js';
 import { createMerchant, loadKeyHasher } from '../services/merchants/index.js';
 import { ledgerVerifyCommand } from '../services/ledger/index.js';
 import { ledgerRecords } from '../services/payments/index.js';
+import { disputeLedgerRecords } from '../services/disputes/index.js';
 import { ADMIN_LIST_LIMIT_MAX, AdminError, failedDeliveries, eventAttempts, formatAttempts, formatDeliveries, resendEvent } from '../services/events/index.js';
 import { ALL_MIGRATIONS } from '../migrations.js';
 import type { Command } from './command-line.js';
@@ -115,7 +116,7 @@ export const COMMANDS: readonly Command[] = [
     args: [],
     options: {},
     summary: 'recompute ledger balances and reconcile them with payments (exit 1 names what is wrong)',
-    run: () => withDatabase((database) => ledgerVerifyCommand(database.pool, unixSeconds(systemClock), ledgerRecords, process.stdout)),
+    run: () => withDatabase((database) => ledgerVerifyCommand(database.pool, unixSeconds(systemClock), ledgerRecords, process.stdout, disputeLedgerRecords)),
   }),
   command({
     words: ['events', 'resend'],

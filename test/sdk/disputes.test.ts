@@ -6,6 +6,7 @@ import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import { LEDGER_CONSUMER_NAME } from '../../src/services/ledger/app/consumer.js';
 import { verifyLedger } from '../../src/services/ledger/app/verify.js';
 import { ledgerRecords } from '../../src/services/payments/index.js';
+import { disputeLedgerRecords } from '../../src/services/disputes/index.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform, stripeClient } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
@@ -271,7 +272,8 @@ describe('evidence and outcomes', () => {
 
   it('the ledger verifies clean after all of it', async () => {
     await ledgerCaughtUp();
-    const report = await verifyLedger(t.platform.database.pool, Math.floor(Date.now() / 1000), ledgerRecords);
+    const report = await verifyLedger(t.platform.database.pool, Math.floor(Date.now() / 1000), ledgerRecords, disputeLedgerRecords);
+    expect(report.counts.disputes).toBeGreaterThan(10);
     expect(report.problems).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type {
   AuthorizeResult,
   CaptureResult,
   Connector,
+  NotificationHandler,
   RefundResult,
   RefundStatus,
   VerifyRequest,
@@ -42,5 +43,8 @@ export abstract class SandboxWrapper implements Connector {
   }
   refundStatus(refund_id: string): Promise<RefundStatus> {
     return this.sandbox.refundStatus(refund_id);
+  }
+  deliverNotifications(handle: NotificationHandler, limit: number): Promise<number> {
+    return this.sandbox.deliverNotifications(handle, limit);
   }
 }

@@ -6,4 +6,5 @@ export { retrieveDispute } from './app/disputes.js';
 export { DISPUTE_DECISION_INTERVAL_MS, DISPUTE_DECISION_JOB, decideDueDisputes } from './app/decisions.js';
 export type { FraudLabel } from './app/fraud-labels.js';
 export { fraudLabels } from './app/fraud-labels.js';
+export { disputeLedgerRecords } from './adapters/ledger-records.js';
 export { disputeMigrations } from './migrations/index.js';

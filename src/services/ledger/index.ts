@@ -9,6 +9,8 @@ export { startLedgerWorker } from './app/worker.js';
 export type { VerifyReport } from './app/verify.js';
 export type { PaymentsRecords } from './app/reconciliation.js';
 export { ledgerVerifyCommand, verifyLedger } from './app/verify.js';
+export type { DisputeRecords } from './app/dispute-reconciliation.js';
+export type { DisputeFacts } from './domain/dispute-reconcile.js';
 export { setMerchantTerms } from './app/terms.js';
 export type { TransferRequest } from './domain/transfer.js';
 export { transferId } from './domain/ids.js';

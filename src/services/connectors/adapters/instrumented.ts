@@ -1,7 +1,17 @@
 import type { Metrics } from '../../../platform/metrics.js';
 import { metrics } from '../../../platform/metrics.js';
 import { traced } from '../../../platform/tracing.js';
-import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus, VerifyRequest } from '../domain/port.js';
+import type {
+  AttemptStatus,
+  AuthorizeRequest,
+  AuthorizeResult,
+  CaptureResult,
+  Connector,
+  NotificationHandler,
+  RefundResult,
+  RefundStatus,
+  VerifyRequest,
+} from '../domain/port.js';
 
 /**
  * Wraps a processor adapter: every call is timed and counted by processor and operation, and runs in
@@ -54,6 +64,12 @@ export function instrumentConnector(connector: Connector, registry: Metrics = me
       call('attempt_status', { 'payrail.charge_id': attempt_id }, () => connector.attemptStatus(attempt_id)),
     refundStatus: (refund_id: string): Promise<RefundStatus> =>
       call('refund_status', { 'payrail.refund_id': refund_id }, () => connector.refundStatus(refund_id)),
+    ...(connector.deliverNotifications
+      ? {
+          deliverNotifications: (handle: NotificationHandler, limit: number): Promise<number> =>
+            call('deliver_notifications', { 'payrail.limit': limit }, () => connector.deliverNotifications?.(handle, limit) ?? Promise.resolve(0)),
+        }
+      : {}),
     ...(connector.settlementReport
       ? {
           settlementReport: (batch_date: string): Promise<AsyncIterable<string> | null> =>

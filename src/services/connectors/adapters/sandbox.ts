@@ -14,11 +14,22 @@ import { assert, AssertionError } from '../../../kernel/assert.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { systemClock } from '../../../kernel/clock.js';
 import type { Pool } from '../../../platform/db.js';
-import { isUniqueViolation, run, sql } from '../../../platform/db.js';
-import type { AttemptStatus, AuthorizeRequest, AuthorizeResult, CaptureResult, Connector, RefundResult, RefundStatus, VerifyRequest } from '../domain/port.js';
+import { isUniqueViolation, joinSql, run, sql } from '../../../platform/db.js';
+import type {
+  AttemptStatus,
+  AuthorizeRequest,
+  AuthorizeResult,
+  CaptureResult,
+  Connector,
+  NotificationHandler,
+  RefundResult,
+  RefundStatus,
+  VerifyRequest,
+} from '../domain/port.js';
 import type { AttemptRecord } from '../domain/sandbox-decisions.js';
 import { sandboxSettlementReport } from './sandbox-settlement.js';
-import { authenticate, captureRefusal, decide, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
+import { authenticate, captureRefusal, decide, disputeFor, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
+import { deliverSandboxNotifications, notifyDisputeOnCapture } from './sandbox-notifications.js';
 
 export interface SandboxOptions {
   /** The platform's pool; the sandbox reads and writes only its own schema, `sandbox`. */
@@ -64,15 +75,28 @@ export class SandboxProcessor implements Connector {
     await this.simulateLatency();
     const set_up = request.off_session === true && request.initial_attempt_id ? await this.wasAuthorized(request.initial_attempt_id) : false;
     const decision = decide(request, set_up);
+    // A dispute card's dispute is decided with the attempt and raised once money is captured.
+    const dispute = decision.result.outcome === 'authorized' ? disputeFor(request.card.number) : null;
+    const now_ms = this.clock.now_ms();
     const stored = await run<{ result: AuthorizeResult }>(
       this.pool,
-      sql`
-      INSERT INTO sandbox.attempts AS a
-        (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, created_at_ms)
-      VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
-        ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured}, ${this.clock.now_ms()})
-      ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
-      RETURNING a.result`,
+      joinSql(
+        [
+          sql`
+      WITH attempt AS (
+        INSERT INTO sandbox.attempts AS a
+          (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, dispute, created_at_ms)
+        VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
+          ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured},
+          ${dispute ? JSON.stringify(dispute) : null}::jsonb, ${now_ms})
+        ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
+        RETURNING a.*),`,
+          notifyDisputeOnCapture(now_ms),
+          sql`
+      SELECT result FROM attempt`,
+        ],
+        ' ',
+      ),
     );
     return onlyRow(stored.rows).result;
   }
@@ -115,11 +139,20 @@ export class SandboxProcessor implements Connector {
     if (isMovableAmount(amount)) {
       const captured = await run(
         this.pool,
-        sql`
-        UPDATE sandbox.attempts SET amount_captured = ${amount}, captured_at_ms = ${this.clock.now_ms()}
-        WHERE attempt_id = ${attempt_id} AND outcome = 'authorized' AND NOT capture_requested
-          AND amount_captured = 0 AND NOT voided AND amount >= ${amount}
-        RETURNING attempt_id`,
+        joinSql(
+          [
+            sql`
+        WITH attempt AS (
+          UPDATE sandbox.attempts SET amount_captured = ${amount}, captured_at_ms = ${this.clock.now_ms()}
+          WHERE attempt_id = ${attempt_id} AND outcome = 'authorized' AND NOT capture_requested
+            AND amount_captured = 0 AND NOT voided AND amount >= ${amount}
+          RETURNING *),`,
+            notifyDisputeOnCapture(this.clock.now_ms()),
+            sql`
+        SELECT attempt_id FROM attempt`,
+          ],
+          ' ',
+        ),
       );
       if (captured.rowCount === 1) return { outcome: 'captured', amount_captured: amount };
     }
@@ -174,6 +207,11 @@ export class SandboxProcessor implements Connector {
   /** The day's settlement report, from the sandbox's records (adapters/sandbox-settlement.ts); see the port. */
   settlementReport(batch_date: string): Promise<AsyncIterable<string> | null> {
     return sandboxSettlementReport(this.pool, batch_date);
+  }
+
+  /** Hands the sandbox's unacknowledged notifications (disputes) to `handle`; see the port. */
+  deliverNotifications(handle: NotificationHandler, limit: number): Promise<number> {
+    return deliverSandboxNotifications(this.pool, this.name, handle, limit);
   }
 
   /** Attempts decided (stored); repeats of an attempt id do not count. Read from the shared record. */

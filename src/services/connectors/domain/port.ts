@@ -54,6 +54,33 @@ export type AttemptStatus = { found: false } | { found: true; result: AuthorizeR
 
 export type RefundStatus = { found: false } | ({ found: true } & RefundResult);
 
+/**
+ * Something the processor tells Payrail after the fact, not as the answer to a call: a cardholder
+ * disputed a captured attempt (a chargeback, or an inquiry that may become one). Each has the
+ * processor's own id, so the same notification delivered twice is recognised as one. More types come
+ * with real processors' signed notifications.
+ */
+export interface NotificationBase {
+  /** The processor's id of this notification: unique per processor, the same on every delivery. */
+  id: string;
+  processor: string;
+  /** Payrail's attempt (charge) id the notification is about, and its merchant. */
+  attempt_id: string;
+  merchant_id: string;
+  created_ms: number;
+}
+
+/** A cardholder disputed a captured attempt: an amount in its currency, Stripe's reason code, and whether it is only an inquiry (no money moves yet). */
+export interface DisputeOpened extends NotificationBase {
+  type: 'dispute.opened';
+  dispute: { amount: number; currency: string; reason: string; inquiry: boolean };
+}
+
+export type ProcessorNotification = DisputeOpened;
+
+/** Receives a notification; resolving acknowledges it. It must be idempotent: delivery is at least once. */
+export type NotificationHandler = (notification: ProcessorNotification) => Promise<void>;
+
 export interface Connector {
   readonly name: string;
   authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
@@ -72,6 +99,12 @@ export interface Connector {
   attemptStatus(attempt_id: string): Promise<AttemptStatus>;
   /** Status inquiry for a refund, changing nothing. */
   refundStatus(refund_id: string): Promise<RefundStatus>;
+  /**
+   * Hands notifications not yet acknowledged to `handle`, oldest first, at most `limit`, and
+   * acknowledges each one `handle` resolves for; one it rejects is handed again on a later call.
+   * Returns how many were acknowledged. Absent on processors that send none.
+   */
+  deliverNotifications?(handle: NotificationHandler, limit: number): Promise<number>;
   /**
    * The processor's settlement report for one batch date (a UTC day, `YYYY-MM-DD`): what it settled
    * into Payrail's bank account for that day, as Adyen's Settlement details report CSV

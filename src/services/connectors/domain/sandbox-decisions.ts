@@ -140,3 +140,25 @@ function declined(decline: Decline, cvc_check: CvcCheck): Decision {
 function failed(message: string): { outcome: 'failed'; message: string } {
   return { outcome: 'failed', message };
 }
+
+/** A dispute the sandbox raises once an attempt's money is captured (Stripe's dispute test cards). */
+export interface SandboxDispute {
+  reason: string;
+  /** An inquiry asks before a chargeback: no money moves until it escalates. */
+  inquiry: boolean;
+}
+
+/**
+ * Stripe's dispute test cards (https://docs.stripe.com/testing#disputes): the charge succeeds, then the
+ * cardholder disputes it. Stripe names no reason for the inquiry card; `general` is its catch-all.
+ */
+const DISPUTE_CARDS: ReadonlyMap<string, SandboxDispute> = new Map([
+  ['4000000000000259', { reason: 'fraudulent', inquiry: false }],
+  ['4000000000002685', { reason: 'product_not_received', inquiry: false }],
+  ['4000000000001976', { reason: 'general', inquiry: true }],
+] satisfies Array<[string, SandboxDispute]>);
+
+/** The dispute a card will draw once captured, if it is one of Stripe's dispute cards. Reads the number, keeps only the outcome. */
+export function disputeFor(number: string): SandboxDispute | null {
+  return DISPUTE_CARDS.get(number) ?? null;
+}

@@ -77,4 +77,22 @@ export const connectorMigrations: Migration[] = [
       ALTER TABLE sandbox.attempts ADD CONSTRAINT attempts_capture_time CHECK ((amount_captured > 0) = (captured_at_ms IS NOT NULL));
       CREATE INDEX attempts_by_capture_time ON sandbox.attempts (captured_at_ms, attempt_id) WHERE captured_at_ms IS NOT NULL;`,
   },
+  {
+    // Disputes the sandbox raises on Stripe's dispute cards: decided with the attempt (the reason, no
+    // card data), recorded as a notification in the statement that captures, acknowledged by Payrail.
+    id: 'connectors/003_sandbox_notifications',
+    sql: `
+      ALTER TABLE sandbox.attempts ADD COLUMN dispute jsonb;
+      CREATE TABLE sandbox.notifications (
+        id text COLLATE "C" PRIMARY KEY,
+        attempt_id text NOT NULL,
+        merchant_id text NOT NULL,
+        type text NOT NULL CHECK (type IN ('dispute.opened')),
+        data jsonb NOT NULL,
+        created_at_ms bigint NOT NULL,
+        acknowledged_at_ms bigint
+      );
+      CREATE INDEX notifications_unacknowledged ON sandbox.notifications (created_at_ms, id) WHERE acknowledged_at_ms IS NULL;
+      ${merchantScopedTables(['sandbox.notifications'])}`,
+  },
 ];

@@ -9,7 +9,7 @@ import type { Findings } from './verify-findings.js';
 import { VERIFY_LIMITS } from './verify-findings.js';
 
 /** One side of reconciliation: a payments table and the transfer kinds that belong to its objects. */
-interface Reconciliation<F extends { merchant_id: string; id: string }> {
+export interface Reconciliation<F extends { merchant_id: string; id: string }> {
   name: string;
   kinds: readonly TransferKind[];
   /** Payments objects that must have transfers, in (merchant_id, id) order after `after`. */

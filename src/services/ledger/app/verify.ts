@@ -6,12 +6,14 @@ import { LEDGER_CONSUMER_NAME } from './consumer.js';
 import type { PaymentsRecords } from './reconciliation.js';
 import { chargesSide, reconcile, refundsSide } from './reconciliation.js';
 import { Findings, VERIFY_LIMITS } from './verify-findings.js';
+import type { DisputeRecords } from './dispute-reconciliation.js';
+import { disputesSide } from './dispute-reconciliation.js';
 
 export interface VerifyReport {
   problems: string[];
   /** Problems beyond `problems_max` were counted, not listed. */
   problem_count: number;
-  counts: { transfers: number; postings: number; accounts: number; charges: number; refunds: number };
+  counts: { transfers: number; postings: number; accounts: number; charges: number; refunds: number; disputes?: number };
   /** Payments objects not yet in the ledger because their events are still ahead of the consumer. */
   in_flight: number;
   /** Captures past their settlement delay whose release the worker has not posted yet. */
@@ -32,7 +34,7 @@ export interface VerifyReport {
  *
  * An object whose events the consumer has not reached yet is counted in flight, not as a problem.
  */
-export async function verifyLedger(pool: Pool, now_s: number, payments: PaymentsRecords): Promise<VerifyReport> {
+export async function verifyLedger(pool: Pool, now_s: number, payments: PaymentsRecords, disputes?: DisputeRecords): Promise<VerifyReport> {
   // One snapshot for every check, so a posting in progress cannot make the books look unbalanced.
   return withTransaction(
     pool,
@@ -45,6 +47,8 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
       await checkDeadLetters(client, findings);
       const charges = await reconcile(client, findings, chargesSide(payments));
       const refunds = await reconcile(client, findings, refundsSide(payments));
+      // Disputes, when the caller has their records: each one's withdrawal and reinstatement.
+      const disputes_checked = disputes ? await reconcile(client, findings, disputesSide(disputes)) : undefined;
       const in_flight = await findings.settleSuspects(client);
       const counts = await run<{ transfers: number; postings: number; accounts: number; releases_due: number }>(
         client,
@@ -58,7 +62,7 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
       return {
         problems: findings.listed,
         problem_count: findings.count,
-        counts: { transfers: row.transfers, postings: row.postings, accounts: row.accounts, charges, refunds },
+        counts: { transfers: row.transfers, postings: row.postings, accounts: row.accounts, charges, refunds, ...(disputes_checked === undefined ? {} : { disputes: disputes_checked }) },
         in_flight,
         releases_due: row.releases_due,
       };
@@ -185,13 +189,20 @@ async function checkDeadLetters(db: Db, findings: Findings): Promise<void> {
 }
 
 /** `payrail ledger verify`: prints the report; the exit code is 0 only when nothing is wrong. */
-export async function ledgerVerifyCommand(pool: Pool, now_s: number, payments: PaymentsRecords, out: { write(text: string): unknown }): Promise<number> {
-  const report = await verifyLedger(pool, now_s, payments);
+export async function ledgerVerifyCommand(
+  pool: Pool,
+  now_s: number,
+  payments: PaymentsRecords,
+  out: { write(text: string): unknown },
+  disputes?: DisputeRecords,
+): Promise<number> {
+  const report = await verifyLedger(pool, now_s, payments, disputes);
   const c = report.counts;
   const lines = [
     `ledger verify: ${report.problem_count === 0 ? 'OK' : `${report.problem_count} problem(s)`}`,
     `  ${c.transfers} transfers, ${c.postings} postings, ${c.accounts} accounts recomputed from postings`,
     `  ${c.charges} captured charges and ${c.refunds} refunds reconciled with payments; ${report.in_flight} still in flight to the ledger`,
+    ...(c.disputes !== undefined ? [`  ${c.disputes} disputes with funds moved reconciled with the disputes service`] : []),
     ...(report.releases_due > 0 ? [`  ${report.releases_due} capture(s) past their settlement delay await release by the running server`] : []),
     ...report.problems.map((p) => `  - ${p}`),
     ...(report.problem_count > report.problems.length ? [`  … and ${report.problem_count - report.problems.length} more`] : []),
