@@ -45,7 +45,6 @@ describe('bank accounts as payout destinations', () => {
     expect(stripeSchemaProblems('bank_account', created)).toEqual([]);
     expect(created).toMatchObject({
       object: 'bank_account',
-      id: expect.stringMatching(/^ba_/),
       country: 'US',
       currency: 'usd',
       routing_number: '110000000',
@@ -53,6 +52,7 @@ describe('bank accounts as payout destinations', () => {
       default_for_currency: true,
       status: 'new',
     });
+    expect(created.id).toMatch(/^ba_/);
     expect(JSON.stringify(created)).not.toContain('000123456789');
     const again = await bankAccount(t.stripe, account.id, '000123456789');
     expect(again.fingerprint).toBe(created.fingerprint);
@@ -146,7 +146,8 @@ describe('manual payouts', () => {
       const payout = await t.stripe.payouts.create({ amount: 1_000, currency: 'usd', destination: destination[number]!.id });
       const failed = await payoutSettled(t.stripe, payout.id);
       expect(stripeSchemaProblems('payout', failed)).toEqual([]);
-      expect(failed).toMatchObject({ status: 'failed', failure_code, failure_message: expect.any(String) });
+      expect(failed).toMatchObject({ status: 'failed', failure_code });
+      expect(failed.failure_message).toMatch(/\w/);
       expect(await available(t.stripe)).toBe(before);
       const back = await t.stripe.balanceTransactions.retrieve(failed.failure_balance_transaction as string);
       expect(back).toMatchObject({ type: 'payout_failure', reporting_category: 'payout_reversal', amount: 1_000, net: 1_000, source: payout.id });
@@ -162,7 +163,8 @@ describe('manual payouts', () => {
       try {
         const canceled = await t.stripe.payouts.cancel(payout.id);
         expect(stripeSchemaProblems('payout', canceled)).toEqual([]);
-        expect(canceled).toMatchObject({ status: 'canceled', failure_balance_transaction: expect.stringMatching(/^txn_/) });
+        expect(canceled.status).toBe('canceled');
+        expect(canceled.failure_balance_transaction).toMatch(/^txn_/);
         const back = await t.stripe.balanceTransactions.retrieve(canceled.failure_balance_transaction as string);
         expect(back).toMatchObject({ type: 'payout_cancel', amount: 700 });
         await waitFor(async () => (await eventTypesFor(t.stripe, payout.id)).includes('payout.canceled'));
@@ -174,7 +176,8 @@ describe('manual payouts', () => {
         expect(await available(t.stripe)).toBe(before - 700 * paid_before.length);
         return;
       } catch (error) {
-        expect(error).toMatchObject({ code: 'parameter_invalid', message: expect.stringContaining('only pending payouts can be canceled') });
+        expect(error).toMatchObject({ code: 'parameter_invalid' });
+        expect((error as Error).message).toContain('only pending payouts can be canceled');
       }
     }
     throw new Error('no payout stayed pending long enough to cancel');

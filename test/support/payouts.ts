@@ -35,7 +35,7 @@ export async function bankAccount(
       account_holder_name: 'Jenny Rosen',
       account_holder_type: 'individual',
     },
-  } as Stripe.AccountCreateExternalAccountParams);
+  } as unknown as Stripe.ExternalAccountCreateParams);
   return created as Stripe.BankAccount;
 }
 
