@@ -65,7 +65,7 @@ async function seedObjects(): Promise<string[]> {
 async function storedRows(): Promise<number> {
   const tables = await admin.query<{ name: string }>(
     `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND (table_schema IN ('payments', 'vault') OR (table_schema, table_name) = ('events', 'webhook_endpoints'))`,
+      WHERE table_type = 'BASE TABLE' AND (table_schema IN ('payments', 'vault', 'risk') OR (table_schema, table_name) = ('events', 'webhook_endpoints'))`,
   );
   const counts = tables.rows.map((table) => `(SELECT count(*) FROM ${table.name})`).join(' + ');
   const result = await admin.query<{ total: string }>(`SELECT ${counts} AS total`);

@@ -22,7 +22,6 @@ export const RESOURCES = [
   'radar_value_list_items',
   'radar_value_lists',
   'refunds',
-  'reviews',
   'setup_intents',
   'tokens',
   'webhook_endpoints',
@@ -82,7 +81,6 @@ const EXPANDED_RESOURCES: Readonly<Record<string, string>> = {
   balance_transaction: 'balance_transactions',
   setup_intent: 'setup_intents',
   latest_attempt: 'setup_intents',
-  review: 'reviews',
 };
 
 /** The read permissions the `expand[]` paths of a request need, each resource once. */
