@@ -45,7 +45,7 @@ import {
   retrieveDispute,
 } from './services/disputes/index.js';
 import { radarAdminRoutes, valueListRoutes } from './services/risk/index.js';
-import type { PaymentsDeps } from './services/payments/index.js';
+import type { PaymentRisk, PaymentsDeps } from './services/payments/index.js';
 import {
   ORPHAN_SWEEP_INTERVAL_MS,
   ORPHAN_SWEEP_JOB,
@@ -90,6 +90,8 @@ export interface StartOptions {
   metrics?: boolean;
   /** Tests: export spans here (tracing is otherwise on only when the OTEL_* variables ask for it). */
   trace_exporter?: SpanExporter;
+  /** Replaces the risk engine every confirm goes through (the bench's risk-off run; tests of its failures). */
+  risk?: PaymentRisk;
 }
 
 /** Expired Idempotency-Keys are purged every ten minutes, by one process (a scheduled job). */
@@ -115,7 +117,14 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Revocations and rolls reach this process within a round trip of their commit.
   await keys.listen(database.url, logger);
   let public_url = config.public_url ?? `${config.tls ? 'https' : 'http'}://${config.host}:${config.port}`;
-  const services = await openPaymentServices(config, database, { clock, ids, logger, connector: options.connector, public_url: () => public_url });
+  const services = await openPaymentServices(config, database, {
+    clock,
+    ids,
+    logger,
+    connector: options.connector,
+    public_url: () => public_url,
+    risk: options.risk,
+  });
   const { write, payments, idempotency_hash_key } = services;
   tracePool(write.pool);
   tracePool(write.reader);

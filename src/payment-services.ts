@@ -12,7 +12,8 @@ import { Vault, loadVaultKeyring, openKms } from './services/vault/index.js';
 import { secretsDir } from './platform/secrets-dir.js';
 import type { Connector } from './services/connectors/index.js';
 import { SandboxProcessor, instrumentConnector } from './services/connectors/index.js';
-import { DEFAULT_RULES } from './services/risk/index.js';
+import type { PaymentRisk } from './services/payments/index.js';
+import { openRadarRules, openRiskScorer } from './services/risk/index.js';
 import { recordDetokenization } from './services/audit/index.js';
 import type { Pool } from './platform/db.js';
 import { createPool } from './platform/db.js';
@@ -49,7 +50,15 @@ export interface PaymentServices {
 export async function openPaymentServices(
   config: Config,
   database: Database,
-  context: { clock: Clock; ids: UlidGenerator; logger: Logger; connector?: Connector | undefined; public_url: () => string },
+  context: {
+    clock: Clock;
+    ids: UlidGenerator;
+    logger: Logger;
+    connector?: Connector | undefined;
+    public_url: () => string;
+    /** Replaces the risk engine (the bench measures payments without it; tests, with one that fails). */
+    risk?: PaymentRisk | undefined;
+  },
 ): Promise<PaymentServices> {
   const kms = await openKms(keySettings(config), (message, fields) => context.logger.info(fields, message));
   const keyring = await withPool(database.urls.vault, (pool) => loadVaultKeyring(pool, kms, context.clock.now_ms()));
@@ -70,11 +79,13 @@ export async function openPaymentServices(
   // so a crash can only lose a record Payrail never acted on — which the retry then asks for, finds
   // missing and sends again under the same id. It costs the hot path no fsync of its own.
   const sandbox_pool = createPool(database.url, SANDBOX_POOL_MAX, poolLimits(config), { asynchronous_commit: true });
+  // A risk engine handed in is its owner's to close.
+  const risk = context.risk ? { ...context.risk, close: async () => {} } : await openRisk(config, database, reader, context);
   const payments: PaymentsDeps = {
     reader,
     vault,
     connector: observed(context.connector ?? new SandboxProcessor({ pool: sandbox_pool, latency_ms: config.sandbox_latency_ms, clock: context.clock })),
-    risk_rules: DEFAULT_RULES,
+    risk,
     public_url: context.public_url,
     record_detokenization: (entry) => recordDetokenization(database.pool, entry),
   };
@@ -85,10 +96,42 @@ export async function openPaymentServices(
     webhook_sealing: vault.sealer('webhook_secrets'),
     close: async () => {
       await lease.stop();
+      await risk.close();
       await reader.end();
       await writer.end();
       await vault_reader.end();
       await sandbox_pool.end();
+    },
+  };
+}
+
+/**
+ * The risk engine every confirm goes through: the scorer (velocity windows in Redis with REDIS_URL,
+ * in process otherwise) and the merchants' Radar rules, read in each merchant's scope and dropped from
+ * the cache when the database announces a change. Failures are logged; the payment goes to review.
+ */
+async function openRisk(
+  config: Config,
+  database: Database,
+  reader: Pool,
+  context: { clock: Clock; logger: Logger },
+): Promise<PaymentRisk & { close(): Promise<void> }> {
+  const { clock, logger } = context;
+  const scorer = await openRiskScorer({
+    redis_url: config.redis_url,
+    redis_prefix: config.redis_prefix,
+    clock,
+    on_store_error: (error) => logger.warn({ err: error }, 'risk velocity store unavailable; this process’s own windows answer'),
+  });
+  const rules = openRadarRules({ pool: reader, clock, database_url: database.urls.app, logger });
+  return {
+    scorer,
+    rules,
+    livemode: config.mode === 'live',
+    on_failure: (part, error) => logger.error({ err: error, part }, 'risk evaluation failed; the payment goes to review'),
+    close: async () => {
+      await rules.close();
+      await scorer.close();
     },
   };
 }

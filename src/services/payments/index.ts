@@ -1,5 +1,5 @@
 /** The payments service's public entry: its routes, its recovery sweeper, what other services read. */
-export type { PaymentsDeps } from './app/deps.js';
+export type { PaymentRisk, PaymentsDeps } from './app/deps.js';
 export type { PaymentsRouteDeps } from './adapters/routes.js';
 export { paymentsRoutes } from './adapters/routes.js';
 export { REFUND_COMMAND } from './adapters/commands.js';

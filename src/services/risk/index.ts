@@ -3,7 +3,7 @@ export type { RiskRules } from './domain/rules.js';
 export { DEFAULT_RULES, assess } from './domain/rules.js';
 // What a payment attempt's evaluation decides (the payments service applies it to the charge).
 export type { Evaluation, MatchedRule, RiskDecision, TestRiskCard } from './domain/decision.js';
-export { decide, sellerMessage, testRiskCard } from './domain/decision.js';
+export { NORMAL_SCORE_MAX, decide, sellerMessage, testRiskCard } from './domain/decision.js';
 export { usdCents } from './domain/usd.js';
 // Radar's rules and value lists: the rule language, per-merchant rules, and the verdict over a payment's attributes.
 export type { RuleAction } from './domain/rule-syntax.js';

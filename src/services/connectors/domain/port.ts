@@ -26,6 +26,8 @@ export interface AuthorizeRequest {
    * stored credential): an issuer that asks for authentication unless the card is set up accepts it.
    */
   initial_attempt_id?: string | null | undefined;
+  /** A Radar rule asked for 3-D Secure: the issuer asks the customer to authenticate, whatever the card. */
+  three_d_secure?: boolean | undefined;
 }
 
 /** A card verification (a zero-amount authorization): a SetupIntent checks the card and moves no money. */

@@ -91,7 +91,7 @@ export function decide(request: AuthorizeRequest, set_up = false): Decision & { 
   const decline = luhnValid(number) ? DECLINES.get(number) : INCORRECT_NUMBER;
   if (decline) return { ...declined(decline, cvc_check), cvc_check };
   const rule = THREE_D_SECURE_CARDS.get(number);
-  if (rule && !request.off_session) return { result: { outcome: 'requires_action' }, amount_captured: 0, cvc_check };
+  if ((rule || request.three_d_secure) && !request.off_session) return { result: { outcome: 'requires_action' }, amount_captured: 0, cvc_check };
   if (rule === 'always' || (rule === 'unless_set_up' && !set_up)) return { ...declined(OFF_SESSION_AUTHENTICATION_REQUIRED, cvc_check), cvc_check };
   return { ...approve(terms), cvc_check };
 }

@@ -22,6 +22,7 @@ export const RESOURCES = [
   'radar_value_list_items',
   'radar_value_lists',
   'refunds',
+  'reviews',
   'setup_intents',
   'tokens',
   'webhook_endpoints',
@@ -81,6 +82,7 @@ const EXPANDED_RESOURCES: Readonly<Record<string, string>> = {
   balance_transaction: 'balance_transactions',
   setup_intent: 'setup_intents',
   latest_attempt: 'setup_intents',
+  review: 'reviews',
 };
 
 /** The read permissions the `expand[]` paths of a request need, each resource once. */

@@ -3,7 +3,7 @@
  * fields `expand[]` may name, and what each leads to. `load` fields hold an id Payrail replaces with
  * its object; the others lead into an embedded object (`invoice_settings`) or a list (`refunds`), so a
  * path may go on through them (`invoice_settings.default_payment_method`). Fields Stripe documents as
- * expandable that Payrail always leaves null (`invoice`, `review`, …) are listed so expanding them is
+ * expandable that Payrail always leaves null (`invoice`, `application`, …) are listed so expanding them is
  * the no-op it is on Stripe. Anything else is refused, as Stripe refuses it.
  */
 export type ObjectType =
@@ -19,9 +19,11 @@ export type ObjectType =
   | 'invoice_settings'
   | 'list_of_refunds'
   | 'list_of_charges'
+  | 'review'
   | 'opaque';
 
-export type Loadable = 'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction';
+export type Loadable =
+  'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction' | 'review';
 
 export interface Edge {
   to: ObjectType;
@@ -48,7 +50,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     application: NULL_ALWAYS,
     invoice: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
-    review: NULL_ALWAYS,
+    review: { to: 'review', load: 'review' },
   },
   setup_intent: {
     customer: { to: 'customer', load: 'customer' },
@@ -71,7 +73,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     failure_balance_transaction: NULL_ALWAYS,
     invoice: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
-    review: NULL_ALWAYS,
+    review: { to: 'review', load: 'review' },
     source_transfer: NULL_ALWAYS,
     transfer: NULL_ALWAYS,
   },
@@ -105,6 +107,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
   invoice_settings: { default_payment_method: { to: 'payment_method', load: 'payment_method' } },
   list_of_refunds: { data: { to: 'refund' } },
   list_of_charges: { data: { to: 'charge' } },
+  review: { charge: { to: 'charge', load: 'charge' }, payment_intent: { to: 'payment_intent', load: 'payment_intent' } },
   opaque: {},
 };
 
@@ -119,6 +122,7 @@ export function listItemType(url: unknown): ObjectType | undefined {
     ['/v1/charges', 'charge'],
     ['/v1/refunds', 'refund'],
     ['/v1/customers', 'customer'],
+    ['/v1/reviews', 'review'],
   ];
   return prefixes.find(([prefix]) => url.startsWith(prefix))?.[1];
 }

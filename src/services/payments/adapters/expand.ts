@@ -5,6 +5,7 @@ import { retrieveCharge, retrieveRefund } from '../app/charges.js';
 import { expandCustomer } from '../app/customers.js';
 import { retrieveIntent } from '../app/intents.js';
 import { retrieveSetupAttempt, retrieveSetupIntent } from '../app/setup-intents.js';
+import { retrieveReview } from '../app/reviews.js';
 import { renderPaymentMethod } from './render.js';
 import type { Loadable, ObjectType } from './expand-graph.js';
 import { GRAPH, isObjectType, listItemType } from './expand-graph.js';
@@ -22,6 +23,7 @@ const LOADERS: Record<Loadable, Loader> = {
   customer: expandCustomer,
   payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
   balance_transaction: postedBalanceTransaction,
+  review: retrieveReview,
 };
 
 /**

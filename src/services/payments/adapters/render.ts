@@ -1,5 +1,5 @@
 import type { PaymentIntent } from '../domain/intent.js';
-import type { Charge, Refund } from '../domain/charge.js';
+import type { Charge, Outcome, Refund } from '../domain/charge.js';
 import type { Customer } from '../domain/customer.js';
 import type { CardOptions } from '../domain/details.js';
 import { DEFAULT_CARD_OPTIONS, calculatedStatementDescriptor } from '../domain/details.js';
@@ -45,7 +45,7 @@ export function renderIntent(intent: PaymentIntent): Json {
     payment_method_types: intent.payment_method_types ?? ['card'],
     processing: null,
     receipt_email: intent.receipt_email,
-    review: null,
+    review: intent.review ?? null,
     setup_future_usage: intent.setup_future_usage,
     shipping: intent.shipping ?? null,
     source: null,
@@ -111,7 +111,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     livemode: false,
     metadata: charge.metadata,
     on_behalf_of: null,
-    outcome: charge.outcome,
+    outcome: renderOutcome(charge.outcome),
     paid: charge.status === 'succeeded',
     // A legacy Charges API charge shows no PaymentIntent: the one behind it is internal.
     payment_intent: charge.charges_api ? null : charge.payment_intent,
@@ -124,7 +124,7 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     // Fully refunded: nothing captured is left to refund (a partial capture refunds at most what was captured).
     refunded: charge.captured && charge.amount_captured > 0 && charge.amount_refunded === charge.amount_captured,
     refunds: refunds ? { object: 'list', data: refunds.data.map(renderRefund), has_more: refunds.has_more, url: `/v1/charges/${charge.id}/refunds` } : null,
-    review: null,
+    review: charge.review ?? null,
     shipping: charge.shipping ?? null,
     source: legacySource(charge),
     source_transfer: null,
@@ -235,4 +235,13 @@ export function renderPaymentMethod(method: PaymentMethodRecord): Json {
     metadata: method.metadata,
     type: 'card',
   };
+}
+
+/**
+ * Stripe's `charge.outcome`: the rule that decided as its id (Payrail does not expand it to the rule
+ * object yet), no `rule` when none did, and no `risk_score` when the evaluation failed.
+ */
+function renderOutcome(outcome: Outcome): Record<string, unknown> {
+  const { rule, risk_score, ...rest } = outcome;
+  return { ...rest, ...(risk_score === null ? {} : { risk_score }), ...(rule ? { rule: rule.id } : {}) };
 }

@@ -16,6 +16,7 @@ import * as C from './customer-schemas.js';
 import * as Updates from '../app/object-updates.js';
 import { registerSetupIntentRoutes } from './setup-routes.js';
 import { registerTokenAndLegacyChargeRoutes } from './legacy-routes.js';
+import { registerReviewRoutes } from './review-routes.js';
 
 /** The payments service's HTTP surface: PaymentIntents, charges, refunds, customers, PaymentMethods. */
 
@@ -37,6 +38,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     registerSearchRoutes(kit, payments);
     registerSetupIntentRoutes(kit, payments);
     registerTokenAndLegacyChargeRoutes(kit, payments);
+    registerReviewRoutes(kit, payments);
   };
 }
 

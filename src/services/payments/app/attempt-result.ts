@@ -4,7 +4,8 @@ import type { OperationContext } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/index.js';
 import type { AuthorizeResult } from '../../connectors/index.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
-import { assess } from '../../risk/index.js';
+import type { RiskDecision } from '../../risk/index.js';
+import { sellerMessage } from '../../risk/index.js';
 import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
 import { applyAttempt } from '../domain/intent.js';
 import type { Charge } from '../domain/charge.js';
@@ -22,19 +23,29 @@ export interface AttemptOutcome {
   events: EventDraft[];
 }
 
-/** Records a finished attempt (authorized or declined) on the intent, with its charge and events. */
-export function settleAttempt(intent: PaymentIntent, charge: Charge, method: PaymentMethodRecord, writes: SqlFragment[]): AttemptOutcome {
+/**
+ * Records a finished attempt (authorized or declined) on the intent, with its charge and events. An
+ * attempt placed in review (`review`) is authorized and held; the review's own record and event are
+ * the caller's (reviews.ts `openReview`).
+ */
+export function settleAttempt(
+  intent: PaymentIntent,
+  charge: Charge,
+  method: PaymentMethodRecord,
+  writes: SqlFragment[],
+  review?: { id: string; hold: boolean },
+): AttemptOutcome {
   metrics.payment(charge.status === 'succeeded' ? 'succeeded' : charge.outcome.type === 'blocked' ? 'blocked' : 'declined', charge.outcome.reason);
   const result: AttemptResult =
     charge.status === 'succeeded'
-      ? { outcome: 'authorized', captured: charge.captured, charge_id: charge.id }
+      ? { outcome: 'authorized', captured: charge.captured, charge_id: charge.id, review }
       : {
           outcome: 'declined',
           charge_id: charge.id,
           error: {
             type: 'card_error',
             code: charge.failure_code ?? 'card_declined',
-            decline_code: charge.outcome.reason,
+            decline_code: declineCodeOf(charge),
             message: charge.failure_message ?? 'Your card was declined.',
             charge: charge.id,
             payment_method_id: charge.payment_method,
@@ -47,9 +58,15 @@ export function settleAttempt(intent: PaymentIntent, charge: Charge, method: Pay
     charge.status === 'succeeded'
       ? [
           { type: 'charge.succeeded', object: rendered_charge },
-          next.status === 'succeeded'
-            ? { type: 'payment_intent.succeeded', object: renderIntent(next) }
-            : { type: 'payment_intent.amount_capturable_updated', object: renderIntent(next) },
+          {
+            type:
+              next.status === 'succeeded'
+                ? 'payment_intent.succeeded'
+                : next.status === 'processing'
+                  ? 'payment_intent.processing'
+                  : 'payment_intent.amount_capturable_updated',
+            object: renderIntent(next),
+          },
         ]
       : [
           { type: 'charge.failed', object: rendered_charge },
@@ -101,24 +118,26 @@ export function legacyChargeResponse(charge: Charge): Outcome {
   // A new charge has no refunds yet: the list is empty, as a retrieve would show it.
   if (charge.status !== 'failed') return { ok: renderCharge(charge, { data: [], has_more: false }) };
   const message = charge.failure_message ?? 'Your card was declined.';
-  return { error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, message, { charge: charge.id }) };
+  return { error: cardError(charge.failure_code ?? 'card_declined', declineCodeOf(charge), message, { charge: charge.id }) };
 }
 
-export function assessAttempt(deps: PaymentsDeps, intent: PaymentIntent, method: PaymentMethodRecord): ReturnType<typeof assess> {
-  return assess(
-    { amount: intent.amount, currency: intent.currency, card_fingerprint: method.card.fingerprint, card_last4: method.card.last4 },
-    deps.risk_rules,
-  );
+/** A payment risk blocked declines as Stripe's do: `card_declined` with `decline_code` `fraudulent`. */
+export function declineCodeOf(charge: Charge): string | null {
+  return charge.outcome.type === 'blocked' ? 'fraudulent' : charge.outcome.reason;
 }
 
-/** The charge for a finished attempt: authorized, declined by the issuer, or blocked by risk rules. */
+/**
+ * The charge for a finished attempt: authorized (or placed in review: `review_id`), declined by the
+ * issuer, or blocked by risk. Its outcome carries the risk evaluation as Stripe reports it.
+ */
 export function chargeFor(
   ctx: OperationContext,
   intent: PaymentIntent,
   method: PaymentMethodRecord,
   charge_id: string,
   authorization: Exclude<AuthorizeResult, { outcome: 'requires_action' }> | 'blocked',
-  risk: ReturnType<typeof assess>,
+  risk: RiskDecision,
+  review_id: string | null = null,
 ): Charge {
   const base = {
     id: charge_id,
@@ -140,6 +159,7 @@ export function chargeFor(
     created: ctx.now_s,
     version: 1,
   };
+  const evaluation = { risk_level: risk.risk_level, risk_score: risk.risk_score, rule: risk.rule };
   const card = { ...method.card, cvc_check: authorization === 'blocked' ? null : authorization.cvc_check };
   if (authorization === 'blocked') {
     return {
@@ -150,14 +170,7 @@ export function chargeFor(
       amount_captured: 0,
       failure_code: 'card_declined',
       failure_message: 'Your card was declined.',
-      outcome: {
-        network_status: 'not_sent_to_network',
-        reason: 'highest_risk_level',
-        risk_level: risk.risk_level,
-        risk_score: risk.score,
-        seller_message: 'Payrail blocked this payment as too risky.',
-        type: 'blocked',
-      },
+      outcome: { network_status: 'not_sent_to_network', reason: risk.reason, ...evaluation, seller_message: sellerMessage(risk), type: 'blocked' },
     };
   }
   if (authorization.outcome === 'declined') {
@@ -172,8 +185,7 @@ export function chargeFor(
       outcome: {
         network_status: 'declined_by_network',
         reason: authorization.decline_code,
-        risk_level: risk.risk_level,
-        risk_score: risk.score,
+        ...evaluation,
         seller_message: 'The bank did not return any further details with this decline.',
         type: 'issuer_declined',
       },
@@ -187,14 +199,10 @@ export function chargeFor(
     amount_captured: authorization.captured ? intent.amount : 0,
     failure_code: null,
     failure_message: null,
-    outcome: {
-      network_status: 'approved_by_network',
-      reason: null,
-      risk_level: risk.risk_level,
-      risk_score: risk.score,
-      seller_message: 'Payment complete.',
-      type: 'authorized',
-    },
+    review: review_id,
+    outcome: review_id
+      ? { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: sellerMessage(risk), type: 'manual_review' }
+      : { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: 'Payment complete.', type: 'authorized' },
   };
 }
 

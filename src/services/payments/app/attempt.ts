@@ -9,19 +9,23 @@ import * as Intent from '../domain/intent.js';
 import { renderIntent } from '../adapters/render.js';
 import { answerProcessorCall, findCharge, insertIntent, insertProcessorCall, orphanProcessorCall, takeProcessorCall, updateIntent } from '../adapters/store.js';
 import { metrics } from '../../../platform/metrics.js';
-import { traced, tracedSync } from '../../../platform/tracing.js';
+import { traced } from '../../../platform/tracing.js';
+import type { RiskDecision } from '../../risk/index.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
 import {
-  assessAttempt,
   attemptResponse,
   cardError,
   chargeFor,
+  declineCodeOf,
   failAuthentication,
   legacyChargeResponse,
   settleAttempt,
   threeDSecureAction,
 } from './attempt-result.js';
+import type { RiskCheck } from './risk-check.js';
+import { evaluateAttempt, recordAttempt } from './risk-check.js';
+import { openReview } from './reviews.js';
 import { eventsWrite } from './events.js';
 import { auditDetokenization } from './detokenization-audit.js';
 import { withCardSaved } from './saved-cards.js';
@@ -65,18 +69,21 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
     deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms),
   );
   if (audit) await auditDetokenization(deps, ctx, pm_id, charge_id);
-  const risk = tracedSync('risk.assess', { 'payrail.charge_id': charge_id }, () => assessAttempt(deps, ready, method));
+  // The BIN (first six digits) is not cardholder data to protect: Radar rules and the scorer use it.
+  const check = await traced('risk.assess', { 'payrail.charge_id': charge_id }, () => evaluateAttempt(deps, ctx, ready, method, card.number.slice(0, 6)));
+  const risk = check.decision;
   const audits = audit ? [audit] : [];
-  if (risk.decision === 'block') {
+  if (risk.action === 'block') {
     const blocked = settleAttempt(ready, chargeFor(ctx, ready, method, charge_id, 'blocked', risk), method, audits);
     const outcome = attemptResponse(blocked);
     await ctx.commit(
       [writeIntent(start.stored, blocked.intent), ...(start.writes ?? []), ...blocked.writes, eventsWrite(ctx, [...start.events, ...blocked.events])],
       outcome,
     );
+    recordAttempt(deps, check, 'blocked');
     return outcome;
   }
-  const processing = Intent.beginAttempt(ready, charge_id);
+  const processing = Intent.beginAttempt(ready, charge_id, risk);
   const stored_credential = await storedCredential(ctx, processing);
   await ctx.record([
     writeIntent(start.stored, processing),
@@ -92,11 +99,29 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
       amount: processing.amount,
       currency: processing.currency,
       card: { ...card, cvc: start.cvc ?? card.cvc },
-      capture: Intent.capturesAutomatically(processing),
+      ...authorizationTerms(processing),
       ...stored_credential,
     });
-    return finishAttempt(deps, ctx, processing, method, answer, [], { risk });
+    const outcome = await finishAttempt(deps, ctx, processing, method, answer, []);
+    recordResult(deps, check, answer);
+    return outcome;
   });
+}
+
+/**
+ * What risk asks of the processor: a payment placed in review is authorized only (captured on
+ * approval), and a rule's Request 3D Secure makes the issuer ask the customer to authenticate.
+ */
+function authorizationTerms(processing: PaymentIntent): { capture: boolean; three_d_secure: boolean } {
+  const risk = processing.pending_risk;
+  // Off session the customer is not there to authenticate: Radar asks for 3-D Secure only on session.
+  const three_d_secure = risk?.action === 'request_three_d_secure' && processing.off_session !== true;
+  return { capture: Intent.capturesAutomatically(processing) && risk?.action !== 'review', three_d_secure };
+}
+
+/** The scorer learns what the processor answered (a 3-D Secure step still waiting teaches it nothing yet). */
+function recordResult(deps: PaymentsDeps, check: RiskCheck, answer: AuthorizeResult): void {
+  if (answer.outcome !== 'requires_action') recordAttempt(deps, check, answer.outcome === 'authorized' ? 'authorized' : 'declined');
 }
 
 /**
@@ -126,15 +151,17 @@ function writeIntent(stored: PaymentIntent | null, next: PaymentIntent): SqlFrag
   return stored ? updateIntent(next, stored.version) : insertIntent(next);
 }
 
-/** What the caller of `finishAttempt` already has, so it is not read or computed again. */
+/** What the caller of `finishAttempt` already has, so it is not read again. */
 interface AlreadyKnown {
-  /** The risk assessment made before the call (a settling retry or the sweeper assesses again). */
-  risk?: RiskAssessment;
   /** The sweeper's view of the call's holder: its answer loses to a retry that took the call over. */
   seen_holder?: number | null;
 }
 
-type RiskAssessment = ReturnType<typeof assessAttempt>;
+/**
+ * An attempt recorded before risk decisions were stored with it: it reached the processor unevaluated,
+ * and its outcome says so (`unknown`) rather than invent a score.
+ */
+const NOT_EVALUATED: RiskDecision = { action: 'allow', risk_score: null, risk_level: 'unknown', rule: null, reason: null };
 
 /**
  * Commits the processor's answer to a `processing` intent: one statement, guarded by its version and
@@ -151,7 +178,7 @@ async function finishAttempt(
 ): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
-  const risk = known.risk ?? assessAttempt(deps, processing, method);
+  const risk = processing.pending_risk ?? NOT_EVALUATED;
   const decided = answer.outcome === 'requires_action' && processing.error_on_requires_action ? await refuseAction(deps, charge_id) : answer;
   const settled = attemptOutcome(deps, ctx, processing, method, charge_id, decided, writes, risk);
   const result = await withCardSaved(deps, ctx, settled, charge_id);
@@ -195,7 +222,7 @@ function attemptOutcome(
   charge_id: string,
   answer: AuthorizeResult,
   writes: SqlFragment[],
-  risk: RiskAssessment,
+  risk: RiskDecision,
 ): AttemptOutcome {
   if (answer.outcome === 'requires_action') {
     metrics.payment('requires_action');
@@ -206,6 +233,12 @@ function attemptOutcome(
   if (answer.outcome === 'declined' && answer.code === 'card_declined' && answer.decline_code === AUTHENTICATION_FAILED_DECLINE) {
     const failed = failAuthentication(processing, method);
     return { ...failed, writes: [...writes, ...failed.writes] };
+  }
+  if (answer.outcome === 'authorized' && risk.action === 'review') {
+    const opened = openReview(ctx, processing, charge_id, method.billing_details);
+    const hold = { id: opened.review.id, hold: Intent.capturesAutomatically(processing) };
+    const held = settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, risk, opened.review.id), method, writes, hold);
+    return { ...held, writes: [...held.writes, opened.write], events: [...held.events, opened.event] };
   }
   return settleAttempt(processing, chargeFor(ctx, processing, method, charge_id, answer, risk), method, writes);
 }
@@ -286,7 +319,7 @@ export async function settleOpenAttempt(
       amount: processing.amount,
       currency: processing.currency,
       card,
-      capture: Intent.capturesAutomatically(processing),
+      ...authorizationTerms(processing),
       ...(await storedCredential(ctx, processing)),
     });
     return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
@@ -304,7 +337,7 @@ export async function settledOutcome(ctx: OperationContext, intent: PaymentInten
       ? legacyChargeResponse(charge)
       : charge?.status === 'failed'
         ? {
-            error: cardError(charge.failure_code ?? 'card_declined', charge.outcome.reason, charge.failure_message ?? 'Your card was declined.', {
+            error: cardError(charge.failure_code ?? 'card_declined', declineCodeOf(charge), charge.failure_message ?? 'Your card was declined.', {
               charge: charge.id,
               payment_intent: renderIntent(intent),
             }),

@@ -1,7 +1,7 @@
 import type { Pool } from '../../../platform/db.js';
 import type { Vault } from '../../vault/index.js';
 import type { Connector } from '../../connectors/index.js';
-import type { RiskRules } from '../../risk/index.js';
+import type { RadarRules, RiskScorer } from '../../risk/index.js';
 import type { Detokenization } from '../../audit/index.js';
 
 export interface PaymentsDeps {
@@ -9,9 +9,20 @@ export interface PaymentsDeps {
   reader: Pool;
   vault: Vault;
   connector: Connector;
-  risk_rules: RiskRules;
+  /** Every confirm is scored and judged by the merchant's rules before it reaches the processor. */
+  risk: PaymentRisk;
   /** Base URL for links Payrail hands to customers, such as the 3-D Secure page. */
   public_url: () => string;
   /** Commits a detokenization audit record on its own (the audit service's `recordDetokenization`). */
   record_detokenization: (entry: Detokenization) => Promise<void>;
+}
+
+/** The risk engine as payments sees it: opened and closed with the platform (payment-services.ts). */
+export interface PaymentRisk {
+  scorer: RiskScorer;
+  rules: RadarRules;
+  /** Live mode: Stripe's Radar test cards behave as test cards only in test mode. */
+  livemode: boolean;
+  /** A part of the evaluation failed (the payment then goes to review): logged and counted by the caller. */
+  on_failure: (part: 'score' | 'rules' | 'record', error: unknown) => void;
 }

@@ -16,6 +16,7 @@ import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
+import { closeReviewOnCancel } from './reviews.js';
 import { eventsWrite } from './events.js';
 import type { CaptureParams, ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
 import {
@@ -245,14 +246,20 @@ export async function cancelIntent(
   params: { cancellation_reason?: CancellationReason | undefined },
 ): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
-  Intent.cancel(before, params.cancellation_reason ?? null, ctx.now_s);
-  const holds_authorization = before.status === 'requires_capture' && before.latest_charge !== null;
+  const reason = params.cancellation_reason ?? null;
+  Intent.cancel(before, reason, ctx.now_s);
+  // A payment held for review (processing or requires_capture) holds an authorization too.
+  const holds_authorization = (before.status === 'requires_capture' || before.held_for_review === true) && before.latest_charge !== null;
   const current = holds_authorization ? await claimIntent(ctx, before) : before;
   if (holds_authorization && before.latest_charge) await voidAuthorization(deps, before, before.latest_charge);
-  const intent = Intent.cancel(current, params.cancellation_reason ?? null, ctx.now_s);
+  const intent = Intent.cancel(current, reason, ctx.now_s);
+  const review = await closeReviewOnCancel(ctx, before, reason);
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
-  await ctx.commit([updateIntent(intent, current.version), eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }])], outcome);
+  await ctx.commit(
+    [updateIntent(intent, current.version), ...review.writes, eventsWrite(ctx, [{ type: 'payment_intent.canceled', object: rendered }, ...review.events])],
+    outcome,
+  );
   return outcome;
 }
 

@@ -1,19 +1,25 @@
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { BillingDetails, CardDetails } from '../../vault/index.js';
+import type { MatchedRule } from '../../risk/index.js';
 import type { Shipping } from './details.js';
 import type { LegacyOrigin } from './intent.js';
 
 /** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
 export type CardSnapshot = CardDetails & { cvc_check: 'pass' | 'fail' | 'unchecked' | null };
 
+/** Stripe's `charge.outcome`. */
 export interface Outcome {
   network_status: 'approved_by_network' | 'declined_by_network' | 'not_sent_to_network';
   reason: string | null;
-  risk_level: 'normal' | 'elevated' | 'highest';
-  risk_score: number;
+  /** `unknown` when the risk evaluation failed (the payment then went to review). */
+  risk_level: 'normal' | 'elevated' | 'highest' | 'unknown';
+  /** Null when the risk evaluation failed: Stripe then leaves it out. */
+  risk_score: number | null;
+  /** The Radar rule that decided, if one did; absent on charges stored before rules existed. */
+  rule?: MatchedRule | null;
   seller_message: string;
-  type: 'authorized' | 'issuer_declined' | 'blocked';
+  type: 'authorized' | 'manual_review' | 'issuer_declined' | 'blocked';
 }
 
 /** One attempt to charge a card for an intent. */
@@ -44,6 +50,8 @@ export interface Charge {
   fraud_details?: { user_report?: 'fraudulent' | 'safe' };
   /** Set by the disputes service (through app/disputed-charges.ts) when the charge is disputed. */
   disputed?: boolean;
+  /** The Radar review opened for it, if any (Stripe's `charge.review`). */
+  review?: string | null;
   /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
   charges_api?: LegacyOrigin;
   created: number;

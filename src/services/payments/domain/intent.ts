@@ -2,6 +2,7 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
+import type { RiskDecision } from '../../risk/index.js';
 import type { AutomaticPaymentMethods, CardOptions, Shipping } from './details.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
@@ -74,13 +75,30 @@ export interface PaymentIntent {
    * (`requires_action`). Internal, never rendered.
    */
   pending_attempt: string | null;
+  /**
+   * The risk decision for the attempt in flight, made before the processor heard of it: whoever
+   * records the processor's answer (the request, its retry, the sweeper) applies it. Internal.
+   */
+  pending_risk?: RiskDecision | null;
+  /** The Radar review of its latest charge, if one was opened (Stripe's `payment_intent.review`). */
+  review?: string | null;
+  /**
+   * A payment placed in review, its review still open: authorized and not captured until the review is
+   * approved. An automatic-capture intent is `processing` meanwhile (approval captures it); a
+   * manual-capture one `requires_capture`, refusing capture until approval. Canceling it closes the
+   * review. Internal.
+   */
+  held_for_review?: boolean;
   created: number;
   /** Bumped on every change; the database refuses a write based on a stale version. */
   version: number;
 }
 
 export const CONFIRMABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation'];
-/** Not `processing`: the processor holds the attempt; it can be canceled once its answer is recorded. */
+/**
+ * Not `processing` while the processor holds the attempt: it can be canceled once its answer is
+ * recorded. A `processing` intent held for review can be canceled (`cancelable`).
+ */
 const CANCELABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'requires_capture'];
 const ATTEMPT_IN_FLIGHT: readonly IntentStatus[] = ['requires_action', 'processing'];
 const UPDATABLE: readonly IntentStatus[] = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
@@ -99,16 +117,20 @@ export function checkIntent(intent: PaymentIntent): PaymentIntent {
   assert(intent.status === 'requires_capture' || intent.amount_capturable === 0, `intent ${intent.id}: only requires_capture holds a capturable amount`);
   assert(intent.status !== 'succeeded' || intent.latest_charge !== null, `intent ${intent.id}: succeeded without a charge`);
   assert((intent.status === 'requires_action') === (intent.next_action !== null), `intent ${intent.id}: next_action only in requires_action`);
+  const held = intent.held_for_review === true;
+  assert(!held || (['processing', 'requires_capture'].includes(intent.status) && intent.review), `intent ${intent.id}: held for review without a review`);
   assert(
-    ATTEMPT_IN_FLIGHT.includes(intent.status) === (intent.pending_attempt !== null),
+    ATTEMPT_IN_FLIGHT.includes(intent.status) === (intent.pending_attempt !== null || (held && intent.status === 'processing')),
     `intent ${intent.id}: a pending attempt only in requires_action or processing`,
   );
+  assert(intent.pending_attempt === null || !held, `intent ${intent.id}: held for review with an attempt in flight`);
   return intent;
 }
 
 /** A card attempt's result, as the payments service records it on the intent. */
 export type AttemptResult =
-  | { outcome: 'authorized'; captured: boolean; charge_id: string }
+  /** `review`: the attempt was placed in review; `hold` keeps an automatic-capture payment uncaptured until approval. */
+  | { outcome: 'authorized'; captured: boolean; charge_id: string; review?: { id: string; hold: boolean } | undefined }
   | { outcome: 'declined'; charge_id: string; error: PaymentError }
   /** The customer failed 3-D Secure: the card was never charged, so there is no charge. */
   | { outcome: 'authentication_failed'; error: PaymentError }
@@ -136,9 +158,15 @@ export function applyAttempt(intent: PaymentIntent, result: AttemptResult): Paym
       version: intent.version + 1,
     };
   }
-  const base = { ...intent, latest_charge: result.charge_id, pending_attempt: null, version: intent.version + 1 };
+  const base = { ...intent, latest_charge: result.charge_id, pending_attempt: null, pending_risk: null, version: intent.version + 1 };
   switch (result.outcome) {
     case 'authorized':
+      if (result.review) {
+        const reviewed = { ...base, review: result.review.id, held_for_review: true, last_payment_error: null, next_action: null };
+        return result.review.hold
+          ? { ...reviewed, status: 'processing', amount_capturable: 0 }
+          : { ...reviewed, status: 'requires_capture', amount_capturable: intent.amount };
+      }
       return result.captured
         ? { ...base, status: 'succeeded', amount_received: intent.amount, amount_capturable: 0, last_payment_error: null, next_action: null }
         : { ...base, status: 'requires_capture', amount_capturable: intent.amount, last_payment_error: null, next_action: null };
@@ -159,18 +187,42 @@ export function beginConfirm(intent: PaymentIntent, payment_method: string | nul
   return { ...intent, payment_method: chosen };
 }
 
-/** The attempt is recorded before the processor hears of it: the intent is `processing` until its answer. */
-export function beginAttempt(intent: PaymentIntent, charge_id: string): PaymentIntent {
+/**
+ * The attempt is recorded before the processor hears of it: the intent is `processing` until its
+ * answer, and keeps the risk decision made for it.
+ */
+export function beginAttempt(intent: PaymentIntent, charge_id: string, risk: RiskDecision): PaymentIntent {
   assert(
     CONFIRMABLE.includes(intent.status) && intent.payment_method !== null,
     `intent ${intent.id}: an attempt needs a confirmable intent with a payment method`,
   );
-  return { ...intent, status: 'processing', pending_attempt: charge_id, last_payment_error: null, next_action: null, version: intent.version + 1 };
+  return {
+    ...intent,
+    status: 'processing',
+    pending_attempt: charge_id,
+    pending_risk: risk,
+    review: null,
+    last_payment_error: null,
+    next_action: null,
+    version: intent.version + 1,
+  };
 }
 
 /** Whether a card attempt captures at once: neither the intent nor its card options ask for a separate capture. */
 export function capturesAutomatically(intent: PaymentIntent): boolean {
   return intent.capture_method !== 'manual' && intent.payment_method_options?.card.capture_method !== 'manual';
+}
+
+/**
+ * The review of a held payment is approved: an automatic-capture intent succeeds with what the
+ * processor captured; a manual-capture one may now be captured.
+ */
+export function approveReview(intent: PaymentIntent, amount_captured: number | null): PaymentIntent {
+  assert(intent.held_for_review === true, `intent ${intent.id}: no payment held for review`);
+  const approved = { ...intent, held_for_review: false, version: intent.version + 1 };
+  if (intent.status === 'requires_capture') return approved;
+  assert(amount_captured !== null && amount_captured > 0, `intent ${intent.id}: approving a held automatic capture needs the amount captured`);
+  return { ...approved, status: 'succeeded', amount_received: amount_captured, amount_capturable: 0 };
 }
 
 /** A version bump that changes nothing else: taken before a processor call, it turns a racing change away. */
@@ -180,6 +232,11 @@ export function claim(intent: PaymentIntent): PaymentIntent {
 
 export function capture(intent: PaymentIntent, amount_to_capture: number | undefined): { intent: PaymentIntent; amount: number } {
   if (intent.status !== 'requires_capture') throw unexpectedState(intent, 'capture');
+  if (intent.held_for_review) {
+    throw new PayrailError('payment_intent_unexpected_state', {
+      message: `You cannot capture this PaymentIntent while its payment is in review (${intent.review ?? ''}): approve the review first.`,
+    });
+  }
   const amount = amount_to_capture ?? intent.amount_capturable;
   if (amount > intent.amount_capturable) {
     throw new PayrailError('amount_too_large', {
@@ -194,9 +251,10 @@ export function capture(intent: PaymentIntent, amount_to_capture: number | undef
 }
 
 export function cancel(intent: PaymentIntent, reason: CancellationReason | null, now_s: number): PaymentIntent {
-  if (!CANCELABLE.includes(intent.status)) throw unexpectedState(intent, 'cancel');
+  if (!CANCELABLE.includes(intent.status) && !intent.held_for_review) throw unexpectedState(intent, 'cancel');
   return {
     ...intent,
+    held_for_review: false,
     status: 'canceled',
     cancellation_reason: reason,
     canceled_at: now_s,

@@ -1,6 +1,7 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
 import { setupAndTokenMigrations } from './setup-and-tokens.js';
+import { reviewMigrations } from './reviews.js';
 
 /**
  * Each table keeps the whole object in `state` and copies out the columns that queries filter on and
@@ -97,4 +98,5 @@ export const paymentMigrations: Migration[] = [
     sql: merchantScopedTables(['payments.payment_intents', 'payments.charges', 'payments.refunds', 'payments.customers', 'payments.processor_calls']),
   },
   ...setupAndTokenMigrations,
+  ...reviewMigrations,
 ];

@@ -30,12 +30,15 @@ export const DEFAULT_BLOCK_PREDICATE = ":risk_level: = 'highest'";
 export const DEFAULT_REVIEW_PREDICATE = ":risk_level: = 'elevated'";
 
 /**
- * Stripe's Radar test cards (test mode only), known by their BIN and last four digits: the level and
- * score they force, and whether they are blocked whatever the rules say (4100000000000019).
+ * Stripe's test cards in test mode, known by their BIN and last four digits, have the risk Stripe
+ * documents: Radar's risk cards force their level and score, and 4100000000000019 is blocked whatever
+ * the rules say; every other documented test card is `normal` risk (its model score kept below the
+ * elevated band), so a test suite's many declines never turn Stripe's decline cards into blocks.
  */
 export interface TestRiskCard {
   risk_level: RiskLevel;
-  risk_score: number;
+  /** Null: the model's score, capped at the top of the normal band. */
+  risk_score: number | null;
   always_blocked: boolean;
 }
 
@@ -45,10 +48,44 @@ const TEST_RISK_CARDS: ReadonlyMap<string, TestRiskCard> = new Map([
   ['400000/9235', { risk_level: 'elevated', risk_score: 67, always_blocked: false }],
 ] satisfies Array<[string, TestRiskCard]>);
 
+/** Stripe's other documented test card numbers (testing docs: brands, declines, 3-D Secure, disputes), as BIN/last4. */
+const NORMAL_TEST_CARDS: ReadonlySet<string> = new Set([
+  '424242/4242',
+  '400005/5556',
+  '555555/4444',
+  '520082/8210',
+  '378282/0005',
+  '601111/1117',
+  '305693/0004',
+  '356600/0505',
+  '620000/0005',
+  '400000/0002',
+  '400000/9995',
+  '400000/9987',
+  '400000/9979',
+  '400000/0069',
+  '400000/0127',
+  '400000/0119',
+  '400000/0341',
+  '400000/3184',
+  '400000/3220',
+  '400000/3155',
+  '400000/0446',
+  '400000/0259',
+  '400000/2685',
+  '400000/1976',
+]);
+
+const NORMAL_TEST_CARD: TestRiskCard = { risk_level: 'normal', risk_score: null, always_blocked: false };
+
 export function testRiskCard(livemode: boolean, card_bin: string | null, card_last4: string): TestRiskCard | null {
   if (livemode || card_bin === null) return null;
-  return TEST_RISK_CARDS.get(`${card_bin}/${card_last4}`) ?? null;
+  const key = `${card_bin}/${card_last4}`;
+  return TEST_RISK_CARDS.get(key) ?? (NORMAL_TEST_CARDS.has(key) ? NORMAL_TEST_CARD : null);
 }
+
+/** The top score of the normal band (Radar's elevated band starts at 65). */
+export const NORMAL_SCORE_MAX = 64;
 
 export interface Evaluation {
   /** The scorer's answer, or null when it failed (Redis down, a bug). */
@@ -70,7 +107,9 @@ export function decide({ score, verdict, test_card }: Evaluation): RiskDecision 
   if (test_card?.always_blocked) return { action: 'block', risk_score, risk_level, rule: blockingRule(rule), reason: 'highest_risk_level' };
   if (verdict?.action === 'block') return { action: 'block', risk_score, risk_level, rule, reason: reasonOf(rule) };
   if (score === null || verdict === null || verdict.error !== undefined) {
-    return { action: 'review', risk_score, risk_level, rule: null, reason: 'risk_evaluation_unavailable' };
+    // The rule that could not be evaluated is named, so the merchant sees which one to fix.
+    const failed_rule = verdict?.error !== undefined ? rule : null;
+    return { action: 'review', risk_score, risk_level, rule: failed_rule, reason: 'risk_evaluation_unavailable' };
   }
   switch (verdict.action) {
     case 'review':

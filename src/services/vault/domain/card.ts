@@ -196,6 +196,10 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_chargeDeclinedExpiredCard', testCard('4000000000000069')],
   ['pm_card_chargeDeclinedIncorrectCvc', testCard('4000000000000127')],
   ['pm_card_chargeDeclinedProcessingError', testCard('4000000000000119')],
+  // Radar's risk test cards (docs/risk.md): blocked, highest risk, elevated risk.
+  ['pm_card_chargeDeclinedFraudulent', testCard('4100000000000019')],
+  ['pm_card_riskLevelHighest', testCard('4000000000004954')],
+  ['pm_card_riskLevelElevated', testCard('4000000000009235')],
   ['pm_card_authenticationRequired', testCard('4000002760003184')],
   ['pm_card_threeDSecure2Required', testCard('4000002760003184')],
   ['pm_card_authenticationRequiredOnSetup', testCard('4000002500003155')],
