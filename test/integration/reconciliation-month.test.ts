@@ -14,6 +14,7 @@ import type { ReconcileDeps, RunSummary } from '../../src/services/settlement/ap
 import type { SettlementReports } from '../../src/services/settlement/app/reconcile-day.js';
 import { reconcileDay } from '../../src/services/settlement/app/reconcile-day.js';
 import { DB_ROLES } from '../../src/platform/rls.js';
+import { listEvents, retrieveEvent } from '../../src/services/events/app/queries.js';
 import { createMigratedPool } from '../support/database.js';
 import type { MonthFacts } from '../support/settlement-month.js';
 import { writeMonth } from '../support/settlement-month.js';
@@ -127,7 +128,15 @@ describe('reconciliation over a simulated month', () => {
     const events = async () =>
       (await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM events.outbox WHERE type = 'reconciliation.exception.created'`)).rows[0]?.n;
     const emitted = await events();
+    // One event per exception with a merchant (all of them here), which /v1/events never shows a merchant.
     expect(emitted).toBe(before.length);
+    const merchant = MERCHANTS[0] ?? '';
+    const own = await owner.query<{ id: string }>(`SELECT id FROM events.outbox WHERE merchant_id = $1 AND type = 'reconciliation.exception.created'`, [
+      merchant,
+    ]);
+    expect(own.rows.length).toBeGreaterThan(0);
+    expect((await listEvents(owner, merchant, { limit: 100 }, [])).data).toEqual([]);
+    await expect(retrieveEvent(owner, merchant, own.rows[0]?.id ?? '')).rejects.toMatchObject({ code: 'resource_missing' });
     const reports = withDiscrepancies(new SandboxProcessor({ pool: owner }), PLAN);
     for (const day of ['2026-11-10', '2026-11-20', '2026-12-01']) {
       const again = await reconcileDay(deps(reports), day);

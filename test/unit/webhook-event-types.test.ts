@@ -1,13 +1,14 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPE_NAMES } from '../../src/services/events/domain/event-types.js';
+import { EVENT_TYPE_NAMES, PAYRAIL_EVENT_TYPE_NAMES } from '../../src/services/events/domain/event-types.js';
+import { STRIPE_EVENT_TYPES } from '../../src/services/events/domain/stripe-event-types.js';
 import { checkEnabledEvents } from '../../src/services/events/webhooks/endpoints.js';
 import { PayrailError } from '../../src/kernel/errors.js';
 
 /** The one list of event types against the code that emits events and docs/events.md. */
 
-const OBJECTS = ['payment_intent', 'charge', 'refund', 'customer', 'payment_method', 'setup_intent', 'checkout'];
+const OBJECTS = ['reconciliation', 'payment_intent', 'charge', 'refund', 'customer', 'payment_method', 'setup_intent', 'checkout'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -23,7 +24,13 @@ describe('event types', () => {
     for (const file of sources('src/services').filter((path) => !path.includes('/events/'))) {
       for (const match of readFileSync(file, 'utf8').matchAll(pattern)) emitted.add(match[1]!);
     }
-    expect([...emitted].sort()).toEqual([...EVENT_TYPE_NAMES].sort());
+    expect([...emitted].sort()).toEqual([...EVENT_TYPE_NAMES, ...PAYRAIL_EVENT_TYPE_NAMES].sort());
+  });
+
+  it("Payrail's own types are none of Stripe's, so no webhook endpoint can be sent one", () => {
+    const stripe = new Set<string>(STRIPE_EVENT_TYPES);
+    expect(PAYRAIL_EVENT_TYPE_NAMES.length).toBeGreaterThan(0);
+    expect(PAYRAIL_EVENT_TYPE_NAMES.filter((type) => stripe.has(type) || (EVENT_TYPE_NAMES as readonly string[]).includes(type))).toEqual([]);
   });
 
   it('docs/events.md documents exactly these types', () => {
@@ -31,7 +38,7 @@ describe('event types', () => {
       .split('\n')
       .map((line) => /^\| `([a-z_]+\.[a-z_.]+)` \|/.exec(line)?.[1])
       .filter((type): type is string => type !== undefined);
-    expect(documented).toEqual([...EVENT_TYPE_NAMES]);
+    expect(documented).toEqual([...EVENT_TYPE_NAMES, ...PAYRAIL_EVENT_TYPE_NAMES]);
   });
 
   it("enabled_events: * alone or Stripe's types (emitted yet or not), duplicates dropped", () => {

@@ -48,6 +48,17 @@ export const EVENT_TYPES = {
   'payout.canceled': 'POST /v1/payouts/:id/cancel',
 } as const satisfies Partial<Record<StripeEventType, string>>;
 
+/**
+ * Payrail's own event types, for operators rather than integrations. They go through the outbox like
+ * every event (consumers and the bus carry them), but are not Stripe's: the webhook consumer
+ * subscribes to EVENT_TYPES only, and /v1/events never shows them. docs/events.md lists them apart.
+ */
+export const PAYRAIL_EVENT_TYPES = {
+  'reconciliation.exception.created': "a reconciliation run that finds a difference between a processor's settlement report and Payrail's books",
+} as const;
+
+export const PAYRAIL_EVENT_TYPE_NAMES: readonly string[] = Object.keys(PAYRAIL_EVENT_TYPES);
+
 export type EventType = keyof typeof EVENT_TYPES;
 
 export const EVENT_TYPE_NAMES: readonly EventType[] = Object.keys(EVENT_TYPES) as EventType[];

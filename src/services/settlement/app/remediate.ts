@@ -14,8 +14,6 @@ import { renderException } from '../adapters/reconciliation-render.js';
  * so it is booked once however often the report is reconciled), and its event for the merchant.
  */
 
-export const EXCEPTION_EVENT = 'reconciliation.exception.created';
-
 export function feeAdjustmentId(exception_id: string, report_date: string): string {
   return transferId('processor_fee_adjustment', exception_id, dayStart(report_date));
 }
@@ -32,7 +30,8 @@ export async function applyRemedies(tx: pg.PoolClient, deps: { ids: IdGenerator 
   for (const row of rows) if (row.merchant_id !== null) by_merchant.set(row.merchant_id, [...(by_merchant.get(row.merchant_id) ?? []), row]);
   for (const [merchant_id, list] of by_merchant) {
     const created = list[0]?.created ?? 0;
-    const drafts = list.map((row) => ({ type: EXCEPTION_EVENT, object: { ...renderException(row), id: row.id } }));
+    // A Payrail event type (events/domain/event-types.ts): operators', never sent to webhook endpoints.
+    const drafts = list.map((row) => ({ type: 'reconciliation.exception.created', object: { ...renderException(row), id: row.id } }));
     await run(tx, outboxInsert(deps.ids, merchant_id, created, { id: null, idempotency_key: null }, drafts));
   }
 }
@@ -56,7 +55,7 @@ function feeAdjustment(row: ExceptionRow): TransferRequest | null {
       { account: 'processor_fee_variance', amount: row.adjustment },
       { account: 'processor_fees', amount: -row.adjustment },
     ],
-    cause: { event_id: row.id, type: 'reconciliation.fee_mismatch' },
+    cause: { event_id: row.id, type: 'reconciliation_exception' },
     created: row.created,
     available_on: null,
   };
