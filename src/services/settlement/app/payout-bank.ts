@@ -122,6 +122,9 @@ export async function cancelPayout(ctx: OperationContext, id: string): Promise<O
   return { ok: renderPayout(after) };
 }
 
+/** The event each end adds to `payout.updated`. */
+const END_EVENTS = { paid: { type: 'payout.paid' }, failed: { type: 'payout.failed' }, canceled: { type: 'payout.canceled' } } as const;
+
 /** The payout's end, its ledger transfer and its events (`payout.updated` and `payout.<status>`), in one statement. */
 async function endWith(ctx: OperationContext, before: Payout, end: PayoutEnd): Promise<Payout> {
   const after = endPayout(before, end);
@@ -130,7 +133,7 @@ async function endWith(ctx: OperationContext, before: Payout, end: PayoutEnd): P
   if (after.failure_code !== null) Object.assign(previous_attributes, { failure_code: null, failure_message: null, failure_balance_transaction: null });
   const events: EventDraft[] = [
     { type: 'payout.updated', object: rendered, previous_attributes },
-    { type: `payout.${end.status}`, object: rendered },
+    { type: END_EVENTS[end.status].type, object: rendered },
   ];
   const outbox = outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events);
   const transfer = transferWrites(payoutEndTransfer(before, end, ctx.now_s, ctx.request.id ?? `${before.id}:${end.status}`));
