@@ -21,6 +21,7 @@ beforeAll(async () => {
   merchant_id = (await t.owner.query<{ id: string }>('SELECT id FROM merchants.merchants')).rows[0]?.id ?? '';
   // As another process would hold them: its own pool-independent listener on the same database.
   rules = openRadarRules({ pool: t.platform.database.pool, clock: systemClock, database_url: t.platform.database.url, ttl_ms: 60_000 });
+  await rules.listening();
 }, 60_000);
 afterAll(async () => {
   await rules?.close();

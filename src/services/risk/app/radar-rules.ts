@@ -29,6 +29,8 @@ export interface RadarRules {
 export interface RadarRulesHandle extends RadarRules {
   /** Drops a merchant's compiled rules (the next verdict reads them again). */
   forget(merchant_id: string): void;
+  /** Resolves once the change listener is listening (at once without one): from then on no change is missed. */
+  listening(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,8 @@ export interface RadarRulesDeps {
   logger?: Logger | undefined;
   /** How long a compiled copy is trusted (default 30 s with a listener, 1 s without). */
   ttl_ms?: number | undefined;
+  /** Merchants kept compiled at once (default RADAR_CACHE_MAX_MERCHANTS). */
+  max_merchants?: number | undefined;
 }
 
 /** Merchants whose compiled rules one process keeps (least recently loaded go first). */
@@ -55,6 +59,7 @@ interface Entry {
 
 export function openRadarRules(deps: RadarRulesDeps): RadarRulesHandle {
   const ttl_ms = deps.ttl_ms ?? (deps.database_url ? 30_000 : 1_000);
+  const max_merchants = deps.max_merchants ?? RADAR_CACHE_MAX_MERCHANTS;
   const cache = new Map<string, Entry>();
   const loading = new Map<string, { generation: number; entry: Promise<Entry> }>();
   let generation = 0;
@@ -76,7 +81,7 @@ export function openRadarRules(deps: RadarRulesDeps): RadarRulesHandle {
       .then((fresh) => {
         if (generation === started) {
           cache.delete(merchant_id);
-          if (cache.size >= RADAR_CACHE_MAX_MERCHANTS) cache.delete(cache.keys().next().value ?? '');
+          if (cache.size >= max_merchants) cache.delete(cache.keys().next().value ?? '');
           cache.set(merchant_id, fresh);
         }
         return fresh;
@@ -95,6 +100,7 @@ export function openRadarRules(deps: RadarRulesDeps): RadarRulesHandle {
       return decide(entry.ordered, attributes, entry.lists);
     },
     forget,
+    listening: () => listener?.ready ?? Promise.resolve(),
     close: async () => {
       await listener?.stop();
     },
@@ -136,6 +142,8 @@ function listen(database_url: string, forget: (merchant_id: string) => void, for
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  let listened: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (listened = resolve));
   const connect = () => {
     const current = new pg.Client({ connectionString: database_url });
     client = current;
@@ -158,11 +166,15 @@ function listen(database_url: string, forget: (merchant_id: string) => void, for
       .connect()
       .then(() => current.query(`LISTEN ${RADAR_CHANGES_CHANNEL}`))
       // Changes made while not listening are not announced again.
-      .then(() => forgetAll())
+      .then(() => {
+        forgetAll();
+        listened();
+      })
       .catch(reconnect);
   };
   connect();
   return {
+    ready,
     stop: async () => {
       stopped = true;
       clearTimeout(retry);
