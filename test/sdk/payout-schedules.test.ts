@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/kernel/clock.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
-import { bankAccount, ledgerCaughtUp, payoutSettled } from '../support/payouts.js';
+import { bankAccount, ledgerCaughtUp, payoutSettled, waitFor } from '../support/payouts.js';
 
 /**
  * Automatic payouts on the merchant's schedule, driven by a movable clock: a daily schedule pays the
@@ -96,6 +96,22 @@ describe('automatic payouts', () => {
     const second_settled = await settledBy(stripe, second.id);
     expect(second_settled.map((b) => b.type).sort()).toEqual(['charge', 'payout']);
     expect(second_settled.find((b) => b.type === 'charge')?.net).toBe(second.amount);
+  });
+
+  it('delay_days is how long a charge’s funds stay pending: 0 makes them available at once', async () => {
+    const stripe = await merchantWithSchedule({ interval: 'manual', delay_days: 0 });
+    expect((await stripe.accounts.retrieve()).settings?.payouts?.schedule).toEqual({ interval: 'manual', delay_days: 0 });
+    const intent = await stripe.paymentIntents.create({ amount: 5_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await ledgerCaughtUp(t);
+    const txn = await stripe.balanceTransactions.retrieve((await stripe.charges.retrieve(intent.latest_charge as string)).balance_transaction as string);
+    expect(txn.available_on).toBe(txn.created);
+    await waitFor(async () => (await available(stripe)) === txn.net, 'the release of a charge with no delay');
+    // Another merchant on the default (2 days) keeps a new charge pending.
+    const other = await merchantWithSchedule({ interval: 'manual' });
+    const pending = await other.paymentIntents.create({ amount: 5_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await ledgerCaughtUp(t);
+    const pending_txn = await other.balanceTransactions.retrieve((await other.charges.retrieve(pending.latest_charge as string)).balance_transaction as string);
+    expect(pending_txn.available_on - pending_txn.created).toBe(2 * 86_400);
   });
 
   it('a month on three schedules: weekly and monthly ones pay only on their anchor days, manual never', async () => {

@@ -5,6 +5,7 @@ import { CHART, balanceOf } from '../domain/accounts.js';
 import type { TransferRequest } from '../domain/transfer.js';
 import { accountDeltas, toTransfer, validateTransfer } from '../domain/transfer.js';
 import { VISIBLE_KINDS } from '../adapters/render.js';
+import { DEFAULT_TERMS, SETTLEMENT_DELAY_MAX_S } from '../domain/flows.js';
 
 /**
  * Transfers another service commits together with its own state, as writes for the write pipeline's
@@ -72,4 +73,15 @@ export async function transactionsAvailableBetween(db: Db, merchant_id: string, 
       ORDER BY coalesce(available_on, created), id LIMIT ${COVERED_TRANSACTIONS_MAX}`,
   );
   return result.rows.map((row) => row.id);
+}
+
+/**
+ * Sets the merchant's settlement delay (Stripe's `settings.payouts.schedule.delay_days`), keeping its
+ * fees, as a write for the caller's commit: captures posted from then on become available after it.
+ */
+export function settlementDelayWrite(merchant_id: string, delay_s: number): SqlFragment {
+  assert(Number.isSafeInteger(delay_s) && delay_s >= 0 && delay_s <= SETTLEMENT_DELAY_MAX_S, 'settlement delay out of range');
+  const { percent_bps, fixed } = DEFAULT_TERMS.fee;
+  return sql`INSERT INTO ledger.merchant_terms (merchant_id, fee_percent_bps, fee_fixed, settlement_delay_s) VALUES (${merchant_id}, ${percent_bps}, ${fixed}, ${delay_s})
+    ON CONFLICT (merchant_id) DO UPDATE SET settlement_delay_s = EXCLUDED.settlement_delay_s, updated_at = now()`;
 }

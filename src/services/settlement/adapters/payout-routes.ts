@@ -7,7 +7,7 @@ import { listOf, pageOf, pathId, pathParam, routeKit } from '../../../platform/h
 import { PayrailError } from '../../../kernel/errors.js';
 import { TEST_BANK_TOKENS, TEST_ROUTING_NUMBER, renderBankAccount } from '../domain/bank-account.js';
 import type { BankAccountInput } from '../domain/bank-account.js';
-import { PAYOUT_INTERVALS, WEEKDAYS } from '../domain/payout-schedule.js';
+import { DELAY_DAYS_MAX, PAYOUT_INTERVALS, WEEKDAYS } from '../domain/payout-schedule.js';
 import { statementDescriptorProblem } from '../domain/payout.js';
 import type { BankAccountDeps } from '../app/bank-accounts.js';
 import { createBankAccount, deleteBankAccount, retrieveBankAccount, updateBankAccountUseCase } from '../app/bank-accounts.js';
@@ -55,7 +55,7 @@ const updatePayoutSchema = z.strictObject({ metadata: P.metadata().optional(), e
 
 const scheduleSchema = z.strictObject({
   interval: P.oneOf(PAYOUT_INTERVALS).optional(),
-  delay_days: z.union([z.literal('minimum'), P.integer({ min: 0, max: 60 })]).optional(),
+  delay_days: z.union([z.literal('minimum'), P.integer({ min: 0, max: DELAY_DAYS_MAX })]).optional(),
   weekly_anchor: P.oneOf(WEEKDAYS).optional(),
   monthly_anchor: P.integer({ min: 1, max: 31 }).optional(),
 });

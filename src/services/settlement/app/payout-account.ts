@@ -1,6 +1,8 @@
 import type { Db } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import { PayrailError } from '../../../kernel/errors.js';
+import { settlementDelayWrite } from '../../ledger/index.js';
+import { DAY_S } from '../domain/payout.js';
 import { renderBankAccount } from '../domain/bank-account.js';
 import type { PayoutInterval, PayoutSchedule, Weekday } from '../domain/payout-schedule.js';
 import { renderSchedule, updateSchedule } from '../domain/payout-schedule.js';
@@ -73,7 +75,8 @@ export async function updatePayoutSchedule(ctx: OperationContext, change: Schedu
       throw new PayrailError('parameter_invalid', { param: 'settings[payouts][schedule][monthly_anchor]', message: 'monthly_anchor needs interval=monthly.' });
     const next = updateSchedule(schedule, change);
     const outcome: Outcome = { ok: await renderAccount(ctx.reader, ctx.merchant_id, next) };
-    await ctx.commit([saveSchedule(ctx.merchant_id, next, version)], outcome);
+    // delay_days is the ledger's settlement delay: captures from now on become available that many days later.
+    await ctx.commit([saveSchedule(ctx.merchant_id, next, version), settlementDelayWrite(ctx.merchant_id, next.delay_days * DAY_S)], outcome);
     return outcome;
   }
   return { ok: await renderAccount(ctx.reader, ctx.merchant_id) };
