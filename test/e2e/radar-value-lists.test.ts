@@ -134,6 +134,39 @@ describe("Stripe's errors for bad input, and nothing stored", () => {
   });
 });
 
+describe('retries and races', () => {
+  it('a retried create with the same Idempotency-Key is one list and one item', async () => {
+    const first = await stripe.radar.valueLists.create({ alias: 'retried', name: 'Retried' }, { idempotencyKey: 'vl-retry-1' });
+    const again = await stripe.radar.valueLists.create({ alias: 'retried', name: 'Retried' }, { idempotencyKey: 'vl-retry-1' });
+    expect(again).toEqual(first);
+    const item = await stripe.radar.valueListItems.create({ value_list: first.id, value: 'x' }, { idempotencyKey: 'vli-retry-1' });
+    expect(await stripe.radar.valueListItems.create({ value_list: first.id, value: 'x' }, { idempotencyKey: 'vli-retry-1' })).toEqual(item);
+    const stored = await t.owner.query('SELECT count(*)::int AS n FROM risk.value_list_items WHERE value_list_id = $1', [first.id]);
+    expect(stored.rows).toEqual([{ n: 1 }]);
+  });
+
+  it('of concurrent creates with one alias, exactly one list is stored', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => stripe.radar.valueLists.create({ alias: 'raced', name: `Raced ${i}` })));
+    const made = results.filter((result) => result.status === 'fulfilled');
+    expect(made).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === 'rejected') expect(['resource_already_exists', 'lock_timeout']).toContain((result.reason as { code?: string }).code);
+    }
+    const stored = await t.owner.query("SELECT count(*)::int AS n FROM risk.value_lists WHERE alias = 'raced'");
+    expect(stored.rows).toEqual([{ n: 1 }]);
+  });
+
+  it('of concurrent adds of one value, exactly one item is stored', async () => {
+    const list = await stripe.radar.valueLists.create({ alias: 'raced_items', name: 'Raced items', item_type: 'email' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => stripe.radar.valueListItems.create({ value_list: list.id, value: i % 2 ? 'Same@Example.com' : 'same@example.com' })),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    const stored = await t.owner.query('SELECT count(*)::int AS n FROM risk.value_list_items WHERE value_list_id = $1', [list.id]);
+    expect(stored.rows).toEqual([{ n: 1 }]);
+  });
+});
+
 async function restrictedClient(permissions: Record<string, 'read' | 'write'>): Promise<Stripe> {
   const merchant = (await t.owner.query<{ merchant_id: string }>("SELECT merchant_id FROM merchants.api_keys WHERE kind = 'secret' ORDER BY created LIMIT 1"))
     .rows[0];
