@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { consumerLag } from '../../src/services/events/app/consumer-status.js';
@@ -59,6 +60,18 @@ async function balances(): Promise<Record<string, number>> {
   return Object.fromEntries(rows.rows.map((r) => [r.code, Number(r.balance)]));
 }
 
+/** The real CLI (src/cli.ts), on the platform's database. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['node_modules/vite-node/vite-node.mjs', 'src/cli.ts', ...args],
+      { env: { ...process.env, DATABASE_URL: t.config.database_url }, timeout: 50_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 async function verifiedClean(): Promise<void> {
   const report = await verifyLedger(t.platform.database.pool, Math.floor(clock.now_ms() / 1000), ledgerRecords);
   expect(report.problems).toEqual([]);
@@ -112,6 +125,15 @@ describe('one day settled', () => {
     const changed = lines.map((l) => (l.type === 'Settled' ? { ...l, gross_credit: (l.gross_credit ?? 0) + 1, net_credit: (l.net_credit ?? 0) + 1 } : l));
     await expect(importSettlementReport(deps, 'sandbox', [serializeSettlementReport(changed)])).rejects.toThrow(/imported before with other content/);
     expect(await balances()).toEqual(before);
+  });
+
+  it('payrail settle --date settles a day again with no second effect, and refuses a day that does not exist', { timeout: 60_000 }, async () => {
+    const before = await balances();
+    const again = await cli('settle', '--date', day);
+    expect(again).toMatchObject({ code: 0, stderr: '' });
+    expect(again.stdout).toMatch(new RegExp(`^${day}: batch \\d+, 5 lines \\(imported before\\): 4 posted, 1 not_posted\\n$`));
+    expect(await balances()).toEqual(before);
+    expect(await cli('settle', '--date', '2026-02-30')).toMatchObject({ code: 2, stderr: expect.stringContaining('--date must be a day') as string });
   });
 
   it('a malformed report is refused whole, naming its line, and stores nothing', async () => {
