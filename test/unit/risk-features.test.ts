@@ -165,8 +165,8 @@ describe('bounds', () => {
     expect(store.size).toBe(10);
     const { values } = await store.read(
       [
-        { kind: 'count', key: 'k0', since_ms: 0 },
-        { kind: 'count', key: 'k24', since_ms: 0 },
+        { kind: 'count', key: 'k0', since_ms: [0] },
+        { kind: 'count', key: 'k24', since_ms: [0] },
       ],
       'stats',
       START_MS,
@@ -179,9 +179,9 @@ describe('bounds', () => {
     for (let i = 0; i < 1100; i += 1) await store.write([{ key: 'busy', member: `e${i}`, ttl_ms: 3_600_000, keep_first: false }], START_MS + i, null);
     const { values } = await store.read(
       [
-        { kind: 'count', key: 'busy', since_ms: 0 },
-        { kind: 'score', key: 'busy', member: 'e75', since_ms: 0 },
-        { kind: 'score', key: 'busy', member: 'e76', since_ms: 0 },
+        { kind: 'count', key: 'busy', since_ms: [0] },
+        { kind: 'score', key: 'busy', member: 'e75', since_ms: [0] },
+        { kind: 'score', key: 'busy', member: 'e76', since_ms: [0] },
       ],
       'stats',
       START_MS + 1100,

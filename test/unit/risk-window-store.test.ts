@@ -62,9 +62,9 @@ describe.runIf(REDIS_URL)('risk windows in Redis', () => {
         await Promise.all([redis.write(writes, now, amount), embedded.write(writes, now, amount)]);
         const back = (key: string): number => now - (ttls[key] ?? 0) / random.pick([1, 2, 60]);
         const queries: WindowQuery[] = keys.flatMap((key) => [
-          { kind: 'count', key, since_ms: back(key) },
-          { kind: 'distinct', key, since_ms: back(key), member: random.pick(members) },
-          { kind: 'score', key, member: random.pick(members), since_ms: back(key) },
+          { kind: 'count', key, since_ms: [back(key), back(key)] },
+          { kind: 'distinct', key, since_ms: [back(key), back(key), back(key)], member: random.pick(members) },
+          { kind: 'score', key, member: random.pick(members), since_ms: [back(key)] },
         ]);
         const [from_redis, from_embedded] = await Promise.all([redis.read(queries, 'amounts'), embedded.read(queries, 'amounts', now)]);
         expect(from_redis, `step ${step}`).toEqual(from_embedded);
@@ -91,9 +91,9 @@ describe.runIf(REDIS_URL)('risk windows in Redis', () => {
         }));
         await Promise.all([redis.write(writes, START_MS + batch, null), embedded.write(writes, START_MS + batch, null)]);
       }
-      const probes: WindowQuery[] = [{ kind: 'count', key: 'busy', since_ms: 0 }];
+      const probes: WindowQuery[] = [{ kind: 'count', key: 'busy', since_ms: [0] }];
       for (let batch = 0; batch < 10; batch += 1) {
-        for (let i = 0; i < 10; i += 1) probes.push({ kind: 'score', key: 'busy', member: `m${(i * 7919 + batch) % 1000}-${batch}`, since_ms: 0 });
+        for (let i = 0; i < 10; i += 1) probes.push({ kind: 'score', key: 'busy', member: `m${(i * 7919 + batch) % 1000}-${batch}`, since_ms: [0] });
       }
       const [from_redis, from_embedded] = await Promise.all([redis.read(probes, 'none'), embedded.read(probes, 'none', START_MS + 200)]);
       expect(from_redis.values[0]).toBe(1024);

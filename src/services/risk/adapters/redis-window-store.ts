@@ -11,24 +11,28 @@ import { AMOUNT_STATS_CAP, MAX_MEMBERS_PER_WINDOW, type AmountStats, type Window
 const READ = `
 local q = #KEYS - 1
 local out = {}
+local arg = 1
 for i = 1, q do
-  local kind, since, member = ARGV[3 * i - 2], tonumber(ARGV[3 * i - 1]), ARGV[3 * i]
-  if kind == 'score' then
-    local at = tonumber(redis.call('ZSCORE', KEYS[i], member))
-    if at ~= nil and at > since then out[i] = at else out[i] = -1 end
-  else
-    local count = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[3 * i - 1], '+inf')
-    if kind == 'distinct' then
-      local at = tonumber(redis.call('ZSCORE', KEYS[i], member))
-      if at == nil or at <= since then count = count + 1 end
+  local kind, member, windows = ARGV[arg], ARGV[arg + 1], tonumber(ARGV[arg + 2])
+  arg = arg + 3
+  local own = nil
+  if kind ~= 'count' then own = tonumber(redis.call('ZSCORE', KEYS[i], member)) end
+  for w = 1, windows do
+    local since = tonumber(ARGV[arg])
+    if kind == 'score' then
+      if own ~= nil and own > since then out[#out + 1] = own else out[#out + 1] = -1 end
+    else
+      local count = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[arg], '+inf')
+      if kind == 'distinct' and (own == nil or own <= since) then count = count + 1 end
+      out[#out + 1] = count
     end
-    out[i] = count
+    arg = arg + 1
   end
 end
 local stats = redis.call('HMGET', KEYS[q + 1], 'n', 'mean', 'variance')
-out[q + 1] = stats[1] or '0'
-out[q + 2] = stats[2] or '0'
-out[q + 3] = stats[3] or '0'
+out[#out + 1] = stats[1] or '0'
+out[#out + 1] = stats[2] or '0'
+out[#out + 1] = stats[3] or '0'
 return out`;
 
 const WRITE = `
@@ -99,10 +103,10 @@ export class RedisWindowStore implements WindowStore {
     const args: Array<string | number> = [queries.length + 1];
     for (const query of queries) args.push(query.key);
     args.push(stats_key);
-    for (const query of queries) args.push(query.kind, query.since_ms, query.kind === 'count' ? '' : query.member);
+    for (const query of queries) args.push(query.kind, query.kind === 'count' ? '' : query.member, query.since_ms.length, ...query.since_ms);
     const reply = await this.redis.payrailRiskRead(...args);
-    const values = reply.slice(0, queries.length).map(Number);
-    const [n, mean, variance] = reply.slice(queries.length).map(Number);
+    const values = reply.slice(0, -3).map(Number);
+    const [n, mean, variance] = reply.slice(-3).map(Number);
     return { values, stats: { n: n ?? 0, mean: mean ?? 0, variance: variance ?? 0 } };
   }
 

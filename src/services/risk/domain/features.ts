@@ -54,7 +54,7 @@ const NIGHT_END_HOUR_UTC = 6;
 export interface FeatureInput {
   signals: RiskSignals;
   ip_country: string | null;
-  readings: ReadonlyMap<string, number>;
+  readings: Readonly<Record<string, number>>;
   stats: AmountStats;
   now_ms: number;
 }
@@ -85,7 +85,7 @@ function ageHours(first_seen_ms: number | undefined, now_ms: number): number {
 }
 
 export function computeFeatures({ signals, ip_country, readings, stats, now_ms }: FeatureInput): Features {
-  const read = (name: string): number => readings.get(name) ?? 0;
+  const read = (name: string): number => readings[name] ?? 0;
   const failures = (key: string, window: string): number => read(`declined_charges_per_${key}_${window}`) + read(`blocked_charges_per_${key}_${window}`);
   const total = (key: string, window: string): number => read(`authorized_charges_per_${key}_${window}`) + failures(key, window);
 
@@ -93,8 +93,8 @@ export function computeFeatures({ signals, ip_country, readings, stats, now_ms }
   const log_amount_usd = Math.log1p(Math.max(0, signals.amount_in_usd) / 100);
   const night = new Date(now_ms).getUTCHours() < NIGHT_END_HOUR_UTC ? 1 : 0;
   const mismatch = signals.card_country !== null && ip_country !== null && signals.card_country !== ip_country ? 1 : 0;
-  const card_first_seen = readings.get('card_first_seen_ms');
-  const email_first_seen = readings.get('email_first_seen_ms');
+  const card_first_seen = readings.card_first_seen_ms;
+  const email_first_seen = readings.email_first_seen_ms;
   const new_on_merchant = read('card_authorized_on_merchant_ms') < 0;
   const has_customer = signals.customer_id !== null;
   const new_card_on_customer = has_customer ? read('card_authorized_for_customer_ms') < 0 : null;
@@ -166,19 +166,19 @@ const AGE_READINGS = new Set([
  * daily,weekly}` grid, counting earlier attempts), the distinct counts (including this attempt's own
  * value), first-seen ages, and the derived flags.
  */
-function ruleAttributes(readings: ReadonlyMap<string, number>, derived: Derived): Record<string, AttributeValue> {
+function ruleAttributes(readings: Readonly<Record<string, number>>, derived: Derived): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = {};
-  for (const [name, value] of readings) if (!AGE_READINGS.has(name)) attributes[name] = value;
+  for (const name of Object.keys(readings)) if (!AGE_READINGS.has(name)) attributes[name] = readings[name] ?? 0;
   for (const key of ['card_number', 'email', 'ip_address', 'customer']) {
     for (const window of ['hourly', 'daily', 'weekly']) {
-      const authorized = readings.get(`authorized_charges_per_${key}_${window}`);
+      const authorized = readings[`authorized_charges_per_${key}_${window}`];
       if (authorized === undefined) continue;
-      const failed = (readings.get(`declined_charges_per_${key}_${window}`) ?? 0) + (readings.get(`blocked_charges_per_${key}_${window}`) ?? 0);
+      const failed = (readings[`declined_charges_per_${key}_${window}`] ?? 0) + (readings[`blocked_charges_per_${key}_${window}`] ?? 0);
       attributes[`total_charges_per_${key}_${window}`] = authorized + failed;
     }
   }
-  attributes.seconds_since_card_first_seen = secondsSince(readings.get('card_first_seen_ms'), derived.now_ms);
-  if (readings.has('email_first_seen_ms')) attributes.seconds_since_email_first_seen = secondsSince(readings.get('email_first_seen_ms'), derived.now_ms);
+  attributes.seconds_since_card_first_seen = secondsSince(readings.card_first_seen_ms, derived.now_ms);
+  if (readings.email_first_seen_ms !== undefined) attributes.seconds_since_email_first_seen = secondsSince(readings.email_first_seen_ms, derived.now_ms);
   attributes.amount_zscore = Math.round(derived.zscore * 100) / 100;
   attributes.is_night_utc = derived.night === 1;
   attributes.card_country_differs_from_ip_country = derived.mismatch === 1;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AttemptResult, RiskSignals } from './signals.js';
 import type { WindowQuery, WindowWrite } from './windows.js';
 
@@ -21,6 +21,16 @@ export const SMALL_CHARGE_USD_CENTS = 500;
 
 export const VELOCITY_WINDOWS = { hourly: HOUR_MS, daily: DAY_MS, weekly: WEEK_MS } as const;
 const RESULTS: readonly AttemptResult[] = ['authorized', 'declined', 'blocked'];
+const WINDOW_LENGTHS = Object.values(VELOCITY_WINDOWS);
+/** Radar's grid names, `declined_charges_per_email_daily` and the rest, by result and entity. */
+const GRID_NAMES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  RESULTS.flatMap((result) =>
+    ['card_number', 'email', 'ip_address', 'customer'].map((entity) => [
+      `${result}/${entity}`,
+      Object.keys(VELOCITY_WINDOWS).map((window) => `${result}_charges_per_${entity}_${window}`),
+    ]),
+  ),
+);
 
 export interface Entities {
   card: string;
@@ -33,7 +43,7 @@ export interface Entities {
 }
 
 function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+  return hash('sha256', value, 'base64url').slice(0, 22);
 }
 
 export function entitiesOf(signals: RiskSignals): Entities {
@@ -55,16 +65,20 @@ export function amountStatsKey(signals: RiskSignals): string {
   return `${signals.livemode ? 'l' : 't'}:m:${signals.merchant_id}:amount:${signals.currency}`;
 }
 
-/** Named queries, answered in the order they were added. */
+/** Named queries, answered in the order they were added: one name per value a query answers. */
 export class QueryPlan {
   readonly queries: WindowQuery[] = [];
-  readonly names: string[] = [];
-  add(name: string, query: WindowQuery): void {
-    this.names.push(name);
+  private readonly names: string[] = [];
+  add(names: readonly string[], query: WindowQuery): void {
+    this.names.push(...names);
     this.queries.push(query);
   }
-  decode(values: readonly number[]): Map<string, number> {
-    return new Map(this.names.map((name, index) => [name, values[index] ?? 0]));
+  decode(values: readonly number[]): Record<string, number> {
+    const readings: Record<string, number> = {};
+    this.names.forEach((name, index) => {
+      readings[name] = values[index] ?? 0;
+    });
+    return readings;
   }
 }
 
@@ -79,40 +93,52 @@ export function planReads(signals: RiskSignals, ip_country: string | null, now_m
     ['ip_address', e.ip],
     ['customer', e.customer],
   ];
+  const windows = WINDOW_LENGTHS.map(since);
   for (const [name, key] of grid) {
     if (key === null) continue;
-    for (const result of RESULTS) {
-      for (const [window, ms] of Object.entries(VELOCITY_WINDOWS)) {
-        plan.add(`${result}_charges_per_${name}_${window}`, { kind: 'count', key: `${key}:${result}`, since_ms: since(ms) });
-      }
-    }
+    for (const result of RESULTS) plan.add(GRID_NAMES[`${result}/${name}`] ?? [], { kind: 'count', key: `${key}:${result}`, since_ms: windows });
   }
   const fp = signals.card_fingerprint;
-  if (e.ip !== null) {
-    plan.add('card_count_for_ip_address_hourly', { kind: 'distinct', key: `${e.ip}:cards`, since_ms: since(HOUR_MS), member: fp });
-    plan.add('card_count_for_ip_address_daily', { kind: 'distinct', key: `${e.ip}:cards`, since_ms: since(DAY_MS), member: fp });
-    plan.add('small_charges_per_ip_address_hourly', { kind: 'count', key: `${e.ip}:small`, since_ms: since(HOUR_MS) });
-    plan.add('ip_address_count_for_card_hourly', { kind: 'distinct', key: `${e.card}:ips`, since_ms: since(HOUR_MS), member: e.ip_member ?? '' });
+  const hour_day = [since(HOUR_MS), since(DAY_MS)];
+  const day_week = [since(DAY_MS), since(WEEK_MS)];
+  if (e.ip !== null && e.ip_member !== null) {
+    plan.add(['card_count_for_ip_address_hourly', 'card_count_for_ip_address_daily'], {
+      kind: 'distinct',
+      key: `${e.ip}:cards`,
+      since_ms: hour_day,
+      member: fp,
+    });
+    plan.add(['small_charges_per_ip_address_hourly'], { kind: 'count', key: `${e.ip}:small`, since_ms: [since(HOUR_MS)] });
+    plan.add(['ip_address_count_for_card_hourly'], { kind: 'distinct', key: `${e.card}:ips`, since_ms: [since(HOUR_MS)], member: e.ip_member });
   }
   if (ip_country !== null) {
-    plan.add('ip_country_count_for_card_daily', { kind: 'distinct', key: `${e.card}:ip_countries`, since_ms: since(DAY_MS), member: ip_country });
+    plan.add(['ip_country_count_for_card_daily'], { kind: 'distinct', key: `${e.card}:ip_countries`, since_ms: [since(DAY_MS)], member: ip_country });
   }
   if (e.email !== null && e.email_member !== null) {
-    plan.add('card_count_for_email_daily', { kind: 'distinct', key: `${e.email}:cards`, since_ms: since(DAY_MS), member: fp });
-    plan.add('card_count_for_email_weekly', { kind: 'distinct', key: `${e.email}:cards`, since_ms: since(WEEK_MS), member: fp });
-    plan.add('email_count_for_card_daily', { kind: 'distinct', key: `${e.card}:emails`, since_ms: since(DAY_MS), member: e.email_member });
-    plan.add('email_count_for_card_weekly', { kind: 'distinct', key: `${e.card}:emails`, since_ms: since(WEEK_MS), member: e.email_member });
-    plan.add('email_first_seen_ms', { kind: 'score', key: `${e.email}:first`, member: 'f', since_ms: since(FIRST_SEEN_TTL_MS) });
+    plan.add(['card_count_for_email_daily', 'card_count_for_email_weekly'], { kind: 'distinct', key: `${e.email}:cards`, since_ms: day_week, member: fp });
+    plan.add(['email_count_for_card_daily', 'email_count_for_card_weekly'], {
+      kind: 'distinct',
+      key: `${e.card}:emails`,
+      since_ms: day_week,
+      member: e.email_member,
+    });
+    plan.add(['email_first_seen_ms'], { kind: 'score', key: `${e.email}:first`, member: 'f', since_ms: [since(FIRST_SEEN_TTL_MS)] });
   }
-  plan.add('card_first_seen_ms', { kind: 'score', key: `${e.card}:first`, member: 'f', since_ms: since(FIRST_SEEN_TTL_MS) });
-  plan.add('card_authorized_on_merchant_ms', { kind: 'score', key: `${e.merchant}:card:${fp}`, member: 'a', since_ms: since(KNOWN_CARD_TTL_MS) });
+  plan.add(['card_first_seen_ms'], { kind: 'score', key: `${e.card}:first`, member: 'f', since_ms: [since(FIRST_SEEN_TTL_MS)] });
+  plan.add(['card_authorized_on_merchant_ms'], { kind: 'score', key: `${e.merchant}:card:${fp}`, member: 'a', since_ms: [since(KNOWN_CARD_TTL_MS)] });
   if (e.customer !== null) {
-    plan.add('card_authorized_for_customer_ms', { kind: 'score', key: `${e.customer}:cards`, member: fp, since_ms: since(KNOWN_CARD_TTL_MS) });
-    if (e.email_member !== null)
-      plan.add('email_authorized_for_customer_ms', { kind: 'score', key: `${e.customer}:emails`, member: e.email_member, since_ms: since(KNOWN_CARD_TTL_MS) });
+    plan.add(['card_authorized_for_customer_ms'], { kind: 'score', key: `${e.customer}:cards`, member: fp, since_ms: [since(KNOWN_CARD_TTL_MS)] });
+    if (e.email_member !== null) {
+      plan.add(['email_authorized_for_customer_ms'], {
+        kind: 'score',
+        key: `${e.customer}:emails`,
+        member: e.email_member,
+        since_ms: [since(KNOWN_CARD_TTL_MS)],
+      });
+    }
   }
-  plan.add('small_charges_per_merchant_10min', { kind: 'count', key: `${e.merchant}:small`, since_ms: since(BURST_MS) });
-  plan.add('declined_charges_per_merchant_10min', { kind: 'count', key: `${e.merchant}:declined_burst`, since_ms: since(BURST_MS) });
+  plan.add(['small_charges_per_merchant_10min'], { kind: 'count', key: `${e.merchant}:small`, since_ms: [since(BURST_MS)] });
+  plan.add(['declined_charges_per_merchant_10min'], { kind: 'count', key: `${e.merchant}:declined_burst`, since_ms: [since(BURST_MS)] });
   return plan;
 }
 

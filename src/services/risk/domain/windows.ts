@@ -7,13 +7,14 @@
 /** How many members one window keeps: past it the oldest go (ties: the smaller member, as Redis orders). */
 export const MAX_MEMBERS_PER_WINDOW = 1024;
 
+/** A read of one window; it answers one value per entry of `since_ms` (one pass over the window). */
 export type WindowQuery =
-  /** Members seen after `since_ms`. */
-  | { kind: 'count'; key: string; since_ms: number }
-  /** Members seen after `since_ms`, counting `member` too when it is not among them (distinct values incl. this one). */
-  | { kind: 'distinct'; key: string; since_ms: number; member: string }
-  /** When `member` was stored (ms), or -1 when it is not or not after `since_ms`. */
-  | { kind: 'score'; key: string; member: string; since_ms: number };
+  /** Members seen after each `since_ms`. */
+  | { kind: 'count'; key: string; since_ms: readonly number[] }
+  /** Members seen after each `since_ms`, counting `member` too when it is not among them (distinct values incl. this one). */
+  | { kind: 'distinct'; key: string; since_ms: readonly number[]; member: string }
+  /** When `member` was stored (ms), or -1 when it is not or not after `since_ms[0]`. */
+  | { kind: 'score'; key: string; member: string; since_ms: readonly [number] };
 
 export interface WindowWrite {
   key: string;
@@ -53,7 +54,7 @@ export function updateAmountStats(stats: AmountStats, x: number): AmountStats {
  * on the scorer's clock (embedded) or on Redis's (PEXPIRE) cannot change an answer.
  */
 export interface WindowStore {
-  /** Answers every query (in order) and the statistics under `stats_key`, in one round trip. */
+  /** Answers every query (in order, each `since_ms` a value) and the statistics under `stats_key`, in one round trip. */
   read(queries: readonly WindowQuery[], stats_key: string, now_ms: number): Promise<{ values: number[]; stats: AmountStats }>;
   /** Stores the writes at `now_ms`, and the log amount `x` into the statistics when given. */
   write(writes: readonly WindowWrite[], now_ms: number, amount: { stats_key: string; x: number } | null): Promise<void>;
