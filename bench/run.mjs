@@ -15,6 +15,7 @@ import { confirmScenario } from './scenarios/confirm.mjs';
 import { ledger } from './scenarios/ledger.mjs';
 import { events } from './scenarios/events.mjs';
 import { recoveryScenario } from './scenarios/recovery.mjs';
+import { riskScoring, SCORING_P99_LIMIT_US } from './risk-scoring.mjs';
 
 const CONNECTIONS = 32;
 const DB_POOL_MAX = 20; // Payrail's default pool size; the baseline gets the same
@@ -67,7 +68,7 @@ const CONFIRM_VARIANTS = [
 ];
 /** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
 const RECOVERY_LATENCY_MS = 200;
-const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'faults'];
+const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'risk', 'faults'];
 
 /** This tree's build (dist/), and the one BENCH_BEFORE names (its `root_dir` is set once it is built). */
 function plannedBuilds(config) {
@@ -86,6 +87,7 @@ function plannedScenarios(config, builds) {
     ...CONFIRM_VARIANTS.flatMap((variant) => builds.map((build) => confirmScenario(variant, build))),
     ledger,
     events,
+    riskScoring,
     ...(config.faults ? builds.map((build) => recoveryScenario(RECOVERY_LATENCY_MS, build)) : []),
   ];
   return all.filter((scenario) => config.groups.includes(scenario.group ?? scenario.name));
@@ -101,6 +103,8 @@ const TARGETS = [
     digits: 2,
   },
   { label: 'payrail latency p99 ms', value: (r) => r.payments_0ms?.latency_p99_ms, compare: '<', limit: 50, digits: 2 },
+  { label: 'risk score() p99 µs, embedded', value: (r) => r.risk?.embedded?.p99_us, compare: '<', limit: SCORING_P99_LIMIT_US, digits: 1 },
+  { label: 'risk score() p99 µs, Redis', value: (r) => r.risk?.redis?.p99_us, compare: '<', limit: SCORING_P99_LIMIT_US, digits: 1 },
   { label: 'payrail RSS peak MB', value: (r) => r.payments_0ms?.memory.peak_mb, compare: '<', limit: 250, digits: 0 },
 ];
 
