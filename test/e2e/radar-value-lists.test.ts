@@ -132,6 +132,21 @@ describe("Stripe's errors for bad input, and nothing stored", () => {
     expect((await reader.radar.valueLists.list()).object).toBe('list');
     expect(await rejection(reader.radar.valueLists.create({ alias: 'nope', name: 'Nope' }))).toMatchObject({ statusCode: 403 });
   });
+
+  it('an account holds at most 1,000 lists', async () => {
+    const other = await t.newMerchant();
+    const first = await other.stripe.radar.valueLists.create({ alias: 'first', name: 'First' });
+    const merchant = (await t.owner.query<{ merchant_id: string }>('SELECT merchant_id FROM risk.value_lists WHERE id = $1', [first.id])).rows[0]?.merchant_id;
+    await t.owner.query(
+      `INSERT INTO risk.value_lists (merchant_id, id, alias, name, item_type, metadata, created_by, livemode, created, version)
+        SELECT $1, 'rsl_filler' || n, 'filler_' || n, 'Filler', 'string', '{}', 'test', false, 0, 1 FROM generate_series(1, 998) n`,
+      [merchant],
+    );
+    await other.stripe.radar.valueLists.create({ alias: 'last', name: 'The thousandth' });
+    const refused = await rejection(other.stripe.radar.valueLists.create({ alias: 'one_more', name: 'One more' }));
+    expect(refused).toMatchObject({ code: 'parameter_invalid', param: 'alias' });
+    expect(refused.message).toContain('at most 1000 value lists');
+  });
 });
 
 describe('retries and races', () => {

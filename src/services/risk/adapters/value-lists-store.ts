@@ -36,12 +36,18 @@ const LIST_JSON = `json_build_object('merchant_id', merchant_id, 'id', id, 'alia
 const ITEM_JSON = `json_build_object('merchant_id', merchant_id, 'id', id, 'value_list_id', value_list_id, 'value', value, 'normalized', normalized,
   'created_by', created_by, 'livemode', livemode, 'created', created)`;
 
-export function insertList(list: ValueList): SqlFragment {
-  // ON CONFLICT DO NOTHING: a taken alias affects no row, and the write pipeline's guard refuses the whole commit.
+/** Affects no row when the alias is taken or the merchant has `max_lists`: the write pipeline's guard then refuses the whole commit. */
+export function insertList(list: ValueList, max_lists: number): SqlFragment {
   return sql`INSERT INTO risk.value_lists (merchant_id, id, alias, name, item_type, metadata, created_by, livemode, created, version)
-    VALUES (${list.merchant_id}, ${list.id}, ${list.alias}, ${list.name}, ${list.item_type}, ${JSON.stringify(list.metadata)}::jsonb, ${list.created_by},
-      ${list.livemode}, ${list.created}, ${list.version})
+    SELECT ${list.merchant_id}, ${list.id}, ${list.alias}, ${list.name}, ${list.item_type}, ${JSON.stringify(list.metadata)}::jsonb, ${list.created_by},
+      ${list.livemode}, ${list.created}, ${list.version}
+    WHERE (SELECT count(*) FROM risk.value_lists WHERE merchant_id = ${list.merchant_id}) < ${max_lists}
     ON CONFLICT (merchant_id, alias) DO NOTHING`;
+}
+
+export async function listCount(db: Db, merchant_id: string): Promise<number> {
+  const result = await run<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM risk.value_lists WHERE merchant_id = ${merchant_id}`);
+  return result.rows[0]?.n ?? 0;
 }
 
 export function updateList(list: ValueList, previous_version: number): SqlFragment {

@@ -18,6 +18,8 @@ import * as Store from '../adapters/value-lists-store.js';
  */
 
 export const VALUE_LIST_CAPS = {
+  /** Lists per merchant (and mode): every one is an alias rules may name. */
+  lists_per_merchant: 1_000,
   /** Items per list: a list is loaded whole into each process that evaluates a rule naming it. */
   items_per_list: 10_000,
   /** Items shown inline in `list_items` on a list, as Stripe shows its first page. */
@@ -89,6 +91,12 @@ export interface CreateListParams {
 export async function createList(request: ListRequest, ctx: OperationContext, params: CreateListParams): Promise<Outcome> {
   const alias = checkAlias(params.alias);
   if (await Store.aliasTaken(ctx.reader, ctx.merchant_id, alias, null)) throw aliasInUse(alias);
+  if ((await Store.listCount(ctx.reader, ctx.merchant_id)) >= VALUE_LIST_CAPS.lists_per_merchant) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'alias',
+      message: `An account can have at most ${VALUE_LIST_CAPS.lists_per_merchant} value lists; delete one first.`,
+    });
+  }
   const list: ValueList = {
     merchant_id: ctx.merchant_id,
     id: ctx.ids.next('value_list'),
@@ -103,7 +111,7 @@ export async function createList(request: ListRequest, ctx: OperationContext, pa
   };
   const outcome: Outcome = { ok: listObject(list, { data: [], has_more: false }) };
   const audit = auditedChange(ctx, { type: 'radar.value_list.created', object_id: list.id, data: { alias, item_type: list.item_type } });
-  await ctx.commit([Store.insertList(list), audit], outcome);
+  await ctx.commit([Store.insertList(list, VALUE_LIST_CAPS.lists_per_merchant), audit], outcome);
   return outcome;
 }
 
