@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Stripe from 'stripe';
 import { ManualClock } from '../../src/kernel/clock.js';
+import { verifyLedger } from '../../src/services/ledger/app/verify.js';
+import { ledgerRecords } from '../../src/services/payments/index.js';
 import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
@@ -129,6 +131,10 @@ describe('automatic payouts', () => {
     expect(monthly_days).toEqual(['2026-01-31', '2026-02-28']);
     expect(await automaticPayouts(manual)).toEqual([]);
     expect(await available(manual)).toBeGreaterThan(0);
+    // The ledger still checks out: every transfer balanced, every account equal to its postings.
+    const report = await verifyLedger(t.platform.database.pool, Math.floor(clock.now_ms() / 1000), ledgerRecords);
+    expect(report.problems).toEqual([]);
+    expect(report.counts.transfers).toBeGreaterThan(100);
     // Each automatic payout settled exactly its amount.
     for (const stripe of [weekly, monthly]) {
       for (const payout of await automaticPayouts(stripe)) {

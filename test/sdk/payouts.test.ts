@@ -242,6 +242,18 @@ describe('manual payouts', () => {
     expect(updated.metadata).toMatchObject({ note: 'checked' });
     const error = await rejection(t.stripe.balanceTransactions.list({ payout: first.id }));
     expect(error).toMatchObject({ statusCode: 400, param: 'payout' });
+    const missing = await rejection(t.stripe.balanceTransactions.list({ payout: 'po_missing' }));
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'payout' });
+  });
+
+  it('a retried POST /v1/payouts with the same Idempotency-Key makes one payout and replays it', async () => {
+    await payoutsQuiet(t.stripe);
+    const before = await available(t.stripe);
+    const first = await t.stripe.payouts.create({ amount: 321, currency: 'usd' }, { idempotencyKey: 'payout-retry-1' });
+    const again = await t.stripe.payouts.create({ amount: 321, currency: 'usd' }, { idempotencyKey: 'payout-retry-1' });
+    expect(again.id).toBe(first.id);
+    expect(await available(t.stripe)).toBe(before - 321);
+    expect((await t.stripe.payouts.list({ limit: 100 })).data.filter((p) => p.id === first.id)).toHaveLength(1);
   });
 });
 
