@@ -83,17 +83,17 @@ describe('automatic payouts', () => {
     expect(settled.filter((b) => b.type === 'charge').reduce((sum, b) => sum + b.net, 0)).toBe(payout!.amount);
     expect(settled.find((b) => b.type === 'payout')).toMatchObject({ id: payout!.balance_transaction, net: -payout!.amount });
 
-    // The same day again (a crash, a second process): found, not made twice.
-    await t.platform.payouts.runSchedule();
-    await t.platform.payouts.runSchedule();
+    // The same day again, three runs at once (a crash, other processes): found, not made twice.
+    await Promise.all([t.platform.payouts.runSchedule(), t.platform.payouts.runSchedule(), t.platform.payouts.runSchedule()]);
     expect((await automaticPayouts(stripe)).map((p) => p.id)).toEqual([payout!.id]);
     expect(await payoutSettled(stripe, payout!.id)).toMatchObject({ status: 'paid' });
 
-    // The next day's payout settles only what became available since.
+    // The next day's payout settles only what became available since; concurrent runs still make one.
     await charge(stripe, 3_000);
     await ledgerCaughtUp(t);
     clock.advance(3 * DAY_MS);
-    await t.platform.payouts.runSchedule();
+    await Promise.all([t.platform.payouts.runSchedule(), t.platform.payouts.runSchedule()]);
+    expect(await automaticPayouts(stripe)).toHaveLength(2);
     const second = (await automaticPayouts(stripe))[1]!;
     const second_settled = await settledBy(stripe, second.id);
     expect(second_settled.map((b) => b.type).sort()).toEqual(['charge', 'payout']);
