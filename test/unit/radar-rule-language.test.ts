@@ -234,3 +234,112 @@ describe('errors when a rule is written', () => {
     );
   });
 });
+
+describe('round trip', () => {
+  type Tree =
+    | { kind: 'and' | 'or'; operands: Tree[] }
+    | { kind: 'not'; operand: Tree }
+    | { kind: 'compare'; operator: string; left: string; right: string }
+    | { kind: 'in_list'; left: string; alias: string }
+    | { kind: 'is_missing'; attribute: string }
+    | { kind: 'truthy'; attribute: string };
+
+  const number_attribute = fc.constantFrom('risk_score', 'amount_in_usd', 'total_charges_per_email_daily');
+  const string_attribute = fc.constantFrom('card_country', 'email', 'risk_level');
+  const text = fc.string({ maxLength: 8 }).map((value) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
+  const number = fc.integer({ min: -1000, max: 1000 }).map(String);
+  const leaf: fc.Arbitrary<Tree> = fc.oneof(
+    fc.record({
+      kind: fc.constant('compare' as const),
+      operator: fc.constantFrom('<', '>', '<=', '>=', '=', '!='),
+      left: number_attribute.map((a) => `:${a}:`),
+      right: number,
+    }),
+    fc.record({
+      kind: fc.constant('compare' as const),
+      operator: fc.constantFrom('=', '!=', 'INCLUDES', 'LIKE'),
+      left: string_attribute.map((a) => `:${a}:`),
+      right: text,
+    }),
+    fc.record({ kind: fc.constant('in_list' as const), left: string_attribute.map((a) => `:${a}:`), alias: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/) }),
+    fc.record({ kind: fc.constant('is_missing' as const), attribute: number_attribute }),
+    fc.record({ kind: fc.constant('truthy' as const), attribute: fc.constantFrom('is_off_session', 'is_night_utc') }),
+  );
+  const tree: fc.Arbitrary<Tree> = fc.letrec<{ node: Tree }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.record({ kind: fc.constant('not' as const), operand: tie('node') }),
+      fc.record({ kind: fc.constantFrom('and' as const, 'or' as const), operands: fc.array(tie('node'), { minLength: 2, maxLength: 3 }) }),
+    ),
+  })).node;
+
+  const RANK = { or: 1, and: 2, not: 3 } as const;
+  /** Prints with parentheses only where precedence needs them (and around a nested AND/OR of its own kind, which is a group of its own), so the parser's precedence is what is tested. */
+  function print(node: Tree, context = 0): string {
+    switch (node.kind) {
+      case 'and':
+      case 'or': {
+        const body = node.operands.map((operand) => print(operand, RANK[node.kind] + 1)).join(` ${node.kind.toUpperCase()} `);
+        return context > RANK[node.kind] ? `(${body})` : body;
+      }
+      case 'not':
+        return `NOT ${print(node.operand, RANK.not)}`;
+      case 'compare':
+        return `${node.left} ${node.operator} ${node.right}`;
+      case 'in_list':
+        return `${node.left} IN @${node.alias}`;
+      case 'is_missing':
+        return `is_missing(:${node.attribute}:)`;
+      case 'truthy':
+        return `:${node.attribute}:`;
+    }
+  }
+  /** The parsed tree without offsets. */
+  function shape(node: unknown): unknown {
+    if (Array.isArray(node)) return node.map(shape);
+    if (typeof node !== 'object' || node === null) return node;
+    const { offset: _offset, ...rest } = node as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, shape(value)]));
+  }
+  function expected(node: Tree): unknown {
+    const operand = (text: string) =>
+      text.startsWith(':')
+        ? { kind: 'attribute', name: text.slice(1, -1) }
+        : { kind: 'literal', value: text.startsWith("'") ? text.slice(1, -1).replace(/\\(.)/g, '$1') : Number(text) };
+    switch (node.kind) {
+      case 'and':
+      case 'or':
+        return { kind: node.kind, operands: node.operands.map(expected) };
+      case 'not':
+        return { kind: 'not', operand: expected(node.operand) };
+      case 'compare':
+        return { kind: 'compare', operator: node.operator.toLowerCase(), left: operand(node.left), right: operand(node.right) };
+      case 'in_list':
+        return { kind: 'in_list', left: operand(node.left), alias: node.alias };
+      case 'is_missing':
+        return { kind: 'is_missing', attribute: { kind: 'attribute', name: node.attribute } };
+      case 'truthy':
+        return { kind: 'truthy', attribute: { kind: 'attribute', name: node.attribute } };
+    }
+  }
+
+  test('any predicate printed with minimal parentheses parses back to the same tree', () => {
+    fc.assert(
+      fc.property(tree, (node) => {
+        const text = `Block if ${print(node)}`;
+        let parsed;
+        try {
+          parsed = parseRule(text);
+        } catch (error) {
+          // Deeper than the limit is refused, with the limit named.
+          expect((error as Error).message).toContain('nests at most');
+          return;
+        }
+        expect(shape(parsed.predicate)).toEqual(expected(node));
+        expect(parsed.predicate_text).toBe(print(node));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
