@@ -58,14 +58,27 @@ async function seedObjects(): Promise<string[]> {
   const endpoint = await t.stripe.webhookEndpoints.create({ url: 'https://example.com/hooks', enabled_events: ['*'] });
   webhook_secret = endpoint.secret!;
   const charge = typeof paid.latest_charge === 'string' ? paid.latest_charge : paid.latest_charge!.id;
-  return [customer.id, method.id, paid.id, open.id, refund.id, endpoint.id, charge, 'pm_card_visa', 'nonexistent_id'];
+  const dispute = await seedDispute();
+  return [customer.id, method.id, paid.id, open.id, refund.id, endpoint.id, charge, dispute, 'pm_card_visa', 'nonexistent_id'];
+}
+
+/** A dispute opened the way the sandbox opens one: a dispute card, then the processor's notification. */
+async function seedDispute(): Promise<string> {
+  const disputed = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const found = (await t.stripe.disputes.list({ payment_intent: disputed.id })).data[0];
+    if (found) return found.id;
+    if (Date.now() > deadline) throw new Error('the seeded dispute never opened');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Rows in the tables that only requests write; a refused request must leave the sum unchanged. */
 async function storedRows(): Promise<number> {
   const tables = await admin.query<{ name: string }>(
     `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
-      WHERE table_type = 'BASE TABLE' AND (table_schema IN ('payments', 'vault', 'risk') OR (table_schema, table_name) = ('events', 'webhook_endpoints'))`,
+      WHERE table_type = 'BASE TABLE' AND (table_schema IN ('payments', 'vault', 'risk', 'disputes') OR (table_schema, table_name) = ('events', 'webhook_endpoints'))`,
   );
   const counts = tables.rows.map((table) => `(SELECT count(*) FROM ${table.name})`).join(' + ');
   const result = await admin.query<{ total: string }>(`SELECT ${counts} AS total`);
