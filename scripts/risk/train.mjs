@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import * as prettier from 'prettier';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,9 +23,22 @@ const { values } = parseArgs({
 if (!/^risk-model-v\d+$/.test(values.version)) throw new Error(`--version must look like risk-model-v2, got ${values.version}`);
 
 let extra;
-if (values['labels-from-db']) {
-  const { disputeLabelRows } = await import('./dispute-labels.mjs');
-  extra = await disputeLabelRows(ROOT, Number(values.since));
+if (values['labels-from-db']) extra = await labelsFromDatabase(Number(values.since));
+
+/** Charges labelled by fraud disputes (src/risk-labels.ts); reads every merchant, so the owner's or the system role's URL. */
+async function labelsFromDatabase(since_s) {
+  const url = process.env.PAYRAIL_SYSTEM_DATABASE_URL || process.env.DATABASE_URL;
+  if (!url) throw new Error('--labels-from-db needs DATABASE_URL (or PAYRAIL_SYSTEM_DATABASE_URL)');
+  if (!Number.isInteger(since_s) || since_s < 0) throw new Error('--since must be unix seconds');
+  const { disputeLabelRows } = await import(join(ROOT, 'dist/risk-labels.js'));
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    const { rows, charges, fraud } = await disputeLabelRows(pool, since_s);
+    process.stdout.write(`labels from the database: ${charges} charges, ${fraud} disputed as fraudulent\n`);
+    return rows;
+  } finally {
+    await pool.end();
+  }
 }
 
 const started = Date.now();

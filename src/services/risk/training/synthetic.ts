@@ -1,4 +1,4 @@
-import type { RiskSignals } from '../domain/signals.js';
+import type { AttemptResult, RiskSignals } from '../domain/signals.js';
 import { IpSampler } from './ip-sampler.js';
 import { PATTERNS_PER_DAY, type LabelledAttempt, type PatternContext } from './patterns.js';
 import { Random } from './random.js';
@@ -24,7 +24,7 @@ export interface SyntheticTransaction {
   signals: RiskSignals;
   /** When the attempt happens, ms (signals.created is its second). */
   created_ms: number;
-  result: 'authorized' | 'declined';
+  result: AttemptResult;
   fraud: boolean;
   pattern: string;
 }
