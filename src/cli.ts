@@ -19,17 +19,21 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   const spec = findCommand(argv);
   if (!spec) {
-    const group = COMMANDS.filter((candidate) => candidate.words.length > 1 && candidate.words[0] === first);
+    // A group is the first word (`events`), or the first two when commands have three (`radar rules`).
+    const depth = COMMANDS.some((candidate) => candidate.words.length > 2 && candidate.words[0] === first && candidate.words[1] === second) ? 2 : 1;
+    const prefix = argv.slice(0, depth).join(' ');
+    const group = COMMANDS.filter((candidate) => candidate.words.length > depth && candidate.words.slice(0, depth).join(' ') === prefix);
     if (group.length === 0) {
       process.stderr.write(`payrail: unknown command '${first}'\n\n${usageList(COMMANDS)}`);
       return EXIT_USAGE;
     }
-    if (second === '--help' || second === '-h') {
-      process.stdout.write(usageList(group, first));
+    const next = argv[depth];
+    if (next === '--help' || next === '-h') {
+      process.stdout.write(usageList(group, prefix));
       return EXIT_OK;
     }
-    const problem = second === undefined ? 'missing command' : `unknown command '${second}'`;
-    process.stderr.write(`payrail ${first}: ${problem}\n\n${usageList(group, first)}`);
+    const problem = next === undefined ? 'missing command' : `unknown command '${next}'`;
+    process.stderr.write(`payrail ${prefix}: ${problem}\n\n${usageList(group, prefix)}`);
     return EXIT_USAGE;
   }
   const name = spec.words.join(' ');
