@@ -36,6 +36,12 @@ const COMMANDS = [
   'api-keys revoke',
   'api-keys list',
   'audit verify',
+  'radar rules list',
+  'radar rules add',
+  'radar rules update',
+  'radar rules enable',
+  'radar rules disable',
+  'radar rules delete',
 ];
 
 describe('payrail --help', () => {
@@ -55,6 +61,7 @@ describe('payrail --help', () => {
   it('shows the options a command takes', async () => {
     expect((await cli('events', 'failed', '-h')).stdout).toMatch(/--limit N +list at most N deliveries[\s\S]*--retrying +also list/);
     expect((await cli('events', '--help')).stdout).toMatch(/^Usage: payrail events <command>[\s\S]*events resend EVENT_ID \[--endpoint ID\]/);
+    expect((await cli('radar', 'rules', '--help')).stdout).toMatch(/^Usage: payrail radar rules <command>[\s\S]*radar rules add RULE \[--merchant ACCT\]/);
   });
 });
 
