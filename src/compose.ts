@@ -23,7 +23,15 @@ import { withMerchant } from './platform/merchant-scope.js';
 import { purgeExpired } from './platform/write/idempotency.js';
 import { createScheduler } from './platform/scheduler.js';
 import { ledgerRoutes, startLedgerWorker } from './services/ledger/index.js';
-import type { DaySettled, PayoutJobs } from './services/settlement/index.js';
+import type { DaySettled, PayoutJobs, RunSummary } from './services/settlement/index.js';
+import {
+  RECONCILE_CHECK_INTERVAL_MS,
+  RECONCILE_JOB,
+  SANDBOX_TERMS,
+  reconcileSettledDays,
+  reconciliationAdminRoutes,
+  sandboxDiscrepancies,
+} from './services/settlement/index.js';
 import { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, payoutRoutes, payoutTransactions, settleDueDays, startPayoutJobs } from './services/settlement/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
@@ -50,6 +58,7 @@ import {
   ORPHAN_SWEEP_INTERVAL_MS,
   ORPHAN_SWEEP_JOB,
   balanceTransactionSource,
+  ledgerRecords,
   paymentsRoutes,
   retrieveIntent,
   retrieveSetupIntent,
@@ -77,6 +86,8 @@ export interface Platform {
   payouts: PayoutJobs;
   /** Processor settlement: the daily run's work for every day due on the clock, also callable by hand (tests). */
   settlement: { runDue(): Promise<DaySettled[]> };
+  /** Reconciliation: every settled day not yet reconciled, as its scheduled job runs it (tests call it by hand). */
+  reconciliation: { runDue(): Promise<RunSummary[]> };
   stop(): Promise<void>;
 }
 
@@ -172,10 +183,19 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
   // Payouts: the bank worker and the automatic payout schedule, off the request path.
   const payouts = startPayoutJobs({ write, system: database.pool, clock, logger, sealer: payments.vault.sealer('bank_accounts'), scheduler });
   // Processor settlement: each day that is over on the injected clock, the processor's report imported into the ledger.
-  const settlement = { runDue: () => settleDueDays({ pool: database.pool, clock, connector: payments.connector }) };
+  // In test mode PAYRAIL_SANDBOX_DISCREPANCIES puts a seeded plan of faults into the processor's reports (docs/settlement.md).
+  const reporting = sandboxDiscrepancies(payments.connector, process.env, config.mode);
+  const settlement = { runDue: () => settleDueDays({ pool: database.pool, clock, connector: reporting }) };
   scheduler.every(SETTLEMENT_JOB, { interval_ms: SETTLEMENT_CHECK_INTERVAL_MS }, async () => {
     const settled = await settlement.runDue();
     if (settled.length > 0) logger.info({ days: settled.map((day) => day.batch_date) }, 'settlement: days settled');
+  });
+  // Reconciliation: each settled day's report against Payrail's books, once the settlement run has imported it.
+  const reconciliation = {
+    runDue: () => reconcileSettledDays({ pool: database.pool, payments: ledgerRecords, terms: SANDBOX_TERMS, ids, clock, reports: reporting }, logger),
+  };
+  scheduler.every(RECONCILE_JOB, { interval_ms: RECONCILE_CHECK_INTERVAL_MS }, async () => {
+    await reconciliation.runDue();
   });
   const unregister_unsettled = metrics.registerUnsettledCalls(() => unsettledCallAge(across_merchants, clock.now_ms()));
   await scheduler.start();
@@ -195,6 +215,7 @@ export async function startPlatform(config: Config, options: StartOptions = {}):
     disputes: disputesDeps(database, services),
     payouts,
     settlement,
+    reconciliation,
     stop: async () => {
       await scheduler.stop();
       await closeWithin(app);
@@ -260,6 +281,7 @@ function buildApi(
       ...(config.admin_token
         ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
         : []),
+      ...(config.admin_token ? [reconciliationAdminRoutes({ pool: database.pool, admin_token: config.admin_token })] : []),
       ...(config.admin_token ? [radarAdminRoutes({ pool: database.pool, ids: context.ids, clock, admin_token: config.admin_token })] : []),
     ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,

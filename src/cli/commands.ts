@@ -18,6 +18,7 @@ import { auditCommands } from './audit.js';
 import { keyCommands } from './keys.js';
 import { radarCommands } from './radar.js';
 import { settlementCommands } from './settle.js';
+import { reconcileCommands } from './reconcile.js';
 
 /** The command table of `payrail`: each command opens the same database the server uses. */
 
@@ -172,4 +173,5 @@ export const COMMANDS: readonly Command[] = [
   ...keyCommands(withDatabase),
   ...radarCommands(withDatabase),
   ...settlementCommands(withDatabase),
+  ...reconcileCommands(withDatabase),
 ];

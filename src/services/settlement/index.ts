@@ -32,3 +32,16 @@ export { importSettlementReport } from './app/import-report.js';
 export type { DaySettled, SettlementRunDeps } from './app/settlement-run.js';
 export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
 export type { LineOutcome } from './domain/settlement-posting.js';
+
+// Reconciliation of the processor's reports against Payrail's books (docs/settlement.md#reconciliation).
+export type { RunSummary, ReconcileDeps } from './app/reconcile.js';
+export { reconcileReport } from './app/reconcile.js';
+export type { SettlementReports } from './app/reconcile-day.js';
+export { RECONCILE_CHECK_INTERVAL_MS, RECONCILE_JOB, reconcileDay, reconcileSettledDays } from './app/reconcile-day.js';
+export type { ProcessorTerms } from './app/processor-terms.js';
+export { SANDBOX_TERMS } from './app/processor-terms.js';
+export type { ReconciliationRun } from './app/reconciliation-queries.js';
+export { RECONCILIATION_LIST_MAX, reconciliationExceptions, reconciliationRun, reconciliationRuns } from './app/reconciliation-queries.js';
+export type { ReconciliationRouteDeps } from './adapters/reconciliation-routes.js';
+export { reconciliationAdminRoutes } from './adapters/reconciliation-routes.js';
+export { sandboxDiscrepancies } from './adapters/discrepant-reports.js';

@@ -19,7 +19,7 @@ export function withDiscrepancies<C extends SettlementReports>(
   processor: C,
   plan: DiscrepancyPlan,
   observe: (batch_date: string, injected: readonly Injection[]) => void = () => {},
-): SettlementReports {
+): C {
   validatePlan(plan);
   const clean = async (batch_date: string): Promise<SettlementLine[]> => {
     const csv = await processor.settlementReport?.(batch_date);
@@ -27,16 +27,33 @@ export function withDiscrepancies<C extends SettlementReports>(
     assert(lines.length <= DISCREPANT_REPORT_LINES_MAX, 'a sandbox report too large to put faults in');
     return lines;
   };
-  return {
-    name: processor.name,
-    async settlementReport(batch_date: string): Promise<AsyncIterable<string> | null> {
-      const [today, yesterday] = await Promise.all([clean(batch_date), clean(addDays(batch_date, -1))]);
-      const faulty = injectDiscrepancies(today, yesterday, plan);
-      observe(batch_date, faulty.injected);
-      if (faulty.lines.length === 0) return null;
-      return toAsync(serializeSettlementReportChunks(faulty.lines));
-    },
+  const settlementReport = async (batch_date: string): Promise<AsyncIterable<string> | null> => {
+    const [today, yesterday] = await Promise.all([clean(batch_date), clean(addDays(batch_date, -1))]);
+    const faulty = injectDiscrepancies(today, yesterday, plan);
+    observe(batch_date, faulty.injected);
+    if (faulty.lines.length === 0) return null;
+    return toAsync(serializeSettlementReportChunks(faulty.lines));
   };
+  // The same processor in every other respect: only its reports change.
+  return new Proxy(processor, {
+    get(target, property) {
+      if (property === 'settlementReport') return settlementReport;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * The processor the platform settles and reconciles with: the given one, or in test mode with
+ * PAYRAIL_SANDBOX_DISCREPANCIES set, the same with that plan's faults in its reports. Live mode
+ * refuses the setting: faults are for proving reconciliation, never for real money.
+ */
+export function sandboxDiscrepancies<C extends SettlementReports>(processor: C, env: NodeJS.ProcessEnv, mode: 'test' | 'live'): C {
+  const plan = parseDiscrepancyPlan(env.PAYRAIL_SANDBOX_DISCREPANCIES);
+  if (plan === undefined) return processor;
+  if (mode === 'live') throw new Error('PAYRAIL_SANDBOX_DISCREPANCIES puts faults into settlement reports: test mode only (docs/settlement.md)');
+  return withDiscrepancies(processor, plan);
 }
 
 async function* toAsync(chunks: Iterable<string>): AsyncGenerator<string> {

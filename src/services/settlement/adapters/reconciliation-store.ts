@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Db } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
+import { assert } from '../../../kernel/assert.js';
 import type { ExceptionClass, ExceptionStatus } from '../domain/reconciliation.js';
 
 /** SQL of reconciliation: runs, their exceptions, and the lines matched to Payrail's objects. */
@@ -110,10 +111,12 @@ export async function insertExceptions(tx: pg.PoolClient, rows: readonly Excepti
   return new Set(result.rows.map((row) => row.id));
 }
 
+/** Runs or exceptions listed at once (a page; one more is read to tell whether more follow). */
 export const LIST_LIMIT_MAX = 100;
 
 /** Runs, newest report first, optionally of one day. */
 export async function listRuns(db: Db, filter: { date?: string | undefined; limit: number }): Promise<RunRow[]> {
+  assert(Number.isInteger(filter.limit) && filter.limit >= 1 && filter.limit <= LIST_LIMIT_MAX + 1, 'list limit out of range');
   const result = await run<RunRow>(
     db,
     filter.date === undefined
@@ -129,6 +132,7 @@ export async function findRun(db: Db, id: string): Promise<RunRow | undefined> {
 
 /** A run's exceptions in id order after `after`, at most `limit`. */
 export async function exceptionsOf(db: Db, run_id: string, after: string, limit: number): Promise<ExceptionRow[]> {
+  assert(Number.isInteger(limit) && limit >= 1 && limit <= LIST_LIMIT_MAX + 1, 'list limit out of range');
   return (
     await run<ExceptionRow>(db, sql`SELECT * FROM settlement.reconciliation_exceptions WHERE run_id = ${run_id} AND id > ${after} ORDER BY id LIMIT ${limit}`)
   ).rows;
