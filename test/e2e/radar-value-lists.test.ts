@@ -61,6 +61,22 @@ describe('value lists through the stripe SDK', () => {
     expect(await auditTypes(item.id)).toEqual(['radar.value_list_item.created', 'radar.value_list_item.deleted']);
   });
 
+  it('contains and value match each list by its own type: case only where the type ignores it, IPv6 however spelled', async () => {
+    const exact = await stripe.radar.valueLists.create({ alias: 'exact_codes', name: 'Exact', item_type: 'case_sensitive_string' });
+    const loose = await stripe.radar.valueLists.create({ alias: 'loose_codes', name: 'Loose', item_type: 'string' });
+    const ips = await stripe.radar.valueLists.create({ alias: 'bad_ips', name: 'IPs', item_type: 'ip_address' });
+    await stripe.radar.valueListItems.create({ value_list: exact.id, value: 'CodeX' });
+    await stripe.radar.valueListItems.create({ value_list: loose.id, value: 'CodeX' });
+    await stripe.radar.valueListItems.create({ value_list: ips.id, value: '2001:DB8:0:0::1' });
+    const ids = async (contains: string) => (await stripe.radar.valueLists.list({ contains })).data.map((list) => list.id).sort();
+    expect(await ids('CodeX')).toEqual([exact.id, loose.id].sort());
+    expect(await ids('codex')).toEqual([loose.id]);
+    expect(await ids('2001:db8::1')).toEqual([ips.id]);
+    expect((await stripe.radar.valueListItems.list({ value_list: exact.id, value: 'codex' })).data).toEqual([]);
+    expect((await stripe.radar.valueListItems.list({ value_list: loose.id, value: 'codex' })).data).toHaveLength(1);
+    expect((await stripe.radar.valueListItems.list({ value_list: ips.id, value: '2001:db8:0:0:0:0:0:1' })).data).toHaveLength(1);
+  });
+
   it('pages lists newest first with cursors', async () => {
     const made = [];
     for (let i = 0; i < 3; i++) made.push(await stripe.radar.valueLists.create({ alias: `page_${i}`, name: `Page ${i}` }));

@@ -1,9 +1,10 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
+import { joinSql, run, sql } from '../../../platform/db.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { ItemType } from '../domain/value-list-items.js';
+import { ITEM_TYPES, normalizedValue } from '../domain/value-list-items.js';
 
 /** SQL for risk.value_lists and risk.value_list_items. Writes are fragments the write pipeline commits. */
 
@@ -125,9 +126,23 @@ export async function listLists(
   const conditions: SqlFragment[] = [];
   if (filters.alias !== undefined) conditions.push(sql`alias = ${filters.alias}`);
   if (filters.contains !== undefined) {
-    // Items are stored normalized: case-insensitive types in lower case.
-    conditions.push(sql`EXISTS (SELECT 1 FROM risk.value_list_items i WHERE i.merchant_id = value_lists.merchant_id AND i.value_list_id = value_lists.id
-      AND i.normalized IN (${filters.contains}, lower(${filters.contains})))`);
+    // Items are stored normalized, each list by its own type: the value is compared in each type's form.
+    const contains = filters.contains;
+    const forms = joinSql(
+      ITEM_TYPES.map((type) => sql`WHEN ${type} THEN ${normalizedValue(type, contains)}`),
+      ' ',
+    );
+    conditions.push(
+      joinSql(
+        [
+          sql`EXISTS (SELECT 1 FROM risk.value_list_items i WHERE i.merchant_id = value_lists.merchant_id AND i.value_list_id = value_lists.id
+          AND i.normalized = CASE value_lists.item_type `,
+          forms,
+          sql` END)`,
+        ],
+        '',
+      ),
+    );
   }
   return listPage<ValueList>(db, { table: 'risk.value_lists', column: LIST_JSON }, merchant_id, conditions, page);
 }
@@ -135,10 +150,10 @@ export async function listLists(
 export async function listItems(
   db: Db,
   merchant_id: string,
-  filters: { value_list: string; value?: string | undefined },
+  filters: { value_list: string; normalized_value?: string | undefined },
   page: PageRequest,
 ): Promise<Page<ValueListItem>> {
   const conditions: SqlFragment[] = [sql`value_list_id = ${filters.value_list}`];
-  if (filters.value !== undefined) conditions.push(sql`normalized IN (${filters.value}, lower(${filters.value}))`);
+  if (filters.normalized_value !== undefined) conditions.push(sql`normalized = ${filters.normalized_value}`);
   return listPage<ValueListItem>(db, { table: 'risk.value_list_items', column: ITEM_JSON }, merchant_id, conditions, page);
 }

@@ -216,7 +216,8 @@ export async function retrieveItem(db: Db, merchant_id: string, id: string): Pro
 }
 
 export async function listValueListItems(db: Db, merchant_id: string, filters: { value_list: string; value?: string | undefined }, page: PageRequest) {
-  await Store.getList(db, merchant_id, filters.value_list, 'value_list');
-  const items = await Store.listItems(db, merchant_id, filters, page);
+  const list = await Store.getList(db, merchant_id, filters.value_list, 'value_list');
+  const normalized_value = filters.value === undefined ? undefined : normalizedValue(list.item_type, filters.value);
+  const items = await Store.listItems(db, merchant_id, { value_list: list.id, normalized_value }, page);
   return { data: items.data.map(renderItem), has_more: items.has_more };
 }
