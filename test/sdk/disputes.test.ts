@@ -70,7 +70,7 @@ async function balance(stripe: Stripe = t.stripe): Promise<{ available: number; 
 }
 
 async function eventTypes(dispute_id: string): Promise<string[]> {
-  const events = await t.stripe.events.list({ limit: 100 });
+  const events = await t.stripe.events.list({ type: 'charge.dispute.*', limit: 100 });
   return events.data
     .filter((event) => (event.data.object as { id?: string }).id === dispute_id)
     .map((event) => event.type)
@@ -114,6 +114,8 @@ describe('dispute test cards', () => {
     // The capture is pending (2000 − 88 fee); the dispute took 3500 from available, which goes negative as on Stripe.
     expect(await balance(other.stripe)).toEqual({ available: -3500, pending: 1912 });
     expect(await other.stripe.balanceTransactions.retrieve(withdrawal.id)).toEqual(withdrawal);
+    const with_source = await other.stripe.balanceTransactions.retrieve(withdrawal.id, { expand: ['source'] });
+    expect(with_source.source).toMatchObject({ object: 'dispute', id: dispute.id, status: 'needs_response' });
     // The other merchant sees nothing of it.
     expect((await t.stripe.disputes.list({ payment_intent: intent.id })).data).toEqual([]);
     await expect(t.stripe.disputes.retrieve(dispute.id)).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
