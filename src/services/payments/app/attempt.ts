@@ -23,8 +23,7 @@ import {
   settleAttempt,
   threeDSecureAction,
 } from './attempt-result.js';
-import type { RiskCheck } from './risk-check.js';
-import { evaluateAttempt, recordAttempt } from './risk-check.js';
+import { authorizationTerms, decisionFor, evaluateAttempt, recordAttempt, recordResult } from './risk-check.js';
 import { openReview } from './reviews.js';
 import { eventsWrite } from './events.js';
 import { auditDetokenization } from './detokenization-audit.js';
@@ -109,22 +108,6 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
 }
 
 /**
- * What risk asks of the processor: a payment placed in review is authorized only (captured on
- * approval), and a rule's Request 3D Secure makes the issuer ask the customer to authenticate.
- */
-function authorizationTerms(processing: PaymentIntent): { capture: boolean; three_d_secure: boolean } {
-  const risk = processing.pending_risk;
-  // Off session the customer is not there to authenticate: Radar asks for 3-D Secure only on session.
-  const three_d_secure = risk?.action === 'request_three_d_secure' && processing.off_session !== true;
-  return { capture: Intent.capturesAutomatically(processing) && risk?.action !== 'review', three_d_secure };
-}
-
-/** The scorer learns what the processor answered (a 3-D Secure step still waiting teaches it nothing yet). */
-function recordResult(deps: PaymentsDeps, check: RiskCheck, answer: AuthorizeResult): void {
-  if (answer.outcome !== 'requires_action') recordAttempt(deps, check, answer.outcome === 'authorized' ? 'authorized' : 'declined');
-}
-
-/**
  * Runs what follows a recorded call. When it throws (no answer from the processor, or its answer could
  * not be committed), the outcome is unknown and the request gives up: the call goes to the sweeper at
  * once, so it is settled within seconds even if the client never retries.
@@ -158,12 +141,6 @@ interface AlreadyKnown {
 }
 
 /**
- * An attempt recorded before risk decisions were stored with it: it reached the processor unevaluated,
- * and its outcome says so (`unknown`) rather than invent a score.
- */
-const NOT_EVALUATED: RiskDecision = { action: 'allow', risk_score: null, risk_level: 'unknown', rule: null, reason: null };
-
-/**
  * Commits the processor's answer to a `processing` intent: one statement, guarded by its version and
  * by the call still pending (the sweeper passes the holder it saw, so a retry that took over wins).
  */
@@ -178,7 +155,7 @@ async function finishAttempt(
 ): Promise<Outcome> {
   const charge_id = processing.pending_attempt;
   if (!charge_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to finish`);
-  const risk = processing.pending_risk ?? NOT_EVALUATED;
+  const risk = decisionFor(processing);
   const decided = answer.outcome === 'requires_action' && processing.error_on_requires_action ? await refuseAction(deps, charge_id) : answer;
   const settled = attemptOutcome(deps, ctx, processing, method, charge_id, decided, writes, risk);
   const result = await withCardSaved(deps, ctx, settled, charge_id);

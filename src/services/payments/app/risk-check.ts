@@ -4,6 +4,8 @@ import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { RiskDecision, RiskScore, RiskSignals, RuleVerdict } from '../../risk/index.js';
 import { NORMAL_SCORE_MAX, decide, testRiskCard, usdCents } from '../../risk/index.js';
 import type { PaymentIntent } from '../domain/intent.js';
+import { capturesAutomatically } from '../domain/intent.js';
+import type { AuthorizeResult } from '../../connectors/index.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { currencyInfo } from '../../../kernel/money.js';
 import { getCustomer } from '../adapters/store.js';
@@ -31,10 +33,35 @@ export async function evaluateAttempt(
   const signals = await signalsOf(deps, ctx, intent, method, card_bin);
   const test_card = testRiskCard(signals.livemode, card_bin, method.card.last4);
   const scored = await scoreOrNull(deps, signals);
-  const score = scored && test_card ? { ...scored, score: test_card.risk_score ?? Math.min(scored.score, NORMAL_SCORE_MAX), level: test_card.risk_level } : scored;
+  const score =
+    scored && test_card ? { ...scored, score: test_card.risk_score ?? Math.min(scored.score, NORMAL_SCORE_MAX), level: test_card.risk_level } : scored;
   const attributes = ruleAttributes(intent, signals, score);
   const verdict = await verdictOrNull(deps, ctx.merchant_id, attributes);
   return { decision: decide({ score, verdict, test_card }), signals };
+}
+
+/**
+ * What risk asks of the processor: a payment placed in review is authorized only (captured on
+ * approval), and a rule's Request 3D Secure makes the issuer ask the customer to authenticate.
+ */
+export function authorizationTerms(processing: PaymentIntent): { capture: boolean; three_d_secure: boolean } {
+  const risk = processing.pending_risk;
+  // Off session the customer is not there to authenticate: Radar asks for 3-D Secure only on session.
+  const three_d_secure = risk?.action === 'request_three_d_secure' && processing.off_session !== true;
+  return { capture: capturesAutomatically(processing) && risk?.action !== 'review', three_d_secure };
+}
+
+/**
+ * The decision stored with an attempt in flight. One recorded before decisions were stored with
+ * attempts reached the processor unevaluated, and its outcome says so (`unknown`) rather than invent a score.
+ */
+export function decisionFor(processing: PaymentIntent): RiskDecision {
+  return processing.pending_risk ?? { action: 'allow', risk_score: null, risk_level: 'unknown', rule: null, reason: null };
+}
+
+/** The scorer learns what the processor answered (a 3-D Secure step still waiting teaches it nothing yet). */
+export function recordResult(deps: PaymentsDeps, check: RiskCheck, answer: AuthorizeResult): void {
+  if (answer.outcome !== 'requires_action') recordAttempt(deps, check, answer.outcome === 'authorized' ? 'authorized' : 'declined');
 }
 
 /** Feeds the attempt's result into the scorer's velocity windows; a failure there costs only accuracy. */
