@@ -32,7 +32,15 @@ import {
   reconciliationAdminRoutes,
   sandboxDiscrepancies,
 } from './services/settlement/index.js';
-import { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, payoutRoutes, payoutTransactions, settleDueDays, startPayoutJobs } from './services/settlement/index.js';
+import {
+  SETTLEMENT_CHECK_INTERVAL_MS,
+  SETTLEMENT_JOB,
+  payoutRoutes,
+  payoutTransactions,
+  settleDueDays,
+  startPayoutJobs,
+  testClockRoutes,
+} from './services/settlement/index.js';
 import type { EventServices, EventServicesOptions } from './services/events/index.js';
 import { eventsRoutes, startEventServices } from './services/events/index.js';
 import { closeWithin } from './platform/http/draining-server.js';
@@ -276,6 +284,7 @@ function buildApi(
       }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
+      testClockRoutes({ write }),
       disputesRoutes(disputesDeps(database, services)),
       valueListRoutes({ write }),
       ...(config.admin_token

@@ -36,6 +36,7 @@ export const ID_PREFIXES = {
   radar_rule: 'rule',
   value_list: 'rsl',
   value_list_item: 'rsli',
+  test_clock: 'clock',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -92,7 +92,7 @@ describe('a month of captures, refunds, settlement and payouts on a test clock',
     const usd = (list: Stripe.Balance.Available[]) => list.find((b) => b.currency === 'usd')?.amount ?? 0;
     expect(usd(balance.available) + usd(balance.pending)).toBe(expected.gross - expected.platform_fees - expected.refunded - paid_out);
     // Platform margin is visible: Payrail's fees less the processor's.
-    expect(books.platform_fees - books.processor_fees).toBe(expected.platform_fees - expected.processor_fees);
+    expect((books.platform_fees ?? 0) - (books.processor_fees ?? 0)).toBe(expected.platform_fees - expected.processor_fees);
 
     const report = await verifyLedger(t.platform.database.pool, Math.floor(clock.now_ms() / 1000), ledgerRecords);
     expect(report.problems).toEqual([]);

@@ -33,6 +33,10 @@ export type { DaySettled, SettlementRunDeps } from './app/settlement-run.js';
 export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
 export type { LineOutcome } from './domain/settlement-posting.js';
 
+// Stripe's test clocks, test mode only (docs/settlement.md#test-clocks).
+export type { TestClockRoutesDeps } from './adapters/test-clock-routes.js';
+export { testClockRoutes } from './adapters/test-clock-routes.js';
+
 // Reconciliation of the processor's reports against Payrail's books (docs/settlement.md#reconciliation).
 export type { RunSummary, ReconcileDeps } from './app/reconcile.js';
 export { reconcileReport } from './app/reconcile.js';

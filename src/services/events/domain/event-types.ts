@@ -46,6 +46,10 @@ export const EVENT_TYPES = {
   'payout.paid': 'the bank paid a payout out',
   'payout.failed': 'the bank refused a payout (the funds return to the balance)',
   'payout.canceled': 'POST /v1/payouts/:id/cancel',
+  'test_helpers.test_clock.created': 'POST /v1/test_helpers/test_clocks',
+  'test_helpers.test_clock.advancing': 'POST /v1/test_helpers/test_clocks/:id/advance',
+  'test_helpers.test_clock.ready': 'POST /v1/test_helpers/test_clocks/:id/advance, once the clock has moved (at once: nothing is attached to test clocks yet)',
+  'test_helpers.test_clock.deleted': 'DELETE /v1/test_helpers/test_clocks/:id',
 } as const satisfies Partial<Record<StripeEventType, string>>;
 
 /**

@@ -24,6 +24,7 @@ export const RESOURCES = [
   'refunds',
   'reviews',
   'setup_intents',
+  'test_clocks',
   'tokens',
   'webhook_endpoints',
 ] as const;

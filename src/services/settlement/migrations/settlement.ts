@@ -1,4 +1,5 @@
 import type { Migration } from '../../../platform/migrations.js';
+import { merchantScopedTables } from '../../../platform/rls.js';
 
 /**
  * Processor settlement: each report imported (one per connector and batch), its lines as staged, and
@@ -55,5 +56,23 @@ export const settlementReportMigrations: Migration[] = [
         settled_at_ms bigint NOT NULL,
         PRIMARY KEY (connector, batch_date)
       );`,
+  },
+  {
+    // Stripe's test clocks (test mode only): a merchant's simulated time, for the objects attached to it.
+    // And row-level security on the report lines, which name merchants (the system role reads them all).
+    id: 'settlement/002_test_clocks',
+    sql: `
+      CREATE TABLE settlement.test_clocks (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        created bigint NOT NULL,
+        deletes_after bigint NOT NULL,
+        frozen_time bigint NOT NULL,
+        name text,
+        status text NOT NULL CHECK (status IN ('advancing', 'internal_failure', 'ready')),
+        version int NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      ${merchantScopedTables(['settlement.report_lines', 'settlement.test_clocks'])}`,
   },
 ];
