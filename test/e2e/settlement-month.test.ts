@@ -46,7 +46,7 @@ async function accounts(): Promise<Record<string, number>> {
 }
 
 describe('a month of captures, refunds, settlement and payouts on a test clock', () => {
-  it('settles every day once and leaves the books balanced', async () => {
+  it('settles every day once and leaves the books balanced', { timeout: 180_000 }, async () => {
     const expected = { gross: 0, refunded: 0, platform_fees: 0, processor_fees: 0 };
     const settled_days: string[] = [];
     for (let day = 0; day < DAYS; day++) {
