@@ -7,6 +7,7 @@ import type { RadarRulesHandle } from '../../src/services/risk/index.js';
 import { DEFAULT_RULE_ID, openRadarRules } from '../../src/services/risk/index.js';
 import { radarCommands } from '../../src/cli/radar.js';
 import { verifyAuditLog } from '../../src/services/audit/index.js';
+import { rejection } from '../support/stripe-errors.js';
 
 const ADMIN_TOKEN = 'admin_7c1e9a3f5b2d8e4a6c0f1b3d5e7a9c2e';
 /** How long a change may take to reach another process's compiled rules (one NOTIFY round trip; generous for a loaded CI machine). */
@@ -151,7 +152,7 @@ describe('rules with value lists', () => {
     await eventually(trusted, (action) => action === 'allow');
     expect((await rules.verdict(merchant_id, trusted)).rule).toEqual({ id: rule.body.id, action: 'allow', predicate: ':email: in @trusted' });
 
-    const refused = await t.stripe.radar.valueLists.del(list.id).catch((error: unknown) => error as { code?: string; message?: string });
+    const refused = await rejection(t.stripe.radar.valueLists.del(list.id));
     expect(refused).toMatchObject({ code: 'parameter_invalid' });
     expect(refused.message).toContain(rule.body.id);
     await admin('DELETE', `/${rule.body.id}`);
