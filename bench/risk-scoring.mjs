@@ -17,6 +17,7 @@ export const SCORING_P99_LIMIT_US = 1000;
 async function timeCalls(fn, budget_s) {
   const samples = [];
   const deadline = process.hrtime.bigint() + BigInt(Math.round(budget_s * 1e9));
+  const cpu_before = process.cpuUsage();
   for (let i = 0; i < CALLS_MAX; i += 1) {
     const started = process.hrtime.bigint();
     await fn(i);
@@ -24,12 +25,20 @@ async function timeCalls(fn, budget_s) {
     samples.push(Number(ended - started) / 1000);
     if (ended > deadline) break;
   }
-  return samples.sort((a, b) => a - b);
+  const cpu = process.cpuUsage(cpu_before);
+  return { samples: samples.sort((a, b) => a - b), cpu_us: cpu.user + cpu.system };
 }
 
-function summary(samples) {
+/** Wall-clock percentiles, and this process's CPU per call (less moved by other load on the machine). */
+function summary({ samples, cpu_us }) {
   const mean = samples.reduce((sum, x) => sum + x, 0) / samples.length;
-  return { calls: samples.length, p50_us: percentile(samples, 0.5), p99_us: percentile(samples, 0.99), mean_us: mean };
+  return {
+    calls: samples.length,
+    p50_us: percentile(samples, 0.5),
+    p99_us: percentile(samples, 0.99),
+    mean_us: mean,
+    cpu_per_call_us: cpu_us / samples.length,
+  };
 }
 
 function rows(label, measured, baseline_label, baseline) {
@@ -37,9 +46,12 @@ function rows(label, measured, baseline_label, baseline) {
   return [
     [
       `${label} p50 / p99 µs`,
-      `${formatNumber(measured.p50_us, 1)} / ${formatNumber(measured.p99_us, 1)} (mean ${formatNumber(measured.mean_us, 1)}, ${measured.calls} calls)`,
+      `${formatNumber(measured.p50_us, 1)} / ${formatNumber(measured.p99_us, 1)} (mean ${formatNumber(measured.mean_us, 1)}, CPU ${formatNumber(measured.cpu_per_call_us, 1)} per call, ${measured.calls} calls)`,
     ],
-    [`${baseline_label} p50 / p99 µs`, `${formatNumber(baseline.p50_us, 1)} / ${formatNumber(baseline.p99_us, 1)} (${baseline.calls} calls)`],
+    [
+      `${baseline_label} p50 / p99 µs`,
+      `${formatNumber(baseline.p50_us, 1)} / ${formatNumber(baseline.p99_us, 1)} (CPU ${formatNumber(baseline.cpu_per_call_us, 1)} per call, ${baseline.calls} calls)`,
+    ],
     [`${label} ÷ baseline`, `p50 ${ratio(measured.p50_us, baseline.p50_us)}, p99 ${ratio(measured.p99_us, baseline.p99_us)}`],
   ];
 }

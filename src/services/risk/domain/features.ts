@@ -86,8 +86,8 @@ function ageHours(first_seen_ms: number | undefined, now_ms: number): number {
 
 export function computeFeatures({ signals, ip_country, readings, stats, now_ms }: FeatureInput): Features {
   const read = (name: string): number => readings[name] ?? 0;
-  const failures = (key: string, window: string): number => read(`declined_charges_per_${key}_${window}`) + read(`blocked_charges_per_${key}_${window}`);
-  const total = (key: string, window: string): number => read(`authorized_charges_per_${key}_${window}`) + failures(key, window);
+  const failures = (names: GridNames): number => read(names.declined) + read(names.blocked);
+  const total = (names: GridNames): number => read(names.authorized) + failures(names);
 
   const zscore = amountZscore(stats, logAmount(signals.amount));
   const log_amount_usd = Math.log1p(Math.max(0, signals.amount_in_usd) / 100);
@@ -112,17 +112,17 @@ export function computeFeatures({ signals, ip_country, readings, stats, now_ms }
     card_country_unknown: signals.card_country === null ? 1 : 0,
     card_funding_prepaid: signals.card_funding === 'prepaid' ? 1 : 0,
     email_missing: signals.email === null ? 1 : 0,
-    log_charges_per_card_hourly: Math.log1p(total('card_number', 'hourly')),
-    log_charges_per_card_daily: Math.log1p(total('card_number', 'daily')),
-    log_failed_charges_per_card_daily: Math.log1p(failures('card_number', 'daily')),
+    log_charges_per_card_hourly: Math.log1p(total(grid('card_number', 'hourly'))),
+    log_charges_per_card_daily: Math.log1p(total(grid('card_number', 'daily'))),
+    log_failed_charges_per_card_daily: Math.log1p(failures(grid('card_number', 'daily'))),
     log_ip_addresses_per_card_hourly: Math.log1p(read('ip_address_count_for_card_hourly')),
     log_ip_countries_per_card_daily: Math.log1p(read('ip_country_count_for_card_daily')),
     log_emails_per_card_daily: Math.log1p(read('email_count_for_card_daily')),
-    log_charges_per_ip_hourly: Math.log1p(total('ip_address', 'hourly')),
-    log_failed_charges_per_ip_hourly: Math.log1p(failures('ip_address', 'hourly')),
+    log_charges_per_ip_hourly: Math.log1p(total(grid('ip_address', 'hourly'))),
+    log_failed_charges_per_ip_hourly: Math.log1p(failures(grid('ip_address', 'hourly'))),
     log_cards_per_ip_hourly: Math.log1p(read('card_count_for_ip_address_hourly')),
     log_small_charges_per_ip_hourly: Math.log1p(read('small_charges_per_ip_address_hourly')),
-    log_charges_per_email_hourly: Math.log1p(total('email', 'hourly')),
+    log_charges_per_email_hourly: Math.log1p(total(grid('email', 'hourly'))),
     log_cards_per_email_daily: Math.log1p(read('card_count_for_email_daily')),
     log_card_age_hours: Math.log1p(ageHours(card_first_seen, now_ms)),
     log_email_age_hours: Math.log1p(ageHours(email_first_seen, now_ms)),
@@ -140,6 +140,31 @@ export function computeFeatures({ signals, ip_country, readings, stats, now_ms }
   const vector = Float64Array.from(FEATURE_NAMES, (name) => values[name]);
   const derived = { zscore, night, mismatch, new_on_merchant, new_card_on_customer, new_email_on_customer, now_ms };
   return { vector, attributes: ruleAttributes(readings, derived) };
+}
+
+interface GridNames {
+  total: string;
+  authorized: string;
+  declined: string;
+  blocked: string;
+}
+
+const GRID_ENTITIES = ['card_number', 'email', 'ip_address', 'customer'] as const;
+const GRID_WINDOWS = ['hourly', 'daily', 'weekly'] as const;
+/** Radar's velocity names, built once: `grid('email', 'daily').declined` is `declined_charges_per_email_daily`. */
+const GRID: ReadonlyMap<string, GridNames> = new Map(
+  GRID_ENTITIES.flatMap((entity) =>
+    GRID_WINDOWS.map((window) => {
+      const name = (count: string): string => `${count}_charges_per_${entity}_${window}`;
+      return [`${entity}/${window}`, { total: name('total'), authorized: name('authorized'), declined: name('declined'), blocked: name('blocked') }] as const;
+    }),
+  ),
+);
+
+function grid(entity: (typeof GRID_ENTITIES)[number], window: (typeof GRID_WINDOWS)[number]): GridNames {
+  const names = GRID.get(`${entity}/${window}`);
+  if (names === undefined) throw new Error(`no velocity names for ${entity} ${window}`);
+  return names;
 }
 
 interface Derived {
@@ -169,13 +194,9 @@ const AGE_READINGS = new Set([
 function ruleAttributes(readings: Readonly<Record<string, number>>, derived: Derived): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = {};
   for (const name of Object.keys(readings)) if (!AGE_READINGS.has(name)) attributes[name] = readings[name] ?? 0;
-  for (const key of ['card_number', 'email', 'ip_address', 'customer']) {
-    for (const window of ['hourly', 'daily', 'weekly']) {
-      const authorized = readings[`authorized_charges_per_${key}_${window}`];
-      if (authorized === undefined) continue;
-      const failed = (readings[`declined_charges_per_${key}_${window}`] ?? 0) + (readings[`blocked_charges_per_${key}_${window}`] ?? 0);
-      attributes[`total_charges_per_${key}_${window}`] = authorized + failed;
-    }
+  for (const names of GRID.values()) {
+    const authorized = readings[names.authorized];
+    if (authorized !== undefined) attributes[names.total] = authorized + (readings[names.declined] ?? 0) + (readings[names.blocked] ?? 0);
   }
   attributes.seconds_since_card_first_seen = secondsSince(readings.card_first_seen_ms, derived.now_ms);
   if (readings.email_first_seen_ms !== undefined) attributes.seconds_since_email_first_seen = secondsSince(readings.email_first_seen_ms, derived.now_ms);

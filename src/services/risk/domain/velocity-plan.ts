@@ -42,8 +42,17 @@ export interface Entities {
   ip_member: string | null;
 }
 
+/** Recent digests, so a returning shopper's email and address are hashed once (bounded). */
+const digests = new Map<string, string>();
+const MAX_CACHED_DIGESTS = 10_000;
+
 function digest(value: string): string {
-  return hash('sha256', value, 'base64url').slice(0, 22);
+  const cached = digests.get(value);
+  if (cached !== undefined) return cached;
+  const computed = hash('sha256', value, 'base64url').slice(0, 22);
+  if (digests.size >= MAX_CACHED_DIGESTS) digests.clear();
+  digests.set(value, computed);
+  return computed;
 }
 
 export function entitiesOf(signals: RiskSignals): Entities {
