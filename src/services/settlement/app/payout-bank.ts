@@ -14,6 +14,7 @@ import { endPayout, payoutEndTransfer, renderPayout } from '../domain/payout.js'
 import type { BankAnswer, BankRail } from '../domain/bank-port.js';
 import { getBankAccount, getPayout, sealedNumberOf, updatePayout } from '../adapters/payout-store.js';
 import { sealingContext } from './bank-accounts.js';
+import { forEachLimited } from './limited.js';
 
 /**
  * A payout's way through the bank, outside any HTTP request. Each step is its own use case through
@@ -31,6 +32,8 @@ export const PAYOUT_BANK_JOB = 'payout-bank';
 export const PAYOUT_BANK_INTERVAL_MS = 1_000;
 /** Payouts one worker run takes to the bank at most; the rest wait for the next run. */
 export const PAYOUT_BANK_BATCH_MAX = 500;
+/** Payouts taken to the bank side by side (each waits on the bank with nothing held). */
+export const PAYOUT_BANK_CONCURRENCY = 4;
 
 export interface PayoutBankDeps {
   write: WriteDeps;
@@ -48,14 +51,14 @@ export async function processPayoutsInFlight(deps: PayoutBankDeps, limit = PAYOU
     sql`SELECT merchant_id, id FROM settlement.payouts WHERE status IN ('pending', 'in_transit') ORDER BY created, id LIMIT ${limit}`,
   );
   let ended = 0;
-  for (const row of due.rows) {
+  await forEachLimited(due.rows, PAYOUT_BANK_CONCURRENCY, async (row) => {
     try {
       if (await takeToBank(deps, row.merchant_id, row.id)) ended += 1;
     } catch (error) {
       // One payout's trouble (a lost race with a cancel, a bank outage) must not hold up the others.
       deps.logger.warn({ err: error, payout: row.id, merchant: row.merchant_id }, 'payout: bank step failed; retried on the next run');
     }
-  }
+  });
   return ended;
 }
 

@@ -13,6 +13,7 @@ import { payoutTransactionId, startOfDay } from '../domain/payout.js';
 import type { PayoutSchedule } from '../domain/payout-schedule.js';
 import { DEFAULT_SCHEDULE, isRunDue, runDate } from '../domain/payout-schedule.js';
 import { commitNewPayout } from './payouts.js';
+import { forEachLimited } from './limited.js';
 
 /**
  * Automatic payouts: on each merchant's scheduled days, one payout per currency of the whole
@@ -29,6 +30,8 @@ export const PAYOUT_SCHEDULE_JOB = 'payout-schedule';
 export const PAYOUT_SCHEDULE_INTERVAL_MS = 5_000;
 /** Candidates read per query; a run walks them all, page by page. */
 export const SCHEDULE_PAGE_SIZE = 1_000;
+/** Merchants paid out side by side; each payout is a few statements on the write pool. */
+export const PAYOUT_RUN_CONCURRENCY = 4;
 /** Pages one run walks at most (10 million merchant-currencies); the rest wait for the next run. */
 export const SCHEDULE_PAGES_MAX = 10_000;
 
@@ -61,21 +64,24 @@ export async function runPayoutSchedule(deps: PayoutScheduleDeps): Promise<Sched
   let after = '';
   for (let page = 0; page < SCHEDULE_PAGES_MAX; page++) {
     const candidates = await candidatesAfter(deps.system, day, after);
-    for (const candidate of candidates) {
-      if (!isRunDue(candidate, now_s)) continue;
-      try {
-        const result = await execute(
-          deps.write,
-          { merchant_id: candidate.merchant_id, request_id: null },
-          { reserves: ['payout'], run: (ctx) => createAutomaticPayout(ctx, candidate, day) },
-          undefined,
-        );
-        if (result.response.status === 200 && result.response.body !== 'null') payouts += 1;
-      } catch (error) {
-        if (!isUniqueViolation(error))
-          deps.logger.warn({ err: error, merchant: candidate.merchant_id }, 'payout schedule: payout failed; retried on the next run');
-      }
-    }
+    await forEachLimited(
+      candidates.filter((candidate) => isRunDue(candidate, now_s)),
+      PAYOUT_RUN_CONCURRENCY,
+      async (candidate) => {
+        try {
+          const result = await execute(
+            deps.write,
+            { merchant_id: candidate.merchant_id, request_id: null },
+            { reserves: ['payout'], run: (ctx) => createAutomaticPayout(ctx, candidate, day) },
+            undefined,
+          );
+          if (result.response.status === 200 && result.response.body !== 'null') payouts += 1;
+        } catch (error) {
+          if (!isUniqueViolation(error))
+            deps.logger.warn({ err: error, merchant: candidate.merchant_id }, 'payout schedule: payout failed; retried on the next run');
+        }
+      },
+    );
     if (candidates.length < SCHEDULE_PAGE_SIZE) break;
     const last = candidates[candidates.length - 1];
     after = last ? `${last.merchant_id}\u0000${last.currency}` : after;
