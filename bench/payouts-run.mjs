@@ -9,8 +9,10 @@
 //   1. baseline: one bare ledger transfer per merchant (the funding), each in its own transaction
 //      through the ledger's postTransfers: the floor one payout's ledger write cannot go below;
 //   2. the scheduled run (runSchedule): per merchant, a payout with its event, its ledger transfer
-//      under the balance limit and the balance transactions it settles, through the write pipeline;
-//   3. the bank worker (processInFlight, until none is left): in_transit, the sandbox bank, paid.
+//      under the balance limit and the balance transactions it settles, through the write pipeline,
+//      four merchants at a time (PAYOUT_RUN_CONCURRENCY; the baseline posts one at a time);
+//   3. the bank worker (processInFlight, until none is left): in_transit, the sandbox bank, paid, four
+//      at a time (PAYOUT_BANK_CONCURRENCY): two pipeline commits and one bank call per payout.
 //
 // Printed: merchants/s for each, the ratio of each to the baseline, wall time, and peak RSS (VmHWM of
 // this process, which runs Payrail's code in-process).
