@@ -33,6 +33,7 @@ export const ID_PREFIXES = {
   product: 'prod',
   review: 'prv',
   dispute: 'dp',
+  early_fraud_warning: 'issfr',
   radar_rule: 'rule',
   value_list: 'rsl',
   value_list_item: 'rsli',

@@ -136,6 +136,37 @@ describe('dispute test cards', () => {
     expect((await t.stripe.charges.retrieve(chargeIdOf(intent))).disputed).toBe(true);
   });
 
+  it('4000000000005423 (pm_card_createIssuerFraudRecord) draws an early fraud warning and no dispute: nothing moves', async () => {
+    const before = await balance();
+    const intent = await t.stripe.paymentIntents.create({ amount: 1700, currency: 'usd', payment_method: 'pm_card_createIssuerFraudRecord', confirm: true });
+    const listed = await until(
+      () => t.stripe.radar.earlyFraudWarnings.list({ payment_intent: intent.id }),
+      (list) => list.data.length > 0,
+      'the early fraud warning',
+    );
+    expect(listed.data).toHaveLength(1);
+    const warning = listed.data[0]!;
+    expect(stripeSchemaProblems('radar.early_fraud_warning', warning)).toEqual([]);
+    expect(warning).toMatchObject({
+      object: 'radar.early_fraud_warning',
+      actionable: true,
+      charge: chargeIdOf(intent),
+      payment_intent: intent.id,
+      fraud_type: 'made_with_stolen_card',
+      livemode: false,
+    });
+    expect(warning.id).toMatch(/^issfr_/);
+    const expanded = await t.stripe.radar.earlyFraudWarnings.retrieve(warning.id, { expand: ['charge'] });
+    expect((expanded.charge as Stripe.Charge).id).toBe(chargeIdOf(intent));
+    expect((await t.stripe.radar.earlyFraudWarnings.list({ charge: chargeIdOf(intent) })).data.map((w) => w.id)).toEqual([warning.id]);
+    expect((await t.stripe.disputes.list({ payment_intent: intent.id })).data).toEqual([]);
+    expect((await t.stripe.charges.retrieve(chargeIdOf(intent))).disputed).toBe(false);
+    const balance_after = await balance();
+    expect(balance_after.available).toBe(before.available);
+    const events = await t.stripe.events.list({ type: 'radar.early_fraud_warning.created' });
+    expect(events.data.map((event) => (event.data.object as { id: string }).id)).toContain(warning.id);
+  });
+
   it('a raw card number works as well as its pm_card_ id, and an ordinary card is never disputed', async () => {
     const method = await t.stripe.paymentMethods.create({ type: 'card', card: { number: '4000000000000259', exp_month: 12, exp_year: 2034, cvc: '123' } });
     const { dispute } = await disputedPayment(method.id, 777);

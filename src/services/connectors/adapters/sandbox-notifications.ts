@@ -1,5 +1,6 @@
 /**
- * The sandbox processor's notifications: a dispute on a captured attempt is recorded in the same
+ * The sandbox processor's notifications: a dispute (or an early fraud warning) on a captured attempt
+ * is recorded in the same
  * statement as the capture (so a crash cannot capture without it), in `sandbox.notifications`, and
  * handed to Payrail by `deliverNotifications` until Payrail acknowledges it, as a processor's webhook
  * is retried until answered.
@@ -20,7 +21,8 @@ export function disputeNotificationId(attempt_id: string): string {
 export function notifyDisputeOnCapture(now_ms: number): SqlFragment {
   return sql`notified AS (
     INSERT INTO sandbox.notifications (id, attempt_id, merchant_id, type, data, created_at_ms)
-    SELECT 'sbxn_dispute_' || attempt_id, attempt_id, merchant_id, 'dispute.opened',
+    SELECT CASE WHEN dispute->>'fraud_warning' IS NULL THEN 'sbxn_dispute_' ELSE 'sbxn_efw_' END || attempt_id, attempt_id, merchant_id,
+      CASE WHEN dispute->>'fraud_warning' IS NULL THEN 'dispute.opened' ELSE 'fraud_warning.issued' END,
       dispute || jsonb_build_object('amount', amount_captured, 'currency', currency), ${now_ms}::bigint
     FROM attempt WHERE dispute IS NOT NULL AND amount_captured > 0
     ON CONFLICT (id) DO NOTHING)`;
@@ -30,9 +32,16 @@ interface NotificationRow {
   id: string;
   attempt_id: string;
   merchant_id: string;
-  type: 'dispute.opened';
-  data: ProcessorNotification['dispute'];
+  type: ProcessorNotification['type'];
+  data: { amount: number; currency: string; reason?: string; inquiry?: boolean; fraud_warning?: string };
   created_at_ms: string | number;
+}
+
+function notificationOf(row: NotificationRow, processor: string): ProcessorNotification {
+  const base = { id: row.id, processor, attempt_id: row.attempt_id, merchant_id: row.merchant_id, created_ms: Number(row.created_at_ms) };
+  const { amount, currency, reason, inquiry, fraud_warning } = row.data;
+  if (row.type === 'fraud_warning.issued') return { ...base, type: row.type, fraud_warning: { fraud_type: fraud_warning ?? 'misc' } };
+  return { ...base, type: row.type, dispute: { amount, currency, reason: reason ?? 'general', inquiry: inquiry === true } };
 }
 
 /**
@@ -48,15 +57,7 @@ export async function deliverSandboxNotifications(pool: Pool, processor: string,
   let acknowledged = 0;
   let failure: Error | undefined;
   for (const row of pending.rows) {
-    const notification: ProcessorNotification = {
-      id: row.id,
-      processor,
-      type: row.type,
-      attempt_id: row.attempt_id,
-      merchant_id: row.merchant_id,
-      created_ms: Number(row.created_at_ms),
-      dispute: row.data,
-    };
+    const notification = notificationOf(row, processor);
     try {
       await handle(notification);
     } catch (error) {

@@ -48,3 +48,21 @@ export const listSchema = z.strictObject({
   charge: P.nonEmptyText(255).optional(),
   payment_intent: P.nonEmptyText(255).optional(),
 });
+
+/** An early fraud warning expands its charge and PaymentIntent. */
+export function canExpandWarningPath(segments: readonly string[]): boolean {
+  const [field, ...rest] = segments;
+  return rest.length === 0 && (field === 'charge' || field === 'payment_intent');
+}
+
+export const retrieveWarningSchema = z.strictObject({ expand: expandable(canExpandWarningPath).optional() });
+
+/** Stripe's list has no `created` filter for early fraud warnings. */
+export const listWarningsSchema = z.strictObject({
+  limit: P.listParams.limit,
+  starting_after: P.listParams.starting_after,
+  ending_before: P.listParams.ending_before,
+  expand: expandableList(canExpandWarningPath).optional(),
+  charge: P.nonEmptyText(255).optional(),
+  payment_intent: P.nonEmptyText(255).optional(),
+});

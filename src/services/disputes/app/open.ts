@@ -2,7 +2,7 @@ import { isUniqueViolation } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import { execute } from '../../../platform/write/pipeline.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
-import type { ProcessorNotification } from '../../connectors/index.js';
+import type { DisputeOpened, ProcessorNotification } from '../../connectors/index.js';
 import type { EventDraft } from '../../events/index.js';
 import { outboxInsert } from '../../events/index.js';
 import { chargeForDispute } from '../../payments/index.js';
@@ -10,9 +10,10 @@ import * as Dispute from '../domain/dispute.js';
 import { renderDispute } from '../adapters/render.js';
 import { disputeOpenedBy, insertDispute } from '../adapters/store.js';
 import type { DisputesDeps } from './deps.js';
+import { raiseFraudWarning } from './early-fraud-warnings.js';
 
 /**
- * Turns a processor's notification into a dispute, once: the notification's id is the dispute's
+ * Turns a processor's notification into a dispute (or an early fraud warning), once: the notification's id is the dispute's
  * `opened_by`, unique in the table, so a repeated or concurrent delivery finds the dispute (or loses
  * the insert race) and opens nothing. The dispute, the charge's `disputed` flag and the events
  * (`charge.dispute.created`, and `charge.dispute.funds_withdrawn` for a chargeback, which the ledger
@@ -20,15 +21,11 @@ import type { DisputesDeps } from './deps.js';
  */
 export function notificationHandler(deps: DisputesDeps, logger: Logger): (notification: ProcessorNotification) => Promise<void> {
   return async (notification) => {
-    if (notification.type !== 'dispute.opened') return;
     const request_id = `processor-notification-${notification.id}`.slice(0, 255);
+    const run = (ctx: OperationContext): Promise<Outcome> =>
+      notification.type === 'dispute.opened' ? openDispute(deps, ctx, notification) : raiseFraudWarning(ctx, notification);
     try {
-      await execute(
-        deps.write,
-        { merchant_id: notification.merchant_id, request_id },
-        { reserves: [], run: (ctx) => openDispute(deps, ctx, notification) },
-        {},
-      );
+      await execute(deps.write, { merchant_id: notification.merchant_id, request_id }, { reserves: [], run }, {});
     } catch (error) {
       // Another delivery of this notification opened it first: the notification is handled.
       if (isUniqueViolation(error)) return;
@@ -39,7 +36,7 @@ export function notificationHandler(deps: DisputesDeps, logger: Logger): (notifi
   };
 }
 
-async function openDispute(deps: DisputesDeps, ctx: OperationContext, notification: ProcessorNotification): Promise<Outcome> {
+async function openDispute(deps: DisputesDeps, ctx: OperationContext, notification: DisputeOpened): Promise<Outcome> {
   const opened_by = `${notification.processor}:${notification.id}`;
   const existing = await disputeOpenedBy(ctx.reader, ctx.merchant_id, opened_by);
   if (existing) return { ok: renderDispute(existing, ctx.now_s) };

@@ -44,4 +44,23 @@ export const disputeMigrations: Migration[] = [
     id: 'disputes/003_ledger_transfer_kinds',
     sql: `INSERT INTO ledger.transfer_kinds (kind) VALUES ('dispute'), ('dispute_reversal');`,
   },
+  {
+    // Early fraud warnings, one per processor notification (unique opened_by), read by charge or intent.
+    id: 'disputes/004_early_fraud_warnings',
+    sql: `
+      CREATE TABLE disputes.early_fraud_warnings (
+        merchant_id text NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        charge_id text NOT NULL,
+        payment_intent_id text,
+        created bigint NOT NULL,
+        opened_by text NOT NULL,
+        state json NOT NULL,
+        PRIMARY KEY (merchant_id, id)
+      );
+      CREATE UNIQUE INDEX early_fraud_warnings_by_notification ON disputes.early_fraud_warnings (opened_by);
+      CREATE INDEX early_fraud_warnings_by_charge ON disputes.early_fraud_warnings (merchant_id, charge_id, id);
+      CREATE INDEX early_fraud_warnings_by_payment_intent ON disputes.early_fraud_warnings (merchant_id, payment_intent_id, id) WHERE payment_intent_id IS NOT NULL;
+      ${merchantScoped('disputes.early_fraud_warnings')}`,
+  },
 ];

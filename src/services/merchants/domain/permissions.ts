@@ -19,6 +19,7 @@ export const RESOURCES = [
   'payment_intents',
   'payment_methods',
   'payouts',
+  'radar_early_fraud_warnings',
   'radar_value_list_items',
   'radar_value_lists',
   'refunds',

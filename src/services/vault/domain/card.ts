@@ -208,4 +208,5 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_createDispute', testCard('4000000000000259')],
   ['pm_card_createDisputeProductNotReceived', testCard('4000000000002685')],
   ['pm_card_createDisputeInquiry', testCard('4000000000001976')],
+  ['pm_card_createIssuerFraudRecord', testCard('4000000000005423')],
 ]);
