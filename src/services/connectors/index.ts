@@ -8,6 +8,7 @@ export type {
   Connector,
   DeclineCode,
   DisputeOpened,
+  FraudWarningIssued,
   NotificationHandler,
   ProcessorNotification,
   RefundResult,

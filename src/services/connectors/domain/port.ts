@@ -78,7 +78,13 @@ export interface DisputeOpened extends NotificationBase {
   dispute: { amount: number; currency: string; reason: string; inquiry: boolean };
 }
 
-export type ProcessorNotification = DisputeOpened;
+/** The issuer reports fraud on a captured attempt ahead of any chargeback: an early fraud warning (Stripe's fraud types). */
+export interface FraudWarningIssued extends NotificationBase {
+  type: 'fraud_warning.issued';
+  fraud_warning: { fraud_type: string };
+}
+
+export type ProcessorNotification = DisputeOpened | FraudWarningIssued;
 
 /** Receives a notification; resolving acknowledges it. It must be idempotent: delivery is at least once. */
 export type NotificationHandler = (notification: ProcessorNotification) => Promise<void>;

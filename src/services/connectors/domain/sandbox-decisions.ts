@@ -141,21 +141,24 @@ function failed(message: string): { outcome: 'failed'; message: string } {
   return { outcome: 'failed', message };
 }
 
-/** A dispute the sandbox raises once an attempt's money is captured (Stripe's dispute test cards). */
-export interface SandboxDispute {
-  reason: string;
-  /** An inquiry asks before a chargeback: no money moves until it escalates. */
-  inquiry: boolean;
-}
+/**
+ * What the sandbox raises once an attempt's money is captured (Stripe's dispute test cards): a dispute
+ * (an inquiry asks before a chargeback: no money moves until it escalates), or only an issuer's early
+ * fraud warning.
+ */
+export type SandboxDispute = { reason: string; inquiry: boolean } | { fraud_warning: string };
 
 /**
  * Stripe's dispute test cards (https://docs.stripe.com/testing#disputes): the charge succeeds, then the
- * cardholder disputes it. Stripe names no reason for the inquiry card; `general` is its catch-all.
+ * cardholder disputes it (or the issuer warns of fraud). Stripe names no reason for the inquiry card;
+ * `general` is its catch-all; nor a fraud type for the warning card: `made_with_stolen_card`.
  */
 const DISPUTE_CARDS: ReadonlyMap<string, SandboxDispute> = new Map([
   ['4000000000000259', { reason: 'fraudulent', inquiry: false }],
   ['4000000000002685', { reason: 'product_not_received', inquiry: false }],
   ['4000000000001976', { reason: 'general', inquiry: true }],
+  // The issuer reports fraud ahead of any chargeback (Stripe's `radar.early_fraud_warning`).
+  ['4000000000005423', { fraud_warning: 'made_with_stolen_card' }],
 ] satisfies Array<[string, SandboxDispute]>);
 
 /** The dispute a card will draw once captured, if it is one of Stripe's dispute cards. Reads the number, keeps only the outcome. */

@@ -95,4 +95,10 @@ export const connectorMigrations: Migration[] = [
       CREATE INDEX notifications_unacknowledged ON sandbox.notifications (created_at_ms, id) WHERE acknowledged_at_ms IS NULL;
       ${merchantScopedTables(['sandbox.notifications'])}`,
   },
+  {
+    // Early fraud warnings (Stripe's card 4000000000005423) are notifications too.
+    id: 'connectors/005_sandbox_fraud_warnings',
+    sql: `ALTER TABLE sandbox.notifications DROP CONSTRAINT notifications_type_check,
+      ADD CONSTRAINT notifications_type_known CHECK (type IN ('dispute.opened', 'fraud_warning.issued'));`,
+  },
 ];
