@@ -61,6 +61,8 @@ describe('bank accounts as payout destinations', () => {
     expect(listed.data.map((a) => a.id)).toEqual([again.id, created.id]);
     const retrieved = await t.stripe.accounts.retrieveExternalAccount(account.id, created.id);
     expect(retrieved).toEqual(created);
+    const events = await t.stripe.events.list({ type: 'account.external_account.created' });
+    expect(events.data.map((e) => (e.data.object as { id: string }).id)).toEqual([again.id, created.id]);
   });
 
   it('moves the default with default_for_currency, refuses deleting the default, deletes others', async () => {
@@ -75,6 +77,8 @@ describe('bank accounts as payout destinations', () => {
     const others = (await t.stripe.accounts.listExternalAccounts(account.id)).data.filter((a) => a.id !== extra.id);
     const deleted = await t.stripe.accounts.deleteExternalAccount(account.id, others[0]!.id);
     expect(deleted).toMatchObject({ id: others[0]!.id, deleted: true });
+    const gone = await t.stripe.events.list({ type: 'account.external_account.deleted' });
+    expect(gone.data.map((e) => (e.data.object as { id: string }).id)).toEqual([others[0]!.id]);
     await t.stripe.accounts.updateExternalAccount(account.id, others[1]!.id, { default_for_currency: true });
   });
 

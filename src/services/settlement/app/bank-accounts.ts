@@ -4,6 +4,8 @@ import { run, sql } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { SecretSealer } from '../../vault/index.js';
+import { outboxInsert } from '../../events/index.js';
+import { auditedChange } from '../../audit/index.js';
 import type { BankAccount, BankAccountInput } from '../domain/bank-account.js';
 import { BANK_ACCOUNT_LIMITS, bankAccountProblem, renderBankAccount } from '../domain/bank-account.js';
 import { getBankAccount, insertBankAccount, listBankAccounts, updateBankAccount } from '../adapters/payout-store.js';
@@ -61,6 +63,11 @@ export async function createBankAccount(
     writes.push(updateBankAccount(current_default, { ...current_default, default_for_currency: false, version: current_default.version + 1 }));
   writes.push(insertBankAccount(account, sealed));
   const outcome: Outcome = { ok: renderBankAccount(account) };
+  writes.push(
+    bankAccountEvent(ctx, { type: 'account.external_account.created', object: renderBankAccount(account) as { id: string } }),
+    // Where money goes is security-relevant: a new destination is in the audit log (never its number).
+    auditedChange(ctx, { type: 'bank_account.created', object_id: account.id, data: { last4: account.last4, routing_number: account.routing_number } }),
+  );
   await ctx.commit(writes, outcome);
   return outcome;
 }
@@ -94,6 +101,7 @@ export async function updateBankAccountUseCase(ctx: OperationContext, id: string
   }
   writes.push(updateBankAccount(before, after));
   const outcome: Outcome = { ok: renderBankAccount(after) };
+  writes.push(bankAccountEvent(ctx, { type: 'account.external_account.updated', object: renderBankAccount(after) as { id: string } }));
   await ctx.commit(writes, outcome);
   return outcome;
 }
@@ -109,10 +117,18 @@ export async function deleteBankAccount(ctx: OperationContext, id: string): Prom
     });
   const outcome: Outcome = { ok: { id: before.id, object: 'bank_account', deleted: true } };
   await ctx.commit(
-    [sql`DELETE FROM settlement.bank_accounts WHERE merchant_id = ${before.merchant_id} AND id = ${before.id} AND version = ${before.version}`],
+    [
+      sql`DELETE FROM settlement.bank_accounts WHERE merchant_id = ${before.merchant_id} AND id = ${before.id} AND version = ${before.version}`,
+      bankAccountEvent(ctx, { type: 'account.external_account.deleted', object: renderBankAccount(before) as { id: string } }),
+      auditedChange(ctx, { type: 'bank_account.deleted', object_id: before.id, data: { last4: before.last4 } }),
+    ],
     outcome,
   );
   return outcome;
+}
+
+function bankAccountEvent(ctx: OperationContext, draft: { type: string; object: { id: string } }): SqlFragment {
+  return outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, [draft]);
 }
 
 export async function retrieveBankAccount(ctx: { reader: OperationContext['reader'] }, merchant_id: string, id: string): Promise<Record<string, unknown>> {
