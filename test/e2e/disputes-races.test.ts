@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/platform/logger.js';
 import type { ProcessorNotification } from '../../src/services/connectors/index.js';
-import { decideDueDisputes, disputeLedgerRecords, notificationHandler } from '../../src/services/disputes/index.js';
+import { decideDueDisputes, disputeLedgerRecords, fraudLabels, notificationHandler } from '../../src/services/disputes/index.js';
 import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import { LEDGER_CONSUMER_NAME } from '../../src/services/ledger/app/consumer.js';
 import { verifyLedger } from '../../src/services/ledger/app/verify.js';
@@ -164,6 +164,46 @@ describe('answering', () => {
     expect(await transfers(dispute.id, 'dispute_reversal')).toBe(1);
     expect(await events(dispute.id, 'charge.dispute.funds_reinstated')).toBe(1);
     expect(await events(dispute.id, 'charge.dispute.closed')).toBe(1);
+  });
+});
+
+describe('fraud labels and card data', () => {
+  it('fraudLabels yields the charges disputed as fraudulent since a time, oldest first, and not the ones the merchant won', async () => {
+    const since_s = Math.floor(Date.now() / 1000);
+    const fraud = await disputed(3100);
+    const won = await disputed(3200);
+    await t.stripe.disputes.update(won.id, { evidence: { uncategorized_text: 'winning_evidence' } });
+    await until(
+      () => t.stripe.disputes.retrieve(won.id),
+      (d) => d.status === 'won',
+      'the win',
+    );
+    const not_received = await t.stripe.paymentIntents.create({
+      amount: 3300,
+      currency: 'usd',
+      payment_method: 'pm_card_createDisputeProductNotReceived',
+      confirm: true,
+    });
+    await until(
+      () => t.stripe.disputes.list({ payment_intent: not_received.id }),
+      (l) => l.data.length > 0,
+      'the dispute',
+    );
+    const labels: { charge_id: string; merchant_id: string; disputed_at: number }[] = [];
+    for await (const label of fraudLabels(t.platform.database.pool, since_s)) labels.push(label);
+    expect(labels).toEqual([{ charge_id: fraud.charge, merchant_id, disputed_at: fraud.created }]);
+    const later: unknown[] = [];
+    for await (const label of fraudLabels(t.platform.database.pool, fraud.created + 3600)) later.push(label);
+    expect(later).toEqual([]);
+  });
+
+  it("the sandbox's notifications and the disputes keep no card number", async () => {
+    const stored = await t.owner.query<{ data: string }>(
+      `SELECT data::text AS data FROM sandbox.notifications UNION ALL SELECT dispute::text FROM sandbox.attempts WHERE dispute IS NOT NULL
+       UNION ALL SELECT state::text FROM disputes.disputes`,
+    );
+    expect(stored.rows.length).toBeGreaterThan(5);
+    for (const row of stored.rows) expect(row.data).not.toMatch(/4000000000000259|4000000000002685|4000000000001976|4000000000005423/);
   });
 });
 
