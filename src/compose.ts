@@ -119,6 +119,8 @@ const IDEMPOTENCY_PURGE_CRON = '*/10 * * * *';
 /** Starts every service in this process: database, migrations, default merchant, HTTP API. */
 export async function startPlatform(config: Config, options: StartOptions = {}): Promise<Platform> {
   const clock = options.clock ?? systemClock;
+  // Live mode runs on real time: a moved clock would settle, release and pay out early (docs/settlement.md).
+  if (config.mode === 'live' && clock !== systemClock) throw new Error('live mode runs on the system clock: an injected clock is for test mode only');
   const logger = options.logger ?? createLogger(config.log_level);
   // Before anything opens: live mode refuses the development-only webhook setting.
   const webhook_destinations = webhookDestinations(config);
