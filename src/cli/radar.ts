@@ -4,11 +4,11 @@ import { PayrailError } from '../kernel/errors.js';
 import { UlidGenerator } from '../kernel/ids.js';
 import type { Actor } from '../services/audit/index.js';
 import type { RadarRuleView, RuleChange } from '../services/risk/index.js';
-import { addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from '../services/risk/index.js';
+import { addRule, listMerchantRules, moveRule, removeRule, setRuleEnabled, updateRule } from '../services/risk/index.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 
-/** `payrail radar rules list|add|update|enable|disable|delete`: a merchant's Radar rules, from the operator's shell. */
+/** `payrail radar rules list|add|update|move|enable|disable|delete`: a merchant's Radar rules, from the operator's shell. */
 
 const OPERATOR: Actor = { type: 'cli' };
 const MERCHANT_ID = /^acct_\w{1,64}$/;
@@ -76,6 +76,17 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       run: (values, [rule_id = '', text = '']) => {
         const merchant_id = merchantOf(values);
         return withDatabase((database) => reporting(() => updateRule(store(database), merchant_id, rule_id, text, change())));
+      },
+    }),
+    command({
+      words: ['radar', 'rules', 'move'],
+      args: ['RULE_ID', 'POSITION'],
+      options: merchantOption,
+      summary: "put a rule at POSITION (1 = first) in the merchant's order, which decides between rules of one action",
+      run: (values, [rule_id = '', position = '']) => {
+        const merchant_id = merchantOf(values);
+        if (!/^[1-9]\d{0,3}$/.test(position)) throw new UsageError('POSITION is a whole number from 1');
+        return withDatabase((database) => reporting(() => moveRule(store(database), merchant_id, rule_id, Number(position), change())));
       },
     }),
     ...(['enable', 'disable'] as const).map((word) =>

@@ -43,7 +43,7 @@ async function auditRows(object_id: string) {
     'SELECT type, actor_type, data FROM audit.security_events WHERE object_id = $1 ORDER BY seq',
     [object_id],
   );
-  return rows.rows.map((row) => ({ type: row.type, actor: row.actor_type, ...(JSON.parse(row.data) as Record<string, unknown>) }));
+  return rows.rows.map((row) => ({ type: row.type, actor: row.actor_type, ...(JSON.parse(row.data) as { old?: unknown; new?: unknown }) }));
 }
 
 const highest = { risk_level: 'highest', risk_score: 90, amount_in_usd: 20, card_country: 'US', ip_country: 'US', email: 'a@shop.test' };
@@ -125,6 +125,32 @@ describe('the admin API', () => {
     expect((await verifyAuditLog(t.platform.database.pool)).findings).toEqual([]);
   });
 
+  it('moves a rule in the merchant order, which decides between two matching rules of one action', async () => {
+    const risky = { ...highest, risk_level: 'normal', risk_score: 95 };
+    const broad = await admin('POST', '', { rule: 'Block if :risk_score: > 50' });
+    const narrow = await admin('POST', '', { rule: 'Block if :risk_score: > 90' });
+    await eventually(risky, (action) => action === 'block');
+    expect((await rules.verdict(merchant_id, risky)).rule?.id).toBe(broad.body.id);
+
+    const listed = (await admin('GET', '')).body.data as { id: string }[];
+    const moved = await admin('POST', `/${narrow.body.id}/move`, { position: String(listed.findIndex((rule) => rule.id === broad.body.id) + 1) });
+    expect(moved.body).toMatchObject({ id: narrow.body.id, rule: 'Block if :risk_score: > 90' });
+    await vi.waitFor(async () => expect((await rules.verdict(merchant_id, risky)).rule?.id).toBe(narrow.body.id), { timeout: PROPAGATION_MS, interval: 20 });
+    const order = ((await admin('GET', '')).body.data as { id: string; position: number }[]).map((rule) => [rule.id, rule.position]);
+    expect(order.map(([id]) => id).indexOf(narrow.body.id)).toBe(order.map(([id]) => id).indexOf(broad.body.id) - 1);
+    expect(order.map(([, position]) => position)).toEqual(order.map((_, index) => index + 1));
+
+    const [audit] = (await auditRows(narrow.body.id)).slice(-1);
+    expect(audit).toMatchObject({ type: 'risk_rule.updated', actor: 'admin_api' });
+    expect((audit?.new as { position: number }).position).toBeLessThan((audit?.old as { position: number }).position);
+
+    expect((await admin('POST', `/${narrow.body.id}/move`, { position: '99' })).body).toMatchObject({
+      error: { code: 'parameter_invalid', param: 'position' },
+    });
+    await admin('DELETE', `/${broad.body.id}`);
+    await admin('DELETE', `/${narrow.body.id}`);
+  });
+
   it('refuses a malformed rule with where and what was expected, and stores nothing', async () => {
     const before = await t.owner.query('SELECT count(*)::int AS n FROM risk.rules');
     const bad = await admin('POST', '', { rule: 'Block if :risk_score: >> 75' });
@@ -203,9 +229,12 @@ describe('the CLI', () => {
     expect(listed.stdout).toContain(`${id}  enabled   Review if :card_country: != :ip_country:`);
     expect((await cli('radar', 'rules', 'disable', '--merchant', merchant_id, id)).stdout).toMatch(new RegExp(`^${id} +disabled`));
     expect((await cli('radar', 'rules', 'enable', '--merchant', merchant_id, id)).stdout).toMatch(new RegExp(`^${id} +enabled`));
+    expect((await cli('radar', 'rules', 'move', '--merchant', merchant_id, id, '1')).stdout).toMatch(new RegExp(`^${id} +enabled`));
+    expect((await cli('radar', 'rules', 'list', '--merchant', merchant_id)).stdout).toMatch(new RegExp(`^${id} `));
     expect((await cli('radar', 'rules', 'delete', '--merchant', merchant_id, id)).stdout).toBe(`${id}  deleted\n`);
     expect((await auditRows(id)).map((row) => [row.type, row.actor])).toEqual([
       ['risk_rule.created', 'cli'],
+      ['risk_rule.updated', 'cli'],
       ['risk_rule.updated', 'cli'],
       ['risk_rule.updated', 'cli'],
       ['risk_rule.deleted', 'cli'],

@@ -7,18 +7,20 @@ import { sameSecret } from '../../../kernel/secrets.js';
 import type { Pool } from '../../../platform/db.js';
 import * as P from '../../../platform/http/params.js';
 import type { RuleChange } from '../app/rules-admin.js';
-import { addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from '../app/rules-admin.js';
+import { MAX_RULES_PER_MERCHANT, addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from '../app/rules-admin.js';
+import { moveRule } from '../app/rules-order.js';
 import { RULE_TEXT_MAX_LENGTH } from '../domain/rule-syntax.js';
 
 /**
  * A merchant's Radar rules in the operators' API (`/admin/v1/merchants/:id/radar/rules…`): list, add,
- * change, enable, disable, delete. Like the rest of `/admin/v1`, it exists only with
+ * change, move, enable, disable, delete. Like the rest of `/admin/v1`, it exists only with
  * PAYRAIL_ADMIN_TOKEN set and answers only `Authorization: Bearer <that token>`.
  */
 
 const MERCHANT_ID = /^acct_\w{1,64}$/;
 const ruleSchema = z.strictObject({ rule: P.nonEmptyText(RULE_TEXT_MAX_LENGTH) });
 const emptySchema = z.strictObject({});
+const moveSchema = z.strictObject({ position: P.integer({ min: 1, max: MAX_RULES_PER_MERCHANT + 1 }) });
 
 export interface RadarAdminDeps {
   /** The system role's pool: an operator acts for any merchant. */
@@ -63,6 +65,10 @@ export function radarAdminRoutes(deps: RadarAdminDeps) {
     app.post(`${base}/:rule/enable`, async (request) => {
       P.parseParams(emptySchema, request.body ?? {});
       return setRuleEnabled(store, merchantParam(request), ruleParam(request), true, change(request));
+    });
+    app.post(`${base}/:rule/move`, async (request) => {
+      const { position } = P.parseParams(moveSchema, request.body ?? {});
+      return moveRule(store, merchantParam(request), ruleParam(request), position, change(request));
     });
     app.delete(`${base}/:rule`, async (request) => {
       P.parseParams(emptySchema, request.body ?? {});

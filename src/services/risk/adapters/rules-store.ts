@@ -35,6 +35,18 @@ function selectRules(merchant_id: string): SqlFragment {
     FROM risk.rules WHERE merchant_id = ${merchant_id} ORDER BY position, id`;
 }
 
+/** Every rule of the merchant, locked for the transaction's change, in their order; the default rule even before it has a row. */
+export async function lockRules(db: Db, merchant_id: string): Promise<StoredRule[]> {
+  const rows = (
+    await run<StoredRule>(
+      db,
+      sql`SELECT merchant_id, id, action, predicate, position, enabled, created, updated, version
+        FROM risk.rules WHERE merchant_id = ${merchant_id} ORDER BY position, id FOR UPDATE`,
+    )
+  ).rows;
+  return rows.some((rule) => rule.id === DEFAULT_RULE_ID) ? rows : [defaultRule(merchant_id), ...rows];
+}
+
 /** One rule, locked for the transaction's change; the default rule even before it has a row. */
 export async function lockRule(db: Db, merchant_id: string, id: string): Promise<StoredRule | undefined> {
   const result = await run<StoredRule>(
