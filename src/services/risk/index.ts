@@ -21,3 +21,4 @@ export type { RiskScorer, RiskScorerOptions } from './app/scorer.js';
 export { openRiskScorer } from './app/scorer.js';
 export { valueListRoutes } from './adapters/value-list-routes.js';
 export { radarAdminRoutes } from './adapters/admin-routes.js';
+export { moveRule } from './app/rules-order.js';
