@@ -39,6 +39,7 @@ const COMMANDS = [
   'radar rules list',
   'radar rules add',
   'radar rules update',
+  'radar rules move',
   'radar rules enable',
   'radar rules disable',
   'radar rules delete',
