@@ -12,6 +12,7 @@ import { Cleanup, formatNumber, printBlock } from './lib.mjs';
 import { baseline } from './scenarios/baseline.mjs';
 import { paymentsScenario } from './scenarios/payment-intents.mjs';
 import { confirmScenario } from './scenarios/confirm.mjs';
+import { riskRatioScenario } from './scenarios/risk-ratio.mjs';
 import { ledger } from './scenarios/ledger.mjs';
 import { events } from './scenarios/events.mjs';
 import { recoveryScenario } from './scenarios/recovery.mjs';
@@ -88,6 +89,8 @@ function plannedScenarios(config, builds) {
     ledger,
     events,
     riskScoring,
+    // This tree's risk engine priced against the same tree without it (group `risk`).
+    ...builds.filter((build) => !build.suffix).map((build) => riskRatioScenario(build)),
     ...(config.faults ? builds.map((build) => recoveryScenario(RECOVERY_LATENCY_MS, build)) : []),
   ];
   return all.filter((scenario) => config.groups.includes(scenario.group ?? scenario.name));
@@ -103,6 +106,13 @@ const TARGETS = [
     digits: 2,
   },
   { label: 'payrail latency p99 ms', value: (r) => r.payments_0ms?.latency_p99_ms, compare: '<', limit: 50, digits: 2 },
+  {
+    label: 'ratio risk on/risk off (payments/s)',
+    value: (r) => r.risk_ratio?.ratio,
+    compare: '>=',
+    limit: 0.95,
+    digits: 3,
+  },
   { label: 'risk score() p99 µs, embedded', value: (r) => r.risk?.embedded?.p99_us, compare: '<', limit: SCORING_P99_LIMIT_US, digits: 1 },
   { label: 'risk score() p99 µs, Redis', value: (r) => r.risk?.redis?.p99_us, compare: '<', limit: SCORING_P99_LIMIT_US, digits: 1 },
   { label: 'payrail RSS peak MB', value: (r) => r.payments_0ms?.memory.peak_mb, compare: '<', limit: 250, digits: 0 },

@@ -23,10 +23,11 @@ export function payrailDataDir(ctx) {
  * Starts one build's Payrail server (`build.root_dir`/dist/main.js, run from that tree) on
  * `database_url`, with the sandbox processor answering after `latency_ms`.
  */
-export async function startPayrail(ctx, { build, database_url, latency_ms, port, data_dir = payrailDataDir(ctx) }) {
+export async function startPayrail(ctx, { build, database_url, latency_ms, port, data_dir = payrailDataDir(ctx), risk_off = false }) {
   return startServer(ctx, {
-    name: `Payrail ${build.label}`,
-    script: join(build.root_dir, 'dist', 'main.js'),
+    name: `Payrail ${build.label}${risk_off ? ' (risk off)' : ''}`,
+    // Risk off: the bench's own entry, this tree's build with a risk engine that does nothing.
+    script: risk_off ? join(build.root_dir, 'bench', 'risk-off-server.mjs') : join(build.root_dir, 'dist', 'main.js'),
     cwd: build.root_dir,
     env: {
       PORT: String(port),

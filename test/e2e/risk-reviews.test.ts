@@ -152,6 +152,24 @@ describe('a payment a Review rule holds', () => {
   });
 });
 
+describe('a legacy Charges API charge a Review rule holds', () => {
+  it('shows no PaymentIntent on its review, and is captured on approval', async () => {
+    const charge = await merchant.stripe.charges.create({ amount: REVIEWED_AMOUNT, currency: 'usd', source: 'tok_visa' });
+    expect(charge).toMatchObject({ status: 'succeeded', captured: false, payment_intent: null });
+    expect(charge.outcome?.type).toBe('manual_review');
+    const review = await merchant.stripe.reviews.retrieve(charge.review as string);
+    expect(review.payment_intent).toBeUndefined();
+    expect(stripeSchemaProblems('review', review)).toEqual([]);
+    await merchant.stripe.reviews.approve(review.id);
+    expect(await merchant.stripe.charges.retrieve(charge.id)).toMatchObject({ captured: true, amount_captured: REVIEWED_AMOUNT });
+    const events = await merchant.stripe.events.list({ limit: 100 });
+    const intent_events = events.data.filter(
+      (event) => event.type.startsWith('payment_intent.') && (event.data.object as Stripe.PaymentIntent).latest_charge === charge.id,
+    );
+    expect(intent_events.map((event) => event.type)).toEqual([]);
+  });
+});
+
 describe('reviews, bad input and permissions', () => {
   it('an unknown review is resource_missing; an unknown parameter is refused', async () => {
     const missing = await rejection(merchant.stripe.reviews.retrieve('prv_doesnotexist'));

@@ -16,7 +16,8 @@ export function renderReview(review: Review): { id: string } & Record<string, un
     livemode: false,
     open: review.open,
     opened_reason: review.opened_reason,
-    payment_intent: review.payment_intent,
+    // A legacy Charges API charge's PaymentIntent is internal: Stripe's review then has none (the field is absent).
+    ...(review.charges_api ? {} : { payment_intent: review.payment_intent }),
     reason: reasonOf(review),
     session: null,
   };

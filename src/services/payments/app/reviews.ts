@@ -38,6 +38,7 @@ export function openReview(
     payment_intent: intent.id,
     ip_address: ctx.actor.client_ip,
     billing_zip: billing.address?.postal_code ?? null,
+    ...(intent.charges_api ? { charges_api: true as const } : {}),
     created: ctx.now_s,
   });
   return { review, write: insertReview(review), event: { type: 'review.opened', object: renderReview(review) } };
@@ -90,7 +91,8 @@ export async function approveReview(deps: PaymentsDeps, ctx: OperationContext, i
       eventsWrite(ctx, [
         closed_event,
         { type: 'charge.captured', object: renderCharge(captured_charge), previous_attributes: { captured: false, amount_captured: 0 } },
-        { type: 'payment_intent.succeeded', object: renderIntent(succeeded) },
+        // A legacy Charges API charge's intent is internal: only its charge's events are Stripe's.
+        ...(intent.charges_api ? [] : [{ type: 'payment_intent.succeeded', object: renderIntent(succeeded) }]),
       ]),
     ],
     outcome,

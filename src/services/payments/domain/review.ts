@@ -19,6 +19,8 @@ export interface Review {
   /** The client's address when the payment was made, as Radar saw it. */
   ip_address: string | null;
   billing_zip: string | null;
+  /** Opened on a legacy Charges API charge: its PaymentIntent is internal, so the review shows none. */
+  charges_api?: true;
   created: number;
   version: number;
 }
