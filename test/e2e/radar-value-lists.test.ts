@@ -147,6 +147,13 @@ describe("Stripe's errors for bad input, and nothing stored", () => {
     const reader = await restrictedClient({ radar_value_lists: 'read' });
     expect((await reader.radar.valueLists.list()).object).toBe('list');
     expect(await rejection(reader.radar.valueLists.create({ alias: 'nope', name: 'Nope' }))).toMatchObject({ statusCode: 403 });
+    const lists_only = await restrictedClient({ radar_value_lists: 'write' });
+    const list = await lists_only.radar.valueLists.create({ alias: 'perm_check', name: 'Permissions' });
+    const denied_item = await rejection(lists_only.radar.valueListItems.create({ value_list: list.id, value: 'x' }));
+    expect(denied_item).toMatchObject({ statusCode: 403 });
+    expect(denied_item.message).toContain('rak_radar_value_list_item_write');
+    const items = await restrictedClient({ radar_value_list_items: 'write' });
+    expect((await items.radar.valueListItems.create({ value_list: list.id, value: 'x' })).value).toBe('x');
   });
 
   it('an account holds at most 1,000 lists', async () => {
