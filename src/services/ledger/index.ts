@@ -23,4 +23,5 @@ export { disputeBalanceTransactions } from './adapters/dispute-render.js';
 export type { SourceEntry } from './app/source-entries.js';
 export { SOURCE_ENTRIES_MAX, entriesBySource, sourcesBetween } from './app/source-entries.js';
 export { chargeProblem, refundProblem } from './domain/reconcile.js';
+export { LEDGER_CONSUMER_NAME } from './app/consumer.js';
 export { ledgerMigrations } from './migrations/index.js';

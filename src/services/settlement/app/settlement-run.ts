@@ -1,6 +1,9 @@
 import { assert } from '../../../kernel/assert.js';
 import { run, sql } from '../../../platform/db.js';
 import type { Connector } from '../../connectors/index.js';
+import { consumerLag } from '../../events/index.js';
+import { LEDGER_CONSUMER_NAME } from '../../ledger/index.js';
+import type { Pool } from '../../../platform/db.js';
 import type { ImportSummary, SettlementDeps } from './import-report.js';
 import { importSettlementReport } from './import-report.js';
 
@@ -10,6 +13,8 @@ import { importSettlementReport } from './import-report.js';
  * `settlement.days` records each day settled, so the run catches up on days it missed (a stopped
  * server, a test that moves its clock by a month) and never settles a day twice; a day whose import
  * failed is not recorded and is tried again on the next run. The first run starts with yesterday.
+ * A day waits until the ledger has posted every event created before its end: a capture still in
+ * the outbox at midnight would otherwise meet its Settled line unmatched.
  * In live mode the clock is the system clock, so a day is settled only once it has really ended.
  */
 export const SETTLEMENT_JOB = 'settlement-daily';
@@ -55,9 +60,15 @@ export async function settleDueDays(deps: SettlementRunDeps): Promise<DaySettled
   let day_ms = latest_date === null ? today_ms - DAY_MS : Date.parse(`${latest_date}T00:00:00Z`) + DAY_MS;
   const settled: DaySettled[] = [];
   for (; day_ms < today_ms && settled.length < SETTLEMENT_DAYS_PER_RUN_MAX; day_ms += DAY_MS) {
+    if (!(await ledgerHolds(deps.pool, (day_ms + DAY_MS) / 1000))) break;
     settled.push(await settleDay(deps, batchDate(day_ms)));
   }
   return settled;
+}
+
+/** Whether the ledger has posted every event created before `end_s` (its oldest unposted one is later, or there is none). */
+export async function ledgerHolds(pool: Pool, end_s: number): Promise<boolean> {
+  return (await consumerLag(pool, LEDGER_CONSUMER_NAME, end_s)).seconds_behind === 0;
 }
 
 export function batchDate(ms: number): string {
