@@ -45,8 +45,11 @@ function deps(reports: SettlementReports): ReconcileDeps & { reports: Settlement
 
 /** Every day of the month, and the days after it that late lines and missing objects are reported in. */
 async function reconcileMonth(first_day: string, reports: SettlementReports): Promise<RunSummary[]> {
-  const runs: RunSummary[] = [];
-  for (let day = 0; day < DAYS + 2; day++) runs.push(await reconcileDay(deps(reports), addDays(first_day, day)));
+  // The first day twice at once, as two processes racing on one job: one waits for the other.
+  const [first, raced] = await Promise.all([reconcileDay(deps(reports), first_day), reconcileDay(deps(reports), first_day)]);
+  expect([first?.new_exceptions, raced?.new_exceptions].filter((n) => n !== 0).length).toBeLessThanOrEqual(1);
+  const runs: RunSummary[] = [first];
+  for (let day = 1; day < DAYS + 2; day++) runs.push(await reconcileDay(deps(reports), addDays(first_day, day)));
   return runs;
 }
 
@@ -99,9 +102,11 @@ describe('reconciliation over a simulated month', () => {
   }, 60_000);
 
   it('reports every injected discrepancy exactly once, with its class and status, and nothing else', async () => {
-    const injected: Injection[] = [];
-    const reports = withDiscrepancies(new SandboxProcessor({ pool: owner }), PLAN, (_day, list) => injected.push(...list));
+    // What each day's report carries (a day read twice, by the racing runs, carries the same).
+    const by_day = new Map<string, readonly Injection[]>();
+    const reports = withDiscrepancies(new SandboxProcessor({ pool: owner }), PLAN, (day, list) => by_day.set(day, list));
     const runs = await reconcileMonth('2026-11-01', reports);
+    const injected = [...by_day.values()].flat();
     // Each run's totals count what it found: exceptions of this month and the matched lines.
     const matched = runs.reduce((sum, run) => sum + run.matched, 0);
     expect(matched).toBeLessThan(november.charges - november.declined + november.refunds - november.failed_refunds);

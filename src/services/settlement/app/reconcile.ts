@@ -78,19 +78,26 @@ export async function reconcileReport(deps: ReconcileDeps, report: ReportToRecon
     async (tx) => {
       await openRun(tx, { id: run_id, report_id: report.report_id, report_date: report.report_date, started_at });
       const tally = new Tally();
-      let batch: ReportLine[] = [];
-      const flush = async () => {
-        const result = await reconcileBatch(tx, batch, ctx);
-        tally.lines += batch.length;
+      const reconcile = async (lines: ReportLine[]) => {
+        const result = await reconcileBatch(tx, lines, ctx);
+        tally.lines += lines.length;
         tally.matched += result.matched;
         await tally.save(tx, deps, result.exceptions);
-        batch = [];
       };
+      // The next batch is read while the database works on this one; batches still run in order.
+      let batch: ReportLine[] = [];
+      let in_flight: Promise<void> = Promise.resolve();
       for await (const line of report.lines) {
         batch.push(line);
-        if (batch.length >= RECONCILE_LIMITS.batch_lines) await flush();
+        if (batch.length < RECONCILE_LIMITS.batch_lines) continue;
+        await in_flight;
+        in_flight = reconcile(batch);
+        // Observed by the next await; a report refused meanwhile rolls back what it did.
+        in_flight.catch(() => {});
+        batch = [];
       }
-      await flush();
+      await in_flight;
+      await reconcile(batch);
       await findMissingAtProcessor(tx, ctx, (rows) => tally.save(tx, deps, rows));
       await closeRun(tx, run_id, tally, Math.floor(deps.clock.now_ms() / 1000));
       return { run_id, report_id: report.report_id, report_date: report.report_date, ...tally.totals() };
