@@ -128,7 +128,10 @@ async function openRisk(
     scorer,
     rules,
     livemode: config.mode === 'live',
-    on_failure: (part, error) => logger.error({ err: error, part }, 'risk evaluation failed; the payment goes to review'),
+    on_failure: (part, error) =>
+      part === 'record'
+        ? logger.warn({ err: error }, 'risk: recording an attempt in the velocity windows failed')
+        : logger.error({ err: error, part }, 'risk evaluation failed; the payment goes to review'),
     close: async () => {
       await rules.close();
       await scorer.close();
