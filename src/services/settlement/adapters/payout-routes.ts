@@ -168,8 +168,9 @@ export function payoutRoutes(deps: PayoutRouteDeps) {
         throw new PayrailError('parameter_unknown', {
           message: 'A merchant has few bank accounts: they are listed whole, without cursors or created filters.',
         });
-      const data = (await listBankAccounts(reader, m)).slice(0, q.limit ?? 10);
-      return listOf(`/v1/accounts/${m}/external_accounts`, { data: data.map(renderBankAccount), has_more: false });
+      const all = await listBankAccounts(reader, m);
+      const limit = q.limit ?? 10;
+      return listOf(`/v1/accounts/${m}/external_accounts`, { data: all.slice(0, limit).map(renderBankAccount), has_more: all.length > limit });
     });
     get(`${external}/:bank_account`, expandOnly, (m, _q, r) => {
       checkOwnAccount(m, pathId(r));
