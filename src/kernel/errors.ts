@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   token_already_used: { type: 'invalid_request_error', status: 400, message: 'You cannot use a token more than once.' },
   payment_intent_action_required: { type: 'invalid_request_error', status: 400, message: 'The PaymentIntent requires authentication.' },
   charge_already_refunded: { type: 'invalid_request_error', status: 400, message: 'The charge has already been refunded.' },
+  charge_disputed: { type: 'invalid_request_error', status: 400, message: 'The charge has been charged back; it cannot be refunded.' },
   charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
   balance_insufficient: { type: 'invalid_request_error', status: 400, message: 'The available balance is too low for this payout.' },
   lock_timeout: { type: 'invalid_request_error', status: 409, message: 'This object is being changed by another request; retry shortly.' },

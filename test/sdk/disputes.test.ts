@@ -114,6 +114,13 @@ describe('dispute test cards', () => {
     // The capture is pending (2000 − 88 fee); the dispute took 3500 from available, which goes negative as on Stripe.
     expect(await balance(other.stripe)).toEqual({ available: -3500, pending: 1912 });
     expect(await other.stripe.balanceTransactions.retrieve(withdrawal.id)).toEqual(withdrawal);
+    // The customer has the money back already: a refund too would pay them twice (Stripe's charge_disputed).
+    await expect(other.stripe.refunds.create({ payment_intent: intent.id, amount: 100 })).rejects.toMatchObject({
+      statusCode: 400,
+      code: 'charge_disputed',
+      message: `Charge ${chargeIdOf(intent)} has been charged back; cannot issue a refund.`,
+    });
+    expect((await other.stripe.refunds.list({ payment_intent: intent.id })).data).toEqual([]);
     const with_source = await other.stripe.balanceTransactions.retrieve(withdrawal.id, { expand: ['source'] });
     expect(with_source.source).toMatchObject({ object: 'dispute', id: dispute.id, status: 'needs_response' });
     // The other merchant sees nothing of it.
@@ -134,6 +141,8 @@ describe('dispute test cards', () => {
     const after = await balance();
     expect(after.available).toBe(before.available);
     expect((await t.stripe.charges.retrieve(chargeIdOf(intent))).disputed).toBe(true);
+    // An inquiry took nothing: the merchant may still refund (and so avoid the chargeback).
+    expect((await t.stripe.refunds.create({ payment_intent: intent.id })).status).toBe('succeeded');
   });
 
   it('4000000000005423 (pm_card_createIssuerFraudRecord) draws an early fraud warning and no dispute: nothing moves', async () => {
@@ -200,7 +209,7 @@ describe('dispute test cards', () => {
 
 describe('evidence and outcomes', () => {
   it('winning_evidence in uncategorized_text wins shortly after: amount and fee come back', async () => {
-    const { dispute } = await disputedPayment('pm_card_createDispute', 4000);
+    const { intent, dispute } = await disputedPayment('pm_card_createDispute', 4000);
     const before = await balance();
     const submitted = await t.stripe.disputes.update(dispute.id, {
       evidence: { uncategorized_text: 'winning_evidence', customer_name: 'Jenny Rosen' },
@@ -221,6 +230,8 @@ describe('evidence and outcomes', () => {
     expect(won.balance_transactions).toHaveLength(2);
     expect(won.balance_transactions[1]).toMatchObject({ type: 'adjustment', reporting_category: 'dispute_reversal', amount: 4000, fee: -FEE, net: 5500 });
     expect(await balance()).toEqual({ available: before.available + 5500, pending: before.pending });
+    // The money is the merchant's again, so the charge may be refunded again.
+    expect((await t.stripe.refunds.create({ payment_intent: intent.id, amount: 100 })).status).toBe('succeeded');
     const reversal = await t.stripe.balanceTransactions.list({ source: dispute.id });
     expect(reversal.data.map((bt) => bt.reporting_category).sort()).toEqual(['dispute', 'dispute_reversal']);
     expect(await eventTypes(dispute.id)).toEqual([
@@ -278,7 +289,7 @@ describe('evidence and outcomes', () => {
       (d) => d.status === 'warning_closed',
       'the inquiry to close',
     );
-    const lost = (await disputedPayment('pm_card_createDisputeInquiry', 2400)).dispute;
+    const { intent: escalated_intent, dispute: lost } = await disputedPayment('pm_card_createDisputeInquiry', 2400);
     const before = await balance();
     await t.stripe.disputes.update(lost.id, { evidence: { uncategorized_text: 'losing_evidence' } });
     const chargeback = await until(
@@ -288,6 +299,7 @@ describe('evidence and outcomes', () => {
     );
     expect(chargeback).toMatchObject({ is_charge_refundable: false, balance_transactions: [{ amount: -2400, fee: FEE, net: -3900 }] });
     expect((await balance()).available).toBe(before.available - 3900);
+    await expect(t.stripe.refunds.create({ payment_intent: escalated_intent.id })).rejects.toMatchObject({ code: 'charge_disputed' });
   });
 
   it('list filters by charge, payment_intent and created, newest first', async () => {

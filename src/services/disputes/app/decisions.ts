@@ -1,8 +1,10 @@
+import type { SqlFragment } from '../../../platform/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import { execute } from '../../../platform/write/pipeline.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/index.js';
 import { outboxInsert } from '../../events/index.js';
+import { chargeForDispute } from '../../payments/index.js';
 import * as Dispute from '../domain/dispute.js';
 import { renderDispute } from '../adapters/render.js';
 import { dueForDecision, getDispute, updateDispute } from '../adapters/store.js';
@@ -46,6 +48,23 @@ async function decideDispute(ctx: OperationContext, id: string): Promise<Outcome
   if (after.funds_reinstated_at !== null) events.push({ type: 'charge.dispute.funds_reinstated', object: rendered });
   if (before.funds_withdrawn_at === null && after.funds_withdrawn_at !== null) events.push({ type: 'charge.dispute.funds_withdrawn', object: rendered });
   const outcome: Outcome = { ok: rendered };
-  await ctx.commit([updateDispute(after, before.version, null), outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events)], outcome);
+  await ctx.commit(
+    [
+      updateDispute(after, before.version, null),
+      ...(await chargeWrites(ctx, before, after)),
+      outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events),
+    ],
+    outcome,
+  );
   return outcome;
+}
+
+/** A won chargeback gives the charge its money back (refundable again); an escalated inquiry takes it (not refundable). */
+async function chargeWrites(ctx: OperationContext, before: Dispute.Dispute, after: Dispute.Dispute): Promise<SqlFragment[]> {
+  const won = after.status === 'won';
+  const escalated = before.funds_withdrawn_at === null && after.funds_withdrawn_at !== null;
+  if (!won && !escalated) return [];
+  const found = await chargeForDispute(ctx.reader, ctx.merchant_id, after.charge);
+  if (!found) throw new Error(`dispute ${after.id} names charge ${after.charge}, which payments does not have`);
+  return [found.mark_disputed(!won)];
 }

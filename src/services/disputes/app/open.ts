@@ -62,7 +62,10 @@ async function openDispute(deps: DisputesDeps, ctx: OperationContext, notificati
   const events: EventDraft[] = [{ type: 'charge.dispute.created', object: rendered }];
   if (dispute.funds_withdrawn_at !== null) events.push({ type: 'charge.dispute.funds_withdrawn', object: rendered });
   const outcome: Outcome = { ok: rendered };
-  await ctx.commit([insertDispute(dispute), mark_disputed, outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events)], outcome);
+  await ctx.commit(
+    [insertDispute(dispute), mark_disputed(!notification.dispute.inquiry), outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events)],
+    outcome,
+  );
   return outcome;
 }
 

@@ -74,6 +74,12 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
   const charge_id = params.charge ?? (await getIntent(ctx.reader, ctx.merchant_id, params.payment_intent ?? '', 'payment_intent')).latest_charge;
   if (!charge_id) throw new PayrailError('charge_not_captured', { param: 'payment_intent', message: 'This PaymentIntent has no charge to refund.' });
   const before = await getCharge(ctx.reader, ctx.merchant_id, charge_id, params.charge ? 'charge' : 'payment_intent');
+  if (before.charged_back === true) {
+    throw new PayrailError('charge_disputed', {
+      param: params.charge ? 'charge' : 'payment_intent',
+      message: `Charge ${before.id} has been charged back; cannot issue a refund.`,
+    });
+  }
   const amount = planRefund(before, params.amount);
   const pending: Refund = {
     id: ctx.ids.next('refund'),

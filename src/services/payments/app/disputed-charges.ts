@@ -3,7 +3,8 @@ import { findCharge, updateCharge } from '../adapters/store.js';
 
 /**
  * Payments' port for the disputes service: what a dispute needs of a charge, and the write that
- * marks the charge `disputed`. Payments knows nothing of disputes beyond that flag; the disputes
+ * marks the charge `disputed` (and `charged_back` while a chargeback holds its money, which refunds
+ * refuse). Payments knows nothing of disputes beyond those flags; the disputes
  * service commits the write with its own, in one statement, so the charge is disputed exactly when
  * its dispute exists. The write is version-guarded: a refund racing it makes one of them retry.
  */
@@ -17,13 +18,15 @@ export interface DisputedCharge {
   currency: string;
   card_brand: string;
   disputed: boolean;
+  /** A chargeback took the money back: refunding it too would pay the customer twice. */
+  charged_back: boolean;
 }
 
 export async function chargeForDispute(
   reader: Db,
   merchant_id: string,
   charge_id: string,
-): Promise<{ charge: DisputedCharge; mark_disputed: SqlFragment } | undefined> {
+): Promise<{ charge: DisputedCharge; mark_disputed: (charged_back: boolean) => SqlFragment } | undefined> {
   const charge = await findCharge(reader, merchant_id, charge_id);
   if (!charge) return undefined;
   return {
@@ -36,7 +39,8 @@ export async function chargeForDispute(
       currency: charge.currency,
       card_brand: charge.card.brand,
       disputed: charge.disputed === true,
+      charged_back: charge.charged_back === true,
     },
-    mark_disputed: updateCharge({ ...charge, disputed: true, version: charge.version + 1 }, charge.version),
+    mark_disputed: (charged_back) => updateCharge({ ...charge, disputed: true, charged_back, version: charge.version + 1 }, charge.version),
   };
 }

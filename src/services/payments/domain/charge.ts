@@ -50,6 +50,8 @@ export interface Charge {
   fraud_details?: { user_report?: 'fraudulent' | 'safe' };
   /** Set by the disputes service (through app/disputed-charges.ts) when the charge is disputed. */
   disputed?: boolean;
+  /** A chargeback holds the charge's money (the disputes service sets it): a refund would pay the customer twice. */
+  charged_back?: boolean;
   /** The Radar review opened for it, if any (Stripe's `charge.review`). */
   review?: string | null;
   /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
