@@ -15,6 +15,7 @@ export { setMerchantTerms } from './app/terms.js';
 export type { TransferRequest } from './domain/transfer.js';
 export { transferId } from './domain/ids.js';
 export { COVERED_TRANSACTIONS_MAX, availableBalances, settlementDelayWrite, transactionsAvailableBetween, transferWrites } from './app/external-postings.js';
+export { releaseAllDue } from './app/release.js';
 export { kindsBySource, postTransfers } from './adapters/store.js';
 export type { DisputeMoney } from './domain/dispute-flows.js';
 export { disputeFee } from './domain/dispute-flows.js';
