@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/kernel/clock.js';
 import { openRiskScorer, type RiskScorer, type RiskSignals } from '../../src/services/risk/index.js';
 import { FEATURE_NAMES } from '../../src/services/risk/domain/features.js';
 import { loadModel, probabilityToScore, riskLevel } from '../../src/services/risk/domain/model.js';
+import { RISK_RAISING } from '../../src/services/risk/training/index.js';
 import { riskSignals } from '../support/risk-signals.js';
 
 /**
@@ -60,13 +61,24 @@ describe('the shipped model', () => {
     expect(score.score).toBeLessThan(20);
   });
 
-  it('scores a returning customer low and each fraud signal higher', async () => {
-    const baseline = await scoreOf({});
-    expect(await scoreOf({ cvc_check: 'fail' })).toBeGreaterThan(baseline);
-    expect(await scoreOf({ address_postal_code_check: 'fail' })).toBeGreaterThan(baseline);
-    expect(await scoreOf({ card_fingerprint: 'fpNeverSeen', ip_address: '81.2.69.160', email: 'new@example.net' })).toBeGreaterThan(baseline);
-    expect(await scoreOf({ amount: 60_000, amount_in_usd: 60_000 })).toBeGreaterThan(baseline);
-    expect(await scoreOf({ amount: 60_000, amount_in_usd: 60_000 }, NIGHT_MS)).toBeGreaterThan(await scoreOf({ amount: 60_000, amount_in_usd: 60_000 }));
+  it('scores a returning customer low, a stranger higher, and each fraud signal on a stranger higher still', async () => {
+    const returning = await scoreOf({});
+    const stranger = { card_fingerprint: 'fpNeverSeen', email: 'new@example.net' };
+    const base = await scoreOf(stranger);
+    expect(returning).toBeLessThan(20);
+    expect(base).toBeGreaterThan(returning);
+    expect(base).toBeLessThan(65);
+    for (const signal of [
+      { cvc_check: 'fail' },
+      { address_postal_code_check: 'fail' },
+      { address_line1_check: 'fail' },
+      { ip_address: '81.2.69.160' },
+      { amount: 60_000, amount_in_usd: 60_000 },
+    ] satisfies Array<Partial<RiskSignals>>) {
+      expect(await scoreOf({ ...stranger, ...signal }), JSON.stringify(signal)).toBeGreaterThan(base);
+    }
+    const large = { ...stranger, amount: 60_000, amount_in_usd: 60_000 };
+    expect(await scoreOf(large, NIGHT_MS)).toBeGreaterThan(await scoreOf(large));
   });
 
   it('scores a card spent from ever more addresses and emails within the hour higher each time, then highest', async () => {
@@ -102,6 +114,28 @@ describe('the shipped model', () => {
       riskSignals({ card_fingerprint: 'fpBurstNext', ip_address: '5.39.0.1', email: null, amount: 100, amount_in_usd: 100, cvc_check: 'unavailable' }),
     );
     expect(next.level).not.toBe('normal');
+  });
+});
+
+describe('risk-raising features', () => {
+  it('no velocity count, mismatch, failed check or first sighting has a negative weight', () => {
+    const weights = shipped.weights as number[];
+    const raising = FEATURE_NAMES.flatMap((name, i) => (RISK_RAISING.has(name) ? [[name, weights[i] ?? 0] as const] : []));
+    expect(raising.length).toBeGreaterThan(20);
+    expect(raising.filter(([, weight]) => weight < 0)).toEqual([]);
+  });
+
+  it('more cards tried from one address within minutes never lowers the score, and many reach highest', async () => {
+    const { scorer, clock } = await scorerWithHistory(AFTERNOON_MS);
+    const scores: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      const attempt = riskSignals({ card_fingerprint: `fpMany${i}`, ip_address: '5.39.0.1', email: null, amount: 2000, amount_in_usd: 2000 });
+      scores.push((await scorer.score(attempt)).score);
+      await scorer.record(attempt, 'authorized');
+      clock.advance(1000);
+    }
+    for (let i = 1; i < scores.length; i += 1) expect(scores[i]).toBeGreaterThanOrEqual(scores[i - 1] ?? 0);
+    expect(scores.at(-1)).toBeGreaterThanOrEqual(75);
   });
 });
 

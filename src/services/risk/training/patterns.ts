@@ -164,6 +164,32 @@ export function lookalike(ctx: PatternContext): LabelledAttempt[] {
   ];
 }
 
+/** Card enumeration: one card tried again and again from one address within minutes (CVC and expiry guessed); mostly declined. */
+export function cardEnumeration(ctx: PatternContext): LabelledAttempt[] {
+  const { random } = ctx;
+  const merchant = random.pick(ctx.merchants);
+  const card = makeCard(random, random.weighted(HOME_COUNTRIES));
+  const address = random.chance(0.5) ? fraudIp(ctx) : ctx.ips.sample(card.country, random);
+  const email = random.chance(0.6) ? null : throwawayEmail(random);
+  let at = ctx.start_ms;
+  return Array.from({ length: 6 + random.int(20) }, () => {
+    at += random.between(5, 60) * 1000;
+    return {
+      merchant,
+      created_ms: at,
+      amount: random.chance(0.5) ? merchant.median_amount * random.between(0.5, 1.5) : Math.round(random.between(100, 500) / merchant.usd_per_unit),
+      card,
+      ip_address: address,
+      email,
+      customer_id: null,
+      checks: { cvc_check: fraudCvc(random, 0.15), address_line1_check: null, address_postal_code_check: random.chance(0.5) ? 'fail' : null },
+      fraud: true,
+      pattern: 'card_enumeration',
+      declined: random.chance(0.9),
+    };
+  });
+}
+
 /** Stories per simulated day of 2,000 honest payments; scaled with the day's volume. */
 export const PATTERNS_PER_DAY: ReadonlyArray<readonly [(ctx: PatternContext) => LabelledAttempt[], number]> = [
   [cardTesting, 0.8],
@@ -171,4 +197,5 @@ export const PATTERNS_PER_DAY: ReadonlyArray<readonly [(ctx: PatternContext) => 
   [accountTakeover, 5],
   [nightHighAmount, 5],
   [lookalike, 4],
+  [cardEnumeration, 1.5],
 ];

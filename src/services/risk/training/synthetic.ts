@@ -53,7 +53,7 @@ export function generateTransactions(options: GeneratorOptions): SyntheticTransa
     const target = Math.round(pool_size * Math.min(1, 0.4 + (0.6 * (day + 1)) / options.days));
     while (customers.length < target) customers.push(makeCustomer(random, customers.length, merchants, ips));
     const day_start = options.start_ms + day * DAY_MS;
-    for (let i = 0; i < options.payments_per_day; i += 1) attempts.push(honestPayment(random, random.pick(customers), day_start, ips));
+    for (let i = 0; i < options.payments_per_day; i += 1) attempts.push(...withRetries(random, honestPayment(random, random.pick(customers), day_start, ips)));
     const ctx: PatternContext = { random, ips, merchants, customers, start_ms: day_start };
     for (const [pattern, per_day] of PATTERNS_PER_DAY) {
       const expected = (per_day * options.payments_per_day) / PATTERN_SCALE_VOLUME;
@@ -71,6 +71,33 @@ export function generateTransactions(options: GeneratorOptions): SyntheticTransa
       fraud: a.fraud,
       pattern: a.pattern,
     }));
+}
+
+/**
+ * An honest shopper whose card was declined tries again a minute or two later, once or twice, and
+ * sometimes several times in a row on a busy checkout (double clicks, a subscription renewal retried).
+ */
+function withRetries(random: Random, payment: LabelledAttempt): LabelledAttempt[] {
+  const attempts = [payment];
+  const retries = payment.declined
+    ? random.weighted([
+        [0, 4],
+        [1, 4],
+        [2, 2],
+        [4, 1],
+      ] as const)
+    : random.chance(0.01)
+      ? 1 + random.int(3)
+      : 0;
+  for (let i = 1; i <= retries; i += 1) {
+    const last = i === retries;
+    attempts.push({
+      ...payment,
+      created_ms: payment.created_ms + i * random.between(30, 180) * 1000,
+      declined: payment.declined && !(last && random.chance(0.6)),
+    });
+  }
+  return attempts;
 }
 
 function honestPayment(random: Random, customer: Customer, day_start: number, ips: IpSampler): LabelledAttempt {
