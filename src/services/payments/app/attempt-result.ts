@@ -56,18 +56,7 @@ export function settleAttempt(
   const rendered_charge = renderCharge(charge);
   const events: EventDraft[] =
     charge.status === 'succeeded'
-      ? [
-          { type: 'charge.succeeded', object: rendered_charge },
-          {
-            type:
-              next.status === 'succeeded'
-                ? 'payment_intent.succeeded'
-                : next.status === 'processing'
-                  ? 'payment_intent.processing'
-                  : 'payment_intent.amount_capturable_updated',
-            object: renderIntent(next),
-          },
-        ]
+      ? [{ type: 'charge.succeeded', object: rendered_charge }, authorizedIntentEvent(next)]
       : [
           { type: 'charge.failed', object: rendered_charge },
           { type: 'payment_intent.payment_failed', object: renderIntent(next) },
@@ -75,6 +64,14 @@ export function settleAttempt(
   // A legacy Charges API charge has no PaymentIntent to tell of: only its charge events are Stripe's.
   const shown = intent.charges_api ? events.filter((event) => event.type.startsWith('charge.')) : events;
   return { intent: next, charge, writes: [...writes, insertCharge(charge)], events: shown };
+}
+
+/** What an authorized attempt tells of its intent: captured, held for review (uncaptured, automatic capture), or capturable. */
+function authorizedIntentEvent(next: PaymentIntent): EventDraft {
+  const object = renderIntent(next);
+  if (next.status === 'succeeded') return { type: 'payment_intent.succeeded', object };
+  if (next.status === 'processing') return { type: 'payment_intent.processing', object };
+  return { type: 'payment_intent.amount_capturable_updated', object };
 }
 
 /**
