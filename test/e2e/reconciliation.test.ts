@@ -94,7 +94,13 @@ describe('reconciliation in the platform', () => {
     const clean = await new SandboxProcessor({ pool: t.platform.database.pool }).settlementReport('2026-11-02');
     const text = serializeSettlementReport(await readSettlementReport(clean ?? []));
     const cut = text.slice(0, text.lastIndexOf('\n', text.length - 2) - 7);
-    const reports = { name: 'cut', settlementReport: async () => [cut] };
+    const reports = {
+      name: 'cut',
+      settlementReport: async () =>
+        (async function* () {
+          yield cut;
+        })(),
+    };
     const deps = { pool: t.platform.database.pool, payments: ledgerRecords, terms: SANDBOX_TERMS, ids: new UlidGenerator(clock), clock, reports };
     const refused = await reconcileDay(deps, '2026-11-02').catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(SettlementReportError);
