@@ -218,7 +218,7 @@ describe('evidence and outcomes', () => {
     expect(submitted).toMatchObject({
       status: 'under_review',
       metadata: { case: '42' },
-      evidence_details: { has_evidence: true, submission_count: 1, due_by: null },
+      evidence_details: { has_evidence: true, submission_count: 1, past_due: false, due_by: dispute.evidence_details.due_by },
     });
     expect(submitted.evidence).toMatchObject({ uncategorized_text: 'winning_evidence', customer_name: 'Jenny Rosen', receipt: null });
     const won = await until(

@@ -41,7 +41,7 @@ function step(dispute: Dispute.Dispute, a: Action, now_s: number): Dispute.Dispu
   switch (a.kind) {
     case 'stage':
     case 'submit':
-      return Dispute.refusal(dispute, 'evidence') ? dispute : Dispute.updateEvidence(dispute, { uncategorized_text: a.text }, a.kind === 'submit');
+      return Dispute.refusal(dispute, 'evidence') ? dispute : Dispute.updateEvidence(dispute, { uncategorized_text: a.text }, a.kind === 'submit', now_s);
     case 'close':
       return Dispute.refusal(dispute, 'close') ? dispute : Dispute.close(dispute);
     case 'decide':
@@ -92,18 +92,27 @@ describe('dispute lifecycle', () => {
     );
   });
 
+  it("past_due says the latest submission came after due_by, as Stripe's does", () => {
+    const chargeback = opened(false, 2000);
+    expect(Dispute.updateEvidence(chargeback, {}, true, chargeback.due_by).past_due).toBe(false);
+    expect(Dispute.updateEvidence(chargeback, {}, true, chargeback.due_by + 1).past_due).toBe(true);
+  });
+
   it('submitted winning or losing evidence waits for the decision; staged evidence and other text do not', () => {
     const chargeback = opened(false, 2000);
-    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'winning_evidence' }, false)).toMatchObject({
+    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'winning_evidence' }, false, NOW)).toMatchObject({
       status: 'needs_response',
       pending_outcome: null,
     });
-    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'winning_evidence' }, true)).toMatchObject({
+    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'winning_evidence' }, true, NOW)).toMatchObject({
       status: 'under_review',
       pending_outcome: 'won',
     });
-    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'our receipt' }, true)).toMatchObject({ status: 'under_review', pending_outcome: null });
-    const escalated = Dispute.decide(Dispute.updateEvidence(opened(true, 2000), { uncategorized_text: 'losing_evidence' }, true), NOW + 10);
+    expect(Dispute.updateEvidence(chargeback, { uncategorized_text: 'our receipt' }, true, NOW)).toMatchObject({
+      status: 'under_review',
+      pending_outcome: null,
+    });
+    const escalated = Dispute.decide(Dispute.updateEvidence(opened(true, 2000), { uncategorized_text: 'losing_evidence' }, true, NOW), NOW + 10);
     expect(escalated).toMatchObject({
       status: 'needs_response',
       funds_withdrawn_at: NOW + 10,

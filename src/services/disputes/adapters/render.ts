@@ -7,7 +7,6 @@ export function renderDispute(dispute: Dispute, now_s: number): { id: string } &
   const evidence: Record<string, string | null> = {};
   for (const field of [...Object.keys(TEXT_EVIDENCE_FIELDS), ...FILE_EVIDENCE_FIELDS].sort())
     evidence[field] = dispute.evidence[field as keyof Dispute['evidence']] ?? null;
-  const awaiting_response = dispute.status === 'needs_response' || dispute.status === 'warning_needs_response';
   return {
     id: dispute.id,
     object: 'dispute',
@@ -29,9 +28,9 @@ export function renderDispute(dispute: Dispute, now_s: number): { id: string } &
     currency: dispute.currency,
     evidence,
     evidence_details: {
-      due_by: awaiting_response ? dispute.due_by : null,
+      due_by: dispute.due_by,
       has_evidence: Object.keys(dispute.evidence).length > 0,
-      past_due: awaiting_response && dispute.due_by < now_s,
+      past_due: dispute.past_due,
       submission_count: dispute.submission_count,
     },
     is_charge_refundable: dispute.is_charge_refundable,

@@ -48,7 +48,7 @@ export async function updateDisputeEvidence(deps: DisputesDeps, ctx: OperationCo
   if (touches_evidence) {
     const refused = Dispute.refusal(before, 'evidence');
     if (refused) throw new PayrailError('dispute_unexpected_state', { message: refused });
-    after = Dispute.updateEvidence(before, params.evidence ?? {}, params.submit ?? true);
+    after = Dispute.updateEvidence(before, params.evidence ?? {}, params.submit ?? true, ctx.now_s);
     if (Dispute.evidenceCharacters(after.evidence) > Dispute.EVIDENCE_TOTAL_CHARACTERS_MAX) {
       throw new PayrailError('parameter_invalid', {
         param: 'evidence',

@@ -68,6 +68,8 @@ export interface Dispute {
   evidence: Evidence;
   due_by: number;
   submission_count: number;
+  /** Whether the latest submission came after `due_by` (Stripe's `past_due`: its delivery is not guaranteed). */
+  past_due: boolean;
   is_charge_refundable: boolean;
   metadata: Record<string, string>;
   card_brand: string;
@@ -117,6 +119,7 @@ export function open(facts: OpenFacts, now_s: number): Dispute {
     evidence: {},
     due_by: now_s + RESPONSE_WINDOW_S,
     submission_count: 0,
+    past_due: false,
     // An inquiry took no money yet, so the charge can still be refunded; a chargeback already refunded it.
     is_charge_refundable: inquiry,
     metadata: {},
@@ -140,7 +143,7 @@ export function refusal(dispute: Dispute, action: 'evidence' | 'close'): string 
 }
 
 /** Stages evidence (changed fields replace, null clears) and, when `submit`, sends it for review. */
-export function updateEvidence(dispute: Dispute, changes: Partial<Record<TextEvidenceField, string | null>>, submit: boolean): Dispute {
+export function updateEvidence(dispute: Dispute, changes: Partial<Record<TextEvidenceField, string | null>>, submit: boolean, now_s: number): Dispute {
   assert(refusal(dispute, 'evidence') === null, `dispute ${dispute.id} cannot take evidence`);
   const evidence: Evidence = { ...dispute.evidence };
   for (const [field, value] of Object.entries(changes) as [TextEvidenceField, string | null][]) {
@@ -150,7 +153,15 @@ export function updateEvidence(dispute: Dispute, changes: Partial<Record<TextEvi
   if (!submit) return { ...dispute, evidence, version: dispute.version + 1 };
   const status: DisputeStatus = dispute.status === 'warning_needs_response' ? 'warning_under_review' : 'under_review';
   const pending_outcome = TEST_OUTCOMES[evidence.uncategorized_text ?? ''] ?? null;
-  return checkDispute({ ...dispute, evidence, status, submission_count: dispute.submission_count + 1, pending_outcome, version: dispute.version + 1 });
+  return checkDispute({
+    ...dispute,
+    evidence,
+    status,
+    submission_count: dispute.submission_count + 1,
+    past_due: now_s > dispute.due_by,
+    pending_outcome,
+    version: dispute.version + 1,
+  });
 }
 
 export function evidenceCharacters(evidence: Evidence): number {
