@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluateModel, generateTransactions, HELD_OUT_WORLD, TRAINING_WORLD } from '../../src/services/risk/training/index.js';
+import { atCut, evaluateModel, generateTransactions, HELD_OUT_WORLD, rocAuc, TRAINING_WORLD } from '../../src/services/risk/training/index.js';
 
 /**
  * The shipped model still separates fraud from honest payments on a world generated afresh here (a
@@ -29,6 +29,13 @@ describe('risk model evaluation', () => {
     expect(evaluation.elevated.precision).toBeGreaterThan(0.65);
     expect(evaluation.elevated.false_positive_rate).toBeLessThan(0.025);
   }, 120_000);
+
+  it('measures AUC as the chance fraud outranks honest (ties half), and precision and recall at a cut', () => {
+    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
+    expect(rocAuc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1])).toBe(0.5);
+    expect(rocAuc([0.9, 0.1], [0, 1])).toBe(0);
+    expect(atCut([10, 70, 80, 90], [0, 0, 1, 1], 65)).toEqual({ flagged: 3, precision: 2 / 3, recall: 1, false_positive_rate: 0.5 });
+  });
 
   it('generates the same world from the same seed, and another from another', () => {
     const small = { ...FRESH_WORLD, days: 1, payments_per_day: 200 };

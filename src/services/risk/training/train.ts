@@ -16,7 +16,7 @@ import { generateTransactions, type GeneratorOptions } from './synthetic.js';
 export const TRAINING_WORLD: GeneratorOptions = { seed: 1501, days: 24, merchants: 40, payments_per_day: 2000, start_ms: Date.UTC(2026, 8, 1) };
 export const HELD_OUT_WORLD: GeneratorOptions = { seed: 2902, days: 12, merchants: 30, payments_per_day: 1500, start_ms: Date.UTC(2026, 10, 1) };
 /** Days at the start of a world whose features are immature (empty windows), left out of fitting and scoring. */
-export const WARM_UP_DAYS = 3;
+const WARM_UP_DAYS = 3;
 const DAY_MS = 86_400_000;
 const L2 = 1;
 const VALIDATION_SHARE = 0.25;
@@ -60,7 +60,7 @@ export interface TrainOptions {
   extra?: FeatureRows | undefined;
 }
 
-export async function worldRows(world: GeneratorOptions): Promise<FeatureRows> {
+async function worldRows(world: GeneratorOptions): Promise<FeatureRows> {
   return replayFeatures(generateTransactions(world), world.start_ms + WARM_UP_DAYS * DAY_MS);
 }
 
