@@ -21,9 +21,9 @@ const DAY_MS = 86_400_000;
 const L2 = 1;
 const VALIDATION_SHARE = 0.25;
 /** Honest payments scored `highest` (blocked by Stripe's default rule) on validation: at most this share. */
-export const HIGHEST_HONEST_SHARE = 0.002;
+const HIGHEST_HONEST_SHARE = 0.002;
 /** Honest payments scored `elevated` or above (reviewed by the default rule): at most this share. */
-export const ELEVATED_HONEST_SHARE = 0.01;
+const ELEVATED_HONEST_SHARE = 0.01;
 const DEFAULT_PROBABILITIES = { elevated_probability: 0.5, highest_probability: 0.8 };
 /** Cut candidates from 0.001 to 0.999, log-spaced so small probabilities get fine steps (4 significant digits). */
 const CANDIDATE_PROBABILITIES = Array.from({ length: 300 }, (_, k) => Number((0.001 * 999 ** (k / 299)).toPrecision(4)));
