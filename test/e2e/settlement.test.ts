@@ -170,6 +170,37 @@ describe('a settlement run that dies midway', () => {
   });
 });
 
+describe('a chargeback', () => {
+  it("is settled against the charge: the dispute's claw-back and the processor's Chargeback line clear the receivable", { timeout: 60_000 }, async () => {
+    clock.advance(DAY_MS);
+    const day_ms = clock.now_ms();
+    const intent = await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
+    const charge = chargeIdOf(intent);
+    // The disputes service hears of it from the sandbox (a job every second) and takes the money back.
+    const deadline = Date.now() + 20_000;
+    while ((await t.owner.query("SELECT 1 FROM ledger.transfers WHERE kind = 'dispute' AND merchant_id = $1", [merchant_id])).rowCount === 0) {
+      if (Date.now() > deadline) throw new Error('the dispute was never posted');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await ledgerCaughtUp();
+    const lines = await readSettlementReport((await deps.connector.settlementReport?.(batchDate(day_ms))) ?? []);
+    expect(lines.filter((l) => l.psp_reference === charge).map((l) => [l.type, l.gross_credit, l.gross_debit, l.net_debit])).toEqual([
+      ['Settled', 3000, null, null],
+      ['Chargeback', null, 3000, 3000],
+    ]);
+    clock.advance(DAY_MS);
+    const settled = await settleDueDays(deps);
+    expect(settled.map((d) => d.batch_date)).toContain(batchDate(day_ms));
+    const kinds = await t.owner.query<{ kind: string }>('SELECT kind FROM ledger.transfers WHERE merchant_id = $1 AND source_id = $2 ORDER BY kind', [
+      merchant_id,
+      charge,
+    ]);
+    expect(kinds.rows.map((r) => r.kind)).toEqual(['capture', 'chargeback_settlement', 'settlement']);
+    expect((await balances()).processor_receivable).toBe(0);
+    await verifiedClean();
+  });
+});
+
 /** The pool, except that a statement containing `marker` fails as if the connection had died. */
 function dyingAt(pool: SettlementRunDeps['pool'], marker: string): SettlementRunDeps['pool'] {
   const forward = <T extends object>(target: T, override: (prop: string | symbol) => unknown): T =>

@@ -1,14 +1,15 @@
 import { stringify } from 'csv-stringify/sync';
 import { assert } from '../../../kernel/assert.js';
 import { currencyInfo } from '../../../kernel/money.js';
-import type { Pool } from '../../../platform/db.js';
+import type { Pool, SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { ProcessorFees } from '../domain/sandbox-settlement.js';
-import { batchDay, creationDate, sandboxCaptureFees, sandboxRefundFees, totalFees } from '../domain/sandbox-settlement.js';
+import { NO_FEES, batchDay, creationDate, sandboxCaptureFees, sandboxRefundFees, totalFees } from '../domain/sandbox-settlement.js';
 
 /**
  * The sandbox's settlement report for one day, read from its own records (captures by their capture
- * time, succeeded refunds by theirs), written as Adyen's Settlement details report CSV: the format a
+ * time, succeeded refunds by theirs, chargebacks by the time the sandbox raised the dispute; inquiries
+ * move no money and have no line), written as Adyen's Settlement details report CSV: the format a
  * real Adyen connector would pass through unchanged. The settlement service parses it
  * (src/services/settlement) and a test checks that this writer and that reader agree.
  */
@@ -42,7 +43,7 @@ const COLUMNS = [
 const PAGE_SIZE = 2_000;
 
 interface Movement {
-  kind: 'capture' | 'refund';
+  kind: 'capture' | 'refund' | 'chargeback';
   id: string;
   attempt_id: string;
   merchant_id: string;
@@ -58,7 +59,9 @@ export async function sandboxSettlementReport(pool: Pool, batch_date: string): P
   const any = await run<{ any: boolean }>(
     pool,
     sql`SELECT EXISTS (SELECT 1 FROM sandbox.attempts WHERE captured_at_ms >= ${day.start_ms} AND captured_at_ms < ${day.end_ms})
-      OR EXISTS (SELECT 1 FROM sandbox.refunds WHERE outcome = 'succeeded' AND created_at_ms >= ${day.start_ms} AND created_at_ms < ${day.end_ms}) AS any`,
+      OR EXISTS (SELECT 1 FROM sandbox.refunds WHERE outcome = 'succeeded' AND created_at_ms >= ${day.start_ms} AND created_at_ms < ${day.end_ms})
+      OR EXISTS (SELECT 1 FROM sandbox.notifications WHERE type = 'dispute.opened' AND coalesce((data->>'inquiry')::boolean, false) = false
+        AND created_at_ms >= ${day.start_ms} AND created_at_ms < ${day.end_ms}) AS any`,
   );
   if (any.rows[0]?.any !== true) return null;
   return reportChunks(pool, day.start_ms, day.end_ms, day.batch_number);
@@ -68,10 +71,10 @@ async function* reportChunks(pool: Pool, start_ms: number, end_ms: number, batch
   yield stringify([COLUMNS]);
   // Net per merchant account and currency, for the payout lines that close the batch.
   const nets = new Map<string, { merchant_id: string; currency: string; net: number; at_ms: number }>();
-  for (const kind of ['capture', 'refund'] as const) {
+  for (const kind of ['capture', 'refund', 'chargeback'] as const) {
     for await (const page of movements(pool, kind, start_ms, end_ms)) {
       const records = page.map((movement) => {
-        const fees = kind === 'capture' ? sandboxCaptureFees(movement.amount) : sandboxRefundFees();
+        const fees = kind === 'capture' ? sandboxCaptureFees(movement.amount) : kind === 'refund' ? sandboxRefundFees() : NO_FEES;
         const net = kind === 'capture' ? movement.amount - totalFees(fees) : -(movement.amount + totalFees(fees));
         const key = `${movement.merchant_id}\u0000${movement.currency}`;
         const total = nets.get(key) ?? { merchant_id: movement.merchant_id, currency: movement.currency, net: 0, at_ms: 0 };
@@ -87,7 +90,7 @@ async function* reportChunks(pool: Pool, start_ms: number, end_ms: number, batch
   yield stringify(payouts.map((payout) => payoutRecord(payout, batch_number)));
 }
 
-/** A capture (Settled) or a refund (Refunded), as Adyen writes them: gross and net in separate debit and credit columns. */
+/** A capture (Settled), a refund (Refunded) or a chargeback, as Adyen writes them: gross and net in separate debit and credit columns. */
 function movementRecord(movement: Movement, fees: ProcessorFees, net: number, batch_number: number): string[] {
   const money = (minor: number) => major(minor, movement.currency);
   const currency = movement.currency.toUpperCase();
@@ -100,7 +103,7 @@ function movementRecord(movement: Movement, fees: ProcessorFees, net: number, ba
     'card',
     creationDate(movement.at_ms),
     'UTC',
-    settled ? 'Settled' : 'Refunded',
+    settled ? 'Settled' : movement.kind === 'refund' ? 'Refunded' : 'Chargeback',
     movement.id,
     currency,
     settled ? '' : money(movement.amount),
@@ -146,25 +149,35 @@ function payoutRecord(payout: { merchant_id: string; currency: string; net: numb
 async function* movements(pool: Pool, kind: Movement['kind'], start_ms: number, end_ms: number): AsyncGenerator<Movement[]> {
   let after: [number, string] = [start_ms - 1, ''];
   for (;;) {
-    const page = await run<Movement>(
-      pool,
-      kind === 'capture'
-        ? sql`
-        SELECT 'capture' AS kind, attempt_id AS id, attempt_id, merchant_id, currency, amount_captured AS amount, captured_at_ms AS at_ms
-        FROM sandbox.attempts
-        WHERE captured_at_ms < ${end_ms} AND (captured_at_ms, attempt_id) > (${after[0]}, ${after[1]})
-        ORDER BY captured_at_ms, attempt_id LIMIT ${PAGE_SIZE}`
-        : sql`
-        SELECT 'refund' AS kind, r.refund_id AS id, r.attempt_id, a.merchant_id, a.currency, r.amount, r.created_at_ms AS at_ms
-        FROM sandbox.refunds r JOIN sandbox.attempts a ON a.attempt_id = r.attempt_id
-        WHERE r.outcome = 'succeeded' AND r.created_at_ms < ${end_ms} AND (r.created_at_ms, r.refund_id) > (${after[0]}, ${after[1]})
-        ORDER BY r.created_at_ms, r.refund_id LIMIT ${PAGE_SIZE}`,
-    );
+    const page = await run<Movement>(pool, movementQuery(kind, end_ms, after));
     if (page.rows.length > 0) yield page.rows;
     const last = page.rows[page.rows.length - 1];
     if (!last || page.rows.length < PAGE_SIZE) return;
     after = [last.at_ms, last.id];
   }
+}
+
+/** One page of a day's movements of one kind, in time order, after the keyset `after`. */
+function movementQuery(kind: Movement['kind'], end_ms: number, after: [number, string]): SqlFragment {
+  if (kind === 'capture')
+    return sql`
+      SELECT 'capture' AS kind, attempt_id AS id, attempt_id, merchant_id, currency, amount_captured AS amount, captured_at_ms AS at_ms
+      FROM sandbox.attempts
+      WHERE captured_at_ms < ${end_ms} AND (captured_at_ms, attempt_id) > (${after[0]}, ${after[1]})
+      ORDER BY captured_at_ms, attempt_id LIMIT ${PAGE_SIZE}`;
+  if (kind === 'refund')
+    return sql`
+      SELECT 'refund' AS kind, r.refund_id AS id, r.attempt_id, a.merchant_id, a.currency, r.amount, r.created_at_ms AS at_ms
+      FROM sandbox.refunds r JOIN sandbox.attempts a ON a.attempt_id = r.attempt_id
+      WHERE r.outcome = 'succeeded' AND r.created_at_ms < ${end_ms} AND (r.created_at_ms, r.refund_id) > (${after[0]}, ${after[1]})
+      ORDER BY r.created_at_ms, r.refund_id LIMIT ${PAGE_SIZE}`;
+  // A chargeback takes the disputed amount back at once; an inquiry moves no money.
+  return sql`
+    SELECT 'chargeback' AS kind, id, attempt_id, merchant_id, data->>'currency' AS currency, (data->>'amount')::bigint AS amount, created_at_ms AS at_ms
+    FROM sandbox.notifications
+    WHERE type = 'dispute.opened' AND coalesce((data->>'inquiry')::boolean, false) = false
+      AND created_at_ms < ${end_ms} AND (created_at_ms, id) > (${after[0]}, ${after[1]})
+    ORDER BY created_at_ms, id LIMIT ${PAGE_SIZE}`;
 }
 
 function major(minor: number, currency: string): string {

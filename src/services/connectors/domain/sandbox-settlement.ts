@@ -1,7 +1,7 @@
 /**
  * How the sandbox processor settles, as an acquirer does: each UTC day is one settlement batch; every
  * capture of the day is a `Settled` line, every refund paid that day a `Refunded` line, each with the
- * processor's fees; each merchant account's batch closes with a `MerchantPayout` line paying the net
+ * processor's fees, every chargeback raised that day a `Chargeback` line; each merchant account's batch closes with a `MerchantPayout` line paying the net
  * into Payrail's bank (docs/settlement.md). Pure: amounts in, lines out; adapters/sandbox-settlement.ts
  * reads the sandbox's records and writes the CSV.
  *
@@ -14,6 +14,8 @@
  * | Scheme Fees (card network) | 0.13 % | — |
  * | Markup (acquirer) | 0.20 % | — |
  * | Commission (acquirer, per transaction) | 12 | 12 |
+ *
+ * A chargeback carries no fee in the sandbox.
  *
  * On 20.00 USD: interchange 30 + scheme fees 3 + markup 4 + commission 12 = 49, so 19.51 is settled;
  * Payrail's default fee on it is 88 (2.9 % + 30), its margin 39.
@@ -41,6 +43,9 @@ export function sandboxCaptureFees(gross: number): ProcessorFees {
     commission: SANDBOX_FEE_SCHEDULE.commission_fixed,
   };
 }
+
+/** The sandbox charges no fee on a chargeback: the line takes back the disputed amount only. */
+export const NO_FEES: ProcessorFees = { interchange: 0, scheme_fees: 0, markup: 0, commission: 0 };
 
 export function sandboxRefundFees(): ProcessorFees {
   return { interchange: 0, scheme_fees: 0, markup: 0, commission: SANDBOX_FEE_SCHEDULE.refund_commission_fixed };

@@ -24,7 +24,7 @@ export interface RefundFacts {
   status: string;
 }
 
-const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release', 'settlement'];
+const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release', 'settlement', 'chargeback_settlement'];
 const REFUND_KINDS: readonly TransferKind[] = ['refund', 'refund_paid', 'refund_failure', 'refund_settlement'];
 
 /** A captured charge has one capture moving exactly its captured amount; nothing else has one. */

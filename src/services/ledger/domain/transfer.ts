@@ -35,6 +35,7 @@ export const TRANSFER_KINDS = [
   'settlement',
   'refund_settlement',
   'processor_fee',
+  'chargeback_settlement',
   // Disputes (disputes service): a chargeback's money withdrawn, and returned when it is won.
   'dispute',
   'dispute_reversal',

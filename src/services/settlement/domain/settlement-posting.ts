@@ -10,11 +10,14 @@ import type { SettlementLine } from './settlement-report.js';
  * |---|---|---|
  * | Settled (charge C: gross G, fees f, net N = G − f) | `settlement`, source C | processor_receivable −G, processor_fees +f, settlement_cash +N |
  * | Refunded (refund R: gross R, fees f) | `refund_settlement`, source R | processor_receivable +R, processor_fees +f, settlement_cash −(R + f) |
+ * | Chargeback (charge C: disputed A, fees f) | `chargeback_settlement`, source C | processor_receivable +A, processor_fees +f, settlement_cash −(A + f) |
  * | Fee, MiscCosts (fee f) | `processor_fee`, source the line | processor_fees +f, settlement_cash −f |
- * | MerchantPayout, chargebacks, corrections | none (`not_posted`) | — |
+ * | MerchantPayout, reversals, corrections | none (`not_posted`) | — |
  *
  * A Settled line posts only for a charge whose capture the ledger has, a Refunded line only for a
- * refund the ledger has paid (`refund_paid`); others are `unmatched`, left to reconciliation. A
+ * refund the ledger has paid (`refund_paid`), a Chargeback line only for a captured charge (the
+ * dispute's own transfer already took the amount out of the receivable, under the dispute's id); others
+ * are `unmatched`, left to reconciliation. A
  * charge or refund is settled once: a second line for it is `already_settled` and posts nothing.
  * The MerchantPayout line posts nothing: the lines before it already put their nets in
  * settlement_cash, whose sum is the payout (reconciliation checks the two agree).
@@ -60,25 +63,26 @@ export function stageLine(connector: string, line: SettlementLine): StagedLine &
   return { ...staged, outcome };
 }
 
-type SettlementKind = 'settlement' | 'refund_settlement' | 'processor_fee';
+type SettlementKind = 'settlement' | 'refund_settlement' | 'chargeback_settlement' | 'processor_fee';
 
 export function postingKind(line: Pick<StagedLine, 'type'>): SettlementKind | null {
   if (line.type === 'Settled') return 'settlement';
   if (line.type === 'Refunded') return 'refund_settlement';
+  if (line.type === 'Chargeback') return 'chargeback_settlement';
   if (line.type === 'Fee' || line.type === 'MiscCosts') return 'processor_fee';
   return null;
 }
 
 /** The Payrail object a line settles: the charge (Psp Reference), the refund (Modification Reference), or the line itself. */
 export function settledSource(line: StagedLine): string {
-  if (line.type === 'Settled') return line.psp_reference;
+  if (line.type === 'Settled' || line.type === 'Chargeback') return line.psp_reference;
   if (line.type === 'Refunded') return line.modification_reference;
   return `${line.connector}:${line.batch_number}:${line.line}`;
 }
 
 /** The ledger transfer a line must already have for it to post: the capture, or the refund paid. */
 export function requiredKind(line: Pick<StagedLine, 'type'>): 'capture' | 'refund_paid' | null {
-  if (line.type === 'Settled') return 'capture';
+  if (line.type === 'Settled' || line.type === 'Chargeback') return 'capture';
   if (line.type === 'Refunded') return 'refund_paid';
   return null;
 }

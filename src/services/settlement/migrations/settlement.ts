@@ -75,4 +75,9 @@ export const settlementReportMigrations: Migration[] = [
       );
       ${merchantScopedTables(['settlement.report_lines', 'settlement.test_clocks'])}`,
   },
+  {
+    // A Chargeback line of the processor's report: the disputed amount it took back from a settlement.
+    id: 'settlement/003_chargeback_settlement',
+    sql: `INSERT INTO ledger.transfer_kinds (kind) VALUES ('chargeback_settlement') ON CONFLICT DO NOTHING;`,
+  },
 ];
