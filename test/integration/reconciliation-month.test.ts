@@ -14,6 +14,7 @@ import type { ReconcileDeps, RunSummary } from '../../src/services/settlement/ap
 import type { SettlementReports } from '../../src/services/settlement/app/reconcile-day.js';
 import { reconcileDay } from '../../src/services/settlement/app/reconcile-day.js';
 import { DB_ROLES } from '../../src/platform/rls.js';
+import { metrics } from '../../src/platform/metrics.js';
 import { listEvents, retrieveEvent } from '../../src/services/events/app/queries.js';
 import { createMigratedPool } from '../support/database.js';
 import type { MonthFacts } from '../support/settlement-month.js';
@@ -71,6 +72,7 @@ async function exceptionsOfMonth(first_day: string): Promise<ExceptionRecord[]> 
 }
 
 beforeAll(async () => {
+  metrics.enable();
   let owner_url: string;
   ({ pool: owner, drop, url: owner_url } = await createMigratedPool(4));
   // Reconciliation runs as the system role, as the platform runs it.
@@ -114,6 +116,12 @@ describe('reconciliation over a simulated month', () => {
     for (const kind of DISCREPANCY_KINDS) expect(injected.filter((i) => i.kind === kind).length, kind).toBeGreaterThan(10);
 
     const found = await exceptionsOfMonth('2026-11-01');
+    // The metric counts each new exception once, by class and status, as the alert reads it.
+    const counted = (await metrics.registry.getSingleMetric('payrail_reconciliation_exceptions_total')?.get())?.values ?? [];
+    for (const status of ['open', 'auto_fixed']) {
+      const total = counted.filter((v) => v.labels.status === status).reduce((sum, v) => sum + v.value, 0);
+      expect(total, status).toBe(found.filter((e) => e.status === status).length);
+    }
     const expected = injected.map((i) => ({ ...EXPECTED_EXCEPTION[i.kind], reference: i.reference }));
     const key = (e: { class: string; status: string; reference: string }) => `${e.class} ${e.status} ${e.reference}`;
     expect(found.map(key).sort()).toEqual(expected.map(key).sort());
