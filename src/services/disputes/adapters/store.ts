@@ -4,21 +4,22 @@ import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { Dispute } from '../domain/dispute.js';
-import { checkDispute } from '../domain/dispute.js';
+import { checkDispute, respondBy } from '../domain/dispute.js';
 
 /** SQL for the disputes schema. Writes are fragments, committed by the write pipeline with their events. */
 
 export function insertDispute(dispute: Dispute): SqlFragment {
   checkDispute(dispute);
-  return sql`INSERT INTO disputes.disputes (merchant_id, id, charge_id, payment_intent_id, status, reason, amount, created, opened_by, version, state)
+  return sql`INSERT INTO disputes.disputes (merchant_id, id, charge_id, payment_intent_id, status, reason, amount, created, opened_by, respond_by, version, state)
     VALUES (${dispute.merchant_id}, ${dispute.id}, ${dispute.charge}, ${dispute.payment_intent}, ${dispute.status}, ${dispute.reason}, ${dispute.amount},
-      ${dispute.created}, ${dispute.opened_by}, ${dispute.version}, ${JSON.stringify(dispute)}::json)`;
+      ${dispute.created}, ${dispute.opened_by}, ${respondBy(dispute)}, ${dispute.version}, ${JSON.stringify(dispute)}::json)`;
 }
 
 /** Affects no row unless the stored version is still the one `dispute` was derived from. */
 export function updateDispute(dispute: Dispute, previous_version: number, decide_after: number | null): SqlFragment {
   checkDispute(dispute);
   return sql`UPDATE disputes.disputes SET status = ${dispute.status}, pending_outcome = ${dispute.pending_outcome}, decide_after = ${decide_after},
+    respond_by = ${respondBy(dispute)},
     version = ${dispute.version}, state = ${JSON.stringify(dispute)}::json
     WHERE merchant_id = ${dispute.merchant_id} AND id = ${dispute.id} AND version = ${previous_version}`;
 }
@@ -64,6 +65,15 @@ export async function dueForDecision(db: Db, now_s: number, limit: number): Prom
   const result = await run<{ merchant_id: string; id: string }>(
     db,
     sql`SELECT merchant_id, id FROM disputes.disputes WHERE pending_outcome IS NOT NULL AND decide_after <= ${now_s} ORDER BY decide_after LIMIT ${limit}`,
+  );
+  return result.rows;
+}
+
+/** Chargebacks nobody answered by their due date, across merchants (the decision job), oldest first. */
+export async function unansweredPastDue(db: Db, now_s: number, limit: number): Promise<{ merchant_id: string; id: string }[]> {
+  const result = await run<{ merchant_id: string; id: string }>(
+    db,
+    sql`SELECT merchant_id, id FROM disputes.disputes WHERE respond_by < ${now_s} ORDER BY respond_by LIMIT ${limit}`,
   );
   return result.rows;
 }

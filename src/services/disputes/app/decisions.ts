@@ -7,7 +7,7 @@ import { outboxInsert } from '../../events/index.js';
 import { chargeForDispute } from '../../payments/index.js';
 import * as Dispute from '../domain/dispute.js';
 import { renderDispute } from '../adapters/render.js';
-import { dueForDecision, getDispute, updateDispute } from '../adapters/store.js';
+import { dueForDecision, getDispute, unansweredPastDue, updateDispute } from '../adapters/store.js';
 import type { DisputesDeps } from './deps.js';
 
 /**
@@ -15,7 +15,8 @@ import type { DisputesDeps } from './deps.js';
  * after the request that submitted it, as on Stripe (the update answers `under_review`; the
  * outcome arrives as events). A durable scheduled job, one process at a time: a dispute whose
  * decision a crash interrupted keeps its pending outcome and is decided on the next run, and the
- * version guard plus the ledger's derived transfer ids make a decision apply once.
+ * version guard plus the ledger's derived transfer ids make a decision apply once. The same job
+ * closes chargebacks nobody answered by their due date as lost.
  */
 export const DISPUTE_DECISION_JOB = 'dispute-decisions';
 export const DISPUTE_DECISION_INTERVAL_MS = 1_000;
@@ -23,17 +24,33 @@ export const DISPUTE_DECISION_INTERVAL_MS = 1_000;
 const DECISION_BATCH = 100;
 
 export async function decideDueDisputes(deps: DisputesDeps, logger: Logger): Promise<number> {
-  const due = await dueForDecision(deps.lookup, Math.floor(deps.write.clock.now_ms() / 1000), DECISION_BATCH);
+  const now_s = Math.floor(deps.write.clock.now_ms() / 1000);
+  const due = [
+    ...(await dueForDecision(deps.lookup, now_s, DECISION_BATCH)).map((d) => ({ ...d, run: decideDispute })),
+    ...(await unansweredPastDue(deps.lookup, now_s, DECISION_BATCH)).map((d) => ({ ...d, run: expireDispute })),
+  ];
   let decided = 0;
-  for (const { merchant_id, id } of due) {
+  for (const { merchant_id, id, run } of due) {
     try {
-      await execute(deps.write, { merchant_id, request_id: `dispute-decision-${id}` }, { reserves: [], run: (ctx) => decideDispute(ctx, id) }, {});
+      await execute(deps.write, { merchant_id, request_id: `dispute-decision-${id}` }, { reserves: [], run: (ctx) => run(ctx, id) }, {});
       decided += 1;
     } catch (error) {
       logger.warn({ err: error, dispute: id }, 'dispute decision failed; retried on the next run');
     }
   }
   return decided;
+}
+
+/** An unanswered chargeback past its due date is lost, as on Stripe: closed, with nothing more moved. */
+async function expireDispute(ctx: OperationContext, id: string): Promise<Outcome> {
+  const before = await getDispute(ctx.reader, ctx.merchant_id, id);
+  if (Dispute.respondBy(before) === null || ctx.now_s <= before.due_by) return { ok: renderDispute(before, ctx.now_s) };
+  const after = Dispute.expire(before, ctx.now_s);
+  const rendered = renderDispute(after, ctx.now_s);
+  const events: EventDraft[] = [{ type: 'charge.dispute.closed', object: rendered, previous_attributes: { status: before.status } }];
+  const outcome: Outcome = { ok: rendered };
+  await ctx.commit([updateDispute(after, before.version, null), outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events)], outcome);
+  return outcome;
 }
 
 async function decideDispute(ctx: OperationContext, id: string): Promise<Outcome> {

@@ -194,3 +194,14 @@ export function decide(dispute: Dispute, now_s: number): Dispute {
     due_by: now_s + RESPONSE_WINDOW_S,
   });
 }
+
+/** When an unanswered chargeback is lost: after its `due_by`, as on Stripe. Null when nothing is awaited. */
+export function respondBy(dispute: Dispute): number | null {
+  return dispute.status === 'needs_response' ? dispute.due_by : null;
+}
+
+/** A chargeback nobody answered by `due_by` is lost (its money left when it opened). */
+export function expire(dispute: Dispute, now_s: number): Dispute {
+  assert(dispute.status === 'needs_response' && now_s > dispute.due_by, `dispute ${dispute.id} is not an unanswered chargeback past its due date`);
+  return checkDispute({ ...dispute, status: 'lost', version: dispute.version + 1 });
+}

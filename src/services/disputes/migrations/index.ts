@@ -63,4 +63,11 @@ export const disputeMigrations: Migration[] = [
       CREATE INDEX early_fraud_warnings_by_payment_intent ON disputes.early_fraud_warnings (merchant_id, payment_intent_id, id) WHERE payment_intent_id IS NOT NULL;
       ${merchantScoped('disputes.early_fraud_warnings')}`,
   },
+  {
+    // When an unanswered chargeback is lost (its due_by while it needs a response), for the decision job.
+    id: 'disputes/005_respond_by',
+    sql: `
+      ALTER TABLE disputes.disputes ADD COLUMN respond_by bigint;
+      CREATE INDEX disputes_awaiting_response ON disputes.disputes (respond_by) WHERE respond_by IS NOT NULL;`,
+  },
 ];
