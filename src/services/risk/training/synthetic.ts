@@ -106,14 +106,14 @@ function honestPayment(random: Random, customer: Customer, day_start: number, ip
   const utc_hour = (((local_hour - utcOffsetHours(customer.country)) % 24) + 24) % 24;
   const big_basket = random.chance(0.03) ? random.between(3, 6) : 1;
   const where = random.weighted([
-    ['home', 88],
-    ['mobile', 8],
+    ['home', 76],
+    ['mobile', 20],
     ['abroad', 4],
   ] as const);
-  const ip_address =
-    where === 'home' && customer.ips.length > 0
-      ? random.pick(customer.ips)
-      : ips.sample(where === 'abroad' ? random.pick(['US', 'GB', 'FR', 'ES', 'IT', 'JP', 'MX']) : customer.country, random);
+  let ip_address: string | null;
+  if (where === 'home' && customer.ips.length > 0) ip_address = random.pick(customer.ips);
+  else if (where === 'mobile') ip_address = ips.shared(customer.country, random);
+  else ip_address = ips.sample(where === 'abroad' ? random.pick(['US', 'GB', 'FR', 'ES', 'IT', 'JP', 'MX']) : customer.country, random);
   const checks = honestChecks(random);
   const declined = checks.cvc_check === 'fail' ? random.chance(0.8) : random.chance(0.04);
   return {
