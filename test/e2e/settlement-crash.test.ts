@@ -13,8 +13,8 @@ import type { MigratedDatabase } from '../support/database.js';
 import { createMigratedPool } from '../support/database.js';
 
 /**
- * A settlement import in its own process, SIGKILLed twice (test/support/settlement-crash-child.ts):
- * once with the report staged and nothing posted, once in the middle of posting, with a chunk's
+ * A settlement import in its own process, SIGKILLed three times (test/support/settlement-crash-child.ts):
+ * while staging the report, once it is staged and nothing posted, and in the middle of posting, with a chunk's
  * transfers written and not committed. Run again, every line is posted exactly once: no settlement
  * twice, none lost, the processor's receivable cleared to zero.
  */
@@ -117,7 +117,7 @@ function payout(line: number, net: number): SettlementLine {
   };
 }
 
-function crashingImport(at: 'after_stage' | 'mid_chunk'): Promise<NodeJS.Signals | number | null> {
+function crashingImport(at: 'mid_stage' | 'after_stage' | 'mid_chunk'): Promise<NodeJS.Signals | number | null> {
   const child = spawn(process.execPath, ['node_modules/vite-node/vite-node.mjs', 'test/support/settlement-crash-child.ts'], {
     env: { ...process.env, SETTLEMENT_CRASH_URL: db.url, SETTLEMENT_CRASH_FILE: report_file, SETTLEMENT_CRASH_AT: at },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -155,8 +155,14 @@ describe('a settlement import killed midway', () => {
   it('posts every line exactly once when run again, at either kill point', { timeout: 180_000 }, async () => {
     const gross = Array.from({ length: CHARGES }, (_, i) => 1_000 + i).reduce((a, b) => a + b, 0);
 
-    expect(await crashingImport('after_stage')).toBe('SIGKILL');
+    expect(await crashingImport('mid_stage')).toBe('SIGKILL');
+    expect(await state()).toEqual({ outcomes: { pending: 1_000 }, settlements: 0, receivable: gross, cash: 0 });
+    const report = async () => (await db.pool.query<{ status: string }>('SELECT status FROM settlement.reports')).rows.map((r) => r.status);
+    expect(await report()).toEqual(['staging']);
+
+    expect(await crashingImport('after_stage')).toBe('SIGKILL'); // staging starts over, and completes
     expect(await state()).toEqual({ outcomes: { pending: CHARGES, not_posted: 1 }, settlements: 0, receivable: gross, cash: 0 });
+    expect(await report()).toEqual(['staged']);
 
     expect(await crashingImport('after_stage')).toBe('SIGKILL'); // staging again is a no-op: same report
     expect(await crashingImport('mid_chunk')).toBe('SIGKILL');

@@ -5,14 +5,20 @@ import { importSettlementReport } from '../../src/services/settlement/index.js';
 
 /**
  * A settlement import that SIGKILLs its own process at one point (test/e2e/settlement-crash.test.ts):
+ * `mid_stage` as the second chunk of lines is staged (the report half read, still `staging`);
  * `after_stage` as the first posting chunk starts (the report staged, nothing posted);
  * `mid_chunk` as the second chunk records its lines' outcomes (its transfers written, not committed).
  */
 const url = process.env.SETTLEMENT_CRASH_URL ?? '';
 const file = process.env.SETTLEMENT_CRASH_FILE ?? '';
 const at = process.env.SETTLEMENT_CRASH_AT;
-if (at !== 'after_stage' && at !== 'mid_chunk') throw new Error('SETTLEMENT_CRASH_AT must be after_stage or mid_chunk');
-const marker = at === 'after_stage' ? 'ORDER BY line LIMIT' : 'UPDATE settlement.report_lines l SET outcome';
+if (at !== 'mid_stage' && at !== 'after_stage' && at !== 'mid_chunk') throw new Error('SETTLEMENT_CRASH_AT must be mid_stage, after_stage or mid_chunk');
+const MARKERS = {
+  mid_stage: 'INSERT INTO settlement.report_lines',
+  after_stage: 'ORDER BY line LIMIT',
+  mid_chunk: 'UPDATE settlement.report_lines l SET outcome',
+};
+const marker = MARKERS[at];
 const kill_on = at === 'after_stage' ? 1 : 2;
 
 const pool = createPool(url, 2);

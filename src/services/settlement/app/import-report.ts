@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import type pg from 'pg';
 import { assert } from '../../../kernel/assert.js';
 import type { Clock } from '../../../kernel/clock.js';
 import type { Pool } from '../../../platform/db.js';
@@ -7,25 +5,24 @@ import { run, sql, withTransaction } from '../../../platform/db.js';
 import { kindsBySource, postTransfers } from '../../ledger/index.js';
 import type { TransferRequest } from '../../ledger/index.js';
 import type { ReportSource } from '../adapters/settlement-report-csv.js';
-import { parseSettlementReport } from '../adapters/settlement-report-csv.js';
-import { SettlementReportError } from '../domain/settlement-report.js';
+import { stageReport } from './stage-report.js';
 import type { LineOutcome, StagedLine } from '../domain/settlement-posting.js';
-import { requiredKind, settledSource, settlementTransfer, stageLine } from '../domain/settlement-posting.js';
+import { requiredKind, settledSource, settlementTransfer } from '../domain/settlement-posting.js';
 
 /**
  * Imports a processor settlement report into the ledger, in two phases, each safe to crash in:
  *
- * 1. **Stage** (one transaction): the report is parsed as it streams in and every line is written to
- *    `settlement.report_lines` as `pending`, with the report's row. A malformed or cut-short report
- *    throws (SettlementReportError, naming the line) and the transaction rolls back: nothing of it is
- *    kept. A report whose batch was staged before is not staged again; the same batch with other
- *    content is refused.
+ * 1. **Stage** (stage-report.ts): the report is parsed as it streams in and every line is written to
+ *    `settlement.report_lines` as `pending`, in short statements. A malformed or cut-short report
+ *    throws (SettlementReportError, naming the line) and what was staged of it is removed: nothing
+ *    of it is kept. A report whose batch was staged before is not staged again; the same batch with
+ *    other content is refused.
  * 2. **Post**, POST_CHUNK lines per transaction: each chunk's transfers and its lines' outcomes commit
  *    together, so a crash leaves every line either posted with its transfer or pending without one,
  *    and the next import (or run) of the report posts exactly the pending ones. Transfer ids derive
  *    from the settled object, so even a line posted twice by a bug would post once.
  *
- * Imports of one connector's reports are serialized by an advisory lock (per transaction).
+ * Imports of one connector's reports are serialized by a session advisory lock.
  */
 export interface SettlementDeps {
   /** The system role's pool: reports span merchants. */
@@ -42,71 +39,36 @@ export interface ImportSummary {
   outcomes: Record<LineOutcome, number>;
 }
 
-const STAGE_CHUNK = 1_000;
 const POST_CHUNK = 500;
 /** Post chunks per import call: 5 000 000 lines at most, the report's own limit. */
 const POST_CHUNKS_MAX = 10_000;
 
 export async function importSettlementReport(deps: SettlementDeps, connector: string, source: ReportSource): Promise<ImportSummary> {
-  const staged = await stageReport(deps, connector, source);
-  for (let chunk = 0; chunk < POST_CHUNKS_MAX; chunk++) {
-    if ((await postChunk(deps.pool, connector, staged.batch_number)) < POST_CHUNK) break;
-  }
-  await run(
-    deps.pool,
-    sql`UPDATE settlement.reports SET status = 'posted', posted_at_ms = ${deps.clock.now_ms()}
-    WHERE connector = ${connector} AND batch_number = ${staged.batch_number} AND status = 'staged'
-      AND NOT EXISTS (SELECT 1 FROM settlement.report_lines WHERE connector = ${connector} AND batch_number = ${staged.batch_number} AND outcome = 'pending')`,
-  );
-  return { connector, ...staged, outcomes: await outcomesOf(deps.pool, connector, staged.batch_number) };
-}
-
-async function stageReport(
-  deps: SettlementDeps,
-  connector: string,
-  source: ReportSource,
-): Promise<{ batch_number: number; lines: number; staged_now: boolean }> {
-  return withTransaction(deps.pool, async (tx) => {
-    await lockConnector(tx, connector);
-    const hash = createHash('sha256');
-    let batch_number = 0;
-    let earlier: { sha256: string } | undefined;
-    let lines = 0;
-    let pending: (StagedLine & { outcome: LineOutcome })[] = [];
-    for await (const line of parseSettlementReport(hashed(source, hash))) {
-      if (lines === 0) {
-        batch_number = line.batch_number;
-        earlier = (
-          await run<{ sha256: string }>(tx, sql`SELECT sha256 FROM settlement.reports WHERE connector = ${connector} AND batch_number = ${batch_number}`)
-        ).rows[0];
-      }
-      lines += 1;
-      if (earlier) continue; // still read to the end: the content must be the same
-      pending.push(stageLine(connector, line));
-      if (pending.length === STAGE_CHUNK) {
-        await insertLines(tx, pending);
-        pending = [];
-      }
+  // One import of a connector's reports at a time: a session lock on a connection of its own, held
+  // without a transaction (see stage-report.ts), and gone with the connection if the process dies.
+  const client = await deps.pool.connect();
+  try {
+    await run(client, sql`SELECT pg_advisory_lock(hashtext(${`settlement-import:${connector}`}))`);
+    const staged = await stageReport(client, deps.clock, connector, source);
+    for (let chunk = 0; chunk < POST_CHUNKS_MAX; chunk++) {
+      if ((await postChunk(deps.pool, connector, staged.batch_number)) < POST_CHUNK) break;
     }
-    const sha256 = hash.digest('hex');
-    if (earlier) {
-      if (earlier.sha256 !== sha256) throw new SettlementReportError(0, `batch ${batch_number} of ${connector} was imported before with other content`);
-      return { batch_number, lines, staged_now: false };
-    }
-    await insertLines(tx, pending);
     await run(
-      tx,
-      sql`INSERT INTO settlement.reports (connector, batch_number, sha256, lines, status, imported_at_ms)
-      VALUES (${connector}, ${batch_number}, ${sha256}, ${lines}, 'staged', ${deps.clock.now_ms()})`,
+      deps.pool,
+      sql`UPDATE settlement.reports SET status = 'posted', posted_at_ms = ${deps.clock.now_ms()}
+      WHERE connector = ${connector} AND batch_number = ${staged.batch_number} AND status = 'staged'
+        AND NOT EXISTS (SELECT 1 FROM settlement.report_lines WHERE connector = ${connector} AND batch_number = ${staged.batch_number} AND outcome = 'pending')`,
     );
-    return { batch_number, lines, staged_now: true };
-  });
+    return { connector, ...staged, outcomes: await outcomesOf(deps.pool, connector, staged.batch_number) };
+  } finally {
+    // Closed, not returned to the pool: the lock goes with the connection, whatever happened to it.
+    client.release(true);
+  }
 }
 
 /** Posts up to POST_CHUNK pending lines of a batch, with their outcomes, in one transaction; returns how many. */
 async function postChunk(pool: Pool, connector: string, batch_number: number): Promise<number> {
   return withTransaction(pool, async (tx) => {
-    await lockConnector(tx, connector);
     const lines = (
       await run<StagedLine>(
         tx,
@@ -147,19 +109,6 @@ async function postChunk(pool: Pool, connector: string, batch_number: number): P
   });
 }
 
-async function insertLines(tx: pg.PoolClient, lines: readonly (StagedLine & { outcome: LineOutcome })[]): Promise<void> {
-  if (lines.length === 0) return;
-  const column = <K extends keyof (StagedLine & { outcome: LineOutcome })>(key: K) => lines.map((l) => l[key]);
-  await run(
-    tx,
-    sql`INSERT INTO settlement.report_lines
-      (connector, batch_number, line, merchant_id, type, psp_reference, modification_reference, currency, gross, fees, net, created_s, outcome)
-    SELECT * FROM unnest(${column('connector')}::text[], ${column('batch_number')}::bigint[], ${column('line')}::int[], ${column('merchant_id')}::text[],
-      ${column('type')}::text[], ${column('psp_reference')}::text[], ${column('modification_reference')}::text[], ${column('currency')}::text[],
-      ${column('gross')}::bigint[], ${column('fees')}::bigint[], ${column('net')}::bigint[], ${column('created_s')}::bigint[], ${column('outcome')}::text[])`,
-  );
-}
-
 async function outcomesOf(pool: Pool, connector: string, batch_number: number): Promise<Record<LineOutcome, number>> {
   const counted = await run<{ outcome: LineOutcome; lines: number }>(
     pool,
@@ -168,15 +117,4 @@ async function outcomesOf(pool: Pool, connector: string, batch_number: number): 
   const outcomes: Record<LineOutcome, number> = { pending: 0, posted: 0, already_settled: 0, unmatched: 0, not_posted: 0 };
   for (const row of counted.rows) outcomes[row.outcome] = row.lines;
   return outcomes;
-}
-
-async function lockConnector(tx: pg.PoolClient, connector: string): Promise<void> {
-  await run(tx, sql`SELECT pg_advisory_xact_lock(hashtext(${`settlement:${connector}`}))`);
-}
-
-async function* hashed(source: ReportSource, hash: ReturnType<typeof createHash>): AsyncGenerator<string | Uint8Array> {
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
 }

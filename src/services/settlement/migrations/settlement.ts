@@ -80,4 +80,13 @@ export const settlementReportMigrations: Migration[] = [
     id: 'settlement/003_chargeback_settlement',
     sql: `INSERT INTO ledger.transfer_kinds (kind) VALUES ('chargeback_settlement') ON CONFLICT DO NOTHING;`,
   },
+  {
+    // Reports are staged in short statements, not one transaction (app/stage-report.ts): a report is
+    // `staging` (possibly partial, never posted) until its last line has been read and checked.
+    id: 'settlement/004_reports_staging',
+    sql: `
+      ALTER TABLE settlement.reports DROP CONSTRAINT reports_status_check, DROP CONSTRAINT reports_lines_check,
+        ADD CONSTRAINT reports_status_known CHECK (status IN ('staging', 'staged', 'posted')),
+        ADD CONSTRAINT reports_lines_counted CHECK (lines >= 0);`,
+  },
 ];
