@@ -44,15 +44,24 @@ function notificationOf(row: NotificationRow, processor: string): ProcessorNotif
   return { ...base, type: row.type, dispute: { amount, currency, reason: reason ?? 'general', inquiry: inquiry === true } };
 }
 
+/** A notification `handle` rejected is handed again after 1 s, doubling to at most an hour, as a processor retries a webhook. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 3_600_000;
+
+export function retryDelayMs(attempts: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(attempts, 30));
+}
+
 /**
- * Hands unacknowledged notifications to `handle`, oldest first; each it resolves for is acknowledged.
- * One that fails stays for the next call; the first failure is rethrown after the others had their turn.
+ * Hands due, unacknowledged notifications to `handle`, oldest first; each it resolves for is
+ * acknowledged. One that fails waits its retry delay, so a notification that keeps failing (its charge
+ * not yet recorded) never holds back the others; the first failure is rethrown after they had their turn.
  */
-export async function deliverSandboxNotifications(pool: Pool, processor: string, handle: NotificationHandler, limit: number): Promise<number> {
-  const pending = await run<NotificationRow>(
+export async function deliverSandboxNotifications(pool: Pool, processor: string, handle: NotificationHandler, limit: number, now_ms: number): Promise<number> {
+  const pending = await run<NotificationRow & { attempts: number }>(
     pool,
-    sql`SELECT id, attempt_id, merchant_id, type, data, created_at_ms FROM sandbox.notifications
-    WHERE acknowledged_at_ms IS NULL ORDER BY created_at_ms, id LIMIT ${limit}`,
+    sql`SELECT id, attempt_id, merchant_id, type, data, created_at_ms, attempts FROM sandbox.notifications
+    WHERE acknowledged_at_ms IS NULL AND deliver_after_ms <= ${now_ms} ORDER BY deliver_after_ms, created_at_ms, id LIMIT ${limit}`,
   );
   let acknowledged = 0;
   let failure: Error | undefined;
@@ -62,9 +71,14 @@ export async function deliverSandboxNotifications(pool: Pool, processor: string,
       await handle(notification);
     } catch (error) {
       failure ??= error instanceof Error ? error : new Error(String(error));
+      await run(
+        pool,
+        sql`UPDATE sandbox.notifications SET attempts = attempts + 1, deliver_after_ms = ${now_ms + retryDelayMs(row.attempts)}
+        WHERE id = ${row.id} AND acknowledged_at_ms IS NULL`,
+      );
       continue;
     }
-    await run(pool, sql`UPDATE sandbox.notifications SET acknowledged_at_ms = ${Date.now()} WHERE id = ${row.id} AND acknowledged_at_ms IS NULL`);
+    await run(pool, sql`UPDATE sandbox.notifications SET acknowledged_at_ms = ${now_ms} WHERE id = ${row.id} AND acknowledged_at_ms IS NULL`);
     acknowledged += 1;
   }
   if (failure !== undefined) throw failure;

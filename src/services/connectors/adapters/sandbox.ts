@@ -211,7 +211,7 @@ export class SandboxProcessor implements Connector {
 
   /** Hands the sandbox's unacknowledged notifications (disputes) to `handle`; see the port. */
   deliverNotifications(handle: NotificationHandler, limit: number): Promise<number> {
-    return deliverSandboxNotifications(this.pool, this.name, handle, limit);
+    return deliverSandboxNotifications(this.pool, this.name, handle, limit, this.clock.now_ms());
   }
 
   /** Attempts decided (stored); repeats of an attempt id do not count. Read from the shared record. */
