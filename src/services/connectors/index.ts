@@ -9,6 +9,7 @@ export type {
   DeclineCode,
   DisputeOpened,
   FraudWarningIssued,
+  FundsAvailability,
   NotificationHandler,
   ProcessorNotification,
   RefundResult,

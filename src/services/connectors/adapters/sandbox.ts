@@ -28,7 +28,7 @@ import type {
 } from '../domain/port.js';
 import type { AttemptRecord } from '../domain/sandbox-decisions.js';
 import { sandboxSettlementReport } from './sandbox-settlement.js';
-import { authenticate, captureRefusal, decide, disputeFor, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
+import { authenticate, captureRefusal, decide, disputeFor, fundsFor, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
 import { deliverSandboxNotifications, notifyDisputeOnCapture } from './sandbox-notifications.js';
 
 export interface SandboxOptions {
@@ -85,10 +85,10 @@ export class SandboxProcessor implements Connector {
           sql`
       WITH attempt AS (
         INSERT INTO sandbox.attempts AS a
-          (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, dispute, created_at_ms)
+          (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, dispute, funds, created_at_ms)
         VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
           ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured},
-          ${dispute ? JSON.stringify(dispute) : null}::jsonb, ${now_ms})
+          ${dispute ? JSON.stringify(dispute) : null}::jsonb, ${fundsFor(request.card.number)}, ${now_ms})
         ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
         RETURNING a.*),`,
           notifyDisputeOnCapture(now_ms),
@@ -303,7 +303,7 @@ export class SandboxProcessor implements Connector {
     const found = await run<AttemptRecord>(
       this.pool,
       sql`
-      SELECT merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, amount_refunded, voided
+      SELECT merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, amount_refunded, voided, funds
       FROM sandbox.attempts WHERE attempt_id = ${attempt_id}`,
     );
     return found.rows[0];

@@ -40,8 +40,15 @@ export interface VerifyRequest {
 
 export type DeclineCode = 'card_declined' | 'expired_card' | 'incorrect_cvc' | 'processing_error' | 'authentication_required';
 
+/**
+ * `immediate`: this processor makes the attempt's captured funds available to the merchant at once,
+ * instead of after the settlement delay (Stripe's test card 4000000000000077 in the sandbox). A fact
+ * about the money, kept on the charge and handed to the ledger; absent means the usual delay.
+ */
+export type FundsAvailability = 'immediate';
+
 export type AuthorizeResult =
-  | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked' }
+  | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked'; funds?: FundsAvailability }
   | { outcome: 'declined'; code: DeclineCode; decline_code: string; message: string; cvc_check: 'pass' | 'fail' | 'unchecked' }
   | { outcome: 'requires_action' };
 

@@ -5,7 +5,7 @@
  */
 import { assert } from '../../../kernel/assert.js';
 import { luhnValid } from '../../../kernel/luhn.js';
-import type { AuthorizeRequest, AuthorizeResult, CaptureResult, DeclineCode, RefundResult } from './port.js';
+import type { AuthorizeRequest, AuthorizeResult, CaptureResult, DeclineCode, FundsAvailability, RefundResult } from './port.js';
 
 export type CvcCheck = 'pass' | 'fail' | 'unchecked';
 
@@ -21,6 +21,8 @@ export interface AttemptRecord {
   amount_captured: number;
   amount_refunded: number;
   voided: boolean;
+  /** The card's funds availability, decided with the attempt so a later 3-D Secure approval keeps it. */
+  funds: FundsAvailability | null;
 }
 
 /** The part of a record a decision sets: the answer, and the money it captured at once. */
@@ -52,6 +54,17 @@ const DECLINES: ReadonlyMap<string, Decline> = new Map([
 ] satisfies Array<[string, Decline]>);
 
 const INCORRECT_CVC_CARD = '4000000000000127';
+
+/**
+ * Stripe's card whose charge "succeeds and funds will be added directly to your available balance
+ * (bypassing your pending balance)" (https://docs.stripe.com/testing, `pm_card_bypassPending`).
+ */
+const BYPASS_PENDING_CARD = '4000000000000077';
+
+/** Whether the card's captured funds skip the settlement delay. Reads the number, keeps only the answer. */
+export function fundsFor(number: string): FundsAvailability | null {
+  return number === BYPASS_PENDING_CARD ? 'immediate' : null;
+}
 
 /**
  * Stripe's cards that ask for 3-D Secure on every payment the customer is present for, and what they
@@ -87,7 +100,7 @@ const AUTHENTICATION_FAILED: Decline = {
 export function decide(request: AuthorizeRequest, set_up = false): Decision & { cvc_check: CvcCheck } {
   const { number, cvc } = request.card;
   const cvc_check: CvcCheck = cvc === undefined ? 'unchecked' : number === INCORRECT_CVC_CARD ? 'fail' : 'pass';
-  const terms = { amount: request.amount, capture_requested: request.capture, cvc_check };
+  const terms = { amount: request.amount, capture_requested: request.capture, cvc_check, funds: fundsFor(number) };
   const decline = luhnValid(number) ? DECLINES.get(number) : INCORRECT_NUMBER;
   if (decline) return { ...declined(decline, cvc_check), cvc_check };
   const rule = THREE_D_SECURE_CARDS.get(number);
@@ -125,10 +138,11 @@ export function isMovableAmount(amount: number): boolean {
 }
 
 /** Approves the attempt, capturing it at once when the request asked for automatic capture. */
-function approve(terms: { amount: number; capture_requested: boolean; cvc_check: CvcCheck }): Decision {
+function approve(terms: { amount: number; capture_requested: boolean; cvc_check: CvcCheck; funds: FundsAvailability | null }): Decision {
   assert(terms.cvc_check !== 'fail', 'an approved card cannot have failed its cvc check');
+  const funds = terms.funds ? { funds: terms.funds } : {};
   return {
-    result: { outcome: 'authorized', captured: terms.capture_requested, cvc_check: terms.cvc_check },
+    result: { outcome: 'authorized', captured: terms.capture_requested, cvc_check: terms.cvc_check, ...funds },
     amount_captured: terms.capture_requested ? terms.amount : 0,
   };
 }

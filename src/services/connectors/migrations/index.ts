@@ -102,6 +102,12 @@ export const connectorMigrations: Migration[] = [
       ADD CONSTRAINT notifications_type_known CHECK (type IN ('dispute.opened', 'fraud_warning.issued'));`,
   },
   {
+    // Stripe's card 4000000000000077 makes its funds available at once: the sandbox decides that with
+    // the attempt (no card data, only the answer), so an approval after 3-D Secure keeps it too.
+    id: 'connectors/006_sandbox_funds_availability',
+    sql: `ALTER TABLE sandbox.attempts ADD COLUMN funds text CHECK (funds IN ('immediate'));`,
+  },
+  {
     // A notification Payrail rejected waits before it is handed again (doubling), so it cannot hold back others.
     id: 'connectors/007_sandbox_notification_retries',
     sql: `
