@@ -1,5 +1,5 @@
 /** The events service's public entry: the outbox, its consumers, routes, webhooks and the bus. */
-export type { EventDraft, EventRequest } from './adapters/outbox.js';
+export type { EventDraft, EventInternal, EventRequest } from './adapters/outbox.js';
 export { API_VERSION, outboxInsert } from './adapters/outbox.js';
 export type { ConsumedEvent, Consumer } from './app/consumer.js';
 export { OutboxConsumerRunner } from './app/consumer-runner.js';

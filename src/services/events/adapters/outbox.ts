@@ -12,7 +12,15 @@ export interface EventDraft {
   type: string;
   object: { id: string } & Record<string, unknown>;
   previous_attributes?: Record<string, unknown>;
+  /**
+   * Facts for Payrail's own consumers that are no part of the Stripe object (the ledger reads
+   * `funds`): stored in the event's internal envelope beside the trace context, never rendered.
+   */
+  internal?: EventInternal;
 }
+
+/** Short facts an event carries for consumers only; see EventDraft.internal. */
+export type EventInternal = Readonly<Record<string, string>>;
 
 export type { EventRequest };
 
@@ -32,10 +40,12 @@ export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: n
   assert(drafts.length > 0, 'outboxInsert needs at least one event');
   // With tracing on, the request's trace context (W3C traceparent) rides in the stored `request` json,
   // so consumers continue the trace (tracedFromStored); renderEvent shows clients only id and key.
+  // A draft's internal facts ride there too, for consumers (ConsumedEvent.internal), never for clients.
   const trace_context = traceContextCarrier();
-  const stored_request = JSON.stringify(trace_context ? { ...request, ...trace_context } : request);
+  const envelope = trace_context ? { ...request, ...trace_context } : request;
   const rows = drafts.map((draft) => {
     const data = draft.previous_attributes ? { object: draft.object, previous_attributes: draft.previous_attributes } : { object: draft.object };
+    const stored_request = JSON.stringify(draft.internal ? { ...envelope, internal: draft.internal } : envelope);
     return sql`(${ids.next('event')}, ${merchant_id}, ${draft.type}, ${created_s}, ${draft.object.id}, ${JSON.stringify(data)}::json, ${stored_request}::json)`;
   });
   return joinSql([sql`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES `, joinSql(rows, ', ')], '');

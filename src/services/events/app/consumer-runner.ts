@@ -36,6 +36,7 @@ interface OutboxRow {
   created: number;
   object_id: string;
   data: ConsumedEvent['data'] | null;
+  internal: ConsumedEvent['internal'] | null;
 }
 
 export class OutboxConsumerRunner {
@@ -165,7 +166,8 @@ export class OutboxConsumerRunner {
       client,
       sql`
       SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type, e.created, e.object_id,
-             CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.data END AS data
+             CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.data END AS data,
+             CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.request -> 'internal' END AS internal
       FROM events.consumer_offsets o CROSS JOIN LATERAL (
         SELECT * FROM events.outbox e
         WHERE (e.xid, e.seq) > (o.xid, o.seq) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
@@ -287,6 +289,7 @@ function toEvent(row: OutboxRow): ConsumedEvent {
     created: row.created,
     object_id: row.object_id,
     data: row.data,
+    ...(row.internal ? { internal: row.internal } : {}),
     position: { xid: row.xid, seq: row.seq },
   };
 }

@@ -16,6 +16,8 @@ export interface ConsumedEvent {
   created: number;
   object_id: string;
   data: { object: Record<string, unknown>; previous_attributes?: Record<string, unknown> };
+  /** The producer's internal facts (EventDraft.internal), when it gave any; never part of the Stripe event. */
+  internal?: Readonly<Record<string, string>>;
   position: OutboxPosition;
 }
 

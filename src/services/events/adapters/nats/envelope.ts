@@ -13,6 +13,8 @@ export interface Envelope {
   created: number;
   object_id: string;
   data: ConsumedEvent['data'];
+  /** The stored request envelope (trace context, internal facts): read here only for `internal`. */
+  request?: { internal?: ConsumedEvent['internal'] };
   position: OutboxPosition;
   generation: number;
 }
@@ -43,6 +45,7 @@ export function toConsumed(event: Envelope): ConsumedEvent {
     created: event.created,
     object_id: event.object_id,
     data: event.data,
+    ...(event.request?.internal ? { internal: event.request.internal } : {}),
     position: event.position,
   };
 }
