@@ -13,6 +13,7 @@ import type { Outcome } from '../../../platform/write/operation.js';
 import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/render.js';
 import { insertCharge } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
+import { withChargeFacts } from './events.js';
 import { metrics } from '../../../platform/metrics.js';
 
 /** The result of one card attempt: the intent after it, what to write, and the events to record. */
@@ -56,7 +57,7 @@ export function settleAttempt(
   const rendered_charge = renderCharge(charge);
   const events: EventDraft[] =
     charge.status === 'succeeded'
-      ? [{ type: 'charge.succeeded', object: rendered_charge }, authorizedIntentEvent(next)]
+      ? [withChargeFacts({ type: 'charge.succeeded', object: rendered_charge }, charge), authorizedIntentEvent(next)]
       : [
           { type: 'charge.failed', object: rendered_charge },
           { type: 'payment_intent.payment_failed', object: renderIntent(next) },
@@ -197,6 +198,7 @@ export function chargeFor(
     failure_code: null,
     failure_message: null,
     review: review_id,
+    ...(authorization.funds ? { funds: authorization.funds } : {}),
     outcome: review_id
       ? { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: sellerMessage(risk), type: 'manual_review' }
       : { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: 'Payment complete.', type: 'authorized' },

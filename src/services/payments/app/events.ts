@@ -2,8 +2,17 @@ import type { SqlFragment } from '../../../platform/db.js';
 import type { OperationContext } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/index.js';
 import { outboxInsert } from '../../events/index.js';
+import type { Charge } from '../domain/charge.js';
 
 /** The outbox write for a use case's events, committed with its effects. */
 export function eventsWrite(ctx: OperationContext, events: EventDraft[]): SqlFragment {
   return outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events);
+}
+
+/**
+ * A charge event with the charge's processor facts for the ledger (its funds availability) in the
+ * event's internal envelope: payments keeps them without knowing why, and no client ever sees them.
+ */
+export function withChargeFacts(draft: EventDraft, charge: Charge): EventDraft {
+  return charge.funds ? { ...draft, internal: { funds: charge.funds } } : draft;
 }

@@ -17,7 +17,7 @@ import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateChar
 import type { PaymentsDeps } from './deps.js';
 import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
 import { closeReviewOnCancel } from './reviews.js';
-import { eventsWrite } from './events.js';
+import { eventsWrite, withChargeFacts } from './events.js';
 import type { CaptureParams, ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
 import {
   capturedDescriptors,
@@ -218,7 +218,7 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
       updateIntent(intent, claimed.version),
       updateCharge(charge, charge_before.version),
       eventsWrite(ctx, [
-        { type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } },
+        withChargeFacts({ type: 'charge.captured', object: renderCharge(charge), previous_attributes: { captured: false, amount_captured: 0 } }, charge),
         { type: 'payment_intent.succeeded', object: rendered },
       ]),
     ],

@@ -10,7 +10,7 @@ import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { resumeAttempt, runAttempt } from './attempt.js';
-import { eventsWrite } from './events.js';
+import { eventsWrite, withChargeFacts } from './events.js';
 import type { CardSource } from './tokens.js';
 import { resolveCardSource } from './tokens.js';
 
@@ -131,7 +131,10 @@ export async function captureLegacyCharge(deps: PaymentsDeps, ctx: OperationCont
     [
       updateIntent(intent, claimed.version),
       updateCharge(charge, charge_before.version),
-      eventsWrite(ctx, [{ type: 'charge.captured', object: rendered, previous_attributes: { captured: false, amount_captured: 0 } }, ...intent_events]),
+      eventsWrite(ctx, [
+        withChargeFacts({ type: 'charge.captured', object: rendered, previous_attributes: { captured: false, amount_captured: 0 } }, charge),
+        ...intent_events,
+      ]),
     ],
     outcome,
   );

@@ -16,7 +16,7 @@ import { renderReview } from '../adapters/review-render.js';
 import { getReview, insertReview, updateReview } from '../adapters/review-store.js';
 import { getCharge, getIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { eventsWrite } from './events.js';
+import { eventsWrite, withChargeFacts } from './events.js';
 
 /**
  * Radar reviews. A payment a rule places in review is authorized and held uncaptured; approving its
@@ -90,7 +90,10 @@ export async function approveReview(deps: PaymentsDeps, ctx: OperationContext, i
       updateCharge(captured_charge, charge.version),
       eventsWrite(ctx, [
         closed_event,
-        { type: 'charge.captured', object: renderCharge(captured_charge), previous_attributes: { captured: false, amount_captured: 0 } },
+        withChargeFacts(
+          { type: 'charge.captured', object: renderCharge(captured_charge), previous_attributes: { captured: false, amount_captured: 0 } },
+          captured_charge,
+        ),
         // A legacy Charges API charge's intent is internal: only its charge's events are Stripe's.
         ...(intent.charges_api ? [] : [{ type: 'payment_intent.succeeded', object: renderIntent(succeeded) }]),
       ]),

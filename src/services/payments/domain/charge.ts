@@ -2,6 +2,7 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { BillingDetails, CardDetails } from '../../vault/index.js';
 import type { MatchedRule } from '../../risk/index.js';
+import type { FundsAvailability } from '../../connectors/index.js';
 import type { Shipping } from './details.js';
 import type { LegacyOrigin } from './intent.js';
 
@@ -56,6 +57,8 @@ export interface Charge {
   review?: string | null;
   /** A charge made with the legacy Charges API: its intent is internal, so it shows none. */
   charges_api?: LegacyOrigin;
+  /** The processor makes this charge's captured funds available at once: kept for the ledger, never rendered. */
+  funds?: FundsAvailability;
   created: number;
   version: number;
 }

@@ -47,6 +47,7 @@ export const TEST_TOKENS: ReadonlyMap<string, string> = new Map([
   ['tok_createDisputeProductNotReceived', 'pm_card_createDisputeProductNotReceived'],
   ['tok_createDisputeInquiry', 'pm_card_createDisputeInquiry'],
   ['tok_createIssuerFraudRecord', 'pm_card_createIssuerFraudRecord'],
+  ['tok_bypassPending', 'pm_card_bypassPending'],
 ]);
 
 /** The brand as the legacy card object spells it (`Visa`, `MasterCard`), unlike a PaymentMethod's `visa`. */

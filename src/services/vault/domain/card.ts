@@ -209,4 +209,6 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_createDisputeProductNotReceived', testCard('4000000000002685')],
   ['pm_card_createDisputeInquiry', testCard('4000000000001976')],
   ['pm_card_createIssuerFraudRecord', testCard('4000000000005423')],
+  // Funds available at once, bypassing the pending balance (docs/payouts.md).
+  ['pm_card_bypassPending', testCard('4000000000000077')],
 ]);
