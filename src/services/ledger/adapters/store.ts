@@ -6,6 +6,7 @@ import type { AccountCode, AccountTotals } from '../domain/accounts.js';
 import { ACCOUNT_CODES, CHART, accountKeyString } from '../domain/accounts.js';
 import type { Transfer, TransferKind, TransferRequest, TransferResult } from '../domain/transfer.js';
 import { LEDGER_LIMITS, accountDeltas, isPosted, planBatch, sameContent, toTransfer, transferKey, validateTransfer } from '../domain/transfer.js';
+import { awaitsRelease } from '../domain/flows.js';
 
 /**
  * Posts transfers inside the caller's transaction (`tx` must be in BEGIN). The batch is decided in
@@ -133,7 +134,7 @@ async function writeTransfers(tx: pg.PoolClient, accepted: readonly TransferRequ
   const transfers = accepted.map(toTransfer);
   const postings = transfers.flatMap((t) => t.postings.map((p, index) => ({ t, p, index })));
   // Pending captures become available later; the release job picks them up by available_on.
-  const releases = transfers.filter((t) => t.kind === 'capture' && t.net > 0 && t.available_on !== null);
+  const releases = transfers.filter(awaitsRelease);
   const result = await run<{ inserted: [string, string][]; postings: number }>(
     tx,
     sql`

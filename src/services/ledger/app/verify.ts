@@ -44,6 +44,7 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
       await checkAccountTotals(client, findings);
       await checkBalanceEffects(client, findings);
       await checkReleases(client, findings);
+      await checkReleaseAmounts(client, findings);
       await checkDeadLetters(client, findings);
       const charges = await reconcile(client, findings, chargesSide(payments));
       const refunds = await reconcile(client, findings, refundsSide(payments));
@@ -62,7 +63,14 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
       return {
         problems: findings.listed,
         problem_count: findings.count,
-        counts: { transfers: row.transfers, postings: row.postings, accounts: row.accounts, charges, refunds, ...(disputes_checked === undefined ? {} : { disputes: disputes_checked }) },
+        counts: {
+          transfers: row.transfers,
+          postings: row.postings,
+          accounts: row.accounts,
+          charges,
+          refunds,
+          ...(disputes_checked === undefined ? {} : { disputes: disputes_checked }),
+        },
         in_flight,
         releases_due: row.releases_due,
       };
@@ -147,23 +155,31 @@ async function checkBalanceEffects(db: Db, findings: Findings): Promise<void> {
 }
 
 async function checkReleases(db: Db, findings: Findings): Promise<void> {
-  const wrong = await run<{ id: string; source_id: string; scheduled: boolean; release_id: string | null }>(
+  // A capture held in merchant_pending is released or scheduled, never both; one posted straight to
+  // merchant_available (funds available at once) is neither.
+  const wrong = await run<{ id: string; source_id: string; held: boolean; scheduled: boolean; release_id: string | null }>(
     db,
     sql`
-    SELECT c.id, c.source_id, r.transfer_id IS NOT NULL AS scheduled, rel.id AS release_id
-    FROM ledger.transfers c
-    LEFT JOIN ledger.releases r ON r.merchant_id = c.merchant_id AND r.transfer_id = c.id
-    LEFT JOIN ledger.transfers rel ON rel.merchant_id = c.merchant_id AND rel.source_id = c.source_id AND rel.kind = 'release'
-    WHERE c.kind = 'capture' AND c.net > 0 AND ((r.transfer_id IS NULL) = (rel.id IS NULL))
+    SELECT * FROM (
+      SELECT c.id, c.source_id, r.transfer_id IS NOT NULL AS scheduled, rel.id AS release_id,
+        EXISTS (SELECT 1 FROM ledger.postings p WHERE p.merchant_id = c.merchant_id AND p.transfer_id = c.id AND p.account = 'merchant_pending') AS held
+      FROM ledger.transfers c
+      LEFT JOIN ledger.releases r ON r.merchant_id = c.merchant_id AND r.transfer_id = c.id
+      LEFT JOIN ledger.transfers rel ON rel.merchant_id = c.merchant_id AND rel.source_id = c.source_id AND rel.kind = 'release'
+      WHERE c.kind = 'capture' AND c.net > 0) c
+    WHERE CASE WHEN c.held THEN c.scheduled = (c.release_id IS NOT NULL) ELSE c.scheduled OR c.release_id IS NOT NULL END
     LIMIT ${VERIFY_LIMITS.problems_max}`,
   );
-  for (const r of wrong.rows) {
-    findings.add(
-      r.scheduled
-        ? `capture ${r.id} of ${r.source_id} is released (${r.release_id}) and still scheduled for release`
-        : `capture ${r.id} of ${r.source_id} is neither released nor scheduled for release`,
-    );
-  }
+  for (const r of wrong.rows) findings.add(releaseProblem(r));
+}
+
+function releaseProblem(r: { id: string; source_id: string; held: boolean; scheduled: boolean; release_id: string | null }): string {
+  const capture = `capture ${r.id} of ${r.source_id}`;
+  if (!r.held) return `${capture} was available at once but is ${r.scheduled ? 'scheduled for release' : `released (${r.release_id})`}`;
+  return r.scheduled ? `${capture} is released (${r.release_id}) and still scheduled for release` : `${capture} is neither released nor scheduled for release`;
+}
+
+async function checkReleaseAmounts(db: Db, findings: Findings): Promise<void> {
   const amounts = await run<{ id: string; source_id: string; moved: number; net: number }>(
     db,
     sql`

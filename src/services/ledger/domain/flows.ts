@@ -10,6 +10,8 @@ import type { Posting, TransferKind, TransferRequest } from './transfer.js';
  *
  *   capture         processor_receivable +G, merchant_pending −G, merchant_pending +F, platform_fees −F
  *   release         merchant_pending +N, merchant_available −N            (N = G − F, after the delay)
+ *   capture, funds  processor_receivable +G, merchant_available −G, merchant_available +F, platform_fees −F
+ *     immediate     (the processor makes them available at once: no delay, no release)
  *   refund          merchant_available +R, refunds_in_flight −R
  *   refund_paid     refunds_in_flight +R, processor_receivable −R         (the processor paid it out)
  *   refund_failure  refunds_in_flight +R (or processor_receivable +R once paid), merchant_available −R
@@ -26,7 +28,14 @@ export const DEFAULT_TERMS: MerchantTerms = { fee: DEFAULT_FEE_SCHEDULE, settlem
 export const SETTLEMENT_DELAY_MAX_S = 60 * DAY_S;
 
 /** The events that move money, as payments emits them (refund updates as Stripe names them). */
-export const LEDGER_EVENT_TYPES = ['charge.succeeded', 'charge.captured', 'refund.created', 'refund.updated', 'charge.refund.updated', ...DISPUTE_EVENT_TYPES] as const;
+export const LEDGER_EVENT_TYPES = [
+  'charge.succeeded',
+  'charge.captured',
+  'refund.created',
+  'refund.updated',
+  'charge.refund.updated',
+  ...DISPUTE_EVENT_TYPES,
+] as const;
 
 export interface LedgerEvent {
   id: string;
@@ -34,6 +43,8 @@ export interface LedgerEvent {
   type: string;
   created: number;
   data: { object: Record<string, unknown> };
+  /** The producer's internal facts (never in the Stripe object): `funds: 'immediate'` on a charge's capture. */
+  internal?: Readonly<Record<string, string>>;
 }
 
 /** The transfer kinds already posted for a source (a refund), including earlier ones in this batch. */
@@ -67,11 +78,14 @@ function captureTransfers(event: LedgerEvent, terms: MerchantTerms): TransferReq
   const gross = field(charge, 'amount_captured', 'number', event);
   if (gross <= 0) return [];
   const fee = feeFor(gross, terms.fee);
+  // The processor said these funds are available at once (a connector fact, carried by the event).
+  const immediate = event.internal?.funds === 'immediate';
+  const held = immediate ? 'merchant_available' : 'merchant_pending';
   const postings: Posting[] = [
     { account: 'processor_receivable', amount: gross },
-    { account: 'merchant_pending', amount: -gross },
+    { account: held, amount: -gross },
   ];
-  if (fee > 0) postings.push({ account: 'merchant_pending', amount: fee }, { account: 'platform_fees', amount: -fee });
+  if (fee > 0) postings.push({ account: held, amount: fee }, { account: 'platform_fees', amount: -fee });
   return [
     {
       id: transferId('capture', id, field(charge, 'created', 'number', event)),
@@ -82,9 +96,14 @@ function captureTransfers(event: LedgerEvent, terms: MerchantTerms): TransferReq
       postings,
       cause: { event_id: event.id, type: event.type },
       created: event.created,
-      available_on: event.created + terms.settlement_delay_s,
+      available_on: immediate ? event.created : event.created + terms.settlement_delay_s,
     },
   ];
+}
+
+/** A capture whose net waits in `merchant_pending` for the release job; one available at once does not. */
+export function awaitsRelease(transfer: { kind: TransferKind; net: number; available_on: number | null; postings: readonly Posting[] }): boolean {
+  return transfer.kind === 'capture' && transfer.net > 0 && transfer.available_on !== null && transfer.postings.some((p) => p.account === 'merchant_pending');
 }
 
 /** Moves a capture's net from pending to available once its settlement delay has passed. */
