@@ -20,6 +20,8 @@ import { riskSignals } from '../support/risk-signals.js';
 const REDIS_URL = process.env.REDIS_URL;
 const PREFIX = `payrail-test-${randomUUID()}:`;
 const START_MS = Date.UTC(2026, 10, 3, 9, 0, 0);
+/** These tests compare answers, not speed: a loaded machine must not turn a slow reply into a fallback. */
+const PATIENT_MS = 5_000;
 
 if (!REDIS_URL && process.env.CI === 'true') {
   describe('risk windows in Redis', () => {
@@ -42,7 +44,7 @@ describe.runIf(REDIS_URL)('risk windows in Redis', () => {
 
   it('answers every query of a random sequence exactly as the embedded store does', async () => {
     const errors: Error[] = [];
-    const redis = new RedisWindowStore(REDIS_URL!, `${PREFIX}store:`, (error) => errors.push(error));
+    const redis = new RedisWindowStore(REDIS_URL!, `${PREFIX}store:`, (error) => errors.push(error), PATIENT_MS);
     await redis.ready();
     const embedded = new EmbeddedWindowStore();
     const random = new Random(42);
@@ -77,7 +79,7 @@ describe.runIf(REDIS_URL)('risk windows in Redis', () => {
   });
 
   it('caps a window at 1024 members in the same order, ties broken by member as Redis sorts them', async () => {
-    const redis = new RedisWindowStore(REDIS_URL!, `${PREFIX}cap:`, () => undefined);
+    const redis = new RedisWindowStore(REDIS_URL!, `${PREFIX}cap:`, () => undefined, PATIENT_MS);
     await redis.ready();
     const embedded = new EmbeddedWindowStore();
     try {
@@ -114,6 +116,7 @@ describe.runIf(REDIS_URL)('risk windows in Redis', () => {
       clock: clock_redis,
       redis_url: REDIS_URL,
       redis_prefix: `${PREFIX}scorer:`,
+      redis_command_timeout_ms: PATIENT_MS,
       instance_id: 'same',
       on_store_error: (e) => errors.push(e),
     });

@@ -61,8 +61,8 @@ return 0`;
 
 /** Amount statistics of a merchant that stops selling in a currency are dropped after this. */
 const STATS_TTL_MS = 180 * 24 * 3600 * 1000;
-/** A command may wait this long before the scorer answers from the embedded store instead. */
-const COMMAND_TIMEOUT_MS = 200;
+/** A command may wait this long before the scorer answers from the embedded store instead (by default). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 200;
 const READY_TIMEOUT_MS = 2000;
 
 interface WindowScripts {
@@ -73,9 +73,9 @@ interface WindowScripts {
 export class RedisWindowStore implements WindowStore {
   private readonly redis: Redis & WindowScripts;
 
-  constructor(url: string, prefix: string, on_error: (error: Error) => void) {
+  constructor(url: string, prefix: string, on_error: (error: Error) => void, command_timeout_ms = DEFAULT_COMMAND_TIMEOUT_MS) {
     // No offline queue: while Redis is away a command fails at once and the embedded store answers.
-    const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS, keyPrefix: prefix });
+    const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: command_timeout_ms, keyPrefix: prefix });
     redis.defineCommand('payrailRiskRead', { lua: READ });
     redis.defineCommand('payrailRiskWrite', { lua: WRITE });
     redis.on('error', on_error);

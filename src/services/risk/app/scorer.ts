@@ -21,6 +21,8 @@ export interface RiskScorerOptions {
   redis_url?: string | undefined;
   /** Prefix of the Redis keys (PAYRAIL_REDIS_PREFIX); `risk:` is appended. */
   redis_prefix?: string | undefined;
+  /** How long a Redis command may take before the embedded windows answer instead (200 ms). */
+  redis_command_timeout_ms?: number | undefined;
   clock: Clock;
   /** A model file's content (tests, a retrained model); the shipped risk-model-v1.json by default. */
   model?: unknown;
@@ -43,7 +45,7 @@ export async function openRiskScorer(options: RiskScorerOptions): Promise<RiskSc
   const on_error = options.on_store_error ?? (() => undefined);
   let shared: RedisWindowStore | null = null;
   if (options.redis_url) {
-    shared = new RedisWindowStore(options.redis_url, `${options.redis_prefix ?? 'payrail:'}risk:`, on_error);
+    shared = new RedisWindowStore(options.redis_url, `${options.redis_prefix ?? 'payrail:'}risk:`, on_error, options.redis_command_timeout_ms);
     await shared.ready().catch(on_error);
   }
   return new Scorer(model, options.clock, embedded, shared, on_error, new EventIds(options.instance_id ?? randomUUID().slice(0, 8), options.clock));
