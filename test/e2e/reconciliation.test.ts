@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function ledgerCaughtUp(): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   while ((await consumerLag(t.platform.database.pool, LEDGER_CONSUMER_NAME, 0)).events_behind > 0) {
     if (Date.now() > deadline) throw new Error('the ledger did not catch up');
     await new Promise((resolve) => setTimeout(resolve, 20));
