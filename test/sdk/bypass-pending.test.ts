@@ -144,4 +144,12 @@ describe('pm_card_bypassPending', { timeout: 120_000 }, () => {
     expect(report.counts.charges).toBe(4);
     expect(report.releases_due).toBe(0);
   });
+
+  it('verify names a capture available at once that is also scheduled for release', async () => {
+    const txn = await chargeTransaction(bypass.latest_charge as string);
+    const { id: merchant_id } = await t.stripe.accounts.retrieve();
+    await t.owner.query(`INSERT INTO ledger.releases (merchant_id, transfer_id, available_on) VALUES ($1, $2, $3)`, [merchant_id, txn.id, now_s() + 60]);
+    const report = await verifyLedger(t.platform.database.pool, now_s(), ledgerRecords);
+    expect(report.problems).toEqual([`capture ${txn.id} of ${bypass.latest_charge as string} was available at once but is scheduled for release`]);
+  });
 });
