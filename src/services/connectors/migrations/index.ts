@@ -116,13 +116,4 @@ export const connectorMigrations: Migration[] = [
       DROP INDEX sandbox.notifications_unacknowledged;
       CREATE INDEX notifications_due ON sandbox.notifications (deliver_after_ms, created_at_ms, id) WHERE acknowledged_at_ms IS NULL;`,
   },
-  {
-    // A notification Payrail rejected waits before it is handed again (doubling), so it cannot hold back others.
-    id: 'connectors/007_sandbox_notification_retries',
-    sql: `
-      ALTER TABLE sandbox.notifications ADD COLUMN attempts int NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-        ADD COLUMN deliver_after_ms bigint NOT NULL DEFAULT 0;
-      DROP INDEX sandbox.notifications_unacknowledged;
-      CREATE INDEX notifications_due ON sandbox.notifications (deliver_after_ms, created_at_ms, id) WHERE acknowledged_at_ms IS NULL;`,
-  },
 ];
