@@ -74,4 +74,9 @@ export const payoutMigrations: Migration[] = [
         created_at timestamptz NOT NULL DEFAULT now()
       );`,
   },
+  {
+    // The sandbox bank's rows carry a merchant id too, so the request path's role sees only its own.
+    id: 'settlement/101_sandbox_bank_scoped',
+    sql: merchantScopedTables(['settlement.sandbox_bank_transfers']),
+  },
 ];
