@@ -11,6 +11,7 @@ import { startReceiver } from '../support/webhook-receiver.js';
 import { consumerLag } from '../../src/services/events/app/consumer-status.js';
 import { LEDGER_CONSUMER_NAME } from '../../src/services/ledger/app/consumer.js';
 import { bankAccount } from '../support/payouts.js';
+import { freshMerchant, ruleAdmin } from '../support/risk.js';
 
 /**
  * Stripe's test card 4000000000000077 (`pm_card_bypassPending`, `tok_bypassPending`): the charge's
@@ -151,5 +152,38 @@ describe('pm_card_bypassPending', { timeout: 120_000 }, () => {
     await t.owner.query(`INSERT INTO ledger.releases (merchant_id, transfer_id, available_on) VALUES ($1, $2, $3)`, [merchant_id, txn.id, now_s() + 60]);
     const report = await verifyLedger(t.platform.database.pool, now_s(), ledgerRecords);
     expect(report.problems).toEqual([`capture ${txn.id} of ${bypass.latest_charge as string} was available at once but is scheduled for release`]);
+  });
+});
+
+describe('pm_card_bypassPending through Radar', { timeout: 120_000 }, () => {
+  async function available(stripe: Stripe): Promise<number> {
+    return (await stripe.balance.retrieve()).available.find((b) => b.currency === 'usd')?.amount ?? 0;
+  }
+
+  it('a payment held for review is available at once when the approval captures it', async () => {
+    const merchant = await freshMerchant(t);
+    await ruleAdmin(t).add(merchant.merchant_id, 'Review if :amount_in_usd: > 500');
+    const intent = await merchant.stripe.paymentIntents.create({ amount: 60_000, currency: 'usd', payment_method: 'pm_card_bypassPending', confirm: true });
+    const charge = await merchant.stripe.charges.retrieve(intent.latest_charge as string);
+    expect(charge.captured).toBe(false);
+    await merchant.stripe.reviews.approve(charge.review as string);
+    await ledgerCaughtUp();
+    expect(await available(merchant.stripe)).toBe(60_000 - 1_770);
+  });
+
+  it('a payment a rule sends to 3-D Secure is available at once once authenticated', async () => {
+    const merchant = await freshMerchant(t);
+    await ruleAdmin(t).add(merchant.merchant_id, 'Request 3D Secure if :amount_in_usd: > 5');
+    const intent = await merchant.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_bypassPending', confirm: true });
+    expect(intent.status).toBe('requires_action');
+    const authenticated = await fetch(`${t.url}/v1/test_helpers/payment_intents/${intent.id}/authenticate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${merchant.secret_key}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'outcome=succeeded',
+    });
+    expect(authenticated.status).toBe(200);
+    expect((await merchant.stripe.paymentIntents.retrieve(intent.id)).status).toBe('succeeded');
+    await ledgerCaughtUp();
+    expect(await available(merchant.stripe)).toBe(NET_OF_2000);
   });
 });
