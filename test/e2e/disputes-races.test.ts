@@ -119,6 +119,29 @@ describe('opening', () => {
   });
 });
 
+describe('early fraud warnings', () => {
+  it('a dispute opening on a warned charge makes the warning no longer actionable, once, with an updated event', async () => {
+    const intent = await t.stripe.paymentIntents.create({ amount: 4100, currency: 'usd', payment_method: 'pm_card_createIssuerFraudRecord', confirm: true });
+    const charge = chargeIdOf(intent);
+    const warning = (
+      await until(
+        () => t.stripe.radar.earlyFraudWarnings.list({ charge }),
+        (l) => l.data.length > 0,
+        'the warning',
+      )
+    ).data[0]!;
+    expect(warning.actionable).toBe(true);
+    const handle = notificationHandler(t.platform.disputes, logger);
+    await Promise.all(Array.from({ length: 4 }, () => handle(notification('warned-1', charge, 4100))));
+    expect((await t.stripe.radar.earlyFraudWarnings.retrieve(warning.id)).actionable).toBe(false);
+    expect(await events(warning.id, 'radar.early_fraud_warning.updated')).toBe(1);
+    // A second dispute on the charge finds nothing left to settle.
+    await handle(notification('warned-2', charge, 100));
+    expect(await events(warning.id, 'radar.early_fraud_warning.updated')).toBe(1);
+    expect((await t.stripe.disputes.list({ charge })).data).toHaveLength(2);
+  });
+});
+
 describe('answering', () => {
   it('six concurrent evidence submissions: one commits, the others are refused, and it counts once', async () => {
     const dispute = await disputed(2500);

@@ -39,3 +39,19 @@ export async function listFraudWarnings(
   if (filters.payment_intent !== undefined) conditions.push(sql`payment_intent_id = ${filters.payment_intent}`);
   return listPage<EarlyFraudWarning>(db, { table: 'disputes.early_fraud_warnings', column: 'state' }, merchant_id, conditions, page);
 }
+
+/** A charge's warnings that are still actionable (a charge has at most a few). */
+export async function actionableWarningsOf(db: Db, merchant_id: string, charge_id: string): Promise<EarlyFraudWarning[]> {
+  const result = await run<{ state: EarlyFraudWarning }>(
+    db,
+    sql`SELECT state FROM disputes.early_fraud_warnings
+    WHERE merchant_id = ${merchant_id} AND charge_id = ${charge_id} AND (state->>'actionable')::boolean ORDER BY id LIMIT 10`,
+  );
+  return result.rows.map((row) => row.state);
+}
+
+/** Affects no row unless the warning is still actionable: of two racing changes one applies. */
+export function settleFraudWarning(warning: EarlyFraudWarning): SqlFragment {
+  return sql`UPDATE disputes.early_fraud_warnings SET state = ${JSON.stringify({ ...warning, actionable: false })}::json
+    WHERE merchant_id = ${warning.merchant_id} AND id = ${warning.id} AND (state->>'actionable')::boolean`;
+}

@@ -1,11 +1,20 @@
 import type { Page, PageRequest } from '../../../platform/pagination.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { FraudWarningIssued } from '../../connectors/index.js';
+import type { EventDraft } from '../../events/index.js';
 import { outboxInsert } from '../../events/index.js';
+import type { SqlFragment } from '../../../platform/db.js';
 import { chargeForDispute } from '../../payments/index.js';
 import type { EarlyFraudWarning } from '../domain/early-fraud-warning.js';
 import { fraudTypeOf } from '../domain/early-fraud-warning.js';
-import { findFraudWarning, getFraudWarning, insertFraudWarning, listFraudWarnings } from '../adapters/fraud-warning-store.js';
+import {
+  actionableWarningsOf,
+  findFraudWarning,
+  getFraudWarning,
+  insertFraudWarning,
+  listFraudWarnings,
+  settleFraudWarning,
+} from '../adapters/fraud-warning-store.js';
 import type { DisputesDeps } from './deps.js';
 
 /** Early fraud warnings: raised once per processor notification, read through `/v1/radar/early_fraud_warnings`. */
@@ -51,6 +60,23 @@ export async function raiseFraudWarning(ctx: OperationContext, notification: Fra
     outcome,
   );
   return outcome;
+}
+
+/**
+ * A dispute on a charge settles its warnings: Stripe's warning is actionable only while the charge
+ * has neither a dispute nor a full refund. The writes and `radar.early_fraud_warning.updated` events
+ * join the statement that opens the dispute.
+ */
+export async function settleWarningsOnDispute(ctx: OperationContext, charge_id: string): Promise<{ writes: SqlFragment[]; events: EventDraft[] }> {
+  const warnings = await actionableWarningsOf(ctx.reader, ctx.merchant_id, charge_id);
+  return {
+    writes: warnings.map(settleFraudWarning),
+    events: warnings.map((warning) => ({
+      type: 'radar.early_fraud_warning.updated',
+      object: renderFraudWarning({ ...warning, actionable: false }),
+      previous_attributes: { actionable: true },
+    })),
+  };
 }
 
 export async function retrieveFraudWarning(deps: DisputesDeps, merchant_id: string, id: string): Promise<Record<string, unknown>> {

@@ -10,7 +10,7 @@ import * as Dispute from '../domain/dispute.js';
 import { renderDispute } from '../adapters/render.js';
 import { disputeOpenedBy, insertDispute } from '../adapters/store.js';
 import type { DisputesDeps } from './deps.js';
-import { raiseFraudWarning } from './early-fraud-warnings.js';
+import { raiseFraudWarning, settleWarningsOnDispute } from './early-fraud-warnings.js';
 
 /**
  * Turns a processor's notification into a dispute (or an early fraud warning), once: the notification's id is the dispute's
@@ -61,9 +61,15 @@ async function openDispute(deps: DisputesDeps, ctx: OperationContext, notificati
   const rendered = renderDispute(dispute, ctx.now_s);
   const events: EventDraft[] = [{ type: 'charge.dispute.created', object: rendered }];
   if (dispute.funds_withdrawn_at !== null) events.push({ type: 'charge.dispute.funds_withdrawn', object: rendered });
+  const warnings = await settleWarningsOnDispute(ctx, charge.id);
   const outcome: Outcome = { ok: rendered };
   await ctx.commit(
-    [insertDispute(dispute), mark_disputed(!notification.dispute.inquiry), outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, events)],
+    [
+      insertDispute(dispute),
+      mark_disputed(!notification.dispute.inquiry),
+      ...warnings.writes,
+      outboxInsert(ctx.ids, ctx.merchant_id, ctx.now_s, ctx.request, [...events, ...warnings.events]),
+    ],
     outcome,
   );
   return outcome;

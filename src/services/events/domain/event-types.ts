@@ -27,6 +27,7 @@ export const EVENT_TYPES = {
   'charge.dispute.funds_reinstated': 'a won chargeback: amount and fee come back',
   'charge.dispute.closed': 'POST /v1/disputes/:id/close, or the test-mode outcome of submitted evidence',
   'radar.early_fraud_warning.created': "a processor's notification that the card's issuer reported a captured charge as fraud",
+  'radar.early_fraud_warning.updated': 'a dispute opening on the charge of an actionable early fraud warning (no longer actionable)',
   'customer.created': 'POST /v1/customers',
   'customer.updated': 'POST /v1/customers/:id',
   'customer.deleted': 'DELETE /v1/customers/:id',
