@@ -46,6 +46,12 @@ async function payments(count: number): Promise<void> {
   await ledgerCaughtUp();
 }
 
+/** A payment the cardholder disputes at once: its report has a Settled and a Chargeback line. */
+async function disputed(): Promise<void> {
+  await t.stripe.paymentIntents.create({ amount: 3000, currency: 'usd', payment_method: 'pm_card_createDispute', confirm: true });
+  await ledgerCaughtUp();
+}
+
 async function admin(path: string, token: string | null = ADMIN_TOKEN): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${t.url}/admin/v1${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -56,7 +62,7 @@ function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: nu
     execFile(
       process.execPath,
       ['node_modules/vite-node/vite-node.mjs', 'src/cli.ts', ...args],
-      { env: { ...process.env, DATABASE_URL: t.config.database_url, ...env }, timeout: 50_000 },
+      { env: { ...process.env, DATABASE_URL: t.config.database_url, ...env }, timeout: 90_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -67,6 +73,7 @@ describe('reconciliation in the platform', () => {
 
   it('reconciles a day once the settlement run has settled it, and the admin API lists it', async () => {
     await payments(3);
+    await disputed();
     clock.advance(DAY_MS);
     // By hand, as the scheduled jobs do (which may get there first: a run happens once either way).
     await t.platform.settlement.runDue();
@@ -75,16 +82,17 @@ describe('reconciliation in the platform', () => {
     const runs = await t.owner.query<{ id: string; matched: number; open: number }>(
       `SELECT id, matched, open FROM settlement.reconciliation_runs WHERE report_date = '2026-11-02'`,
     );
-    // Three captures and one refund, each matched; nothing open; the declined payment moved nothing.
-    expect(runs.rows).toMatchObject([{ matched: 4, open: 0 }]);
+    // Four captures, one refund and one chargeback (against its charge), each matched; nothing open;
+    // the declined payment moved nothing.
+    expect(runs.rows).toMatchObject([{ matched: 6, open: 0 }]);
     run_id = runs.rows[0]?.id ?? '';
 
     expect((await admin('/reconciliation_runs', null)).status).toBe(401);
     expect((await admin('/reconciliation_runs', 'wrong-token-0123456789abcdefghijklmnop')).status).toBe(401);
     const list = await admin('/reconciliation_runs?date=2026-11-02');
     expect(list.status).toBe(200);
-    expect(list.body).toMatchObject({ object: 'list', has_more: false, data: [{ id: run_id, object: 'reconciliation_run', matched: 4, open: 0 }] });
-    expect((await admin(`/reconciliation_runs/${run_id}`)).body).toMatchObject({ id: run_id, report: 'sandbox:2026-11-02', lines: 5 });
+    expect(list.body).toMatchObject({ object: 'list', has_more: false, data: [{ id: run_id, object: 'reconciliation_run', matched: 6, open: 0 }] });
+    expect((await admin(`/reconciliation_runs/${run_id}`)).body).toMatchObject({ id: run_id, report: 'sandbox:2026-11-02', lines: 7 });
     expect((await admin(`/reconciliation_runs/${run_id}/exceptions`)).body).toMatchObject({ object: 'list', data: [], has_more: false });
     expect((await admin('/reconciliation_runs/rcrun_nope')).status).toBe(404);
     expect((await admin('/reconciliation_runs?date=2026-13-45')).body).toMatchObject({ error: { type: 'invalid_request_error', param: 'date' } });
@@ -114,9 +122,9 @@ describe('reconciliation in the platform', () => {
   it('the CLI lists and shows runs, re-runs a day without a second effect, and reports a faulty day with exit 1', async () => {
     const listed = await cli({}, 'reconcile', 'list');
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toContain(`${run_id}  2026-11-02  report sandbox:2026-11-02: 5 lines, 4 matched, 0 auto-fixed, 0 open`);
+    expect(listed.stdout).toContain(`${run_id}  2026-11-02  report sandbox:2026-11-02: 7 lines, 6 matched, 0 auto-fixed, 0 open`);
     const again = await cli({}, 'reconcile', '--date', '2026-11-02');
-    expect(again.stdout).toContain('4 matched, 0 auto-fixed, 0 open');
+    expect(again.stdout).toContain('6 matched, 0 auto-fixed, 0 open');
     expect(again.code).toBe(0);
     expect((await t.owner.query(`SELECT runs FROM settlement.reconciliation_runs WHERE id = $1`, [run_id])).rows).toEqual([{ runs: 2 }]);
 
@@ -124,7 +132,7 @@ describe('reconciliation in the platform', () => {
     await payments(2);
     clock.advance(DAY_MS);
     const faulty = await cli({ PAYRAIL_SANDBOX_DISCREPANCIES: 'seed=e2e,amount_mismatch=1000000' }, 'reconcile', '--date', '2026-11-03');
-    expect(faulty.stdout).toContain('0 matched, 0 auto-fixed, 3 open (new: 3 amount_mismatch)');
+    expect(faulty.stdout, faulty.stderr).toContain('0 matched, 0 auto-fixed, 3 open (new: 3 amount_mismatch)');
     expect(faulty.code).toBe(1);
     const id = /^(rcrun_\w+)/.exec(faulty.stdout)?.[1] ?? '';
     const shown = await cli({}, 'reconcile', 'show', id);
@@ -142,5 +150,5 @@ describe('reconciliation in the platform', () => {
       expect(exception).toMatchObject({ class: 'amount_mismatch', status: 'open' });
       expect(exception.evidence.payrail_record.amount).toBeGreaterThan(0);
     }
-  }, 120_000);
+  }, 300_000);
 });

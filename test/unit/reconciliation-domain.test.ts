@@ -102,7 +102,7 @@ describe('classifying a report line', () => {
       return verdict.outcome === 'exception' ? `${verdict.class} ${verdict.status}` : verdict.outcome;
     };
     expect(cls(settled('ch_2', 2000), undefined)).toBe('missing_in_payrail open');
-    expect(cls(settled('ch_1', 2000, 49, { type: 'Chargeback' }), charge)).toBe('missing_in_payrail open');
+    expect(cls(refunded('ch_2', 're_2', 500), undefined)).toBe('missing_in_payrail open');
     expect(cls(refunded('ch_1', 're_1', 500), charge)).toBe('missing_in_payrail open');
     expect(cls(settled('ch_1', 2000), charge, { matched_before: { report_id: 'sandbox:2026-11-01', line: 9 } })).toBe('duplicate open');
     // The line that made the match, seen again in a re-run, is not its own duplicate.
@@ -115,6 +115,20 @@ describe('classifying a report line', () => {
     expect(cls(settled('ch_1', 2000), charge, { report_date: '2026-11-03' })).toBe('settled_late auto_fixed');
     expect(cls(payout([settled('ch_1', 2000)]), undefined)).toBe('batch_line');
     expect(cls(settled('', 0, 30, { type: 'Fee' }), undefined)).toBe('batch_line');
+  });
+
+  it('checks a chargeback against its charge: known, same currency, at most the captured amount, never late', () => {
+    const chargeback = (amount: number, over: Partial<SettlementLine> = {}) =>
+      settled('ch_1', 0, 0, { type: 'Chargeback', gross_credit: null, gross_debit: amount, net_credit: null, net_debit: amount, commission: 0, ...over });
+    const later = { ...ctx, report_date: '2026-11-20', expected_fee: 0 };
+    expect(classifyLine(chargeback(2000), charge, later)).toEqual({ outcome: 'matched' });
+    expect(classifyLine(chargeback(800), charge, later)).toEqual({ outcome: 'matched' });
+    expect(classifyLine(chargeback(2001), charge, later)).toMatchObject({ class: 'amount_mismatch', status: 'open' });
+    expect(classifyLine(chargeback(800, { gross_currency: 'eur', net_currency: 'eur' }), charge, later)).toMatchObject({ class: 'currency_mismatch' });
+    expect(classifyLine(chargeback(800), undefined, later)).toMatchObject({ class: 'missing_in_payrail' });
+    expect(classifyLine(chargeback(800), charge, { ...later, matched_before: { report_id: 'sandbox:2026-11-19', line: 4 } })).toMatchObject({
+      class: 'duplicate',
+    });
   });
 
   it('books the fee difference the processor kept, signed, and names both figures', () => {

@@ -70,16 +70,23 @@ export interface PayrailRecord {
 }
 
 /** Lines that settle one of Payrail's objects, and the kind of object each names. */
-const RECORD_LINE_TYPES: Readonly<Partial<Record<SettlementLine['type'], PayrailRecord['kind'] | 'dispute'>>> = {
+const RECORD_LINE_TYPES: Readonly<Partial<Record<SettlementLine['type'], PayrailRecord['kind']>>> = {
   Settled: 'charge',
   Refunded: 'refund',
   RefundedReversed: 'refund',
-  Chargeback: 'dispute',
-  ChargebackReversed: 'dispute',
-  SecondChargeback: 'dispute',
+  Chargeback: 'charge',
+  ChargebackReversed: 'charge',
+  SecondChargeback: 'charge',
 };
 
-export function recordKindOf(line: Pick<ReportLine, 'type'>): PayrailRecord['kind'] | 'dispute' | null {
+/**
+ * Chargeback lines are checked against the disputed charge: it must exist, in the line's currency,
+ * and the line may take back at most what was captured. They settle whenever the cardholder disputes,
+ * so they have no due day (never late), and a charge may be disputed once.
+ */
+const CHARGEBACK_LINE_TYPES: ReadonlySet<string> = new Set(['Chargeback', 'ChargebackReversed', 'SecondChargeback']);
+
+export function recordKindOf(line: Pick<ReportLine, 'type'>): PayrailRecord['kind'] | null {
   return RECORD_LINE_TYPES[line.type] ?? null;
 }
 
@@ -126,15 +133,16 @@ export function classifyLine(line: ReportLine, record: PayrailRecord | undefined
   const kind = recordKindOf(line);
   if (kind === null) return { outcome: 'batch_line' };
   const reference = lineReference(line);
-  if (kind === 'dispute' || !record || record.kind !== kind)
-    return open('missing_in_payrail', `${line.type} line for ${reference}: Payrail has no such ${kind === 'dispute' ? 'dispute' : kind}`);
+  if (!record || record.kind !== kind) return open('missing_in_payrail', `${line.type} line for ${reference}: Payrail has no such ${kind}`);
   const before = ctx.matched_before;
   if (before && !(before.report_id === ctx.report_id && before.line === line.line))
     return open('duplicate', `${reference} was already settled by line ${before.line} of report ${before.report_id}`);
   if (line.gross_currency !== record.currency || line.net_currency !== record.currency)
     return open('currency_mismatch', `${reference}: the report says ${line.gross_currency}, Payrail ${record.currency}`);
   const amount = Math.abs(lineAmount(line));
-  if (amount !== record.amount) return open('amount_mismatch', `${reference}: the report moves ${amount}, Payrail ${record.amount}`);
+  const chargeback = CHARGEBACK_LINE_TYPES.has(line.type);
+  if (chargeback ? amount > record.amount : amount !== record.amount)
+    return open('amount_mismatch', `${reference}: the report moves ${amount}, Payrail ${chargeback ? 'captured' : 'has'} ${record.amount}`);
   const fee_delta = processorFee(line) - ctx.expected_fee;
   if (fee_delta !== 0) {
     const detail = `${reference}: the processor kept ${processorFee(line)} in fees, its contract says ${ctx.expected_fee}`;
@@ -142,7 +150,7 @@ export function classifyLine(line: ReportLine, record: PayrailRecord | undefined
       return { outcome: 'exception', class: 'fee_mismatch', status: 'auto_fixed', remedy: { kind: 'fee_adjustment', amount: fee_delta }, detail };
     return open('fee_mismatch', detail);
   }
-  if (record.settles_on < ctx.report_date)
+  if (!chargeback && record.settles_on < ctx.report_date)
     return {
       outcome: 'exception',
       class: 'settled_late',
