@@ -15,7 +15,7 @@ import type { Clock } from './kernel/clock.js';
 import { systemClock } from './kernel/clock.js';
 import { UlidGenerator } from './kernel/ids.js';
 import type { KeyHasher, KeyStore } from './services/merchants/index.js';
-import { ApiKeyResolver, adminRoutes, countMerchants, createMerchant, loadKeyHasher } from './services/merchants/index.js';
+import { ApiKeyResolver, adminRoutes, countMerchants, createMerchant, loadKeyHasher, merchantExists } from './services/merchants/index.js';
 import type { Connector } from './services/connectors/index.js';
 import type { ClientSecretCheck } from './services/gateway/index.js';
 import { buildGateway } from './services/gateway/index.js';
@@ -293,7 +293,17 @@ function buildApi(
         ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
         : []),
       ...(config.admin_token ? [reconciliationAdminRoutes({ pool: database.pool, admin_token: config.admin_token })] : []),
-      ...(config.admin_token ? [radarAdminRoutes({ pool: database.pool, ids: context.ids, clock, admin_token: config.admin_token })] : []),
+      ...(config.admin_token
+        ? [
+            radarAdminRoutes({
+              pool: database.pool,
+              ids: context.ids,
+              clock,
+              admin_token: config.admin_token,
+              merchant_exists: (merchant_id) => merchantExists(database.pool, merchant_id),
+            }),
+          ]
+        : []),
     ],
     ready: async () => (await pendingMigrations(database.pool, ALL_MIGRATIONS)).length === 0,
   });

@@ -5,6 +5,7 @@ import { UlidGenerator } from '../kernel/ids.js';
 import type { Actor } from '../services/audit/index.js';
 import type { RadarRuleView, RuleChange } from '../services/risk/index.js';
 import { addRule, listMerchantRules, moveRule, removeRule, setRuleEnabled, updateRule } from '../services/risk/index.js';
+import { merchantExists } from '../services/merchants/index.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 
@@ -31,8 +32,10 @@ function change(): RuleChange {
   return { now_ms: systemClock.now_ms(), actor: OPERATOR };
 }
 
-/** A refused change (bad rule text, no such rule) is one plain line, exit 1. */
-async function reporting(work: () => Promise<RadarRuleView | RadarRuleView[] | { id: string; deleted: true }>): Promise<number> {
+type RulesAnswer = Promise<RadarRuleView | RadarRuleView[] | { id: string; deleted: true }>;
+
+/** A refused change (bad rule text, no such rule or merchant) is one plain line, exit 1. */
+async function reporting(work: () => RulesAnswer): Promise<number> {
   try {
     const result = await work();
     const lines = Array.isArray(result) ? result.map(describe) : ['rule' in result ? describe(result) : `${result.id}  deleted`];
@@ -47,6 +50,14 @@ async function reporting(work: () => Promise<RadarRuleView | RadarRuleView[] | {
 
 export function radarCommands(withDatabase: WithDatabase): Command[] {
   const store = (database: Database) => ({ pool: database.pool, ids: new UlidGenerator() });
+  /** Runs `work` on the merchant's rules once the merchant is known to exist: a typo in --merchant stores nothing. */
+  const forMerchant = (merchant_id: string, work: (database: Database) => RulesAnswer) =>
+    withDatabase((database) =>
+      reporting(async () => {
+        if (!(await merchantExists(database.pool, merchant_id))) throw new PayrailError('resource_missing', { message: `No such merchant: '${merchant_id}'` });
+        return work(database);
+      }),
+    );
   return [
     command({
       words: ['radar', 'rules', 'list'],
@@ -55,7 +66,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       summary: "a merchant's Radar rules, in the order they were added, the default rule included",
       run: (values) => {
         const merchant_id = merchantOf(values);
-        return withDatabase((database) => reporting(() => listMerchantRules(store(database), merchant_id)));
+        return forMerchant(merchant_id, (database) => listMerchantRules(store(database), merchant_id));
       },
     }),
     command({
@@ -65,7 +76,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       summary: 'add a rule in Radar\'s syntax: "Block if :risk_score: > 75"',
       run: (values, [text = '']) => {
         const merchant_id = merchantOf(values);
-        return withDatabase((database) => reporting(() => addRule(store(database), merchant_id, text, change())));
+        return forMerchant(merchant_id, (database) => addRule(store(database), merchant_id, text, change()));
       },
     }),
     command({
@@ -75,7 +86,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       summary: "replace a rule's text; it keeps its id and its place",
       run: (values, [rule_id = '', text = '']) => {
         const merchant_id = merchantOf(values);
-        return withDatabase((database) => reporting(() => updateRule(store(database), merchant_id, rule_id, text, change())));
+        return forMerchant(merchant_id, (database) => updateRule(store(database), merchant_id, rule_id, text, change()));
       },
     }),
     command({
@@ -86,7 +97,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       run: (values, [rule_id = '', position = '']) => {
         const merchant_id = merchantOf(values);
         if (!/^[1-9]\d{0,3}$/.test(position)) throw new UsageError('POSITION is a whole number from 1');
-        return withDatabase((database) => reporting(() => moveRule(store(database), merchant_id, rule_id, Number(position), change())));
+        return forMerchant(merchant_id, (database) => moveRule(store(database), merchant_id, rule_id, Number(position), change()));
       },
     }),
     ...(['enable', 'disable'] as const).map((word) =>
@@ -97,7 +108,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
         summary: word === 'enable' ? 'evaluate a disabled rule again' : 'stop evaluating a rule (the default rule too) without deleting it',
         run: (values, [rule_id = '']) => {
           const merchant_id = merchantOf(values);
-          return withDatabase((database) => reporting(() => setRuleEnabled(store(database), merchant_id, rule_id, word === 'enable', change())));
+          return forMerchant(merchant_id, (database) => setRuleEnabled(store(database), merchant_id, rule_id, word === 'enable', change()));
         },
       }),
     ),
@@ -108,7 +119,7 @@ export function radarCommands(withDatabase: WithDatabase): Command[] {
       summary: 'delete a rule (the default rule can only be disabled)',
       run: (values, [rule_id = '']) => {
         const merchant_id = merchantOf(values);
-        return withDatabase((database) => reporting(() => removeRule(store(database), merchant_id, rule_id, change())));
+        return forMerchant(merchant_id, (database) => removeRule(store(database), merchant_id, rule_id, change()));
       },
     }),
   ];

@@ -165,6 +165,29 @@ describe('the admin API', () => {
     expect(missing.body).toMatchObject({ error: { code: 'parameter_missing', param: 'rule' } });
     expect((await t.owner.query('SELECT count(*)::int AS n FROM risk.rules')).rows).toEqual(before.rows);
   });
+
+  it('refuses a merchant that does not exist, and stores no rule and no audit row', async () => {
+    const stored = () =>
+      t.owner.query(
+        "SELECT (SELECT count(*)::int FROM risk.rules) AS rules, (SELECT count(*)::int FROM audit.security_events WHERE type LIKE 'risk_rule.%') AS audited",
+      );
+    const before = await stored();
+    const ghost = (method: string, path: string, form?: Record<string, string>) =>
+      fetch(`${t.url}/admin/v1/merchants/acct_ghost123/radar/rules${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { error?: { code: string; param: string } } }));
+    for (const answer of [
+      await ghost('GET', ''),
+      await ghost('POST', '', { rule: 'Block if :risk_score: > 75' }),
+      await ghost('POST', `/${DEFAULT_RULE_ID}/disable`, {}),
+      await ghost('POST', `/${DEFAULT_RULE_ID}/move`, { position: '1' }),
+    ]) {
+      expect(answer).toMatchObject({ status: 404, body: { error: { code: 'resource_missing', param: 'id' } } });
+    }
+    expect((await stored()).rows).toEqual(before.rows);
+  });
 });
 
 describe('rules with value lists', () => {
@@ -246,5 +269,13 @@ describe('the CLI', () => {
     expect(bad).toMatchObject({ code: 1, stdout: '' });
     expect(bad.stderr).toMatch(/^Invalid rule: expected .* at line 1, column 25 \(offset 24\)\.\n$/);
     await expect(cli('radar', 'rules', 'list')).rejects.toThrow('--merchant is required');
+  });
+
+  it('a merchant that does not exist is one line, exit 1, and nothing is stored', async () => {
+    const before = await t.owner.query('SELECT count(*)::int AS n FROM risk.rules');
+    const added = await cli('radar', 'rules', 'add', '--merchant', 'acct_ghost456', 'Block if :risk_score: > 75');
+    expect(added).toMatchObject({ code: 1, stdout: '', stderr: "No such merchant: 'acct_ghost456'\n" });
+    expect(await cli('radar', 'rules', 'disable', '--merchant', 'acct_ghost456', DEFAULT_RULE_ID)).toMatchObject({ code: 1, stdout: '' });
+    expect((await t.owner.query('SELECT count(*)::int AS n FROM risk.rules')).rows).toEqual(before.rows);
   });
 });

@@ -9,6 +9,6 @@ export type { AuthenticatedKey } from './app/resolver.js';
 export { ApiKeyResolver, KEY_CACHE_TTL_MS } from './app/resolver.js';
 export { KeyHasher, loadKeyHasher } from './app/key-hashing.js';
 export type { MerchantKeys } from './app/merchants.js';
-export { WeakKeyError, countMerchants, createMerchant } from './app/merchants.js';
+export { WeakKeyError, countMerchants, createMerchant, merchantExists } from './app/merchants.js';
 export { adminRoutes } from './adapters/admin-routes.js';
 export { merchantMigrations } from './migrations/index.js';

@@ -47,3 +47,9 @@ export async function countMerchants(pool: Pool): Promise<number> {
   const result = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM merchants.merchants');
   return result.rows[0]?.n ?? 0;
 }
+
+/** Whether the merchant exists: operators' tools name a merchant by id, and a typo must not store anything. */
+export async function merchantExists(pool: Pool, merchant_id: string): Promise<boolean> {
+  const result = await pool.query('SELECT 1 FROM merchants.merchants WHERE id = $1', [merchant_id]);
+  return (result.rowCount ?? 0) > 0;
+}

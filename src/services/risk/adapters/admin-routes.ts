@@ -28,6 +28,8 @@ export interface RadarAdminDeps {
   ids: IdGenerator;
   clock: Clock;
   admin_token: string;
+  /** From the merchants service: a rule for a merchant that does not exist is refused, never stored. */
+  merchant_exists: (merchant_id: string) => Promise<boolean>;
 }
 
 export function radarAdminRoutes(deps: RadarAdminDeps) {
@@ -37,6 +39,10 @@ export function radarAdminRoutes(deps: RadarAdminDeps) {
       const token = header.toLowerCase().startsWith('bearer ') ? header.slice('bearer '.length).trim() : '';
       if (!token) throw new PayrailError('api_key_missing', { message: 'The admin API needs "Authorization: Bearer <PAYRAIL_ADMIN_TOKEN>".' });
       if (!sameSecret(deps.admin_token, token)) throw new PayrailError('api_key_invalid', { message: 'Invalid admin token provided.' });
+    });
+    app.addHook('preHandler', async (request) => {
+      const id = merchantParam(request);
+      if (!(await deps.merchant_exists(id))) throw new PayrailError('resource_missing', { param: 'id', message: `No such merchant: '${id}'` });
     });
     const store = { pool: deps.pool, ids: deps.ids };
     const change = (request: FastifyRequest): RuleChange => ({
