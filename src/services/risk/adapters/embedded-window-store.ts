@@ -7,25 +7,22 @@ import {
   type WindowStore,
   type WindowWrite,
 } from '../domain/windows.js';
+import { SortedWindow } from './sorted-window.js';
 
 /**
  * The windows in this process's memory: the store when REDIS_URL is unset, and the one that answers
  * while Redis does not. It mirrors the Redis scripts operation for operation (same trimming, same
  * eviction order, same statistics arithmetic), which test/unit/risk-window-store.test.ts checks.
  * Bounded: at most `max_windows` windows (the least recently written go first), each at most
- * MAX_MEMBERS_PER_WINDOW members.
+ * MAX_MEMBERS_PER_WINDOW members, kept in order (sorted-window.ts) so a read costs a binary search per
+ * window length rather than a pass over the members.
  */
-
-interface Window {
-  members: Map<string, number>;
-  expires_ms: number;
-}
 
 export const DEFAULT_MAX_WINDOWS = 200_000;
 export const DEFAULT_MAX_AMOUNT_STATS = 50_000;
 
 export class EmbeddedWindowStore implements WindowStore {
-  private readonly windows = new Map<string, Window>();
+  private readonly windows = new Map<string, SortedWindow>();
   private readonly stats = new Map<string, AmountStats>();
 
   constructor(
@@ -61,7 +58,7 @@ export class EmbeddedWindowStore implements WindowStore {
     return Promise.resolve();
   }
 
-  private live(key: string, now_ms: number): Window | undefined {
+  private live(key: string, now_ms: number): SortedWindow | undefined {
     const window = this.windows.get(key);
     if (window === undefined || window.expires_ms > now_ms) return window;
     this.windows.delete(key);
@@ -69,54 +66,34 @@ export class EmbeddedWindowStore implements WindowStore {
   }
 
   private answer(query: WindowQuery, now_ms: number, out: number[]): void {
-    const members = this.live(query.key, now_ms)?.members;
+    const window = this.live(query.key, now_ms);
     if (query.kind === 'score') {
-      const at = members?.get(query.member);
+      const at = window?.timeOf(query.member);
       out.push(at !== undefined && at > query.since_ms[0] ? at : -1);
       return;
     }
-    const counts = query.since_ms.map(() => 0);
-    if (members) {
-      for (const at of members.values()) {
-        for (let i = 0; i < counts.length; i += 1) if (at > (query.since_ms[i] ?? Infinity)) counts[i] = (counts[i] ?? 0) + 1;
-      }
-    }
-    const own = query.kind === 'distinct' ? members?.get(query.member) : undefined;
-    query.since_ms.forEach((since, i) => {
+    const own = query.kind === 'distinct' ? window?.timeOf(query.member) : undefined;
+    for (const since of query.since_ms) {
       const absent = query.kind === 'distinct' && !(own !== undefined && own > since);
-      out.push((counts[i] ?? 0) + (absent ? 1 : 0));
-    });
+      out.push((window?.countAfter(since) ?? 0) + (absent ? 1 : 0));
+    }
   }
 
   /** ZREMRANGEBYSCORE -inf now−ttl; ZADD (NX for first-seen); trim to the cap by rank; PEXPIRE ttl. */
   private apply(write: WindowWrite, now_ms: number): void {
     let window = this.live(write.key, now_ms);
     if (window === undefined) {
-      window = { members: new Map(), expires_ms: 0 };
+      window = new SortedWindow();
     } else {
       this.windows.delete(write.key); // re-inserted below: the map's order is least recently written first
     }
-    const oldest_kept = now_ms - write.ttl_ms;
-    for (const [member, at] of window.members) if (at <= oldest_kept) window.members.delete(member);
-    if (!(write.keep_first && window.members.has(write.member))) window.members.set(write.member, now_ms);
-    while (window.members.size > MAX_MEMBERS_PER_WINDOW) window.members.delete(lowestMember(window.members));
+    window.dropUntil(now_ms - write.ttl_ms);
+    window.add(write.member, now_ms, write.keep_first);
+    window.trimTo(MAX_MEMBERS_PER_WINDOW);
     window.expires_ms = now_ms + write.ttl_ms;
     this.windows.set(write.key, window);
     evictOldest(this.windows, this.max_windows);
   }
-}
-
-/** The member Redis ranks first: the lowest time, then the lowest member by byte order. */
-function lowestMember(members: Map<string, number>): string {
-  let lowest: string | undefined;
-  let lowest_at = Infinity;
-  for (const [member, at] of members) {
-    if (at < lowest_at || (at === lowest_at && lowest !== undefined && member < lowest)) {
-      lowest = member;
-      lowest_at = at;
-    }
-  }
-  return lowest ?? '';
 }
 
 function evictOldest<V>(map: Map<string, V>, max: number): void {
