@@ -96,6 +96,22 @@ describe('reconciliation in the platform', () => {
     expect((await admin(`/reconciliation_runs/${run_id}/exceptions`)).body).toMatchObject({ object: 'list', data: [], has_more: false });
     expect((await admin('/reconciliation_runs/rcrun_nope')).status).toBe(404);
     expect((await admin('/reconciliation_runs?date=2026-13-45')).body).toMatchObject({ error: { type: 'invalid_request_error', param: 'date' } });
+    // Bad input is a Stripe-shaped 400 or 404, never a 500.
+    for (const path of [
+      '/reconciliation_runs?limit=0',
+      '/reconciliation_runs?limit=abc',
+      '/reconciliation_runs?limit=101',
+      '/reconciliation_runs?status=open',
+      '/reconciliation_runs?date[]=2026-11-02',
+      `/reconciliation_runs/${run_id}?expand[]=exceptions`,
+      `/reconciliation_runs/${run_id}/exceptions?starting_after=${'x'.repeat(300)}`,
+      `/reconciliation_runs/${'r'.repeat(300)}`,
+      '/reconciliation_runs/%00',
+    ]) {
+      const answer = await admin(path);
+      expect([400, 404], path).toContain(answer.status);
+      expect(answer.body, path).toMatchObject({ error: { type: 'invalid_request_error' } });
+    }
   }, 60_000);
 
   it('refuses a report cut short whole, naming the line, and keeps nothing of it', async () => {
