@@ -2,7 +2,7 @@ import type { Database } from '../platform/database.js';
 import { systemClock } from '../kernel/clock.js';
 import { SandboxProcessor } from '../services/connectors/index.js';
 import type { DaySettled } from '../services/settlement/index.js';
-import { SettlementReportError, isBatchDate, settleDay, settleDueDays } from '../services/settlement/index.js';
+import { SettlementReportError, dayIsOver, isBatchDate, settleDay, settleDueDays } from '../services/settlement/index.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 
@@ -23,6 +23,8 @@ export function settlementCommands(withDatabase: WithDatabase): Command[] {
       summary: "import the processor's settlement reports into the ledger (every day due, or --date D)",
       run: ({ date }) => {
         if (date !== undefined && !isBatchDate(date)) throw new UsageError('--date must be a day, YYYY-MM-DD');
+        if (date !== undefined && !dayIsOver(date, systemClock.now_ms()))
+          throw new UsageError(`--date ${date} is not over yet (UTC): a day is settled once it has ended`);
         return withDatabase(async (database) => {
           // The bundled processor; its records are in the same database the server uses.
           const deps = { pool: database.pool, clock: systemClock, connector: new SandboxProcessor({ pool: database.pool }) };

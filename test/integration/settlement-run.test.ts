@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/kernel/clock.js';
 import type { Connector } from '../../src/services/connectors/index.js';
-import { settleDueDays } from '../../src/services/settlement/index.js';
+import { settleDay, settleDueDays } from '../../src/services/settlement/index.js';
 import type { MigratedDatabase } from '../support/database.js';
 import { createMigratedPool } from '../support/database.js';
 
@@ -59,5 +59,22 @@ describe('the daily settlement run', () => {
     await db.pool.query(`INSERT INTO events.consumer_offsets (consumer, xid, seq) SELECT 'ledger', xid, seq FROM events.outbox WHERE id = 'evt_late'
       ON CONFLICT (consumer) DO UPDATE SET xid = EXCLUDED.xid, seq = EXCLUDED.seq`);
     expect((await settleDueDays(deps)).map((d) => d.batch_date)).toEqual(['2026-09-04']);
+  });
+});
+
+describe('settling one day by hand', () => {
+  it('refuses a day that is not over yet, asking nothing and recording nothing', async () => {
+    const asked: string[] = [];
+    const clock = new ManualClock(DAY0_MS + 20 * DAY_MS + 10 * 3_600_000); // 21 September, 10:00
+    const deps = { pool: db.pool, clock, connector: quietProcessor(asked) };
+    // Today and a later day: settling them now would close their batch before their last capture.
+    await expect(settleDay(deps, '2026-09-21')).rejects.toThrow(/not over/);
+    await expect(settleDay(deps, '2026-10-30')).rejects.toThrow(/not over/);
+    expect(asked).toEqual([]);
+    const recorded = await db.pool.query(`SELECT 1 FROM settlement.days WHERE connector = 'quiet' AND batch_date >= '2026-09-21'`);
+    expect(recorded.rowCount).toBe(0);
+    // Yesterday is over: it settles.
+    expect((await settleDay(deps, '2026-09-20')).batch_date).toBe('2026-09-20');
+    expect(asked).toEqual(['2026-09-20']);
   });
 });

@@ -30,7 +30,7 @@ export { payoutTransactions } from './app/payouts.js';
 export type { ImportSummary, SettlementDeps } from './app/import-report.js';
 export { importSettlementReport } from './app/import-report.js';
 export type { DaySettled, SettlementRunDeps } from './app/settlement-run.js';
-export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
+export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, dayIsOver, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
 export type { LineOutcome } from './domain/settlement-posting.js';
 
 // Stripe's test clocks, test mode only (docs/settlement.md#test-clocks).

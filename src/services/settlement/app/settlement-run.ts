@@ -34,9 +34,14 @@ export interface DaySettled {
   report: ImportSummary | null;
 }
 
-/** Settles one batch date (`YYYY-MM-DD`), again if asked: a report imported before changes nothing. */
+/**
+ * Settles one batch date (`YYYY-MM-DD`), again if asked: a report imported before changes nothing.
+ * The day must be over on the clock: its batch is recorded once, so settling it early would leave
+ * its later captures out of it for good (callers check with `dayIsOver` first).
+ */
 export async function settleDay(deps: SettlementRunDeps, batch_date: string): Promise<DaySettled> {
   assert(deps.connector.settlementReport !== undefined, `the ${deps.connector.name} connector supplies no settlement reports`);
+  assert(dayIsOver(batch_date, deps.clock.now_ms()), `${batch_date} is not over yet (UTC): it cannot be settled before it ends`);
   const source = await deps.connector.settlementReport(batch_date);
   const report = source === null ? null : await importSettlementReport(deps, deps.connector.name, source);
   await run(
@@ -69,6 +74,11 @@ export async function settleDueDays(deps: SettlementRunDeps): Promise<DaySettled
 /** Whether the ledger has posted every event created before `end_s` (its oldest unposted one is later, or there is none). */
 export async function ledgerHolds(pool: Pool, end_s: number): Promise<boolean> {
   return (await consumerLag(pool, LEDGER_CONSUMER_NAME, end_s)).seconds_behind === 0;
+}
+
+/** Whether the UTC day `batch_date` has ended at `now_ms`. */
+export function dayIsOver(batch_date: string, now_ms: number): boolean {
+  return Date.parse(`${batch_date}T00:00:00Z`) + DAY_MS <= now_ms;
 }
 
 export function batchDate(ms: number): string {
