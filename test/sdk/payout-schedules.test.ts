@@ -143,4 +143,24 @@ describe('automatic payouts', () => {
       }
     }
   });
+
+  it('what becomes available after a run, in the same second, is settled by the next payout', async () => {
+    const stripe = await merchantWithSchedule({ interval: 'daily' });
+    const earlier = await stripe.paymentIntents.create({ amount: 5_000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    await ledgerCaughtUp(t);
+    clock.advance(3 * DAY_MS);
+    await t.platform.payouts.runSchedule();
+    const [first] = await automaticPayouts(stripe);
+    // The clock has not moved since the run (a test clock; or a busy second): funds available at once, and a refund.
+    await stripe.paymentIntents.create({ amount: 4_000, currency: 'usd', payment_method: 'pm_card_bypassPending', confirm: true });
+    await stripe.refunds.create({ charge: earlier.latest_charge as string, amount: 1_000 });
+    await ledgerCaughtUp(t);
+    clock.advance(DAY_MS);
+    await t.platform.payouts.runSchedule();
+    const second = (await automaticPayouts(stripe))[1]!;
+    const settled = await settledBy(stripe, second.id);
+    expect(settled.map((b) => b.type).sort()).toEqual(['charge', 'payout', 'refund']);
+    expect(settled.filter((b) => b.type !== 'payout').reduce((sum, b) => sum + b.net, 0)).toBe(second.amount);
+    expect((await settledBy(stripe, first!.id)).map((b) => b.type).sort()).toEqual(['charge', 'payout']);
+  });
 });

@@ -134,7 +134,9 @@ export async function createAutomaticPayout(ctx: OperationContext, candidate: Ca
     covers_after,
     version: 1,
   };
-  const settled = await transactionsAvailableBetween(ctx.reader, ctx.merchant_id, candidate.currency, covers_after, ctx.now_s);
+  // From the previous run's own second on: what became available in that second after the run read
+  // the balance is this payout's; what the previous payout covered is skipped by the insert's conflict.
+  const settled = await transactionsAvailableBetween(ctx.reader, ctx.merchant_id, candidate.currency, covers_after - 1, ctx.now_s);
   const covered = [...new Set([...settled, payoutTransactionId(payout)])];
   const record = sql`INSERT INTO settlement.payout_transactions (merchant_id, balance_transaction, payout_id)
     SELECT ${ctx.merchant_id}, t, ${payout.id} FROM unnest(${covered}::text[]) AS t ON CONFLICT DO NOTHING`;
