@@ -124,6 +124,25 @@ describe("a merchant's rules", () => {
     expect(small.status).toBe('succeeded');
   });
 
+  it("expand[]=outcome.rule gives Stripe's rule object: id, action and predicate", async () => {
+    const merchant = await freshMerchant(t);
+    const rule = await ruleAdmin(t).add(merchant.merchant_id, "Review if :card_brand: = 'visa'");
+    const intent = await merchant.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    const charge = await merchant.stripe.charges.retrieve(chargeIdOf(intent), { expand: ['outcome.rule'] });
+    expect(charge.outcome?.rule).toEqual({ id: rule.id, action: 'review', predicate: ":card_brand: = 'visa'" });
+    expect(stripeSchemaProblems('charge', charge)).toEqual([]);
+    const expanded = await merchant.stripe.paymentIntents.retrieve(intent.id, { expand: ['latest_charge.outcome.rule'] });
+    expect((expanded.latest_charge as Stripe.Charge).outcome?.rule).toEqual({ id: rule.id, action: 'review', predicate: ":card_brand: = 'visa'" });
+    const blocked = await rejection(
+      merchant.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_riskLevelHighest', confirm: true }),
+    );
+    const by_default = await merchant.stripe.charges.retrieve((blocked.raw as { charge?: string }).charge ?? '', { expand: ['outcome.rule'] });
+    expect(by_default.outcome?.rule).toEqual({ id: DEFAULT_RULE_ID, action: 'block', predicate: ":risk_level: = 'highest'" });
+    // Unexpanded it stays the id, as Stripe's; a path past the rule is refused.
+    expect((await merchant.stripe.charges.retrieve(chargeIdOf(intent))).outcome?.rule).toBe(rule.id);
+    expect((await rejection(merchant.stripe.charges.retrieve(chargeIdOf(intent), { expand: ['outcome.rule.id'] }))).code).toBe('parameter_invalid');
+  });
+
   it('an Allow rule authorizes with reason rule; it cannot let pm_card_chargeDeclinedFraudulent through', async () => {
     const merchant = await freshMerchant(t);
     const rule = await ruleAdmin(t).add(merchant.merchant_id, "Allow if :card_brand: = 'visa'");

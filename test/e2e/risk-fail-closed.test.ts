@@ -90,7 +90,7 @@ describe('with a scorer that fails', () => {
       record: () => Promise.resolve(),
       close: () => Promise.resolve(),
     };
-    const no_rules = { verdict: () => Promise.resolve({ action: null, rule: null }) };
+    const no_rules = { verdict: () => Promise.resolve({ action: null, rule: null }), rule: () => Promise.resolve(undefined) };
     broken = await startTestPlatform({}, { risk: { scorer: failing, rules: no_rules, livemode: false, on_failure: () => {} } });
   }, 60_000);
   afterAll(async () => {

@@ -20,10 +20,11 @@ export type ObjectType =
   | 'list_of_refunds'
   | 'list_of_charges'
   | 'review'
+  | 'charge_outcome'
   | 'opaque';
 
 export type Loadable =
-  'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction' | 'review';
+  'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction' | 'review' | 'radar_rule';
 
 export interface Edge {
   to: ObjectType;
@@ -74,6 +75,7 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     invoice: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
     review: { to: 'review', load: 'review' },
+    outcome: { to: 'charge_outcome' },
     source_transfer: NULL_ALWAYS,
     transfer: NULL_ALWAYS,
   },
@@ -108,6 +110,8 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
   list_of_refunds: { data: { to: 'refund' } },
   list_of_charges: { data: { to: 'charge' } },
   review: { charge: { to: 'charge', load: 'charge' }, payment_intent: { to: 'payment_intent', load: 'payment_intent' } },
+  /** The Radar rule that decided: Stripe's `rule` object (`id`, `action`, `predicate`), nothing further to expand. */
+  charge_outcome: { rule: { to: 'opaque', load: 'radar_rule' } },
   opaque: {},
 };
 

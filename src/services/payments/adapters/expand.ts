@@ -24,6 +24,10 @@ const LOADERS: Record<Loadable, Loader> = {
   payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
   balance_transaction: postedBalanceTransaction,
   review: retrieveReview,
+  radar_rule: async (deps, merchant_id, id) => {
+    const rule = await deps.risk.rules.rule(merchant_id, id);
+    return rule && { ...rule };
+  },
 };
 
 /**

@@ -238,8 +238,8 @@ export function renderPaymentMethod(method: PaymentMethodRecord): Json {
 }
 
 /**
- * Stripe's `charge.outcome`: the rule that decided as its id (Payrail does not expand it to the rule
- * object yet), no `rule` when none did, and no `risk_score` when the evaluation failed.
+ * Stripe's `charge.outcome`: the rule that decided as its id (`expand[]=outcome.rule` gives the rule
+ * object), no `rule` when none did, and no `risk_score` when the evaluation failed.
  */
 function renderOutcome(outcome: Outcome): Record<string, unknown> {
   const { rule, risk_score, ...rest } = outcome;

@@ -10,6 +10,7 @@ import type { Attributes } from '../domain/rule-evaluation.js';
 import { ruleText } from '../domain/rule-syntax.js';
 import { checkRule } from '../domain/rule-check.js';
 import type { CompiledRule, RuleVerdict } from '../domain/rule-verdict.js';
+import type { MatchedRule } from '../domain/decision.js';
 import { decide, evaluationOrder } from '../domain/rule-verdict.js';
 import type { ItemType, ListMatcher } from '../domain/value-list-items.js';
 import { listMatcher } from '../domain/value-list-items.js';
@@ -24,6 +25,8 @@ import { listMatcher } from '../domain/value-list-items.js';
 export interface RadarRules {
   /** The merchant's enabled rules, in Stripe's order, over the payment's attributes (Radar's names, without colons; null for missing). */
   verdict(merchant_id: string, attributes: Attributes): Promise<RuleVerdict>;
+  /** One rule, enabled or not, the default one included, as `charge.outcome.rule` expands to it; undefined once deleted. */
+  rule(merchant_id: string, rule_id: string): Promise<MatchedRule | undefined>;
 }
 
 export interface RadarRulesHandle extends RadarRules {
@@ -99,6 +102,11 @@ export function openRadarRules(deps: RadarRulesDeps): RadarRulesHandle {
       if (!entry || deps.clock.now_ms() - entry.loaded_ms >= ttl_ms) entry = await load(merchant_id);
       return decide(entry.ordered, attributes, entry.lists);
     },
+    rule: (merchant_id, rule_id) =>
+      withMerchant(merchant_id, async () => {
+        const found = (await listRules(deps.pool, merchant_id)).find((rule) => rule.id === rule_id);
+        return found && { id: found.id, action: found.action, predicate: found.predicate };
+      }),
     forget,
     listening: () => listener?.ready ?? Promise.resolve(),
     close: async () => {
