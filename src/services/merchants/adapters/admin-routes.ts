@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { Clock } from '../../../kernel/clock.js';
+import { adminTokenHook } from '../../../platform/http/admin-auth.js';
 import * as P from '../../../platform/http/params.js';
 import type { Actor } from '../../audit/index.js';
 import { verifyAuditLog } from '../../audit/index.js';
@@ -48,14 +48,8 @@ export interface AdminRoutesDeps {
 }
 
 export function adminRoutes(deps: AdminRoutesDeps) {
-  const expected = digest(deps.admin_token);
   return async (app: FastifyInstance): Promise<void> => {
-    app.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization ?? '';
-      const token = header.toLowerCase().startsWith('bearer ') ? header.slice('bearer '.length).trim() : '';
-      if (!token) throw new PayrailError('api_key_missing', { message: 'The admin API needs "Authorization: Bearer <PAYRAIL_ADMIN_TOKEN>".' });
-      if (!timingSafeEqual(digest(token), expected)) throw new PayrailError('api_key_invalid', { message: 'Invalid admin token provided.' });
-    });
+    app.addHook('onRequest', adminTokenHook(deps.admin_token));
     const now_s = () => Math.floor(deps.clock.now_ms() / 1000);
     const actor = (request: FastifyRequest): Actor => ({ type: 'admin_api', request_id: request.id, client_ip: request.ip });
 
@@ -133,8 +127,4 @@ async function adminCall<T>(work: () => Promise<T>): Promise<T> {
     if (!(error instanceof KeyAdminError)) throw error;
     throw new PayrailError(error.reason === 'not_found' ? 'resource_missing' : 'api_key_unexpected_state', { message: error.message });
   }
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }
