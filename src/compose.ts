@@ -49,6 +49,7 @@ import { openPaymentServices } from './payment-services.js';
 import { readTlsCredentials } from './platform/http/tls.js';
 import type { CheckoutDeps } from './services/checkout/index.js';
 import { CHECKOUT_EXPIRY_INTERVAL_MS, CHECKOUT_EXPIRY_JOB, checkoutPageRoutes, checkoutRoutes, expireDueSessions } from './services/checkout/index.js';
+import { radarAdminRoutes, valueListRoutes } from './services/risk/index.js';
 import type { DisputesDeps } from './services/disputes/index.js';
 import {
   DISPUTE_DECISION_INTERVAL_MS,
@@ -60,7 +61,6 @@ import {
   disputesRoutes,
   retrieveDispute,
 } from './services/disputes/index.js';
-import { radarAdminRoutes, valueListRoutes } from './services/risk/index.js';
 import type { PaymentRisk, PaymentsDeps } from './services/payments/index.js';
 import {
   ORPHAN_SWEEP_INTERVAL_MS,
@@ -282,13 +282,16 @@ function buildApi(
       }),
       payoutRoutes({
         write,
-        bank_accounts: { sealer: payments.vault.sealer('bank_accounts'), fingerprint: (m, routing, number) => payments.vault.bankAccountFingerprint(m, routing, number) },
+        bank_accounts: {
+          sealer: payments.vault.sealer('bank_accounts'),
+          fingerprint: (m, routing, number) => payments.vault.bankAccountFingerprint(m, routing, number),
+        },
       }),
       checkoutRoutes(checkoutDeps(database, services)),
       checkoutPageRoutes(checkoutDeps(database, services)),
       testClockRoutes({ write }),
-      disputesRoutes(disputesDeps(database, services)),
       valueListRoutes({ write }),
+      disputesRoutes(disputesDeps(database, services)),
       ...(config.admin_token
         ? [adminRoutes({ store: { pool: database.pool, hasher: context.key_hasher, ids: context.ids }, clock, admin_token: config.admin_token })]
         : []),

@@ -114,7 +114,7 @@ export class Metrics {
 
   private readonly reconciliation_exceptions = new Counter({
     name: 'payrail_reconciliation_exceptions_total',
-    help: 'Differences reconciliation found between the processor\'s settlement reports and Payrail\'s books, by class and status (auto_fixed by a documented rule, or open for a person), each counted once however often its report is reconciled.',
+    help: "Differences reconciliation found between the processor's settlement reports and Payrail's books, by class and status (auto_fixed by a documented rule, or open for a person), each counted once however often its report is reconciled.",
     labelNames: ['class', 'status'] as const,
     registers: [this.registry],
   });

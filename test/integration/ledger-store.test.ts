@@ -55,9 +55,9 @@ describe('the chart in the database', () => {
   });
 
   it('refuses an account code or transfer kind it does not know', async () => {
-    await expect(pool.query(`INSERT INTO ledger.accounts (merchant_id, currency, code, normal) VALUES ('acct_x', 'usd', 'petty_cash', 'debit')`)).rejects.toThrow(
-      /accounts_code_known/,
-    );
+    await expect(
+      pool.query(`INSERT INTO ledger.accounts (merchant_id, currency, code, normal) VALUES ('acct_x', 'usd', 'petty_cash', 'debit')`),
+    ).rejects.toThrow(/accounts_code_known/);
   });
 });
 

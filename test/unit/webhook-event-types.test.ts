@@ -8,7 +8,21 @@ import { PayrailError } from '../../src/kernel/errors.js';
 
 /** The one list of event types against the code that emits events and docs/events.md. */
 
-const OBJECTS = ['reconciliation', 'payment_intent', 'charge', 'refund', 'customer', 'payment_method', 'setup_intent', 'checkout', 'radar.early_fraud_warning', 'payout', 'test_helpers', 'account', 'review'];
+const OBJECTS = [
+  'reconciliation',
+  'payment_intent',
+  'charge',
+  'refund',
+  'customer',
+  'payment_method',
+  'setup_intent',
+  'checkout',
+  'radar.early_fraud_warning',
+  'payout',
+  'test_helpers',
+  'account',
+  'review',
+];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
