@@ -140,7 +140,8 @@ describe('parse and serialize', () => {
         async (bodies, batch, chunk) => {
           const lines = numbered([
             ...bodies.map(({ currency, ...rest }) => line({ ...rest, gross_currency: currency, net_currency: currency, batch_number: batch })),
-            payout({ batch_number: batch }),
+            // Each merchant account's batch closes with its payout line.
+            ...[...new Set(['acct_1', ...bodies.map((b) => b.merchant_account)])].map((merchant_account) => payout({ merchant_account, batch_number: batch })),
           ]);
           const csv = serializeSettlementReport(lines);
           const chunks: string[] = [];
@@ -222,6 +223,13 @@ describe('malformed or truncated reports are refused whole, naming the line', ()
     const without_payout = rows.slice(0, 3).join('\n') + '\n';
     expectFailure(await failure(without_payout), 3, /without a MerchantPayout/);
     expect((await failure(rows[0] + '\n')).message).toMatch(/no lines/);
+  });
+
+  it("a report cut after one merchant account's payout line, before another's", async () => {
+    const two = numbered([line(), line({ merchant_account: 'acct_2', psp_reference: 'ch_2' }), payout(), payout({ merchant_account: 'acct_2' })]);
+    expect(await readSettlementReport([serializeSettlementReport(two)])).toHaveLength(4);
+    const cut = serializeSettlementReport(two.slice(0, 3));
+    expectFailure(await failure(cut), 4, /acct_2.*no MerchantPayout line/);
   });
 
   it('a line after the payout, or from another batch', async () => {

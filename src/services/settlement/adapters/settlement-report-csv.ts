@@ -18,7 +18,8 @@ import {
  * A report is refused whole, naming the line, when any line is malformed, and when it looks cut short,
  * which a CSV parser alone cannot see. A report is one batch, closed by its payouts, so:
  * - every line carries the same Batch Number (a value cut inside the last line differs);
- * - the report ends with its `MerchantPayout` lines (only payouts after the first one, at least one);
+ * - the report ends with its `MerchantPayout` lines (only payouts after the first one, at least one),
+ *   one for every merchant account with lines (a cut between two accounts' payout lines drops one);
  * - the file ends with a line break (a file cut inside a line does not).
  * The iteration yields lines as they are read and throws at the first problem or at the end: a caller
  * applies nothing before the iteration has finished (the importer stages lines in one transaction).
@@ -37,6 +38,8 @@ export async function* parseSettlementReport(source: ReportSource): AsyncGenerat
   let batch: number | undefined;
   let payouts = 0;
   let count = 0;
+  // Merchant accounts with lines and no payout line yet: each must be closed by the end.
+  const unpaid = new Set<string>();
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       const line = toSettlementLine(record, info.lines);
@@ -46,8 +49,11 @@ export async function* parseSettlementReport(source: ReportSource): AsyncGenerat
       batch ??= line.batch_number;
       if (line.batch_number !== batch)
         throw new SettlementReportError(line.line, `"Batch Number" ${line.batch_number} differs from the report's batch ${batch}`);
-      if (isPayout(line)) payouts += 1;
-      else if (payouts > 0) throw new SettlementReportError(line.line, `a ${line.type} line after the batch's MerchantPayout lines`);
+      if (isPayout(line)) {
+        payouts += 1;
+        unpaid.delete(line.merchant_account);
+      } else if (payouts > 0) throw new SettlementReportError(line.line, `a ${line.type} line after the batch's MerchantPayout lines`);
+      else unpaid.add(line.merchant_account);
       yield line;
     }
   } catch (error) {
@@ -58,6 +64,9 @@ export async function* parseSettlementReport(source: ReportSource): AsyncGenerat
   if (count === 0) throw new SettlementReportError(2, 'the report has no lines: a settlement batch ends with its MerchantPayout line');
   if (payouts === 0) throw new SettlementReportError(count + 1, 'the report ends without a MerchantPayout line: it is cut short');
   if (tail.last_char !== '\n') throw new SettlementReportError(count + 1, 'the report does not end with a line break: it is cut short');
+  const [first_unpaid] = unpaid;
+  if (first_unpaid !== undefined)
+    throw new SettlementReportError(count + 1, `merchant account ${first_unpaid.slice(0, 64)} has lines and no MerchantPayout line: the report is cut short`);
 }
 
 /** Reads a whole report into memory (small reports, tests); large ones should be iterated. */
