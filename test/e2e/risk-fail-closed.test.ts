@@ -112,3 +112,31 @@ describe('with a scorer that fails', () => {
     expect(stripeSchemaProblems('charge', charge)).toEqual([]);
   });
 });
+
+describe('with a rule that cannot be evaluated', () => {
+  let judged: TestPlatform;
+  const reported: { part: string; message: string }[] = [];
+  beforeAll(async () => {
+    const real = await openRiskScorer({ clock: systemClock });
+    const broken_rule = { id: 'rule_broken', action: 'allow' as const, predicate: ':email: in @vanished' };
+    // What the compiled rules answer when a rule throws (radar-rules.ts): review, naming the rule and why.
+    const throwing = {
+      verdict: () =>
+        Promise.resolve({ action: 'review' as const, rule: broken_rule, error: 'rule rule_broken could not be evaluated: no value list @vanished' }),
+      rule: () => Promise.resolve(broken_rule),
+    };
+    const on_failure = (part: string, error: unknown) => reported.push({ part, message: error instanceof Error ? error.message : String(error) });
+    judged = await startTestPlatform({}, { risk: { scorer: real, rules: throwing, livemode: false, on_failure } });
+  }, 60_000);
+  afterAll(async () => {
+    await judged?.stop();
+  });
+
+  it('the payment goes to review and the failure is reported to the operator, naming the rule', async () => {
+    const intent = await judged.stripe.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    expect(intent.status).toBe('processing');
+    const charge = await judged.stripe.charges.retrieve(chargeIdOf(intent));
+    expect(charge.outcome).toMatchObject({ type: 'manual_review', reason: 'risk_evaluation_unavailable', rule: 'rule_broken' });
+    expect(reported).toContainEqual({ part: 'rules', message: 'rule rule_broken could not be evaluated: no value list @vanished' });
+  });
+});

@@ -80,7 +80,10 @@ async function scoreOrNull(deps: PaymentsDeps, signals: RiskSignals): Promise<Ri
 
 async function verdictOrNull(deps: PaymentsDeps, merchant_id: string, attributes: Record<string, AttributeValue>): Promise<RuleVerdict | null> {
   try {
-    return await traced('risk.rules', {}, () => deps.risk.rules.verdict(merchant_id, attributes));
+    const verdict = await traced('risk.rules', {}, () => deps.risk.rules.verdict(merchant_id, attributes));
+    // A rule that threw fails closed inside the verdict; the operator still has to hear which rule is broken.
+    if (verdict.error !== undefined) deps.risk.on_failure('rules', new Error(verdict.error));
+    return verdict;
   } catch (error) {
     deps.risk.on_failure('rules', error);
     return null;
