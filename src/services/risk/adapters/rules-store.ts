@@ -87,3 +87,19 @@ export async function unknownAliases(db: Db, merchant_id: string, aliases: reado
   const known = new Set(result.rows.map((row) => row.alias));
   return aliases.filter((alias) => !known.has(alias));
 }
+
+/**
+ * Bumps the version of the merchant's lists named by `aliases`, in the caller's transaction, and
+ * returns the aliases no list has. A delete or rename of one of them that checked for rules before
+ * this commits then fails its version guard (and its retry finds the rule), instead of leaving a
+ * rule that names a list that is gone.
+ */
+export async function holdLists(db: Db, merchant_id: string, aliases: readonly string[]): Promise<string[]> {
+  if (aliases.length === 0) return [];
+  const result = await run<{ alias: string }>(
+    db,
+    sql`UPDATE risk.value_lists SET version = version + 1 WHERE merchant_id = ${merchant_id} AND alias = ANY (${aliases}::text[]) RETURNING alias`,
+  );
+  const held = new Set(result.rows.map((row) => row.alias));
+  return aliases.filter((alias) => !held.has(alias));
+}

@@ -8,7 +8,7 @@ import { securityEvent } from '../../audit/index.js';
 import { checkRule } from '../domain/rule-check.js';
 import { RuleSyntaxError, ruleText } from '../domain/rule-syntax.js';
 import type { StoredRule } from '../adapters/rules-store.js';
-import { DEFAULT_RULE_ID, deleteRule, listRules, lockRule, ruleCount, saveRule, unknownAliases } from '../adapters/rules-store.js';
+import { DEFAULT_RULE_ID, deleteRule, holdLists, listRules, lockRule, ruleCount, saveRule, unknownAliases } from '../adapters/rules-store.js';
 
 /**
  * Managing a merchant's Radar rules (the admin API and the CLI): add, change, enable, disable and
@@ -72,16 +72,25 @@ async function checkedText(deps: RulesAdminDeps, merchant_id: string, text: stri
     throw error;
   }
   const missing = await unknownAliases(deps.pool, merchant_id, checked.aliases);
-  if (missing.length > 0) {
-    throw new PayrailError('parameter_invalid', { param: 'rule', message: `Invalid rule: no value list has the alias @${missing[0]}; create it first.` });
-  }
+  if (missing.length > 0) throw unknownAlias(missing[0] ?? '');
   return checked;
+}
+
+function unknownAlias(alias: string): PayrailError {
+  return new PayrailError('parameter_invalid', { param: 'rule', message: `Invalid rule: no value list has the alias @${alias}; create it first.` });
+}
+
+/** In the rule's transaction: the lists it names exist, and a racing delete or rename of one fails (rules-store.ts). */
+async function holdNamedLists(client: Db, merchant_id: string, aliases: readonly string[]): Promise<void> {
+  const missing = await holdLists(client, merchant_id, aliases);
+  if (missing.length > 0) throw unknownAlias(missing[0] ?? '');
 }
 
 export function addRule(deps: RulesAdminDeps, merchant_id: string, text: string, change: RuleChange): Promise<RadarRuleView> {
   return withMerchant(merchant_id, async () => {
     const checked = await checkedText(deps, merchant_id, text);
     return withTransaction(deps.pool, async (client) => {
+      await holdNamedLists(client, merchant_id, checked.aliases);
       const { count, last_position } = await ruleCount(client, merchant_id);
       if (count >= MAX_RULES_PER_MERCHANT) {
         throw new PayrailError('parameter_invalid', {
@@ -112,11 +121,8 @@ export function updateRule(deps: RulesAdminDeps, merchant_id: string, rule_id: s
   return withMerchant(merchant_id, async () => {
     if (rule_id === DEFAULT_RULE_ID) throw defaultRuleFixed('edited');
     const checked = await checkedText(deps, merchant_id, text);
-    return changeRule(deps, merchant_id, rule_id, change, 'risk_rule.updated', (before) => ({
-      ...before,
-      action: checked.action,
-      predicate: checked.predicate_text,
-    }));
+    const next = (before: StoredRule) => ({ ...before, action: checked.action, predicate: checked.predicate_text });
+    return changeRule(deps, merchant_id, rule_id, change, 'risk_rule.updated', next, checked.aliases);
   });
 }
 
@@ -144,8 +150,10 @@ async function changeRule(
   change: RuleChange,
   type: string,
   next: (before: StoredRule) => Omit<StoredRule, 'updated' | 'version'> | undefined,
+  aliases: readonly string[] = [],
 ): Promise<RadarRuleView> {
   return withTransaction(deps.pool, async (client) => {
+    await holdNamedLists(client, merchant_id, aliases);
     const before = await lockRule(client, merchant_id, rule_id);
     if (!before) throw new PayrailError('resource_missing', { param: 'rule', message: `No such rule: '${rule_id.slice(0, 64)}'` });
     const changed = next(before);
