@@ -142,7 +142,9 @@ describe('a payout worker killed mid-payout', () => {
     expect(await rows('SELECT payout_id, outcome FROM settlement.sandbox_bank_transfers WHERE payout_id = $1', [paid.id])).toEqual([
       { payout_id: paid.id, outcome: 'paid' },
     ]);
-    expect(await rows(`SELECT DISTINCT status FROM settlement.payouts`)).toEqual([{ status: 'in_transit' }]);
+    expect(await rows('SELECT status FROM settlement.payouts WHERE id = $1', [paid.id])).toEqual([{ status: 'in_transit' }]);
+    // The other may not have been taken yet when the process died (the worker's order under load).
+    expect(['pending', 'in_transit']).toContain((await rows('SELECT status FROM settlement.payouts WHERE id = $1', [failed.id]))[0]?.status);
 
     // The next run, twice: each payout ends once, with the bank's first answer.
     const jobs = startPayoutJobs({ write: services.write, system: db.pool, clock: systemClock, logger: createLogger('warn'), sealer: deps.sealer });
