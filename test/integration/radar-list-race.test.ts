@@ -3,7 +3,7 @@ import type { MigratedDatabase } from '../support/database.js';
 import { createMigratedPool } from '../support/database.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { combineWrites, isGuardFailure, run } from '../../src/platform/db.js';
-import { addRule, updateRule } from '../../src/services/risk/index.js';
+import { MAX_RULES_PER_MERCHANT, addRule, updateRule } from '../../src/services/risk/index.js';
 import type { ValueList } from '../../src/services/risk/adapters/value-lists-store.js';
 import { deleteList, findList, insertList, updateList } from '../../src/services/risk/adapters/value-lists-store.js';
 
@@ -77,5 +77,19 @@ describe('a rule naming a list, committed while the list is being deleted or ren
     await addRule({ pool: db.pool, ids }, 'acct_raceC', 'Block if :risk_score: > 90', change());
     expect(await commitListWrite(deleteList(list))).toBe('written');
     expect(await findList(db.pool, 'acct_raceC', list.id)).toBeUndefined();
+  });
+});
+
+describe('rules added at once', () => {
+  it('never pass the per-merchant limit, and each gets a place of its own', async () => {
+    // Each counts the merchant's rules and takes the next place in its transaction: unserialized, all six fit.
+    const store = { pool: db.pool, ids };
+    for (let i = 0; i < MAX_RULES_PER_MERCHANT - 3; i++) await addRule(store, 'acct_raceD', `Block if :risk_score: > ${i}`, change());
+    const racing = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => addRule(store, 'acct_raceD', `Review if :risk_score: > ${i}`, change())));
+    expect(racing.filter((result) => result.status === 'fulfilled')).toHaveLength(3);
+    const rows = await db.pool.query<{ n: number; places: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT position)::int AS places FROM risk.rules WHERE merchant_id = 'acct_raceD'`,
+    );
+    expect(rows.rows[0]).toEqual({ n: MAX_RULES_PER_MERCHANT, places: MAX_RULES_PER_MERCHANT });
   });
 });

@@ -57,6 +57,11 @@ export async function lockRule(db: Db, merchant_id: string, id: string): Promise
   return result.rows[0] ?? (id === DEFAULT_RULE_ID ? defaultRule(merchant_id) : undefined);
 }
 
+/** Serializes the transactions adding a merchant's rules: each counts them and takes the next place. */
+export async function lockRuleAdding(db: Db, merchant_id: string): Promise<void> {
+  await run(db, sql`SELECT pg_advisory_xact_lock(hashtextextended(${`risk.rules:${merchant_id}`}, 0))`);
+}
+
 export async function ruleCount(db: Db, merchant_id: string): Promise<{ count: number; last_position: number }> {
   const result = await run<{ count: number; last_position: number }>(
     db,

@@ -8,7 +8,7 @@ import { securityEvent } from '../../audit/index.js';
 import { checkRule } from '../domain/rule-check.js';
 import { RuleSyntaxError, ruleText } from '../domain/rule-syntax.js';
 import type { StoredRule } from '../adapters/rules-store.js';
-import { DEFAULT_RULE_ID, deleteRule, holdLists, listRules, lockRule, ruleCount, saveRule, unknownAliases } from '../adapters/rules-store.js';
+import { DEFAULT_RULE_ID, deleteRule, holdLists, listRules, lockRule, lockRuleAdding, ruleCount, saveRule, unknownAliases } from '../adapters/rules-store.js';
 
 /**
  * Managing a merchant's Radar rules (the admin API and the CLI): add, change, enable, disable and
@@ -90,6 +90,7 @@ export function addRule(deps: RulesAdminDeps, merchant_id: string, text: string,
   return withMerchant(merchant_id, async () => {
     const checked = await checkedText(deps, merchant_id, text);
     return withTransaction(deps.pool, async (client) => {
+      await lockRuleAdding(client, merchant_id);
       await holdNamedLists(client, merchant_id, checked.aliases);
       const { count, last_position } = await ruleCount(client, merchant_id);
       if (count >= MAX_RULES_PER_MERCHANT) {
