@@ -1,8 +1,9 @@
+import { loadConfig } from '../platform/config.js';
 import type { Database } from '../platform/database.js';
 import { systemClock } from '../kernel/clock.js';
 import { SandboxProcessor } from '../services/connectors/index.js';
 import type { DaySettled } from '../services/settlement/index.js';
-import { SettlementReportError, dayIsOver, isBatchDate, settleDay, settleDueDays } from '../services/settlement/index.js';
+import { SettlementReportError, dayIsOver, isBatchDate, sandboxDiscrepancies, settleDay, settleDueDays } from '../services/settlement/index.js';
 import type { Command } from './command-line.js';
 import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 
@@ -26,8 +27,9 @@ export function settlementCommands(withDatabase: WithDatabase): Command[] {
         if (date !== undefined && !dayIsOver(date, systemClock.now_ms()))
           throw new UsageError(`--date ${date} is not over yet (UTC): a day is settled once it has ended`);
         return withDatabase(async (database) => {
-          // The bundled processor; its records are in the same database the server uses.
-          const deps = { pool: database.pool, clock: systemClock, connector: new SandboxProcessor({ pool: database.pool }) };
+          // The bundled processor, whose records are in this database, with the test-mode fault knob if set (as the server reads it).
+          const connector = sandboxDiscrepancies(new SandboxProcessor({ pool: database.pool }), process.env, loadConfig().mode);
+          const deps = { pool: database.pool, clock: systemClock, connector };
           try {
             const days = date === undefined ? await settleDueDays(deps) : [await settleDay(deps, date)];
             process.stdout.write(days.length === 0 ? 'settle: nothing due\n' : days.map(describe).join(''));
