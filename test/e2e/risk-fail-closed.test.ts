@@ -115,9 +115,10 @@ describe('with a scorer that fails', () => {
 
 describe('with a rule that cannot be evaluated', () => {
   let judged: TestPlatform;
+  let real: RiskScorer;
   const reported: { part: string; message: string }[] = [];
   beforeAll(async () => {
-    const real = await openRiskScorer({ clock: systemClock });
+    real = await openRiskScorer({ clock: systemClock });
     const broken_rule = { id: 'rule_broken', action: 'allow' as const, predicate: ':email: in @vanished' };
     // What the compiled rules answer when a rule throws (radar-rules.ts): review, naming the rule and why.
     const throwing = {
@@ -130,6 +131,7 @@ describe('with a rule that cannot be evaluated', () => {
   }, 60_000);
   afterAll(async () => {
     await judged?.stop();
+    await real?.close();
   });
 
   it('the payment goes to review and the failure is reported to the operator, naming the rule', async () => {
