@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { Clock } from '../../../kernel/clock.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
-import { sameSecret } from '../../../kernel/secrets.js';
 import type { Pool } from '../../../platform/db.js';
+import { adminTokenHook } from '../../../platform/http/admin-auth.js';
 import * as P from '../../../platform/http/params.js';
 import type { RuleChange } from '../app/rules-admin.js';
 import { MAX_RULES_PER_MERCHANT, addRule, listMerchantRules, removeRule, setRuleEnabled, updateRule } from '../app/rules-admin.js';
@@ -34,12 +34,7 @@ export interface RadarAdminDeps {
 
 export function radarAdminRoutes(deps: RadarAdminDeps) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.addHook('onRequest', async (request) => {
-      const header = request.headers.authorization ?? '';
-      const token = header.toLowerCase().startsWith('bearer ') ? header.slice('bearer '.length).trim() : '';
-      if (!token) throw new PayrailError('api_key_missing', { message: 'The admin API needs "Authorization: Bearer <PAYRAIL_ADMIN_TOKEN>".' });
-      if (!sameSecret(deps.admin_token, token)) throw new PayrailError('api_key_invalid', { message: 'Invalid admin token provided.' });
-    });
+    app.addHook('onRequest', adminTokenHook(deps.admin_token));
     app.addHook('preHandler', async (request) => {
       const id = merchantParam(request);
       if (!(await deps.merchant_exists(id))) throw new PayrailError('resource_missing', { param: 'id', message: `No such merchant: '${id}'` });
