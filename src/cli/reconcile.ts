@@ -9,6 +9,7 @@ import {
   RECONCILIATION_LIST_MAX,
   SANDBOX_TERMS,
   SettlementReportError,
+  dayIsOver,
   isBatchDate,
   reconcileDay,
   reconciliationExceptions,
@@ -75,6 +76,8 @@ export function reconcileCommands(withDatabase: WithDatabase): Command[] {
       summary: "reconcile a day's settlement report against Payrail's books (exit 1 when exceptions stay open)",
       run: ({ date }) => {
         const day = checkedDate(date) ?? new Date(systemClock.now_ms() - DAY_MS).toISOString().slice(0, 10);
+        // A run stands for its day: one of a day not over would never be redone by the scheduled run.
+        if (!dayIsOver(day, systemClock.now_ms())) throw new UsageError(`--date ${day} is not over yet (UTC): a day is reconciled once it has ended`);
         return withDatabase(async (database) => {
           // The bundled processor, whose records are in this database, with the test-mode fault knob if set.
           const reports = sandboxDiscrepancies(new SandboxProcessor({ pool: database.pool }), process.env, loadConfig().mode);
