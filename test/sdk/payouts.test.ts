@@ -104,6 +104,17 @@ describe('bank accounts as payout destinations', () => {
     const bad_number = await rejection(bankAccount(t.stripe, account.id, '12ab'));
     expect(bad_number).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'external_account[account_number]' });
     expect(bad_number.message).not.toContain('12ab');
+    // Bank details name the field at fault, as Stripe's do: a missing one, a country Payrail does not serve.
+    const details = (fields: Record<string, string>) =>
+      t.stripe.accounts.createExternalAccount(account.id, {
+        external_account: { object: 'bank_account', country: 'US', currency: 'usd', routing_number: '110000000', ...fields },
+      } as unknown as Stripe.ExternalAccountCreateParams);
+    expect(await rejection(details({}))).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'external_account[account_number]' });
+    expect(await rejection(details({ account_number: '000123456789', country: 'DE' }))).toMatchObject({
+      statusCode: 400,
+      code: 'parameter_invalid',
+      param: 'external_account[country]',
+    });
     const other_account = await rejection(t.stripe.accounts.createExternalAccount('acct_someoneElse', { external_account: 'btok_us_verified' }));
     expect(other_account).toMatchObject({ statusCode: 403, code: 'account_invalid' });
     expect((await t.stripe.accounts.listExternalAccounts(account.id)).data.length).toBe(before);

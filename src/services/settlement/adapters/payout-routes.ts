@@ -74,8 +74,18 @@ const bankAccountHash = z.strictObject({
   account_holder_name: P.text(5000).optional(),
   account_holder_type: P.oneOf(['individual', 'company'] as const).optional(),
 });
+/**
+ * A test token, or the bank account's details. Not a union: a union's error names only
+ * `external_account`, while Stripe's name the detail at fault (`external_account[account_number]`).
+ */
+const externalAccount = z.unknown().transform((value, ctx) => {
+  const parsed = (typeof value === 'string' ? P.nonEmptyText(255) : bankAccountHash).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0] & object);
+  return z.NEVER;
+});
 const createBankAccountSchema = z.strictObject({
-  external_account: z.union([P.nonEmptyText(255), bankAccountHash]),
+  external_account: externalAccount,
   default_for_currency: P.boolean().optional(),
   metadata: P.metadata().optional(),
   expand: expandable(nothingExpands).optional(),
