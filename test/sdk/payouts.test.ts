@@ -91,6 +91,7 @@ describe('bank accounts as payout destinations', () => {
     const others = (await t.stripe.accounts.listExternalAccounts(account.id)).data.filter((a) => a.id !== extra.id);
     const deleted = await t.stripe.accounts.deleteExternalAccount(account.id, others[0]!.id);
     expect(deleted).toMatchObject({ id: others[0]!.id, deleted: true });
+    expect(stripeSchemaProblems('deleted_bank_account', deleted)).toEqual([]);
     const gone = await t.stripe.events.list({ type: 'account.external_account.deleted', limit: 100 });
     expect(gone.data.filter((e) => (e.data.object as { id: string }).id === others[0]!.id)).toHaveLength(1);
     await t.stripe.accounts.updateExternalAccount(account.id, others[1]!.id, { default_for_currency: true });

@@ -115,7 +115,8 @@ export async function deleteBankAccount(ctx: OperationContext, id: string): Prom
       param: 'id',
       message: `You cannot delete the default bank account for ${before.currency}. Make another bank account the default first.`,
     });
-  const outcome: Outcome = { ok: { id: before.id, object: 'bank_account', deleted: true } };
+  // Stripe's deleted_bank_account: its id and currency.
+  const outcome: Outcome = { ok: { id: before.id, object: 'bank_account', currency: before.currency, deleted: true } };
   await ctx.commit(
     [
       sql`DELETE FROM settlement.bank_accounts WHERE merchant_id = ${before.merchant_id} AND id = ${before.id} AND version = ${before.version}`,
