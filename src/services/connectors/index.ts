@@ -21,3 +21,5 @@ export { SANDBOX_COMPANY_ACCOUNT } from './adapters/sandbox-settlement.js';
 export { SANDBOX_FEE_SCHEDULE, sandboxCaptureFees, sandboxRefundFees } from './domain/sandbox-settlement.js';
 export { instrumentConnector } from './adapters/instrumented.js';
 export { connectorMigrations } from './migrations/index.js';
+export type { SettlementReportColumn } from './domain/settlement-report-columns.js';
+export { SETTLEMENT_REPORT_COLUMNS } from './domain/settlement-report-columns.js';

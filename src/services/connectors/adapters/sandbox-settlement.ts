@@ -5,6 +5,7 @@ import type { Pool, SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { ProcessorFees } from '../domain/sandbox-settlement.js';
 import { NO_FEES, batchDay, creationDate, sandboxCaptureFees, sandboxRefundFees, totalFees } from '../domain/sandbox-settlement.js';
+import { SETTLEMENT_REPORT_COLUMNS } from '../domain/settlement-report-columns.js';
 
 /**
  * The sandbox's settlement report for one day, read from its own records (captures by their capture
@@ -14,31 +15,6 @@ import { NO_FEES, batchDay, creationDate, sandboxCaptureFees, sandboxRefundFees,
  * (src/services/settlement) and a test checks that this writer and that reader agree.
  */
 export const SANDBOX_COMPANY_ACCOUNT = 'PayrailSandbox';
-const COLUMNS = [
-  'Company Account',
-  'Merchant Account',
-  'Psp Reference',
-  'Merchant Reference',
-  'Payment Method',
-  'Creation Date',
-  'TimeZone',
-  'Type',
-  'Modification Reference',
-  'Gross Currency',
-  'Gross Debit (GC)',
-  'Gross Credit (GC)',
-  'Exchange Rate',
-  'Net Currency',
-  'Net Debit (NC)',
-  'Net Credit (NC)',
-  'Commission (NC)',
-  'Markup (NC)',
-  'Scheme Fees (NC)',
-  'Interchange (NC)',
-  'Payment Method Variant',
-  'Modification Merchant Reference',
-  'Batch Number',
-];
 /** Records read per query, and written per chunk: a busy day streams without being held in memory. */
 const PAGE_SIZE = 2_000;
 
@@ -68,7 +44,7 @@ export async function sandboxSettlementReport(pool: Pool, batch_date: string): P
 }
 
 async function* reportChunks(pool: Pool, start_ms: number, end_ms: number, batch_number: number): AsyncGenerator<string> {
-  yield stringify([COLUMNS]);
+  yield stringify([SETTLEMENT_REPORT_COLUMNS]);
   // Net per merchant account and currency, for the payout lines that close the batch.
   const nets = new Map<string, { merchant_id: string; currency: string; net: number; at_ms: number }>();
   for (const kind of ['capture', 'refund', 'chargeback'] as const) {

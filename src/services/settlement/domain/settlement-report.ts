@@ -1,4 +1,5 @@
 import { currencyInfo } from '../../../kernel/money.js';
+import type { SettlementReportColumn } from '../../connectors/index.js';
 
 /**
  * The processor settlement report: Adyen's Settlement details report (one CSV per settlement batch,
@@ -12,33 +13,10 @@ import { currencyInfo } from '../../../kernel/money.js';
  * never negative. A `SettlementLine` holds them as integer minor units, converted by the currency's
  * exponent from the kernel's table with string arithmetic only (never a float): "12.34" USD is 1234,
  * "1234" JPY is 1234, "1.234" KWD is 1234. More decimals than the currency has is refused.
+ * The columns themselves are the connectors' (one list the sandbox writes and this reads).
  */
-export const SETTLEMENT_REPORT_COLUMNS = [
-  'Company Account',
-  'Merchant Account',
-  'Psp Reference',
-  'Merchant Reference',
-  'Payment Method',
-  'Creation Date',
-  'TimeZone',
-  'Type',
-  'Modification Reference',
-  'Gross Currency',
-  'Gross Debit (GC)',
-  'Gross Credit (GC)',
-  'Exchange Rate',
-  'Net Currency',
-  'Net Debit (NC)',
-  'Net Credit (NC)',
-  'Commission (NC)',
-  'Markup (NC)',
-  'Scheme Fees (NC)',
-  'Interchange (NC)',
-  'Payment Method Variant',
-  'Modification Merchant Reference',
-  'Batch Number',
-] as const;
-export type SettlementReportColumn = (typeof SETTLEMENT_REPORT_COLUMNS)[number];
+export type { SettlementReportColumn } from '../../connectors/index.js';
+export { SETTLEMENT_REPORT_COLUMNS } from '../../connectors/index.js';
 
 /** Adyen's journal types that may appear in a Settlement details report. */
 export const SETTLEMENT_LINE_TYPES = [
