@@ -17,6 +17,9 @@ import { ledger } from './scenarios/ledger.mjs';
 import { events } from './scenarios/events.mjs';
 import { recoveryScenario } from './scenarios/recovery.mjs';
 import { riskScoring, SCORING_P99_LIMIT_US } from './risk-scoring.mjs';
+import { routingBench } from './routing.mjs';
+import { renewalsBench } from './renewals.mjs';
+import { marketplaceBench } from './marketplace.mjs';
 
 const CONNECTIONS = 32;
 const DB_POOL_MAX = 20; // Payrail's default pool size; the baseline gets the same
@@ -69,7 +72,7 @@ const CONFIRM_VARIANTS = [
 ];
 /** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
 const RECOVERY_LATENCY_MS = 200;
-const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'risk', 'faults'];
+const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'risk', 'routing', 'billing', 'marketplace', 'faults'];
 
 /** This tree's build (dist/), and the one BENCH_BEFORE names (its `root_dir` is set once it is built). */
 function plannedBuilds(config) {
@@ -89,6 +92,9 @@ function plannedScenarios(config, builds) {
     ledger,
     events,
     riskScoring,
+    routingBench,
+    renewalsBench,
+    marketplaceBench,
     // This tree's risk engine priced against the same tree without it (group `risk`).
     ...builds.filter((build) => !build.suffix).map((build) => riskRatioScenario(build)),
     ...(config.faults ? builds.map((build) => recoveryScenario(RECOVERY_LATENCY_MS, build)) : []),

@@ -11,6 +11,11 @@ import { checkoutMigrations } from './services/checkout/index.js';
 import { disputeMigrations } from './services/disputes/index.js';
 import { riskMigrations } from './services/risk/index.js';
 import { settlementMigrations } from './services/settlement/index.js';
+import { billingMigrations } from './services/billing/index.js';
+import { connectTransferMigrations } from './services/connect/index.js';
+import { connectChargeMigrations } from './services/connect-charges/index.js';
+import { fxMigrations } from './services/fx/index.js';
+import { dashboardAuthMigrations, dashboardDeveloperMigrations, dashboardPaymentMigrations } from './services/dashboard/index.js';
 
 /** Every service's migrations, in the order they were written. Each service owns its schema. */
 export const ALL_MIGRATIONS: readonly Migration[] = [
@@ -26,4 +31,11 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...disputeMigrations,
   ...riskMigrations,
   ...settlementMigrations,
+  ...billingMigrations,
+  ...connectChargeMigrations,
+  ...fxMigrations,
+  ...connectTransferMigrations,
+  ...dashboardAuthMigrations,
+  ...dashboardDeveloperMigrations,
+  ...dashboardPaymentMigrations,
 ];

@@ -3,7 +3,10 @@ import { sameSecret } from './kernel/secrets.js';
 import type { PaymentServices } from './payment-services.js';
 import type { Config } from './platform/config.js';
 import type { Database } from './platform/database.js';
+import type { Logger } from './platform/logger.js';
 import { withMerchant } from './platform/merchant-scope.js';
+import type { BillingDeps } from './services/billing/index.js';
+import { billingInvoiceHooks, noInvoiceHooks } from './services/billing/index.js';
 import type { CheckoutDeps } from './services/checkout/index.js';
 import type { DisputesDeps } from './services/disputes/index.js';
 import type { ClientSecretCheck } from './services/gateway/index.js';
@@ -20,6 +23,27 @@ import { retrieveIntent, retrieveSetupIntent } from './services/payments/index.j
 /** The checkout service runs payments' use cases; it finds a session by id alone (hosted page, expiry) through the system role. */
 export function checkoutDeps(database: Database, services: PaymentServices): CheckoutDeps {
   return { write: services.write, payments: services.payments, public_url: services.payments.public_url, lookup: database.pool };
+}
+
+/**
+ * The billing service runs payments' use cases (invoices are paid with PaymentIntents); its sweeps span
+ * merchants through the system role. Its invoice hooks (subscriptions' status, dunning) see these deps.
+ */
+export function billingDeps(database: Database, services: PaymentServices, logger: Logger): BillingDeps {
+  const { write, payments } = services;
+  const deps: BillingDeps = {
+    write,
+    payments,
+    reader: write.reader,
+    lookup: database.pool,
+    clock: write.clock,
+    ids: write.ids,
+    public_url: payments.public_url,
+    logger,
+    invoice_hooks: noInvoiceHooks(),
+  };
+  deps.invoice_hooks = billingInvoiceHooks(deps);
+  return deps;
 }
 
 /** The disputes service reads the disputed charge through payments, and finds due decisions across merchants through the system role. */

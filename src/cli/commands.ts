@@ -2,6 +2,7 @@ import { loadConfig } from '../platform/config.js';
 import type { Database } from '../platform/database.js';
 import { openDatabase } from '../platform/database.js';
 import type { Migration } from '../platform/migrations.js';
+import { prepareSchedulerSchema } from '../platform/scheduler-schema.js';
 import { systemClock, unixSeconds } from '../kernel/clock.js';
 import { UlidGenerator } from '../kernel/ids.js';
 import { createMerchant, loadKeyHasher } from '../services/merchants/index.js';
@@ -15,10 +16,15 @@ import { EXIT_OK, EXIT_PROBLEM, UsageError, command } from './command-line.js';
 import { runRefundCommand } from './refund.js';
 import { apiKeyCommands } from './api-keys.js';
 import { auditCommands } from './audit.js';
+import { dashboardCommands } from './dashboard.js';
 import { keyCommands } from './keys.js';
 import { radarCommands } from './radar.js';
+import { connectorCommands } from './connectors.js';
 import { settlementCommands } from './settle.js';
 import { reconcileCommands } from './reconcile.js';
+import { simulatorCommands } from './simulator.js';
+import { fxCommands } from './fx.js';
+import { ROLE_NAMES, isRoleName } from '../roles/names.js';
 
 /** The command table of `payrail`: each command opens the same database the server uses. */
 
@@ -57,9 +63,15 @@ export const COMMANDS: readonly Command[] = [
   command({
     words: ['start'],
     args: [],
-    options: {},
-    summary: 'start the platform (same as npm start)',
-    async run() {
+    options: {
+      service: { type: 'string', value: 'NAME', description: `run one role: ${ROLE_NAMES.join(', ')} (default all; same as PAYRAIL_SERVICE)` },
+    },
+    summary: 'start the platform (same as npm start), or one of its roles',
+    async run({ service }) {
+      if (service !== undefined) {
+        if (!isRoleName(service)) throw new UsageError(`--service must be one of ${ROLE_NAMES.join(', ')}`);
+        process.env.PAYRAIL_SERVICE = service;
+      }
       await import('../main.js');
       return null;
     },
@@ -68,10 +80,12 @@ export const COMMANDS: readonly Command[] = [
     words: ['migrate'],
     args: [],
     options: {},
-    summary: 'apply pending database migrations',
+    summary: "apply pending database migrations and prepare the scheduler's schema",
     run: () =>
       withDatabase(async (database) => {
         const applied = await database.migrate(ALL_MIGRATIONS);
+        // So a scheduler started without the owner's login (PAYRAIL_MIGRATE=off) finds pg-boss ready.
+        if (database.owner_url) await prepareSchedulerSchema(database.owner_url);
         process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n');
         return EXIT_OK;
       }, []),
@@ -170,8 +184,12 @@ export const COMMANDS: readonly Command[] = [
   }),
   ...apiKeyCommands(withDatabase),
   ...auditCommands(withDatabase),
+  ...dashboardCommands(withDatabase),
   ...keyCommands(withDatabase),
   ...radarCommands(withDatabase),
+  ...connectorCommands(withDatabase),
   ...settlementCommands(withDatabase),
   ...reconcileCommands(withDatabase),
+  ...simulatorCommands(),
+  ...fxCommands(withDatabase),
 ];

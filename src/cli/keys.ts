@@ -19,6 +19,7 @@ import {
   vaultRewrapTargets,
 } from '../services/vault/index.js';
 import { webhookSecretBox, webhookSecretColumn } from '../services/events/index.js';
+import { connectorCredentialsColumn } from '../services/connectors/index.js';
 import { recordSecurityEvent } from '../services/audit/index.js';
 import { idempotencyHashKey, keySettings } from '../payment-services.js';
 import type { Command } from './command-line.js';
@@ -57,7 +58,14 @@ async function withKeys(database: Database, work: (context: KeyContext) => Promi
       new Vault(keyring).sealer('webhook_secrets'),
       async (sealed, context) => (await box_before_kms.open(sealed, context)).reveal(),
     );
-    return await work({ keyring, targets: [...vaultRewrapTargets(vault_pool, keyring), webhook_secrets], vault_pool });
+    // Connector credentials were sealed through the KMS from the start: nothing to open from before it.
+    const connector_credentials = sealedColumnTarget(
+      'connector_credentials',
+      connectorCredentialsColumn(database.pool),
+      new Vault(keyring).sealer('connector_credentials'),
+      () => Promise.reject(new KmsError('connector credentials are never sealed before the KMS')),
+    );
+    return await work({ keyring, targets: [...vaultRewrapTargets(vault_pool, keyring), webhook_secrets, connector_credentials], vault_pool });
   } catch (error) {
     if (!(error instanceof KmsError || error instanceof RotationBusyError)) throw error;
     process.stderr.write(`${error.message}\n`);

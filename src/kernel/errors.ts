@@ -39,6 +39,17 @@ export const ERROR_CODES = {
   api_version_invalid: { type: 'invalid_request_error', status: 400, message: 'Invalid Stripe API version.' },
   api_version_unsupported: { type: 'invalid_request_error', status: 400, message: 'This Stripe API version is older than Payrail answers.' },
   account_invalid: { type: 'invalid_request_error', status: 403, message: 'The provided key does not have access to this account.' },
+  // The dashboard's sign-in and roles (docs/dashboard.md).
+  dashboard_session_required: { type: 'invalid_request_error', status: 401, message: 'Sign in to the dashboard first.' },
+  dashboard_permission_denied: { type: 'invalid_request_error', status: 403, message: 'Your dashboard role does not allow this.' },
+  dashboard_csrf_invalid: { type: 'invalid_request_error', status: 403, message: 'The request lacks the CSRF token of your dashboard session.' },
+  dashboard_credentials_invalid: { type: 'invalid_request_error', status: 401, message: 'The email or password is incorrect.' },
+  dashboard_totp_required: { type: 'invalid_request_error', status: 401, message: 'Enter the code from your authenticator app.' },
+  dashboard_totp_invalid: { type: 'invalid_request_error', status: 401, message: 'The authenticator code is incorrect or expired.' },
+  dashboard_invite_invalid: { type: 'invalid_request_error', status: 404, message: 'This invite does not exist, has expired or was already used.' },
+  dashboard_last_owner: { type: 'invalid_request_error', status: 400, message: 'The last owner cannot be given another role.' },
+  dashboard_oidc_unconfigured: { type: 'invalid_request_error', status: 404, message: 'Single sign-on is not configured for this dashboard.' },
+  dashboard_oidc_failed: { type: 'invalid_request_error', status: 401, message: 'Single sign-on did not complete; start it again.' },
 
   // Objects and states
   resource_missing: { type: 'invalid_request_error', status: 404, message: 'No such object.' },
@@ -59,9 +70,16 @@ export const ERROR_CODES = {
   charge_disputed: { type: 'invalid_request_error', status: 400, message: 'The charge has been charged back; it cannot be refunded.' },
   charge_not_captured: { type: 'invalid_request_error', status: 400, message: 'The charge has not been captured.' },
   balance_insufficient: { type: 'invalid_request_error', status: 400, message: 'The available balance is too low for this payout.' },
+  // Payrail's own: Stripe deletes live Custom and Express accounts only at zero balances; Payrail always (docs/connect.md).
+  account_has_balance: { type: 'invalid_request_error', status: 400, message: 'The account cannot be deleted while its balances are not zero.' },
   lock_timeout: { type: 'invalid_request_error', status: 409, message: 'This object is being changed by another request; retry shortly.' },
   api_key_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The API key is not in a state that allows this operation.' },
+  invoice_not_editable: { type: 'invalid_request_error', status: 400, message: 'Only draft invoices (and their items) can be changed or deleted.' },
+  invoice_unexpected_state: { type: 'invalid_request_error', status: 400, message: 'The invoice is not in a state that allows this operation.' },
+  invoice_upcoming_none: { type: 'invalid_request_error', status: 404, message: 'There is no upcoming invoice for this customer.' },
+  invoice_no_customer_line_items: { type: 'invalid_request_error', status: 400, message: 'Nothing to invoice for this customer.' },
   webhook_endpoints_limit: { type: 'invalid_request_error', status: 400, message: 'This account has the most webhook endpoints allowed.' },
+  webhook_endpoint_disabled: { type: 'invalid_request_error', status: 400, message: 'The webhook endpoint is disabled; enable it before resending to it.' },
 
   // Idempotency
   idempotency_key_in_use: {
@@ -92,6 +110,8 @@ export const ERROR_CODES = {
   // Platform
   api_error: { type: 'api_error', status: 500, message: 'An internal error occurred.' },
   service_unavailable: { type: 'api_error', status: 503, message: 'The service is temporarily unavailable.' },
+  // No exchange rate recent enough (docs/currencies.md#staleness): the platform's data, not the request, is at fault.
+  rate_unavailable: { type: 'api_error', status: 503, message: 'No exchange rate recent enough is available for this currency pair.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

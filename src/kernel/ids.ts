@@ -38,6 +38,21 @@ export const ID_PREFIXES = {
   value_list: 'rsl',
   value_list_item: 'rsli',
   test_clock: 'clock',
+  invoice: 'in',
+  invoice_item: 'ii',
+  invoice_line: 'il',
+  connector_account: 'mca',
+  subscription: 'sub',
+  subscription_item: 'si',
+  // Connect (separate charges and transfers): a transfer, its reversals, and the payment and refund the destination sees.
+  transfer: 'tr',
+  transfer_reversal: 'trr',
+  destination_payment: 'py',
+  destination_payment_refund: 'pyr',
+  // Destination charges: a refund of an application fee (the fee and the charge's transfer take ids derived from the charge).
+  fee_refund: 'fr',
+  // The dashboard's people (src/services/dashboard/auth).
+  dashboard_user: 'usr',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -103,4 +118,16 @@ export function isIdOf(kind: IdKind, id: string): boolean {
   if (!id.startsWith(prefix)) return false;
   const body = id.slice(prefix.length);
   return body.length === ID_BODY_LENGTH && [...body].every((c) => ALPHABET.includes(c));
+}
+
+/**
+ * When an id was made: the millisecond time in the first ULID-like body it holds after an `_` (a
+ * per-try id that extends an attempt id keeps its time); null when it holds none.
+ */
+export function idTimeMs(id: string): number | null {
+  const body = /_([0-9A-HJKMNP-TV-Z]{26})(?![0-9A-Z])/.exec(id)?.[1];
+  if (!body) return null;
+  let time = 0;
+  for (const char of body.slice(0, TIME_CHARS)) time = time * 32 + ALPHABET.indexOf(char);
+  return time;
 }

@@ -172,3 +172,33 @@ export function isSupportedCurrency(code: string): boolean {
 export function isValidAmount(amount: number): boolean {
   return Number.isSafeInteger(amount) && amount >= 0 && amount <= MAX_AMOUNT;
 }
+
+/** Symbols Stripe's messages put before an amount; other currencies show the amount alone. */
+const SYMBOLS: Record<string, string> = {
+  usd: '$',
+  eur: '€',
+  gbp: '£',
+  jpy: '¥',
+  cad: '$',
+  aud: '$',
+  nzd: '$',
+  sgd: '$',
+  hkd: '$',
+  mxn: '$',
+  inr: '₹',
+  krw: '₩',
+  cny: '¥',
+};
+
+/** An amount in minor units as Stripe's messages write it: `$0.50 usd`, `¥50 jpy`, `0.500 kwd`. */
+export function formatAmount(amount: number, currency: string): string {
+  const exponent = currencyInfo(currency)?.exponent ?? 2;
+  const digits = String(Math.abs(amount)).padStart(exponent + 1, '0');
+  const major = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  return `${amount < 0 ? '-' : ''}${SYMBOLS[currency] ?? ''}${major} ${currency}`;
+}
+
+/** Stripe's amount_too_small message for a charge below the currency's minimum. */
+export function minimumChargeMessage(currency: string): string {
+  return `Amount must be at least ${formatAmount(currencyInfo(currency)?.min_charge_amount ?? 0, currency)}`;
+}

@@ -12,6 +12,12 @@ export interface Config {
    * Unset, they are DATABASE_URL's server and database with the role's name as user.
    */
   role_database_urls: { app?: string | undefined; vault?: string | undefined; system?: string | undefined };
+  /**
+   * PAYRAIL_MIGRATE (`on`, the default, or `off`): off, the process migrates nothing and never logs in as
+   * the owner — it connects with its role's URLs only and refuses to start while migrations are pending
+   * (`payrail migrate` applies them; docs/deployment.md, "Database logins").
+   */
+  migrate: boolean;
   data_dir: string;
   bootstrap_secret_key: string | undefined;
   vault_key_hex: string | undefined;
@@ -30,6 +36,8 @@ export interface Config {
   db_connect_timeout_ms: number;
   db_idle_in_transaction_timeout_ms: number;
   sandbox_latency_ms: number;
+  /** PAYRAIL_SANDBOX_FAULTS as given (parsed by the connectors service): faults injected into the built-in sandbox. */
+  sandbox_faults: string | undefined;
   body_limit_bytes: number;
   rate_limit_per_s: number;
   rate_limit_burst: number;
@@ -39,6 +47,10 @@ export interface Config {
   /** Redis shares the rate limits and failed-authentication counts across processes; unset, each process keeps its own. */
   redis_url: string | undefined;
   redis_prefix: string;
+  /** The oldest exchange rate a conversion may use, in seconds (docs/currencies.md#staleness); default 5 days. */
+  fx_rate_max_age_s: number;
+  /** An ECB reference-rates file (URL or path) loaded at start-up and hourly; unset, rates are loaded with `payrail fx load`. */
+  fx_rates_url: string | undefined;
   /** What one client may hold of the API server (slow bodies, idle sockets, socket count). */
   http_request_timeout_ms: number;
   http_keep_alive_timeout_ms: number;
@@ -57,6 +69,20 @@ export interface Config {
   tls: { cert_file: string; key_file: string } | undefined;
   /** Bearer token of the admin API (`/admin/v1/…`); no admin API without it. */
   admin_token: string | undefined;
+  /** PAYRAIL_VAULT_URL: the vault process (https); set, this process holds no vault key and asks it instead. */
+  vault_url: string | undefined;
+  /** PAYRAIL_VAULT_TLS_CA, _CERT, _KEY: mutual TLS between the vault and its callers (deploy/local/ca.sh). */
+  vault_tls: { ca_file: string; cert_file: string; key_file: string } | undefined;
+  /** PAYRAIL_VAULT_CALLERS (comma-separated certificate names, e.g. `api,scheduler`): who the vault process answers; unset, any certificate from the CA. */
+  vault_callers: string[] | undefined;
+  /** PAYRAIL_RISK_URL: the risk process (https); set, this process's confirms are scored there, over the PAYRAIL_VAULT_TLS_* certificates. */
+  risk_url: string | undefined;
+  /** PAYRAIL_RISK_TIMEOUT_MS: how long a confirm waits for the risk process's score before the payment goes to review (500). */
+  risk_timeout_ms: number;
+  /** PAYRAIL_RISK_CALLERS (comma-separated certificate names): who the risk process answers; unset, any certificate from the CA. */
+  risk_callers: string[] | undefined;
+  /** PAYRAIL_HEALTH_PORT: where the vault role, whose PORT speaks mutual TLS, answers /healthz and /readyz (default PORT + 1). */
+  health_port: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -69,9 +95,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       vault: env.PAYRAIL_VAULT_DATABASE_URL || undefined,
       system: env.PAYRAIL_SYSTEM_DATABASE_URL || undefined,
     },
+    migrate: choiceSetting(env, 'PAYRAIL_MIGRATE', ['on', 'off'], 'on') === 'on',
     data_dir: resolve(env.PAYRAIL_DATA_DIR ?? '.payrail'),
     bootstrap_secret_key: env.PAYRAIL_BOOTSTRAP_SECRET_KEY || undefined,
     vault_key_hex: env.PAYRAIL_VAULT_KEY || undefined,
+    vault_url: env.PAYRAIL_VAULT_URL || undefined,
+    vault_tls: vaultTls(env),
+    vault_callers: env.PAYRAIL_VAULT_CALLERS
+      ? env.PAYRAIL_VAULT_CALLERS.split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : undefined,
+    risk_url: env.PAYRAIL_RISK_URL || undefined,
+    risk_timeout_ms: intSetting(env, 'PAYRAIL_RISK_TIMEOUT_MS', 500),
+    risk_callers: env.PAYRAIL_RISK_CALLERS
+      ? env.PAYRAIL_RISK_CALLERS.split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : undefined,
+    health_port: healthPort(env),
     secrets_dir: env.PAYRAIL_SECRETS_DIR || undefined,
     kms: choiceSetting(env, 'PAYRAIL_KMS', ['development', 'vault-transit'], 'development'),
     vault_transit: vaultTransit(env),
@@ -82,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     db_connect_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_CONNECT_TIMEOUT_MS', DEFAULT_POOL_LIMITS.connect_timeout_ms),
     db_idle_in_transaction_timeout_ms: positiveIntSetting(env, 'PAYRAIL_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_POOL_LIMITS.idle_in_transaction_timeout_ms),
     sandbox_latency_ms: intSetting(env, 'PAYRAIL_SANDBOX_LATENCY_MS', 0),
+    sandbox_faults: env.PAYRAIL_SANDBOX_FAULTS || undefined,
     body_limit_bytes: intSetting(env, 'PAYRAIL_BODY_LIMIT_BYTES', 256 * 1024),
     rate_limit_per_s: intSetting(env, 'PAYRAIL_RATE_LIMIT_PER_S', 5_000),
     rate_limit_burst: intSetting(env, 'PAYRAIL_RATE_LIMIT_BURST', 10_000),
@@ -89,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth_failure_window_s: positiveIntSetting(env, 'PAYRAIL_AUTH_FAILURE_WINDOW_S', 60),
     redis_url: env.REDIS_URL || undefined,
     redis_prefix: env.PAYRAIL_REDIS_PREFIX || 'payrail:',
+    fx_rate_max_age_s: positiveIntSetting(env, 'PAYRAIL_FX_RATE_MAX_AGE_S', 5 * 86_400),
+    fx_rates_url: env.PAYRAIL_FX_RATES_URL || undefined,
     http_request_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_REQUEST_TIMEOUT_MS', 10_000),
     http_keep_alive_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000),
     http_max_connections: positiveIntSetting(env, 'PAYRAIL_HTTP_MAX_CONNECTIONS', 1_000),
@@ -133,6 +178,20 @@ function choiceSetting<T extends string>(env: NodeJS.ProcessEnv, name: string, c
   return raw as T;
 }
 
+/**
+ * All three files or none: this process's certificate for every internal service over mutual TLS (the
+ * vault, risk), so PAYRAIL_VAULT_URL and PAYRAIL_RISK_URL need them (one CA signs every service's).
+ */
+function vaultTls(env: NodeJS.ProcessEnv): Config['vault_tls'] {
+  const [ca_file, cert_file, key_file] = [env.PAYRAIL_VAULT_TLS_CA, env.PAYRAIL_VAULT_TLS_CERT, env.PAYRAIL_VAULT_TLS_KEY];
+  if (!ca_file && !cert_file && !key_file && !env.PAYRAIL_VAULT_URL && !env.PAYRAIL_RISK_URL) return undefined;
+  if (!ca_file || !cert_file || !key_file)
+    throw new Error(
+      'PAYRAIL_VAULT_URL, PAYRAIL_RISK_URL and the vault and risk processes need PAYRAIL_VAULT_TLS_CA, PAYRAIL_VAULT_TLS_CERT and PAYRAIL_VAULT_TLS_KEY',
+    );
+  return { ca_file: resolve(ca_file), cert_file: resolve(cert_file), key_file: resolve(key_file) };
+}
+
 /** Only with PAYRAIL_KMS=vault-transit, which then needs both VAULT_ADDR and VAULT_TOKEN. */
 function vaultTransit(env: NodeJS.ProcessEnv): Config['vault_transit'] {
   if (env.PAYRAIL_KMS !== 'vault-transit') return undefined;
@@ -160,6 +219,12 @@ function tlsFiles(env: NodeJS.ProcessEnv): Config['tls'] {
   if (cert_file === undefined && key_file === undefined) return undefined;
   if (cert_file === undefined || key_file === undefined) throw new Error('Settings PAYRAIL_TLS_CERT and PAYRAIL_TLS_KEY go together: set both, or neither');
   return { cert_file: resolve(cert_file), key_file: resolve(key_file) };
+}
+
+/** The port after PORT unless set (PORT=0, any free port, makes it any free port too). */
+function healthPort(env: NodeJS.ProcessEnv): number {
+  const port = intSetting(env, 'PORT', 4242);
+  return intSetting(env, 'PAYRAIL_HEALTH_PORT', port === 0 ? 0 : port + 1);
 }
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

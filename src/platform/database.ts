@@ -4,7 +4,7 @@ import type { Pool } from './db.js';
 import { createPool } from './db.js';
 import { openEmbeddedDatabase } from './embedded-db.js';
 import type { Migration } from './migrations.js';
-import { migrate } from './migrations.js';
+import { migrate, pendingMigrations } from './migrations.js';
 import type { DbRole } from './rls.js';
 import { DB_ROLES } from './rls.js';
 import { derivedPassword, ensureRolePasswords } from './roles.js';
@@ -21,8 +21,11 @@ export interface Database {
   url: string;
   /** Each role's connection string: `app` for the request path's pools, `vault` for the vault's reads. */
   urls: Record<DbRole, string>;
-  /** The owner's connection string: only migrations and the scheduler (pg-boss keeps its own schema) use it. */
-  owner_url: string;
+  /**
+   * The owner's connection string: only migrations and the scheduler (pg-boss keeps its own schema) use it.
+   * Absent in a process opened with `openRoleDatabase` (PAYRAIL_MIGRATE=off), which never logs in as the owner.
+   */
+  owner_url: string | undefined;
   embedded: boolean;
   /** Applies what is missing of `migrations` over the owner's connection; returns the ids applied. */
   migrate(migrations: readonly Migration[]): Promise<string[]>;
@@ -98,4 +101,64 @@ function roleLogins(owner_url: string, configured: Config['role_database_urls'])
     if (owner_password) logins.push({ role, url: urls[role], password: derivedPassword(owner_password, role) });
   }
   return { urls, logins };
+}
+
+/**
+ * The database of a process that never logs in as the owner (PAYRAIL_MIGRATE=off): only the roles in
+ * `needed`, each from its configured URL (PAYRAIL_APP_DATABASE_URL and the others). Refuses, in one
+ * line, a DATABASE_URL beside it, a missing role URL, and a schema behind the code's `migrations`
+ * (`payrail migrate` comes first). `pool` is the system role's, or the first needed role's without it.
+ */
+export async function openRoleDatabase(
+  config: Config,
+  needed: readonly DbRole[],
+  migrations: readonly Migration[],
+  pool_max = config.db_pool_max,
+): Promise<Database> {
+  if (config.database_url)
+    throw new Error('PAYRAIL_MIGRATE=off: unset DATABASE_URL, a role process holds no owner login (docs/deployment.md, "Database logins")');
+  const missing = needed.filter((role) => !config.role_database_urls[role]);
+  if (missing.length > 0) {
+    throw new Error(
+      `PAYRAIL_MIGRATE=off: set ${missing.map((role) => `PAYRAIL_${role.toUpperCase()}_DATABASE_URL`).join(' and ')} (docs/deployment.md, "Database logins")`,
+    );
+  }
+  const urls = configuredUrls(config.role_database_urls);
+  const main_role: DbRole = needed.includes('system') ? 'system' : (needed[0] ?? 'system');
+  const pool = createPool(urls[main_role], pool_max, poolLimits(config));
+  const pending = await pendingMigrations(pool, migrations).catch(async (error: unknown) => {
+    await pool.end();
+    // Before the first `payrail migrate` the roles may not exist yet.
+    if ((error as { code?: string }).code !== '28000') throw error;
+    throw new Error(`cannot log in as the ${main_role} role (${(error as Error).message}); run \`payrail migrate\` first`, { cause: error });
+  });
+  if (pending.length > 0) {
+    await pool.end();
+    throw new Error(`the database schema is behind: ${pending.length} migrations pending (first ${pending[0]}); run \`payrail migrate\` first`);
+  }
+  return {
+    pool,
+    url: urls[main_role],
+    urls,
+    owner_url: undefined,
+    embedded: false,
+    migrate: () => Promise.reject(new Error('PAYRAIL_MIGRATE=off: this process does not migrate; run `payrail migrate`')),
+    close: () => pool.end(),
+  };
+}
+
+/** Each configured role URL; reading one that is not configured fails, naming its setting. */
+function configuredUrls(configured: Config['role_database_urls']): Record<DbRole, string> {
+  const urls = {} as Record<DbRole, string>;
+  for (const role of ROLES) {
+    Object.defineProperty(urls, role, {
+      enumerable: true,
+      get: () => configured[role] ?? unconfigured(role),
+    });
+  }
+  return urls;
+}
+
+function unconfigured(role: DbRole): never {
+  throw new Error(`PAYRAIL_MIGRATE=off: this process has no PAYRAIL_${role.toUpperCase()}_DATABASE_URL`);
 }

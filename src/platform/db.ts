@@ -1,8 +1,18 @@
 import pg from 'pg';
 import { currentMerchant, merchantScopeStatement } from './merchant-scope.js';
 import { boundPreparedStatements, statementName } from './statement-cache.js';
+import { isConnectionBroken } from './db-errors.js';
 
 export type Pool = pg.Pool;
+export {
+  databaseFailureLabel,
+  isConnectionBroken,
+  isDatabaseUnavailable,
+  isGuardFailure,
+  isLockNotAvailable,
+  isTransactionConflict,
+  isUniqueViolation,
+} from './db-errors.js';
 export type Db = pg.Pool | pg.PoolClient;
 
 // bigint columns hold money and counts; ours stay below 2^53, so parse them as numbers.
@@ -57,6 +67,14 @@ export interface SessionSettings {
   merchant_scoped?: boolean;
 }
 
+/** How this process's connections appear in pg_stat_activity: `payrail`, or its role's name (`payrail-ledger`). */
+let application_name = 'payrail';
+
+/** Names every pool opened from now on after this process's role; called once, before anything connects. */
+export function nameConnections(name: string): void {
+  application_name = name;
+}
+
 export function createPool(connection_string: string, max: number, limits: PoolLimits = DEFAULT_POOL_LIMITS, session: SessionSettings = {}): Pool {
   const options = [session.read_only ? '-c default_transaction_read_only=on' : '', session.asynchronous_commit ? '-c synchronous_commit=off' : '']
     .filter(Boolean)
@@ -74,13 +92,19 @@ export function createPool(connection_string: string, max: number, limits: PoolL
     query_timeout: queryTimeoutMs(limits),
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
-    application_name: 'payrail',
+    application_name,
   });
   // An idle connection that breaks (terminated backend, failover, network) is removed by the pool,
   // which then emits 'error' here; without a listener that would crash the process. The next
   // request opens a fresh connection, so nothing else is needed.
   pool.on('error', () => {});
-  pool.on('connect', (client) => boundPreparedStatements(client));
+  pool.on('connect', (client) => {
+    boundPreparedStatements(client);
+    // A checked-out connection can learn it was ended between two of its holder's queries (a pipelined
+    // connection has no active query while its statements are in flight); pg then emits 'error' on the
+    // client, which must not crash the process. The holder's next query rejects with it anyway.
+    client.on('error', () => {});
+  });
   if (session.merchant_scoped) scopeQueries(pool);
   return pool;
 }
@@ -233,106 +257,6 @@ export function combineWrites(writes: readonly SqlFragment[]): SqlFragment {
   };
 }
 
-export function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: string }).code === '23505';
-}
-
-export function isGuardFailure(error: unknown): boolean {
-  return (error as { message?: string }).message?.includes('payrail_guard_failed') ?? false;
-}
-
-export function isLockNotAvailable(error: unknown): boolean {
-  return (error as { code?: string }).code === '55P03';
-}
-
-/**
- * Failures of the connection itself, whatever the statement: socket errors, PostgreSQL ending the
- * session (administrator, crash, shutdown, idle timeouts), and the driver's own timeouts and
- * refusals to use a connection that already failed. The transaction, if any, is gone with it.
- */
-const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-const SESSION_ENDED_SQLSTATES: ReadonlySet<string> = new Set([
-  '57P01', // admin_shutdown: pg_terminate_backend, or a fast shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now: starting up, shutting down, in recovery
-  '57P05', // idle_session_timeout
-  '25P03', // idle_in_transaction_session_timeout
-]);
-const DRIVER_CONNECTION_ERRORS =
-  /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect|timeout expired|Client has encountered a connection error|Client was closed)/;
-
-/**
- * Statements refused for now by a database that is overloaded or too slow. Not 25006 (read-only
- * transaction): the read pool is read-only on purpose, and a write through it is a bug to fail loudly.
- */
-const UNAVAILABLE_SQLSTATES: ReadonlySet<string> = new Set([
-  '53300', // too_many_connections
-  '57014', // query_canceled: statement_timeout
-]);
-
-/** How deep `cause` chains are followed (the pool wraps its connection timeout in one). */
-const ERROR_CAUSE_DEPTH_MAX = 3;
-
-export function isConnectionBroken(error: unknown): boolean {
-  return someCause(error, (e) => {
-    const code = typeof e.code === 'string' ? e.code : '';
-    return (
-      SOCKET_ERROR_CODES.has(code) ||
-      SESSION_ENDED_SQLSTATES.has(code) ||
-      code.startsWith('08') ||
-      (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message))
-    );
-  });
-}
-
-/**
- * The database is lost, frozen, refusing or too slow: nothing about the request is wrong, and the
- * same request retried shortly may succeed (the API answers 503 `service_unavailable`).
- */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  return isConnectionBroken(error) || someCause(error, (e) => typeof e.code === 'string' && UNAVAILABLE_SQLSTATES.has(e.code));
-}
-
-/** Serialization failure or deadlock: this transaction lost to a concurrent one and may be retried. */
-export function isTransactionConflict(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code;
-  return code === '40001' || code === '40P01';
-}
-
-/**
- * A short label for logs (an error code, or the driver's kind of timeout): database error messages
- * may name hosts and users, so they are not logged for failures this common.
- */
-export function databaseFailureLabel(error: unknown): string {
-  let label = 'unknown';
-  someCause(error, (e) => {
-    if (typeof e.code === 'string' && e.code !== '') label = e.code;
-    else if (typeof e.message === 'string' && DRIVER_CONNECTION_ERRORS.test(e.message)) label = DRIVER_CONNECTION_ERRORS.exec(e.message)?.[1] ?? label;
-    else return false;
-    return true;
-  });
-  return label;
-}
-
-function someCause(error: unknown, test: (error: { code?: unknown; message?: unknown }) => boolean): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth <= ERROR_CAUSE_DEPTH_MAX && typeof current === 'object' && current !== null; depth += 1) {
-    if (test(current)) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-/** Joins fragments with a separator, keeping each one's values in order. */
 export function joinSql(fragments: readonly SqlFragment[], separator: string): SqlFragment {
   return {
     text: fragments.map((f) => f.text).join(separator),

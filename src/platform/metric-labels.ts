@@ -8,7 +8,7 @@
  * rules stopped it before the processor; failed: no answer (processor error, timeout, crash in between);
  * requires_action: 3-D Secure started (its completion is counted again as one of the others).
  */
-export type PaymentOutcome = 'succeeded' | 'declined' | 'blocked' | 'failed' | 'requires_action';
+export type PaymentOutcome = 'succeeded' | 'declined' | 'blocked' | 'failed' | 'requires_action' | 'processing';
 
 /**
  * Why a JetStream consumer's position stopped matching its stream: re-created (new creation time),

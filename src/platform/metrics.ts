@@ -5,6 +5,7 @@ import { NATS_DISCONTINUITY_REASONS, declineCodeLabel, errorCodeLabel } from './
 import { registerProcessMetrics } from './process-metrics.js';
 import type { LagReading } from './scrape-gauges.js';
 import { ScrapeGauges } from './scrape-gauges.js';
+import type { StandbyReading } from './replication.js';
 
 /**
  * Prometheus metrics: one registry per process, served at `/metrics` by the API server. Every label
@@ -73,6 +74,12 @@ export class Metrics {
     name: 'payrail_processor_errors_total',
     help: 'Card processor calls that failed without an answer (error, timeout), by processor and operation.',
     labelNames: ['processor', 'operation'] as const,
+    registers: [this.registry],
+  });
+  private readonly routing_tries = new Counter({
+    name: 'payrail_routing_tries_total',
+    help: 'Tries the router sent to connector accounts, by connector kind and outcome (unreachable and circuit-open tries cascade; unknown ones wait for an inquiry).',
+    labelNames: ['connector', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly webhook_deliveries = new Counter({
@@ -171,6 +178,12 @@ export class Metrics {
     this.settled_calls.inc({ kind, how });
   }
 
+  /** One try of an attempt at one connector account (src/services/connectors/app/router.ts). */
+  routingTry(connector: string, outcome: string): void {
+    if (!this.active) return;
+    this.routing_tries.inc({ connector, outcome });
+  }
+
   processorCall(processor: string, operation: string, seconds: number, ok: boolean): void {
     if (!this.active) return;
     this.processor_duration.observe({ processor, operation, result: ok ? 'ok' : 'error' }, seconds);
@@ -207,6 +220,11 @@ export class Metrics {
   /** Reads the age in seconds of the oldest unsettled processor call at scrape time; returns the unregister. */
   registerUnsettledCalls(read: () => Promise<number>): () => void {
     return this.scrape.registerUnsettledCalls(read);
+  }
+
+  /** Reads the primary's standbys and their lag at scrape time (platform/replication.ts); returns the unregister. */
+  registerReplication(read: () => Promise<StandbyReading[]>): () => void {
+    return this.scrape.registerReplication(read);
   }
 
   /** Reports a NATS connection's state at scrape time; returns the unregister. */

@@ -38,7 +38,7 @@ export const CREATE_ROLES_SQL = `
  * service's migrations grant exactly what the others need (the vault: card metadata, never a sealed card).
  */
 const PRIVATE_SCHEMAS: Readonly<Record<string, DbRole>> = { vault: 'vault' };
-/** pg-boss's own schema: the scheduler connects as the owner and keeps it to itself. */
+/** pg-boss's own schema: not granted here; `payrail migrate` grants the system role its rows (scheduler-schema.ts). */
 const SCHEDULER_SCHEMA = 'scheduler';
 
 /**
@@ -60,8 +60,8 @@ export async function grantRoles(client: pg.PoolClient): Promise<void> {
     ),
   );
   for (const [schema, role] of Object.entries(PRIVATE_SCHEMAS)) if (owned.has(schema)) statements.push(...grantSchema(schema, DB_ROLES[role]));
-  // Readiness (`/readyz`) compares the applied migrations with the code's.
-  statements.push(`GRANT SELECT ON public.payrail_migrations TO ${DB_ROLES.system}`);
+  // Readiness (`/readyz`) compares the applied migrations with the code's (the vault process's over its own login).
+  statements.push(`GRANT SELECT ON public.payrail_migrations TO ${DB_ROLES.system}, ${DB_ROLES.vault}`);
   await client.query(statements.join(';\n'));
 }
 

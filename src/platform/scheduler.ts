@@ -7,8 +7,9 @@ import type { Logger } from './logger.js';
 /**
  * Durable timed and background work: the `Scheduler` port, on pg-boss (10.x, the line that supports
  * Node 20), whose tables live in the `scheduler` schema of the platform's own PostgreSQL (created and
- * upgraded by pg-boss on `start()`, under its own advisory lock). Jobs are rows: they survive restarts,
- * and any number of processes may run a scheduler on one database; each job is taken by one of them
+ * upgraded by pg-boss on `start()`, under its own advisory lock — or, for a scheduler without the
+ * owner's login, by `payrail migrate` beforehand: scheduler-schema.ts). Jobs are rows: they survive
+ * restarts, and any number of processes may run a scheduler on one database; each job is taken by one of them
  * (`FOR UPDATE SKIP LOCKED`). graphile-worker was the other candidate; it leaves a crashed process's
  * jobs locked for 4 hours and its retry backoff is fixed, where pg-boss lets each queue say how long a
  * job may run before another process takes it over and how retries back off.
@@ -85,6 +86,8 @@ export interface EnqueueOptions {
 export interface SchedulerOptions {
   database_url: string;
   logger: Logger;
+  /** Install or upgrade pg-boss's schema on `start()` (default true: the owner's login); false checks it is current (`payrail migrate` prepared it). */
+  migrate?: boolean;
   /** How long `stop()` lets running jobs finish before handing them back (default 5 s, at least 1 s). */
   stop_timeout_ms?: number;
   /** How often each `handle` queue looks for due jobs (default 1 s, at least 0.5 s). */
@@ -189,6 +192,7 @@ class PgBossScheduler implements Scheduler {
       max: POOL_MAX,
       application_name: 'payrail-scheduler',
       schema: SCHEMA,
+      migrate: options.migrate ?? true,
       maintenanceIntervalSeconds: MAINTENANCE_INTERVAL_S,
       archiveCompletedAfterSeconds: ARCHIVE_COMPLETED_AFTER_S,
       archiveFailedAfterSeconds: ARCHIVE_FAILED_AFTER_S,

@@ -1,10 +1,12 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Pool } from './db.js';
+import type { StandbyReading } from './replication.js';
 
 /**
  * Gauges read when Prometheus scrapes, not when something happens: database pool saturation, the
- * outbox size, consumer lag, the oldest unsettled processor call and the NATS connections. The
+ * outbox size, consumer lag, the oldest unsettled processor call, the NATS connections and the
+ * database's replication to its standbys. The
  * services register what to read (they are unknown to the platform); every reading that waits on
  * the database is bounded, and one that fails or is slow keeps the gauge's previous value.
  */
@@ -28,6 +30,7 @@ export class ScrapeGauges {
   private lag_reading: { at_ms: number; lags: Promise<Map<string, LagReading>> } | undefined;
   private readonly nats_links = new Map<string, () => boolean>();
   private unsettled_calls: (() => Promise<number>) | undefined;
+  private replication: (() => Promise<StandbyReading[]>) | undefined;
   private readonly collect_errors: Counter<'collector'>;
 
   constructor(private readonly registry: Registry) {
@@ -42,6 +45,7 @@ export class ScrapeGauges {
     this.registerConsumerLagGauges();
     this.registerUnsettledCallsGauge();
     this.registerNatsGauge();
+    this.registerReplicationGauges();
   }
 
   /** Reports this pool's saturation and (the last bound pool) the outbox size; returns the unbind. */
@@ -68,6 +72,14 @@ export class ScrapeGauges {
     this.unsettled_calls = read;
     return () => {
       this.unsettled_calls = undefined;
+    };
+  }
+
+  /** Reads the primary's standbys and their lag at scrape time; returns the unregister. */
+  registerReplication(read: () => Promise<StandbyReading[]>): () => void {
+    this.replication = read;
+    return () => {
+      this.replication = undefined;
     };
   }
 
@@ -184,6 +196,49 @@ export class ScrapeGauges {
       collect() {
         this.reset();
         for (const [stream, connected] of links()) this.set({ stream }, connected() ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * Each standby's lag, and how many standbys are synchronous (0: commits are acknowledged by the
+   * primary alone, and its loss would lose them). One reading serves the three gauges of a scrape;
+   * a failed reading reports nothing rather than a lag of 0.
+   */
+  private registerReplicationGauges(): void {
+    let reading: { at_ms: number; standbys: Promise<StandbyReading[] | undefined> } | undefined;
+    const read = () => {
+      const now = Date.now();
+      if (!this.replication) return Promise.resolve(undefined);
+      if (!reading || now - reading.at_ms >= LAG_READING_REUSE_MS) reading = { at_ms: now, standbys: this.bounded('replication', this.replication()) };
+      return reading.standbys;
+    };
+    const registers = [this.registry];
+    const perStandby = (name: string, help: string, value: (standby: StandbyReading) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['standby', 'sync_state'] as const,
+        registers,
+        async collect() {
+          const standbys = await read();
+          this.reset();
+          for (const standby of standbys ?? []) this.set({ standby: standby.standby, sync_state: standby.sync_state }, value(standby));
+        },
+      });
+    perStandby('payrail_db_replication_lag_bytes', 'WAL the primary has written that a standby has not replayed yet.', (s) => s.lag_bytes);
+    perStandby(
+      'payrail_db_replication_lag_seconds',
+      'Time between a commit on the primary and its replay on a standby (0 when caught up).',
+      (s) => s.lag_seconds,
+    );
+    new Gauge({
+      name: 'payrail_db_synchronous_standbys',
+      help: 'Standbys every commit waits for: 0 means acknowledged payments live on the primary alone.',
+      registers,
+      async collect() {
+        const standbys = await read();
+        if (standbys) this.set(standbys.filter((standby) => standby.sync_state === 'sync').length);
       },
     });
   }

@@ -43,6 +43,7 @@ const COMMANDS = [
   'radar rules enable',
   'radar rules disable',
   'radar rules delete',
+  'simulator adyen',
 ];
 
 describe('payrail --help', () => {
@@ -83,6 +84,7 @@ describe('a wrong command line', () => {
     [['events', 'failed', '--limit', '0'], 'payrail events failed: --limit must be 1 to 1000'],
     [['ledger', 'verify', '--fix'], "payrail ledger verify: Unknown option '--fix'"],
     [['events'], 'payrail events: missing command'],
+    [['simulator', 'adyen', '--port', 'x'], 'payrail simulator adyen: --port must be 0 to 65535'],
     [['events', 'replay'], "payrail events: unknown command 'replay'"],
     [['refund'], "payrail: unknown command 'refund'"],
     [['api-keys', 'create'], 'payrail api-keys create: --merchant is required'],

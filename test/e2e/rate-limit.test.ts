@@ -30,6 +30,19 @@ describe('per-merchant rate limits', () => {
     await expect(t.stripe.customers.list({ limit: 1 })).rejects.toBeInstanceOf(Stripe.errors.StripeRateLimitError);
   });
 
+  it('a platform acting as its connected accounts spends its own limit, not theirs', async () => {
+    clock.advance(10_000);
+    const platform_id = (await t.stripe.accounts.retrieve()).id;
+    const connected = ['acct_rateLimitDriverA', 'acct_rateLimitDriverB'];
+    for (const id of connected)
+      await t.owner.query('INSERT INTO merchants.merchants (id, name, created, platform_id) VALUES ($1, $2, $3, $4)', [id, 'Driver', 0, platform_id]);
+    clock.advance(10_000);
+    const acting = (account: string) => t.stripe.customers.list({ limit: 1 }, { stripeAccount: account });
+    for (let i = 0; i < 3; i++) await acting(connected[i % 2]!);
+    await expect(acting(connected[1]!)).rejects.toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+    await expect(t.stripe.customers.list({ limit: 1 })).rejects.toBeInstanceOf(Stripe.errors.StripeRateLimitError);
+  });
+
   it('a rate-limited POST leaves no trace under its Idempotency-Key', async () => {
     clock.advance(10_000);
     for (let i = 0; i < 3; i++) await t.stripe.customers.list({ limit: 1 });

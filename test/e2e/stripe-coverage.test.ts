@@ -31,7 +31,9 @@ describe('the Stripe operation coverage sweep', () => {
     expect(served('GET', '/v1/payment_intents/{intent}')).toBe(true);
     expect(served('POST', '/v1/payment_intents/{intent}/confirm')).toBe(true);
     expect(served('GET', '/v1/issuing/cards')).toBe(false);
-    expect(served('DELETE', '/v1/subscription_items/{item}')).toBe(false);
+    expect(served('DELETE', '/v1/subscription_items/{item}')).toBe(true);
+    expect(served('POST', '/v1/transfers')).toBe(true);
+    expect(served('POST', '/v1/topups')).toBe(false);
   });
 
   it('sums the figures per resource to the total', () => {

@@ -244,7 +244,8 @@ describe('PaymentIntent parameters', () => {
       [{ payment_method_options: { card: { request_three_d_secure: 'any' } } }, 'parameter_invalid', 'payment_method_options[card][request_three_d_secure]'],
       [{ payment_method_options: { sepa_debit: { setup_future_usage: 'none' } } }, 'parameter_unknown', 'payment_method_options'],
       [{ payment_method_options: { card: { installments: { enabled: true } } } }, 'parameter_unknown', 'payment_method_options[card][installments]'],
-      [{ application_fee_amount: 100 }, 'parameter_unknown', 'application_fee_amount'],
+      // Only with transfer_data[destination] (connect-destination-charges.test.ts); direct charges' fees are not served.
+      [{ application_fee_amount: 100 }, 'parameter_invalid', 'application_fee_amount'],
       [{ on_behalf_of: 'acct_1' }, 'parameter_unknown', 'on_behalf_of'],
     ];
     for (const [params, code, param] of cases) {
@@ -256,16 +257,17 @@ describe('PaymentIntent parameters', () => {
 
   it("refuses a refund's cash-balance and Connect parameters with the reason, refunding nothing", async () => {
     const intent = await t.stripe.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
-    const cases: [Record<string, unknown>, string, RegExp][] = [
-      [{ origin: 'customer_balance' }, 'origin', /cash balance are not supported/],
-      [{ customer: 'cus_1', currency: 'usd' }, 'currency', /cash balance are not supported/],
-      [{ instructions_email: 'a@example.com' }, 'instructions_email', /cash balance are not supported/],
-      [{ reverse_transfer: true }, 'reverse_transfer', /Connected accounts/],
-      [{ refund_application_fee: true }, 'refund_application_fee', /Connected accounts/],
+    const cases: [Record<string, unknown>, string, RegExp, string][] = [
+      [{ origin: 'customer_balance' }, 'origin', /cash balance are not supported/, 'parameter_unknown'],
+      [{ customer: 'cus_1', currency: 'usd' }, 'currency', /cash balance are not supported/, 'parameter_unknown'],
+      [{ instructions_email: 'a@example.com' }, 'instructions_email', /cash balance are not supported/, 'parameter_unknown'],
+      // Served for destination charges (connect-destination-charges.test.ts); this charge has no transfer.
+      [{ reverse_transfer: true }, 'reverse_transfer', /no transfer to reverse/, 'parameter_invalid'],
+      [{ refund_application_fee: true }, 'refund_application_fee', /no application fee/, 'parameter_invalid'],
     ];
-    for (const [params, param, reason] of cases) {
+    for (const [params, param, reason, code] of cases) {
       const error = await rejection(t.stripe.refunds.create({ payment_intent: intent.id, ...params }));
-      expect(error, JSON.stringify(params)).toMatchObject({ statusCode: 400, code: 'parameter_unknown', param });
+      expect(error, JSON.stringify(params)).toMatchObject({ statusCode: 400, code, param });
       expect(error.message).toMatch(reason);
     }
     expect((await t.stripe.refunds.list({ payment_intent: intent.id })).data).toHaveLength(0);

@@ -4,7 +4,11 @@ import type { TestPlatform } from '../support/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 import { stripeSchemaProblems } from '../support/stripe-schema.js';
 
-/** Stripe's test clocks through the official SDK: shapes, advancing, deleting, events, and bad input. */
+/**
+ * Stripe's test clocks through the official SDK: shapes, advancing (answered `advancing`, `ready` once
+ * its billing work ran, as in Stripe), deleting, events, and bad input. Billing on a clock:
+ * test/e2e/billing-test-clocks.test.ts.
+ */
 
 let t: TestPlatform;
 beforeAll(async () => {
@@ -26,6 +30,16 @@ async function stripeError(call: Promise<unknown>): Promise<{ statusCode?: numbe
   return error as { statusCode?: number; code?: string; param?: string; type?: string };
 }
 
+/** Polls the clock as the SDK's users do until its advance is done (bounded). */
+async function readyClock(id: string): Promise<Stripe.TestHelpers.TestClock> {
+  for (let poll = 0; poll < 200; poll++) {
+    const clock = await t.stripe.testHelpers.testClocks.retrieve(id);
+    if (clock.status !== 'advancing') return clock;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`test clock ${id} still advancing`);
+}
+
 describe('/v1/test_helpers/test_clocks', () => {
   let clock: Stripe.TestHelpers.TestClock;
 
@@ -45,10 +59,11 @@ describe('/v1/test_helpers/test_clocks', () => {
     expect(next.data.map((c) => c.id)).toEqual([clock.id]);
   });
 
-  it('advances only forward, at most two years at once', async () => {
+  it('advances only forward, at most two years at once, answering `advancing` until its work is done', async () => {
     const advanced = await t.stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: FROZEN + 30 * DAY_S });
     expect(stripeSchemaProblems('test_helpers.test_clock', advanced)).toEqual([]);
-    expect(advanced).toMatchObject({ id: clock.id, frozen_time: FROZEN + 30 * DAY_S, status: 'ready' });
+    expect(advanced).toMatchObject({ id: clock.id, frozen_time: FROZEN + 30 * DAY_S, status: 'advancing' });
+    expect(await readyClock(clock.id)).toMatchObject({ frozen_time: FROZEN + 30 * DAY_S, status: 'ready' });
     for (const frozen_time of [FROZEN + 30 * DAY_S, FROZEN, FROZEN + 30 * DAY_S + 3 * 365 * DAY_S]) {
       const error = await stripeError(t.stripe.testHelpers.testClocks.advance(clock.id, { frozen_time }));
       expect(error).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', code: 'parameter_invalid', param: 'frozen_time' });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DevelopmentKms } from '../../src/services/vault/adapters/development-kms.js';
-import { KmsError, parseWrapped } from '../../src/services/vault/domain/kms.js';
+import { KEY_PURPOSES, KmsError, parseWrapped } from '../../src/services/vault/domain/kms.js';
 import { packSealed, unpackSealed } from '../../src/services/vault/app/envelope.js';
 import type { KeySettings } from '../../src/services/vault/app/keys.js';
 import { openKms } from '../../src/services/vault/app/keys.js';
@@ -87,7 +87,7 @@ describe('DevelopmentKms', () => {
   it('drops the old master once no purpose decrypts version 1, and never retires the latest version', async () => {
     writeFileSync(key_file, MASTER, { mode: 0o600 });
     const kms = new DevelopmentKms({ kind: 'file', path: key_file });
-    for (const purpose of ['cards', 'webhook_secrets', 'bank_accounts'] as const) {
+    for (const purpose of KEY_PURPOSES) {
       await kms.rotate(purpose);
       await expect(kms.retire(purpose, 3)).rejects.toThrow(/cannot retire every version/);
       await kms.retire(purpose, 2);

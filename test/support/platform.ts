@@ -36,7 +36,8 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export function stripeClient(url: string, secret_key: string): Stripe {
+/** The official SDK against `url`; with `stripe_account`, every call carries `Stripe-Account` (Connect). */
+export function stripeClient(url: string, secret_key: string, stripe_account?: string): Stripe {
   const { hostname, port } = new URL(url);
   return new Stripe(secret_key, {
     apiVersion: '2023-08-16',
@@ -45,6 +46,7 @@ export function stripeClient(url: string, secret_key: string): Stripe {
     protocol: 'http',
     maxNetworkRetries: 0,
     telemetry: false,
+    ...(stripe_account === undefined ? {} : { stripeAccount: stripe_account }),
   });
 }
 

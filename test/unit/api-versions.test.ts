@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { answeredVersion, refuseOtherAccount } from '../../src/services/gateway/adapters/api-versions.js';
+import { answeredVersion } from '../../src/services/gateway/adapters/api-versions.js';
+import { noAccess } from '../../src/services/gateway/adapters/acting-account.js';
 import { PayrailError } from '../../src/kernel/errors.js';
 
 function refusal(call: () => unknown): PayrailError | undefined {
@@ -37,11 +38,12 @@ describe('Stripe-Version', () => {
 });
 
 describe('Stripe-Account', () => {
-  it('allows none, or the caller’s own account; refuses any other with 403', () => {
-    expect(refusal(() => refuseOtherAccount(undefined, 'acct_01ABC'))).toBeUndefined();
-    expect(refusal(() => refuseOtherAccount('acct_01ABC', 'acct_01ABC'))).toBeUndefined();
-    const other = refusal(() => refuseOtherAccount('acct_1Other', 'acct_01ABC'));
+  it('refuses an account the key cannot reach with Stripe’s 403, naming the account and only the kind of key', () => {
+    const other = noAccess({ kind: 'secret', livemode: false }, 'acct_1Other');
     expect(other).toMatchObject({ code: 'account_invalid', status: 403 });
-    expect(other?.message).toContain('acct_1Other');
+    expect(other.message).toBe(
+      "The provided key 'sk_test_***' does not have access to account 'acct_1Other' (or that account does not exist). Application access may have been revoked.",
+    );
+    expect(noAccess({ kind: 'restricted', livemode: true }, '4242424242424242').message).not.toContain('4242');
   });
 });

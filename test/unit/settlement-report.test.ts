@@ -104,6 +104,14 @@ describe('amounts', () => {
       }),
     );
   });
+
+  it("reads amounts up to the ledger's largest posting in every exponent, and nothing larger", () => {
+    expect(toMinorUnits('1000000000000', 'jpy')).toBe(1_000_000_000_000);
+    expect(toMinorUnits('10000000000.00', 'usd')).toBe(1_000_000_000_000);
+    expect(toMinorUnits('1000000000001', 'jpy')).toBeUndefined();
+    expect(toMinorUnits('10000000000.01', 'usd')).toBeUndefined();
+    expect(toMinorUnits('99999999999999', 'jpy')).toBeUndefined();
+  });
 });
 
 describe('parse and serialize', () => {

@@ -22,6 +22,12 @@ const OBJECTS = [
   'test_helpers',
   'account',
   'review',
+  'invoice',
+  'invoiceitem',
+  'product',
+  'price',
+  'transfer',
+  'application_fee',
 ];
 
 function sources(dir: string): string[] {

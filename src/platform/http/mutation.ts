@@ -22,7 +22,8 @@ export type MutationHandler<P> = (ctx: OperationContext, params: P, request: Fas
  */
 export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, reserves: readonly IdKind[], handler: MutationHandler<z.output<S>>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const params = parseParams(schema, request.body);
+    const input = paramsOf(request);
+    const params = parseParams(schema, input);
     const merchant_id = merchantOf(request);
     const key = headerValue(request.headers['idempotency-key']);
     const result = await execute(
@@ -31,7 +32,7 @@ export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, res
         merchant_id,
         request_id: request.id,
         actor: { api_key_id: request.api_key?.id ?? null, client_ip: request.ip },
-        idempotency: key === undefined ? undefined : { key, method: request.method, path: request.url.split('?', 1)[0] ?? '', params: request.body },
+        idempotency: key === undefined ? undefined : { key, method: request.method, path: request.url.split('?', 1)[0] ?? '', params: input },
       },
       { reserves, run: (ctx, p: z.output<S>) => handler(ctx, p, request) },
       params,
@@ -39,6 +40,13 @@ export function mutation<S extends z.ZodType>(deps: MutationDeps, schema: S, res
     if (result.replayed) reply.header('Idempotent-Replayed', 'true');
     send(reply, await expanded(deps, merchant_id, result.response, params));
   };
+}
+
+/** Stripe's SDKs send a DELETE's parameters (`invoice_now`, `prorate`, …) in the query string, as a GET's. */
+function paramsOf(request: FastifyRequest): unknown {
+  const body = request.body;
+  const empty = body === undefined || body === null || (typeof body === 'object' && Object.keys(body).length === 0);
+  return request.method === 'DELETE' && empty ? request.query : body;
 }
 
 /**

@@ -10,5 +10,8 @@ export { ApiKeyResolver, KEY_CACHE_TTL_MS } from './app/resolver.js';
 export { KeyHasher, loadKeyHasher } from './app/key-hashing.js';
 export type { MerchantKeys } from './app/merchants.js';
 export { WeakKeyError, countMerchants, createMerchant, merchantExists } from './app/merchants.js';
+export type { ConnectedAccountRef } from './app/connected-accounts.js';
+export { connectedAccountOf, settlementCurrencyOf } from './app/connected-accounts.js';
+export { ACCOUNT_ACCESS_TTL_MS, ConnectedAccountAccess } from './app/account-access.js';
 export { adminRoutes } from './adapters/admin-routes.js';
 export { merchantMigrations } from './migrations/index.js';

@@ -22,3 +22,8 @@ export { openRiskScorer } from './app/scorer.js';
 export { valueListRoutes } from './adapters/value-list-routes.js';
 export { radarAdminRoutes } from './adapters/admin-routes.js';
 export { moveRule } from './app/rules-order.js';
+// The scorer over mutual TLS: the risk role's server and the API's client (PAYRAIL_RISK_URL).
+export type { RiskServerOptions } from './adapters/remote-server.js';
+export { startRiskServer } from './adapters/remote-server.js';
+export type { RemoteRiskSettings } from './adapters/remote-client.js';
+export { remoteRiskScorer } from './adapters/remote-client.js';

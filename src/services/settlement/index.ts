@@ -25,6 +25,11 @@ export type { PayoutJobDeps, PayoutJobs } from './app/payout-jobs.js';
 export { startPayoutJobs } from './app/payout-jobs.js';
 export type { BankAnswer, BankRail, BankTransferRequest } from './domain/bank-port.js';
 export { payoutTransactions } from './app/payouts.js';
+// What an account object shows of payouts, and its schedule's changes (the connect service's account routes).
+export { payoutScheduleParams } from './adapters/payout-routes.js';
+export type { AccountPayoutParts, ScheduleChange } from './app/payout-account.js';
+export { accountPayoutParts, payoutScheduleChange } from './app/payout-account.js';
+export type { PayoutSchedule } from './domain/payout-schedule.js';
 
 // Processor settlement: importing reports into the ledger, the daily run (docs/settlement.md).
 export type { ImportSummary, SettlementDeps } from './app/import-report.js';
@@ -32,10 +37,6 @@ export { importSettlementReport } from './app/import-report.js';
 export type { DaySettled, SettlementRunDeps } from './app/settlement-run.js';
 export { SETTLEMENT_CHECK_INTERVAL_MS, SETTLEMENT_JOB, batchDate, dayIsOver, isBatchDate, settleDay, settleDueDays } from './app/settlement-run.js';
 export type { LineOutcome } from './domain/settlement-posting.js';
-
-// Stripe's test clocks, test mode only (docs/settlement.md#test-clocks).
-export type { TestClockRoutesDeps } from './adapters/test-clock-routes.js';
-export { testClockRoutes } from './adapters/test-clock-routes.js';
 
 // Reconciliation of the processor's reports against Payrail's books (docs/settlement.md#reconciliation).
 export type { RunSummary, ReconcileDeps } from './app/reconcile.js';
@@ -49,3 +50,5 @@ export { RECONCILIATION_LIST_MAX, reconciliationExceptions, reconciliationRun, r
 export type { ReconciliationRouteDeps } from './adapters/reconciliation-routes.js';
 export { reconciliationAdminRoutes } from './adapters/reconciliation-routes.js';
 export { sandboxDiscrepancies } from './adapters/discrepant-reports.js';
+// The dashboard's payouts page.
+export { listPayouts } from './app/payouts.js';

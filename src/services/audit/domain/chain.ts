@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
  * migration). A row edited, deleted or moved changes a hash or breaks a link from there on.
  */
 
-/** Who did it: an API key (its id), an operator at the CLI, the admin API, or the platform itself. */
+/** Who did it: an API key (its id), an operator at the CLI, the admin API, a dashboard user (their `usr_` id), or the platform itself. */
 export interface Actor {
-  type: 'api_key' | 'admin_api' | 'cli' | 'system';
+  type: 'api_key' | 'admin_api' | 'cli' | 'dashboard_user' | 'system';
   id?: string | null | undefined;
   request_id?: string | null | undefined;
   client_ip?: string | null | undefined;

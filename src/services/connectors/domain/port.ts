@@ -28,6 +28,8 @@ export interface AuthorizeRequest {
   initial_attempt_id?: string | null | undefined;
   /** A Radar rule asked for 3-D Secure: the issuer asks the customer to authenticate, whatever the card. */
   three_d_secure?: boolean | undefined;
+  /** What routing rules match on; absent where no routing is done (a status-inquiry resend). */
+  facts?: PaymentFacts | undefined;
 }
 
 /** A card verification (a zero-amount authorization): a SetupIntent checks the card and moves no money. */
@@ -41,16 +43,75 @@ export interface VerifyRequest {
 export type DeclineCode = 'card_declined' | 'expired_card' | 'incorrect_cvc' | 'processing_error' | 'authentication_required';
 
 /**
+ * Routing facts about a payment that the processor call itself does not carry: what per-merchant
+ * routing rules match on. The card's BIN is the first six digits of `card.number`.
+ */
+export interface PaymentFacts {
+  /** Stripe's brand names: `visa`, `mastercard`, `amex`, … */
+  brand: string;
+  /** ISO 3166-1 alpha-2 country of the card's issuer, when known. */
+  country: string | null;
+  metadata: Readonly<Record<string, string>>;
+}
+
+/**
  * `immediate`: this processor makes the attempt's captured funds available to the merchant at once,
  * instead of after the settlement delay (Stripe's test card 4000000000000077 in the sandbox). A fact
  * about the money, kept on the charge and handed to the ledger; absent means the usual delay.
  */
 export type FundsAvailability = 'immediate';
 
-export type AuthorizeResult =
+export type AuthorizeResult = (
   | { outcome: 'authorized'; captured: boolean; cvc_check: 'pass' | 'unchecked'; funds?: FundsAvailability }
-  | { outcome: 'declined'; code: DeclineCode; decline_code: string; message: string; cvc_check: 'pass' | 'fail' | 'unchecked' }
-  | { outcome: 'requires_action' };
+  | {
+      outcome: 'declined';
+      code: DeclineCode;
+      decline_code: string;
+      message: string;
+      cvc_check: 'pass' | 'fail' | 'unchecked';
+      /** The processor's own code for the refusal (Adyen's refusalReasonCode, …), kept for the merchant. */
+      raw_code?: string | undefined;
+    }
+  | { outcome: 'requires_action' }
+) & {
+  /** Set by the router (never by a processor): every try this attempt took, shown on the charge. */
+  routing?: RoutingTrace | undefined;
+};
+
+/** What one try of an attempt did: which connector account, the id it sent, how it ended and why it was chosen. */
+export interface RoutingTry {
+  connector_account: string;
+  /** The connector's kind (`sandbox`, `adyen`, `stripe`): a bounded set, used as the metrics label. */
+  connector: string;
+  /** The id this try sent to the processor: the attempt id for the first try, `<attempt id>_<n>` after. */
+  reference: string;
+  outcome: 'pending' | 'authorized' | 'requires_action' | 'declined' | 'unreachable' | 'unknown';
+  latency_ms: number | null;
+  /** The decline code, or the processor's own code when it gave one. */
+  raw_code: string | null;
+  reason: string;
+}
+
+export interface RoutingTrace {
+  tries: RoutingTry[];
+}
+
+/**
+ * Thrown by a connector's transport when the call certainly never reached the processor (connection
+ * refused, DNS failure, a circuit breaker open): no money can have moved, so another connector may try.
+ */
+export class ProcessorUnreachable extends Error {
+  override readonly name = 'ProcessorUnreachable';
+}
+
+/**
+ * Thrown when the call may have reached the processor but no answer came back (a timeout after
+ * sending, a dropped connection, a 5xx after the request was accepted): the outcome is unknown and is
+ * settled only by a status inquiry or the processor's notification, never by calling another processor.
+ */
+export class ProcessorOutcomeUnknown extends Error {
+  override readonly name = 'ProcessorOutcomeUnknown';
+}
 
 export type CaptureResult = { outcome: 'captured'; amount_captured: number } | { outcome: 'failed'; message: string };
 export type RefundResult = { outcome: 'succeeded' } | { outcome: 'failed'; message: string };
@@ -59,7 +120,11 @@ export type RefundResult = { outcome: 'succeeded' } | { outcome: 'failed'; messa
  * What the processor's own record says of an attempt: how an attempt whose outcome Payrail does not
  * know (a timeout, a crash, a lost response) is settled, instead of authorizing again.
  */
-export type AttemptStatus = { found: false } | { found: true; result: AuthorizeResult; amount_captured: number; amount_refunded: number; voided: boolean };
+export type AttemptStatus =
+  | { found: false }
+  /** The processor cannot say yet (an acquirer that reports only by notification): ask again later; never treat it as `found: false`. */
+  | { found: 'unknown' }
+  | { found: true; result: AuthorizeResult; amount_captured: number; amount_refunded: number; voided: boolean };
 
 export type RefundStatus = { found: false } | ({ found: true } & RefundResult);
 
@@ -127,4 +192,32 @@ export interface Connector {
    * nothing, so it may be fetched again. Optional: a processor without it is not settled automatically.
    */
   settlementReport?(batch_date: string): Promise<AsyncIterable<string> | null>;
+}
+
+/**
+ * One thing a processor's signed notification (webhook) says, once its signature is verified. `reference`
+ * is the id the connector was called with (Payrail's attempt id, or the per-try id the router sent), so
+ * the router can find the attempt; authorization events settle an attempt whose outcome was unknown.
+ */
+export type ProcessorEvent =
+  | { kind: 'authorization'; reference: string; processor_reference: string; result: AuthorizeResult }
+  | { kind: 'capture' | 'refund' | 'cancel'; reference: string; success: boolean; processor_reference: string }
+  | ProcessorNotification;
+
+/** What the processor expects back once its notification is accepted (Adyen wants `[accepted]`). */
+export interface NotificationAck {
+  status: number;
+  content_type: string;
+  body: string;
+}
+
+export type VerifiedNotifications = { ok: false; reason: string } | { ok: true; ack: NotificationAck; events: ProcessorEvent[] };
+
+/**
+ * Implemented by a connector whose processor pushes signed notifications over HTTP: checks the
+ * processor's own signature over the raw body (never a parsed-and-reserialised one) and decodes the
+ * events. Pure of side effects: the caller stores and acknowledges. `reason` never carries a secret.
+ */
+export interface NotificationVerifier {
+  verifyNotification(headers: Record<string, string | string[] | undefined>, raw_body: Buffer): VerifiedNotifications;
 }

@@ -56,6 +56,14 @@ const DECLINES: ReadonlyMap<string, Decline> = new Map([
 const INCORRECT_CVC_CARD = '4000000000000127';
 
 /**
+ * Stripe's card that "attaching to a Customer object succeeds, but attempts to charge the customer
+ * fail" (https://docs.stripe.com/testing, `pm_card_chargeCustomerFail`): a zero-amount verification
+ * (a SetupIntent) passes, every charge declines. It lets dunning be exercised end to end.
+ */
+const CHARGE_CUSTOMER_FAIL_CARD = '4000000000000341';
+const CHARGE_CUSTOMER_FAIL: Decline = { code: 'card_declined', decline_code: 'generic_decline', message: CARD_DECLINED_MESSAGE };
+
+/**
  * Stripe's card whose charge "succeeds and funds will be added directly to your available balance
  * (bypassing your pending balance)" (https://docs.stripe.com/testing, `pm_card_bypassPending`).
  */
@@ -101,7 +109,8 @@ export function decide(request: AuthorizeRequest, set_up = false): Decision & { 
   const { number, cvc } = request.card;
   const cvc_check: CvcCheck = cvc === undefined ? 'unchecked' : number === INCORRECT_CVC_CARD ? 'fail' : 'pass';
   const terms = { amount: request.amount, capture_requested: request.capture, cvc_check, funds: fundsFor(number) };
-  const decline = luhnValid(number) ? DECLINES.get(number) : INCORRECT_NUMBER;
+  const charge_fails = number === CHARGE_CUSTOMER_FAIL_CARD && request.amount > 0;
+  const decline = !luhnValid(number) ? INCORRECT_NUMBER : charge_fails ? CHARGE_CUSTOMER_FAIL : DECLINES.get(number);
   if (decline) return { ...declined(decline, cvc_check), cvc_check };
   const rule = THREE_D_SECURE_CARDS.get(number);
   if ((rule || request.three_d_secure) && !request.off_session) return { result: { outcome: 'requires_action' }, amount_captured: 0, cvc_check };

@@ -1,5 +1,8 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
+import { accountMigrations } from './accounts.js';
+import { notificationMigrations } from './notifications.js';
+import { adyenMigrations } from './adyen.js';
 
 /**
  * The bundled sandbox processor's own records, kept as a real processor keeps them: outside Payrail's
@@ -116,4 +119,43 @@ export const connectorMigrations: Migration[] = [
       DROP INDEX sandbox.notifications_unacknowledged;
       CREATE INDEX notifications_due ON sandbox.notifications (deliver_after_ms, created_at_ms, id) WHERE acknowledged_at_ms IS NULL;`,
   },
+  {
+    // The router's record of each try of an attempt: written (synchronously committed) before the
+    // processor hears of the try, so a status inquiry after a crash knows every processor and id that
+    // may hold the attempt. `reference` is the id the try sent. routed_refunds names the account a
+    // refund went to, since a refund status inquiry carries only the refund id.
+    id: 'connectors/router_001_tries',
+    sql: `
+      CREATE SCHEMA IF NOT EXISTS connectors;
+      CREATE TABLE connectors.routed_tries (
+        attempt_id text COLLATE "C" NOT NULL,
+        try_number smallint NOT NULL CHECK (try_number BETWEEN 1 AND 3),
+        merchant_id text NOT NULL,
+        connector_account text NOT NULL,
+        connector text NOT NULL,
+        reference text COLLATE "C" NOT NULL UNIQUE,
+        outcome text NOT NULL CHECK (outcome IN ('pending', 'authorized', 'requires_action', 'declined', 'unreachable', 'unknown')),
+        reason text NOT NULL,
+        latency_ms integer CHECK (latency_ms >= 0),
+        raw_code text,
+        result jsonb,
+        created_ms bigint NOT NULL,
+        PRIMARY KEY (attempt_id, try_number)
+      );
+      CREATE TABLE connectors.routed_refunds (
+        refund_id text COLLATE "C" PRIMARY KEY,
+        attempt_id text NOT NULL,
+        merchant_id text NOT NULL,
+        connector_account text NOT NULL,
+        reference text NOT NULL,
+        created_ms bigint NOT NULL
+      );
+      CREATE INDEX routed_tries_by_age ON connectors.routed_tries USING brin (created_ms);
+      ${merchantScopedTables(['connectors.routed_tries', 'connectors.routed_refunds'])}`,
+  },
+  ...adyenMigrations,
+  // A merchant's connector accounts and routing rules (accounts.ts).
+  ...accountMigrations,
+  // The notifications route finds an account by its id alone (notifications.ts).
+  ...notificationMigrations,
 ];

@@ -49,6 +49,8 @@ export interface EventServicesOptions {
   /** false: no background loops; tests drive consumeStep() and delivery.drain() themselves. */
   background?: boolean;
   relay_faults?: RelayFaults;
+  /** false: the NATS binding runs no outbox relay here (the webhooks role; relays run as their own role). Default true. */
+  relay?: boolean;
 }
 
 export interface EventServicesDeps {
@@ -189,20 +191,21 @@ async function startNatsBinding({ deps, options, from_env, log, background, deli
   const settings = await natsSettingsFor(deps.pool, nats_url, { ...from_env.nats, ...options.nats });
   const link = new NatsLink({ settings, logger: deps.logger, name: 'payrail-events' });
   link.start();
-  const relay = new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
+  const relay =
+    options.relay === false ? undefined : new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
   const jetstream = new JetStreamConsumerWorker({ pool: deps.pool, nats: link, settings, logger: deps.logger, consumer, onApplied: () => delivery.wake() });
   // Both read from the database, so they grow (and alert) while NATS is down.
   const unregister_lags = [
-    metrics.registerConsumerLag('nats_relay', () => consumerLag(deps.pool, relay.offset_name, unixSeconds(deps.clock))),
+    ...(relay ? [registerRelayLag(deps, relay)] : []),
     metrics.registerConsumerLag(consumer.name, () => jetstream.lag(unixSeconds(deps.clock))),
   ];
   const consumeStep = async (): Promise<StepOutcome> => {
-    await relay.step();
+    await relay?.step();
     const round = await jetstream.step();
     return round.kind === 'applied' ? 'more' : round.kind === 'retry_later' ? 'failed' : 'idle';
   };
   if (background) {
-    relay.start();
+    relay?.start();
     jetstream.start();
   }
   log.info({ stream: settings.stream, subjects: `${settings.subject_prefix}.>` }, 'events: NATS JetStream binding');
@@ -215,7 +218,38 @@ async function startNatsBinding({ deps, options, from_env, log, background, deli
     nats: { link, settings },
     stop: async () => {
       for (const unregister of unregister_lags) unregister();
-      await Promise.all([relay.stop(), jetstream.stop(), delivery.stop()]);
+      await Promise.all([relay?.stop(), jetstream.stop(), delivery.stop()]);
+      await link.stop();
+    },
+  };
+}
+
+function registerRelayLag(deps: Pick<EventServicesDeps, 'pool' | 'clock'>, relay: NatsRelay): () => void {
+  return metrics.registerConsumerLag('nats_relay', () => consumerLag(deps.pool, relay.offset_name, unixSeconds(deps.clock)));
+}
+
+/**
+ * The outbox → JetStream relay alone (the relay role): no webhooks consumer, no delivery, no secrets.
+ * Several may run; one leads by advisory lock and the others take over when it dies (relay.ts).
+ */
+export async function startOutboxRelay(
+  deps: Pick<EventServicesDeps, 'pool' | 'clock' | 'logger' | 'env'>,
+  options: Pick<EventServicesOptions, 'nats' | 'relay_faults'> = {},
+): Promise<{ relay: NatsRelay; stop(): Promise<void> }> {
+  const from_env = eventSettingsFromEnv(deps.env);
+  if (from_env.nats_url === undefined) throw new Error('the relay role publishes the outbox to NATS JetStream: set NATS_URL');
+  const settings = await natsSettingsFor(deps.pool, from_env.nats_url, { ...from_env.nats, ...options.nats });
+  const link = new NatsLink({ settings, logger: deps.logger, name: 'payrail-relay' });
+  link.start();
+  const relay = new NatsRelay({ pool: deps.pool, nats: link, settings, logger: deps.logger, faults: options.relay_faults });
+  const unregister_lag = registerRelayLag(deps, relay);
+  relay.start();
+  deps.logger.info({ stream: settings.stream }, 'events: outbox relay to NATS JetStream');
+  return {
+    relay,
+    stop: async () => {
+      unregister_lag();
+      await relay.stop();
       await link.stop();
     },
   };

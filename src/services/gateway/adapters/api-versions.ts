@@ -63,16 +63,3 @@ function isCalendarDate(date: string): boolean {
   const parsed = new Date(`${date}T00:00:00Z`);
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
 }
-
-/**
- * `Stripe-Account` acts on a connected account; Payrail has none yet. Naming the caller's own account
- * is allowed (as on Stripe); any other is refused rather than ignored, so a request never acts on the
- * platform when the caller meant another account.
- */
-export function refuseOtherAccount(header: string | undefined, merchant_id: string): void {
-  if (header === undefined || header.trim() === merchant_id) return;
-  const shown = /^acct_\w{1,64}$/.test(header.trim()) ? header.trim() : 'the account named';
-  throw new PayrailError('account_invalid', {
-    message: `The provided key does not have access to account '${shown}' (or that account does not exist). Payrail has no connected accounts yet.`,
-  });
-}

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from '../../../platform/logger.js';
 import type { Clock } from '../../../kernel/clock.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
-import type { ApiKeyResolver } from '../../merchants/index.js';
+import type { ApiKeyResolver, ConnectedAccountAccess } from '../../merchants/index.js';
 import type { ClientSecretCheck } from './auth.js';
 import { registerRequestTracing } from '../../../platform/tracing.js';
 import { drainingServer } from '../../../platform/http/draining-server.js';
@@ -17,6 +17,8 @@ import { registerErrorReplies, sendError } from './error-replies.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerBrowserLibrary } from './browser-library.js';
 import { registerRequestHooks } from './request-hooks.js';
+import type { RequestLog } from './request-recording.js';
+import { registerRequestRecording } from './request-recording.js';
 import { registerLimitHooks } from './limit-hooks.js';
 import { registerTestModeGuard } from './test-mode.js';
 import type { RequestLimitSettings } from './request-limits.js';
@@ -27,6 +29,8 @@ export type ServiceRoutes = (app: FastifyInstance) => Promise<void>;
 
 export interface GatewayDeps {
   keys: ApiKeyResolver;
+  /** Which connected accounts a platform's key may act as (Stripe-Account, /v1/accounts/:id). */
+  connected_accounts: ConnectedAccountAccess;
   ids: IdGenerator;
   clock: Clock;
   logger: Logger;
@@ -44,6 +48,8 @@ export interface GatewayDeps {
   routes: readonly ServiceRoutes[];
   /** Whether migrations are done and the database answers; for /readyz. */
   ready: () => Promise<boolean>;
+  /** Where each answered `/v1` request is recorded (the dashboard's request log); none when unset. */
+  request_log?: RequestLog | undefined;
 }
 
 /** How long a client may take to send a request or keep an idle socket, and how many sockets the server holds. */
@@ -60,11 +66,13 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   const app = createFastify(deps);
   app.decorateRequest('merchant_id', undefined);
   app.decorateRequest('api_key', undefined);
+  app.decorateRequest('platform_id', undefined);
   registerBodyParsers(app);
   // First, so auth, parsing and the handler run inside the request's span (a no-op without tracing).
   registerRequestTracing(app);
   const limits = new RequestLimits(deps.limits, deps.clock, deps.logger);
   registerRequestHooks(app, { ...deps, limits });
+  registerRequestRecording(app, deps.request_log, deps.clock);
   registerLimitHooks(app, limits);
   registerTestModeGuard(app);
   registerErrorReplies(app);

@@ -43,8 +43,12 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
 
 const ABORTED = new PayrailError('body_invalid', { message: 'The request was aborted before its body arrived.' });
 
-/** Reading the body failed because the socket closed (Node raises ECONNRESET "aborted" on the request stream). */
+/**
+ * Reading the body failed because the socket closed (Node raises ECONNRESET "aborted" on the request stream).
+ * Judged by `complete`, not `destroyed`: Node destroys a request once its body is read, so a database
+ * connection reset later in the handler would otherwise pass for the client's abort and answer 400.
+ */
 function clientAborted(error: unknown, request: FastifyRequest): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return (code === 'ECONNRESET' || code === 'ECONNABORTED') && (request.raw.destroyed || request.raw.socket?.destroyed !== false);
+  return (code === 'ECONNRESET' || code === 'ECONNABORTED') && !request.raw.complete;
 }

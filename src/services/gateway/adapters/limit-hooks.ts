@@ -17,7 +17,8 @@ export function registerLimitHooks(app: FastifyInstance, limits: RequestLimits):
   });
   app.addHook('preHandler', async (request, reply) => {
     if (request.merchant_id === undefined) return;
-    const decision = await limits.take(request.merchant_id, costOf(request));
+    // A platform acting as its connected accounts spends its own limit: it cannot multiply it by acting as many.
+    const decision = await limits.take(request.platform_id ?? request.merchant_id, costOf(request));
     if (!decision.allowed) {
       throw tooManyRequests(reply, decision.retry_after_ms, 'Too many requests hit the API too quickly. Retry after a short wait, or spread requests out.');
     }

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { metrics } from '../../../platform/metrics.js';
-import type { ApiKeyResolver } from '../../merchants/index.js';
+import type { ApiKeyResolver, ConnectedAccountAccess } from '../../merchants/index.js';
 import { API_VERSION } from '../../events/index.js';
 import type { ClientSecretCheck } from './auth.js';
 import { authenticate, checkClientSecret, checkExpandPermissions, publishablePayload } from './auth.js';
-import { answeredVersion, refuseOtherAccount } from './api-versions.js';
+import { answeredVersion } from './api-versions.js';
+import { resolveActingAccount } from './acting-account.js';
 import { refuseThrottledAddress } from './limit-hooks.js';
 import type { RequestLimits } from './request-limits.js';
 
@@ -12,6 +13,8 @@ import type { RequestLimits } from './request-limits.js';
 
 export interface RequestHookDeps {
   keys: ApiKeyResolver;
+  /** Which connected accounts a platform may act as (Stripe-Account). */
+  connected_accounts: ConnectedAccountAccess;
   limits: RequestLimits;
   client_secrets?: ClientSecretCheck | undefined;
 }
@@ -31,8 +34,7 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
     if (route.startsWith('/v1/')) {
       await refuseThrottledAddress(request, reply, deps.limits);
       request.api_key = await authenticate(request, deps.keys);
-      request.merchant_id = request.api_key.merchant_id;
-      refuseOtherAccount(headerString(request.headers['stripe-account']), request.merchant_id);
+      await resolveActingAccount(request, request.api_key, deps.connected_accounts);
       // The rate limit is taken in limit-hooks.ts once the body is parsed: a request's cost depends on it.
     }
   });
@@ -54,6 +56,7 @@ export function registerRequestHooks(app: FastifyInstance, deps: RequestHookDeps
       {
         request_id: request.id,
         merchant_id: request.merchant_id ?? null,
+        platform_id: request.platform_id ?? null,
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',
         status: reply.statusCode,

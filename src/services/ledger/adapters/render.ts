@@ -1,7 +1,7 @@
 import { assert } from '../../../kernel/assert.js';
 import type { AccountTotals } from '../domain/accounts.js';
 import { balanceOf } from '../domain/accounts.js';
-import type { TransferKind } from '../domain/transfer.js';
+import type { Conversion, TransferKind } from '../domain/transfer.js';
 
 /**
  * Stripe's `balance` and `balance_transaction`, read from the ledger. A balance transaction is a
@@ -20,6 +20,12 @@ export const BALANCE_TRANSACTION_TYPES: Readonly<Partial<Record<TransferKind, { 
   payout: { type: 'payout', reporting_category: 'payout' },
   payout_failure: { type: 'payout_failure', reporting_category: 'payout_reversal' },
   payout_cancel: { type: 'payout_cancel', reporting_category: 'payout_reversal' },
+  // Connect: the platform's side of a transfer and of its reversal, and the connected account's.
+  connect_transfer: { type: 'transfer', reporting_category: 'transfer' },
+  connect_transfer_reversal: { type: 'transfer_refund', reporting_category: 'transfer_reversal' },
+  connect_payment: { type: 'payment', reporting_category: 'charge' },
+  connect_payment_refund: { type: 'payment_refund', reporting_category: 'refund' },
+  application_fee_refund: { type: 'application_fee_refund', reporting_category: 'platform_earning_refund' },
 };
 
 export const VISIBLE_KINDS = Object.keys(BALANCE_TRANSACTION_TYPES) as TransferKind[];
@@ -37,11 +43,14 @@ export interface BalanceTransactionRow {
   net: number;
   fee: number;
   source_id: string;
+  /** Set when the money was converted from another currency (the settlement leg of an FX conversion). */
+  conversion?: Conversion | null;
 }
 
 export const FEE_DESCRIPTION = 'Payrail processing fees';
 /** A dispute's fee is named as Stripe names it. */
 const DISPUTE_FEE_DESCRIPTION = 'Dispute fee';
+export const FX_FEE_DESCRIPTION = 'Currency conversion fee';
 
 export function renderBalanceTransaction(row: BalanceTransactionRow, now_s: number): Record<string, unknown> {
   const names = BALANCE_TRANSACTION_TYPES[row.kind];
@@ -56,15 +65,26 @@ export function renderBalanceTransaction(row: BalanceTransactionRow, now_s: numb
     created: row.created,
     currency: row.currency,
     description: null,
-    exchange_rate: null,
+    // Stripe's exchange_rate is a JSON number; the exact decimal stays in the ledger.
+    exchange_rate: row.conversion ? Number(row.conversion.exchange_rate) : null,
     fee: row.fee,
-    fee_details: row.fee === 0 ? [] : [{ amount: row.fee, application: null, currency: row.currency, description: fee_description, type: 'stripe_fee' }],
+    fee_details: feeDetails(row, fee_description),
     net: row.net,
     reporting_category: names.reporting_category,
     source: row.source_id,
     status: available_on <= now_s ? 'available' : 'pending',
     type: names.type,
   };
+}
+
+/** The fee's lines, in the balance transaction's currency: processing, then the conversion fee when there is one. */
+function feeDetails(row: BalanceTransactionRow, description: string): Record<string, unknown>[] {
+  const fx_fee = row.conversion?.fx_fee ?? 0;
+  const lines = [
+    { amount: row.fee - fx_fee, description },
+    { amount: fx_fee, description: FX_FEE_DESCRIPTION },
+  ];
+  return lines.filter((line) => line.amount !== 0).map((line) => ({ ...line, application: null, currency: row.currency, type: 'stripe_fee' }));
 }
 
 /** Available and pending per currency; a merchant that never moved money sees zero USD, as in Stripe. */

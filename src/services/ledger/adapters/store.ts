@@ -4,7 +4,8 @@ import { joinSql, rawSql, run, sql } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
 import type { AccountCode, AccountTotals } from '../domain/accounts.js';
 import { ACCOUNT_CODES, CHART, accountKeyString } from '../domain/accounts.js';
-import type { Transfer, TransferKind, TransferRequest, TransferResult } from '../domain/transfer.js';
+import type { Conversion, Transfer, TransferKind, TransferRequest, TransferResult } from '../domain/transfer.js';
+import type { ConvertedCapture } from '../domain/fx-flows.js';
 import { LEDGER_LIMITS, accountDeltas, isPosted, planBatch, sameContent, toTransfer, transferKey, validateTransfer } from '../domain/transfer.js';
 import { awaitsRelease } from '../domain/flows.js';
 
@@ -61,10 +62,11 @@ interface TransferRow {
   available_on: number | null;
   net: number;
   fee: number;
+  conversion: Conversion | null;
   postings: { account: AccountCode; amount: number }[] | null;
 }
 
-const TRANSFER_COLUMNS = `t.merchant_id, t.id, t.currency, t.kind, t.source_id, t.cause_event_id, t.cause_type, t.created, t.available_on, t.net, t.fee,
+const TRANSFER_COLUMNS = `t.merchant_id, t.id, t.currency, t.kind, t.source_id, t.cause_event_id, t.cause_type, t.created, t.available_on, t.net, t.fee, t.conversion,
   (SELECT json_agg(json_build_object('account', p.account, 'amount', p.amount) ORDER BY p.index)
      FROM ledger.postings p WHERE p.merchant_id = t.merchant_id AND p.transfer_id = t.id) AS postings`;
 
@@ -82,6 +84,7 @@ function fromRow(row: TransferRow): Transfer {
     postings: row.postings,
     net: row.net,
     fee: row.fee,
+    conversion: row.conversion,
   };
 }
 
@@ -139,11 +142,11 @@ async function writeTransfers(tx: pg.PoolClient, accepted: readonly TransferRequ
     tx,
     sql`
     WITH new_transfers AS (
-      INSERT INTO ledger.transfers (merchant_id, id, currency, kind, source_id, cause_event_id, cause_type, created, available_on, net, fee)
+      INSERT INTO ledger.transfers (merchant_id, id, currency, kind, source_id, cause_event_id, cause_type, created, available_on, net, fee, conversion)
       SELECT * FROM unnest(${transfers.map((t) => t.merchant_id)}::text[], ${transfers.map((t) => t.id)}::text[], ${transfers.map((t) => t.currency)}::text[],
         ${transfers.map((t) => t.kind)}::text[], ${transfers.map((t) => t.source_id)}::text[], ${transfers.map((t) => t.cause.event_id)}::text[],
         ${transfers.map((t) => t.cause.type)}::text[], ${transfers.map((t) => t.created)}::bigint[], ${transfers.map((t) => t.available_on)}::bigint[],
-        ${transfers.map((t) => t.net)}::bigint[], ${transfers.map((t) => t.fee)}::bigint[])
+        ${transfers.map((t) => t.net)}::bigint[], ${transfers.map((t) => t.fee)}::bigint[], ${transfers.map((t) => (t.conversion ? JSON.stringify(t.conversion) : null))}::jsonb[])
       ON CONFLICT (merchant_id, id) DO NOTHING
       RETURNING merchant_id, id
     ), new_postings AS (
@@ -200,6 +203,20 @@ export async function kindsBySource(db: Db, sources: readonly { merchant_id: str
     kinds.set(key, (kinds.get(key) ?? new Set()).add(row.kind));
   }
   return kinds;
+}
+
+/** The converted captures among `charges` (merchant_id, source_id = charge id), keyed by `sourceKey`. */
+export async function convertedCaptures(db: Db, charges: readonly { merchant_id: string; source_id: string }[]): Promise<Map<string, ConvertedCapture>> {
+  if (charges.length === 0) return new Map();
+  const result = await run<{ merchant_id: string; source_id: string; currency: string; conversion: Conversion }>(
+    db,
+    sql`
+    SELECT t.merchant_id, t.source_id, t.currency, t.conversion FROM ledger.transfers t
+    JOIN unnest(${charges.map((s) => s.merchant_id)}::text[], ${charges.map((s) => s.source_id)}::text[]) AS k(merchant_id, source_id)
+      ON t.merchant_id = k.merchant_id AND t.source_id = k.source_id COLLATE "C"
+    WHERE t.kind = 'capture' AND t.conversion IS NOT NULL`,
+  );
+  return new Map(result.rows.map((row) => [sourceKey(row), { currency: row.currency, conversion: row.conversion }]));
 }
 
 export function sourceKey(source: { merchant_id: string; source_id: string }): string {

@@ -12,13 +12,13 @@ export async function retrieveBalance(db: Db, merchant_id: string): Promise<Reco
   return renderBalance(await accountsOf(db, merchant_id));
 }
 
-const ROW = `json_build_object('id', id, 'kind', kind, 'currency', currency, 'created', created, 'available_on', available_on, 'net', net, 'fee', fee, 'source_id', source_id)`;
+const ROW = `json_build_object('id', id, 'kind', kind, 'currency', currency, 'created', created, 'available_on', available_on, 'net', net, 'fee', fee, 'source_id', source_id, 'conversion', conversion)`;
 
 export async function retrieveBalanceTransaction(db: Db, merchant_id: string, id: string, now_s: number): Promise<Record<string, unknown>> {
   const result = await run<BalanceTransactionRow>(
     db,
     sql`
-    SELECT id, kind, currency, created, available_on, net, fee, source_id FROM ledger.transfers
+    SELECT id, kind, currency, created, available_on, net, fee, source_id, conversion FROM ledger.transfers
     WHERE merchant_id = ${merchant_id} AND id = ${id} AND kind = ANY(${VISIBLE_KINDS}::text[])`,
   );
   const row = result.rows[0];

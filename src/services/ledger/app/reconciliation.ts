@@ -99,14 +99,14 @@ async function ledgerEntries(db: Db, sources: readonly { merchant_id: string; so
   const result = await run<LedgerEntry & { merchant_id: string; source_id: string }>(
     db,
     sql`
-    SELECT t.merchant_id, t.source_id, t.kind, t.id, t.net, t.fee FROM ledger.transfers t
+    SELECT t.merchant_id, t.source_id, t.kind, t.id, t.net, t.fee, (t.conversion ->> 'from_amount')::bigint AS converted_from FROM ledger.transfers t
     JOIN unnest(${sources.map((s) => s.merchant_id)}::text[], ${sources.map((s) => s.source_id)}::text[]) AS k(merchant_id, source_id)
       ON t.merchant_id = k.merchant_id AND t.source_id = k.source_id COLLATE "C"`,
   );
   const entries = new Map<string, LedgerEntry[]>();
   for (const row of result.rows) {
     const key = sourceKey(row);
-    entries.set(key, [...(entries.get(key) ?? []), { kind: row.kind, id: row.id, net: row.net, fee: row.fee }]);
+    entries.set(key, [...(entries.get(key) ?? []), { kind: row.kind, id: row.id, net: row.net, fee: row.fee, converted_from: row.converted_from }]);
   }
   return entries;
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../../../platform/db.js';
-import { run, sql } from '../../../platform/db.js';
+import { joinSql, rawSql, run, sql } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
 import type { TransferKind } from '../domain/transfer.js';
 
@@ -14,12 +14,19 @@ export interface SourceEntry {
   source_id: string;
   kind: TransferKind;
   id: string;
+  /** The currency the processor moved the money in: a converted transfer's presentment currency (docs/currencies.md). */
   currency: string;
-  /** What the merchant's balance gained (negative when it lost), and what platform fees gained. */
+  /** What the merchant's balance gained (negative when it lost), and what platform fees gained, in the ledger's currency. */
   net: number;
   fee: number;
+  /** For a converted transfer, the amount in `currency` (the charge's): what the processor moved. */
+  converted_from: number | null;
   created: number;
 }
+
+/** A converted transfer is named to the processor by its presentment currency and amount. */
+const COLUMNS = `merchant_id, source_id, kind, id, coalesce(conversion ->> 'from_currency', currency) AS currency, net, fee,
+  (conversion ->> 'from_amount')::bigint AS converted_from, created`;
 
 /** Sources asked for in one call at most (one batch of report lines). */
 export const SOURCE_ENTRIES_MAX = 10_000;
@@ -28,13 +35,8 @@ export const SOURCE_ENTRIES_MAX = 10_000;
 export async function entriesBySource(db: Db, source_ids: readonly string[]): Promise<SourceEntry[]> {
   assert(source_ids.length <= SOURCE_ENTRIES_MAX, `at most ${SOURCE_ENTRIES_MAX} sources per call`);
   if (source_ids.length === 0) return [];
-  return (
-    await run<SourceEntry>(
-      db,
-      sql`SELECT merchant_id, source_id, kind, id, currency, net, fee, created FROM ledger.transfers
-      WHERE source_id = ANY(${source_ids}::text[])`,
-    )
-  ).rows;
+  return (await run<SourceEntry>(db, joinSql([rawSql(`SELECT ${COLUMNS} FROM ledger.transfers `), sql`WHERE source_id = ANY(${source_ids}::text[])`], '')))
+    .rows;
 }
 
 /**
@@ -53,10 +55,15 @@ export async function sourcesBetween(
   return (
     await run<SourceEntry>(
       db,
-      sql`SELECT merchant_id, source_id, kind, id, currency, net, fee, created FROM ledger.transfers
-      WHERE source_id >= ${range.from_id} AND source_id < ${range.to_id} AND (source_id, merchant_id) > (${after[0]}, ${after[1]})
+      joinSql(
+        [
+          rawSql(`SELECT ${COLUMNS} FROM ledger.transfers `),
+          sql`WHERE source_id >= ${range.from_id} AND source_id < ${range.to_id} AND (source_id, merchant_id) > (${after[0]}, ${after[1]})
         AND kind = ${kind} AND created >= ${range.from_s} AND created < ${range.to_s}
       ORDER BY source_id, merchant_id LIMIT ${limit}`,
+        ],
+        '',
+      ),
     )
   ).rows;
 }

@@ -6,6 +6,7 @@ import { LEDGER_CONSUMER_NAME } from './consumer.js';
 import type { PaymentsRecords } from './reconciliation.js';
 import { chargesSide, reconcile, refundsSide } from './reconciliation.js';
 import { Findings, VERIFY_LIMITS } from './verify-findings.js';
+import { checkConversions } from './verify-fx.js';
 import type { DisputeRecords } from './dispute-reconciliation.js';
 import { disputesSide } from './dispute-reconciliation.js';
 
@@ -26,9 +27,11 @@ export interface VerifyReport {
  *
  * - every transfer has two or more postings, in its currency, summing to zero; no posting is orphaned;
  * - every account's totals equal the sums of its postings, and its normal balance matches the chart;
- * - every transfer's net and fee equal what its postings say;
+ * - every transfer's net and fee equal what its postings say (the fee counts the conversion fee);
+ * - every conversion has both legs, moving the amounts its balance transaction reports (verify-fx.ts);
  * - every capture with a net is either released or scheduled, never both, and releases move the net;
  * - the ledger consumer has parked no event;
+ * - Connect's clearing account sums to zero per currency over each platform and its connected accounts;
  * - every captured charge and every refund has exactly the transfers its state calls for, and no
  *   transfer names a charge or refund that payments does not have in that state.
  *
@@ -46,6 +49,8 @@ export async function verifyLedger(pool: Pool, now_s: number, payments: Payments
       await checkReleases(client, findings);
       await checkReleaseAmounts(client, findings);
       await checkDeadLetters(client, findings);
+      await checkConversions(client, findings);
+      await checkConnectClearing(client, findings);
       const charges = await reconcile(client, findings, chargesSide(payments));
       const refunds = await reconcile(client, findings, refundsSide(payments));
       // Disputes, when the caller has their records: each one's withdrawal and reinstatement.
@@ -143,11 +148,11 @@ async function checkBalanceEffects(db: Db, findings: Findings): Promise<void> {
     sql`
     SELECT t.merchant_id, t.id, t.net, t.fee,
       coalesce(-sum(p.amount) FILTER (WHERE p.account IN ('merchant_pending', 'merchant_available')), 0)::bigint AS net_postings,
-      coalesce(-sum(p.amount) FILTER (WHERE p.account = 'platform_fees'), 0)::bigint AS fee_postings
+      coalesce(-sum(p.amount) FILTER (WHERE p.account IN ('platform_fees', 'fx_fees')), 0)::bigint AS fee_postings
     FROM ledger.transfers t JOIN ledger.postings p ON p.merchant_id = t.merchant_id AND p.transfer_id = t.id
     GROUP BY t.merchant_id, t.id, t.net, t.fee
     HAVING t.net <> coalesce(-sum(p.amount) FILTER (WHERE p.account IN ('merchant_pending', 'merchant_available')), 0)
-        OR t.fee <> coalesce(-sum(p.amount) FILTER (WHERE p.account = 'platform_fees'), 0)
+        OR t.fee <> coalesce(-sum(p.amount) FILTER (WHERE p.account IN ('platform_fees', 'fx_fees')), 0)
     LIMIT ${VERIFY_LIMITS.problems_max}`,
   );
   for (const r of wrong.rows)
@@ -202,6 +207,23 @@ async function checkDeadLetters(db: Db, findings: Findings): Promise<void> {
     SELECT event_id, type, error FROM events.dead_letters WHERE consumer = ${LEDGER_CONSUMER_NAME} ORDER BY event_id LIMIT ${VERIFY_LIMITS.problems_max}`,
   );
   for (const r of parked.rows) findings.add(`event ${r.event_id} (${r.type}) was parked by the ledger consumer: ${r.error.slice(0, 300)}`);
+}
+
+/**
+ * Each connect movement's two legs are written in one statement, so in one snapshot the platform's
+ * and its connected accounts' `connect_transfers` cancel out per currency. Reads only those accounts.
+ */
+async function checkConnectClearing(db: Db, findings: Findings): Promise<void> {
+  const off = await run<{ platform_id: string; currency: string; total: number }>(
+    db,
+    sql`
+    SELECT coalesce(m.platform_id, a.merchant_id) AS platform_id, a.currency, sum(a.debits_posted - a.credits_posted)::bigint AS total
+    FROM ledger.accounts a LEFT JOIN merchants.merchants m ON m.id = a.merchant_id
+    WHERE a.code = 'connect_transfers'
+    GROUP BY 1, 2 HAVING sum(a.debits_posted - a.credits_posted) <> 0
+    LIMIT ${VERIFY_LIMITS.problems_max}`,
+  );
+  for (const r of off.rows) findings.add(`connect_transfers of platform ${r.platform_id} and its connected accounts sum to ${r.total} ${r.currency}, not zero`);
 }
 
 /** `payrail ledger verify`: prints the report; the exit code is 0 only when nothing is wrong. */

@@ -11,13 +11,17 @@ import type { Scheduler } from '../../../platform/scheduler.js';
 import { LEDGER_CONSUMER_NAME, ledgerConsumer } from './consumer.js';
 import { RELEASE_BATCH_MAX, releaseAllDue, releaseDue } from './release.js';
 
-/** The ledger consumer, also reporting how long each event waited between commit and posting. */
-function observedLedgerConsumer(clock: Clock): Consumer {
+/**
+ * The ledger consumer, also reporting how long each event waited between commit and posting, and
+ * running `in_batch` (another service's effects of the same events) in the batch's transaction.
+ */
+function observedLedgerConsumer(clock: Clock, in_batch: Consumer['handle'] | undefined): Consumer {
   const consumer = ledgerConsumer();
   return {
     ...consumer,
     handle: async (batch, tx) => {
       await consumer.handle(batch, tx);
+      if (in_batch) await in_batch(batch, tx);
       const now_s = unixSeconds(clock);
       for (const event of batch) metrics.ledgerPostingLag(Math.max(0, now_s - event.created));
     },
@@ -36,8 +40,8 @@ export interface LedgerWorkerDeps {
   logger: Logger;
   /** When given, the worker stops when the app closes (before the pool does). */
   app?: FastifyInstance;
-  /** When given, the release runs on it every second, in one process at a time (register before it starts). */
-  scheduler?: Scheduler;
+  /** Effects of the ledger's events that must commit with their postings (destination charges' transfers). */
+  in_batch?: Consumer['handle'];
 }
 
 export interface LedgerWorker {
@@ -48,12 +52,22 @@ export interface LedgerWorker {
 }
 
 /**
- * The ledger's background work in this process: post from the outbox (polling; the consumer is held
- * by one process at a time through an advisory lock), and release pending funds whose settlement
- * delay has passed on the injected clock (a scheduled job, so one process at a time as well).
+ * Releases settled funds (pending → available) every second, in one process at a time: a scheduled
+ * job on `scheduler` (register before it starts), run by the process that runs the scheduler role.
+ */
+export function scheduleLedgerRelease(scheduler: Scheduler, deps: Pick<LedgerWorkerDeps, 'pool' | 'clock' | 'logger'>): void {
+  scheduler.every(LEDGER_RELEASE_JOB, { interval_ms: RELEASE_CHECK_INTERVAL_MS }, async () => {
+    const released = await releaseAllDue(deps.pool, unixSeconds(deps.clock));
+    if (released > 0) deps.logger.debug({ released, worker: 'ledger' }, 'ledger: released settled funds');
+  });
+}
+
+/**
+ * The ledger's posting worker in this process: post from the outbox (polling; the consumer is held
+ * by one process at a time through an advisory lock). `step()` also releases what is due, for tests.
  */
 export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?: number; poll?: boolean } = {}): LedgerWorker {
-  const runner = new OutboxConsumerRunner(deps.pool, observedLedgerConsumer(deps.clock), { batch_size: options.batch_size });
+  const runner = new OutboxConsumerRunner(deps.pool, observedLedgerConsumer(deps.clock, deps.in_batch), { batch_size: options.batch_size });
   const unregister_lag = metrics.registerConsumerLag(LEDGER_CONSUMER_NAME, () => runner.lag(unixSeconds(deps.clock)));
   const log = deps.logger.child({ worker: 'ledger' });
   const consume = async (): Promise<StepOutcome> => {
@@ -76,10 +90,6 @@ export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?
     if (consumed === 'failed') return 'failed';
     return consumed === 'more' || released === RELEASE_BATCH_MAX ? 'more' : 'idle';
   };
-  deps.scheduler?.every(LEDGER_RELEASE_JOB, { interval_ms: RELEASE_CHECK_INTERVAL_MS }, async () => {
-    const released = await releaseAllDue(deps.pool, unixSeconds(deps.clock));
-    if (released > 0) log.debug({ released }, 'ledger: released settled funds');
-  });
   const polling =
     options.poll === false
       ? { stop: async () => {} }

@@ -15,6 +15,11 @@ export const ACCOUNT_CODES = [
   'settlement_cash',
   'processor_fees',
   'processor_fee_variance',
+  // Connect (docs/connect.md): money between a platform and its connected accounts meets here.
+  'connect_transfers',
+  // FX (docs/currencies.md): a conversion's two legs meet here, one per currency; the conversion fee is revenue.
+  'fx_clearing',
+  'fx_fees',
 ] as const;
 
 export type AccountCode = (typeof ACCOUNT_CODES)[number];
@@ -52,6 +57,19 @@ export const CHART: Readonly<Record<AccountCode, AccountSpec>> = {
     type: 'expense',
     meaning: "what the processor kept beyond its contract's fees (below, when negative), accepted by reconciliation within its tolerance",
   },
+  connect_transfers: {
+    normal: 'debit',
+    type: 'asset',
+    meaning:
+      'clearing between a platform and its connected accounts: what a connected account received from its platform (positive) or a platform sent (negative); zero per currency summed over a platform and its connected accounts',
+  },
+  fx_clearing: {
+    normal: 'debit',
+    type: 'asset',
+    meaning:
+      'the FX position per currency: bought (positive) in the settlement currency, sold (negative) in the presentment one; valued at market rates, the sum across currencies is the FX gain or loss',
+  },
+  fx_fees: { normal: 'credit', type: 'revenue', meaning: "currency conversion fees Payrail earned on this merchant's converted payments" },
 };
 
 export function isAccountCode(value: unknown): value is AccountCode {

@@ -2,6 +2,7 @@ import type { FeeSchedule } from './fees.js';
 import { DEFAULT_FEE_SCHEDULE, feeFor } from './fees.js';
 import { transferId } from './ids.js';
 import { DISPUTE_EVENT_TYPES, disputeTransfers } from './dispute-flows.js';
+import { captureQuote, convertedCaptureTransfers } from './fx-flows.js';
 import type { Posting, TransferKind, TransferRequest } from './transfer.js';
 
 /**
@@ -15,6 +16,8 @@ import type { Posting, TransferKind, TransferRequest } from './transfer.js';
  *   refund          merchant_available +R, refunds_in_flight −R
  *   refund_paid     refunds_in_flight +R, processor_receivable −R         (the processor paid it out)
  *   refund_failure  refunds_in_flight +R (or processor_receivable +R once paid), merchant_available −R
+ *
+ * A charge in another currency than the merchant's settlement currency: fx-flows.ts.
  */
 
 export interface MerchantTerms {
@@ -80,7 +83,17 @@ function captureTransfers(event: LedgerEvent, terms: MerchantTerms): TransferReq
   const fee = feeFor(gross, terms.fee);
   // The processor said these funds are available at once (a connector fact, carried by the event).
   const immediate = event.internal?.funds === 'immediate';
-  const held = immediate ? 'merchant_available' : 'merchant_pending';
+  const held: 'merchant_available' | 'merchant_pending' = immediate ? 'merchant_available' : 'merchant_pending';
+  const available_on = immediate ? event.created : event.created + terms.settlement_delay_s;
+  const currency = field(charge, 'currency', 'string', event);
+  const created = field(charge, 'created', 'number', event);
+  // A charge in another currency than the merchant's settlement one is converted at the quoted rate.
+  const quote = captureQuote(event.internal);
+  if (quote && quote.settlement_currency !== currency) {
+    const cause = { event_id: event.id, type: event.type };
+    const facts = { merchant_id: event.merchant_id, charge_id: id, charge_created: created, presentment_currency: currency, gross, held, cause };
+    return convertedCaptureTransfers({ ...facts, created: event.created, available_on }, terms.fee, quote);
+  }
   const postings: Posting[] = [
     { account: 'processor_receivable', amount: gross },
     { account: held, amount: -gross },
@@ -88,15 +101,15 @@ function captureTransfers(event: LedgerEvent, terms: MerchantTerms): TransferReq
   if (fee > 0) postings.push({ account: held, amount: fee }, { account: 'platform_fees', amount: -fee });
   return [
     {
-      id: transferId('capture', id, field(charge, 'created', 'number', event)),
+      id: transferId('capture', id, created),
       merchant_id: event.merchant_id,
-      currency: field(charge, 'currency', 'string', event),
+      currency,
       kind: 'capture',
       source_id: id,
       postings,
       cause: { event_id: event.id, type: event.type },
       created: event.created,
-      available_on: immediate ? event.created : event.created + terms.settlement_delay_s,
+      available_on,
     },
   ];
 }

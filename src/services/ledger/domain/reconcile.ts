@@ -9,6 +9,8 @@ export interface LedgerEntry {
   id: string;
   net: number;
   fee: number;
+  /** For a converted transfer, the amount in the charge's currency (what payments knows). */
+  converted_from?: number | null;
 }
 
 export interface ChargeFacts {
@@ -24,8 +26,13 @@ export interface RefundFacts {
   status: string;
 }
 
-const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release', 'settlement', 'chargeback_settlement'];
-const REFUND_KINDS: readonly TransferKind[] = ['refund', 'refund_paid', 'refund_failure', 'refund_settlement'];
+const CHARGE_KINDS: readonly TransferKind[] = ['capture', 'release', 'settlement', 'chargeback_settlement', 'fx_capture'];
+const REFUND_KINDS: readonly TransferKind[] = ['refund', 'refund_paid', 'refund_failure', 'refund_settlement', 'fx_refund', 'fx_refund_failure'];
+
+/** What a transfer moved in the charge's currency: its converted amount if it was converted. */
+function inChargeCurrency(entry: LedgerEntry, amount: number): number {
+  return entry.converted_from === null || entry.converted_from === undefined ? amount : Math.sign(amount) * entry.converted_from;
+}
 
 /** A captured charge has one capture moving exactly its captured amount; nothing else has one. */
 export function chargeProblem(charge: ChargeFacts | undefined, source_id: string, entries: readonly LedgerEntry[]): string | null {
@@ -39,8 +46,9 @@ export function chargeProblem(charge: ChargeFacts | undefined, source_id: string
     return null;
   }
   if (!capture) return `charge ${charge.id} (${charge.merchant_id}) captured ${charge.amount_captured} but has no capture transfer`;
-  if (capture.net + capture.fee !== charge.amount_captured)
-    return `charge ${charge.id}: capture transfer ${capture.id} moves ${capture.net + capture.fee}, payments captured ${charge.amount_captured}`;
+  const captured = inChargeCurrency(capture, capture.net + capture.fee);
+  if (captured !== charge.amount_captured)
+    return `charge ${charge.id}: capture transfer ${capture.id} moves ${captured}, payments captured ${charge.amount_captured}`;
   if (capture.fee < 0 || capture.net < 0) return `charge ${charge.id}: capture transfer ${capture.id} has fee ${capture.fee} and net ${capture.net}`;
   const release = entries.find((e) => e.kind === 'release');
   if (release && release.net !== 0) return `charge ${charge.id}: release ${release.id} changes the merchant's total balance by ${release.net}`;
@@ -59,8 +67,10 @@ export function refundProblem(refund: RefundFacts | undefined, source_id: string
     return entries.length > 0 ? `refund ${source_id}: ${entries.map((e) => `${e.kind} ${e.id}`).join(', ')} for a refund payments has no record of` : null;
   const taken = has('refund');
   const failure = has('refund_failure');
-  if (taken && taken.net !== -refund.amount) return `refund ${refund.id}: transfer ${taken.id} takes ${-taken.net}, the refund is ${refund.amount}`;
-  if (failure && failure.net !== refund.amount) return `refund ${refund.id}: reversal ${failure.id} returns ${failure.net}, the refund is ${refund.amount}`;
+  if (taken && inChargeCurrency(taken, taken.net) !== -refund.amount)
+    return `refund ${refund.id}: transfer ${taken.id} takes ${-inChargeCurrency(taken, taken.net)}, the refund is ${refund.amount}`;
+  if (failure && inChargeCurrency(failure, failure.net) !== refund.amount)
+    return `refund ${refund.id}: reversal ${failure.id} returns ${inChargeCurrency(failure, failure.net)}, the refund is ${refund.amount}`;
   switch (refund.status) {
     case 'succeeded':
       if (!taken) return `refund ${refund.id} (${refund.merchant_id}) succeeded but has no refund transfer`;

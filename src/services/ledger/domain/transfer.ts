@@ -41,6 +41,19 @@ export const TRANSFER_KINDS = [
   'dispute_reversal',
   // Reconciliation (settlement service, migrations/reconciliation.ts): a processor fee that differs from the contract.
   'processor_fee_adjustment',
+  // Connect (connect service, docs/connect.md): each movement is two transfers, one per merchant, through connect_transfers.
+  'connect_transfer',
+  'connect_payment',
+  'connect_transfer_reversal',
+  'connect_payment_refund',
+  // Destination charges (connect-charges service): an application fee given back to the connected account, both sides.
+  'application_fee_refund',
+  // A destination charge leg held in merchant_pending, made available after its delay (ledger/app/release.ts).
+  'connect_release',
+  // FX (docs/currencies.md): the presentment-currency legs of a converted capture, refund and refund failure.
+  'fx_capture',
+  'fx_refund',
+  'fx_refund_failure',
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 
@@ -78,6 +91,31 @@ export interface TransferRequest {
   available_on: number | null;
   /** Checked atomically with the posting; never stored. */
   limits?: readonly BalanceLimit[];
+  /** Set on the settlement-currency leg of a conversion: what was converted, at which rate (domain/fx-flows.ts). */
+  conversion?: Conversion | null;
+}
+
+/** A conversion from the presentment currency, as the balance transaction reports it. */
+export interface Conversion {
+  from_currency: string;
+  /** Minor units of `from_currency`. */
+  from_amount: number;
+  /** Exact decimal: settlement-currency units per presentment-currency unit (Stripe's exchange_rate). */
+  exchange_rate: string;
+  quote_id: string;
+  /** The part of the transfer's fee that is the conversion fee (fx_fees). */
+  fx_fee: number;
+}
+
+function sameConversion(a: Conversion | null | undefined, b: Conversion | null | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return (
+    a.from_currency === b.from_currency &&
+    a.from_amount === b.from_amount &&
+    a.exchange_rate === b.exchange_rate &&
+    a.quote_id === b.quote_id &&
+    a.fx_fee === b.fx_fee
+  );
 }
 
 /** A posted transfer, as stored. */
@@ -109,6 +147,7 @@ export type TransferResultCode =
   | 'postings_must_sum_to_zero'
   | 'limits_must_be_at_most_four'
   | 'limit_must_name_a_posted_account'
+  | 'conversion_must_be_valid'
   | 'exceeds_balance_limit';
 
 export interface TransferResult {
@@ -146,6 +185,7 @@ export function validateTransfer(request: TransferRequest): TransferResultCode {
   for (const limit of limits) {
     if (!request.postings.some((p) => p.account === limit.account) || !Number.isSafeInteger(limit.floor)) return 'limit_must_name_a_posted_account';
   }
+  if (request.conversion && !isValidConversion(request.conversion, request.currency)) return 'conversion_must_be_valid';
   return 'ok';
 }
 
@@ -162,19 +202,21 @@ export function sameContent(a: Omit<TransferRequest, 'limits'>, b: Omit<Transfer
     a.kind === b.kind &&
     a.source_id === b.source_id &&
     a.available_on === b.available_on &&
+    sameConversion(a.conversion, b.conversion) &&
     a.postings.length === b.postings.length &&
     a.postings.every((p, i) => p.account === b.postings[i]?.account && p.amount === b.postings[i]?.amount)
   );
 }
 
-/** The merchant-facing view of postings: its balance's gain (net) and the platform's fee. */
+/** The merchant-facing view of postings: its balance's gain (net) and the fees Payrail took (processing and conversion). */
 export function balanceEffect(postings: readonly Posting[]): { net: number; fee: number } {
   let net = 0;
   let fee = 0;
   for (const posting of postings) {
     // Both merchant accounts and the fee account are credit-normal: a credit (negative) is a gain.
     if (posting.account === 'merchant_pending' || posting.account === 'merchant_available') net -= posting.amount;
-    if (posting.account === 'platform_fees') fee -= posting.amount;
+    // A conversion fee is part of the fee the merchant paid (its own fee_details line).
+    if (posting.account === 'platform_fees' || posting.account === 'fx_fees') fee -= posting.amount;
   }
   return { net, fee };
 }
@@ -228,6 +270,23 @@ export function assertBalanced(transfer: TransferRequest): void {
   assert(sum === 0, `transfer ${transfer.id}: postings sum to ${sum}, not zero`);
   assert(transfer.postings.length >= LEDGER_LIMITS.postings_per_transfer_min, `transfer ${transfer.id}: fewer than two postings`);
   for (const p of transfer.postings) assert(CHART[p.account] !== undefined && p.amount !== 0, `transfer ${transfer.id}: bad posting`);
+}
+
+/** A rate as the fx service writes it: a plain positive decimal (fx/domain/convert.ts). */
+const EXACT_DECIMAL = /^\d{1,18}(\.\d{1,18})?$/;
+
+function isValidConversion(conversion: Conversion, currency: string): boolean {
+  return (
+    isSupportedCurrency(conversion.from_currency) &&
+    conversion.from_currency !== currency &&
+    Number.isSafeInteger(conversion.from_amount) &&
+    conversion.from_amount > 0 &&
+    conversion.from_amount <= LEDGER_LIMITS.posting_amount_max &&
+    EXACT_DECIMAL.test(conversion.exchange_rate) &&
+    isShortText(conversion.quote_id) &&
+    Number.isSafeInteger(conversion.fx_fee) &&
+    conversion.fx_fee >= 0
+  );
 }
 
 function isShortText(value: unknown): value is string {

@@ -1,5 +1,7 @@
 import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
+import { connectLedgerMigration } from './connect.js';
+import { fxLedgerMigration } from './fx.js';
 
 /**
  * The ledger's schema. The database itself holds the two rules no code path may break: postings
@@ -162,4 +164,8 @@ export const ledgerMigrations: Migration[] = [
     id: 'ledger/004_settlement_accounts',
     sql: `INSERT INTO ledger.account_codes (code, normal) VALUES ('settlement_cash', 'debit'), ('processor_fees', 'debit');`,
   },
+  // Connect: the clearing account, the transfer kinds and the connected side of each movement (connect.ts).
+  connectLedgerMigration,
+  // FX: conversion at capture and its accounts (fx.ts).
+  fxLedgerMigration,
 ];

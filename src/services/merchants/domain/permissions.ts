@@ -9,6 +9,7 @@ import type { Access, Permissions } from './api-keys.js';
 /** The resources a restricted key may name (those Payrail serves, and Stripe's common ones it may serve next). */
 export const RESOURCES = [
   'accounts',
+  'application_fees',
   'balance',
   'balance_transactions',
   'charges',
@@ -16,17 +17,22 @@ export const RESOURCES = [
   'customers',
   'disputes',
   'events',
+  'invoices',
   'payment_intents',
   'payment_methods',
   'payouts',
+  'prices',
+  'products',
   'radar_early_fraud_warnings',
   'radar_value_list_items',
   'radar_value_lists',
   'refunds',
   'reviews',
   'setup_intents',
+  'subscriptions',
   'test_clocks',
   'tokens',
+  'transfers',
   'webhook_endpoints',
 ] as const;
 
@@ -48,6 +54,9 @@ const NESTED_RESOURCES: readonly (readonly [prefix: string, resource: string])[]
   ['/v1/setup_attempts', 'setup_intents'],
   // The account itself (`GET /v1/account`) and its bank accounts are the account's, as Stripe's `rak_account_…`.
   ['/v1/account', 'accounts'],
+  // Invoice items and subscription items come with their parents' permissions, as on Stripe's dashboard.
+  ['/v1/invoiceitems', 'invoices'],
+  ['/v1/subscription_items', 'subscriptions'],
 ];
 /** Resources under a namespace segment, named as Stripe's dashboard names them (`/v1/checkout/sessions` is `checkout_sessions`, `/v1/radar/value_lists` `radar_value_lists`). */
 const NAMESPACES: ReadonlySet<string> = new Set(['checkout', 'radar']);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { IdKind } from '../../../kernel/ids.js';
 import * as P from '../../../platform/http/params.js';
-import { connectRefusal, expandFor, unsupported } from './param-shapes.js';
+import { expandFor, unsupported } from './param-shapes.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { PaymentsDeps } from '../app/deps.js';
 import { createRefund } from '../app/charges.js';
@@ -22,8 +22,9 @@ const refundSchema = z.strictObject({
   customer: unsupported('customer', CASH_BALANCE).optional(),
   instructions_email: unsupported('instructions_email', CASH_BALANCE).optional(),
   origin: unsupported('origin', CASH_BALANCE).optional(),
-  refund_application_fee: connectRefusal('refund_application_fee').optional(),
-  reverse_transfer: connectRefusal('reverse_transfer').optional(),
+  // Destination charges only: createRefund refuses them on a charge without a transfer.
+  refund_application_fee: P.boolean().optional(),
+  reverse_transfer: P.boolean().optional(),
 });
 
 /**

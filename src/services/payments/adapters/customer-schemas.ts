@@ -5,7 +5,7 @@ import { cardOrToken } from './legacy-routes.js';
 
 /** The parameters of the customer and PaymentMethod routes, as Stripe documents them (strict: unknown ones are a 400). */
 
-const BILLING = 'Coupons, promotion codes and test clocks come with billing, which Payrail does not have yet.';
+const BILLING = 'Coupons and promotion codes are not supported.';
 const SOURCES = 'Sources are not supported: save cards as PaymentMethods (`payment_method`).';
 
 const invoiceSettings = () =>
@@ -48,7 +48,7 @@ export const createCustomerSchema = z.strictObject({
   ...customerFields,
   payment_method: P.nonEmptyText(255).optional(),
   tax_id_data: S.unsupported('tax_id_data', 'Tax IDs are not supported yet.').optional(),
-  test_clock: S.unsupported('test_clock', BILLING).optional(),
+  test_clock: P.nonEmptyText(255).optional(),
 });
 
 export const updateCustomerSchema = z.strictObject({

@@ -24,7 +24,17 @@ export type ObjectType =
   | 'opaque';
 
 export type Loadable =
-  'payment_intent' | 'setup_intent' | 'setup_attempt' | 'charge' | 'refund' | 'customer' | 'payment_method' | 'balance_transaction' | 'review' | 'radar_rule';
+  | 'payment_intent'
+  | 'setup_intent'
+  | 'setup_attempt'
+  | 'charge'
+  | 'refund'
+  | 'customer'
+  | 'payment_method'
+  | 'balance_transaction'
+  | 'review'
+  | 'radar_rule'
+  | 'test_clock';
 
 export interface Edge {
   to: ObjectType;
@@ -70,14 +80,14 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     payment_method: { to: 'payment_method', load: 'payment_method' },
     refunds: { to: 'list_of_refunds' },
     application: NULL_ALWAYS,
-    application_fee: NULL_ALWAYS,
     failure_balance_transaction: NULL_ALWAYS,
     invoice: NULL_ALWAYS,
     on_behalf_of: NULL_ALWAYS,
     review: { to: 'review', load: 'review' },
     outcome: { to: 'charge_outcome' },
     source_transfer: NULL_ALWAYS,
-    transfer: NULL_ALWAYS,
+    // `transfer` and `application_fee` name a destination charge's objects (Connect), which
+    // payments cannot load: expanding them is refused rather than answered with a bare id.
   },
   refund: {
     balance_transaction: { to: 'balance_transaction', load: 'balance_transaction' },
@@ -85,12 +95,12 @@ export const GRAPH: Record<ObjectType, Record<string, Edge>> = {
     payment_intent: { to: 'payment_intent', load: 'payment_intent' },
     failure_balance_transaction: NULL_ALWAYS,
     source_transfer_reversal: NULL_ALWAYS,
-    transfer_reversal: NULL_ALWAYS,
+    // `transfer_reversal` (a destination charge's refund, Connect) is not loadable here: refused, as on a charge.
   },
   customer: {
     invoice_settings: { to: 'invoice_settings' },
     default_source: NULL_ALWAYS,
-    test_clock: NULL_ALWAYS,
+    test_clock: { to: 'opaque', load: 'test_clock' },
     sources: EMPTY_WHEN_INCLUDED,
     subscriptions: EMPTY_WHEN_INCLUDED,
     tax_ids: EMPTY_WHEN_INCLUDED,

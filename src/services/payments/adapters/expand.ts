@@ -24,11 +24,18 @@ const LOADERS: Record<Loadable, Loader> = {
   payment_method: async (deps, merchant_id, id) => renderPaymentMethod(await deps.vault.get(deps.reader, merchant_id, id)),
   balance_transaction: postedBalanceTransaction,
   review: retrieveReview,
+  // A clock deleted since (its customers go with it on Stripe) leaves the id as it is.
+  test_clock: (deps, merchant_id, id) => deps.test_clocks.retrieve(deps.reader, merchant_id, id).catch(unlessMissing),
   radar_rule: async (deps, merchant_id, id) => {
     const rule = await deps.risk.rules.rule(merchant_id, id);
     return rule && { ...rule };
   },
 };
+
+function unlessMissing(error: unknown): undefined {
+  if (error instanceof PayrailError && error.code === 'resource_missing') return undefined;
+  throw error;
+}
 
 /**
  * Replaces the fields named in `expand` (`field`, `a.b.c`, or `data.…` on lists) with their objects.

@@ -6,6 +6,7 @@ import { DEFAULT_CARD_OPTIONS, calculatedStatementDescriptor } from '../domain/d
 import type { PaymentMethodRecord } from '../../vault/index.js';
 import { chargeBalanceTransactionId, refundBalanceTransactionId } from '../../ledger/index.js';
 import { renderLegacyCard } from './token-render.js';
+import { derivedObjectId, destinationObjectIds } from '../domain/destination.js';
 
 /**
  * Stripe-shaped objects, built field by field from the domain types: the response is an allowlist,
@@ -22,7 +23,7 @@ export function renderIntent(intent: PaymentIntent): Json {
     amount_details: { tip: {} },
     amount_received: intent.amount_received,
     application: null,
-    application_fee_amount: null,
+    application_fee_amount: intent.application_fee_amount ?? null,
     automatic_payment_methods: intent.automatic_payment_methods ?? null,
     canceled_at: intent.canceled_at,
     cancellation_reason: intent.cancellation_reason,
@@ -33,7 +34,7 @@ export function renderIntent(intent: PaymentIntent): Json {
     currency: intent.currency,
     customer: intent.customer,
     description: intent.description,
-    invoice: null,
+    invoice: intent.invoice ?? null,
     last_payment_error: intent.last_payment_error ? renderPaymentError(intent.last_payment_error) : null,
     latest_charge: intent.latest_charge,
     livemode: false,
@@ -52,8 +53,11 @@ export function renderIntent(intent: PaymentIntent): Json {
     statement_descriptor: intent.statement_descriptor,
     statement_descriptor_suffix: intent.statement_descriptor_suffix,
     status: intent.status,
-    transfer_data: null,
-    transfer_group: null,
+    // The intent's transfer_data shows `amount` only once set, as Stripe's does.
+    transfer_data: intent.transfer_data
+      ? { destination: intent.transfer_data.destination, ...(intent.transfer_data.amount !== null ? { amount: intent.transfer_data.amount } : {}) }
+      : null,
+    transfer_group: intent.transfer_group ?? null,
   };
 }
 
@@ -84,6 +88,7 @@ function renderPaymentError(error: NonNullable<PaymentIntent['last_payment_error
 }
 
 export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more: boolean } | null = null): Json {
+  const made = destinationObjectIds(charge);
   return {
     id: charge.id,
     object: 'charge',
@@ -91,8 +96,8 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     amount_captured: charge.amount_captured,
     amount_refunded: charge.amount_refunded,
     application: null,
-    application_fee: null,
-    application_fee_amount: null,
+    application_fee: made.application_fee,
+    application_fee_amount: charge.application_fee_amount ?? null,
     // Known before the ledger posts it (derived from the charge), as Stripe shows it at once.
     balance_transaction: charge.captured && charge.amount_captured > 0 ? chargeBalanceTransactionId(charge) : null,
     billing_details: charge.billing_details ?? { address: null, email: null, name: null, phone: null },
@@ -131,8 +136,12 @@ export function renderCharge(charge: Charge, refunds: { data: Refund[]; has_more
     statement_descriptor: charge.statement_descriptor ?? null,
     statement_descriptor_suffix: charge.statement_descriptor_suffix ?? null,
     status: charge.status,
-    transfer_data: null,
-    transfer_group: null,
+    // Not nullable in Stripe's schema: a charge that made no transfer has none.
+    ...(made.transfer ? { transfer: made.transfer } : {}),
+    transfer_data: charge.transfer_data ? { amount: charge.transfer_data.amount, destination: charge.transfer_data.destination } : null,
+    transfer_group: charge.transfer_group ?? null,
+    // Payrail's own: which connector accounts the attempt tried. Not Stripe's, so the SDKs ignore it.
+    ...(charge.routing ? { payrail_routing: { tries: charge.routing.tries.map((entry) => ({ ...entry })) } } : {}),
   };
 }
 
@@ -178,7 +187,7 @@ export function renderRefund(refund: Refund): Json {
     receipt_number: null,
     source_transfer_reversal: null,
     status: refund.status,
-    transfer_reversal: null,
+    transfer_reversal: refund.status !== 'failed' && refund.connect?.transfer_reversal ? derivedObjectId('trr', refund.id) : null,
   };
 }
 
@@ -206,7 +215,7 @@ export function renderCustomer(customer: Customer): Json {
     preferred_locales: customer.preferred_locales ?? [],
     shipping: customer.shipping ?? null,
     tax_exempt: customer.tax_exempt ?? 'none',
-    test_clock: null,
+    test_clock: customer.test_clock ?? null,
   };
 }
 

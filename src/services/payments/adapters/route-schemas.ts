@@ -22,9 +22,8 @@ const intentFields = {
   payment_method_types: S.paymentMethodTypes().optional(),
   payment_method_options: S.paymentMethodOptions().optional(),
   payment_method_data: S.paymentMethodData().optional(),
-  application_fee_amount: S.connectRefusal('application_fee_amount').optional(),
-  transfer_data: S.connectRefusal('transfer_data').optional(),
-  transfer_group: S.connectRefusal('transfer_group').optional(),
+  application_fee_amount: P.amount().optional(),
+  transfer_group: P.nonEmptyText(5000).optional(),
   expand: S.expandFor('payment_intent').optional(),
 };
 
@@ -50,6 +49,8 @@ export const createIntentSchema = z.strictObject({
   payment_method: P.nonEmptyText(255).optional(),
   shipping: S.shipping().optional(),
   on_behalf_of: S.connectRefusal('on_behalf_of').optional(),
+  // The destination is fixed at creation: an update may change only the amount transferred.
+  transfer_data: z.strictObject({ destination: P.nonEmptyText(255), amount: P.amount().optional() }).optional(),
   ...confirmFields,
   ...intentFields,
 });
@@ -61,6 +62,7 @@ export const updateIntentSchema = z.strictObject({
   customer: P.nonEmptyText(255).optional(),
   payment_method: P.nonEmptyText(255).optional(),
   shipping: S.clearable(S.shipping()).optional(),
+  transfer_data: z.strictObject({ amount: P.amount().optional() }).optional(),
   ...intentFields,
 });
 
@@ -118,7 +120,7 @@ const listOf = (type: ObjectType) => z.strictObject({ ...P.listParams, expand: S
 export const intentListSchema = listOf('payment_intent').extend({ customer: P.text(255).optional() });
 export const chargeListSchema = listOf('charge').extend({ customer: P.text(255).optional(), payment_intent: P.text(255).optional() });
 export const refundListSchema = listOf('refund').extend({ charge: P.text(255).optional(), payment_intent: P.text(255).optional() });
-export const customerListSchema = listOf('customer').extend({ email: P.text(512).optional() });
+export const customerListSchema = listOf('customer').extend({ email: P.text(512).optional(), test_clock: P.text(255).optional() });
 export const customerPaymentMethodListSchema = listOf('payment_method').extend({ type: P.oneOf(['card'] as const).optional() });
 export const paymentMethodListSchema = listOf('payment_method').extend({ customer: P.text(255), type: P.oneOf(['card'] as const).optional() });
 const retrieveOf = (type: ObjectType) => z.strictObject({ expand: S.expandFor(type).optional(), client_secret: P.text(255).optional() });

@@ -74,7 +74,9 @@ function registerCustomerRoutes({ post, get }: RouteKit, payments: PaymentsDeps)
   post('/v1/customers/:id', C.updateCustomerSchema, [], (ctx, p, r) => Customers.updateCustomerParams(payments, ctx, id(r), p));
   post('/v1/customers/:id', S.deleteCustomerSchema, [], (ctx, _p, r) => Customers.deleteCustomer(ctx, id(r)), 'DELETE');
   get('/v1/customers/:id', S.retrieveCustomerSchema, (m, _q, r) => Customers.retrieveCustomer(payments, m, id(r)));
-  get('/v1/customers', S.customerListSchema, async (m, q) => list('/v1/customers', await Customers.listCustomers(payments, m, page(q), q.email)));
+  get('/v1/customers', S.customerListSchema, async (m, q) =>
+    list('/v1/customers', await Customers.listCustomers(payments, m, page(q), { email: q.email, test_clock: q.test_clock })),
+  );
   get('/v1/customers/:id/payment_methods', S.customerPaymentMethodListSchema, async (m, q, r) =>
     list(`/v1/customers/${id(r)}/payment_methods`, await PaymentMethods.listPaymentMethods(payments, m, id(r), q)),
   );

@@ -141,9 +141,26 @@ export async function orphanedCalls(
   return result.rows;
 }
 
+/** One authorization journaled as pending whose caller is gone (a lost answer): what a processor's notification may settle at once. */
+export async function orphanedAuthorization(db: Db, merchant_id: string, id: string): Promise<OrphanedCall | undefined> {
+  const result = await run<OrphanedCall>(
+    db,
+    joinSql(
+      [
+        sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms, holder_lease FROM payments.processor_calls
+      WHERE merchant_id = ${merchant_id} AND id = ${id} AND kind = 'authorize' AND status = 'pending' AND holder_lease IS NOT NULL AND NOT`,
+        leaseAlive('holder_lease'),
+      ],
+      ' ',
+    ),
+  );
+  return result.rows[0];
+}
+
 export function insertCustomer(customer: Customer): SqlFragment {
-  return sql`INSERT INTO payments.customers (merchant_id, id, email, deleted, created, version, state)
-    VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.created}, ${customer.version}, ${JSON.stringify(customer)}::json)`;
+  return sql`INSERT INTO payments.customers (merchant_id, id, email, deleted, test_clock, created, version, state)
+    VALUES (${customer.merchant_id}, ${customer.id}, ${customer.email}, false, ${customer.test_clock ?? null}, ${customer.created}, ${customer.version},
+      ${JSON.stringify(customer)}::json)`;
 }
 
 export function updateCustomer(customer: Customer, previous_version: number, deleted = false): SqlFragment {

@@ -9,6 +9,7 @@ import { sellerMessage } from '../../risk/index.js';
 import type { AttemptResult, PaymentIntent } from '../domain/intent.js';
 import { applyAttempt } from '../domain/intent.js';
 import type { Charge } from '../domain/charge.js';
+import { destinationTermsOf } from '../domain/destination.js';
 import type { Outcome } from '../../../platform/write/operation.js';
 import { renderCharge, renderIntent, renderPaymentMethod } from '../adapters/render.js';
 import { insertCharge } from '../adapters/store.js';
@@ -150,10 +151,12 @@ export function chargeFor(
     metadata: intent.metadata,
     receipt_email: intent.receipt_email,
     ...(intent.charges_api ? { charges_api: intent.charges_api } : {}),
+    ...destinationTermsOf(intent),
     billing_details: method.billing_details,
     shipping: intent.shipping ?? null,
     statement_descriptor: intent.statement_descriptor,
     statement_descriptor_suffix: intent.statement_descriptor_suffix,
+    ...(intent.fx ? { fx: intent.fx } : {}),
     created: ctx.now_s,
     version: 1,
   };
@@ -180,6 +183,7 @@ export function chargeFor(
       amount_captured: 0,
       failure_code: authorization.code,
       failure_message: authorization.message,
+      ...(authorization.routing ? { routing: authorization.routing } : {}),
       outcome: {
         network_status: 'declined_by_network',
         reason: authorization.decline_code,
@@ -199,6 +203,7 @@ export function chargeFor(
     failure_message: null,
     review: review_id,
     ...(authorization.funds ? { funds: authorization.funds } : {}),
+    ...(authorization.routing ? { routing: authorization.routing } : {}),
     outcome: review_id
       ? { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: sellerMessage(risk), type: 'manual_review' }
       : { network_status: 'approved_by_network', reason: risk.reason, ...evaluation, seller_message: 'Payment complete.', type: 'authorized' },

@@ -2,33 +2,26 @@ import type { SqlFragment } from '../../../platform/db.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { EventDraft } from '../../events/index.js';
-import type { AuthorizeResult } from '../../connectors/index.js';
+import type { AuthorizeRequest, AuthorizeResult, CardForProcessor } from '../../connectors/index.js';
+import { ProcessorOutcomeUnknown } from '../../connectors/index.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
 import { renderIntent } from '../adapters/render.js';
-import { answerProcessorCall, findCharge, insertIntent, insertProcessorCall, orphanProcessorCall, takeProcessorCall, updateIntent } from '../adapters/store.js';
+import { answerProcessorCall, insertIntent, insertProcessorCall, orphanProcessorCall, takeProcessorCall, updateIntent } from '../adapters/store.js';
 import { metrics } from '../../../platform/metrics.js';
 import { traced } from '../../../platform/tracing.js';
 import type { RiskDecision } from '../../risk/index.js';
 import type { PaymentsDeps } from './deps.js';
 import type { AttemptOutcome } from './attempt-result.js';
-import {
-  attemptResponse,
-  cardError,
-  chargeFor,
-  declineCodeOf,
-  failAuthentication,
-  legacyChargeResponse,
-  settleAttempt,
-  threeDSecureAction,
-} from './attempt-result.js';
+import { attemptResponse, chargeFor, failAuthentication, settleAttempt, threeDSecureAction } from './attempt-result.js';
 import { authorizationTerms, decisionFor, evaluateAttempt, recordAttempt, recordResult } from './risk-check.js';
 import { openReview } from './reviews.js';
 import { eventsWrite } from './events.js';
 import { auditDetokenization } from './detokenization-audit.js';
 import { withCardSaved } from './saved-cards.js';
 import { cardSetupOf } from '../adapters/setup-store.js';
+import { withConversion } from './conversion.js';
 
 /**
  * One card attempt, in Hyperswitch's order: the attempt (its charge id, the intent now `processing`)
@@ -63,6 +56,8 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   const { ready } = start;
   const pm_id = ready.payment_method;
   if (!pm_id) throw new Error(`intent ${ready.id}: attempt without a payment method`);
+  // A missing or stale rate refuses a cross-currency payment here, before anything is stored.
+  const conversion = await deps.fx.conversionFor(ctx.reader, ctx.merchant_id, ready.amount, ready.currency, ctx.now_s);
   const charge_id = ctx.ids.next('charge');
   const { method, card, audit } = await traced('vault.card_for_payment', { 'payrail.payment_method_id': pm_id, 'payrail.charge_id': charge_id }, () =>
     deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms),
@@ -82,7 +77,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
     recordAttempt(deps, check, 'blocked');
     return outcome;
   }
-  const processing = Intent.beginAttempt(ready, charge_id, risk);
+  const processing = withConversion(Intent.beginAttempt(ready, charge_id, risk), conversion);
   const stored_credential = await storedCredential(ctx, processing);
   await ctx.record([
     writeIntent(start.stored, processing),
@@ -91,32 +86,61 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
     ...audits,
     ...(start.events.length > 0 ? [eventsWrite(ctx, start.events)] : []),
   ]);
-  return orphanOnFailure(ctx, charge_id, async () => {
-    const answer = await deps.connector.authorize({
-      attempt_id: charge_id,
-      merchant_id: ctx.merchant_id,
-      amount: processing.amount,
-      currency: processing.currency,
-      card: { ...card, cvc: start.cvc ?? card.cvc },
-      ...authorizationTerms(processing),
-      ...stored_credential,
-    });
-    const outcome = await finishAttempt(deps, ctx, processing, method, answer, []);
-    recordResult(deps, check, answer);
-    return outcome;
-  });
+  const request = { ...authorizeRequest(ctx, processing, method, { ...card, cvc: start.cvc ?? card.cvc }), ...stored_credential };
+  return orphanOnFailure(
+    ctx,
+    charge_id,
+    async () => {
+      const answer = await deps.connector.authorize(request);
+      const outcome = await finishAttempt(deps, ctx, processing, method, answer, []);
+      recordResult(deps, check, answer);
+      return outcome;
+    },
+    () => stillProcessing(ctx, processing),
+  );
+}
+
+/** The authorization of `processing`'s attempt, with the facts routing rules match on (brand, country, metadata). */
+export function authorizeRequest(ctx: OperationContext, processing: PaymentIntent, method: PaymentMethodRecord, card: CardForProcessor): AuthorizeRequest {
+  const charge_id = processing.pending_attempt;
+  if (!charge_id) throw new Error(`intent ${processing.id}: no attempt in flight to authorize`);
+  return {
+    attempt_id: charge_id,
+    merchant_id: ctx.merchant_id,
+    amount: processing.amount,
+    currency: processing.currency,
+    card,
+    ...authorizationTerms(processing),
+    facts: { brand: method.card.brand, country: method.card.country, metadata: processing.metadata },
+  };
+}
+
+/**
+ * The processor may have made the attempt but its answer is unknown (a timeout after sending): as
+ * Stripe does, the client gets the intent `processing` (200) and this answer is stored for its key.
+ * The call is already the sweeper's, which settles it by status inquiry or the processor's notification
+ * and then emits the usual events. The legacy Charges API has no such state: its request fails.
+ */
+export async function stillProcessing(ctx: OperationContext, processing: PaymentIntent): Promise<Outcome> {
+  if (processing.charges_api) throw new ProcessorOutcomeUnknown(`attempt ${processing.pending_attempt ?? ''}: outcome unknown`);
+  metrics.payment('processing');
+  const outcome: Outcome = { ok: renderIntent(processing) };
+  await ctx.commit([], outcome);
+  return outcome;
 }
 
 /**
  * Runs what follows a recorded call. When it throws (no answer from the processor, or its answer could
  * not be committed), the outcome is unknown and the request gives up: the call goes to the sweeper at
- * once, so it is settled within seconds even if the client never retries.
+ * once, so it is settled within seconds even if the client never retries. When the processor said its
+ * outcome is unknown (ProcessorOutcomeUnknown), `when_unknown` answers the request instead of an error.
  */
-export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string, work: () => Promise<T>): Promise<T> {
+export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string, work: () => Promise<T>, when_unknown?: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => {});
+    if (when_unknown && error instanceof ProcessorOutcomeUnknown) return when_unknown();
     throw error;
   }
 }
@@ -125,7 +149,7 @@ export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string,
  * Off session the customer cannot take a 3-D Secure step: the processor is told so, and given the
  * attempt that set the card up, if any, as its stored credential.
  */
-async function storedCredential(ctx: OperationContext, intent: PaymentIntent): Promise<{ off_session: boolean; initial_attempt_id: string | null }> {
+export async function storedCredential(ctx: OperationContext, intent: PaymentIntent): Promise<{ off_session: boolean; initial_attempt_id: string | null }> {
   if (!intent.off_session || !intent.payment_method) return { off_session: false, initial_attempt_id: null };
   return { off_session: true, initial_attempt_id: await cardSetupOf(ctx.reader, ctx.merchant_id, intent.payment_method) };
 }
@@ -144,7 +168,7 @@ interface AlreadyKnown {
  * Commits the processor's answer to a `processing` intent: one statement, guarded by its version and
  * by the call still pending (the sweeper passes the holder it saw, so a retry that took over wins).
  */
-async function finishAttempt(
+export async function finishAttempt(
   deps: PaymentsDeps,
   ctx: OperationContext,
   processing: PaymentIntent,
@@ -236,19 +260,13 @@ export async function completeAuthentication(deps: PaymentsDeps, ctx: OperationC
   const method = await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id);
   const processing: PaymentIntent = { ...waiting, status: 'processing', next_action: null, version: waiting.version + 1 };
   await ctx.record([updateIntent(processing, waiting.version), takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'answered')]);
-  return orphanOnFailure(ctx, charge_id, async () =>
-    finishAttempt(deps, ctx, processing, method, await deps.connector.completeAuthentication(charge_id, authenticated), []),
+  return orphanOnFailure(
+    ctx,
+    charge_id,
+    async () => finishAttempt(deps, ctx, processing, method, await deps.connector.completeAuthentication(charge_id, authenticated), []),
+    () => stillProcessing(ctx, processing),
   );
 }
-
-/** What a processor that never heard of an attempt means for it: no money moved, and the customer may try again. */
-const NEVER_REACHED_PROCESSOR: AuthorizeResult = {
-  outcome: 'declined',
-  code: 'processing_error',
-  decline_code: 'processing_error',
-  message: 'An error occurred while processing your card. Try again in a little bit.',
-  cvc_check: 'unchecked',
-};
 
 /** What to do when the processor never heard of an attempt whose answer was lost. */
 export type WhenUnknown =
@@ -261,83 +279,3 @@ export type WhenUnknown =
 
 /** The attempt was left for a retry to resend (`WhenUnknown` 'wait'); the sweeper tries again later. */
 export class AttemptStillOpen extends Error {}
-
-/**
- * Settles an attempt left `processing` by a request that died or lost the processor's answer: asks
- * the processor what it did with the attempt id, and records that answer. What happens when the
- * processor never heard of it is the caller's choice (`WhenUnknown`).
- */
-export async function settleOpenAttempt(
-  deps: PaymentsDeps,
-  ctx: OperationContext,
-  processing: PaymentIntent,
-  when_unknown: WhenUnknown,
-  seen_holder?: number | null,
-): Promise<Outcome> {
-  const charge_id = processing.pending_attempt;
-  const pm_id = processing.payment_method;
-  if (!charge_id || !pm_id || processing.status !== 'processing') throw new Error(`intent ${processing.id}: no attempt in flight to settle`);
-  const status = await deps.connector.attemptStatus(charge_id);
-  if (!status.found && when_unknown === 'wait') throw new AttemptStillOpen(`attempt ${charge_id} is unknown to the processor; a retry may still send it`);
-  metrics.callSettled('authorize', status.found ? 'answered' : when_unknown === 'resend' ? 'resent' : 'never_reached');
-  if (status.found) return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), status.result, [], { seen_holder });
-  if (when_unknown === 'fail') {
-    return finishAttempt(deps, ctx, processing, await deps.vault.get(ctx.reader, ctx.merchant_id, pm_id), NEVER_REACHED_PROCESSOR, [], { seen_holder });
-  }
-  // Taken over before it is sent again: the sweeper's 'fail', guarded by the holder it saw, cannot
-  // then be recorded for an attempt this request is about to make.
-  await ctx.record([takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'pending')]);
-  const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
-  if (audit) await auditDetokenization(deps, ctx, pm_id, charge_id);
-  return orphanOnFailure(ctx, charge_id, async () => {
-    const answer = await deps.connector.authorize({
-      attempt_id: charge_id,
-      merchant_id: ctx.merchant_id,
-      amount: processing.amount,
-      currency: processing.currency,
-      card,
-      ...authorizationTerms(processing),
-      ...(await storedCredential(ctx, processing)),
-    });
-    return finishAttempt(deps, ctx, processing, method, answer, audit ? [audit] : []);
-  });
-}
-
-/**
- * The answer a retry gets for its attempt when that attempt is already settled (by the request that
- * died after committing, or by the sweeper): its charge's outcome, as the first answer would have been.
- */
-export async function settledOutcome(ctx: OperationContext, intent: PaymentIntent, charge_id: string | null): Promise<Outcome> {
-  const charge = charge_id ? await findCharge(ctx.reader, ctx.merchant_id, charge_id) : undefined;
-  const outcome: Outcome =
-    intent.charges_api && charge
-      ? legacyChargeResponse(charge)
-      : charge?.status === 'failed'
-        ? {
-            error: cardError(charge.failure_code ?? 'card_declined', declineCodeOf(charge), charge.failure_message ?? 'Your card was declined.', {
-              charge: charge.id,
-              payment_intent: renderIntent(intent),
-            }),
-          }
-        : { ok: renderIntent(intent) };
-  await ctx.commit([], outcome);
-  return outcome;
-}
-
-/** True when a request with this key died after its attempt on `intent` was recorded. */
-export async function leftByThisKey(ctx: OperationContext, intent: PaymentIntent): Promise<boolean> {
-  const charge_id = ctx.resumed ? ctx.reserved('charge') : null;
-  if (!charge_id) return false;
-  return intent.pending_attempt === charge_id || (await findCharge(ctx.reader, ctx.merchant_id, charge_id)) !== undefined;
-}
-
-/**
- * Resumes what a dead request with this key left on `intent`: its own attempt still in flight is
- * settled; anything else (its attempt settled, or another request's attempt now in flight) gets the
- * answer its own attempt earned.
- */
-export function resumeAttempt(deps: PaymentsDeps, ctx: OperationContext, intent: PaymentIntent): Promise<Outcome> {
-  const charge_id = ctx.reserved('charge');
-  if (intent.status === 'processing' && intent.pending_attempt === charge_id) return settleOpenAttempt(deps, ctx, intent, 'resend');
-  return settledOutcome(ctx, intent, charge_id);
-}

@@ -8,6 +8,8 @@ import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import type { Charge, Refund } from '../domain/charge.js';
+import type { RefundShares } from '../domain/destination.js';
+import { refundShares } from '../domain/destination.js';
 import { applyRefund, checkCharge, planRefund, releaseRefund } from '../domain/charge.js';
 import { renderCharge, renderRefund } from '../adapters/render.js';
 import {
@@ -56,6 +58,8 @@ export interface CreateRefundParams {
   amount?: number | undefined;
   reason?: Refund['reason'] | undefined;
   metadata?: Record<string, string | null> | null | undefined;
+  reverse_transfer?: boolean | undefined;
+  refund_application_fee?: boolean | undefined;
 }
 
 /**
@@ -81,6 +85,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
     });
   }
   const amount = planRefund(before, params.amount);
+  const connect = connectShares(before, amount, params);
   const pending: Refund = {
     id: ctx.ids.next('refund'),
     merchant_id: ctx.merchant_id,
@@ -94,6 +99,7 @@ export async function createRefund(deps: PaymentsDeps, ctx: OperationContext, pa
     metadata: Object.fromEntries(Object.entries(params.metadata ?? {}).filter((e): e is [string, string] => e[1] !== null)),
     created: ctx.now_s,
     ...(before.charges_api ? { charges_api: true as const } : {}),
+    ...(connect ? { connect } : {}),
   };
   await ctx.record([
     insertRefund(pending),
@@ -115,7 +121,7 @@ async function finishRefund(ctx: OperationContext, pending: Refund, answer: Refu
   };
   const outcome: Outcome = { ok: renderRefund(refund) };
   const writes = [answerRefund(refund), answerProcessorCall(ctx.merchant_id, refund.id, seen_holder)];
-  const events: EventDraft[] = [{ type: 'refund.created', object: renderRefund(refund) }];
+  const events: EventDraft[] = [{ type: 'refund.created', object: renderRefund(refund), ...refundFacts(refund) }];
   if (refund.status === 'succeeded') {
     const previous = charge.amount_refunded - refund.amount;
     events.push({ type: 'charge.refunded', object: renderCharge(charge), previous_attributes: { amount_refunded: previous, refunded: false } });
@@ -169,4 +175,31 @@ export async function listRefunds(
   ];
   const result = await listPage<Refund>(deps.reader, { table: 'payments.refunds', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map(renderRefund), has_more: result.has_more };
+}
+
+/**
+ * A destination charge's refund may take back its transfer and application fee in proportion
+ * (Stripe's `reverse_transfer`, `refund_application_fee`); without them the platform bears the refund.
+ * Either asked of a charge without a transfer (or fee) is refused, as Stripe refuses it.
+ */
+function connectShares(charge: Charge, amount: number, params: CreateRefundParams): RefundShares | undefined {
+  const asked = { reverse_transfer: params.reverse_transfer === true, refund_application_fee: params.refund_application_fee === true };
+  if (asked.reverse_transfer && !charge.transfer_data) {
+    throw new PayrailError('parameter_invalid', {
+      param: 'reverse_transfer',
+      message: `Charge ${charge.id} has no transfer to reverse: it is not a destination charge.`,
+    });
+  }
+  if (asked.refund_application_fee && !charge.application_fee_amount) {
+    throw new PayrailError('parameter_invalid', { param: 'refund_application_fee', message: `Charge ${charge.id} has no application fee to refund.` });
+  }
+  if (!asked.reverse_transfer && !asked.refund_application_fee) return undefined;
+  const shares = refundShares(charge, amount, asked);
+  return shares.transfer_reversal > 0 || shares.application_fee_refund > 0 ? shares : undefined;
+}
+
+/** The shares ride on the refund's event for connect-charges, never in the Stripe object. */
+function refundFacts(refund: Refund): Pick<EventDraft, 'internal'> {
+  if (!refund.connect || refund.status === 'failed') return {};
+  return { internal: { transfer_reversal: String(refund.connect.transfer_reversal), application_fee_refund: String(refund.connect.application_fee_refund) } };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from '../../../platform/db.js';
+import { run, sql } from '../../../platform/db.js';
 import type { SqlFragment } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
@@ -9,7 +9,7 @@ import type { Customer, InvoiceSettings } from '../domain/customer.js';
 import type { Address } from '../domain/details.js';
 import { emptyAddress } from '../domain/details.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
-import { previousAttributes } from '../domain/intent.js';
+import { previousAttributes } from '../../../kernel/previous-attributes.js';
 import { renderCustomer, renderPaymentMethod } from '../adapters/render.js';
 import { customerWasDeleted, getCustomer, insertCustomer, updateCustomer } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
@@ -38,6 +38,8 @@ export interface CustomerParams {
 export interface CreateCustomerParams extends CustomerParams {
   /** A PaymentMethod to attach to the new customer, as `paymentMethods.attach` would. */
   payment_method?: string | undefined;
+  /** A test clock of the merchant the customer lives on; fixed for the customer's life, as on Stripe. */
+  test_clock?: string | undefined;
 }
 
 const NO_INVOICE_SETTINGS: InvoiceSettings = { custom_fields: null, default_payment_method: null, footer: null };
@@ -52,9 +54,11 @@ export async function createCustomer(deps: PaymentsDeps, ctx: OperationContext, 
     phone: null,
     metadata: {},
     invoice_prefix: randomBytes(4).toString('hex').toUpperCase(),
+    test_clock: params.test_clock ?? null,
     created: ctx.now_s,
     version: 1,
   };
+  if (params.test_clock !== undefined) await deps.test_clocks.retrieve(ctx.reader, ctx.merchant_id, params.test_clock);
   const attached = params.payment_method ? await attachNamed(deps, ctx, params.payment_method, base.id) : null;
   // A test id (pm_card_visa) attaches as a stored copy: a default naming it means that copy.
   const renamed = attached && params.invoice_settings?.default_payment_method === params.payment_method ? attached.method.id : undefined;
@@ -158,8 +162,40 @@ export async function retrieveCustomer(deps: PaymentsDeps, merchant_id: string, 
 
 export const expandCustomer = retrieveCustomer;
 
-export async function listCustomers(deps: PaymentsDeps, merchant_id: string, page: PageRequest, email?: string): Promise<Page<Record<string, unknown>>> {
-  const filters = [sql`NOT deleted`, ...(email ? [sql`email = ${email}`] : [])];
+/** As on Stripe, a test clock's customers are listed only when `test_clock` names it, and never otherwise. */
+export async function listCustomers(
+  deps: PaymentsDeps,
+  merchant_id: string,
+  page: PageRequest,
+  filter: { email?: string | undefined; test_clock?: string | undefined } = {},
+): Promise<Page<Record<string, unknown>>> {
+  const clock = filter.test_clock === undefined ? sql`test_clock IS NULL` : sql`test_clock = ${filter.test_clock}`;
+  const filters = [sql`NOT deleted`, clock, ...(filter.email ? [sql`email = ${filter.email}`] : [])];
   const result = await listPage<Customer>(deps.reader, { table: 'payments.customers', column: 'state' }, merchant_id, filters, page);
   return { data: result.data.map(renderCustomer), has_more: result.has_more };
+}
+
+/** Stripe's limit is 3 customers per test clock; this bounds one clock's delete all the same. */
+export const CLOCK_CUSTOMERS_LIMIT = 1_000;
+
+/**
+ * Stripe deletes a test clock's customers with the clock: the writes (and `customer.deleted` events)
+ * that the clock's delete commits in its own transaction.
+ */
+export async function clockCustomersDeletion(ctx: OperationContext, test_clock: string): Promise<SqlFragment[]> {
+  const found = await run<{ state: Customer }>(
+    ctx.reader,
+    sql`SELECT state FROM payments.customers WHERE merchant_id = ${ctx.merchant_id} AND test_clock = ${test_clock} AND NOT deleted
+      ORDER BY id LIMIT ${CLOCK_CUSTOMERS_LIMIT + 1}`,
+  );
+  if (found.rows.length > CLOCK_CUSTOMERS_LIMIT) throw new Error(`test clock ${test_clock} has more than ${CLOCK_CUSTOMERS_LIMIT} customers`);
+  const customers = found.rows.map((row) => row.state);
+  if (customers.length === 0) return [];
+  return [
+    ...customers.map((customer) => updateCustomer({ ...customer, version: customer.version + 1 }, customer.version, true)),
+    eventsWrite(
+      ctx,
+      customers.map((customer) => ({ type: 'customer.deleted', object: renderCustomer(customer) })),
+    ),
+  ];
 }

@@ -5,7 +5,7 @@ import type { Page, PageRequest } from '../../../platform/pagination.js';
 import { listPage } from '../../../platform/pagination.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { sameSecret } from '../../../kernel/secrets.js';
-import { currencyInfo } from '../../../kernel/money.js';
+import { currencyInfo, minimumChargeMessage } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { EventDraft } from '../../events/index.js';
 import type { CancellationReason, CaptureMethod, IntentChanges, PaymentIntent } from '../domain/intent.js';
@@ -15,9 +15,13 @@ import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, insertIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { completeAuthentication, leftByThisKey, resumeAttempt, runAttempt } from './attempt.js';
+import { completeAuthentication, runAttempt } from './attempt.js';
+import { leftByThisKey, resumeAttempt } from './open-attempts.js';
+import type { DestinationParams } from './destination-params.js';
+import { termsForCreate, termsForUpdate } from './destination-params.js';
 import { closeReviewOnCancel } from './reviews.js';
 import { eventsWrite, withChargeFacts } from './events.js';
+import { withConversion } from './conversion.js';
 import type { CaptureParams, ConfirmOnlyParams, IntentOptionParams, ShippingParams } from './intent-params.js';
 import {
   capturedDescriptors,
@@ -30,7 +34,7 @@ import {
   withCaptureChanges,
 } from './intent-params.js';
 
-export interface CreateIntentParams extends IntentOptionParams, ConfirmOnlyParams {
+export interface CreateIntentParams extends IntentOptionParams, ConfirmOnlyParams, DestinationParams {
   amount: number;
   currency: string;
   automatic_payment_methods?: { enabled: boolean; allow_redirects?: 'always' | 'never' | undefined } | undefined;
@@ -46,12 +50,14 @@ export interface CreateIntentParams extends IntentOptionParams, ConfirmOnlyParam
   statement_descriptor_suffix?: string | null | undefined;
   setup_future_usage?: 'off_session' | 'on_session' | undefined;
   shipping?: ShippingParams | undefined;
+  /** Internal: the invoice the intent pays (never a route parameter; the billing service sets it). */
+  invoice?: string | undefined;
 }
 
 function checkMinimum(amount: number, currency: string, param = 'amount'): void {
   const info = currencyInfo(currency);
   if (info && amount < info.min_charge_amount) {
-    throw new PayrailError('amount_too_small', { param, message: `Amount must be at least ${info.min_charge_amount} ${currency} minor units.` });
+    throw new PayrailError('amount_too_small', { param, message: minimumChargeMessage(currency) });
   }
 }
 
@@ -71,8 +77,14 @@ export async function createIntent(deps: PaymentsDeps, ctx: OperationContext, pa
   const left = ctx.resumed ? await findIntent(ctx.reader, ctx.merchant_id, ctx.reserved('payment_intent') ?? '') : undefined;
   if (left) return resumeAttempt(deps, ctx, left);
   if (params.customer) await getCustomer(ctx.reader, ctx.merchant_id, params.customer, 'customer');
+  const terms = await termsForCreate(ctx.reader, ctx.merchant_id, params, params);
   const chosen = await choosePaymentMethod(deps, ctx, params);
-  const intent = { ...newIntent(ctx, params), payment_method: chosen.id, status: chosen.id ? 'requires_confirmation' : 'requires_payment_method' } as const;
+  const intent = {
+    ...newIntent(ctx, params),
+    ...terms,
+    payment_method: chosen.id,
+    status: chosen.id ? 'requires_confirmation' : 'requires_payment_method',
+  } as const;
   // Rendered objects are only serialized, never changed, so one rendering serves event and response.
   const created = renderIntent(intent);
   const created_event: EventDraft = { type: 'payment_intent.created', object: created };
@@ -117,6 +129,7 @@ function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIn
     payment_method_types: params.payment_method_types ?? ['card'],
     payment_method_options: { card: cardOptions(DEFAULT_CARD_OPTIONS, params.payment_method_options) },
     shipping: params.shipping ? shippingOf(params.shipping) : null,
+    ...(params.invoice ? { invoice: params.invoice } : {}),
     pending_attempt: null,
     created: ctx.now_s,
     version: 1,
@@ -204,13 +217,15 @@ export async function captureIntent(deps: PaymentsDeps, ctx: OperationContext, i
   const charge_id = before.latest_charge;
   if (!charge_id) throw new Error(`intent ${id}: requires_capture without a charge`);
   const charge_before = await getCharge(ctx.reader, ctx.merchant_id, charge_id);
+  // Converted at capture: a fresh rate, or no capture (nothing stored, the processor not called).
+  const conversion = await deps.fx.conversionFor(ctx.reader, ctx.merchant_id, amount, before.currency, ctx.now_s);
   const claimed = await claimIntent(ctx, before);
   // Repeated after a lost answer, the processor answers from its record and captures nothing more.
   const captured = await deps.connector.capture(charge_id, amount);
   if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
   // What the processor captured is what moved: a repeat after a lost answer gets the first amount back.
   const { intent } = Intent.capture(withCaptureChanges(claimed, params), captured.amount_captured);
-  const charge = { ...captureCharge(charge_before, captured.amount_captured), ...capturedDescriptors(charge_before, params) };
+  const charge = withConversion({ ...captureCharge(charge_before, captured.amount_captured), ...capturedDescriptors(charge_before, params) }, conversion);
   const rendered = renderIntent(intent);
   const outcome: Outcome = { ok: rendered };
   await ctx.commit(
@@ -269,7 +284,7 @@ export async function cancelIntent(
  */
 async function voidAuthorization(deps: PaymentsDeps, intent: PaymentIntent, charge_id: string): Promise<void> {
   const status = await deps.connector.attemptStatus(charge_id);
-  if (status.found && status.amount_captured > 0) {
+  if (status.found === true && status.amount_captured > 0) {
     throw new PayrailError('payment_intent_unexpected_state', {
       message: 'This PaymentIntent was captured at the processor; capture it again to record the capture, then refund it.',
       extra: { payment_intent: renderIntent(intent) },
@@ -279,7 +294,8 @@ async function voidAuthorization(deps: PaymentsDeps, intent: PaymentIntent, char
 }
 
 export type UpdateIntentParams = Omit<IntentChanges, 'shipping' | 'payment_method_options' | 'payment_method_types'> &
-  IntentOptionParams & { shipping?: ShippingParams | null | undefined };
+  IntentOptionParams &
+  DestinationParams & { shipping?: ShippingParams | null | undefined };
 
 export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationContext, id: string, params: UpdateIntentParams): Promise<Outcome> {
   const before = await getIntent(ctx.reader, ctx.merchant_id, id);
@@ -287,8 +303,9 @@ export async function updateIntentParams(deps: PaymentsDeps, ctx: OperationConte
   const chosen = await choosePaymentMethod(deps, ctx, params);
   const { shipping, payment_method_options, payment_method_types } = definedChanges(before, params);
   const changes: IntentChanges = { ...params, payment_method: chosen.id ?? params.payment_method, shipping, payment_method_options, payment_method_types };
-  const intent = { ...Intent.update(before, changes), ...(payment_method_types ? { automatic_payment_methods: null } : {}) };
-  checkMinimum(intent.amount, intent.currency);
+  const updated = { ...Intent.update(before, changes), ...(payment_method_types ? { automatic_payment_methods: null } : {}) };
+  checkMinimum(updated.amount, updated.currency);
+  const intent = { ...updated, ...termsForUpdate(before, updated.amount, params) };
   const outcome: Outcome = { ok: renderIntent(intent) };
   // No event: Stripe has no payment_intent.updated, and Payrail emits only Stripe's event types.
   await ctx.commit([...chosen.writes, updateIntent(intent, before.version)], outcome);

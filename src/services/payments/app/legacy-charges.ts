@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import { PayrailError } from '../../../kernel/errors.js';
-import { currencyInfo } from '../../../kernel/money.js';
+import { currencyInfo, minimumChargeMessage } from '../../../kernel/money.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { PaymentIntent } from '../domain/intent.js';
 import * as Intent from '../domain/intent.js';
@@ -9,8 +9,10 @@ import { captureCharge } from '../domain/charge.js';
 import { renderCharge, renderIntent } from '../adapters/render.js';
 import { findIntent, getCharge, getCustomer, getIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
-import { resumeAttempt, runAttempt } from './attempt.js';
+import { runAttempt } from './attempt.js';
+import { resumeAttempt } from './open-attempts.js';
 import { eventsWrite, withChargeFacts } from './events.js';
+import { withConversion } from './conversion.js';
 import type { CardSource } from './tokens.js';
 import { resolveCardSource } from './tokens.js';
 
@@ -38,7 +40,7 @@ export interface LegacyChargeParams {
 export async function createLegacyCharge(deps: PaymentsDeps, ctx: OperationContext, params: LegacyChargeParams): Promise<Outcome> {
   const minimum = currencyInfo(params.currency)?.min_charge_amount ?? 0;
   if (params.amount < minimum) {
-    throw new PayrailError('amount_too_small', { param: 'amount', message: `Amount must be at least ${minimum} ${params.currency} minor units.` });
+    throw new PayrailError('amount_too_small', { param: 'amount', message: minimumChargeMessage(params.currency) });
   }
   // A retry of a request that died resumes its attempt: its token is already spent, by that attempt.
   const left = ctx.resumed ? await findIntent(ctx.reader, ctx.merchant_id, ctx.reserved('payment_intent') ?? '') : undefined;
@@ -116,13 +118,15 @@ export async function captureLegacyCharge(deps: PaymentsDeps, ctx: OperationCont
     const code = amount < minimum ? 'amount_too_small' : 'amount_too_large';
     throw new PayrailError(code, { param: 'amount', message: `The amount to capture must be between ${minimum} and ${before.amount_capturable}.` });
   }
+  // Converted at capture: a fresh rate, or no capture (nothing stored, the processor not called).
+  const conversion = await deps.fx.conversionFor(ctx.reader, ctx.merchant_id, amount, before.currency, ctx.now_s);
   const claimed = Intent.claim(before);
   await ctx.record([updateIntent(claimed, before.version)]);
   // Repeated after a lost answer, the processor answers from its record and captures nothing more.
   const captured = await deps.connector.capture(charge_before.id, amount);
   if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
   const { intent } = Intent.capture(claimed, captured.amount_captured);
-  const charge = captureCharge(charge_before, captured.amount_captured);
+  const charge = withConversion(captureCharge(charge_before, captured.amount_captured), conversion);
   // Only an uncaptured charge is captured, and nothing uncaptured can have been refunded.
   const rendered = renderCharge(charge, { data: [], has_more: false });
   const outcome: Outcome = { ok: rendered };

@@ -2,7 +2,7 @@ import type { OperationContext, Outcome } from '../../../platform/write/operatio
 import { PayrailError } from '../../../kernel/errors.js';
 import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { Charge } from '../domain/charge.js';
-import { previousAttributes } from '../domain/intent.js';
+import { previousAttributes } from '../../../kernel/previous-attributes.js';
 import { renderCharge, renderRefund } from '../adapters/render.js';
 import { getCharge, getCustomer, getRefund, updateCharge, updateRefundMetadata } from '../adapters/store.js';
 import type { ShippingParams } from './intent-params.js';

@@ -3,10 +3,11 @@ import type { OperationContext, Outcome } from '../../../platform/write/operatio
 import type { WriteDeps } from '../../../platform/write/pipeline.js';
 import { execute } from '../../../platform/write/pipeline.js';
 import type { OrphanedCall } from '../adapters/store.js';
-import { findIntent, findRefund, oldestUnsettledCallAge, orphanedCalls } from '../adapters/store.js';
+import { findIntent, findRefund, oldestUnsettledCallAge, orphanedAuthorization, orphanedCalls } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import type { WhenUnknown } from './attempt.js';
-import { AttemptStillOpen, settleOpenAttempt } from './attempt.js';
+import { AttemptStillOpen } from './attempt.js';
+import { settleOpenAttempt } from './open-attempts.js';
 import { settleOpenRefund } from './charges.js';
 
 /**
@@ -62,6 +63,32 @@ export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, 
   return result;
 }
 
+/**
+ * A processor's notification says how an attempt ended: settles it at once, by the sweeper's own path
+ * (a status inquiry, which now finds the notified outcome), if its answer is still unknown and its
+ * caller gone. Whichever of the sweeper and the notification commits first wins: the other finds the
+ * call answered (or loses the lock) and changes nothing. Returns whether this call settled it.
+ */
+export async function settleNotifiedAttempt(deps: PaymentsDeps, write: WriteDeps, merchant_id: string, attempt_id: string): Promise<boolean> {
+  const call = await orphanedAuthorization(deps.reader, merchant_id, attempt_id);
+  if (!call) return false;
+  try {
+    await execute(write, { merchant_id, request_id: null }, { reserves: [], run: (ctx) => settleIfStillOpen(deps, ctx, call) }, undefined);
+    return true;
+  } catch (error) {
+    if (error instanceof AttemptStillOpen || error instanceof SettledMeanwhile) return false;
+    throw error;
+  }
+}
+
+class SettledMeanwhile extends Error {}
+
+async function settleIfStillOpen(deps: PaymentsDeps, ctx: OperationContext, call: OrphanedCall): Promise<Outcome> {
+  const intent = await findIntent(ctx.reader, call.merchant_id, call.payment_intent_id);
+  if (!intent || intent.status !== 'processing' || intent.pending_attempt !== call.id) throw new SettledMeanwhile(`attempt ${call.id} is settled already`);
+  return settleOpenAttempt(deps, ctx, intent, 'wait', call.holder_lease);
+}
+
 async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: OrphanedCall, when_unknown: WhenUnknown): Promise<Outcome> {
   if (call.kind === 'refund') {
     const refund = await findRefund(ctx.reader, call.merchant_id, call.id);
@@ -78,6 +105,12 @@ async function settleCall(deps: PaymentsDeps, ctx: OperationContext, call: Orpha
 /** The scheduler job that runs the sweeper, and how often: one indexed query when there is nothing to settle. */
 export const ORPHAN_SWEEP_JOB = 'payments-orphan-sweep';
 export const ORPHAN_SWEEP_INTERVAL_MS = 1_000;
+/**
+ * A sweep whose process died blocks the next one this long (plus the scheduler's 15 s maintenance):
+ * short, so a crash leaves payments `processing` for seconds, not minutes. A sweep that runs past it
+ * is safe beside the next one: each call is settled under its own lock.
+ */
+export const ORPHAN_SWEEP_TIMEOUT_MS = 15_000;
 
 /** For the `payrail_processor_calls_unsettled_seconds` gauge: how long the oldest answer has been unknown. */
 export function unsettledCallAge(deps: PaymentsDeps, now_ms: number): Promise<number> {

@@ -17,6 +17,7 @@ import { getReview, insertReview, updateReview } from '../adapters/review-store.
 import { getCharge, getIntent, updateCharge, updateIntent } from '../adapters/store.js';
 import type { PaymentsDeps } from './deps.js';
 import { eventsWrite, withChargeFacts } from './events.js';
+import { withConversion } from './conversion.js';
 
 /**
  * Radar reviews. A payment a rule places in review is authorized and held uncaptured; approving its
@@ -77,12 +78,14 @@ export async function approveReview(deps: PaymentsDeps, ctx: OperationContext, i
     return outcome;
   }
   const charge = await getCharge(ctx.reader, ctx.merchant_id, review.charge);
+  // Captured now, so converted now: a fresh rate, or no approval (nothing stored, the processor not called).
+  const conversion = await deps.fx.conversionFor(ctx.reader, ctx.merchant_id, charge.amount, charge.currency, ctx.now_s);
   const claimed = Intent.claim(intent);
   await ctx.record([updateIntent(claimed, intent.version)]);
   const captured = await deps.connector.capture(charge.id, charge.amount);
   if (captured.outcome === 'failed') throw new PayrailError('processing_error', { message: captured.message });
   const succeeded = Intent.approveReview(claimed, captured.amount_captured);
-  const captured_charge = { ...captureCharge(charge, captured.amount_captured), review: review.id };
+  const captured_charge = withConversion({ ...captureCharge(charge, captured.amount_captured), review: review.id }, conversion);
   await ctx.commit(
     [
       updateReview(approved, review.version),

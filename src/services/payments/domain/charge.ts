@@ -2,9 +2,11 @@ import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { BillingDetails, CardDetails } from '../../vault/index.js';
 import type { MatchedRule } from '../../risk/index.js';
-import type { FundsAvailability } from '../../connectors/index.js';
+import type { FundsAvailability, RoutingTrace } from '../../connectors/index.js';
 import type { Shipping } from './details.js';
 import type { LegacyOrigin } from './intent.js';
+import type { ChargeConversion } from './conversion.js';
+import type { DestinationTerms, RefundShares } from './destination.js';
 
 /** The card as the vault describes it, plus what the processor said of its CVC for this attempt. */
 export type CardSnapshot = CardDetails & { cvc_check: 'pass' | 'fail' | 'unchecked' | null };
@@ -24,7 +26,7 @@ export interface Outcome {
 }
 
 /** One attempt to charge a card for an intent. */
-export interface Charge {
+export interface Charge extends DestinationTerms {
   id: string;
   merchant_id: string;
   payment_intent: string;
@@ -59,6 +61,10 @@ export interface Charge {
   charges_api?: LegacyOrigin;
   /** The processor makes this charge's captured funds available at once: kept for the ledger, never rendered. */
   funds?: FundsAvailability;
+  /** The quote a charge in another currency than the settlement one converts with: for the ledger, never rendered. */
+  fx?: ChargeConversion;
+  /** The router's tries for this attempt (connector accounts, latencies, codes), shown as `payrail_routing`. */
+  routing?: RoutingTrace;
   created: number;
   version: number;
 }
@@ -124,4 +130,6 @@ export interface Refund {
   created: number;
   /** A refund of a legacy Charges API charge: like its charge, it shows no PaymentIntent. */
   charges_api?: true;
+  /** A destination charge's refund that takes back part of its transfer or application fee (connect-charges acts on it). */
+  connect?: RefundShares;
 }

@@ -19,6 +19,8 @@ export interface Customer {
   preferred_locales?: string[];
   tax_exempt?: 'exempt' | 'none' | 'reverse';
   invoice_settings?: InvoiceSettings;
+  /** The test clock the customer was created on (test mode): its billing runs on the clock's time. */
+  test_clock?: string | null;
   created: number;
   version: number;
 }

@@ -4,6 +4,8 @@ import { mergeMetadata } from '../../../kernel/metadata.js';
 import type { PaymentMethodRecord } from '../../vault/index.js';
 import type { RiskDecision } from '../../risk/index.js';
 import type { AutomaticPaymentMethods, CardOptions, Shipping } from './details.js';
+import type { ChargeConversion } from './conversion.js';
+import type { DestinationTerms } from './destination.js';
 
 /** Stripe's PaymentIntent statuses; `processing` is kept for asynchronous processors. */
 export type IntentStatus =
@@ -28,7 +30,7 @@ export interface NextAction {
   redirect_to_url: { url: string; return_url: string | null };
 }
 
-export interface PaymentIntent {
+export interface PaymentIntent extends DestinationTerms {
   id: string;
   merchant_id: string;
   amount: number;
@@ -64,12 +66,16 @@ export interface PaymentIntent {
    */
   error_on_requires_action?: boolean;
   off_session?: boolean;
+  /** The billing invoice this intent pays (Stripe's `invoice`); set only by the billing service's use case. */
+  invoice?: string | null;
   /**
    * Set on the intent behind a charge made with the legacy Charges API (`POST /v1/charges`): internal
    * and never shown, it gives that charge the payment path every charge takes. Its responses and
    * events are the charge's; `source_card` is the `card_…` id its token's card renders with.
    */
   charges_api?: LegacyOrigin;
+  /** The quote its charge converts with, when its currency is not the merchant's settlement currency (app/conversion.ts). */
+  fx?: ChargeConversion;
   /**
    * The charge id of the attempt in flight: at the processor (`processing`) or waiting for 3-D Secure
    * (`requires_action`). Internal, never rendered.
@@ -325,18 +331,6 @@ export function update(intent: PaymentIntent, changes: IntentChanges): PaymentIn
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** The fields that differ, with their old values: an event's `previous_attributes`. */
-export function previousAttributes(before: object, after: object): Record<string, unknown> {
-  const previous: Record<string, unknown> = {};
-  const old = before as Record<string, unknown>;
-  const current = after as Record<string, unknown>;
-  for (const key of Object.keys(current)) {
-    if (key === 'version') continue;
-    if (JSON.stringify(old[key]) !== JSON.stringify(current[key])) previous[key] = old[key] ?? null;
-  }
-  return previous;
 }
 
 /** What a charge made with the legacy Charges API keeps of its origin. */

@@ -39,6 +39,7 @@ export const TEST_TOKENS: ReadonlyMap<string, string> = new Map([
   ['tok_chargeDeclinedExpiredCard', 'pm_card_chargeDeclinedExpiredCard'],
   ['tok_chargeDeclinedIncorrectCvc', 'pm_card_chargeDeclinedIncorrectCvc'],
   ['tok_chargeDeclinedProcessingError', 'pm_card_chargeDeclinedProcessingError'],
+  ['tok_chargeCustomerFail', 'pm_card_chargeCustomerFail'],
   ['tok_chargeDeclinedFraudulent', 'pm_card_chargeDeclinedFraudulent'],
   ['tok_riskLevelHighest', 'pm_card_riskLevelHighest'],
   ['tok_riskLevelElevated', 'pm_card_riskLevelElevated'],

@@ -2,6 +2,7 @@ import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
 import { setupAndTokenMigrations } from './setup-and-tokens.js';
 import { reviewMigrations } from './reviews.js';
+import { customerTestClockMigration } from './customer-test-clock.js';
 
 /**
  * Each table keeps the whole object in `state` and copies out the columns that queries filter on and
@@ -99,4 +100,5 @@ export const paymentMigrations: Migration[] = [
   },
   ...setupAndTokenMigrations,
   ...reviewMigrations,
+  customerTestClockMigration,
 ];

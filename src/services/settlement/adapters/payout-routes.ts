@@ -13,13 +13,13 @@ import type { BankAccountDeps } from '../app/bank-accounts.js';
 import { createBankAccount, deleteBankAccount, retrieveBankAccount, updateBankAccountUseCase } from '../app/bank-accounts.js';
 import { createPayout, listPayouts, retrievePayout, updatePayoutMetadata } from '../app/payouts.js';
 import { cancelPayout } from '../app/payout-bank.js';
-import { checkOwnAccount, renderAccount, updatePayoutSchedule } from '../app/payout-account.js';
+import { checkOwnAccount } from '../app/payout-account.js';
 import { listBankAccounts } from './payout-store.js';
 
 /**
- * Payouts' HTTP surface: /v1/payouts, /v1/account, /v1/accounts/:id (the payout schedule) and its
- * external_accounts (bank accounts). Every object's links are ids; expanding them is not served yet,
- * so `expand[]` is refused rather than ignored.
+ * Payouts' HTTP surface: /v1/payouts and an account's external_accounts (bank accounts); the account
+ * itself and its payout schedule are the connect service's routes. Every object's links are ids;
+ * expanding them is not served yet, so `expand[]` is refused rather than ignored.
  */
 const nothingExpands = () => false;
 const expandOnly = z.strictObject({ expand: expandable(nothingExpands).optional() });
@@ -53,18 +53,13 @@ const listPayoutsSchema = z.strictObject({
 
 const updatePayoutSchema = z.strictObject({ metadata: P.metadata().optional(), expand: expandable(nothingExpands).optional() });
 
-const scheduleSchema = z.strictObject({
+/** `settings[payouts][schedule]` of POST /v1/accounts/:id (the connect service's route). */
+export const payoutScheduleParams = z.strictObject({
   interval: P.oneOf(PAYOUT_INTERVALS).optional(),
   delay_days: z.union([z.literal('minimum'), P.integer({ min: 0, max: DELAY_DAYS_MAX })]).optional(),
   weekly_anchor: P.oneOf(WEEKDAYS).optional(),
   monthly_anchor: P.integer({ min: 1, max: 31 }).optional(),
 });
-/** Only the payout schedule can change: any other account setting is refused as an unknown parameter. */
-const updateAccountSchema = z.strictObject({
-  settings: z.strictObject({ payouts: z.strictObject({ schedule: scheduleSchema.optional() }).optional() }).optional(),
-  expand: expandable(nothingExpands).optional(),
-});
-
 const bankAccountHash = z.strictObject({
   object: P.oneOf(['bank_account'] as const),
   country: P.oneOf(['US'] as const),
@@ -156,16 +151,6 @@ export function payoutRoutes(deps: PayoutRouteDeps) {
     get('/v1/payouts/:id', expandOnly, (m, _q, r) => retrievePayout(reader, m, pathId(r)));
     post('/v1/payouts/:id', updatePayoutSchema, [], (ctx, p, r) => updatePayoutMetadata(ctx, pathId(r), p.metadata));
     post('/v1/payouts/:id/cancel', expandOnly, [], (ctx, _p, r) => cancelPayout(ctx, pathId(r)));
-
-    get('/v1/account', expandOnly, (m) => renderAccount(reader, m));
-    get('/v1/accounts/:id', expandOnly, (m, _q, r) => {
-      checkOwnAccount(m, pathId(r));
-      return renderAccount(reader, m);
-    });
-    post('/v1/accounts/:id', updateAccountSchema, [], (ctx, p, r) => {
-      checkOwnAccount(ctx.merchant_id, pathId(r));
-      return updatePayoutSchedule(ctx, p.settings?.payouts?.schedule);
-    });
 
     const external = '/v1/accounts/:id/external_accounts';
     post(external, createBankAccountSchema, ['bank_account'], (ctx, p, r) => {

@@ -17,7 +17,8 @@ import { getBankAccount, insertBankAccount, listBankAccounts, updateBankAccount 
  */
 export interface BankAccountDeps {
   sealer: SecretSealer;
-  fingerprint: (merchant_id: string, routing_number: string, account_number: string) => string;
+  /** Asynchronous: the vault may be another process (its key never comes here). */
+  fingerprint: (merchant_id: string, routing_number: string, account_number: string) => Promise<string>;
 }
 
 /** What the number was sealed with: the row it belongs to, so a sealed number cannot be moved to another. */
@@ -49,7 +50,7 @@ export async function createBankAccount(
     currency: input.currency,
     routing_number: input.routing_number,
     last4: input.account_number.slice(-4),
-    fingerprint: deps.fingerprint(ctx.merchant_id, input.routing_number, input.account_number),
+    fingerprint: await deps.fingerprint(ctx.merchant_id, input.routing_number, input.account_number),
     account_holder_name: input.account_holder_name,
     account_holder_type: input.account_holder_type,
     default_for_currency: makes_default,

@@ -55,9 +55,12 @@ export async function findMissingAtProcessor(tx: pg.PoolClient, ctx: BatchContex
   }
 }
 
-/** A capture moves the captured amount (net + fee); a refund's amount is read from payments, through its port. */
+/**
+ * A capture moves the captured amount (net + fee, or the charge's amount when it was converted); a
+ * refund's amount is read from payments, through its port.
+ */
 async function amountsOf(tx: pg.PoolClient, kind: PayrailRecord['kind'], entries: readonly SourceEntry[], ctx: BatchContext): Promise<Map<string, number>> {
-  if (kind === 'charge') return new Map(entries.map((e) => [e.source_id, e.net + e.fee]));
+  if (kind === 'charge') return new Map(entries.map((e) => [e.source_id, e.converted_from ?? e.net + e.fee]));
   const refunds = await ctx.payments.refundsByIds(
     tx,
     entries.map((e) => ({ merchant_id: e.merchant_id, source_id: e.source_id })),

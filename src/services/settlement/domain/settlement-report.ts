@@ -40,8 +40,10 @@ export const SETTLEMENT_REPORT_LIMITS = {
   text_length_max: 255,
   /** Lines in one report (a batch of a very large merchant stays far below). */
   lines_max: 5_000_000,
-  /** Digits before the decimal point: 10^12 minor units is the ledger's largest posting. */
-  integer_digits_max: 12,
+  /** Digits before the decimal point: 10^12 in a zero-decimal currency has 13. */
+  integer_digits_max: 13,
+  /** The ledger's largest posting, in minor units: no line of a report can be larger. */
+  amount_max: 1_000_000_000_000,
 } as const;
 
 /** One line of a report: the CSV record, typed. Amounts are minor units; null where the CSV is empty. */
@@ -181,7 +183,8 @@ export function toMinorUnits(decimal: string, code: string): number | undefined 
   const whole = parts[1] ?? '';
   const fraction = parts[2] ?? '';
   if (whole.length > SETTLEMENT_REPORT_LIMITS.integer_digits_max || fraction.length > exponent) return undefined;
-  return Number(whole + fraction.padEnd(exponent, '0'));
+  const minor = Number(whole + fraction.padEnd(exponent, '0'));
+  return minor <= SETTLEMENT_REPORT_LIMITS.amount_max ? minor : undefined;
 }
 
 /** 1230 in a two-decimal currency is "12.30"; in a zero-decimal one, "1230". */

@@ -33,7 +33,12 @@ const MASTER_KEY_BYTES = 32;
 
 /** Transit key names: the prefix and the purpose (`payrail-cards`, `payrail-webhook-secrets`, …). */
 export function transitKeyNames(prefix: string): Record<KeyPurpose, string> {
-  return { cards: `${prefix}cards`, webhook_secrets: `${prefix}webhook-secrets`, bank_accounts: `${prefix}bank-accounts` };
+  return {
+    cards: `${prefix}cards`,
+    webhook_secrets: `${prefix}webhook-secrets`,
+    bank_accounts: `${prefix}bank-accounts`,
+    connector_credentials: `${prefix}connector-credentials`,
+  };
 }
 
 export async function openKms(settings: KeySettings, log: KeyLog): Promise<OpenedKms> {

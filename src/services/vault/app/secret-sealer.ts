@@ -1,4 +1,6 @@
 import type { KeyPurpose } from '../domain/kms.js';
+import { parseWrapped } from '../domain/kms.js';
+import type { SecretPurpose, VaultKeyPort } from './key-port.js';
 import type { Envelopes } from './envelope.js';
 import { packSealed, unpackSealed } from './envelope.js';
 
@@ -40,5 +42,24 @@ export function secretSealer(envelopes: Envelopes, purpose: KeyPurpose): SecretS
       );
       return unpacked.map((item, i) => packSealed({ wrapped: wrapped[i] ?? '', ciphertext: item.ciphertext }));
     },
+  };
+}
+
+/**
+ * The same port through the vault's key port (a vault in another process). Sealed values are in the
+ * same packed format, so either binding opens what the other sealed. Rotation runs where the keys
+ * are (`payrail keys rotate`), so `versionOf` reads the version the value names without asking.
+ */
+export function portSealer(keys: VaultKeyPort, purpose: SecretPurpose): SecretSealer {
+  return {
+    seal: async (plaintext, context) => Buffer.from((await keys.seal_secret({ purpose, plaintext, context })).sealed, 'base64'),
+    open: async (sealed, context) => (await keys.open_secret({ purpose, sealed: sealed.toString('base64'), context })).plaintext,
+    recognizes: (sealed) => unpackSealed(sealed) !== undefined,
+    versionOf: (sealed) => {
+      const unpacked = unpackSealed(sealed);
+      return unpacked ? parseWrapped(unpacked.wrapped).version : 0;
+    },
+    rewrap: async (sealed) =>
+      (await keys.rewrap_secrets({ purpose, sealed: sealed.map((item) => item.toString('base64')) })).sealed.map((item) => Buffer.from(item, 'base64')),
   };
 }

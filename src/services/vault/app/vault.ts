@@ -7,13 +7,13 @@ import type { ValidCard } from '../domain/card.js';
 import type { BillingDetails, CardDetails, PaymentMethodRecord } from '../domain/payment-method.js';
 
 export type { BillingDetails, CardDetails, PaymentMethodRecord };
-import { TEST_PAYMENT_METHODS, detectBrand, validateCard } from '../domain/card.js';
-import { cardFingerprint, openCard } from '../domain/crypto.js';
+import { TEST_PAYMENT_METHODS, validateCard } from '../domain/card.js';
 import type { KeyPurpose } from '../domain/kms.js';
-import { parseWrapped } from '../domain/kms.js';
+import type { VaultKeyPort } from './key-port.js';
 import type { VaultKeyring } from './keyring.js';
+import { describeCard, localVaultKeys } from './local-keys.js';
 import type { SecretSealer } from './secret-sealer.js';
-import { secretSealer } from './secret-sealer.js';
+import { portSealer, secretSealer } from './secret-sealer.js';
 
 /**
  * The vault's port: the only code that sees a card number in clear. Callers get card metadata
@@ -32,24 +32,28 @@ const TEST_METHOD_CACHE_LIMIT = 10_000;
 
 export class Vault {
   private readonly test_methods = new Map<string, PaymentMethodRecord>();
+  private readonly keys: VaultKeyPort;
+  /** Set when the keys are in this process (one-process mode, the CLI); absent behind a remote vault. */
+  private readonly keyring: VaultKeyring | undefined;
 
   /**
-   * `sealed_reader`: the pool sealed cards are read through, the vault's own database role (the
-   * request path's role may not read them; docs/security.md). Without one, the caller's pool.
+   * `keys`: an opened keyring (the keys in this process), or the key port of a vault process
+   * (remoteVaultBinding). `sealed_reader`: with a keyring, the pool sealed cards are read through,
+   * the vault's own database role (the request path's role may not read them; docs/security.md).
    */
-  constructor(
-    private readonly keys: VaultKeyring,
-    private readonly sealed_reader?: Db,
-  ) {}
+  constructor(keys: VaultKeyring | VaultKeyPort, sealed_reader?: Db) {
+    this.keyring = 'envelopes' in keys ? keys : undefined;
+    this.keys = 'envelopes' in keys ? localVaultKeys(keys, sealed_reader) : keys;
+  }
 
   /** The port other services seal their secrets with, under the purpose's own key. */
   sealer(purpose: Exclude<KeyPurpose, 'cards'>): SecretSealer {
-    return secretSealer(this.keys.envelopes, purpose);
+    return this.keyring ? secretSealer(this.keyring.envelopes, purpose) : portSealer(this.keys, purpose);
   }
 
   /** A bank account's keyed fingerprint (Stripe's `fingerprint`): the same account gives the same one, and it reveals no digits. */
-  bankAccountFingerprint(merchant_id: string, routing_number: string, account_number: string): string {
-    return cardFingerprint(`${routing_number}:${account_number}`, merchant_id, this.keys.fingerprint_key);
+  async bankAccountFingerprint(merchant_id: string, routing_number: string, account_number: string): Promise<string> {
+    return (await this.keys.fingerprint({ merchant_id, value: `${routing_number}:${account_number}` })).fingerprint;
   }
 
   async tokenize(
@@ -59,21 +63,21 @@ export class Vault {
     now_s: number,
   ): Promise<{ method: PaymentMethodRecord; write: SqlFragment }> {
     const id = ids.next('payment_method');
+    const { number, exp_month, exp_year } = input.card;
+    const sealed = await this.keys.seal_card({ merchant_id, payment_method_id: id, number, exp_month, exp_year });
     const method: PaymentMethodRecord = {
       id,
       merchant_id,
       customer: input.customer ?? null,
-      card: this.details(merchant_id, input.card.number, input.card.exp_month, input.card.exp_year),
+      card: sealed.card,
       billing_details: input.billing_details ?? EMPTY_BILLING,
       metadata: input.metadata ?? {},
       created: now_s,
       version: 1,
     };
-    const sealed = await this.keys.envelopes.seal('cards', Buffer.from(input.card.number, 'utf8'), `${merchant_id}/${id}`);
-    const { prefix, version } = parseWrapped(sealed.wrapped);
     const write = sql`INSERT INTO vault.payment_methods (merchant_id, id, customer_id, created, version, state, kek_id, wrapped_key, ciphertext, key_version)
-      VALUES (${merchant_id}, ${id}, ${method.customer}, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${`kms:${prefix}`},
-        ${Buffer.from(sealed.wrapped, 'utf8')}, ${sealed.ciphertext}, ${version})`;
+      VALUES (${merchant_id}, ${id}, ${method.customer}, ${now_s}, 1, ${JSON.stringify(method)}::jsonb, ${sealed.kek_id},
+        ${Buffer.from(sealed.wrapped_key, 'utf8')}, ${Buffer.from(sealed.ciphertext, 'base64')}, ${sealed.key_version})`;
     return { method, write };
   }
 
@@ -83,7 +87,7 @@ export class Vault {
   }
 
   async get(db: Db, merchant_id: string, id: string, param?: string): Promise<PaymentMethodRecord> {
-    const test = this.testMethod(merchant_id, id);
+    const test = await this.testMethod(merchant_id, id);
     if (test) return test;
     const result = await run<{ state: PaymentMethodRecord }>(
       db,
@@ -97,20 +101,18 @@ export class Vault {
   async cardForPayment(db: Db, merchant_id: string, id: string, reference_id: string, now_ms: number): Promise<CardForPayment> {
     const test_card = TEST_PAYMENT_METHODS.get(id);
     if (test_card) {
-      const method = this.testMethod(merchant_id, id);
+      const method = await this.testMethod(merchant_id, id);
       if (!method) throw new PayrailError('resource_missing', { param: 'payment_method', message: `No such PaymentMethod: '${id}'` });
       return { method, card: { ...test_card }, audit: null };
     }
-    const result = await run<{ state: PaymentMethodRecord; kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }>(
-      this.sealed_reader ?? db,
-      sql`SELECT state, kek_id, wrapped_key, ciphertext FROM vault.payment_methods WHERE merchant_id = ${merchant_id} AND id = ${id}`,
-    );
-    const row = result.rows[0];
-    if (!row) throw new PayrailError('resource_missing', { param: 'payment_method', message: `No such PaymentMethod: '${id.slice(0, 64)}'` });
-    const number = await this.openNumber(row, `${merchant_id}/${id}`);
+    // The metadata through the caller's role, the number through the key port, side by side.
+    const [method, { number }] = await Promise.all([
+      this.get(db, merchant_id, id, 'payment_method'),
+      this.keys.open_card({ merchant_id, payment_method_id: id, reference_id }),
+    ]);
     const audit = sql`INSERT INTO vault.detokenizations (merchant_id, payment_method_id, purpose, reference_id, at_ms)
       VALUES (${merchant_id}, ${id}, 'authorize', ${reference_id}, ${now_ms})`;
-    return { method: row.state, card: { number, exp_month: row.state.card.exp_month, exp_year: row.state.card.exp_year, cvc: undefined }, audit };
+    return { method, card: { number, exp_month: method.card.exp_month, exp_year: method.card.exp_year, cvc: undefined }, audit };
   }
 
   /**
@@ -211,14 +213,7 @@ export class Vault {
     return { data: backwards ? data.reverse() : data, has_more: result.rows.length > limit };
   }
 
-  /** Cards sealed through the KMS (`kms:` ids), or before it under the old key-encryption key. */
-  private async openNumber(row: { kek_id: string; wrapped_key: Buffer; ciphertext: Buffer }, aad: string): Promise<string> {
-    if (!row.kek_id.startsWith('kms:')) return openCard(row, aad, this.keys.legacy_keks);
-    const sealed = { wrapped: row.wrapped_key.toString('utf8'), ciphertext: row.ciphertext };
-    return (await this.keys.envelopes.open('cards', sealed, aad)).toString('utf8');
-  }
-
-  private testMethod(merchant_id: string, id: string): PaymentMethodRecord | undefined {
+  private async testMethod(merchant_id: string, id: string): Promise<PaymentMethodRecord | undefined> {
     const card = TEST_PAYMENT_METHODS.get(id);
     if (!card) return undefined;
     const cache_key = `${merchant_id}/${id}`;
@@ -232,23 +227,11 @@ export class Vault {
       metadata: {},
       created: 0,
       version: 1,
-      card: this.details(merchant_id, card.number, card.exp_month, card.exp_year),
+      card: describeCard(card.number, card.exp_month, card.exp_year, (await this.keys.fingerprint({ merchant_id, value: card.number })).fingerprint),
     };
     if (this.test_methods.size >= TEST_METHOD_CACHE_LIMIT) this.test_methods.clear();
     this.test_methods.set(cache_key, method);
     return method;
-  }
-
-  private details(merchant_id: string, number: string, exp_month: number, exp_year: number): CardDetails {
-    return {
-      brand: detectBrand(number),
-      last4: number.slice(-4),
-      exp_month,
-      exp_year,
-      fingerprint: cardFingerprint(number, merchant_id, this.keys.fingerprint_key),
-      funding: number === '4000056655665556' || number === '5200828282828210' ? 'debit' : 'credit',
-      country: 'US',
-    };
   }
 }
 

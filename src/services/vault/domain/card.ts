@@ -196,6 +196,8 @@ export const TEST_PAYMENT_METHODS: ReadonlyMap<string, TestCard> = new Map([
   ['pm_card_chargeDeclinedExpiredCard', testCard('4000000000000069')],
   ['pm_card_chargeDeclinedIncorrectCvc', testCard('4000000000000127')],
   ['pm_card_chargeDeclinedProcessingError', testCard('4000000000000119')],
+  // Attaches (and sets up) fine; every charge declines (docs/billing.md#customers).
+  ['pm_card_chargeCustomerFail', testCard('4000000000000341')],
   // Radar's risk test cards (docs/risk.md): blocked, highest risk, elevated risk.
   ['pm_card_chargeDeclinedFraudulent', testCard('4100000000000019')],
   ['pm_card_riskLevelHighest', testCard('4000000000004954')],

@@ -6,7 +6,7 @@
  */
 
 /** One key-encryption key per purpose, so a key for one kind of secret never opens another kind. */
-export const KEY_PURPOSES = ['cards', 'webhook_secrets', 'bank_accounts'] as const;
+export const KEY_PURPOSES = ['cards', 'webhook_secrets', 'bank_accounts', 'connector_credentials'] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 export function isKeyPurpose(value: string): value is KeyPurpose {
