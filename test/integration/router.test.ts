@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/kernel/clock.js';
 import type { Pool } from '../../src/platform/db.js';
@@ -216,6 +217,21 @@ describe('health', () => {
     expect(later.outcome).toBe('authorized');
     expect(failing.calls.authorize).toBe(3);
     expect(later.routing?.tries.map((t) => t.connector_account)).toEqual(['sandbox']);
+  });
+
+  it('does not open the breaker when our own database fails under the connector: a processor is not down because PostgreSQL restarted', async () => {
+    // A real refused PostgreSQL connection, as the sandbox's record store meets during a database restart.
+    const unreachableDatabase = new pg.Pool({ host: '127.0.0.1', port: 1, user: 'postgres', connectionTimeoutMillis: 1_000 });
+    let fail = true;
+    const storeDown: Connector = {
+      ...countingConnector(sandbox),
+      authorize: async (attempt) => (fail ? (await unreachableDatabase.query('SELECT 1'), sandbox.authorize(attempt)) : sandbox.authorize(attempt)),
+    };
+    const routed = router({ storeDown }, ['storeDown'], { consecutive_failures: 3, half_open_after_ms: 60_000, call_timeout_ms: 5_000 });
+    for (let i = 0; i < 5; i += 1) await expect(routed.authorize(request())).rejects.toBeInstanceOf(ProcessorOutcomeUnknown);
+    fail = false;
+    expect((await routed.authorize(request())).outcome).toBe('authorized');
+    await unreachableDatabase.end();
   });
 });
 

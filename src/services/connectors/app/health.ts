@@ -4,14 +4,19 @@
  * The breaker opens after consecutive errors and lets one call through after `half_open_after_ms`;
  * while open, a call fails at once without reaching the processor (BrokenCircuitError), which the
  * router treats as a confirmed failure. A timeout is not: the call may have reached the processor.
+ * Our own database failing under a connector (the sandbox's record, a connector's call log) is not
+ * the processor's failure: it neither opens the breaker nor counts against the account, or a
+ * PostgreSQL restart would leave every processor "down" and decline the retries that follow it.
  */
-import { CircuitState, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap } from 'cockatiel';
+import { CircuitState, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleWhen, timeout, wrap } from 'cockatiel';
 import type { IPolicy } from 'cockatiel';
 import { assert } from '../../../kernel/assert.js';
 import type { Clock } from '../../../kernel/clock.js';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { HealthLimits, HealthView } from '../domain/health.js';
 import { AccountHealth, DEFAULT_HEALTH_LIMITS } from '../domain/health.js';
+import { ProcessorOutcomeUnknown, ProcessorUnreachable } from '../domain/port.js';
+import { isDatabaseUnavailable } from '../../../platform/db-errors.js';
 
 export interface BreakerLimits {
   /** Consecutive errors (thrown, timeouts included) that open the breaker. */
@@ -58,7 +63,7 @@ export class ConnectorHealth implements HealthView {
 
   /**
    * Runs one processor call for the account through its breaker and timeout, and counts it: an
-   * error is a failure; an answer counts as `succeeded(answer)` says (a soft decline is a failure).
+   * error is a failure unless it is our own database's; an answer counts as `succeeded(answer)` says (a soft decline is a failure).
    */
   async run<T>(account_id: string, call: () => Promise<T>, succeeded: (answer: T) => boolean): Promise<T> {
     const tracked = this.track(account_id);
@@ -68,7 +73,7 @@ export class ConnectorHealth implements HealthView {
       tracked.health.window.record(this.clock.now_ms(), succeeded(answer));
       return answer;
     } catch (error) {
-      tracked.health.window.record(this.clock.now_ms(), false);
+      if (isProcessorFailure(error)) tracked.health.window.record(this.clock.now_ms(), false);
       throw error;
     }
   }
@@ -80,7 +85,7 @@ export class ConnectorHealth implements HealthView {
       const oldest = this.accounts.keys().next().value;
       if (oldest !== undefined) this.accounts.delete(oldest);
     }
-    const breaker = circuitBreaker(handleAll, {
+    const breaker = circuitBreaker(handleWhen(isProcessorFailure), {
       halfOpenAfter: this.breaker_limits.half_open_after_ms,
       breaker: new ConsecutiveBreaker(this.breaker_limits.consecutive_failures),
     });
@@ -92,4 +97,9 @@ export class ConnectorHealth implements HealthView {
     this.accounts.set(account_id, tracked);
     return tracked;
   }
+}
+
+/** A transport's own verdict is the processor's; a database error that reached here unwrapped is ours. */
+function isProcessorFailure(error: unknown): boolean {
+  return error instanceof ProcessorUnreachable || error instanceof ProcessorOutcomeUnknown || !isDatabaseUnavailable(error);
 }
