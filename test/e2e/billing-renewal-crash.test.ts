@@ -140,7 +140,8 @@ describe('renewals under two schedulers and a crash', () => {
     expect(await doomed_payer.exited).toBe('SIGKILL');
     const paid_at_kill = await count(PAID_CYCLE_INVOICES);
     expect(paid_at_kill).toBeLessThan(SUBSCRIPTIONS);
-    const payer_end = await endOf(surviving_payer);
+    // The survivor finished every due try, its own and the dead server's (3: it ran out of runs first).
+    expect(await endOf(surviving_payer)).toBe(0);
 
     const per_period = await t.owner.query<{ n: string }>(
       `SELECT count(*) AS n FROM billing.invoices WHERE billing_reason = 'subscription_cycle' GROUP BY subscription_id, period_start`,
@@ -161,7 +162,6 @@ describe('renewals under two schedulers and a crash', () => {
     const cut = invoices.rows.filter((row) => row.status === 'open' && row.attempts === 1 && row.renewal === 'collecting' && row.retry !== null);
     expect(invoices.rows.filter((row) => !paid.includes(row) && !cut.includes(row))).toEqual([]);
     expect(cut.length).toBeLessThanOrEqual(BILLING_WORK_LIMITS.concurrency);
-    expect(payer_end).toBe(0);
     // Money: a paid invoice has exactly one succeeded charge and one authorization at the processor;
     // an open one has neither.
     const charges = await t.owner.query<{ id: string; status: string; succeeded: string; authorized: string }>(
