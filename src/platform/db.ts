@@ -111,6 +111,11 @@ export function createPool(connection_string: string, max: number, limits: PoolL
 
 const merchant_scoped_pools = new WeakSet<Pool>();
 
+/** True for a pool opened with `merchant_scoped`: its statements in a merchant scope run scoped to it. */
+export function isMerchantScoped(pool: Pool): boolean {
+  return merchant_scoped_pools.has(pool);
+}
+
 /** `pool.query` inside a merchant scope runs as a scoped statement; outside one, as it is. */
 function scopeQueries(pool: Pool): void {
   merchant_scoped_pools.add(pool);

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Db, Pool, SqlFragment } from '../db.js';
 import { joinSql, rawSql, run, sql } from '../db.js';
+import { runGrouped } from '../group-commit.js';
 import { leaseAlive } from './lease.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
@@ -83,7 +84,7 @@ export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest
   const { merchant_id, key, hash, now_ms, holder } = request;
   const token = randomUUID();
   const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
-  const inserted = await run(
+  const inserted = await runGrouped(
     pool,
     sql`
     INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)

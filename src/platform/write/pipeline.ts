@@ -1,5 +1,6 @@
 import type { Db, Pool, SqlFragment } from '../db.js';
 import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../db.js';
+import { runGrouped } from '../group-commit.js';
 import { withMerchant } from '../merchant-scope.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
@@ -198,19 +199,19 @@ class Operation implements OperationContext {
 
   async record(writes: SqlFragment[]): Promise<void> {
     const guarded = this.lock ? [...writes, Idempotency.stillHeld(this.lock, this.deps.clock.now_ms())] : writes;
-    await this.write(this.deps.pool, guarded);
+    await this.write(guarded);
   }
 
   async commit(writes: SqlFragment[], outcome: Outcome): Promise<void> {
     const response = renderOutcome(this.deps, outcome);
-    await this.write(this.deps.pool, this.lock ? [...writes, Idempotency.completion(this.lock, response)] : writes);
+    await this.write(this.lock ? [...writes, Idempotency.completion(this.lock, response)] : writes);
     this.stored = response;
   }
 
-  private async write(db: Db, writes: SqlFragment[]): Promise<void> {
+  private async write(writes: SqlFragment[]): Promise<void> {
     if (writes.length === 0) return;
     try {
-      await run(db, combineWrites(writes));
+      await runGrouped(this.deps.pool, combineWrites(writes));
     } catch (error) {
       // A duplicate id means a retry took over this request's stale lock and wrote its reserved ids first.
       if (isGuardFailure(error) || (this.lock && isUniqueViolation(error))) {

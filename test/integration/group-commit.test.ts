@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pool } from '../../src/platform/db.js';
+import { DEFAULT_POOL_LIMITS, createPool, isGuardFailure, sql } from '../../src/platform/db.js';
+import { runGrouped } from '../../src/platform/group-commit.js';
+import { withMerchant } from '../../src/platform/merchant-scope.js';
+import type { TestDatabase } from '../support/database.js';
+import { createTestDatabase } from '../support/database.js';
+
+/**
+ * Group commit on real PostgreSQL: concurrent writes share transactions, each caller is answered only
+ * once its write is committed, one failing write never fails its neighbours, and a connection lost
+ * mid-batch fails the batch's callers with nothing of it written.
+ */
+let database: TestDatabase;
+let scoped: Pool;
+let observer: Pool;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  observer = createPool(database.url, 2);
+  await observer.query(`CREATE TABLE writes (label text PRIMARY KEY, merchant text NOT NULL, txid bigint NOT NULL)`);
+  await observer.query(`CREATE FUNCTION fail_if(condition boolean) RETURNS boolean AS $$
+    BEGIN IF condition THEN RAISE EXCEPTION 'payrail_guard_failed'; END IF; RETURN true; END $$ LANGUAGE plpgsql`);
+  scoped = createPool(database.url, 8, DEFAULT_POOL_LIMITS, { merchant_scoped: true });
+});
+
+afterAll(async () => {
+  await scoped?.end();
+  await observer?.end();
+  await database?.drop();
+});
+
+/** One write as a request makes it: inside its merchant's scope, recording the scope and its transaction. */
+function insert(merchant_id: string, label: string, fail = false) {
+  return withMerchant(merchant_id, () =>
+    runGrouped(
+      scoped,
+      sql`INSERT INTO writes (label, merchant, txid)
+          SELECT ${label}, current_setting('payrail.merchant_id'), txid_current() WHERE fail_if(${fail})`,
+    ),
+  );
+}
+
+async function stored(prefix: string): Promise<Array<{ label: string; merchant: string; txid: string }>> {
+  const found = await observer.query<{ label: string; merchant: string; txid: string }>(
+    `SELECT label, merchant, txid FROM writes WHERE label LIKE $1 ORDER BY label`,
+    [`${prefix}%`],
+  );
+  return found.rows;
+}
+
+describe('group commit', () => {
+  it('commits concurrent writes in shared transactions, each under its own merchant, each visible once answered', async () => {
+    const merchants = ['acct_group_a', 'acct_group_b', 'acct_group_c'];
+    const visible_when_answered = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const label = `shared-${String(i).padStart(2, '0')}`;
+        await insert(merchants[i % 3] as string, label);
+        return (await observer.query(`SELECT 1 FROM writes WHERE label = $1`, [label])).rowCount;
+      }),
+    );
+    expect(visible_when_answered.every((count) => count === 1)).toBe(true);
+    const rows = await stored('shared-');
+    expect(rows).toHaveLength(60);
+    rows.forEach((row, i) => expect(row.merchant).toBe(merchants[i % 3]));
+    expect(new Set(rows.map((row) => row.txid)).size).toBeLessThan(60);
+  });
+
+  it('answers a lone write at once, alone in its transaction', async () => {
+    await insert('acct_group_a', 'alone');
+    expect(await stored('alone')).toHaveLength(1);
+  });
+
+  it("fails only the write whose statement failed: the batch's other writes commit", async () => {
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => insert('acct_group_a', `guarded-${String(i).padStart(2, '0')}`, i === 7)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(19);
+    const rejected = outcomes[7];
+    expect(rejected?.status === 'rejected' && isGuardFailure(rejected.reason)).toBe(true);
+    const rows = await stored('guarded-');
+    expect(rows.map((row) => row.label)).not.toContain('guarded-07');
+    expect(rows).toHaveLength(19);
+  });
+
+  it('fails every write of a batch whose connection is lost, and writes none of it', async () => {
+    const writes = Array.from({ length: 10 }, (_, i) => insert('acct_group_b', `lost-${i}`));
+    // In the same batch as the writes: the server ends this very connection before COMMIT.
+    const kill = withMerchant('acct_group_b', () => runGrouped(scoped, sql`SELECT pg_terminate_backend(pg_backend_pid()) WHERE ${true}`));
+    const outcomes = await Promise.allSettled([...writes, kill]);
+    expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+    expect(await stored('lost-')).toEqual([]);
+    // The pool recovers: the next write goes through.
+    await insert('acct_group_b', 'after-loss');
+    expect(await stored('after-loss')).toHaveLength(1);
+  });
+});
