@@ -8,6 +8,7 @@ import { PayrailError } from '../../kernel/errors.js';
 import type { OperationActor, OperationContext, Outcome } from './operation.js';
 import type { IdempotencyLock, StoredResponse } from './idempotency.js';
 import * as Idempotency from './idempotency.js';
+import { notifyCommit } from './commit-signal.js';
 
 /**
  * The one write path: idempotency lock → use case → one statement with effects, events and the
@@ -200,12 +201,14 @@ class Operation implements OperationContext {
   async record(writes: SqlFragment[]): Promise<void> {
     const guarded = this.lock ? [...writes, Idempotency.stillHeld(this.lock, this.deps.clock.now_ms())] : writes;
     await this.write(guarded);
+    notifyCommit();
   }
 
   async commit(writes: SqlFragment[], outcome: Outcome): Promise<void> {
     const response = renderOutcome(this.deps, outcome);
     await this.write(this.lock ? [...writes, Idempotency.completion(this.lock, response)] : writes);
     this.stored = response;
+    notifyCommit();
   }
 
   private async write(writes: SqlFragment[]): Promise<void> {

@@ -1,8 +1,25 @@
 import { assert } from '../../../kernel/assert.js';
+import { Alarm } from '../../../platform/alarm.js';
 
 export interface PollingOptions {
-  /** Wait after a step that found nothing to do. */
+  /** First wait after a step that found nothing to do; doubles per idle step up to `idle_max_ms`. */
   idle_ms: number;
+  /**
+   * Longest idle wait (default `idle_ms`). It bounds how late the loop finds work no wake announces:
+   * commits of other processes (the API and the consumers may run apart).
+   */
+  idle_max_ms?: number;
+  /**
+   * Subscribes the loop to a wake-up (the commit signal) and returns the unsubscribe: a wake ends an
+   * idle wait at once, and one arriving during a step makes the loop skip the wait after it.
+   */
+  wake_on?: (wake: () => void) => () => void;
+  /**
+   * Part of every idle wait no wake cuts short (default min(idle_ms, 5)): while events are committed
+   * but not yet readable (an older transaction is still open), wakes would otherwise run empty rounds
+   * back to back.
+   */
+  wake_gap_ms?: number;
   /** First wait after a failure; doubles per consecutive failure up to `backoff_max_ms`. */
   backoff_ms: number;
   backoff_max_ms: number;
@@ -11,43 +28,67 @@ export interface PollingOptions {
 
 export type StepOutcome = 'more' | 'idle' | 'failed';
 
+const WAKE_GAP_MS_DEFAULT = 5;
+/** Doublings of the failure backoff counted: past this the wait is backoff_max_ms anyway. */
+const FAILURES_COUNTED_MAX = 30;
+
 /**
- * Runs `step` until stopped: at once again when it says there is more, after `idle_ms` when idle,
- * with bounded exponential backoff after failures. `stop()` waits for the step in progress.
+ * Runs `step` until stopped: at once again when it says there is more; when idle, after a wait that
+ * grows from `idle_ms` to `idle_max_ms` and that a wake cuts short; with bounded exponential backoff
+ * after failures (wakes do not cut a backoff: the database is failing). `stop()` waits for the step
+ * in progress.
  */
 export function startPolling(step: () => Promise<StepOutcome>, options: PollingOptions): { stop(): Promise<void> } {
-  assert(options.idle_ms > 0 && options.backoff_ms > 0 && options.backoff_max_ms >= options.backoff_ms, 'polling intervals out of range');
+  const idle_max_ms = options.idle_max_ms ?? options.idle_ms;
+  const wake_gap_ms = options.wake_gap_ms ?? Math.min(options.idle_ms, WAKE_GAP_MS_DEFAULT);
+  assert(options.idle_ms > 0 && idle_max_ms >= options.idle_ms && wake_gap_ms >= 0, 'polling idle intervals out of range');
+  assert(options.backoff_ms > 0 && options.backoff_max_ms >= options.backoff_ms, 'polling backoff out of range');
+  const alarm = new Alarm();
   let stopping = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  /** A wake arrived since the current step began: what woke the loop may have committed after its read. */
+  let woken = false;
+  let wakeable = false;
+  const pause = async (ms: number, cut_by_wake: boolean): Promise<void> => {
+    if (ms <= 0 || stopping || (cut_by_wake && woken)) return;
+    wakeable = cut_by_wake;
+    await alarm.sleep(ms);
+    wakeable = false;
+  };
+  const unsubscribe = options.wake_on?.(() => {
+    woken = true;
+    if (wakeable) alarm.ring();
+  });
   const loop = (async () => {
     let failures = 0;
+    let idle_wait_ms = options.idle_ms;
     while (!stopping) {
-      let outcome: StepOutcome;
-      try {
-        outcome = await step();
-      } catch (error) {
-        options.onError?.(error);
-        outcome = 'failed';
+      woken = false;
+      const outcome = await stepSafely(step, options.onError);
+      failures = outcome === 'failed' ? Math.min(failures + 1, FAILURES_COUNTED_MAX) : 0;
+      if (outcome === 'more') idle_wait_ms = options.idle_ms;
+      if (outcome === 'failed') await pause(Math.min(options.backoff_max_ms, options.backoff_ms * 2 ** (failures - 1)), false);
+      if (outcome === 'idle') {
+        await pause(wake_gap_ms, false);
+        await pause(idle_wait_ms - wake_gap_ms, true);
+        idle_wait_ms = Math.min(idle_wait_ms * 2, idle_max_ms);
       }
-      failures = outcome === 'failed' ? Math.min(failures + 1, 30) : 0;
-      if (stopping) break;
-      if (outcome === 'idle') await sleep(options.idle_ms);
-      if (outcome === 'failed') await sleep(Math.min(options.backoff_max_ms, options.backoff_ms * 2 ** (failures - 1)));
     }
   })();
   return {
     stop: async () => {
       stopping = true;
-      wake?.();
+      unsubscribe?.();
+      alarm.ring();
       await loop;
     },
   };
+}
+
+async function stepSafely(step: () => Promise<StepOutcome>, onError: ((error: unknown) => void) | undefined): Promise<StepOutcome> {
+  try {
+    return await step();
+  } catch (error) {
+    onError?.(error);
+    return 'failed';
+  }
 }

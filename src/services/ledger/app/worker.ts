@@ -7,6 +7,7 @@ import type { StepOutcome } from '../../events/index.js';
 import { OutboxConsumerRunner, startPolling } from '../../events/index.js';
 import type { Consumer } from '../../events/index.js';
 import { metrics } from '../../../platform/metrics.js';
+import { onCommit } from '../../../platform/write/commit-signal.js';
 import type { Scheduler } from '../../../platform/scheduler.js';
 import { LEDGER_CONSUMER_NAME, ledgerConsumer } from './consumer.js';
 import { RELEASE_BATCH_MAX, releaseAllDue, releaseDue } from './release.js';
@@ -28,7 +29,11 @@ function observedLedgerConsumer(clock: Clock, in_batch: Consumer['handle'] | und
   };
 }
 
-export const LEDGER_POLLING = { idle_ms: 10, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
+/**
+ * Woken by this process's commits (the commit signal); idle, the wait grows to 100 ms, which bounds
+ * the posting lag of commits made by other processes (an API apart from the ledger role).
+ */
+export const LEDGER_POLLING = { idle_ms: 10, idle_max_ms: 100, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
 /** The scheduled job that releases settled funds (pending → available). */
 export const LEDGER_RELEASE_JOB = 'ledger-release';
 /** Releases are due on a scale of days: looking once a second is plenty, and keeps idle runs to one query. */
@@ -42,6 +47,14 @@ export interface LedgerWorkerDeps {
   app?: FastifyInstance;
   /** Effects of the ledger's events that must commit with their postings (destination charges' transfers). */
   in_batch?: Consumer['handle'];
+}
+
+export interface LedgerWorkerOptions {
+  batch_size?: number;
+  /** false: no background loop; tests call step(). */
+  poll?: boolean;
+  /** Idle waits other than LEDGER_POLLING's (tests: waits long enough that only a wake explains a prompt posting). */
+  idle?: { idle_ms: number; idle_max_ms: number };
 }
 
 export interface LedgerWorker {
@@ -66,7 +79,7 @@ export function scheduleLedgerRelease(scheduler: Scheduler, deps: Pick<LedgerWor
  * The ledger's posting worker in this process: post from the outbox (polling; the consumer is held
  * by one process at a time through an advisory lock). `step()` also releases what is due, for tests.
  */
-export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?: number; poll?: boolean } = {}): LedgerWorker {
+export function startLedgerWorker(deps: LedgerWorkerDeps, options: LedgerWorkerOptions = {}): LedgerWorker {
   const runner = new OutboxConsumerRunner(deps.pool, observedLedgerConsumer(deps.clock, deps.in_batch), { batch_size: options.batch_size });
   const unregister_lag = metrics.registerConsumerLag(LEDGER_CONSUMER_NAME, () => runner.lag(unixSeconds(deps.clock)));
   const log = deps.logger.child({ worker: 'ledger' });
@@ -93,7 +106,12 @@ export function startLedgerWorker(deps: LedgerWorkerDeps, options: { batch_size?
   const polling =
     options.poll === false
       ? { stop: async () => {} }
-      : startPolling(consume, { ...LEDGER_POLLING, onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off') });
+      : startPolling(consume, {
+          ...LEDGER_POLLING,
+          ...options.idle,
+          wake_on: onCommit,
+          onError: (error) => log.warn({ err: error }, 'ledger: round failed, backing off'),
+        });
   const worker: LedgerWorker = {
     runner,
     step,
