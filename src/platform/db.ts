@@ -228,13 +228,42 @@ export interface SqlFragment {
 
 const PLACEHOLDER = '\u0000';
 
-export function sql(strings: TemplateStringsArray, ...values: unknown[]): SqlFragment {
-  return { text: strings.join(PLACEHOLDER), values };
+/**
+ * The hot path builds the same SQL text for every request. Texts are memoized so each shape is
+ * joined, combined and numbered once, and the same string object comes back each time: V8 keeps a
+ * string's hash on the object, so the lookups that follow (here, and the statement name) cost no
+ * pass over the text. A template's strings are one object per call site, which keys `sql` itself.
+ */
+const TEMPLATE_TEXTS = new WeakMap<TemplateStringsArray, string>();
+/** Texts remembered per memo; past it the oldest is forgotten (list filters make texts that vary). */
+const TEXT_MEMO_MAX = 2_000;
+const numbered_texts = new Map<string, string>();
+const combined_texts = new Map<string, string>();
+
+function remember(memo: Map<string, string>, key: string, text: string): string {
+  if (memo.size >= TEXT_MEMO_MAX) memo.delete(memo.keys().next().value as string);
+  memo.set(key, text);
+  return text;
 }
 
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): SqlFragment {
+  let text = TEMPLATE_TEXTS.get(strings);
+  if (text === undefined) {
+    text = strings.join(PLACEHOLDER);
+    TEMPLATE_TEXTS.set(strings, text);
+  }
+  return { text, values };
+}
+
+/** The text with its placeholders numbered from `first_index` ($1 by default). */
 export function numbered(fragment: SqlFragment, first_index = 1): string {
+  if (first_index !== 1) return numberFrom(fragment.text, first_index);
+  return numbered_texts.get(fragment.text) ?? remember(numbered_texts, fragment.text, numberFrom(fragment.text, 1));
+}
+
+function numberFrom(text: string, first_index: number): string {
   let index = first_index;
-  return fragment.text.replaceAll(PLACEHOLDER, () => `$${index++}`);
+  return text.replaceAll(PLACEHOLDER, () => `$${index++}`);
 }
 
 /**
@@ -254,12 +283,16 @@ export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: D
  * statement fails with `payrail_guard_failed` and nothing is written.
  */
 export function combineWrites(writes: readonly SqlFragment[]): SqlFragment {
+  // The parts' texts are memoized objects, so joining them for the key is the one pass this makes.
+  const key = writes.map((write) => write.text).join(PLACEHOLDER + PLACEHOLDER);
+  const text = combined_texts.get(key) ?? remember(combined_texts, key, combinedText(writes));
+  return { text, values: writes.flatMap((write) => write.values) };
+}
+
+function combinedText(writes: readonly SqlFragment[]): string {
   const parts = writes.map((write, i) => `w${i} AS (${write.text} RETURNING 1)`);
   const checks = writes.map((_, i) => `EXISTS (SELECT 1 FROM w${i})`).join(' AND ');
-  return {
-    text: `WITH ${parts.join(',\n')}\nSELECT public.payrail_guard(${checks}) AS ok`,
-    values: writes.flatMap((write) => write.values),
-  };
+  return `WITH ${parts.join(',\n')}\nSELECT public.payrail_guard(${checks}) AS ok`;
 }
 
 export function joinSql(fragments: readonly SqlFragment[], separator: string): SqlFragment {

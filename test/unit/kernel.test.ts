@@ -66,6 +66,22 @@ describe('sql fragments', () => {
     expect(text).toContain('payrail_guard(EXISTS (SELECT 1 FROM w0) AND EXISTS (SELECT 1 FROM w1))');
     expect(combined.values).toEqual([1, 'x', 2, 'y']);
   });
+
+  it('give every call of one shape the same text, each with its own values', () => {
+    const write = (id: number, status: string) => combineWrites([sql`UPDATE t SET status = ${status} WHERE id = ${id}`, sql`INSERT INTO u VALUES (${id})`]);
+    const first = write(1, 'open');
+    const second = write(2, 'paid');
+    expect(second.text).toBe(first.text);
+    expect(numbered(second)).toBe(numbered(first));
+    expect([first.values, second.values]).toEqual([
+      ['open', 1, 1],
+      ['paid', 2, 2],
+    ]);
+    // Another shape built from the same parts in another order is its own text.
+    const swapped = combineWrites([sql`INSERT INTO u VALUES (${3})`, sql`UPDATE t SET status = ${'x'} WHERE id = ${3}`]);
+    expect(numbered(swapped)).toMatch(/^WITH w0 AS \(INSERT INTO u VALUES \(\$1\)/);
+    expect(numbered({ text: first.text, values: [] }, 3)).toContain('status = $3 WHERE id = $4');
+  });
 });
 
 describe('idempotency request hash', () => {
