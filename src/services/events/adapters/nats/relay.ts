@@ -9,6 +9,10 @@ import type { JetStreamSource } from './link.js';
 import { AdvisoryLeader } from './leader.js';
 import { messageId } from './envelope.js';
 import { Alarm } from '../../../../platform/alarm.js';
+import { onCommit } from '../../../../platform/write/commit-signal.js';
+
+/** The longest wait of a caught-up relay: it bounds the lag for commits of other processes. */
+export const RELAY_IDLE_MAX_MS = 100;
 
 /**
  * The outbox → JetStream relay. It reads committed outbox rows in the commit-safe (xid, seq) order
@@ -67,6 +71,9 @@ export class NatsRelay {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private readonly alarm = new Alarm();
+  /** Waiting after a caught-up round: a commit in this process ends the wait. */
+  private waiting_idle = false;
+  private unsubscribe_commits: (() => void) | undefined;
 
   constructor(private readonly deps: RelayDeps) {
     this.offset_name = relayOffsetName(deps.settings.stream);
@@ -144,37 +151,57 @@ export class NatsRelay {
     return { acked, duplicates };
   }
 
+  /**
+   * Runs in the background until stop(). Caught up, it waits from relay_idle_ms doubling up to
+   * RELAY_IDLE_MAX_MS, and this process's commits (the commit signal) end that wait at once.
+   */
   start(): void {
     assert(this.loop === undefined, 'relay started twice');
     const settings = this.deps.settings;
+    const idle_max_ms = Math.max(settings.relay_idle_ms, RELAY_IDLE_MAX_MS);
+    this.unsubscribe_commits = onCommit(() => {
+      if (this.waiting_idle) this.alarm.ring();
+    });
     this.loop = (async () => {
       let failures = 0;
+      let idle_wait_ms = settings.relay_idle_ms;
       while (!this.stopping) {
-        let wait_ms = settings.relay_idle_ms;
+        let wait_ms: number;
+        let caught_up = false;
         try {
           const round = await this.step();
           failures = 0;
-          if (round.kind === 'published') continue;
-          if (round.kind === 'standby' || round.kind === 'offline') wait_ms = settings.standby_retry_ms;
+          if (round.kind === 'published') {
+            idle_wait_ms = settings.relay_idle_ms;
+            continue;
+          }
+          caught_up = round.kind === 'idle';
+          wait_ms = caught_up ? idle_wait_ms : settings.standby_retry_ms;
         } catch (error) {
           failures = Math.min(failures + 1, 20);
           wait_ms = Math.min(5_000, 100 * 2 ** (failures - 1));
           if (!this.stopping) this.log.warn({ err: error }, 'relay: round failed, backing off');
         }
-        await this.sleep(wait_ms);
+        if (caught_up) idle_wait_ms = Math.min(idle_wait_ms * 2, idle_max_ms);
+        await this.sleep(wait_ms, caught_up);
       }
     })();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unsubscribe_commits?.();
     this.alarm.ring();
     await this.loop;
     await this.leader.release();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return this.alarm.sleep(ms);
+  /** Only a caught-up relay's wait ends on a commit: a standby or failing relay has nothing to gain from it. */
+  private async sleep(ms: number, until_commit: boolean): Promise<void> {
+    if (this.stopping) return;
+    this.waiting_idle = until_commit;
+    await this.alarm.sleep(ms);
+    this.waiting_idle = false;
   }
 
   private async readBatch(): Promise<OutboxRow[]> {
