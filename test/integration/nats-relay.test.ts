@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
-import { numbered } from '../../src/platform/db.js';
+import { numbered, sql } from '../../src/platform/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { UlidGenerator } from '../../src/kernel/ids.js';
 import { outboxInsert } from '../../src/services/events/adapters/outbox.js';
@@ -273,6 +273,24 @@ describe.runIf(NATS_URL)('NATS JetStream binding', () => {
     await consumeUntil(takeover, async () => (await effects(consumer.name)).length >= base + 3);
     expect((await effects(consumer.name)).map((e) => e.event_id).slice(-3)).toEqual([after, flaky, next]);
     await takeover.stop();
+    await relay.stop();
+  });
+
+  it('passes over the events a consumer does not want: never handed over, no inbox row', async () => {
+    const relay = new NatsRelay({ pool, nats: source, settings, logger });
+    const unwanted = await emit(pool, 'pi_unwanted', 'payment_intent.created');
+    const wanted = await emit(pool, 'pi_unwanted');
+    await relayUntilIdle(relay);
+    const consumer = { ...recorder(), wanted_if: sql`e.type <> ${'payment_intent.created'}` };
+    const worker = new JetStreamConsumerWorker({ pool, nats: source, settings, logger, consumer });
+    await consumeUntil(worker, async () => consumer.seen.includes(wanted));
+    expect(consumer.seen).not.toContain(unwanted);
+    const inbox = await pool.query('SELECT event_id FROM events.consumer_inbox WHERE consumer = $1 AND event_id = ANY($2)', [
+      consumer.name,
+      [unwanted, wanted],
+    ]);
+    expect(inbox.rows).toEqual([{ event_id: wanted }]);
+    await worker.stop();
     await relay.stop();
   });
 

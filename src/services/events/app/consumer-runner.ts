@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Pool } from '../../../platform/db.js';
-import { isConnectionBroken, run, sql, withTransaction } from '../../../platform/db.js';
+import { isConnectionBroken, joinSql, rawSql, run, sql, withTransaction } from '../../../platform/db.js';
 import { assert } from '../../../kernel/assert.js';
 import type { ConsumedEvent, Consumer, ConsumerLag, OutboxPosition } from './consumer.js';
 import { CONSUMER_LIMITS } from './consumer.js';
@@ -161,20 +161,29 @@ export class OutboxConsumerRunner {
   /** Rows past the offset whose transactions have all finished, in (xid, seq) order. */
   private async readBatch(client: pg.PoolClient): Promise<OutboxRow[]> {
     // The offset is read here, after the lock was taken (its own statement, its own snapshot), and
-    // joined LATERAL so it bounds the index range scan.
+    // joined LATERAL so it bounds the index range scan. `wanted` is worked out below the LIMIT, so once
+    // per row read; an unwanted row's data is never detoasted.
     const result = await run<OutboxRow>(
       client,
-      sql`
+      joinSql(
+        [
+          sql`
       SELECT e.xid::text AS xid, e.seq, e.id, e.merchant_id, e.type, e.created, e.object_id,
-             CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.data END AS data,
-             CASE WHEN e.type = ANY(${this.consumer.types}::text[]) THEN e.request -> 'internal' END AS internal
+             CASE WHEN e.wanted THEN e.data END AS data,
+             CASE WHEN e.wanted THEN e.request -> 'internal' END AS internal
       FROM events.consumer_offsets o CROSS JOIN LATERAL (
-        SELECT * FROM events.outbox e
+        SELECT e.*, e.type = ANY(${this.consumer.types}::text[]) AND (`,
+          this.consumer.wanted_if ?? rawSql('true'),
+          sql`) AS wanted
+        FROM events.outbox e
         WHERE (e.xid, e.seq) > (o.xid, o.seq) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
         ORDER BY e.xid, e.seq
         LIMIT ${this.batch_size}) e
       WHERE o.consumer = ${this.consumer.name}
       ORDER BY e.xid, e.seq`,
+        ],
+        '',
+      ),
     );
     assert(result.rows.length <= this.batch_size, 'outbox read returned more than its limit');
     return result.rows;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { SqlFragment } from '../../../platform/db.js';
 
 /**
  * What a consumer of the outbox is: a name, the event types it wants, and a handler that applies a
@@ -33,6 +34,12 @@ export interface Consumer {
   readonly name: string;
   /** Event types handed to `handle`; the offset moves past every other event without reading its data. */
   readonly types: readonly string[];
+  /**
+   * Narrows `types` event by event: a boolean SQL condition on the event `e` (only `e.merchant_id`,
+   * `e.type` and `e.created`), evaluated when the batch is read. An event it is false for is passed like
+   * one of another type: no data read, no inbox row, not handed to `handle`. Omitted: every event of `types`.
+   */
+  readonly wanted_if?: SqlFragment;
   /**
    * Applies the batch's effects in `tx`, the transaction that also records the inbox and offset.
    * Throwing undoes the whole batch; its events are then retried one at a time to find the culprit.

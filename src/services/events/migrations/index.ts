@@ -235,4 +235,27 @@ export const eventMigrations: Migration[] = [
       'events.webhook_attempts',
     ]),
   },
+  {
+    id: 'events/007_pending_webhooks_by_position',
+    sql: `
+      -- The webhooks consumer now passes over the events no endpoint takes without an inbox row, so an
+      -- event counts as passed once the consumer's position (embedded offset or JetStream position) is at
+      -- or past it. Passed: its deliveries still pending (none when no endpoint took it); not yet: the
+      -- enabled endpoints that will take it.
+      CREATE OR REPLACE FUNCTION events.pending_webhooks(p_merchant text, p_event text, p_type text, p_created bigint) RETURNS int
+      LANGUAGE sql STABLE AS $$
+        SELECT CASE
+          WHEN EXISTS (
+            SELECT 1 FROM events.outbox o
+            WHERE o.merchant_id = p_merchant AND o.id = p_event AND (
+              EXISTS (SELECT 1 FROM events.consumer_offsets c WHERE c.consumer = 'webhooks' AND (o.xid, o.seq) <= (c.xid, c.seq))
+              OR EXISTS (SELECT 1 FROM events.jetstream_positions j WHERE j.consumer = 'webhooks' AND (o.xid, o.seq) <= (j.outbox_xid, j.outbox_seq))))
+          THEN (SELECT count(*)::int FROM events.webhook_deliveries d
+                WHERE d.merchant_id = p_merchant AND d.event_id = p_event AND d.status = 'pending')
+          ELSE (SELECT count(*)::int FROM events.webhook_endpoints e
+                WHERE e.merchant_id = p_merchant AND e.status = 'enabled' AND e.created <= p_created
+                  AND (e.enabled_events @> ARRAY['*'] OR p_type = ANY(e.enabled_events)))
+        END
+      $$;`,
+  },
 ];

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Pool } from '../../../../platform/db.js';
-import { run, sql, withTransaction } from '../../../../platform/db.js';
+import { joinSql, rawSql, run, sql, withTransaction } from '../../../../platform/db.js';
 import type { Logger } from '../../../../platform/logger.js';
 import { metrics } from '../../../../platform/metrics.js';
 import { assert } from '../../../../kernel/assert.js';
@@ -99,13 +99,16 @@ export class RunApplier {
       await run(tx, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ANY(${mine.map((e) => e.id)}::text[])`);
     }
     if (mine.length === 0) return 0;
+    // Only the events the consumer wants (`wanted_if`) get an inbox row and are handed over.
+    const inbox = sql`
+      INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
+      SELECT ${this.deps.consumer.name}, e.event_id, e.merchant_id
+      FROM unnest(${mine.map((e) => e.id)}::text[], ${mine.map((e) => e.merchant_id)}::text[], ${mine.map((e) => e.type)}::text[],
+                  ${mine.map((e) => e.created)}::bigint[]) AS e(event_id, merchant_id, type, created)
+      WHERE `;
     const inserted = await run<{ event_id: string }>(
       tx,
-      sql`
-      INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id)
-      SELECT ${this.deps.consumer.name}, u.event_id, u.merchant_id FROM unnest(${mine.map((e) => e.id)}::text[], ${mine.map((e) => e.merchant_id)}::text[]) AS u(event_id, merchant_id)
-      ON CONFLICT (consumer, event_id) DO NOTHING
-      RETURNING event_id`,
+      joinSql([inbox, this.deps.consumer.wanted_if ?? rawSql('true'), rawSql(' ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id')], ''),
     );
     const fresh = new Set(inserted.rows.map((row) => row.event_id));
     const batch = mine.filter((event) => fresh.has(event.id));
