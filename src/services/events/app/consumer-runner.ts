@@ -13,8 +13,8 @@ import { consumerLag } from './consumer-status.js';
  * offset. A crash mid-batch therefore redoes the whole batch exactly once, and a second delivery of
  * an event (a redone batch, later a replayed bus message) finds its inbox row and has no effect.
  *
- * Wake-up is short polling, not LISTEN/NOTIFY: NOTIFY takes a cluster-wide lock at commit, which
- * would serialize every payment's commit for the sake of a wake-up a 20 ms poll gives almost as fast.
+ * Wake-up is this process's commit signal plus a poll of at most 100 ms (startPolling), not
+ * LISTEN/NOTIFY: NOTIFY takes a cluster-wide lock at commit, which would serialize every payment's commit.
  */
 
 export type RoundResult =
