@@ -9,7 +9,7 @@ import { createLogger } from '../../src/platform/logger.js';
 import { startService } from '../../src/compose.js';
 import type { RoleProcess } from '../../src/roles/start.js';
 import type { LedgerWorker } from '../../src/services/ledger/app/worker.js';
-import { startLedgerWorker } from '../../src/services/ledger/app/worker.js';
+import { LEDGER_POLLING, startLedgerWorker } from '../../src/services/ledger/app/worker.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 import { TEST_SECRET_KEY, stripeClient } from '../support/platform.js';
@@ -50,7 +50,12 @@ beforeAll(async () => {
   };
   const logger = createLogger('silent');
   api = await startService(config, 'api', { logger });
-  ledger = startLedgerWorker({ pool: api.database.pool, clock: systemClock, logger }, { idle: { idle_ms: IDLE_WAIT_MS, idle_max_ms: IDLE_WAIT_MS } });
+  ledger = startLedgerWorker(
+    { pool: api.database.pool, clock: systemClock, logger },
+    {
+      idle: { idle_ms: IDLE_WAIT_MS, idle_max_ms: IDLE_WAIT_MS, wake_gap_ms: LEDGER_POLLING.idle_ms },
+    },
+  );
   stripe = stripeClient(api.url, TEST_SECRET_KEY);
 });
 afterAll(async () => {

@@ -38,7 +38,6 @@ describe.runIf(NATS_URL)('the NATS relay, woken by commits', () => {
     settings = await natsSettingsFor(pool, NATS_URL!, {
       stream: `PAYRAIL_TEST_${suffix}`,
       subject_prefix: `payrailtest.${suffix}`,
-      relay_idle_ms: IDLE_WAIT_MS,
     });
     nats = await connectJetStream(settings, 'payrail-test');
     await ensureStream(nats.jsm, settings);
@@ -62,7 +61,8 @@ describe.runIf(NATS_URL)('the NATS relay, woken by commits', () => {
   }
 
   it('publishes a committed event long before its idle wait would end', async () => {
-    const relay = new NatsRelay({ pool, nats: fixedSource(nats), settings, logger: createLogger('silent') });
+    const idle = { idle_ms: IDLE_WAIT_MS, idle_max_ms: IDLE_WAIT_MS, wake_gap_ms: settings.relay_idle_ms };
+    const relay = new NatsRelay({ pool, nats: fixedSource(nats), settings, logger: createLogger('silent'), idle });
     relay.start();
     try {
       // Its first round registers the offset and finds nothing: from then on it waits a minute unless woken.

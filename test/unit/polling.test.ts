@@ -52,7 +52,24 @@ describe('startPolling', () => {
     expect(calls.at(-1)).toBe(340);
   });
 
-  it('a commit cannot bring the next step closer than wake_gap_ms after an idle one', async () => {
+  it('a commit cannot bring the next step closer than idle_ms after an idle one, so load never polls more often', async () => {
+    const { calls, step } = scriptedStep([]);
+    const polling = startPolling(step, { ...OPTIONS, idle_max_ms: 60_000, wake_on: onCommit });
+    await vi.advanceTimersByTimeAsync(12);
+    expect(calls).toEqual([0, 10]);
+    // The wait after the step at 10 is 20 ms; its first 10 ms (idle_ms) hold whatever commits.
+    notifyCommit();
+    await vi.advanceTimersByTimeAsync(7);
+    expect(calls).toEqual([0, 10]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([0, 10, 20]);
+    notifyCommit();
+    await vi.advanceTimersByTimeAsync(10);
+    await polling.stop();
+    expect(calls).toEqual([0, 10, 20, 30]);
+  });
+
+  it('wake_gap_ms sets that least wait', async () => {
     const { calls, step } = scriptedStep([]);
     const polling = startPolling(step, { ...OPTIONS, idle_max_ms: 60_000, wake_gap_ms: 4, wake_on: onCommit });
     await vi.advanceTimersByTimeAsync(1);

@@ -15,9 +15,10 @@ export interface PollingOptions {
    */
   wake_on?: (wake: () => void) => () => void;
   /**
-   * Part of every idle wait no wake cuts short (default min(idle_ms, 5)): while events are committed
-   * but not yet readable (an older transaction is still open), wakes would otherwise run empty rounds
-   * back to back.
+   * Part of every idle wait no wake cuts short (default `idle_ms`): under load, commits come faster
+   * than rounds, and while their events are not yet readable (an older transaction is still open)
+   * wakes would otherwise run empty rounds back to back. So a woken loop never polls more often than
+   * it did before wakes existed; it only stops waiting longer.
    */
   wake_gap_ms?: number;
   /** First wait after a failure; doubles per consecutive failure up to `backoff_max_ms`. */
@@ -28,7 +29,6 @@ export interface PollingOptions {
 
 export type StepOutcome = 'more' | 'idle' | 'failed';
 
-const WAKE_GAP_MS_DEFAULT = 5;
 /** Doublings of the failure backoff counted: past this the wait is backoff_max_ms anyway. */
 const FAILURES_COUNTED_MAX = 30;
 
@@ -40,7 +40,7 @@ const FAILURES_COUNTED_MAX = 30;
  */
 export function startPolling(step: () => Promise<StepOutcome>, options: PollingOptions): { stop(): Promise<void> } {
   const idle_max_ms = options.idle_max_ms ?? options.idle_ms;
-  const wake_gap_ms = options.wake_gap_ms ?? Math.min(options.idle_ms, WAKE_GAP_MS_DEFAULT);
+  const wake_gap_ms = options.wake_gap_ms ?? options.idle_ms;
   assert(options.idle_ms > 0 && idle_max_ms >= options.idle_ms && wake_gap_ms >= 0, 'polling idle intervals out of range');
   assert(options.backoff_ms > 0 && options.backoff_max_ms >= options.backoff_ms, 'polling backoff out of range');
   const alarm = new Alarm();

@@ -54,7 +54,7 @@ export interface LedgerWorkerOptions {
   /** false: no background loop; tests call step(). */
   poll?: boolean;
   /** Idle waits other than LEDGER_POLLING's (tests: waits long enough that only a wake explains a prompt posting). */
-  idle?: { idle_ms: number; idle_max_ms: number };
+  idle?: { idle_ms: number; idle_max_ms: number; wake_gap_ms: number };
 }
 
 export interface LedgerWorker {

@@ -48,6 +48,17 @@ export interface RelayDeps {
   settings: NatsSettings;
   logger: Logger;
   faults?: RelayFaults;
+  /**
+   * Waits of a caught-up relay, instead of relay_idle_ms doubling to RELAY_IDLE_MAX_MS, with the first
+   * relay_idle_ms of each held against commits (tests: waits long enough that only a wake explains a publish).
+   */
+  idle?: RelayIdleWaits;
+}
+
+export interface RelayIdleWaits {
+  idle_ms: number;
+  idle_max_ms: number;
+  wake_gap_ms: number;
 }
 
 interface OutboxRow {
@@ -73,6 +84,8 @@ export class NatsRelay {
   private readonly alarm = new Alarm();
   /** Waiting after a caught-up round: a commit in this process ends the wait. */
   private waiting_idle = false;
+  /** A commit in this process since the current round began. */
+  private woken = false;
   private unsubscribe_commits: (() => void) | undefined;
 
   constructor(private readonly deps: RelayDeps) {
@@ -153,37 +166,45 @@ export class NatsRelay {
 
   /**
    * Runs in the background until stop(). Caught up, it waits from relay_idle_ms doubling up to
-   * RELAY_IDLE_MAX_MS, and this process's commits (the commit signal) end that wait at once.
+   * RELAY_IDLE_MAX_MS, and this process's commits (the commit signal) end that wait past its first
+   * relay_idle_ms.
    */
   start(): void {
     assert(this.loop === undefined, 'relay started twice');
     const settings = this.deps.settings;
-    const idle_max_ms = Math.max(settings.relay_idle_ms, RELAY_IDLE_MAX_MS);
+    const idle = this.idleWaits();
     this.unsubscribe_commits = onCommit(() => {
+      this.woken = true;
       if (this.waiting_idle) this.alarm.ring();
     });
     this.loop = (async () => {
       let failures = 0;
-      let idle_wait_ms = settings.relay_idle_ms;
+      let idle_wait_ms = idle.idle_ms;
       while (!this.stopping) {
-        let wait_ms: number;
+        let wait_ms = settings.standby_retry_ms;
         let caught_up = false;
+        this.woken = false;
         try {
           const round = await this.step();
           failures = 0;
           if (round.kind === 'published') {
-            idle_wait_ms = settings.relay_idle_ms;
+            idle_wait_ms = idle.idle_ms;
             continue;
           }
           caught_up = round.kind === 'idle';
-          wait_ms = caught_up ? idle_wait_ms : settings.standby_retry_ms;
         } catch (error) {
           failures = Math.min(failures + 1, 20);
           wait_ms = Math.min(5_000, 100 * 2 ** (failures - 1));
           if (!this.stopping) this.log.warn({ err: error }, 'relay: round failed, backing off');
         }
-        if (caught_up) idle_wait_ms = Math.min(idle_wait_ms * 2, idle_max_ms);
-        await this.sleep(wait_ms, caught_up);
+        if (caught_up) {
+          // Its first wake_gap_ms holds whatever commits: under load the relay polls no more often than it did.
+          await this.sleep(idle.wake_gap_ms, false);
+          await this.sleep(idle_wait_ms - idle.wake_gap_ms, true);
+          idle_wait_ms = Math.min(idle_wait_ms * 2, idle.idle_max_ms);
+        } else {
+          await this.sleep(wait_ms, false);
+        }
       }
     })();
   }
@@ -196,9 +217,19 @@ export class NatsRelay {
     await this.leader.release();
   }
 
-  /** Only a caught-up relay's wait ends on a commit: a standby or failing relay has nothing to gain from it. */
+  private idleWaits(): RelayIdleWaits {
+    const first_ms = this.deps.settings.relay_idle_ms;
+    const idle = this.deps.idle ?? { idle_ms: first_ms, idle_max_ms: Math.max(first_ms, RELAY_IDLE_MAX_MS), wake_gap_ms: first_ms };
+    assert(idle.idle_ms > 0 && idle.idle_max_ms >= idle.idle_ms && idle.wake_gap_ms >= 0, 'relay idle waits out of range');
+    return idle;
+  }
+
+  /**
+   * Only a caught-up relay's wait ends on a commit (a standby or failing relay has nothing to gain from
+   * it), at once if one came during the round: it may have committed after the round's read.
+   */
   private async sleep(ms: number, until_commit: boolean): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || ms <= 0 || (until_commit && this.woken)) return;
     this.waiting_idle = until_commit;
     await this.alarm.sleep(ms);
     this.waiting_idle = false;
