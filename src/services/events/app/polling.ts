@@ -34,9 +34,9 @@ const FAILURES_COUNTED_MAX = 30;
 
 /**
  * Runs `step` until stopped: at once again when it says there is more; when idle, after a wait that
- * grows from `idle_ms` to `idle_max_ms` and that a wake cuts short; with bounded exponential backoff
- * after failures (wakes do not cut a backoff: the database is failing). `stop()` waits for the step
- * in progress.
+ * grows from `idle_ms` to `idle_max_ms` and that a wake cuts short past its first `wake_gap_ms`;
+ * with bounded exponential backoff after failures (wakes do not cut a backoff: the database is
+ * failing). `stop()` waits for the step in progress.
  */
 export function startPolling(step: () => Promise<StepOutcome>, options: PollingOptions): { stop(): Promise<void> } {
   const idle_max_ms = options.idle_max_ms ?? options.idle_ms;
