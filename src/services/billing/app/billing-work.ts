@@ -27,7 +27,7 @@ export interface WorkDone {
   noticed: number;
   expired: number;
   failed: number;
-  /** Items another runner was doing at that moment (left to it). */
+  /** Items another runner was doing at that moment, or whose payment try is still out (left to it, or to the sweeper). */
   busy: number;
 }
 
@@ -55,7 +55,19 @@ export async function runDueBatch(deps: BillingDeps, scope: Scope, until_s: numb
   const renewals = await dueRenewals(deps.lookup, scope, until_s, batch);
   await eachBounded(renewals, concurrency, (due) => guarded('renewal', due, async () => (await renewOne(deps, due)) === 'renewed', 'renewed'));
   const tries = await dueTries(deps.lookup, scope, until_s, batch);
-  await eachBounded(tries, concurrency, (due) => guarded('payment_try', due, async () => (await collectOne(deps, due)) !== 'idle', 'tried'));
+  await eachBounded(tries, concurrency, (due) =>
+    guarded(
+      'payment_try',
+      due,
+      async () => {
+        const result = await collectOne(deps, due);
+        // A try still out is not this run's work: counted busy, so a run that finds only such tries ends.
+        if (result === 'waiting') done.busy += 1;
+        return result !== 'idle' && result !== 'waiting';
+      },
+      'tried',
+    ),
+  );
   const notices = await dueTrialNotices(deps.lookup, scope, until_s, batch);
   await eachBounded(notices, concurrency, (due) => guarded('trial_notice', due, async () => (await noticeOne(deps, due), true), 'noticed'));
   const expiries = await dueExpiries(deps.lookup, scope, until_s, batch);

@@ -73,7 +73,8 @@ async function declineCode(deps: BillingDeps, merchant_id: string, invoice: Invo
   return typeof error?.code === 'string' ? error.code : null;
 }
 
-export type CollectResult = 'idle' | 'tried' | 'closed' | 'ended';
+/** `waiting`: the invoice's payment is in flight (another runner's, or one a dead runner left for the sweeper). */
+export type CollectResult = 'idle' | 'tried' | 'waiting' | 'closed' | 'ended';
 
 /** One due renewal: try its invoice, or end its dunning. Safe to run twice at once, or again after a crash. */
 export async function collectOne(deps: BillingDeps, key: DueTry): Promise<CollectResult> {
@@ -101,8 +102,10 @@ export async function collectOne(deps: BillingDeps, key: DueTry): Promise<Collec
     });
     return 'closed';
   }
-  await payInvoice(deps, key.merchant_id, invoice.id, { off_session: true, expected_attempt_count: row.attempts_seen }, request_id);
-  return 'tried';
+  const paid = await payInvoice(deps, key.merchant_id, invoice.id, { off_session: true, expected_attempt_count: row.attempts_seen }, request_id);
+  // Nothing counted and nothing declined: the try is still out, and settles without this runner.
+  const in_flight = paid.error === null && paid.invoice.status === 'open' && paid.invoice.attempt_count === row.attempts_seen;
+  return in_flight ? 'waiting' : 'tried';
 }
 
 /** The tries ran out: the invoice, then the subscription, to the merchant's end states; then the row. Each step checks first. */
