@@ -23,6 +23,9 @@ export function payrailDataDir(ctx) {
  * Starts one build's Payrail server (`build.root_dir`/dist/main.js, run from that tree) on
  * `database_url`, with the sandbox processor answering after `latency_ms`.
  */
+/** Far above what one machine can send: the limiter never answers 429 in a bench run. */
+const BENCH_RATE_LIMIT_PER_S = 10_000_000;
+
 export async function startPayrail(ctx, { build, database_url, latency_ms, port, data_dir = payrailDataDir(ctx), risk_off = false }) {
   return startServer(ctx, {
     name: `Payrail ${build.label}${risk_off ? ' (risk off)' : ''}`,
@@ -37,6 +40,10 @@ export async function startPayrail(ctx, { build, database_url, latency_ms, port,
       PAYRAIL_BOOTSTRAP_SECRET_KEY: BENCH_SECRET_KEY,
       PAYRAIL_DB_POOL_MAX: String(ctx.config.db_pool_max),
       PAYRAIL_SANDBOX_LATENCY_MS: String(latency_ms),
+      // The bench measures the write path, not the per-merchant limiter: its one merchant sends
+      // faster than the default 5,000 units/s when creating intents for the confirm runs.
+      PAYRAIL_RATE_LIMIT_PER_S: String(BENCH_RATE_LIMIT_PER_S),
+      PAYRAIL_RATE_LIMIT_BURST: String(BENCH_RATE_LIMIT_PER_S),
       LOG_LEVEL: 'warn',
       // Servers of both builds may run at once: each takes a free metrics port.
       PAYRAIL_METRICS_PORT: '0',
