@@ -408,6 +408,29 @@ describe('recovery after a request died holding its key', () => {
     ).toBe(0);
   });
 
+  it('settles a call whose hand-over to the sweeper the database refused, though the process holding it lives on', async () => {
+    const key = newKey();
+    const marker = `refused-orphan-${key}`;
+    connector.fail_after_authorize = 1;
+    const failed = await post('/v1/payment_intents', payForm(marker), { key });
+    expect(failed.status).toBe(500);
+    const lease = await t.owner.query<{ holder_lease: string }>('SELECT holder_lease FROM gateway.idempotency_keys WHERE key = $1', [key]);
+    // As if the write handing the call to the sweeper had been refused: the call still names this live process.
+    const restored = await t.owner.query(
+      `UPDATE payments.processor_calls c SET holder_lease = $2 FROM payments.payment_intents i
+        WHERE i.id = c.payment_intent_id AND i.state->>'description' = $1 AND c.status = 'pending'`,
+      [marker, lease.rows[0]?.holder_lease],
+    );
+    expect(restored.rowCount).toBe(1);
+    // No request of this process waits on it any more: settled in seconds, not after the ten minutes a live holder gets.
+    await waitFor(
+      async () =>
+        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
+      20_000,
+    );
+    expect(await chargesDescribed(marker)).toBe(1);
+  });
+
   it('a lock held by a live request is in use; once stale, a retry takes it over and the late original cannot write', async () => {
     const key = newKey();
     const marker = `stale-${key}`;

@@ -22,6 +22,7 @@ import { auditDetokenization } from './detokenization-audit.js';
 import { withCardSaved } from './saved-cards.js';
 import { cardSetupOf } from '../adapters/setup-store.js';
 import { withConversion } from './conversion.js';
+import { whileInFlight } from './calls-in-flight.js';
 
 /**
  * One card attempt, in Hyperswitch's order: the attempt (its charge id, the intent now `processing`)
@@ -137,8 +138,9 @@ export async function stillProcessing(ctx: OperationContext, processing: Payment
  */
 export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string, work: () => Promise<T>, when_unknown?: () => Promise<T>): Promise<T> {
   try {
-    return await work();
+    return await whileInFlight(call_id, work);
   } catch (error) {
+    // Should this write fail too, the sweeper still finds the call: it is no longer in flight here.
     await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => {});
     if (when_unknown && error instanceof ProcessorOutcomeUnknown) return when_unknown();
     throw error;

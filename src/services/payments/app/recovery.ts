@@ -9,6 +9,7 @@ import type { WhenUnknown } from './attempt.js';
 import { AttemptStillOpen } from './attempt.js';
 import { settleOpenAttempt } from './open-attempts.js';
 import { settleOpenRefund } from './charges.js';
+import { callsInFlight } from './calls-in-flight.js';
 
 /**
  * The sweeper: settles processor calls whose caller is gone (a crash, a lost connection) and that no
@@ -38,7 +39,9 @@ export interface SweepResult {
 
 export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, logger: Logger): Promise<SweepResult> {
   const now_ms = write.clock.now_ms();
-  const calls = await orphanedCalls(deps.reader, now_ms, ORPHAN_LIMITS);
+  // Read before the query: a call that starts after it is too young to be swept anyway.
+  const own = { lease: write.lease.key, in_flight: callsInFlight() };
+  const calls = await orphanedCalls(deps.reader, now_ms, ORPHAN_LIMITS, own);
   const result: SweepResult = { settled: 0, waiting: 0, failed: 0 };
   for (const call of calls) {
     const when_unknown: WhenUnknown = call.created_ms <= now_ms - ORPHAN_LIMITS.resend_window_ms ? 'fail' : 'wait';
