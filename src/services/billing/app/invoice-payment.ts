@@ -65,7 +65,7 @@ export async function payInvoice(deps: BillingDeps, merchant_id: string, id: str
   if (answer.ok && answer.body.status === 'succeeded') {
     return { invoice: await settle(deps, merchant_id, request_id, id, { kind: 'charged', attempt, intent: answer.body }), error: null };
   }
-  if (answer.ok && answer.body.status === 'processing') return { invoice, error: null };
+  if (answer.ok && answer.body.status === 'processing') return afterProcessing(deps, invoice, intent_id, attempt, request_id);
   if (answer.ok && answer.body.status === 'requires_action') {
     throw new PayrailError('invoice_unexpected_state', {
       message:
@@ -77,6 +77,23 @@ export async function payInvoice(deps: BillingDeps, merchant_id: string, id: str
   const error = errorOf(answer);
   const failed = await settle(deps, merchant_id, request_id, id, { kind: 'failed', attempt, charge: chargeOf(error) });
   return { invoice: failed, error };
+}
+
+/**
+ * A `processing` answer may be a replay older than the intent: the key's first request gave up while
+ * the processor's outcome was unknown (it stored that answer), and the sweeper has settled the attempt
+ * since. What the attempt came to is the intent's state now; an answer still out leaves the invoice as it is.
+ */
+async function afterProcessing(deps: BillingDeps, invoice: Invoice, intent_id: string, attempt: number, request_id: string | null): Promise<PayResult> {
+  const intent = await retrieveIntent(deps.payments, invoice.merchant_id, intent_id);
+  if (intent.status === 'succeeded') {
+    return { invoice: await settle(deps, invoice.merchant_id, request_id, invoice.id, { kind: 'charged', attempt, intent }), error: null };
+  }
+  const declined = intent.last_payment_error as Json | null | undefined;
+  if (intent.status !== 'requires_payment_method' || !declined) return { invoice, error: null };
+  const error = errorOf({ ok: false, status: 402, body: { error: { ...declined, payment_intent: intent } } });
+  const charge = typeof intent.latest_charge === 'string' ? intent.latest_charge : null;
+  return { invoice: await settle(deps, invoice.merchant_id, request_id, invoice.id, { kind: 'failed', attempt, charge }), error };
 }
 
 function chargeOf(error: PayrailError): string | null {
