@@ -213,7 +213,8 @@ async function rollback(client: pg.PoolClient, error: unknown): Promise<Error | 
   }
 }
 
-function asError(error: unknown): Error {
+/** A thrown value as an Error, for APIs that take one (pool release, rejections). */
+export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { assert } from '../kernel/assert.js';
 import type { Pool, SqlFragment } from './db.js';
-import { isMerchantScoped, numbered, run } from './db.js';
+import { asError, isMerchantScoped, numbered, run } from './db.js';
 import { isConnectionBroken } from './db-errors.js';
 import { currentMerchant, merchantScopeStatement, withMerchant } from './merchant-scope.js';
 import { statementName } from './statement-cache.js';
@@ -147,8 +147,4 @@ export class GroupCommitter {
 /** One write in its own scoped transaction, answered with its own result. */
 function settleAlone(pool: Pool, item: Pending): Promise<void> {
   return withMerchant(item.merchant_id, () => run(pool, item.fragment)).then(item.resolve, item.reject);
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
