@@ -18,6 +18,9 @@ import { freePort, serverEnv, startServerProcess } from '../support/processes.js
 const SECRET_KEY = 'sk_test_crashCrashCrash000000001';
 const PAYMENTS = 120;
 const CONCURRENCY = 16;
+/** Keys locked by requests in flight when the server is killed. */
+const LOCKS_AT_KILL = 4;
+const LOCKS_WAIT_MS = 20_000;
 
 let database: TestDatabase;
 let data_dir: string;
@@ -46,6 +49,16 @@ async function inBatches<T>(items: string[], work: (item: string) => Promise<T>)
   return results;
 }
 
+async function waitForLocksHeld(db: pg.Client, at_least: number): Promise<void> {
+  const deadline = Date.now() + LOCKS_WAIT_MS;
+  for (;;) {
+    const held = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL');
+    if ((held.rows[0]?.n ?? 0) >= at_least) return;
+    if (Date.now() > deadline) throw new Error(`fewer than ${at_least} keys locked at once within ${LOCKS_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 beforeAll(async () => {
   database = await createTestDatabase();
   data_dir = mkdtempSync(join(tmpdir(), 'payrail-crash-'));
@@ -61,18 +74,19 @@ afterAll(async () => {
 describe('a server killed mid-payment', () => {
   it('loses nothing and doubles nothing once requests are retried with their keys', { timeout: 120_000 }, async () => {
     server = await startServer();
-    const keys = Array.from({ length: PAYMENTS }, (_, i) => `crash-${i}`);
-    const first_wave = inBatches(keys, pay);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    server.kill('SIGKILL');
-    const first = await first_wave;
-    expect(first.some((r) => r.status === 0)).toBe(true); // the kill really cut requests off
-
-    server = await startServer();
     const db = new pg.Client({ connectionString: database.url });
     db.on('error', () => {}); // the database is dropped after the test, possibly under this client
     await db.connect();
     try {
+      const keys = Array.from({ length: PAYMENTS }, (_, i) => `crash-${i}`);
+      const first_wave = inBatches(keys, pay);
+      // Killed once requests hold their keys, not after a fixed time, which a slow machine can miss.
+      await waitForLocksHeld(db, LOCKS_AT_KILL);
+      server.kill('SIGKILL');
+      const first = await first_wave;
+      expect(first.some((r) => r.status === 0)).toBe(true); // the kill really cut requests off
+
+      server = await startServer();
       const in_flight = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM gateway.idempotency_keys WHERE lock_token IS NOT NULL AND locked_at_ms > $1`,
         [Date.now() - 60_000],
