@@ -8,8 +8,6 @@ import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';
 import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
-import type { WriteDeps } from '../../src/platform/write/pipeline.js';
-import { execute } from '../../src/platform/write/pipeline.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
@@ -167,40 +165,5 @@ describe('the process lease', () => {
     } finally {
       await lease.stop();
     }
-  });
-});
-
-describe('work left in flight', () => {
-  /** Records a row stamped with the request's holder, as a processor call is journaled before it is sent. */
-  const journal = {
-    reserves: [],
-    run: async (ctx: Parameters<Parameters<typeof execute>[2]['run']>[0], id: string) => {
-      await ctx.record([sql`INSERT INTO public.scratch VALUES (${id}, ${ctx.holder})`]);
-      const outcome = { ok: { id } };
-      await ctx.commit([], outcome);
-      return outcome;
-    },
-  };
-  const deps = (lease: { key: number | null }): WriteDeps => ({
-    pool,
-    reader: pool,
-    ids,
-    clock: { now_ms: () => Date.now() },
-    lease,
-    hash_key: Buffer.alloc(32, 7),
-    render_error: (error) => ({ error: { code: error.code } }),
-  });
-  const request = (key: string) => ({ merchant_id: 'acct_holder', request_id: null, idempotency: { key, method: 'POST', path: '/v1/journal', params: {} } });
-
-  it('is refused with a retryable 503 while the lease is taken again, and the same key succeeds once it is back', async () => {
-    await expect(execute(deps({ key: null }), request('key-renewing'), journal, 'j-renewing')).rejects.toMatchObject({
-      code: 'service_unavailable',
-    });
-    expect((await pool.query('SELECT 1 FROM public.scratch WHERE id = $1', ['j-renewing'])).rowCount).toBe(0);
-
-    const retried = await execute(deps(live), request('key-renewing'), journal, 'j-renewing');
-    expect(retried.response.status).toBe(200);
-    const row = await pool.query<{ n: number }>('SELECT n FROM public.scratch WHERE id = $1', ['j-renewing']);
-    expect(row.rows[0]?.n).toBe(live.key);
   });
 });

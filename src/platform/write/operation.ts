@@ -35,13 +35,8 @@ export interface OperationContext {
   ids: IdGenerator;
   /** Read-only connections: a write through them fails in the database. */
   reader: Db;
-  /**
-   * This process's lease key (src/platform/write/lease.ts), stored beside work it leaves in flight.
-   * Read while the lease is being taken again after a lost connection, it refuses the request with a
-   * retryable 503 before anything is journaled: work stamped with no holder could be told from live
-   * work only after the sweeper's ten minutes.
-   */
-  readonly holder: number;
+  /** This process's lease key (src/platform/write/lease.ts), stored beside work it leaves in flight; null while it renews. */
+  holder: number | null;
   /** True when this run took over its key from a request that died: settle what that one left first. */
   resumed: boolean;
   /** The id reserved for `kind` under this request's key, without using it; null without a key. */

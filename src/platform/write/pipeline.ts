@@ -167,8 +167,6 @@ export function renderOutcome(deps: Pick<WriteDeps, 'render_error'>, outcome: Ou
   return { status: outcome.error.status, body: JSON.stringify(deps.render_error(outcome.error)) };
 }
 
-const LEASE_RENEWING_MESSAGE = 'Payrail lost its database connection for a moment and is reconnecting; retry the request.';
-
 class Operation implements OperationContext {
   readonly merchant_id: string;
   readonly now_s: number;
@@ -177,6 +175,7 @@ class Operation implements OperationContext {
   readonly actor: OperationActor;
   readonly reader: Db;
   readonly resumed: boolean;
+  readonly holder: number | null;
   stored: StoredResponse | undefined;
 
   constructor(
@@ -192,12 +191,7 @@ class Operation implements OperationContext {
     this.actor = request.actor ?? { api_key_id: null, client_ip: null };
     this.reader = deps.reader;
     this.resumed = lock !== undefined && !lock.first_attempt;
-  }
-
-  get holder(): number {
-    const key = this.deps.lease.key;
-    if (key === null) throw new PayrailError('service_unavailable', { message: LEASE_RENEWING_MESSAGE });
-    return key;
+    this.holder = deps.lease.key;
   }
 
   reserved(kind: IdKind): string | null {
