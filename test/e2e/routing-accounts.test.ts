@@ -48,4 +48,20 @@ describe('routing over the merchant’s connector accounts', () => {
     while (routed[0] !== second.id && Date.now() < deadline) routed = await routedAccounts();
     expect(routed).toEqual([second.id]);
   });
+
+  it('records a payment’s first try with the attempt, and how it ended with the answer: no commit of the router’s own', async () => {
+    const intent = await t.stripe.paymentIntents.create({ amount: 1300, currency: 'usd', payment_method: 'pm_card_visa', confirm: true });
+    expect(intent.status).toBe('succeeded');
+    const charge_id = chargeIdOf(intent);
+    // Each row's xmin is the transaction that last wrote it: the answer's commit wrote both.
+    const written = await t.owner.query<{ try_xmin: string; call_xmin: string; outcome: string }>(
+      `SELECT t.xmin::text AS try_xmin, c.xmin::text AS call_xmin, t.outcome
+         FROM connectors.routed_tries t JOIN payments.processor_calls c ON c.id = t.attempt_id
+        WHERE t.attempt_id = $1`,
+      [charge_id],
+    );
+    expect(written.rows).toHaveLength(1);
+    expect(written.rows[0]?.outcome).toBe('authorized');
+    expect(written.rows[0]?.try_xmin).toBe(written.rows[0]?.call_xmin);
+  });
 });

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/kernel/clock.js';
 import type { Pool } from '../../src/platform/db.js';
+import { run } from '../../src/platform/db.js';
 import { SandboxProcessor } from '../../src/services/connectors/adapters/sandbox.js';
 import type { AuthorizeRequest, AuthorizeResult, Connector, ProcessorNotification } from '../../src/services/connectors/index.js';
 import { ConnectorHealth, FaultyConnector, NO_FAULTS, ProcessorOutcomeUnknown, RoutedTries, RoutingConnector } from '../../src/services/connectors/index.js';
@@ -232,6 +233,67 @@ describe('health', () => {
     fail = false;
     expect((await routed.authorize(request())).outcome).toBe('authorized');
     await unreachableDatabase.end();
+  });
+});
+
+describe('a first try planned with the attempt', () => {
+  async function triesOf(attempt_id: string): Promise<Array<{ try_number: number; outcome: string; connector_account: string }>> {
+    const found = await pool.query<{ try_number: number; outcome: string; connector_account: string }>(
+      'SELECT try_number, outcome, connector_account FROM connectors.routed_tries WHERE attempt_id = $1 ORDER BY try_number',
+      [attempt_id],
+    );
+    return found.rows;
+  }
+
+  it('is written by the caller: planning records nothing, the plan record holds the try, and its answer waits for the caller to write it', async () => {
+    const routed = router({ sandbox });
+    const attempt = request(VISA, { capture: false });
+    const plan = await routed.planTry(attempt);
+    if (!plan) throw new Error('no plan for an account that can take the attempt');
+    expect(await triesOf(attempt.attempt_id)).toEqual([]);
+    await run(pool, plan.record);
+    expect(await triesOf(attempt.attempt_id)).toEqual([{ try_number: 1, outcome: 'pending', connector_account: 'sandbox' }]);
+    const result = await routed.authorize(attempt, plan);
+    expect(result).toMatchObject({ outcome: 'authorized', routing: { tries: [expect.objectContaining({ outcome: 'authorized' })] } });
+    // Not written by the router: the caller writes it with the attempt's answer.
+    expect(await triesOf(attempt.attempt_id)).toEqual([{ try_number: 1, outcome: 'pending', connector_account: 'sandbox' }]);
+    if (!plan.ended) throw new Error('a final answer leaves the write of how the try ended to the caller');
+    await run(pool, plan.ended);
+    expect(await triesOf(attempt.attempt_id)).toEqual([{ try_number: 1, outcome: 'authorized', connector_account: 'sandbox' }]);
+    expect(await routed.capture(attempt.attempt_id, 1500)).toEqual({ outcome: 'captured', amount_captured: 1500 });
+  });
+
+  it('cannot be recorded twice: a second record of the same first try fails instead of joining it', async () => {
+    const routed = router({ sandbox });
+    const attempt = request();
+    const plan = await routed.planTry(attempt);
+    if (!plan) throw new Error('no plan');
+    await run(pool, plan.record);
+    const again = await routed.planTry(attempt);
+    if (!again) throw new Error('no plan');
+    await expect(run(pool, again.record)).rejects.toMatchObject({ code: '23505' });
+  });
+
+  it('cascades as any attempt does after a soft decline, recording the declined try itself', async () => {
+    const routed = router({ soft: softDeclining('try_again_later'), sandbox });
+    const attempt = request();
+    const plan = await routed.planTry(attempt);
+    if (!plan) throw new Error('no plan');
+    await run(pool, plan.record);
+    expect((await routed.authorize(attempt, plan)).outcome).toBe('authorized');
+    expect(plan.ended).toBeNull();
+    expect(await triesOf(attempt.attempt_id)).toEqual([
+      { try_number: 1, outcome: 'declined', connector_account: 'soft' },
+      { try_number: 2, outcome: 'authorized', connector_account: 'sandbox' },
+    ]);
+  });
+
+  it('refuses a plan made by another router', async () => {
+    const attempt = request();
+    const plan = await router({ sandbox }).planTry(attempt);
+    if (!plan) throw new Error('no plan');
+    const forged = { record: plan.record, ended: null };
+    await expect(router({ sandbox }).authorize(attempt, forged)).rejects.toThrow(/a plan this router did not make/);
   });
 });
 

@@ -17,6 +17,7 @@ export type {
   RefundStatus,
   RoutingTrace,
   RoutingTry,
+  TryPlan,
   VerifyRequest,
 } from './domain/port.js';
 export { ProcessorOutcomeUnknown, ProcessorUnreachable } from './domain/port.js';

@@ -6,6 +6,7 @@
  */
 import { assert } from '../../../kernel/assert.js';
 import type { Pool } from '../../../platform/db.js';
+import type { SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
 import type { AuthorizeResult, RoutingTry } from '../domain/port.js';
 import { MAX_TRIES } from '../domain/cascade.js';
@@ -69,13 +70,7 @@ export class RoutedTries {
 
   /** Records how a try ended (or what an inquiry found of it later). */
   async answer(entry: StoredTry, result: AuthorizeResult | null): Promise<void> {
-    const stored = result ? JSON.stringify({ ...result, routing: undefined }) : null;
-    await run(
-      this.answer_pool,
-      sql`UPDATE connectors.routed_tries SET outcome = ${entry.outcome}, latency_ms = ${entry.latency_ms}, raw_code = ${entry.raw_code},
-          result = ${stored}::jsonb
-        WHERE attempt_id = ${entry.attempt_id} AND try_number = ${entry.try_number}`,
-    );
+    await run(this.answer_pool, answerWrite(entry, result));
   }
 
   /** The result stored with a try (a soft decline an interrupted cascade left behind). */
@@ -104,6 +99,24 @@ export class RoutedTries {
     );
     return found.rows[0] ?? null;
   }
+}
+
+/**
+ * A new attempt's first try, recorded by the attempt's own statement (in its merchant's scope). No
+ * conflict is tolerated: a try already there means the attempt was recorded before, and the write fails.
+ */
+export function firstTryWrite(entry: StoredTry, now_ms: number): SqlFragment {
+  assert(entry.try_number === 1, `try ${entry.try_number} of ${entry.attempt_id} is not a first try`);
+  return sql`INSERT INTO connectors.routed_tries (attempt_id, try_number, merchant_id, connector_account, connector, reference, outcome, reason, created_ms)
+    VALUES (${entry.attempt_id}, 1, ${entry.merchant_id}, ${entry.connector_account}, ${entry.connector}, ${entry.reference}, 'pending', ${entry.reason}, ${now_ms})`;
+}
+
+/** How a try ended: written alone (`RoutedTries.answer`) or with the attempt's answer (a planned first try). */
+export function answerWrite(entry: StoredTry, result: AuthorizeResult | null): SqlFragment {
+  const stored = result ? JSON.stringify({ ...result, routing: undefined }) : null;
+  return sql`UPDATE connectors.routed_tries SET outcome = ${entry.outcome}, latency_ms = ${entry.latency_ms}, raw_code = ${entry.raw_code},
+      result = ${stored}::jsonb
+    WHERE attempt_id = ${entry.attempt_id} AND try_number = ${entry.try_number}`;
 }
 
 /** The trace shown on the charge: the tries without the bookkeeping columns. */

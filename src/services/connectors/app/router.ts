@@ -7,6 +7,8 @@
  * (3-D Secure, capture, void, refund, inquiries) goes to the account and id that holds the attempt.
  */
 import { isBrokenCircuitError } from 'cockatiel';
+import { assert } from '../../../kernel/assert.js';
+import type { SqlFragment } from '../../../platform/db.js';
 import type { Clock } from '../../../kernel/clock.js';
 import { metrics } from '../../../platform/metrics.js';
 import type {
@@ -19,6 +21,7 @@ import type {
   PaymentFacts,
   RefundResult,
   RefundStatus,
+  TryPlan,
   VerifyRequest,
 } from '../domain/port.js';
 import { ProcessorOutcomeUnknown, ProcessorUnreachable } from '../domain/port.js';
@@ -26,7 +29,7 @@ import type { TryInquiry } from '../domain/cascade.js';
 import { MAX_TRIES, attemptIdOf, combineInquiries, isSoftDecline, rawCodeOf, referenceFor } from '../domain/cascade.js';
 import type { HealthView } from '../domain/health.js';
 import type { StoredTry } from '../adapters/routed-tries.js';
-import { RoutedTries, traceOf } from '../adapters/routed-tries.js';
+import { RoutedTries, answerWrite, firstTryWrite, traceOf } from '../adapters/routed-tries.js';
 import type { ConnectorHealth } from './health.js';
 
 /** The built-in sandbox's account id: where attempts go without routing, and attempts made before the router. */
@@ -98,8 +101,23 @@ export class RoutingConnector implements Connector {
     this.clock = options.clock;
   }
 
-  authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
-    return this.route(request, (connector, reference) => connector.authorize({ ...request, attempt_id: reference }));
+  async authorize(request: AuthorizeRequest, plan?: TryPlan): Promise<AuthorizeResult> {
+    const call: TryCall = (connector, reference) => connector.authorize({ ...request, attempt_id: reference });
+    if (plan === undefined) return this.route(request, call);
+    assert(plan instanceof PlannedFirstTry && plan.entry.attempt_id === request.attempt_id, `attempt ${request.attempt_id}: a plan this router did not make`);
+    return this.route(request, call, plan);
+  }
+
+  /**
+   * The first try of a new attempt, chosen now so that the attempt's own statement records it: one
+   * durable commit before the processor hears of it, instead of the attempt's and the try's.
+   */
+  async planTry(request: AuthorizeRequest): Promise<TryPlan | null> {
+    const candidates = await this.directory.route(routeRequest(request), this.health);
+    const first = candidates[0];
+    if (!first) return null;
+    const entry = await this.entryFor(request, 1, first);
+    return new PlannedFirstTry(entry, candidates, firstTryWrite(entry, this.clock.now_ms()));
   }
 
   verify(request: VerifyRequest): Promise<AuthorizeResult> {
@@ -177,10 +195,11 @@ export class RoutingConnector implements Connector {
    * Runs an attempt's tries: resumes a try left pending or unknown (the same id to the same account,
    * so the processor answers from its record), else takes the next candidate not yet tried.
    */
-  private async route(request: AuthorizeRequest, call: TryCall): Promise<AuthorizeResult> {
-    const tries = await this.tries.list(request.attempt_id);
-    let { resend, fallback } = await this.resumeFrom(tries.at(-1));
-    let candidates: readonly RouteCandidate[] | null = null;
+  private async route(request: AuthorizeRequest, call: TryCall, plan?: PlannedFirstTry): Promise<AuthorizeResult> {
+    const tries = plan ? [plan.entry] : await this.tries.list(request.attempt_id);
+    // A planned try is recorded already: it is sent as a resend is.
+    let { resend, fallback } = plan ? { resend: plan.entry, fallback: null } : await this.resumeFrom(tries.at(-1));
+    let candidates: readonly RouteCandidate[] | null = plan?.candidates ?? null;
     for (;;) {
       let next = resend;
       resend = undefined;
@@ -191,7 +210,7 @@ export class RoutingConnector implements Connector {
         next = await this.begin(request, tries.length + 1, candidate);
         tries.push(next);
       }
-      const result = await this.send(next, call, tries);
+      const result = await this.send(next, call, tries, plan);
       if (result && !isSoftDecline(result)) return { ...result, routing: { tries: traceOf(tries) } };
       if (result) fallback = result;
     }
@@ -210,8 +229,12 @@ export class RoutingConnector implements Connector {
   }
 
   private async begin(request: AuthorizeRequest, try_number: number, candidate: RouteCandidate): Promise<StoredTry> {
+    return this.tries.begin(await this.entryFor(request, try_number, candidate), this.clock.now_ms());
+  }
+
+  private async entryFor(request: AuthorizeRequest, try_number: number, candidate: RouteCandidate): Promise<StoredTry> {
     const connector = await this.directory.open(request.merchant_id, candidate.account_id);
-    const entry: StoredTry = {
+    return {
       attempt_id: request.attempt_id,
       merchant_id: request.merchant_id,
       try_number,
@@ -223,15 +246,15 @@ export class RoutingConnector implements Connector {
       raw_code: null,
       reason: candidate.reason,
     };
-    return this.tries.begin(entry, this.clock.now_ms());
   }
 
   /**
    * Sends one try through its account's breaker and timeout and records how it ended. Returns the
    * answer, or null when the processor was certainly never reached; throws ProcessorOutcomeUnknown
-   * when it may have been (a timeout, a lost answer, any unexpected error).
+   * when it may have been (a timeout, a lost answer, any unexpected error). A planned try's final
+   * answer is left to the plan, to be written with the attempt's.
    */
-  private async send(entry: StoredTry, call: TryCall, tries: StoredTry[]): Promise<AuthorizeResult | null> {
+  private async send(entry: StoredTry, call: TryCall, tries: StoredTry[], plan?: PlannedFirstTry): Promise<AuthorizeResult | null> {
     const connector = await this.directory.open(entry.merchant_id, entry.connector_account);
     const started = this.clock.now_ms();
     try {
@@ -241,7 +264,8 @@ export class RoutingConnector implements Connector {
         (answer) => !isSoftDecline(answer),
       );
       Object.assign(entry, { outcome: result.outcome, latency_ms: this.clock.now_ms() - started, raw_code: rawCodeOf(result) });
-      await this.tries.answer(entry, result);
+      if (plan?.entry === entry && !isSoftDecline(result)) plan.ended = answerWrite(entry, result);
+      else await this.tries.answer(entry, result);
       metrics.routingTry(entry.connector, entry.outcome);
       return result;
     } catch (error) {
@@ -272,6 +296,16 @@ export class RoutingConnector implements Connector {
   private builtIn(): Promise<Connector> {
     return this.directory.open('', BUILT_IN_ACCOUNT);
   }
+}
+
+/** A first try planned by `planTry`: recorded with the attempt, and its answer written with the attempt's. */
+class PlannedFirstTry implements TryPlan {
+  ended: SqlFragment | null = null;
+  constructor(
+    readonly entry: StoredTry,
+    readonly candidates: readonly RouteCandidate[],
+    readonly record: SqlFragment,
+  ) {}
 }
 
 function routeRequest(request: AuthorizeRequest): RouteRequest {

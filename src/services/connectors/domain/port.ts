@@ -3,6 +3,8 @@
  * (the charge id), so a repeated call is answered from the processor's record instead of charging twice.
  * The card number passes through here in memory only; connectors never log or store it.
  */
+import type { SqlFragment } from '../../../platform/db.js';
+
 export interface CardForProcessor {
   number: string;
   exp_month: number;
@@ -163,7 +165,14 @@ export type NotificationHandler = (notification: ProcessorNotification) => Promi
 
 export interface Connector {
   readonly name: string;
-  authorize(request: AuthorizeRequest): Promise<AuthorizeResult>;
+  /** With a plan from `planTry`, whose first try the attempt's own write recorded. */
+  authorize(request: AuthorizeRequest, plan?: TryPlan): Promise<AuthorizeResult>;
+  /**
+   * A connector that journals its tries (the router) plans a new attempt's first try before the attempt
+   * is recorded, so the attempt's statement records the try too and no commit of its own is needed.
+   * Absent on connectors that keep no journal; null when no account can take the attempt.
+   */
+  planTry?(request: AuthorizeRequest): Promise<TryPlan | null>;
   /**
    * Verifies a card without moving money; answers like an authorization (`authorized` with nothing
    * captured, `declined`, or `requires_action`). A repeat of an attempt id gets the first answer, and
@@ -192,6 +201,16 @@ export interface Connector {
    * nothing, so it may be fetched again. Optional: a processor without it is not settled automatically.
    */
   settlementReport?(batch_date: string): Promise<AsyncIterable<string> | null>;
+}
+
+/**
+ * A new attempt's first try, planned before the attempt is recorded. `record` is written with the
+ * attempt (durable before the processor hears of the try); once `authorize` has answered, `ended`
+ * holds how the try ended, to write with the answer, or null when the connector wrote it itself.
+ */
+export interface TryPlan {
+  readonly record: SqlFragment;
+  readonly ended: SqlFragment | null;
 }
 
 /**

@@ -80,20 +80,23 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   }
   const processing = withConversion(Intent.beginAttempt(ready, charge_id, risk), conversion);
   const stored_credential = await storedCredential(ctx, processing);
+  const request = { ...authorizeRequest(ctx, processing, method, { ...card, cvc: start.cvc ?? card.cvc }), ...stored_credential };
+  // The router's first try is recorded by this same statement, and how it ended by the answer's.
+  const plan = (await deps.connector.planTry?.(request)) ?? undefined;
   await ctx.record([
     writeIntent(start.stored, processing),
     ...(start.writes ?? []),
     insertProcessorCall({ merchant_id: ctx.merchant_id, id: charge_id, kind: 'authorize', payment_intent_id: processing.id }, ctx.holder, ctx.now_ms),
+    ...(plan ? [plan.record] : []),
     ...audits,
     ...(start.events.length > 0 ? [eventsWrite(ctx, start.events)] : []),
   ]);
-  const request = { ...authorizeRequest(ctx, processing, method, { ...card, cvc: start.cvc ?? card.cvc }), ...stored_credential };
   return orphanOnFailure(
     ctx,
     charge_id,
     async () => {
-      const answer = await deps.connector.authorize(request);
-      const outcome = await finishAttempt(deps, ctx, processing, method, answer, []);
+      const answer = await deps.connector.authorize(request, plan);
+      const outcome = await finishAttempt(deps, ctx, processing, method, answer, plan?.ended ? [plan.ended] : []);
       recordResult(deps, check, answer);
       return outcome;
     },
