@@ -32,9 +32,18 @@ export async function openBenchServer(cleanup) {
     cleanup.add(`drop database ${name}`, drop);
     const url = new URL(admin_url);
     url.pathname = `/${name}`;
+    await installStatementStats(url.toString());
     return { url: url.toString(), name, drop };
   };
   return { source: external_url ? 'DATABASE_URL' : 'embedded', server_version, createDatabase };
+}
+
+/**
+ * pg_stat_statements in the new database, where the server loads it (the embedded one does): the
+ * statement counts are then read there. Without it the bench shows those counts as n/a.
+ */
+async function installStatementStats(url) {
+  await withClient(url, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')).catch(() => {});
 }
 
 /** Runs `work` with one connected client, always closing it. */
@@ -65,6 +74,8 @@ async function startEmbeddedPostgres(cleanup) {
     port,
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
+    // Statements per operation are counted from pg_stat_statements (resources.mjs).
+    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements'],
     onLog: () => {},
     onError: () => {},
   });

@@ -8,6 +8,9 @@
 //   so the row says how many did. Background processes (WAL writer, checkpointer) are not counted.
 // - WAL: pg_current_wal_lsn() before and after (pg_wal_lsn_diff). WAL is per server, not per database:
 //   anything else writing on the same PostgreSQL in that window is counted too.
+// - Statements: the calls pg_stat_statements counted for the scenario's database (top-level
+//   statements, BEGIN and COMMIT included, the meter's own left out), when the extension is loaded
+//   (the embedded server loads it). Each is one protocol exchange: a round trip unless pipelined.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -23,6 +26,8 @@ const STIME_INDEX_AFTER_COMM = 12;
 /** Autovacuum workers are looked for this often during the window: their WAL counts, their CPU does not. */
 const AUTOVACUUM_POLL_MS = 250;
 const AUTOVACUUM_LISTED_MAX = 4;
+/** The meter's own statements, left out of the statement count. */
+const METER_STATEMENTS = 'pg_stat_activity|pg_current_wal_lsn|pg_wal_lsn_diff|pg_stat_statements';
 
 const CLOCK_TICKS_PER_S = readClockTicksPerSecond();
 
@@ -74,7 +79,7 @@ export async function startResourceMeter({ server_pid, database_url }) {
     const wal = await client.query('SELECT pg_current_wal_lsn()::text AS lsn');
     const backends = await client.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
     const backend_cpu_ms = new Map(backends.rows.map(({ pid }) => [pid, isLocalPostgres(pid) ? processCpu_ms(pid) : undefined]));
-    return { server_cpu_ms: processCpu_ms(server_pid), wal_lsn: wal.rows[0].lsn, backend_cpu_ms };
+    return { server_cpu_ms: processCpu_ms(server_pid), wal_lsn: wal.rows[0].lsn, backend_cpu_ms, statements: await statementsSoFar(client) };
   };
   const start = await sample();
   const autovacuum = watchAutovacuum(client);
@@ -91,6 +96,20 @@ export async function startResourceMeter({ server_pid, database_url }) {
       }
     },
   };
+}
+
+/** Statements of others on this database pg_stat_statements counted so far; NaN without the extension. */
+async function statementsSoFar(client) {
+  try {
+    const { rows } = await client.query(
+      `SELECT coalesce(sum(calls), 0)::text AS calls FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT query ~ $1`,
+      [METER_STATEMENTS],
+    );
+    return Number(rows[0].calls);
+  } catch {
+    return NaN;
+  }
 }
 
 /**
@@ -130,6 +149,7 @@ function costs(start, end, wal_bytes, operations) {
     postgres_backends_ended: postgres.ended,
     wal_bytes,
     wal_bytes_per_op: wal_bytes / operations,
+    statements_per_op: (end.statements - start.statements) / operations,
   };
 }
 
@@ -156,6 +176,12 @@ export function costRows(costs, wal_note) {
     ],
     ['PostgreSQL CPU ms/op', postgres],
     ['WAL bytes/op', `${formatNumber(costs.wal_bytes_per_op, 0)}  (${formatNumber(costs.wal_bytes / 1024 / 1024, 1)} MB in the window; ${wal_note})`],
+    [
+      'statements/op',
+      Number.isNaN(costs.statements_per_op)
+        ? 'n/a (pg_stat_statements is not loaded on this server)'
+        : `${formatNumber(costs.statements_per_op, 2)}  (pg_stat_statements, this database, BEGIN/COMMIT included; consumers' too)`,
+    ],
     ['autovacuum in the window', autovacuumSummary(costs.autovacuum_runs)],
   ];
 }
