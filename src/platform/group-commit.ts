@@ -18,6 +18,9 @@ import { statementName } from './statement-cache.js';
  * writes are then sent again one by one, and each caller gets its own statement's answer. A broken
  * connection fails the whole batch's callers, as it would have failed each alone (their requests are
  * then retried under their idempotency keys).
+ *
+ * Rows of one shape (`MergeableRow`, the idempotency lock) that one merchant's requests write in the
+ * same batch go out as one multi-row statement: PostgreSQL's cost is mostly per statement.
  */
 export interface GroupCommitLimits {
   /** Statements in one transaction: bounds the time a batch holds its row locks. */
@@ -28,9 +31,28 @@ export interface GroupCommitLimits {
 
 export const DEFAULT_GROUP_COMMIT_LIMITS: GroupCommitLimits = { batch_max: 64, batches_in_flight_max: 4 };
 
+/**
+ * A one-row write that the rows of other requests of the same shape may share a statement with. Its
+ * own `fragment` still says the same thing alone: it is sent alone under light load, and when its
+ * batch must be sent again one write at a time.
+ */
+export interface MergeableRow {
+  readonly shape: RowShape;
+  /** This row's values, in the order `shape.statement` takes them. */
+  readonly values: readonly unknown[];
+}
+
+export interface RowShape {
+  /** One statement writing every row given; it returns the `identity` of each row it wrote, as `identity`. */
+  statement(rows: ReadonlyArray<readonly unknown[]>): SqlFragment;
+  /** What tells a row apart in the statement's RETURNING (unique per write, e.g. a lock token). */
+  identity(values: readonly unknown[]): string;
+}
+
 interface Pending {
   merchant_id: string;
   fragment: SqlFragment;
+  mergeable: MergeableRow | undefined;
   resolve: (result: pg.QueryResult) => void;
   reject: (error: unknown) => void;
 }
@@ -41,7 +63,11 @@ const committers = new WeakMap<Pool, GroupCommitter>();
  * Runs one write on the merchant-scoped write `pool`, committed with the writes other requests of
  * this process make meanwhile. Outside a merchant scope, or on any other pool, it runs alone (`run`).
  */
-export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: Pool, fragment: SqlFragment): Promise<pg.QueryResult<R>> {
+export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  pool: Pool,
+  fragment: SqlFragment,
+  mergeable?: MergeableRow,
+): Promise<pg.QueryResult<R>> {
   const merchant_id = currentMerchant();
   if (merchant_id === undefined || !isMerchantScoped(pool)) return run<R>(pool, fragment);
   let committer = committers.get(pool);
@@ -49,7 +75,7 @@ export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(pool
     committer = new GroupCommitter(pool, DEFAULT_GROUP_COMMIT_LIMITS);
     committers.set(pool, committer);
   }
-  return committer.submit(merchant_id, fragment) as Promise<pg.QueryResult<R>>;
+  return committer.submit(merchant_id, fragment, mergeable) as Promise<pg.QueryResult<R>>;
 }
 
 export class GroupCommitter {
@@ -65,9 +91,9 @@ export class GroupCommitter {
     assert(Number.isInteger(limits.batches_in_flight_max) && limits.batches_in_flight_max >= 1, 'batches_in_flight_max must be a positive integer');
   }
 
-  submit(merchant_id: string, fragment: SqlFragment): Promise<pg.QueryResult> {
+  submit(merchant_id: string, fragment: SqlFragment, mergeable?: MergeableRow): Promise<pg.QueryResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ merchant_id, fragment, resolve, reject });
+      this.waiting.push({ merchant_id, fragment, mergeable, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -95,7 +121,7 @@ export class GroupCommitter {
 
   private async commit(batch: Pending[]): Promise<void> {
     if (batch.length === 1) return settleAlone(this.pool, batch[0] as Pending);
-    let results: pg.QueryResult[] | 'rolled_back';
+    let results: Array<[Pending, pg.QueryResult]> | 'rolled_back';
     try {
       results = await this.sendTogether(batch);
     } catch (error) {
@@ -103,7 +129,7 @@ export class GroupCommitter {
       return;
     }
     if (results !== 'rolled_back') {
-      results.forEach((result, i) => batch[i]?.resolve(result));
+      for (const [item, result] of results) item.resolve(result);
       return;
     }
     // Nothing of the batch was written: each write goes again alone, and gets its own answer.
@@ -111,25 +137,27 @@ export class GroupCommitter {
   }
 
   /**
-   * BEGIN, each write under its merchant's scope, COMMIT: written together on one pipelining
+   * BEGIN, each merchant's writes under its scope, COMMIT: written together on one pipelining
    * connection. Returns every write's result once the batch committed, or 'rolled_back' when one
    * statement failed (the others then fail as the transaction is aborted, and COMMIT rolls back).
    * Throws when the connection broke, or BEGIN failed: then nobody can tell what was written.
    */
-  private async sendTogether(batch: Pending[]): Promise<pg.QueryResult[] | 'rolled_back'> {
+  private async sendTogether(batch: Pending[]): Promise<Array<[Pending, pg.QueryResult]> | 'rolled_back'> {
     const client = await this.pool.connect();
     const onConnectionError = () => {}; // the pending queries reject with it
     client.on('error', onConnectionError);
     const query = client.query.bind(client) as (config: unknown) => Promise<pg.QueryResult>;
-    const statements: Promise<pg.QueryResult>[] = [query('BEGIN')];
-    let scoped: string | undefined;
-    const write_index: number[] = [];
-    for (const item of batch) {
-      if (item.merchant_id !== scoped) statements.push(query(merchantScopeStatement(item.merchant_id)));
-      scoped = item.merchant_id;
-      const text = numbered(item.fragment);
-      write_index.push(statements.length);
-      statements.push(query({ name: statementName(text), text, values: item.fragment.values }));
+    const statements: Promise<pg.QueryResult>[] = [];
+    const sent: Array<{ unit: Unit; index: number }> = [];
+    for (const [merchant_id, units] of unitsByMerchant(batch)) {
+      // The first scope rides with BEGIN, in the same message.
+      const scope = merchantScopeStatement(merchant_id);
+      statements.push(query(statements.length === 0 ? `BEGIN; ${scope}` : scope));
+      for (const unit of units) {
+        const fragment = Array.isArray(unit) ? mergedStatement(unit) : unit.fragment;
+        const text = numbered(fragment);
+        sent.push({ unit, index: statements.push(query({ name: statementName(text), text, values: fragment.values })) - 1 });
+      }
     }
     statements.push(query('COMMIT'));
     const settled = await Promise.allSettled(statements);
@@ -140,8 +168,57 @@ export class GroupCommitter {
     client.off('error', onConnectionError);
     if (failure) throw failure.reason;
     if (settled.some((s) => s.status === 'rejected')) return 'rolled_back';
-    return write_index.map((i) => (settled[i] as PromiseFulfilledResult<pg.QueryResult>).value);
+    return sent.flatMap(({ unit, index }): Array<[Pending, pg.QueryResult]> => {
+      const result = (settled[index] as PromiseFulfilledResult<pg.QueryResult>).value;
+      return Array.isArray(unit) ? splitMerged(unit, result) : [[unit, result]];
+    });
   }
+}
+
+/** What one statement of a batch writes: one write, or the rows of one shape merged. */
+type Unit = Pending | Pending[];
+
+/**
+ * The batch's writes by merchant (each merchant's under one scope), with the mergeable rows of each
+ * shape gathered into one unit. A request has at most one write in flight, so their order is free.
+ */
+function unitsByMerchant(batch: readonly Pending[]): Map<string, Unit[]> {
+  const by_merchant = new Map<string, Unit[]>();
+  const merged = new Map<string, Map<RowShape, Pending[]>>();
+  for (const item of batch) {
+    let units = by_merchant.get(item.merchant_id);
+    if (!units) by_merchant.set(item.merchant_id, (units = []));
+    if (!item.mergeable) {
+      units.push(item);
+      continue;
+    }
+    let shapes = merged.get(item.merchant_id);
+    if (!shapes) merged.set(item.merchant_id, (shapes = new Map<RowShape, Pending[]>()));
+    const rows = shapes.get(item.mergeable.shape);
+    if (rows) rows.push(item);
+    else {
+      const first = [item];
+      shapes.set(item.mergeable.shape, first);
+      units.push(first);
+    }
+  }
+  return by_merchant;
+}
+
+function mergedStatement(rows: readonly Pending[]): SqlFragment {
+  const [first] = rows;
+  assert(first?.mergeable !== undefined, 'a merged unit holds mergeable rows');
+  return first.mergeable.shape.statement(rows.map((row) => (row.mergeable as MergeableRow).values));
+}
+
+/** Each merged row's own answer: it was written (one row) if the statement returned its identity. */
+function splitMerged(rows: readonly Pending[], result: pg.QueryResult): Array<[Pending, pg.QueryResult]> {
+  const written = new Set(result.rows.map((row: { identity: string }) => row.identity));
+  return rows.map((row) => {
+    const mergeable = row.mergeable as MergeableRow;
+    const count = written.has(mergeable.shape.identity(mergeable.values)) ? 1 : 0;
+    return [row, { command: result.command, rowCount: count, oid: 0, fields: [], rows: [] }];
+  });
 }
 
 /** One write in its own scoped transaction, answered with its own result. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { DEFAULT_POOL_LIMITS, createPool, isGuardFailure, sql } from '../../src/platform/db.js';
+import type { RowShape } from '../../src/platform/group-commit.js';
 import { runGrouped } from '../../src/platform/group-commit.js';
 import { withMerchant } from '../../src/platform/merchant-scope.js';
 import type { TestDatabase } from '../support/database.js';
@@ -19,6 +20,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   observer = createPool(database.url, 2);
   await observer.query(`CREATE TABLE writes (label text PRIMARY KEY, merchant text NOT NULL, txid bigint NOT NULL)`);
+  await observer.query(`CREATE TABLE claims (key text PRIMARY KEY, token text NOT NULL, merchant text NOT NULL, amount int NOT NULL CHECK (amount >= 0))`);
   await observer.query(`CREATE FUNCTION fail_if(condition boolean) RETURNS boolean AS $$
     BEGIN IF condition THEN RAISE EXCEPTION 'payrail_guard_failed'; END IF; RETURN true; END $$ LANGUAGE plpgsql`);
   scoped = createPool(database.url, 8, DEFAULT_POOL_LIMITS, { merchant_scoped: true });
@@ -91,5 +93,68 @@ describe('group commit', () => {
     // The pool recovers: the next write goes through.
     await insert('acct_group_b', 'after-loss');
     expect(await stored('after-loss')).toHaveLength(1);
+  });
+});
+
+describe('rows of one shape', () => {
+  /** Every statement the committer built for several rows, by their count. */
+  const merged_sizes: number[] = [];
+  const CLAIM_ROWS: RowShape = {
+    statement: (rows) => {
+      merged_sizes.push(rows.length);
+      const column = (i: number) => rows.map((row) => row[i]);
+      return sql`INSERT INTO claims (key, token, merchant, amount)
+        SELECT key, token, current_setting('payrail.merchant_id'), amount FROM unnest(${column(0)}::text[], ${column(1)}::text[], ${column(2)}::int[]) AS u (key, token, amount)
+        ON CONFLICT (key) DO NOTHING RETURNING token AS identity`;
+    },
+    identity: (values) => String(values[1]),
+  };
+
+  /** A claim as a request makes it: alone it is this one-row statement, merged it is a row of CLAIM_ROWS. */
+  function claim(merchant_id: string, key: string, token: string, amount = 1) {
+    return withMerchant(merchant_id, () =>
+      runGrouped(
+        scoped,
+        sql`INSERT INTO claims (key, token, merchant, amount) VALUES (${key}, ${token}, current_setting('payrail.merchant_id'), ${amount}) ON CONFLICT (key) DO NOTHING`,
+        { shape: CLAIM_ROWS, values: [key, token, amount] },
+      ),
+    );
+  }
+
+  async function claims(prefix: string): Promise<Array<{ key: string; token: string; merchant: string }>> {
+    const found = await observer.query<{ key: string; token: string; merchant: string }>(
+      'SELECT key, token, merchant FROM claims WHERE key LIKE $1 ORDER BY key',
+      [`${prefix}%`],
+    );
+    return found.rows;
+  }
+
+  it('are written by one statement per merchant, and each caller learns whether its own row was written', async () => {
+    merged_sizes.length = 0;
+    const merchants = ['acct_claim_a', 'acct_claim_b'];
+    // 40 distinct keys, and key m-07 claimed twice: one of the two gets it.
+    const requests = Array.from({ length: 40 }, (_, i) => ({ merchant: merchants[i % 2] as string, key: `m-${String(i).padStart(2, '0')}`, token: `t-${i}` }));
+    requests.push({ merchant: 'acct_claim_b', key: 'm-07', token: 't-again' });
+    const results = await Promise.all(requests.map((r) => claim(r.merchant, r.key, r.token)));
+    expect(merged_sizes.some((size) => size > 1)).toBe(true);
+    const stored_rows = await claims('m-');
+    expect(stored_rows).toHaveLength(40);
+    stored_rows.forEach((row) => expect(row.merchant).toBe(requests.find((r) => r.key === row.key && r.token === row.token)?.merchant));
+    // Every distinct key was claimed by its caller; of m-07's two callers, exactly the one whose token is stored.
+    requests.forEach((r, i) => {
+      const mine = stored_rows.some((row) => row.key === r.key && row.token === r.token);
+      expect(results[i]?.rowCount).toBe(mine ? 1 : 0);
+    });
+    expect(results.filter((result) => result.rowCount === 1)).toHaveLength(40);
+  });
+
+  it('a merged statement that fails is sent again row by row: only the failing row fails', async () => {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => claim('acct_claim_a', `f-${String(i).padStart(2, '0')}`, `ft-${i}`, i === 5 ? -1 : 1)),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(19);
+    expect(outcomes[5]).toMatchObject({ status: 'rejected', reason: { code: '23514' } });
+    expect((await claims('f-')).map((row) => row.key)).not.toContain('f-05');
+    expect(await claims('f-')).toHaveLength(19);
   });
 });

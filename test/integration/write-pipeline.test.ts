@@ -10,6 +10,7 @@ import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
 import type { WriteDeps } from '../../src/platform/write/pipeline.js';
 import { execute } from '../../src/platform/write/pipeline.js';
+import { withMerchant } from '../../src/platform/merchant-scope.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
@@ -107,6 +108,39 @@ describe('idempotency locks', () => {
     if (takeover.kind !== 'acquired') throw new Error('expected the orphaned lock to be taken over');
     expect(takeover.lock.first_attempt).toBe(false);
     expect(takeover.lock.reserved).toEqual(first.lock.reserved);
+  });
+
+  it('taken together by concurrent requests of one merchant, each stored whole, and a key asked for twice goes to one of them', async () => {
+    const scoped = createPool(url, 4, undefined, { merchant_scoped: true });
+    try {
+      const now_ms = Date.now();
+      const keys = [...Array.from({ length: 24 }, (_, i) => `together-${i}`), 'together-3'];
+      const results = await withMerchant('acct_together', () =>
+        Promise.allSettled(
+          keys.map((key) =>
+            Idempotency.acquire(scoped, ids, { merchant_id: 'acct_together', key, hash: `h-${key}`, now_ms, reserves: RESERVES, holder: live.key }),
+          ),
+        ),
+      );
+      const acquired = results.flatMap((r) => (r.status === 'fulfilled' && r.value.kind === 'acquired' ? [r.value.lock] : []));
+      expect(acquired).toHaveLength(24);
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as PayrailError).code] : []));
+      expect(refused).toEqual(['idempotency_key_in_use']);
+      const stored_rows = await pool.query<{
+        key: string;
+        request_hash: string;
+        lock_token: string;
+        holder_lease: number;
+        reserved_ids: Record<string, string>;
+      }>(`SELECT key, request_hash, lock_token, holder_lease, reserved_ids FROM gateway.idempotency_keys WHERE merchant_id = 'acct_together'`);
+      expect(stored_rows.rows).toHaveLength(24);
+      for (const lock of acquired) {
+        const row = stored_rows.rows.find((r) => r.key === lock.key);
+        expect(row).toEqual({ key: lock.key, request_hash: `h-${lock.key}`, lock_token: lock.token, holder_lease: live.key, reserved_ids: lock.reserved });
+      }
+    } finally {
+      await scoped.end();
+    }
   });
 
   it('are kept for 24 hours, then purged; in-flight ones are never purged', async () => {

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Db, Pool, SqlFragment } from '../db.js';
 import { joinSql, rawSql, run, sql } from '../db.js';
+import type { RowShape } from '../group-commit.js';
 import { runGrouped } from '../group-commit.js';
 import { leaseAlive } from './lease.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
@@ -84,16 +85,36 @@ export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest
   const { merchant_id, key, hash, now_ms, holder } = request;
   const token = randomUUID();
   const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
+  const row = [merchant_id, key, hash, token, now_ms, holder, JSON.stringify(reserved), now_ms];
   const inserted = await runGrouped(
     pool,
     sql`
     INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)
     VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${holder}, ${JSON.stringify(reserved)}::json, ${now_ms})
     ON CONFLICT (merchant_id, key) DO NOTHING`,
+    { shape: LOCK_ROWS, values: row },
   );
   if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, request, token);
 }
+
+/**
+ * The locks one merchant's concurrent requests take, inserted by one statement (group-commit.ts). Two
+ * requests with the same key in it: the first row is inserted and the second does nothing, so only
+ * the first's token comes back, and the second finds the key held, as it would one statement later.
+ */
+const LOCK_ROWS: RowShape = {
+  statement: (rows) => {
+    const column = (i: number) => rows.map((row) => row[i]);
+    return sql`
+    INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)
+    SELECT * FROM unnest(${column(0)}::text[], ${column(1)}::text[], ${column(2)}::text[], ${column(3)}::text[], ${column(4)}::bigint[],
+      ${column(5)}::int[], ${column(6)}::json[], ${column(7)}::bigint[])
+    ON CONFLICT (merchant_id, key) DO NOTHING
+    RETURNING lock_token AS identity`;
+  },
+  identity: (values) => String(values[3]),
+};
 
 async function resolveConflict(pool: Pool, request: LockRequest, token: string): Promise<LockResult> {
   const { merchant_id, key, hash, now_ms, holder } = request;
