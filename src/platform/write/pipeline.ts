@@ -52,6 +52,7 @@ export interface WriteResult {
   replayed: boolean;
 }
 
+/** Conflicts and overload say nothing about the request itself, so they are never stored. */
 /**
  * While the process lease is taken again (after a lost connection) its key is null, and work stamped
  * with no holder cannot be told from work still in flight: the sweeper leaves such a processor call
@@ -60,7 +61,6 @@ export interface WriteResult {
  */
 const LEASE_WAIT_MS = 2_000;
 
-/** Conflicts and overload say nothing about the request itself, so they are never stored. */
 const RETRYABLE: ReadonlySet<string> = new Set(['lock_timeout', 'idempotency_key_in_use', 'rate_limit', 'service_unavailable']);
 
 /**
