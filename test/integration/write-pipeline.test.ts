@@ -8,8 +8,6 @@ import { PayrailError } from '../../src/kernel/errors.js';
 import * as Idempotency from '../../src/platform/write/idempotency.js';
 import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
-import type { WriteDeps } from '../../src/platform/write/pipeline.js';
-import { execute } from '../../src/platform/write/pipeline.js';
 import { withMerchant } from '../../src/platform/merchant-scope.js';
 import { createMigratedPool } from '../support/database.js';
 
@@ -198,74 +196,6 @@ describe('the process lease', () => {
         [lease.key],
       );
       expect(alive.rows[0]?.n).toBe(1);
-    } finally {
-      await lease.stop();
-    }
-  });
-});
-
-/** Ends the lease's session from the server side, as a database restart or a network cut would, and waits until the lease has noticed. */
-async function cutLease(lease: ProcessLease): Promise<number> {
-  const first = lease.key;
-  if (first === null) throw new Error('the lease is not held');
-  await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::oid AND objsubid = 2`, [first]);
-  const deadline = Date.now() + 10_000;
-  while (lease.key === first && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(lease.key).toBeNull();
-  return first;
-}
-
-describe('a write while the lease is taken again', () => {
-  /** Journals a row stamped with the request's holder, as a processor call is before it is sent (the column refuses null). */
-  const journal = {
-    reserves: [],
-    run: async (ctx: Parameters<Parameters<typeof execute>[2]['run']>[0], id: string) => {
-      await ctx.record([sql`INSERT INTO public.scratch VALUES (${id}, ${ctx.holder})`]);
-      const outcome = { ok: { id } };
-      await ctx.commit([], outcome);
-      return outcome;
-    },
-  };
-  const deps = (lease: ProcessLease): WriteDeps => ({
-    pool,
-    reader: pool,
-    ids,
-    clock: { now_ms: () => Date.now() },
-    lease,
-    hash_key: Buffer.alloc(32, 7),
-    render_error: (error) => ({ error: { code: error.code } }),
-  });
-  const request = (key: string) => ({ merchant_id: 'acct_holder', request_id: null, idempotency: { key, method: 'POST', path: '/v1/journal', params: {} } });
-
-  it('the lease answers with its new key once it is held again, or null when that takes longer than asked', async () => {
-    const lease = await takeProcessLease(url, () => {});
-    try {
-      expect(await lease.held(0)).toBe(lease.key);
-      const first = await cutLease(lease);
-      // Taken again no sooner than its reconnect delay (500 ms): a 1 ms wait gives up.
-      expect(await lease.held(1)).toBeNull();
-      const again = await lease.held(10_000);
-      expect(again).not.toBeNull();
-      expect(again).not.toBe(first);
-      expect(again).toBe(lease.key);
-    } finally {
-      await lease.stop();
-    }
-  });
-
-  it('waits for the new key, and stamps its lock and its journaled work with it instead of no holder', async () => {
-    const lease = await takeProcessLease(url, () => {});
-    try {
-      const first = await cutLease(lease);
-      const result = await execute(deps(lease), request('key-while-renewing'), journal, 'j-while-renewing');
-      expect(result.response.status).toBe(200);
-      const journaled = await pool.query<{ n: number }>('SELECT n FROM public.scratch WHERE id = $1', ['j-while-renewing']);
-      expect(journaled.rows[0]?.n).toBe(lease.key);
-      expect(journaled.rows[0]?.n).not.toBe(first);
-      const locked = await pool.query<{ holder_lease: number | null }>(
-        `SELECT holder_lease FROM gateway.idempotency_keys WHERE merchant_id = 'acct_holder' AND key = 'key-while-renewing'`,
-      );
-      expect(locked.rows[0]?.holder_lease).toBe(lease.key);
     } finally {
       await lease.stop();
     }

@@ -29,11 +29,6 @@ export interface ProcessLease {
    * being taken again, so nothing is stamped with a key that is already gone.
    */
   readonly key: number | null;
-  /**
-   * The key, at once while the lease is held; while it is being taken again, the new key as soon as
-   * it is held, or null if that takes longer than `wait_ms` (or the lease stops).
-   */
-  held(wait_ms: number): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -55,10 +50,6 @@ export async function takeProcessLease(connection_string: string, on_error: (err
   let client = await connect(connection_string);
   let key: number | null = await takeFreshKey(client);
   let renewing = false;
-  const waiting = new Set<(held: number | null) => void>();
-  const wake = (held: number | null): void => {
-    for (const resolve of [...waiting]) resolve(held);
-  };
   const renew = async (error: unknown): Promise<void> => {
     if (stopped || renewing) return;
     renewing = true;
@@ -73,7 +64,6 @@ export async function takeProcessLease(connection_string: string, on_error: (err
         client = next;
         watch(next);
         key = fresh;
-        wake(fresh);
         break;
       } catch (retry_error) {
         on_error(retry_error);
@@ -98,21 +88,8 @@ export async function takeProcessLease(connection_string: string, on_error: (err
     get key() {
       return key;
     },
-    held: (wait_ms) => {
-      if (key !== null || stopped) return Promise.resolve(key);
-      return new Promise((resolve) => {
-        const settle = (held: number | null): void => {
-          clearTimeout(timer);
-          waiting.delete(settle);
-          resolve(held);
-        };
-        const timer = setTimeout(() => settle(null), wait_ms);
-        waiting.add(settle);
-      });
-    },
     stop: async () => {
       stopped = true;
-      wake(null);
       clearInterval(heartbeat);
       await client.end().catch(() => {});
     },

@@ -9,7 +9,6 @@ import type { OperationActor, OperationContext, Outcome } from './operation.js';
 import type { IdempotencyLock, StoredResponse } from './idempotency.js';
 import * as Idempotency from './idempotency.js';
 import { notifyCommit } from './commit-signal.js';
-import type { ProcessLease } from './lease.js';
 
 /**
  * The one write path: idempotency lock → use case → one statement with effects, events and the
@@ -24,7 +23,7 @@ export interface WriteDeps {
   ids: IdGenerator;
   clock: Clock;
   /** This process's lease (src/platform/write/lease.ts): its current key marks what a request holds. */
-  lease: Pick<ProcessLease, 'key' | 'held'>;
+  lease: { readonly key: number | null };
   /** Secret for the keyed request hash stored with each Idempotency-Key. */
   hash_key: Buffer;
   /** Renders an expected failure as a stored response body (Stripe's error shape). */
@@ -53,14 +52,6 @@ export interface WriteResult {
 }
 
 /** Conflicts and overload say nothing about the request itself, so they are never stored. */
-/**
- * While the process lease is taken again (after a lost connection) its key is null, and work stamped
- * with no holder cannot be told from work still in flight: the sweeper leaves such a processor call
- * alone for ten minutes. A write waits this long for the lease, which is usually back within a second;
- * past it, it goes on without a holder rather than fail.
- */
-const LEASE_WAIT_MS = 2_000;
-
 const RETRYABLE: ReadonlySet<string> = new Set(['lock_timeout', 'idempotency_key_in_use', 'rate_limit', 'service_unavailable']);
 
 /**
@@ -96,7 +87,6 @@ export function execute<P>(deps: WriteDeps, request: WriteRequest, use_case: Use
 }
 
 async function executeScoped<P>(deps: WriteDeps, request: WriteRequest, use_case: UseCase<P>, params: P): Promise<WriteResult> {
-  const holder = deps.lease.key ?? (await deps.lease.held(LEASE_WAIT_MS));
   const now_ms = deps.clock.now_ms();
   let lock: IdempotencyLock | undefined;
   if (request.idempotency) {
@@ -109,12 +99,12 @@ async function executeScoped<P>(deps: WriteDeps, request: WriteRequest, use_case
       hash,
       now_ms,
       reserves: use_case.reserves,
-      holder,
+      holder: deps.lease.key,
     });
     if (acquired.kind === 'replay') return { response: acquired.response, replayed: true };
     lock = acquired.lock;
   }
-  const ctx = new Operation(deps, request, lock, now_ms, holder);
+  const ctx = new Operation(deps, request, lock, now_ms);
   try {
     const outcome = await use_case.run(ctx, params);
     return { response: ctx.stored ?? renderOutcome(deps, outcome), replayed: false };
@@ -185,6 +175,7 @@ class Operation implements OperationContext {
   readonly actor: OperationActor;
   readonly reader: Db;
   readonly resumed: boolean;
+  readonly holder: number | null;
   stored: StoredResponse | undefined;
 
   constructor(
@@ -192,7 +183,6 @@ class Operation implements OperationContext {
     request: WriteRequest,
     private readonly lock: IdempotencyLock | undefined,
     readonly now_ms: number,
-    readonly holder: number | null,
   ) {
     this.merchant_id = request.merchant_id;
     this.now_s = Math.floor(now_ms / 1000);
@@ -201,6 +191,7 @@ class Operation implements OperationContext {
     this.actor = request.actor ?? { api_key_id: null, client_ip: null };
     this.reader = deps.reader;
     this.resumed = lock !== undefined && !lock.first_attempt;
+    this.holder = deps.lease.key;
   }
 
   reserved(kind: IdKind): string | null {
