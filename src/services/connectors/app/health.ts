@@ -92,9 +92,7 @@ export class ConnectorHealth implements HealthView {
     const tracked: Tracked = {
       health: new AccountHealth(this.limits),
       breaker,
-      // A call past its deadline has its signal aborted by the timer; one that returned has nothing
-      // left to cancel, and aborting it anyway builds an AbortError (a stack trace) per payment.
-      policy: wrap(breaker, timeout(this.breaker_limits.call_timeout_ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false })),
+      policy: wrap(breaker, timeout(this.breaker_limits.call_timeout_ms, TimeoutStrategy.Aggressive)),
     };
     this.accounts.set(account_id, tracked);
     return tracked;
