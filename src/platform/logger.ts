@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { maskCardNumbers } from './card-numbers.js';
 
 /**
  * One logger configuration for every process, and redaction enforced here, in one place, in two layers:
@@ -35,20 +36,9 @@ export const REDACTED_PATHS = [
 
 const CENSOR = '[redacted]';
 
-/**
- * Card numbers are 12 to 19 digits, written with or without spaces or dashes: every run of 12 or
- * more digits keeps its last four. Two exceptions keep logs usable: Payrail ids (`req_01J…`, whose
- * random part is often mostly digits; their time part has letters) are left whole, and so are
- * epoch-millisecond numbers (13 digits starting with 1 as a JSON value, such as pino's `time`).
- */
-const ID_OR_DIGIT_RUN = /\b([a-z]+(?:_[a-z]+)*_[0-9A-Z]{26})(?![0-9A-Za-z])|(?<!\d)\d(?:[ -]?\d){11,}/g;
-const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){11,}/g;
+/** Epoch-millisecond numbers (13 digits starting with 1 as a JSON value, such as pino's `time`). */
 const EPOCH_MS = /^1\d{12}$/;
-
-function maskDigits(run: string): string {
-  const digits = run.replace(/[ -]/g, '');
-  return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`;
-}
+const isEpochMsValue = (run: string, offset: number, whole: string): boolean => EPOCH_MS.test(run) && whole[offset - 1] === ':';
 
 /** Secret and restricted API keys, and webhook signing secrets. Publishable keys are not secrets. */
 const SECRET_KEY = /((?:sk|rk)_(?:test|live)_|whsec_)[A-Za-z0-9]{4,}/g;
@@ -58,16 +48,7 @@ const CVC_VALUE = /(cvc|cvv|cvc2|cvv2)((?:%5D|\\?["'\]])*\s*[:=]\s*(?:\\?["'])?)
 
 /** Masks secrets in free text; the same function guards every log line. */
 export function redactText(text: string): string {
-  return text
-    .replace(ID_OR_DIGIT_RUN, (match: string, id: string | undefined, offset: number, whole: string) => {
-      // An id's body starts with its time in base32, which has letters: digits there are no id of ours.
-      if (id !== undefined) return /[A-Z]/.test(id.slice(-26, -16)) ? match : match.replace(DIGIT_RUN, maskDigits);
-      if (EPOCH_MS.test(match) && whole[offset - 1] === ':') return match;
-      return maskDigits(match);
-    })
-    .replace(SECRET_KEY, `$1${CENSOR}`)
-    .replace(CREDENTIALS, `$1$2${CENSOR}`)
-    .replace(CVC_VALUE, `$1$2${CENSOR}`);
+  return maskCardNumbers(text, isEpochMsValue).replace(SECRET_KEY, `$1${CENSOR}`).replace(CREDENTIALS, `$1$2${CENSOR}`).replace(CVC_VALUE, `$1$2${CENSOR}`);
 }
 
 export type Logger = pino.Logger;

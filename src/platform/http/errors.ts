@@ -1,5 +1,6 @@
 import { ERROR_CODES, PayrailError } from '../../kernel/errors.js';
 import type { ErrorCode } from '../../kernel/errors.js';
+import { maskCardNumbers } from '../card-numbers.js';
 import { isDatabaseUnavailable, isLockNotAvailable, isTransactionConflict } from '../db.js';
 
 /**
@@ -19,16 +20,6 @@ export function errorBody(error: PayrailError): Record<string, unknown> {
       ...(error.extra ?? {}),
     },
   };
-}
-
-/** Card-number lengths are 12 to 19 digits, written with or without spaces or dashes. */
-const DIGIT_RUN = /\d(?:[ -]?\d){11,}/g;
-
-export function maskCardNumbers(text: string): string {
-  return text.replace(DIGIT_RUN, (run) => {
-    const digits = run.replace(/[ -]/g, '');
-    return `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`;
-  });
 }
 
 /** Fastify's own failures (parsing, limits) in Stripe's terms. */
