@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { DEFAULT_POOL_LIMITS, createPool, isGuardFailure, sql } from '../../src/platform/db.js';
@@ -93,6 +94,36 @@ describe('group commit', () => {
     // The pool recovers: the next write goes through.
     await insert('acct_group_b', 'after-loss');
     expect(await stored('after-loss')).toHaveLength(1);
+  });
+});
+
+describe('what goes out to PostgreSQL', () => {
+  it('a batch of writes is one send on its connection, not one per statement', async () => {
+    const pool = createPool(database.url, 1, DEFAULT_POOL_LIMITS, { merchant_scoped: true });
+    const sends: number[] = [];
+    pool.on('connect', (client) => {
+      const socket = (client as unknown as { connection: { stream: Writable & { _write: unknown; _writev: unknown } } }).connection.stream;
+      for (const method of ['_write', '_writev'] as const) {
+        const send = (socket[method] as (...args: unknown[]) => unknown).bind(socket);
+        socket[method] = (...args: unknown[]) => {
+          sends.push(method === '_writev' ? (args[0] as unknown[]).length : 1);
+          return send(...args);
+        };
+      }
+    });
+    try {
+      const write = (label: string) =>
+        withMerchant('acct_sends', () => runGrouped(pool, sql`INSERT INTO writes (label, merchant, txid) VALUES (${label}, 'acct_sends', txid_current())`));
+      await write('sends-warm'); // connects and prepares the statement
+      sends.length = 0;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => write(`sends-${i}`)));
+      expect(await stored('sends-')).toHaveLength(11);
+      // BEGIN with the scope, ten statements and COMMIT: twelve queries, in one send.
+      expect(sends).toHaveLength(1);
+      expect(sends[0]).toBeGreaterThanOrEqual(12);
+    } finally {
+      await pool.end();
+    }
   });
 });
 
