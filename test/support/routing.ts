@@ -60,7 +60,9 @@ export class LateConnector implements Connector {
     if (!this.target) throw new Error('the late connector was called before its target was set');
     return this.target;
   }
-  authorize: Connector['authorize'] = (request) => this.connector.authorize(request);
+  authorize: Connector['authorize'] = (request, plan) => this.connector.authorize(request, plan);
+  /** Forwarded, so a payment's first try is recorded with its attempt, as with the router unwrapped. */
+  planTry: NonNullable<Connector['planTry']> = (request) => this.connector.planTry?.(request) ?? Promise.resolve(null);
   verify: Connector['verify'] = (request) => this.connector.verify(request);
   completeAuthentication: Connector['completeAuthentication'] = (id, ok) => this.connector.completeAuthentication(id, ok);
   capture: Connector['capture'] = (id, amount) => this.connector.capture(id, amount);
