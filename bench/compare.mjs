@@ -31,6 +31,8 @@ export function beforeAfterRows(results, variants, connections) {
       [`${at} server CPU ms/op`, columns(before.costs.server_cpu_ms_per_op, after.costs.server_cpu_ms_per_op, 3)],
       [`${at} PostgreSQL CPU ms/op`, columns(before.costs.postgres_cpu_ms_per_op, after.costs.postgres_cpu_ms_per_op, 3)],
       [`${at} WAL bytes/op`, columns(before.costs.wal_bytes_per_op, after.costs.wal_bytes_per_op, 0)],
+      [`${at} statements/op`, columns(before.costs.statements_per_op, after.costs.statements_per_op, 2)],
+      [`${at} server writes/op`, columns(before.costs.server_writes_per_op, after.costs.server_writes_per_op, 2)],
     );
     if (before.lag && after.lag) {
       rows.push(
@@ -64,7 +66,7 @@ export function baselineRows(results, variants, builds) {
       const times = (value, base) => `×${formatNumber(value / base, 2)}`;
       rows.push([
         `${build.label || 'Payrail'}, ${latency_ms} ms`,
-        `payments/s ${times(payrail.requests_per_s, baseline.requests_per_s)}   server CPU/op ${times(payrail.costs.server_cpu_ms_per_op, baseline.costs.server_cpu_ms_per_op)}   PostgreSQL CPU/op ${times(payrail.costs.postgres_cpu_ms_per_op, baseline.costs.postgres_cpu_ms_per_op)}   WAL/op ${times(payrail.costs.wal_bytes_per_op, baseline.costs.wal_bytes_per_op)}   statements/op ${times(payrail.costs.statements_per_op, baseline.costs.statements_per_op)}`,
+        `payments/s ${times(payrail.requests_per_s, baseline.requests_per_s)}   server CPU/op ${times(payrail.costs.server_cpu_ms_per_op, baseline.costs.server_cpu_ms_per_op)}   PostgreSQL CPU/op ${times(payrail.costs.postgres_cpu_ms_per_op, baseline.costs.postgres_cpu_ms_per_op)}   WAL/op ${times(payrail.costs.wal_bytes_per_op, baseline.costs.wal_bytes_per_op)}   statements/op ${times(payrail.costs.statements_per_op, baseline.costs.statements_per_op)}   server writes/op ${times(payrail.costs.server_writes_per_op, baseline.costs.server_writes_per_op)}`,
       ]);
     }
   }
@@ -73,7 +75,7 @@ export function baselineRows(results, variants, builds) {
   return [
     [
       'baseline itself',
-      `${formatNumber(baseline.requests_per_s, 0)}/s, server CPU ${formatNumber(costs.server_cpu_ms_per_op, 3)} ms/op, PostgreSQL CPU ${formatNumber(costs.postgres_cpu_ms_per_op, 3)} ms/op, WAL ${formatNumber(costs.wal_bytes_per_op, 0)} B/op, ${formatNumber(costs.statements_per_op, 2)} statements/op`,
+      `${formatNumber(baseline.requests_per_s, 0)}/s, server CPU ${formatNumber(costs.server_cpu_ms_per_op, 3)} ms/op, PostgreSQL CPU ${formatNumber(costs.postgres_cpu_ms_per_op, 3)} ms/op, WAL ${formatNumber(costs.wal_bytes_per_op, 0)} B/op, ${formatNumber(costs.statements_per_op, 2)} statements/op, ${formatNumber(costs.server_writes_per_op, 2)} server writes/op`,
     ],
     ...rows,
   ];

@@ -11,6 +11,9 @@
 // - Statements: the calls pg_stat_statements counted for the scenario's database (top-level
 //   statements, BEGIN and COMMIT included, the meter's own left out), when the extension is loaded
 //   (the embedded server loads it). Each is one protocol exchange: a round trip unless pipelined.
+// - Server reads and writes: the read- and write-type system calls of the server process, from
+//   /proc/<pid>/io (syscr, syscw): every send to PostgreSQL, a client or NATS is one write. Unlike
+//   CPU time they do not move with other load on the machine.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -53,6 +56,21 @@ export function processCpu_ms(pid) {
   return (ticks * MS_PER_S) / CLOCK_TICKS_PER_S;
 }
 
+/** Read- and write-type system calls a process has made so far; undefined once it is gone. */
+export function processSyscalls(pid) {
+  try {
+    const fields = Object.fromEntries(
+      readFileSync(`/proc/${pid}/io`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(': ')),
+    );
+    return { reads: Number(fields.syscr), writes: Number(fields.syscw) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether `pid` on this machine is a PostgreSQL process (so pg_stat_activity's pids are ours to read). */
 function isLocalPostgres(pid) {
   try {
@@ -79,7 +97,13 @@ export async function startResourceMeter({ server_pid, database_url }) {
     const wal = await client.query('SELECT pg_current_wal_lsn()::text AS lsn');
     const backends = await client.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
     const backend_cpu_ms = new Map(backends.rows.map(({ pid }) => [pid, isLocalPostgres(pid) ? processCpu_ms(pid) : undefined]));
-    return { server_cpu_ms: processCpu_ms(server_pid), wal_lsn: wal.rows[0].lsn, backend_cpu_ms, statements: await statementsSoFar(client) };
+    return {
+      server_cpu_ms: processCpu_ms(server_pid),
+      server_syscalls: processSyscalls(server_pid),
+      wal_lsn: wal.rows[0].lsn,
+      backend_cpu_ms,
+      statements: await statementsSoFar(client),
+    };
   };
   const start = await sample();
   const autovacuum = watchAutovacuum(client);
@@ -150,7 +174,14 @@ function costs(start, end, wal_bytes, operations) {
     wal_bytes,
     wal_bytes_per_op: wal_bytes / operations,
     statements_per_op: (end.statements - start.statements) / operations,
+    server_reads_per_op: syscallsPerOp(start, end, 'reads', operations),
+    server_writes_per_op: syscallsPerOp(start, end, 'writes', operations),
   };
+}
+
+function syscallsPerOp(start, end, kind, operations) {
+  if (!start.server_syscalls || !end.server_syscalls) return NaN;
+  return (end.server_syscalls[kind] - start.server_syscalls[kind]) / operations;
 }
 
 /** CPU the database's backends used in the window; NaN when they are not readable from here. */
@@ -173,6 +204,12 @@ export function costRows(costs, wal_note) {
     [
       'server CPU ms/op',
       `${formatNumber(costs.server_cpu_ms_per_op, 3)}  (utime+stime, ${formatNumber(costs.server_cpu_ms, 0)} ms over ${formatNumber(costs.operations)} responses)`,
+    ],
+    [
+      'server reads / writes /op',
+      Number.isNaN(costs.server_writes_per_op)
+        ? 'n/a (/proc/<pid>/io is not readable)'
+        : `${formatNumber(costs.server_reads_per_op, 2)} / ${formatNumber(costs.server_writes_per_op, 2)}  (system calls, /proc/<pid>/io; each send is a write)`,
     ],
     ['PostgreSQL CPU ms/op', postgres],
     ['WAL bytes/op', `${formatNumber(costs.wal_bytes_per_op, 0)}  (${formatNumber(costs.wal_bytes / 1024 / 1024, 1)} MB in the window; ${wal_note})`],
