@@ -431,6 +431,37 @@ describe('recovery after a request died holding its key', () => {
     expect(await chargesDescribed(marker)).toBe(1);
   });
 
+  it('settles a call journaled with no holder whose hand-over the database refused, while the process lives on', async () => {
+    const key = newKey();
+    const marker = `unheld-orphan-${key}`;
+    // The database refuses every hand-over (holder 0) while this trigger exists.
+    await t.owner.query(`CREATE FUNCTION public.refuse_hand_over() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hand-over refused'; END $$`);
+    await t.owner.query(
+      'CREATE TRIGGER refuse_hand_over BEFORE UPDATE ON payments.processor_calls FOR EACH ROW WHEN (NEW.holder_lease = 0) EXECUTE FUNCTION public.refuse_hand_over()',
+    );
+    try {
+      connector.fail_after_authorize = 1;
+      expect((await post('/v1/payment_intents', payForm(marker), { key })).status).toBe(500);
+    } finally {
+      await t.owner.query('DROP TRIGGER refuse_hand_over ON payments.processor_calls');
+      await t.owner.query('DROP FUNCTION public.refuse_hand_over()');
+    }
+    // As if the call had been journaled while the process lease was being taken again: it names no holder.
+    const unheld = await t.owner.query(
+      `UPDATE payments.processor_calls c SET holder_lease = NULL FROM payments.payment_intents i
+        WHERE i.id = c.payment_intent_id AND i.state->>'description' = $1 AND c.status = 'pending' AND c.holder_lease <> 0`,
+      [marker],
+    );
+    expect(unheld.rowCount).toBe(1);
+    // This process remembers the hand-over it could not write: settled in seconds, not after ten minutes.
+    await waitFor(
+      async () =>
+        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
+      20_000,
+    );
+    expect(await chargesDescribed(marker)).toBe(1);
+  });
+
   it('a lock held by a live request is in use; once stale, a retry takes it over and the late original cannot write', async () => {
     const key = newKey();
     const marker = `stale-${key}`;

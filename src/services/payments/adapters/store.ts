@@ -124,7 +124,7 @@ export async function orphanedCalls(
   db: Db,
   now_ms: number,
   limits: { settle_after_ms: number; abandon_after_ms: number; batch: number },
-  own: { lease: number | null; in_flight: readonly string[] },
+  own: { lease: number | null; in_flight: readonly string[]; refused: readonly string[] },
 ): Promise<OrphanedCall[]> {
   const result = await run<OrphanedCall>(
     db,
@@ -133,7 +133,7 @@ export async function orphanedCalls(
         sql`SELECT merchant_id, id, kind, payment_intent_id, created_ms, holder_lease FROM payments.processor_calls
       WHERE status = 'pending' AND created_ms <= ${now_ms - limits.settle_after_ms}
         AND (created_ms <= ${now_ms - limits.abandon_after_ms}
-          OR holder_lease = ${own.lease} AND NOT (id = ANY(${own.in_flight}::text[]))
+          OR (holder_lease = ${own.lease} OR id = ANY(${own.refused}::text[])) AND NOT (id = ANY(${own.in_flight}::text[]))
           OR holder_lease IS NOT NULL AND NOT`,
         leaseAlive('holder_lease'),
         sql`) ORDER BY created_ms LIMIT ${limits.batch}`,

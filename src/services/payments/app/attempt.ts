@@ -22,7 +22,7 @@ import { auditDetokenization } from './detokenization-audit.js';
 import { withCardSaved } from './saved-cards.js';
 import { cardSetupOf } from '../adapters/setup-store.js';
 import { withConversion } from './conversion.js';
-import { whileInFlight } from './calls-in-flight.js';
+import { handOverRefused, whileInFlight } from './calls-in-flight.js';
 
 /**
  * One card attempt, in Hyperswitch's order: the attempt (its charge id, the intent now `processing`)
@@ -143,8 +143,9 @@ export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string,
   try {
     return await whileInFlight(call_id, work);
   } catch (error) {
-    // Should this write fail too, the sweeper still finds the call: it is no longer in flight here.
-    await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => {});
+    // Should this write fail too, this process's sweeper still finds the call: it is no longer in
+    // flight here, and it is remembered as refused (its row may name no holder).
+    await ctx.record([orphanProcessorCall(ctx.merchant_id, call_id)]).catch(() => handOverRefused(call_id, ctx.now_ms));
     if (when_unknown && error instanceof ProcessorOutcomeUnknown) return when_unknown();
     throw error;
   }

@@ -21,3 +21,33 @@ export async function whileInFlight<T>(call_id: string, work: () => Promise<T>):
 export function callsInFlight(): string[] {
   return [...in_flight.keys()];
 }
+
+/**
+ * Calls this process gave up on whose hand-over to the sweeper the database refused, by id, with when.
+ * Its sweeper settles them whatever holder their row names: this process's live lease (above), or none,
+ * when the call was journaled while the lease was being taken again. Without this, a call naming no
+ * holder waits out the ten minutes after which even a live holder is presumed stuck. Kept no longer
+ * than that (the sweeper takes such a call then anyway), and at most REFUSED_MAX, oldest out.
+ */
+const refused = new Map<string, number>();
+const REFUSED_MAX = 10_000;
+
+export function handOverRefused(call_id: string, now_ms: number): void {
+  refused.delete(call_id);
+  refused.set(call_id, now_ms);
+  if (refused.size > REFUSED_MAX) refused.delete(refused.keys().next().value as string);
+}
+
+/** The refused hand-overs younger than `max_age_ms` (older ones are forgotten). */
+export function refusedHandOvers(now_ms: number, max_age_ms: number): string[] {
+  for (const [call_id, at_ms] of refused) {
+    if (at_ms > now_ms - max_age_ms) break; // in insertion order, so the rest are younger
+    refused.delete(call_id);
+  }
+  return [...refused.keys()];
+}
+
+/** A swept call is settled: nothing left to remember. */
+export function forgetHandOver(call_id: string): void {
+  refused.delete(call_id);
+}

@@ -9,7 +9,7 @@ import type { WhenUnknown } from './attempt.js';
 import { AttemptStillOpen } from './attempt.js';
 import { settleOpenAttempt } from './open-attempts.js';
 import { settleOpenRefund } from './charges.js';
-import { callsInFlight } from './calls-in-flight.js';
+import { callsInFlight, forgetHandOver, refusedHandOvers } from './calls-in-flight.js';
 
 /**
  * The sweeper: settles processor calls whose caller is gone (a crash, a lost connection) and that no
@@ -40,7 +40,7 @@ export interface SweepResult {
 export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, logger: Logger): Promise<SweepResult> {
   const now_ms = write.clock.now_ms();
   // Read before the query: a call that starts after it is too young to be swept anyway.
-  const own = { lease: write.lease.key, in_flight: callsInFlight() };
+  const own = { lease: write.lease.key, in_flight: callsInFlight(), refused: refusedHandOvers(now_ms, ORPHAN_LIMITS.abandon_after_ms) };
   const calls = await orphanedCalls(deps.reader, now_ms, ORPHAN_LIMITS, own);
   const result: SweepResult = { settled: 0, waiting: 0, failed: 0 };
   for (const call of calls) {
@@ -53,6 +53,7 @@ export async function settleOrphanedCalls(deps: PaymentsDeps, write: WriteDeps, 
         undefined,
       );
       result.settled += 1;
+      forgetHandOver(call.id);
     } catch (error) {
       if (error instanceof AttemptStillOpen) {
         result.waiting += 1;
