@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { randomBytesPooled } from './random.js';
 
 /**
- * Stripe-style ids: a prefix and a 26-character ULID-like body (48-bit millisecond time, 80 random
- * bits, Crockford base32). Bodies sort by creation time, so cursor pagination is an index range scan.
- * Within one millisecond the random part is incremented, keeping ids from one process strictly ordered.
+ * Stripe-style ids: a prefix and a 26-character ULID-like body, Crockford base32: 48-bit millisecond
+ * time, then 16 random digits whose top bit stays clear (64 random bits). Bodies sort by creation
+ * time, so cursor pagination is an index range scan. Within one millisecond the random part is incremented, keeping ids from one process strictly ordered.
  */
 export const ID_PREFIXES = {
   payment_intent: 'pi',
@@ -72,7 +72,7 @@ export class UlidGenerator implements IdGenerator {
 
   constructor(
     private readonly clock: Clock = systemClock,
-    private readonly random: (size: number) => Uint8Array = (n) => randomBytes(n),
+    private readonly random: (size: number) => Uint8Array = randomBytesPooled,
   ) {}
 
   next(kind: IdKind): string {

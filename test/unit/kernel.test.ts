@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ManualClock } from '../../src/kernel/clock.js';
 import { ID_BODY_LENGTH, UlidGenerator, isIdOf } from '../../src/kernel/ids.js';
+import { randomBytesPooled } from '../../src/kernel/random.js';
 import { MAX_AMOUNT, currencyInfo, isValidAmount } from '../../src/kernel/money.js';
 import { combineWrites, numbered, sql } from '../../src/platform/db.js';
 import { requestHash } from '../../src/platform/write/idempotency.js';
@@ -34,6 +35,20 @@ describe('ids', () => {
     const id = new UlidGenerator().next('charge');
     expect(isIdOf('payment_intent', id)).toBe(false);
     expect(isIdOf('charge', `${id}x`)).toBe(false);
+  });
+});
+
+describe('pooled randomness', () => {
+  it('hands out each byte once, across refills of its block, and never changes a draw it returned', () => {
+    const draws = Array.from({ length: 600 }, () => randomBytesPooled(16)); // 9,600 bytes: two refills
+    const copies = draws.map((draw) => Buffer.from(draw).toString('hex'));
+    randomBytesPooled(4096);
+    expect(draws.map((draw) => draw.toString('hex'))).toEqual(copies);
+    expect(new Set(copies).size).toBe(600);
+    expect(draws.every((draw) => draw.length === 16)).toBe(true);
+    // Every byte value turns up: 9,600 uniform bytes miss one of 256 with probability ~ 256 · e^-37.
+    expect(new Set(draws.flatMap((draw) => [...draw])).size).toBe(256);
+    expect(() => randomBytesPooled(4097)).toThrow();
   });
 });
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../../../kernel/random.js';
 import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
@@ -124,7 +124,7 @@ function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIn
     statement_descriptor_suffix: params.statement_descriptor_suffix ?? null,
     setup_future_usage: params.setup_future_usage ?? null,
     return_url: params.return_url ?? null,
-    client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
+    client_secret: `${id}_secret_${randomBytesPooled(12).toString('base64url')}`,
     automatic_payment_methods: automaticPaymentMethods(params),
     payment_method_types: params.payment_method_types ?? ['card'],
     payment_method_options: { card: cardOptions(DEFAULT_CARD_OPTIONS, params.payment_method_options) },

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../../../kernel/random.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { currencyInfo, minimumChargeMessage } from '../../../kernel/money.js';
@@ -92,7 +92,7 @@ function legacyIntent(ctx: OperationContext, params: LegacyChargeParams, payment
     statement_descriptor_suffix: params.statement_descriptor_suffix ?? null,
     setup_future_usage: null,
     return_url: null,
-    client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
+    client_secret: `${id}_secret_${randomBytesPooled(12).toString('base64url')}`,
     off_session: true,
     charges_api: { source_card },
     pending_attempt: null,

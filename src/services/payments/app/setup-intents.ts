@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../../../kernel/random.js';
 import { sql } from '../../../platform/db.js';
 import type { OperationContext, Outcome } from '../../../platform/write/operation.js';
 import type { Page, PageRequest } from '../../../platform/pagination.js';
@@ -95,7 +95,7 @@ function newSetupIntent(ctx: OperationContext, params: CreateSetupParams): Setup
     latest_attempt: null,
     next_action: null,
     cancellation_reason: null,
-    client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
+    client_secret: `${id}_secret_${randomBytesPooled(12).toString('base64url')}`,
     created: ctx.now_s,
     version: 1,
   };
