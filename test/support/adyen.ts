@@ -88,8 +88,11 @@ export async function startAdyenWorld(pool: Pool, simulator_options: Partial<Ady
   };
 }
 
-/** Polls until `check` holds (the simulator's notifications arrive on their own schedule), failing after `timeout_ms`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeout_ms = 5_000): Promise<T> {
+/**
+ * Polls until `check` holds (the simulator's notifications arrive on their own schedule), failing after
+ * `timeout_ms`: long enough for a 2-core machine running other suites at once (5 s once fell short).
+ */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeout_ms = 15_000): Promise<T> {
   const deadline = Date.now() + timeout_ms;
   for (;;) {
     const value = await check();
