@@ -32,9 +32,9 @@ export interface GroupCommitLimits {
 export const DEFAULT_GROUP_COMMIT_LIMITS: GroupCommitLimits = { batch_max: 64, batches_in_flight_max: 4 };
 
 /**
- * A one-row write that the rows of other requests of the same shape may share a statement with. Its
- * own `fragment` still says the same thing alone: it is sent alone under light load, and when its
- * batch must be sent again one write at a time.
+ * A one-row write that the rows of other requests of the same shape may share a statement with. Alone
+ * (under light load, or when its batch is sent again one write at a time) it is its shape's statement
+ * of its one row.
  */
 export interface MergeableRow {
   readonly shape: RowShape;
@@ -63,13 +63,11 @@ const committers = new WeakMap<Pool, GroupCommitter>();
  * Runs one write on the merchant-scoped write `pool`, committed with the writes other requests of
  * this process make meanwhile. Outside a merchant scope, or on any other pool, it runs alone (`run`).
  */
-export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(
-  pool: Pool,
-  fragment: SqlFragment,
-  mergeable?: MergeableRow,
-): Promise<pg.QueryResult<R>> {
+export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: Pool, write: SqlFragment | MergeableRow): Promise<pg.QueryResult<R>> {
+  const mergeable = 'shape' in write ? write : undefined;
+  const fragment = mergeable ? mergeable.shape.statement([mergeable.values]) : (write as SqlFragment);
   const merchant_id = currentMerchant();
-  if (merchant_id === undefined || !isMerchantScoped(pool)) return run<R>(pool, fragment);
+  if (merchant_id === undefined || !isMerchantScoped(pool)) return runAlone(pool, fragment, mergeable) as Promise<pg.QueryResult<R>>;
   let committer = committers.get(pool);
   if (!committer) {
     committer = new GroupCommitter(pool, DEFAULT_GROUP_COMMIT_LIMITS);
@@ -211,17 +209,25 @@ function mergedStatement(rows: readonly Pending[]): SqlFragment {
   return first.mergeable.shape.statement(rows.map((row) => (row.mergeable as MergeableRow).values));
 }
 
-/** Each merged row's own answer: it was written (one row) if the statement returned its identity. */
+/** Each merged row's own answer. */
 function splitMerged(rows: readonly Pending[], result: pg.QueryResult): Array<[Pending, pg.QueryResult]> {
-  const written = new Set(result.rows.map((row: { identity: string }) => row.identity));
-  return rows.map((row) => {
-    const mergeable = row.mergeable as MergeableRow;
-    const count = written.has(mergeable.shape.identity(mergeable.values)) ? 1 : 0;
-    return [row, { command: result.command, rowCount: count, oid: 0, fields: [], rows: [] }];
-  });
+  return rows.map((row) => [row, rowResult(row.mergeable as MergeableRow, result)]);
+}
+
+/** A row's own answer from its shape's statement: written (one row) if the statement returned its identity. */
+function rowResult(row: MergeableRow, result: pg.QueryResult): pg.QueryResult {
+  const identity = row.shape.identity(row.values);
+  const written = result.rows.some((returned: { identity: string }) => returned.identity === identity);
+  return { command: result.command, rowCount: written ? 1 : 0, oid: 0, fields: [], rows: [] };
+}
+
+/** One write's own statement, answered as its caller reads it. */
+async function runAlone(pool: Pool, fragment: SqlFragment, mergeable: MergeableRow | undefined): Promise<pg.QueryResult> {
+  const result = await run(pool, fragment);
+  return mergeable ? rowResult(mergeable, result) : result;
 }
 
 /** One write in its own scoped transaction, answered with its own result. */
 function settleAlone(pool: Pool, item: Pending): Promise<void> {
-  return withMerchant(item.merchant_id, () => run(pool, item.fragment)).then(item.resolve, item.reject);
+  return withMerchant(item.merchant_id, () => runAlone(pool, item.fragment, item.mergeable)).then(item.resolve, item.reject);
 }

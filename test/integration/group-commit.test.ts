@@ -141,15 +141,9 @@ describe('rows of one shape', () => {
     identity: (values) => String(values[1]),
   };
 
-  /** A claim as a request makes it: alone it is this one-row statement, merged it is a row of CLAIM_ROWS. */
+  /** A claim as a request makes it: a row of CLAIM_ROWS, merged with others' or alone. */
   function claim(merchant_id: string, key: string, token: string, amount = 1) {
-    return withMerchant(merchant_id, () =>
-      runGrouped(
-        scoped,
-        sql`INSERT INTO claims (key, token, merchant, amount) VALUES (${key}, ${token}, current_setting('payrail.merchant_id'), ${amount}) ON CONFLICT (key) DO NOTHING`,
-        { shape: CLAIM_ROWS, values: [key, token, amount] },
-      ),
-    );
+    return withMerchant(merchant_id, () => runGrouped(scoped, { shape: CLAIM_ROWS, values: [key, token, amount] }));
   }
 
   async function claims(prefix: string): Promise<Array<{ key: string; token: string; merchant: string }>> {

@@ -86,20 +86,14 @@ export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest
   const token = randomUUID();
   const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
   const row = [merchant_id, key, hash, token, now_ms, holder, JSON.stringify(reserved), now_ms];
-  const inserted = await runGrouped(
-    pool,
-    sql`
-    INSERT INTO gateway.idempotency_keys (merchant_id, key, request_hash, lock_token, locked_at_ms, holder_lease, reserved_ids, created_at_ms)
-    VALUES (${merchant_id}, ${key}, ${hash}, ${token}, ${now_ms}, ${holder}, ${JSON.stringify(reserved)}::json, ${now_ms})
-    ON CONFLICT (merchant_id, key) DO NOTHING`,
-    { shape: LOCK_ROWS, values: row },
-  );
+  const inserted = await runGrouped(pool, { shape: LOCK_ROWS, values: row });
   if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, request, token);
 }
 
 /**
- * The locks one merchant's concurrent requests take, inserted by one statement (group-commit.ts). Two
+ * The locks one merchant's concurrent requests take, inserted by one statement (group-commit.ts); a
+ * lock taken alone is the same statement of one row. Two
  * requests with the same key in it: the first row is inserted and the second does nothing, so only
  * the first's token comes back, and the second finds the key held, as it would one statement later.
  */
