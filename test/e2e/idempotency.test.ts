@@ -128,6 +128,13 @@ async function count(sql: string, values: unknown[]): Promise<number> {
 }
 const intentsDescribed = (marker: string) => count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1`, [marker]);
 const chargesDescribed = (marker: string) => count(`SELECT count(*)::int AS n FROM payments.charges WHERE state->>'description' = $1`, [marker]);
+/** Waits (20 s at most) for the sweeper to settle the payment described `marker` as succeeded. */
+const sweptToSucceeded = (marker: string) =>
+  waitFor(
+    async () =>
+      (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
+    20_000,
+  );
 
 interface KeyRow {
   reserved_ids: Record<string, string>;
@@ -393,11 +400,7 @@ describe('recovery after a request died holding its key', () => {
     const failed = await post('/v1/payment_intents', payForm(marker));
     expect(failed.status).toBe(500);
     // Nobody retries: the sweeper asks the processor and records its authorization as the charge.
-    await waitFor(
-      async () =>
-        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
-      20_000,
-    );
+    await sweptToSucceeded(marker);
     expect(await chargesDescribed(marker)).toBe(1);
     expect(await connector.sandbox.authorizations()).toBe(authorizations + 1);
     expect(
@@ -423,11 +426,7 @@ describe('recovery after a request died holding its key', () => {
     );
     expect(restored.rowCount).toBe(1);
     // No request of this process waits on it any more: settled in seconds, not after the ten minutes a live holder gets.
-    await waitFor(
-      async () =>
-        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
-      20_000,
-    );
+    await sweptToSucceeded(marker);
     expect(await chargesDescribed(marker)).toBe(1);
   });
 
@@ -454,11 +453,7 @@ describe('recovery after a request died holding its key', () => {
     );
     expect(unheld.rowCount).toBe(1);
     // This process remembers the hand-over it could not write: settled in seconds, not after ten minutes.
-    await waitFor(
-      async () =>
-        (await count(`SELECT count(*)::int AS n FROM payments.payment_intents WHERE state->>'description' = $1 AND status = 'succeeded'`, [marker])) === 1,
-      20_000,
-    );
+    await sweptToSucceeded(marker);
     expect(await chargesDescribed(marker)).toBe(1);
   });
 
