@@ -327,6 +327,33 @@ describe('the record outlives the process', () => {
   });
 });
 
+describe('concurrent authorize calls', () => {
+  it('records the calls of one turn with one statement, each answered with its own decision', async () => {
+    const processor = sandbox();
+    const attempts = [request(VISA), request('4000000000000002'), request(VISA, { capture: false }), request(VISA)];
+    const results = await Promise.all(attempts.map((attempt) => processor.authorize(attempt)));
+    expect(results.map((result) => result.outcome)).toEqual(['authorized', 'declined', 'authorized', 'authorized']);
+    const rows = await pool.query<{ attempt_id: string; xmin: string; amount_captured: number }>(
+      'SELECT attempt_id, xmin::text AS xmin, amount_captured FROM sandbox.attempts WHERE attempt_id = ANY($1) ORDER BY attempt_id',
+      [attempts.map((attempt) => attempt.attempt_id)],
+    );
+    expect(rows.rows).toHaveLength(4);
+    // One transaction wrote them all: the statement was shared.
+    expect(new Set(rows.rows.map((row) => row.xmin)).size).toBe(1);
+    expect(rows.rows.map((row) => row.amount_captured)).toEqual([2000, 0, 0, 2000]);
+  });
+
+  it('fails only the call whose record is refused, never its neighbours', async () => {
+    const processor = sandbox();
+    const good = [request(VISA), request(VISA)];
+    const refused = request(VISA, { amount: -1 }); // the table's CHECK refuses a negative amount
+    const settled = await Promise.allSettled([processor.authorize(good[0]!), processor.authorize(refused), processor.authorize(good[1]!)]);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await attemptRow(refused.attempt_id)).toBeUndefined();
+    for (const attempt of good) expect(await processor.authorizeCalls(attempt.attempt_id)).toBe(1);
+  });
+});
+
 describe('status inquiry', () => {
   it('reports an attempt as recorded, and an unknown one as not found, changing nothing', async () => {
     const processor = sandbox();

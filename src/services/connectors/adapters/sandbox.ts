@@ -30,6 +30,7 @@ import type { AttemptRecord } from '../domain/sandbox-decisions.js';
 import { sandboxSettlementReport } from './sandbox-settlement.js';
 import { authenticate, captureRefusal, decide, disputeFor, fundsFor, isMovableAmount, refundRefusal } from '../domain/sandbox-decisions.js';
 import { deliverSandboxNotifications, notifyDisputeOnCapture } from './sandbox-notifications.js';
+import { AttemptRecorder } from './sandbox-attempts.js';
 
 export interface SandboxOptions {
   /** The platform's pool; the sandbox reads and writes only its own schema, `sandbox`. */
@@ -55,12 +56,14 @@ export class SandboxProcessor implements Connector {
   private readonly latency_ms: number;
   private readonly retention_ms: number;
   private readonly clock: Clock;
+  private readonly attempts: AttemptRecorder;
 
   constructor(options: SandboxOptions) {
     this.pool = options.pool;
     this.latency_ms = options.latency_ms ?? DEFAULT_LATENCY_MS;
     const retention_days = options.retention_days ?? DEFAULT_RETENTION_DAYS;
     this.clock = options.clock ?? systemClock;
+    this.attempts = new AttemptRecorder(this.pool);
     assert(Number.isInteger(this.latency_ms) && this.latency_ms >= 0, 'latency_ms must be a non-negative integer');
     assert(Number.isInteger(retention_days) && retention_days > 0, 'retention_days must be a positive integer');
     this.retention_ms = retention_days * DAY_MS;
@@ -68,8 +71,9 @@ export class SandboxProcessor implements Connector {
 
   /**
    * Decides a new attempt, or returns the stored first answer for a repeat (whatever card it carries).
-   * One statement: of concurrent calls for one attempt id, from any process, one inserts and the rest
-   * wait on its row and get its answer. Each call increments the attempt's `authorize_calls`.
+   * One statement (shared with concurrent calls, see sandbox-attempts.ts): of concurrent calls for one
+   * attempt id, from any process, one inserts and the rest wait on its row and get its answer. Each
+   * call increments the attempt's `authorize_calls`.
    */
   async authorize(request: AuthorizeRequest): Promise<AuthorizeResult> {
     await this.simulateLatency();
@@ -77,28 +81,19 @@ export class SandboxProcessor implements Connector {
     const decision = decide(request, set_up);
     // A dispute card's dispute is decided with the attempt and raised once money is captured.
     const dispute = decision.result.outcome === 'authorized' ? disputeFor(request.card.number) : null;
-    const now_ms = this.clock.now_ms();
-    const stored = await run<{ result: AuthorizeResult }>(
-      this.pool,
-      joinSql(
-        [
-          sql`
-      WITH attempt AS (
-        INSERT INTO sandbox.attempts AS a
-          (attempt_id, merchant_id, amount, currency, capture_requested, cvc_check, result, amount_captured, dispute, funds, created_at_ms)
-        VALUES (${request.attempt_id}, ${request.merchant_id}, ${request.amount}, ${request.currency}, ${request.capture},
-          ${decision.cvc_check}, ${JSON.stringify(decision.result)}::jsonb, ${decision.amount_captured},
-          ${dispute ? JSON.stringify(dispute) : null}::jsonb, ${fundsFor(request.card.number)}, ${now_ms})
-        ON CONFLICT (attempt_id) DO UPDATE SET authorize_calls = a.authorize_calls + 1
-        RETURNING a.*),`,
-          notifyDisputeOnCapture(now_ms),
-          sql`
-      SELECT result FROM attempt`,
-        ],
-        ' ',
-      ),
-    );
-    return onlyRow(stored.rows).result;
+    return this.attempts.record({
+      attempt_id: request.attempt_id,
+      merchant_id: request.merchant_id,
+      amount: request.amount,
+      currency: request.currency,
+      capture_requested: request.capture,
+      cvc_check: decision.cvc_check,
+      result: decision.result,
+      amount_captured: decision.amount_captured,
+      dispute,
+      funds: fundsFor(request.card.number),
+      created_at_ms: this.clock.now_ms(),
+    });
   }
 
   /** A zero-amount authorization, recorded like any attempt: the customer is present, so 3-D Secure may be asked. */
