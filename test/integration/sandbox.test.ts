@@ -343,6 +343,19 @@ describe('concurrent authorize calls', () => {
     expect(rows.rows.map((row) => row.amount_captured)).toEqual([2000, 0, 0, 2000]);
   });
 
+  it('sends a repeat made in the same turn apart, and it gets the first answer without a second charge', async () => {
+    const processor = sandbox();
+    const before = await processor.authorizations();
+    const first = request(VISA);
+    const others = [request(VISA), request(VISA)];
+    const repeat = { ...first, card: { ...first.card, number: '4000000000000002' } }; // a declining card: must not be decided anew
+    const [original, ...rest] = await Promise.all([first, ...others, repeat].map((attempt) => processor.authorize(attempt)));
+    expect(rest.at(-1)).toEqual(original);
+    expect(original?.outcome).toBe('authorized');
+    expect(await processor.authorizeCalls(first.attempt_id)).toBe(2);
+    expect(await processor.authorizations()).toBe(before + 3);
+  });
+
   it('fails only the call whose record is refused, never its neighbours', async () => {
     const processor = sandbox();
     const good = [request(VISA), request(VISA)];
