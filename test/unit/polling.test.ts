@@ -41,17 +41,6 @@ describe('startPolling', () => {
     expect(gapsBetween(calls).slice(0, 6)).toEqual([10, 20, 40, 0, 10, 20]);
   });
 
-  it('after a step that did some work, waits gather_ms so the next round reads more at once; after a full one, none', async () => {
-    const { calls, step } = scriptedStep(['some', 'some', 'more', 'more', 'some', 'idle']);
-    const polling = startPolling(step, { ...OPTIONS, gather_ms: 5, wake_on: onCommit });
-    await vi.advanceTimersByTimeAsync(2);
-    // A commit does not cut the gathering short: that wait is what makes the batch larger.
-    notifyCommit();
-    await vi.advanceTimersByTimeAsync(30);
-    await polling.stop();
-    expect(gapsBetween(calls).slice(0, 6)).toEqual([5, 5, 0, 0, 5, 10]);
-  });
-
   it('a commit ends an idle wait at once, even at the longest interval', async () => {
     const { calls, step } = scriptedStep([]);
     const polling = startPolling(step, { ...OPTIONS, idle_max_ms: 60_000, wake_on: onCommit });

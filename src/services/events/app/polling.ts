@@ -21,36 +21,27 @@ export interface PollingOptions {
    * it did before wakes existed; it only stops waiting longer.
    */
   wake_gap_ms?: number;
-  /**
-   * Wait after a step that did some work but left no full batch behind ('some'; default 0): the
-   * commits of many requests then share the next round, so under load rounds are fewer and larger,
-   * each costing its fixed statements once. It delays an event by at most this much.
-   */
-  gather_ms?: number;
   /** First wait after a failure; doubles per consecutive failure up to `backoff_max_ms`. */
   backoff_ms: number;
   backoff_max_ms: number;
   onError?: (error: unknown) => void;
 }
 
-/** 'more': a full batch was handled, more is waiting; 'some': work was done, the rest may still be committing. */
-export type StepOutcome = 'more' | 'some' | 'idle' | 'failed';
+export type StepOutcome = 'more' | 'idle' | 'failed';
 
 /** Doublings of the failure backoff counted: past this the wait is backoff_max_ms anyway. */
 const FAILURES_COUNTED_MAX = 30;
 
 /**
- * Runs `step` until stopped: at once again when it says there is more, after `gather_ms` when it did
- * some; when idle, after a wait that grows from `idle_ms` to `idle_max_ms` and that a wake cuts short
- * past its first `wake_gap_ms`; with bounded exponential backoff after failures (wakes do not cut a
- * backoff: the database is failing). `stop()` waits for the step in progress.
+ * Runs `step` until stopped: at once again when it says there is more; when idle, after a wait that
+ * grows from `idle_ms` to `idle_max_ms` and that a wake cuts short past its first `wake_gap_ms`;
+ * with bounded exponential backoff after failures (wakes do not cut a backoff: the database is
+ * failing). `stop()` waits for the step in progress.
  */
 export function startPolling(step: () => Promise<StepOutcome>, options: PollingOptions): { stop(): Promise<void> } {
   const idle_max_ms = options.idle_max_ms ?? options.idle_ms;
   const wake_gap_ms = options.wake_gap_ms ?? options.idle_ms;
-  const gather_ms = options.gather_ms ?? 0;
   assert(options.idle_ms > 0 && idle_max_ms >= options.idle_ms && wake_gap_ms >= 0, 'polling idle intervals out of range');
-  assert(gather_ms >= 0 && gather_ms <= idle_max_ms, 'polling gather wait out of range');
   assert(options.backoff_ms > 0 && options.backoff_max_ms >= options.backoff_ms, 'polling backoff out of range');
   const alarm = new Alarm();
   let stopping = false;
@@ -74,8 +65,7 @@ export function startPolling(step: () => Promise<StepOutcome>, options: PollingO
       woken = false;
       const outcome = await stepSafely(step, options.onError);
       failures = outcome === 'failed' ? Math.min(failures + 1, FAILURES_COUNTED_MAX) : 0;
-      if (outcome === 'more' || outcome === 'some') idle_wait_ms = options.idle_ms;
-      if (outcome === 'some') await pause(gather_ms, false);
+      if (outcome === 'more') idle_wait_ms = options.idle_ms;
       if (outcome === 'failed') await pause(Math.min(options.backoff_max_ms, options.backoff_ms * 2 ** (failures - 1)), false);
       if (outcome === 'idle') {
         await pause(wake_gap_ms, false);

@@ -41,7 +41,7 @@ import { JetStreamConsumerWorker } from '../adapters/nats/consumer.js';
  * The webhooks consumer's polling (embedded binding): woken by this process's commits; idle, the wait
  * grows from 50 to 100 ms for commits of other processes, nothing next to a webhook's own latency.
  */
-export const EMBEDDED_POLLING = { idle_ms: 50, idle_max_ms: 100, gather_ms: 25, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
+export const EMBEDDED_POLLING = { idle_ms: 50, idle_max_ms: 100, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
 
 export interface EventServicesOptions {
   /** NATS servers for the JetStream binding; null forces the embedded binding. Default: NATS_URL. */
@@ -75,7 +75,7 @@ export interface EventServicesDeps {
 export interface EventServices {
   binding: 'embedded' | 'nats';
   delivery: DeliveryWorker;
-  /** One round of the webhooks consumer; 'more' or 'some' when it handed events over. */
+  /** One round of the webhooks consumer; 'more' when it handed events over. */
   consumeStep(): Promise<StepOutcome>;
   runner?: OutboxConsumerRunner;
   relay?: NatsRelay;
@@ -173,7 +173,7 @@ function startEmbeddedBinding({ deps, log, background, delivery, consumer }: Bin
     if (round.kind !== 'applied') return 'idle';
     if (round.parked > 0) log.error({ parked: round.parked }, 'webhooks consumer: events parked in events.dead_letters');
     if (round.applied > 0) delivery.wake();
-    return round.full ? 'more' : 'some';
+    return 'more';
   };
   const polling = background
     ? startPolling(consumeStep, {

@@ -33,7 +33,7 @@ function observedLedgerConsumer(clock: Clock, in_batch: Consumer['handle'] | und
  * Woken by this process's commits (the commit signal); idle, the wait grows to 100 ms, which bounds
  * the posting lag of commits made by other processes (an API apart from the ledger role).
  */
-export const LEDGER_POLLING = { idle_ms: 10, idle_max_ms: 100, gather_ms: 25, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
+export const LEDGER_POLLING = { idle_ms: 10, idle_max_ms: 100, backoff_ms: 100, backoff_max_ms: 5_000 } as const;
 /** The scheduled job that releases settled funds (pending → available). */
 export const LEDGER_RELEASE_JOB = 'ledger-release';
 /** Releases are due on a scale of days: looking once a second is plenty, and keeps idle runs to one query. */
@@ -95,14 +95,13 @@ export function startLedgerWorker(deps: LedgerWorkerDeps, options: LedgerWorkerO
     metrics.consumerEvents(LEDGER_CONSUMER_NAME, 'parked', round.parked);
     log.debug({ read: round.read, applied: round.applied, round_ms: Math.round(performance.now() - started_ms) }, 'ledger round');
     if (round.parked > 0) log.error({ parked: round.parked }, 'ledger: events parked in events.dead_letters; run payrail ledger verify');
-    return round.full ? 'more' : 'some';
+    return 'more';
   };
   const step = async (): Promise<StepOutcome> => {
     const consumed = await consume();
     const released = await releaseDue(deps.pool, unixSeconds(deps.clock));
     if (consumed === 'failed') return 'failed';
-    if (consumed === 'more' || released === RELEASE_BATCH_MAX) return 'more';
-    return consumed;
+    return consumed === 'more' || released === RELEASE_BATCH_MAX ? 'more' : 'idle';
   };
   const polling =
     options.poll === false
