@@ -252,6 +252,8 @@ export function asError(error: unknown): Error {
 export interface SqlFragment {
   readonly text: string;
   readonly values: readonly unknown[];
+  /** false: planned each time it runs, never kept as a prepared statement (row-writes.ts says when). */
+  readonly prepared?: false;
 }
 
 const PLACEHOLDER = '\u0000';
@@ -301,7 +303,12 @@ function numberFrom(text: string, first_index: number): string {
  */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(db: Db, fragment: SqlFragment): Promise<pg.QueryResult<R>> {
   const text = numbered(fragment);
-  return db.query<R>({ name: statementName(text), text, values: fragment.values as unknown[] });
+  return db.query<R>({ name: preparedName(fragment, text), text, values: fragment.values as unknown[] });
+}
+
+/** The prepared statement's name for `fragment`'s numbered `text`; none for one planned each time. */
+export function preparedName(fragment: SqlFragment, text: string): string | undefined {
+  return fragment.prepared === false ? undefined : statementName(text);
 }
 
 /**

@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import { assert } from '../kernel/assert.js';
 import type { Pool, SqlFragment } from './db.js';
-import { asError, isMerchantScoped, numbered, run } from './db.js';
+import { asError, isMerchantScoped, numbered, preparedName, run } from './db.js';
 import { isConnectionBroken } from './db-errors.js';
 import { currentMerchant, merchantScopeStatement, withMerchant } from './merchant-scope.js';
-import { statementName } from './statement-cache.js';
 
 /**
  * Group commit for the write pipeline's durable statements (the idempotency lock, the attempt saved
@@ -19,8 +18,9 @@ import { statementName } from './statement-cache.js';
  * connection fails the whole batch's callers, as it would have failed each alone (their requests are
  * then retried under their idempotency keys).
  *
- * Rows of one shape (`MergeableRow`, the idempotency lock) that one merchant's requests write in the
- * same batch go out as one multi-row statement: PostgreSQL's cost is mostly per statement.
+ * Mergeable writes of one kind (`MergeableWrite`: the idempotency lock, a payment's row writes) that
+ * one merchant's requests make in the same batch go out as one multi-row statement: PostgreSQL's cost
+ * is mostly per statement.
  */
 export interface GroupCommitLimits {
   /** Statements in one transaction: bounds the time a batch holds its row locks. */
@@ -32,16 +32,22 @@ export interface GroupCommitLimits {
 export const DEFAULT_GROUP_COMMIT_LIMITS: GroupCommitLimits = { batch_max: 64, batches_in_flight_max: 4 };
 
 /**
- * A one-row write that the rows of other requests of the same shape may share a statement with. Alone
- * (under light load, or when its batch is sent again one write at a time) it is its shape's statement
- * of its one row.
+ * A write that other requests' writes of the same kind may share a statement with (the idempotency
+ * lock's row, a payment's row writes: row-writes.ts). Alone (under light load, or when its batch is
+ * sent again one write at a time) it is the statement of itself only.
  */
-export interface MergeableRow {
-  readonly shape: RowShape;
-  /** This row's values, in the order `shape.statement` takes them. */
-  readonly values: readonly unknown[];
+export interface MergeableWrite {
+  /** One merchant's writes with the same key may share one statement. */
+  readonly merge_key: unknown;
+  /** Fewer writes of a key than this in one batch are sent each alone. */
+  readonly merge_min: number;
+  /** The one statement writing all of `writes` (this one first, the others of its key after it). */
+  merged(writes: readonly MergeableWrite[]): SqlFragment;
+  /** This write's own answer, from the result of the statement that wrote it. */
+  answer(result: pg.QueryResult): pg.QueryResult;
 }
 
+/** Rows of one table that a statement writes many of at once, each told apart by its identity. */
 export interface RowShape {
   /** One statement writing every row given; it returns the `identity` of each row it wrote, as `identity`. */
   statement(rows: ReadonlyArray<readonly unknown[]>): SqlFragment;
@@ -49,10 +55,37 @@ export interface RowShape {
   identity(values: readonly unknown[]): string;
 }
 
+/** One row of `shape` as a mergeable write: its answer says one row written if its identity came back. */
+export function mergeableRow(shape: RowShape, values: readonly unknown[]): MergeableWrite {
+  return new ShapedRow(shape, values);
+}
+
+class ShapedRow implements MergeableWrite {
+  constructor(
+    private readonly shape: RowShape,
+    private readonly values: readonly unknown[],
+  ) {}
+
+  readonly merge_min = 2;
+
+  get merge_key(): RowShape {
+    return this.shape;
+  }
+
+  merged(writes: readonly MergeableWrite[]): SqlFragment {
+    return this.shape.statement(writes.map((write) => (write as ShapedRow).values));
+  }
+
+  answer(result: pg.QueryResult): pg.QueryResult {
+    const identity = this.shape.identity(this.values);
+    const written = result.rows.some((returned: { identity: string }) => returned.identity === identity);
+    return { command: result.command, rowCount: written ? 1 : 0, oid: 0, fields: [], rows: [] };
+  }
+}
+
 interface Pending {
   merchant_id: string;
-  fragment: SqlFragment;
-  mergeable: MergeableRow | undefined;
+  write: SqlFragment | MergeableWrite;
   resolve: (result: pg.QueryResult) => void;
   reject: (error: unknown) => void;
 }
@@ -63,17 +96,15 @@ const committers = new WeakMap<Pool, GroupCommitter>();
  * Runs one write on the merchant-scoped write `pool`, committed with the writes other requests of
  * this process make meanwhile. Outside a merchant scope, or on any other pool, it runs alone (`run`).
  */
-export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: Pool, write: SqlFragment | MergeableRow): Promise<pg.QueryResult<R>> {
-  const mergeable = 'shape' in write ? write : undefined;
-  const fragment = mergeable ? mergeable.shape.statement([mergeable.values]) : (write as SqlFragment);
+export function runGrouped<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: Pool, write: SqlFragment | MergeableWrite): Promise<pg.QueryResult<R>> {
   const merchant_id = currentMerchant();
-  if (merchant_id === undefined || !isMerchantScoped(pool)) return runAlone(pool, fragment, mergeable) as Promise<pg.QueryResult<R>>;
+  if (merchant_id === undefined || !isMerchantScoped(pool)) return runAlone(pool, write) as Promise<pg.QueryResult<R>>;
   let committer = committers.get(pool);
   if (!committer) {
     committer = new GroupCommitter(pool, DEFAULT_GROUP_COMMIT_LIMITS);
     committers.set(pool, committer);
   }
-  return committer.submit(merchant_id, fragment, mergeable) as Promise<pg.QueryResult<R>>;
+  return committer.submit(merchant_id, write) as Promise<pg.QueryResult<R>>;
 }
 
 export class GroupCommitter {
@@ -89,9 +120,9 @@ export class GroupCommitter {
     assert(Number.isInteger(limits.batches_in_flight_max) && limits.batches_in_flight_max >= 1, 'batches_in_flight_max must be a positive integer');
   }
 
-  submit(merchant_id: string, fragment: SqlFragment, mergeable?: MergeableRow): Promise<pg.QueryResult> {
+  submit(merchant_id: string, write: SqlFragment | MergeableWrite): Promise<pg.QueryResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ merchant_id, fragment, mergeable, resolve, reject });
+      this.waiting.push({ merchant_id, write, resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -152,9 +183,9 @@ export class GroupCommitter {
       const scope = merchantScopeStatement(merchant_id);
       statements.push(query(statements.length === 0 ? `BEGIN; ${scope}` : scope));
       for (const unit of units) {
-        const fragment = Array.isArray(unit) ? mergedStatement(unit) : unit.fragment;
+        const fragment = Array.isArray(unit) ? mergedStatement(unit) : statementOf(unit.write);
         const text = numbered(fragment);
-        sent.push({ unit, index: statements.push(query({ name: statementName(text), text, values: fragment.values })) - 1 });
+        sent.push({ unit, index: statements.push(query({ name: preparedName(fragment, text), text, values: fragment.values })) - 1 });
       }
     }
     statements.push(query('COMMIT'));
@@ -173,61 +204,72 @@ export class GroupCommitter {
   }
 }
 
-/** What one statement of a batch writes: one write, or the rows of one shape merged. */
-type Unit = Pending | Pending[];
+/** What one statement of a batch writes: one write, or the mergeable writes of one key merged. */
+type MergedItem = Pending & { write: MergeableWrite };
+type Unit = Pending | MergedItem[];
+
+function isMergeable(write: SqlFragment | MergeableWrite): write is MergeableWrite {
+  return 'merge_key' in write;
+}
 
 /**
- * The batch's writes by merchant (each merchant's under one scope), with the mergeable rows of each
- * shape gathered into one unit. A request has at most one write in flight, so their order is free.
+ * The batch's writes by merchant (each merchant's under one scope), with the mergeable writes of each
+ * key gathered into one unit. A request has at most one write in flight, so their order is free.
  */
 function unitsByMerchant(batch: readonly Pending[]): Map<string, Unit[]> {
   const by_merchant = new Map<string, Unit[]>();
-  const merged = new Map<string, Map<RowShape, Pending[]>>();
+  const merged = new Map<string, Map<unknown, MergedItem[]>>();
   for (const item of batch) {
     let units = by_merchant.get(item.merchant_id);
     if (!units) by_merchant.set(item.merchant_id, (units = []));
-    if (!item.mergeable) {
+    const { write } = item;
+    if (!isMergeable(write)) {
       units.push(item);
       continue;
     }
-    let shapes = merged.get(item.merchant_id);
-    if (!shapes) merged.set(item.merchant_id, (shapes = new Map<RowShape, Pending[]>()));
-    const rows = shapes.get(item.mergeable.shape);
-    if (rows) rows.push(item);
+    let keys = merged.get(item.merchant_id);
+    if (!keys) merged.set(item.merchant_id, (keys = new Map<unknown, MergedItem[]>()));
+    const writes = keys.get(write.merge_key);
+    if (writes) writes.push({ ...item, write });
     else {
-      const first = [item];
-      shapes.set(item.mergeable.shape, first);
+      const first = [{ ...item, write }];
+      keys.set(write.merge_key, first);
       units.push(first);
     }
   }
+  for (const [merchant_id, units] of by_merchant) by_merchant.set(merchant_id, units.flatMap(unmergeFew));
   return by_merchant;
 }
 
-function mergedStatement(rows: readonly Pending[]): SqlFragment {
-  const [first] = rows;
-  assert(first?.mergeable !== undefined, 'a merged unit holds mergeable rows');
-  return first.mergeable.shape.statement(rows.map((row) => (row.mergeable as MergeableRow).values));
+/** A key's writes too few to merge (`merge_min`) go as units of their own. */
+function unmergeFew(unit: Unit): Unit[] {
+  if (!Array.isArray(unit)) return [unit];
+  const [first] = unit;
+  return first && unit.length < first.write.merge_min ? unit : [unit];
 }
 
-/** Each merged row's own answer. */
-function splitMerged(rows: readonly Pending[], result: pg.QueryResult): Array<[Pending, pg.QueryResult]> {
-  return rows.map((row) => [row, rowResult(row.mergeable as MergeableRow, result)]);
+function mergedStatement(items: readonly MergedItem[]): SqlFragment {
+  const [first] = items;
+  assert(first !== undefined, 'a merged unit holds writes');
+  return first.write.merged(items.map((item) => item.write));
 }
 
-/** A row's own answer from its shape's statement: written (one row) if the statement returned its identity. */
-function rowResult(row: MergeableRow, result: pg.QueryResult): pg.QueryResult {
-  const identity = row.shape.identity(row.values);
-  const written = result.rows.some((returned: { identity: string }) => returned.identity === identity);
-  return { command: result.command, rowCount: written ? 1 : 0, oid: 0, fields: [], rows: [] };
+/** Each merged write's own answer. */
+function splitMerged(items: readonly MergedItem[], result: pg.QueryResult): Array<[Pending, pg.QueryResult]> {
+  return items.map((item) => [item, item.write.answer(result)]);
+}
+
+function statementOf(write: SqlFragment | MergeableWrite): SqlFragment {
+  return isMergeable(write) ? write.merged([write]) : write;
 }
 
 /** One write's own statement, answered as its caller reads it. */
-async function runAlone(pool: Pool, fragment: SqlFragment, mergeable: MergeableRow | undefined): Promise<pg.QueryResult> {
-  const result = await run(pool, fragment);
-  return mergeable ? rowResult(mergeable, result) : result;
+async function runAlone(pool: Pool, write: SqlFragment | MergeableWrite): Promise<pg.QueryResult> {
+  const result = await run(pool, statementOf(write));
+  return isMergeable(write) ? write.answer(result) : result;
 }
 
 /** One write in its own scoped transaction, answered with its own result. */
 function settleAlone(pool: Pool, item: Pending): Promise<void> {
-  return withMerchant(item.merchant_id, () => runAlone(pool, item.fragment, item.mergeable)).then(item.resolve, item.reject);
+  return withMerchant(item.merchant_id, () => runAlone(pool, item.write)).then(item.resolve, item.reject);
 }

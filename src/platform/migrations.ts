@@ -65,6 +65,18 @@ const PLATFORM_MIGRATIONS: readonly Migration[] = [
   },
   // The roles the pools connect as (rls.ts), before any service's policy names one of them.
   { id: 'platform/002_roles', sql: CREATE_ROLES_SQL },
+  {
+    // The rows of a batched UPDATE (row-writes.ts). Declared as one row, so the planner finds each
+    // target by its key's index as it does for a one-row UPDATE; json_array_elements would count as
+    // 100 and can make it scan the table whole instead. PL/pgSQL, because SQL would be inlined.
+    id: 'platform/003_rows',
+    sql: `
+    CREATE OR REPLACE FUNCTION public.payrail_rows(rows json) RETURNS SETOF json
+    LANGUAGE plpgsql STABLE ROWS 1 AS $$
+    BEGIN
+      RETURN QUERY SELECT json_array_elements(rows);
+    END $$;`,
+  },
 ];
 
 /** SHA-256 of the migration's SQL, blind to line endings and trailing whitespace (editor noise). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/platform/db.js';
 import { DEFAULT_POOL_LIMITS, createPool, isGuardFailure, sql } from '../../src/platform/db.js';
 import type { RowShape } from '../../src/platform/group-commit.js';
-import { runGrouped } from '../../src/platform/group-commit.js';
+import { mergeableRow, runGrouped } from '../../src/platform/group-commit.js';
 import { withMerchant } from '../../src/platform/merchant-scope.js';
 import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
@@ -143,7 +143,7 @@ describe('rows of one shape', () => {
 
   /** A claim as a request makes it: a row of CLAIM_ROWS, merged with others' or alone. */
   function claim(merchant_id: string, key: string, token: string, amount = 1) {
-    return withMerchant(merchant_id, () => runGrouped(scoped, { shape: CLAIM_ROWS, values: [key, token, amount] }));
+    return withMerchant(merchant_id, () => runGrouped(scoped, mergeableRow(CLAIM_ROWS, [key, token, amount])));
   }
 
   async function claims(prefix: string): Promise<Array<{ key: string; token: string; merchant: string }>> {

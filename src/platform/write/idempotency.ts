@@ -1,9 +1,11 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Db, Pool, SqlFragment } from '../db.js';
+import type { Db, Pool } from '../db.js';
 import { joinSql, rawSql, run, sql } from '../db.js';
 import type { RowShape } from '../group-commit.js';
-import { runGrouped } from '../group-commit.js';
+import { mergeableRow, runGrouped } from '../group-commit.js';
 import { leaseAlive } from './lease.js';
+import type { RowsWrite } from '../row-writes.js';
+import { rowsWrite, updateShape } from '../row-writes.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
 
@@ -86,7 +88,7 @@ export async function acquire(pool: Pool, ids: IdGenerator, request: LockRequest
   const token = randomUUID();
   const reserved = Object.fromEntries(request.reserves.map((kind) => [kind, ids.next(kind)]));
   const row = [merchant_id, key, hash, token, now_ms, holder, JSON.stringify(reserved), now_ms];
-  const inserted = await runGrouped(pool, { shape: LOCK_ROWS, values: row });
+  const inserted = await runGrouped(pool, mergeableRow(LOCK_ROWS, row));
   if (inserted.rowCount === 1) return { kind: 'acquired', lock: { merchant_id, key, token, reserved, first_attempt: true } };
   return resolveConflict(pool, request, token);
 }
@@ -144,17 +146,23 @@ async function resolveConflict(pool: Pool, request: LockRequest, token: string):
   return { kind: 'acquired', lock: { merchant_id, key, token, reserved: row.reserved_ids, first_attempt: false } };
 }
 
+const LOCK_KEY = { merchant_id: 'text', key: 'text' } as const;
+const STILL_HELD = updateShape('gateway.idempotency_keys', { set: { locked_at_ms: 'bigint' }, key: LOCK_KEY, expected: { lock_token: 'text' } });
+const COMPLETION = updateShape('gateway.idempotency_keys', {
+  set: { response_status: 'int', response_body: 'text' },
+  set_constants: { lock_token: 'NULL', locked_at_ms: 'NULL' },
+  key: LOCK_KEY,
+  expected: { lock_token: 'text' },
+});
+
 /** Affects no row once the lock was taken over: a write guarded by it fails instead of racing the new holder. */
-export function stillHeld(lock: IdempotencyLock, now_ms: number): SqlFragment {
-  return sql`UPDATE gateway.idempotency_keys SET locked_at_ms = ${now_ms}
-    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`;
+export function stillHeld(lock: IdempotencyLock, now_ms: number): RowsWrite {
+  return rowsWrite(STILL_HELD, [[now_ms, lock.merchant_id, lock.key, lock.token]]);
 }
 
 /** The write that stores the response; it affects no row if the lock was lost, failing the statement. */
-export function completion(lock: IdempotencyLock, response: StoredResponse): SqlFragment {
-  return sql`UPDATE gateway.idempotency_keys
-    SET lock_token = NULL, locked_at_ms = NULL, response_status = ${response.status}, response_body = ${response.body}
-    WHERE merchant_id = ${lock.merchant_id} AND key = ${lock.key} AND lock_token = ${lock.token}`;
+export function completion(lock: IdempotencyLock, response: StoredResponse): RowsWrite {
+  return rowsWrite(COMPLETION, [[response.status, response.body, lock.merchant_id, lock.key, lock.token]]);
 }
 
 /** After an unexpected failure the outcome is unknown: let the next retry take over at once (and settle it). */

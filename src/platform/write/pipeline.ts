@@ -1,6 +1,7 @@
 import type { Db, Pool, SqlFragment } from '../db.js';
 import { combineWrites, isGuardFailure, isUniqueViolation, run } from '../db.js';
 import { runGrouped } from '../group-commit.js';
+import { combineRowWrites, isRowsWrite } from '../row-writes.js';
 import { withMerchant } from '../merchant-scope.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
@@ -214,7 +215,8 @@ class Operation implements OperationContext {
   private async write(writes: SqlFragment[]): Promise<void> {
     if (writes.length === 0) return;
     try {
-      await runGrouped(this.deps.pool, combineWrites(writes));
+      // Row writes only (a payment's hot path): concurrent requests of the merchant share the statement.
+      await runGrouped(this.deps.pool, writes.every(isRowsWrite) ? combineRowWrites(writes) : combineWrites(writes));
     } catch (error) {
       // A duplicate id means a retry took over this request's stale lock and wrote its reserved ids first.
       if (isGuardFailure(error) || (this.lock && isUniqueViolation(error))) {

@@ -6,8 +6,9 @@
  */
 import { assert } from '../../../kernel/assert.js';
 import type { Pool } from '../../../platform/db.js';
-import type { SqlFragment } from '../../../platform/db.js';
 import { run, sql } from '../../../platform/db.js';
+import type { RowsWrite } from '../../../platform/row-writes.js';
+import { insertShape, rowsWrite, updateShape } from '../../../platform/row-writes.js';
 import type { AuthorizeResult, RoutingTry } from '../domain/port.js';
 import { MAX_TRIES } from '../domain/cascade.js';
 
@@ -105,18 +106,27 @@ export class RoutedTries {
  * A new attempt's first try, recorded by the attempt's own statement (in its merchant's scope). No
  * conflict is tolerated: a try already there means the attempt was recorded before, and the write fails.
  */
-export function firstTryWrite(entry: StoredTry, now_ms: number): SqlFragment {
+const INSERT_FIRST_TRY = insertShape(
+  'connectors.routed_tries',
+  { attempt_id: 'text', merchant_id: 'text', connector_account: 'text', connector: 'text', reference: 'text', reason: 'text', created_ms: 'bigint' },
+  { try_number: '1', outcome: "'pending'" },
+);
+
+export function firstTryWrite(entry: StoredTry, now_ms: number): RowsWrite {
   assert(entry.try_number === 1, `try ${entry.try_number} of ${entry.attempt_id} is not a first try`);
-  return sql`INSERT INTO connectors.routed_tries (attempt_id, try_number, merchant_id, connector_account, connector, reference, outcome, reason, created_ms)
-    VALUES (${entry.attempt_id}, 1, ${entry.merchant_id}, ${entry.connector_account}, ${entry.connector}, ${entry.reference}, 'pending', ${entry.reason}, ${now_ms})`;
+  const { attempt_id, merchant_id, connector_account, connector, reference, reason } = entry;
+  return rowsWrite(INSERT_FIRST_TRY, [[attempt_id, merchant_id, connector_account, connector, reference, reason, now_ms]]);
 }
 
+const ANSWER_TRY = updateShape('connectors.routed_tries', {
+  set: { outcome: 'text', latency_ms: 'int', raw_code: 'text', result: 'jsonb' },
+  key: { attempt_id: 'text', try_number: 'smallint' },
+});
+
 /** How a try ended: written alone (`RoutedTries.answer`) or with the attempt's answer (a planned first try). */
-export function answerWrite(entry: StoredTry, result: AuthorizeResult | null): SqlFragment {
+export function answerWrite(entry: StoredTry, result: AuthorizeResult | null): RowsWrite {
   const stored = result ? JSON.stringify({ ...result, routing: undefined }) : null;
-  return sql`UPDATE connectors.routed_tries SET outcome = ${entry.outcome}, latency_ms = ${entry.latency_ms}, raw_code = ${entry.raw_code},
-      result = ${stored}::jsonb
-    WHERE attempt_id = ${entry.attempt_id} AND try_number = ${entry.try_number}`;
+  return rowsWrite(ANSWER_TRY, [[entry.outcome, entry.latency_ms, entry.raw_code, stored, entry.attempt_id, entry.try_number]]);
 }
 
 /** The trace shown on the charge: the tries without the bookkeeping columns. */

@@ -1,5 +1,5 @@
-import type { SqlFragment } from '../../../platform/db.js';
-import { joinSql, sql } from '../../../platform/db.js';
+import type { RowsWrite } from '../../../platform/row-writes.js';
+import { insertShape, rowsWrite } from '../../../platform/row-writes.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import { assert } from '../../../kernel/assert.js';
 import { traceContextCarrier } from '../../../platform/tracing.js';
@@ -36,7 +36,7 @@ export interface EventRow {
 }
 
 /** One multi-row INSERT for all of a change's events, to join the change's own write. */
-export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: number, request: EventRequest, drafts: readonly EventDraft[]): SqlFragment {
+export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: number, request: EventRequest, drafts: readonly EventDraft[]): RowsWrite {
   assert(drafts.length > 0, 'outboxInsert needs at least one event');
   // With tracing on, the request's trace context (W3C traceparent) rides in the stored `request` json,
   // so consumers continue the trace (tracedFromStored); renderEvent shows clients only id and key.
@@ -46,10 +46,21 @@ export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: n
   const rows = drafts.map((draft) => {
     const data = draft.previous_attributes ? { object: draft.object, previous_attributes: draft.previous_attributes } : { object: draft.object };
     const stored_request = JSON.stringify(draft.internal ? { ...envelope, internal: draft.internal } : envelope);
-    return sql`(${ids.next('event')}, ${merchant_id}, ${draft.type}, ${created_s}, ${draft.object.id}, ${JSON.stringify(data)}::json, ${stored_request}::json)`;
+    return [ids.next('event'), merchant_id, draft.type, created_s, draft.object.id, JSON.stringify(data), stored_request];
   });
-  return joinSql([sql`INSERT INTO events.outbox (id, merchant_id, type, created, object_id, data, request) VALUES `, joinSql(rows, ', ')], '');
+  return rowsWrite(INSERT_EVENTS, rows);
 }
+
+/** Rows keep their order, so a change's events get ascending `seq` in the order they were drafted. */
+const INSERT_EVENTS = insertShape('events.outbox', {
+  id: 'text',
+  merchant_id: 'text',
+  type: 'text',
+  created: 'bigint',
+  object_id: 'text',
+  data: 'json',
+  request: 'json',
+});
 
 export function renderEvent(row: EventRow): Record<string, unknown> {
   return {

@@ -1,6 +1,8 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { joinSql, run, sql } from '../../../platform/db.js';
 import { leaseAlive } from '../../../platform/write/lease.js';
+import type { RowsWrite } from '../../../platform/row-writes.js';
+import { insertShape, rowsWrite, updateShape } from '../../../platform/row-writes.js';
 import { PayrailError } from '../../../kernel/errors.js';
 import { assert } from '../../../kernel/assert.js';
 import type { PaymentIntent } from '../domain/intent.js';
@@ -11,24 +13,53 @@ import type { Customer } from '../domain/customer.js';
 
 /** SQL for the payments schema. Writes are fragments, so a use case can commit them together. */
 
-export function insertIntent(intent: PaymentIntent): SqlFragment {
+const INTENT_COLUMNS = {
+  customer_id: 'text',
+  status: 'text',
+  amount: 'bigint',
+  amount_received: 'bigint',
+  currency: 'text',
+  version: 'int',
+  state: 'json',
+} as const;
+const INSERT_INTENT = insertShape('payments.payment_intents', { merchant_id: 'text', id: 'text', created: 'bigint', ...INTENT_COLUMNS });
+const UPDATE_INTENT = updateShape('payments.payment_intents', { set: INTENT_COLUMNS, key: { merchant_id: 'text', id: 'text' }, expected: { version: 'int' } });
+
+const intentColumns = (intent: PaymentIntent) =>
+  [intent.customer, intent.status, intent.amount, intent.amount_received, intent.currency, intent.version, JSON.stringify(intent)] as const;
+
+export function insertIntent(intent: PaymentIntent): RowsWrite {
   checkIntent(intent);
-  return sql`INSERT INTO payments.payment_intents (merchant_id, id, customer_id, status, amount, amount_received, currency, created, version, state)
-    VALUES (${intent.merchant_id}, ${intent.id}, ${intent.customer}, ${intent.status}, ${intent.amount}, ${intent.amount_received}, ${intent.currency}, ${intent.created}, ${intent.version}, ${JSON.stringify(intent)}::json)`;
+  return rowsWrite(INSERT_INTENT, [[intent.merchant_id, intent.id, intent.created, ...intentColumns(intent)]]);
 }
 
 /** Affects no row unless the stored version is still the one `intent` was derived from. */
-export function updateIntent(intent: PaymentIntent, previous_version: number): SqlFragment {
+export function updateIntent(intent: PaymentIntent, previous_version: number): RowsWrite {
   checkIntent(intent);
-  return sql`UPDATE payments.payment_intents SET customer_id = ${intent.customer}, status = ${intent.status}, amount = ${intent.amount},
-    amount_received = ${intent.amount_received}, currency = ${intent.currency}, version = ${intent.version}, state = ${JSON.stringify(intent)}::json
-    WHERE merchant_id = ${intent.merchant_id} AND id = ${intent.id} AND version = ${previous_version}`;
+  return rowsWrite(UPDATE_INTENT, [[...intentColumns(intent), intent.merchant_id, intent.id, previous_version]]);
 }
 
-export function insertCharge(charge: Charge): SqlFragment {
+const INSERT_CHARGE = insertShape('payments.charges', {
+  merchant_id: 'text',
+  id: 'text',
+  payment_intent_id: 'text',
+  customer_id: 'text',
+  status: 'text',
+  amount: 'bigint',
+  amount_captured: 'bigint',
+  amount_refunded: 'bigint',
+  currency: 'text',
+  created: 'bigint',
+  version: 'int',
+  state: 'json',
+});
+
+export function insertCharge(charge: Charge): RowsWrite {
   checkCharge(charge);
-  return sql`INSERT INTO payments.charges (merchant_id, id, payment_intent_id, customer_id, status, amount, amount_captured, amount_refunded, currency, created, version, state)
-    VALUES (${charge.merchant_id}, ${charge.id}, ${charge.payment_intent}, ${charge.customer}, ${charge.status}, ${charge.amount}, ${charge.amount_captured}, ${charge.amount_refunded}, ${charge.currency}, ${charge.created}, ${charge.version}, ${JSON.stringify(charge)}::json)`;
+  const { merchant_id, id, payment_intent, customer, status, amount, amount_captured, amount_refunded, currency, created, version } = charge;
+  return rowsWrite(INSERT_CHARGE, [
+    [merchant_id, id, payment_intent, customer, status, amount, amount_captured, amount_refunded, currency, created, version, JSON.stringify(charge)],
+  ]);
 }
 
 export function updateCharge(charge: Charge, previous_version: number): SqlFragment {
@@ -70,9 +101,14 @@ export interface ProcessorCall {
   payment_intent_id: string;
 }
 
-export function insertProcessorCall(call: ProcessorCall, holder_lease: number | null, now_ms: number): SqlFragment {
-  return sql`INSERT INTO payments.processor_calls (merchant_id, id, kind, payment_intent_id, status, holder_lease, created_ms)
-    VALUES (${call.merchant_id}, ${call.id}, ${call.kind}, ${call.payment_intent_id}, 'pending', ${holder_lease}, ${now_ms})`;
+const INSERT_PROCESSOR_CALL = insertShape(
+  'payments.processor_calls',
+  { merchant_id: 'text', id: 'text', kind: 'text', payment_intent_id: 'text', holder_lease: 'int', created_ms: 'bigint' },
+  { status: "'pending'" },
+);
+
+export function insertProcessorCall(call: ProcessorCall, holder_lease: number | null, now_ms: number): RowsWrite {
+  return rowsWrite(INSERT_PROCESSOR_CALL, [[call.merchant_id, call.id, call.kind, call.payment_intent_id, holder_lease, now_ms]]);
 }
 
 /**
@@ -83,14 +119,21 @@ export function orphanProcessorCall(merchant_id: string, id: string): SqlFragmen
   return sql`UPDATE payments.processor_calls SET holder_lease = 0 WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
 }
 
+// The expected status is a value, not a constant: the partial index of pending calls (whose entries
+// stay until vacuum) then never looks like the way to find a call.
+const ANSWER_PROCESSOR_CALL = updateShape('payments.processor_calls', {
+  set: {},
+  set_constants: { status: "'answered'" },
+  key: { merchant_id: 'text', id: 'text' },
+  expected: { status: 'text' },
+});
+
 /**
  * Affects no row unless the call is still pending: exactly one answer is ever recorded. The sweeper
  * passes the holder it found, so its answer loses to a retry that took the call over meanwhile.
  */
 export function answerProcessorCall(merchant_id: string, id: string, seen_holder?: number | null): SqlFragment {
-  if (seen_holder === undefined) {
-    return sql`UPDATE payments.processor_calls SET status = 'answered' WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending'`;
-  }
+  if (seen_holder === undefined) return rowsWrite(ANSWER_PROCESSOR_CALL, [[merchant_id, id, 'pending']]);
   return sql`UPDATE payments.processor_calls SET status = 'answered'
     WHERE merchant_id = ${merchant_id} AND id = ${id} AND status = 'pending' AND holder_lease IS NOT DISTINCT FROM ${seen_holder}::int`;
 }

@@ -1,0 +1,194 @@
+import type pg from 'pg';
+import { assert } from '../kernel/assert.js';
+import type { SqlFragment } from './db.js';
+import { combineWrites } from './db.js';
+import type { MergeableWrite } from './group-commit.js';
+
+/**
+ * Writes declared by their shape (a table, its columns and their types), so that group commit
+ * (group-commit.ts) can merge the same writes of one merchant's concurrent requests into one
+ * statement per table: PostgreSQL's cost is mostly per statement, not per row.
+ *
+ * A write alone is an ordinary statement of its own values (`VALUES ($1, …)`, `WHERE key = $n`), as
+ * if written by hand. Merged, each table's rows travel as one JSON array (`json_to_recordset`) in a
+ * statement planned for the rows it carries (see `MERGED_STATEMENTS_PREPARED`).
+ */
+
+/** The PostgreSQL types a shape's columns are declared with. `json`/`jsonb` values are JSON text, embedded as is. */
+export type ColumnType = 'text' | 'bigint' | 'int' | 'smallint' | 'boolean' | 'json' | 'jsonb';
+
+export interface WriteShape {
+  /** The statement of many rows, with one placeholder: their JSON array. */
+  readonly merged_text: string;
+  /** The statement of `rows` alone, with a placeholder per value. */
+  single_text(rows: number): string;
+  readonly types: readonly ColumnType[];
+}
+
+export interface RowsWrite extends SqlFragment {
+  readonly shape: WriteShape;
+  /** The rows' values, in the shape's column order. */
+  readonly rows: ReadonlyArray<readonly unknown[]>;
+}
+
+const PLACEHOLDER = '\u0000';
+/** A write's rows: more is a bug (the hot path writes a handful per request). */
+const ROWS_PER_WRITE_MAX = 1_000;
+
+/** The JSON field of the shape's i-th value: short, so a batch sends few bytes beyond the values. */
+const field = (i: number) => `c${i}`;
+const columnList = (types: readonly ColumnType[]) => `r(${types.map((type, i) => `${field(i)} ${type}`).join(', ')})`;
+const parameter = (type: ColumnType) => `${PLACEHOLDER}::${type}`;
+
+/**
+ * `INSERT INTO table (columns…, constant columns…)`: values in the order of `columns`; `constants`
+ * are SQL expressions every row gets (e.g. `'pending'`).
+ */
+export function insertShape(table: string, columns: Record<string, ColumnType>, constants: Record<string, string> = {}): WriteShape {
+  const types = Object.values(columns);
+  const into = `INSERT INTO ${table} (${[...Object.keys(columns), ...Object.keys(constants)].join(', ')})`;
+  const tuple = `(${[...types.map(parameter), ...Object.values(constants)].join(', ')})`;
+  const sources = [...types.map((_, i) => `r.${field(i)}`), ...Object.values(constants)].join(', ');
+  const singles = new Map<number, string>();
+  return {
+    merged_text: `${into} SELECT ${sources} FROM json_to_recordset(${PLACEHOLDER}) AS ${columnList(types)}`,
+    single_text: (rows) => memo(singles, rows, () => `${into} VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`),
+    types,
+  };
+}
+
+export interface UpdateSpec {
+  /** Columns set from each row's values, in order. */
+  set: Record<string, ColumnType>;
+  /** Columns set to the same SQL expression in every row. */
+  set_constants?: Record<string, string>;
+  /** The row's key: values after the `set` ones. It must be unique, so a row updates at most one row. */
+  key: Record<string, ColumnType>;
+  /** The optimistic guards: columns of the target compared with values after the key's (`version`, a status). */
+  expected?: Record<string, ColumnType>;
+}
+
+/** `UPDATE table SET … WHERE key AND guards`: a row's values are set, then key, then expected. */
+export function updateShape(table: string, spec: UpdateSpec): WriteShape {
+  const groups = [spec.set, spec.key, spec.expected ?? {}];
+  const types = groups.flatMap((group) => Object.values(group));
+  const columns = groups.flatMap((group) => Object.keys(group));
+  const set_count = Object.keys(spec.set).length;
+  const constants = Object.entries(spec.set_constants ?? {}).map(([column, expr]) => `${column} = ${expr}`);
+  const statement = (value: (i: number) => string, from: string) => {
+    const assignments = [...columns.slice(0, set_count).map((column, i) => `${column} = ${value(i)}`), ...constants];
+    const conditions = columns.slice(set_count).map((column, j) => `t.${column} = ${value(set_count + j)}`);
+    return `UPDATE ${table} AS t SET ${assignments.join(', ')}${from} WHERE ${conditions.join(' AND ')}`;
+  };
+  // Merged, the planner counts the rows as one (`payrail_rows`, platform/003_rows), so each finds its
+  // target by the key's index as a one-row UPDATE does, however many a batch holds.
+  const merged_text = statement((i) => `r.${field(i)}`, ` FROM public.payrail_rows(${PLACEHOLDER}) AS e, json_to_record(e) AS ${columnList(types)}`);
+  const single = statement((i) => parameter(types[i] as ColumnType), '');
+  return {
+    merged_text,
+    single_text: (rows) => {
+      assert(rows === 1, 'an update shape writes one row at a time alone');
+      return single;
+    },
+    types,
+  };
+}
+
+function memo(texts: Map<number, string>, rows: number, build: () => string): string {
+  let text = texts.get(rows);
+  if (text === undefined) texts.set(rows, (text = build()));
+  return text;
+}
+
+/** One request's write of `rows` (each in the shape's value order). */
+export function rowsWrite(shape: WriteShape, rows: ReadonlyArray<readonly unknown[]>): RowsWrite {
+  assert(rows.length > 0 && rows.length <= ROWS_PER_WRITE_MAX, `a write has 1..${ROWS_PER_WRITE_MAX} rows, not ${rows.length}`);
+  for (const row of rows) assert(row.length === shape.types.length, `a row of this shape has ${shape.types.length} values, not ${row.length}`);
+  return { shape, rows, text: shape.single_text(rows.length), values: rows.length === 1 ? (rows[0] as readonly unknown[]) : rows.flat() };
+}
+
+export function isRowsWrite(write: SqlFragment): write is RowsWrite {
+  return 'shape' in write && 'rows' in write;
+}
+
+/**
+ * Merged statements are planned each time they run (unnamed), not prepared: a prepared statement's
+ * plan is kept for the connection's life, and one made while a table was nearly empty (a new install)
+ * scans it whole, for every batch, long after it has grown. Planning costs about 0.4 ms, which the
+ * merged requests share; a write alone stays a prepared statement of its own.
+ */
+const MERGED_STATEMENTS_PREPARED = false;
+/** Fewer requests than this write alone (each its own statement, in the same transaction): planning would cost more than merging saves. */
+const MERGE_MIN_REQUESTS = 4;
+
+/**
+ * One request's row writes as one statement that commits them together, guarded as `combineWrites`
+ * is. Requests whose writes have the same shapes in the same order share a merged statement, each
+ * shape's rows joined; its guard is that every shape wrote as many rows as were given (an UPDATE
+ * whose key or expected version no longer matches writes none), or nothing is written.
+ */
+export function combineRowWrites(writes: readonly RowsWrite[]): MergeableWrite {
+  assert(writes.length > 0, 'combineRowWrites needs at least one write');
+  return new CombinedRowWrites(writes);
+}
+
+class CombinedRowWrites implements MergeableWrite {
+  readonly merge_key: string;
+  readonly merge_min = MERGE_MIN_REQUESTS;
+
+  constructor(readonly parts: readonly RowsWrite[]) {
+    this.merge_key = mergedText(parts.map((part) => part.shape));
+  }
+
+  merged(writes: readonly MergeableWrite[]): SqlFragment {
+    if (writes.length === 1) return combineWrites(this.parts);
+    const requests = writes.map((write) => {
+      assert(write instanceof CombinedRowWrites && write.merge_key === this.merge_key, 'merged writes have the same shapes');
+      return write.parts;
+    });
+    return { text: this.merge_key, values: mergedValues(requests), prepared: MERGED_STATEMENTS_PREPARED };
+  }
+
+  answer(result: pg.QueryResult): pg.QueryResult {
+    return result;
+  }
+}
+
+/** For each shape (in order), the rows of every request as one JSON array; then each shape's row count. */
+function mergedValues(requests: ReadonlyArray<readonly RowsWrite[]>): unknown[] {
+  const shapes = (requests[0] as readonly RowsWrite[]).map((_, i) => i);
+  const arrays = shapes.map((i) => `[${requests.flatMap((parts) => rowsJson(parts[i] as RowsWrite)).join(',')}]`);
+  const counts = shapes.map((i) => requests.reduce((total, parts) => total + (parts[i] as RowsWrite).rows.length, 0));
+  return [...arrays, ...counts];
+}
+
+function rowsJson(write: RowsWrite): string[] {
+  const { types } = write.shape;
+  return write.rows.map((values) => `{${values.map((value, i) => `"${field(i)}":${jsonValue(types[i] as ColumnType, value)}`).join(',')}}`);
+}
+
+function jsonValue(type: ColumnType, value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (type === 'json' || type === 'jsonb') {
+    assert(typeof value === 'string', 'a json value is given as JSON text');
+    return value;
+  }
+  if (typeof value === 'number') assert(Number.isFinite(value), `a ${type} value is a finite number`);
+  return typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
+}
+
+/** Texts remembered; past it the oldest is forgotten (a use case may make a varying number of writes). */
+const MERGED_TEXTS_MAX = 500;
+const merged_texts = new Map<string, string>();
+
+function mergedText(shapes: readonly WriteShape[]): string {
+  const key = shapes.map((shape) => shape.merged_text).join(PLACEHOLDER + PLACEHOLDER);
+  const known = merged_texts.get(key);
+  if (known !== undefined) return known;
+  const parts = shapes.map((shape, i) => `w${i} AS (${shape.merged_text} RETURNING 1)`);
+  const checks = shapes.map((_, i) => `(SELECT count(*) FROM w${i}) = ${PLACEHOLDER}::bigint`).join(' AND ');
+  const text = `WITH ${parts.join(',\n')}\nSELECT public.payrail_guard(${checks}) AS ok`;
+  if (merged_texts.size >= MERGED_TEXTS_MAX) merged_texts.delete(merged_texts.keys().next().value as string);
+  merged_texts.set(key, text);
+  return text;
+}
