@@ -2,6 +2,7 @@ import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
 import { connectLedgerMigration } from './connect.js';
 import { fxLedgerMigration } from './fx.js';
+import { balanceCheckPlansMigration } from './check-plans.js';
 
 /**
  * The ledger's schema. The database itself holds the two rules no code path may break: postings
@@ -168,4 +169,6 @@ export const ledgerMigrations: Migration[] = [
   connectLedgerMigration,
   // FX: conversion at capture and its accounts (fx.ts).
   fxLedgerMigration,
+  // The balance checks' lookups planned per call, not per session (check-plans.ts).
+  balanceCheckPlansMigration,
 ];
