@@ -199,7 +199,7 @@ export class GroupCommitter {
     if (settled.some((s) => s.status === 'rejected')) return 'rolled_back';
     return sent.flatMap(({ unit, index }): Array<[Pending, pg.QueryResult]> => {
       const result = (settled[index] as PromiseFulfilledResult<pg.QueryResult>).value;
-      return Array.isArray(unit) ? splitMerged(unit, result) : [[unit, result]];
+      return Array.isArray(unit) ? splitMerged(unit, result) : [[unit, isMergeable(unit.write) ? unit.write.answer(result) : result]];
     });
   }
 }

@@ -18,6 +18,8 @@ import type { MergeableWrite } from './group-commit.js';
 export type ColumnType = 'text' | 'bigint' | 'int' | 'smallint' | 'boolean' | 'json' | 'jsonb';
 
 export interface WriteShape {
+  /** Tells shapes apart cheaply: a request's list of shapes is looked up by their ids on the hot path. */
+  readonly id: number;
   /** The statement of many rows, with one placeholder: their JSON array. */
   readonly merged_text: string;
   /** The statement of `rows` alone, with a placeholder per value. */
@@ -32,6 +34,7 @@ export interface RowsWrite extends SqlFragment {
 }
 
 const PLACEHOLDER = '\u0000';
+let shapes_declared = 0;
 /** A write's rows: more is a bug (the hot path writes a handful per request). */
 const ROWS_PER_WRITE_MAX = 1_000;
 
@@ -51,6 +54,7 @@ export function insertShape(table: string, columns: Record<string, ColumnType>, 
   const sources = [...types.map((_, i) => `r.${field(i)}`), ...Object.values(constants)].join(', ');
   const singles = new Map<number, string>();
   return {
+    id: (shapes_declared += 1),
     merged_text: `${into} SELECT ${sources} FROM json_to_recordset(${PLACEHOLDER}) AS ${columnList(types)}`,
     single_text: (rows) => memo(singles, rows, () => `${into} VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`),
     types,
@@ -85,6 +89,7 @@ export function updateShape(table: string, spec: UpdateSpec): WriteShape {
   const merged_text = statement((i) => `r.${field(i)}`, ` FROM public.payrail_rows(${PLACEHOLDER}) AS e, json_to_record(e) AS ${columnList(types)}`);
   const single = statement((i) => parameter(types[i] as ColumnType), '');
   return {
+    id: (shapes_declared += 1),
     merged_text,
     single_text: (rows) => {
       assert(rows === 1, 'an update shape writes one row at a time alone');
@@ -182,7 +187,7 @@ const MERGED_TEXTS_MAX = 500;
 const merged_texts = new Map<string, string>();
 
 function mergedText(shapes: readonly WriteShape[]): string {
-  const key = shapes.map((shape) => shape.merged_text).join(PLACEHOLDER + PLACEHOLDER);
+  const key = shapes.map((shape) => shape.id).join(',');
   const known = merged_texts.get(key);
   if (known !== undefined) return known;
   const parts = shapes.map((shape, i) => `w${i} AS (${shape.merged_text} RETURNING 1)`);
