@@ -251,6 +251,6 @@ export function renderPaymentMethod(method: PaymentMethodRecord): Json {
  * object), no `rule` when none did, and no `risk_score` when the evaluation failed.
  */
 function renderOutcome(outcome: Outcome): Record<string, unknown> {
-  const { rule, risk_score, ...rest } = outcome;
-  return { ...rest, ...(risk_score === null ? {} : { risk_score }), ...(rule ? { rule: rule.id } : {}) };
+  const { network_status, reason, risk_level, seller_message, type, risk_score, rule } = outcome;
+  return { network_status, reason, risk_level, seller_message, type, ...(risk_score === null ? {} : { risk_score }), ...(rule ? { rule: rule.id } : {}) };
 }

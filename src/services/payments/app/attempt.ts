@@ -80,7 +80,7 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
   }
   const processing = withConversion(Intent.beginAttempt(ready, charge_id, risk), conversion);
   const stored_credential = await storedCredential(ctx, processing);
-  const request = { ...authorizeRequest(ctx, processing, method, { ...card, cvc: start.cvc ?? card.cvc }), ...stored_credential };
+  const request = authorizeRequest(ctx, processing, method, { ...card, cvc: start.cvc ?? card.cvc }, stored_credential);
   // The router's first try is recorded by this same statement, and how it ended by the answer's.
   const plan = (await deps.connector.planTry?.(request)) ?? undefined;
   await ctx.record([
@@ -105,7 +105,13 @@ async function attempt(deps: PaymentsDeps, ctx: OperationContext, start: Attempt
 }
 
 /** The authorization of `processing`'s attempt, with the facts routing rules match on (brand, country, metadata). */
-export function authorizeRequest(ctx: OperationContext, processing: PaymentIntent, method: PaymentMethodRecord, card: CardForProcessor): AuthorizeRequest {
+export function authorizeRequest(
+  ctx: OperationContext,
+  processing: PaymentIntent,
+  method: PaymentMethodRecord,
+  card: CardForProcessor,
+  stored_credential: StoredCredential,
+): AuthorizeRequest {
   const charge_id = processing.pending_attempt;
   if (!charge_id) throw new Error(`intent ${processing.id}: no attempt in flight to authorize`);
   return {
@@ -115,6 +121,7 @@ export function authorizeRequest(ctx: OperationContext, processing: PaymentInten
     currency: processing.currency,
     card,
     ...authorizationTerms(processing),
+    ...stored_credential,
     facts: { brand: method.card.brand, country: method.card.country, metadata: processing.metadata },
   };
 }
@@ -151,11 +158,16 @@ export async function orphanOnFailure<T>(ctx: OperationContext, call_id: string,
   }
 }
 
+interface StoredCredential {
+  off_session: boolean;
+  initial_attempt_id: string | null;
+}
+
 /**
  * Off session the customer cannot take a 3-D Secure step: the processor is told so, and given the
  * attempt that set the card up, if any, as its stored credential.
  */
-export async function storedCredential(ctx: OperationContext, intent: PaymentIntent): Promise<{ off_session: boolean; initial_attempt_id: string | null }> {
+export async function storedCredential(ctx: OperationContext, intent: PaymentIntent): Promise<StoredCredential> {
   if (!intent.off_session || !intent.payment_method) return { off_session: false, initial_attempt_id: null };
   return { off_session: true, initial_attempt_id: await cardSetupOf(ctx.reader, ctx.merchant_id, intent.payment_method) };
 }

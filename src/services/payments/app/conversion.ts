@@ -65,6 +65,8 @@ function checkConvertedMinimum(amount: number, currency: string, settlement_curr
 
 /** `target` carrying the conversion, or none: the intent and charge keep the latest quote for the capture event. */
 export function withConversion<T extends { fx?: ChargeConversion }>(target: T, conversion: ChargeConversion | null): T {
+  // Most payments are in their settlement currency: nothing to set or remove, and no copy to make.
+  if (conversion === null && target.fx === undefined) return target;
   const { fx: _previous, ...rest } = target;
   return (conversion ? { ...rest, fx: conversion } : rest) as T;
 }

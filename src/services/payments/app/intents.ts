@@ -130,7 +130,13 @@ function newIntent(ctx: OperationContext, params: CreateIntentParams): PaymentIn
     payment_method_options: { card: cardOptions(DEFAULT_CARD_OPTIONS, params.payment_method_options) },
     shipping: params.shipping ? shippingOf(params.shipping) : null,
     ...(params.invoice ? { invoice: params.invoice } : {}),
+    // Set from the start, so confirming and attempting only override keys: V8 makes a new hidden class
+    // for each key added to a spread copy of an object this large (docs/architecture.md, "Hot path in Node").
+    error_on_requires_action: false,
+    off_session: false,
     pending_attempt: null,
+    pending_risk: null,
+    review: null,
     created: ctx.now_s,
     version: 1,
   };

@@ -53,7 +53,7 @@ export async function settleOpenAttempt(
   await ctx.record([takeProcessorCall(ctx.merchant_id, charge_id, ctx.holder, ctx.now_ms, 'pending')]);
   const { method, card, audit } = await deps.vault.cardForPayment(ctx.reader, ctx.merchant_id, pm_id, charge_id, ctx.now_ms);
   if (audit) await auditDetokenization(deps, ctx, pm_id, charge_id);
-  const request = { ...authorizeRequest(ctx, processing, method, card), ...(await storedCredential(ctx, processing)) };
+  const request = authorizeRequest(ctx, processing, method, card, await storedCredential(ctx, processing));
   return orphanOnFailure(
     ctx,
     charge_id,
