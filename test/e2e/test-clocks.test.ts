@@ -91,7 +91,10 @@ describe('/v1/test_helpers/test_clocks', () => {
       [t.stripe.testHelpers.testClocks.retrieve('clock_missing'), { statusCode: 404, code: 'resource_missing', param: 'test_clock' }],
       [t.stripe.testHelpers.testClocks.advance('clock_missing', { frozen_time: FROZEN }), { statusCode: 404, code: 'resource_missing', param: 'test_clock' }],
     ];
-    for (const [call, expected] of cases) expect(await stripeError(call)).toMatchObject(expected);
+    // Every call is already in flight: each gets its handler now, or one that fails before the loop
+    // reaches it is an unhandled rejection.
+    const errors = await Promise.all(cases.map(([call]) => stripeError(call)));
+    cases.forEach(([, expected], i) => expect(errors[i]).toMatchObject(expected));
     expect((await t.stripe.testHelpers.testClocks.list({ limit: 100 })).data.length).toBe(before);
   });
 
