@@ -66,9 +66,7 @@ const PLATFORM_MIGRATIONS: readonly Migration[] = [
   // The roles the pools connect as (rls.ts), before any service's policy names one of them.
   { id: 'platform/002_roles', sql: CREATE_ROLES_SQL },
   {
-    // The rows of a batched UPDATE (row-writes.ts). Declared as one row, so the planner finds each
-    // target by its key's index as it does for a one-row UPDATE; json_array_elements would count as
-    // 100 and can make it scan the table whole instead. PL/pgSQL, because SQL would be inlined.
+    // The rows of a batched UPDATE, until batches carried their rows as arrays (platform/004).
     id: 'platform/003_rows',
     sql: `
     CREATE OR REPLACE FUNCTION public.payrail_rows(rows json) RETURNS SETOF json
@@ -76,6 +74,11 @@ const PLATFORM_MIGRATIONS: readonly Migration[] = [
     BEGIN
       RETURN QUERY SELECT json_array_elements(rows);
     END $$;`,
+  },
+  {
+    // Merged writes carry each column as an array (row-writes.ts), counted exactly by the planner.
+    id: 'platform/004_rows_as_arrays',
+    sql: `DROP FUNCTION IF EXISTS public.payrail_rows(json);`,
   },
 ];
 

@@ -9,7 +9,7 @@ import type { TestDatabase } from '../support/database.js';
 import { createTestDatabase } from '../support/database.js';
 
 /** The runner's own migrations, applied first on every database. */
-const PLATFORM_IDS = ['platform/001_guard', 'platform/002_roles', 'platform/003_rows'] as const;
+const PLATFORM_IDS = ['platform/001_guard', 'platform/002_roles', 'platform/003_rows', 'platform/004_rows_as_arrays'] as const;
 
 const opened: Array<{ database: TestDatabase; pools: Pool[] }> = [];
 

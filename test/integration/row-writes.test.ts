@@ -93,6 +93,14 @@ describe('row writes', () => {
     expect(await logLines('same-')).toBe(18);
   });
 
+  it('merged, text that looks like array literal syntax is written as given', async () => {
+    const notes = ['NULL', '', null, '{a,"b"}', ' spaced ', 'comma, then', '\\"', 'tab\there'];
+    await Promise.all(notes.map((note, i) => commit(insertItem(`literal-${i}`, i, note))));
+    const written = await items('literal-');
+    expect(written.map((row) => row.note)).toEqual(notes);
+    expect(new Set(written.map((row) => `${row.xmin}/${row.cmin}`)).size).toBe(1);
+  });
+
   it('merges concurrent requests into one statement per batch', async () => {
     await Promise.all(Array.from({ length: 12 }, (_, i) => commit(insertItem(`one-${String(i).padStart(2, '0')}`, i))));
     const written = await items('one-');
