@@ -186,11 +186,23 @@ function columnLiteral(requests: ReadonlyArray<readonly RowsWrite[]>, part: numb
   return `{${elements.join(',')}}`;
 }
 
-const ARRAY_ELEMENT_SPECIALS = /["\\]/g;
+/**
+ * An array element is quoted, with `"` and `\` escaped by a backslash. For a string without control
+ * characters or surrogates, that is exactly what JSON.stringify writes, natively and about three
+ * times as fast as a replace; any other string is escaped by hand (JSON would write `\n` where the
+ * array needs the newline itself).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const NOT_AS_JSON_WRITES_IT = /[\u0000-\u001f\ud800-\udfff]/;
+
+function quotedElement(value: string): string {
+  if (!NOT_AS_JSON_WRITES_IT.test(value)) return JSON.stringify(value);
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
 
 function arrayElement(type: ColumnType, value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'string') return `"${value.replace(ARRAY_ELEMENT_SPECIALS, '\\$&')}"`;
+  if (typeof value === 'string') return quotedElement(value);
   assert(type !== 'json' && type !== 'jsonb', 'a json value is given as JSON text');
   if (typeof value === 'number') assert(Number.isFinite(value), `a ${type} value is a finite number`);
   assert(typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean', `a ${type} value is a string, a number or a boolean`);
