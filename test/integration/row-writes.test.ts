@@ -95,9 +95,11 @@ describe('row writes', () => {
 
   it('merged, text that looks like array literal syntax is written as given', async () => {
     const notes = ['NULL', '', null, '{a,"b"}', ' spaced ', 'comma, then', '\\"', 'tab\there'];
-    await Promise.all(notes.map((note, i) => commit(insertItem(`literal-${i}`, i, note))));
+    await Promise.all(notes.map((note, i) => commit([rowsWrite(INSERT_ITEM, [[`literal-${i}`, i, note, i % 2 === 0, '{"a":"\\n"}', 1]])])));
     const written = await items('literal-');
     expect(written.map((row) => row.note)).toEqual(notes);
+    expect(written.map((row) => row.flag)).toEqual(notes.map((_, i) => i % 2 === 0));
+    expect(new Set(written.map((row) => row.body))).toEqual(new Set(['{"a":"\\n"}']));
     expect(new Set(written.map((row) => `${row.xmin}/${row.cmin}`)).size).toBe(1);
   });
 
