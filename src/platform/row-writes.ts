@@ -23,7 +23,7 @@ export type ColumnType = 'text' | 'bigint' | 'int' | 'smallint' | 'boolean' | 'j
 export interface WriteShape {
   /** Tells shapes apart cheaply: a request's list of shapes is looked up by their ids on the hot path. */
   readonly id: number;
-  /** The statement of many rows, with one placeholder: their JSON array. */
+  /** The statement of many rows, with a placeholder per column: its values as an array. */
   readonly merged_text: string;
   /** The statement of `rows` alone, with a placeholder per value. */
   single_text(rows: number): string;
