@@ -6,9 +6,10 @@
  * goes out alone, at once: batching adds no wait of its own.
  *
  * A batch holds each attempt id once, because one statement cannot insert and then update the same
- * row; a repeat made in the same turn goes in another batch, sent meanwhile, and waits on the first
- * one's row as two separate statements always did. A batch that fails for any reason but a broken
- * connection is sent again one call at a time, so one bad call never fails its neighbours.
+ * row; a repeat made in the same turn goes in a later batch, sent once the earlier ones are done, so
+ * it finds the first call's record (sent meanwhile, on another connection, it could be written
+ * first). A batch that fails for any reason but a broken connection is sent again one call at a
+ * time, so one bad call never fails its neighbours.
  */
 import { AssertionError } from '../../../kernel/assert.js';
 import type { Pool } from '../../../platform/db.js';
@@ -55,9 +56,14 @@ export class AttemptRecorder {
       // After this turn's I/O callbacks, so the calls that were released together share a batch.
       setImmediate(() => {
         this.flush_scheduled = false;
-        for (const batch of batches(this.waiting.splice(0))) void this.send(batch);
+        void this.sendInOrder(batches(this.waiting.splice(0)));
       });
     });
+  }
+
+  /** One batch after another: more than one is rare (a repeat, or more than ATTEMPT_BATCH_MAX calls in a turn). */
+  private async sendInOrder(formed: readonly Pending[][]): Promise<void> {
+    for (const batch of formed) await this.send(batch);
   }
 
   private async send(batch: Pending[]): Promise<void> {
