@@ -9,7 +9,7 @@ import { createMigratedPool } from '../support/database.js';
 /**
  * The ledger's balance checks run inside every posting statement and at every commit. A plan kept
  * for a connection's life, made while `ledger.postings` was nearly empty, scanned the whole table for
- * every transfer as it grew; since ledger/007 they are planned when they run.
+ * every transfer as it grew; since ledger/008 their kept plans find rows by index whatever the statistics said.
  */
 let poster: Pool;
 let filler: Pool;

@@ -2,7 +2,7 @@ import type { Migration } from '../../../platform/migrations.js';
 import { merchantScopedTables } from '../../../platform/rls.js';
 import { connectLedgerMigration } from './connect.js';
 import { fxLedgerMigration } from './fx.js';
-import { balanceCheckPlansMigration } from './check-plans.js';
+import { balanceCheckPlansMigration, balanceChecksByIndexMigration } from './check-plans.js';
 
 /**
  * The ledger's schema. The database itself holds the two rules no code path may break: postings
@@ -171,4 +171,6 @@ export const ledgerMigrations: Migration[] = [
   fxLedgerMigration,
   // The balance checks' lookups planned per call, not per session (check-plans.ts).
   balanceCheckPlansMigration,
+  // …and then by index from plans kept for the connection (check-plans.ts).
+  balanceChecksByIndexMigration,
 ];
