@@ -22,6 +22,8 @@ export type RoundResult =
   | { kind: 'busy' }
   /** Nothing committed beyond the offset. */
   | { kind: 'caught_up' }
+  /** The consumer wanted none of what was committed (`wants_none_if`): the offset moved past it all, unread. */
+  | { kind: 'passed_over' }
   /** `read` events passed (`applied` of them handed to the consumer); `full` means more may be waiting. */
   | { kind: 'applied'; read: number; applied: number; parked: number; full: boolean }
   /** An event failed and will be retried: the offset stops just before it. */
@@ -74,7 +76,7 @@ export class OutboxConsumerRunner {
     let result = await this.inTransaction((client) => this.round(client, 'batch'));
     if (result === 'batch_failed') result = await this.inTransaction((client) => this.round(client, 'isolate'));
     assert(result !== 'batch_failed', 'isolation mode never fails as a batch');
-    this.idle = result.kind === 'caught_up' || result.kind === 'busy';
+    this.idle = result.kind === 'caught_up' || result.kind === 'busy' || result.kind === 'passed_over';
     return result;
   }
 
@@ -118,6 +120,7 @@ export class OutboxConsumerRunner {
   }
 
   private async round(client: pg.PoolClient, mode: 'batch' | 'isolate'): Promise<RoundResult | 'batch_failed'> {
+    if (await this.passOverAll(client)) return { kind: 'passed_over' };
     const rows = await this.readBatch(client);
     if (rows.length === 0) return { kind: 'caught_up' };
     if (mode === 'isolate') return this.isolate(client, rows);
@@ -156,6 +159,34 @@ export class OutboxConsumerRunner {
     const row = result.rows[0];
     assert(row?.moved === 1, `consumer ${this.consumer.name}: offset did not move forward`);
     return new Set(row.fresh);
+  }
+
+  /**
+   * When the consumer wants no event right now (`wants_none_if`), the offset moves to the newest
+   * committed event in one statement: its snapshot is the one that condition was checked in, so
+   * every event passed over was committed while nothing wanted it.
+   */
+  private async passOverAll(client: pg.PoolClient): Promise<boolean> {
+    if (!this.consumer.wants_none_if) return false;
+    const result = await run(
+      client,
+      joinSql(
+        [
+          sql`
+      WITH newest AS (
+        SELECT e.xid, e.seq FROM events.outbox e
+        WHERE e.xid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.xid DESC, e.seq DESC LIMIT 1)
+      UPDATE events.consumer_offsets o SET xid = newest.xid, seq = newest.seq, updated_at = now()
+      FROM newest
+      WHERE o.consumer = ${this.consumer.name} AND (o.xid, o.seq) < (newest.xid, newest.seq) AND (`,
+          this.consumer.wants_none_if,
+          rawSql(')'),
+        ],
+        '',
+      ),
+    );
+    return result.rowCount === 1;
   }
 
   /** Rows past the offset whose transactions have all finished, in (xid, seq) order. */

@@ -41,6 +41,11 @@ export interface Consumer {
    */
   readonly wanted_if?: SqlFragment;
   /**
+   * A boolean SQL condition on nothing but tables (no event): while it holds, `wanted_if` is false for
+   * every event, so a round moves the offset to the newest committed event without reading any.
+   */
+  readonly wants_none_if?: SqlFragment;
+  /**
    * Applies the batch's effects in `tx`, the transaction that also records the inbox and offset.
    * Throwing undoes the whole batch; its events are then retried one at a time to find the culprit.
    */

@@ -19,12 +19,15 @@ const ENDPOINT_TAKES_EVENT = rawSql(
  * An event no endpoint takes is passed over as the batch is read (`wanted_if`): its data is not read
  * and it gets no inbox row. That check reads the endpoints table in the same statement that finds the
  * event committed, so an endpoint committed before the event was gets it: there is no cache to go stale.
+ * While no endpoint is enabled at all (most installs, most of the time), a round reads no event: it
+ * moves the offset past everything committed (`wants_none_if`).
  */
 export function webhookConsumer(clock: Clock): Consumer {
   return {
     name: WEBHOOKS_CONSUMER_NAME,
     types: EVENT_TYPE_NAMES,
     wanted_if: joinSql([rawSql('EXISTS (SELECT 1 FROM events.webhook_endpoints w WHERE '), ENDPOINT_TAKES_EVENT, rawSql(')')], ''),
+    wants_none_if: rawSql(`NOT EXISTS (SELECT 1 FROM events.webhook_endpoints w WHERE w.status = 'enabled')`),
     handle: async (batch, tx) => {
       if (batch.length === 0) return;
       const now_ms = clock.now_ms();
