@@ -243,6 +243,33 @@ describe('the embedded consumer runner', () => {
     expect(applied).not.toContain(poison);
   });
 
+  it("passes over what commits while it wants none, dropping a failing event's attempts, and reads again once it wants", async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS public.wanting (consumer text PRIMARY KEY)');
+    const base = recorder({ fail_on: (event) => event.type === 'thing.poisoned' });
+    const consumer = Object.assign(base, { wants_none_if: sql`NOT EXISTS (SELECT 1 FROM public.wanting WHERE consumer = ${base.name})` });
+    const runner = new OutboxConsumerRunner(pool, consumer);
+    await pool.query('INSERT INTO public.wanting (consumer) VALUES ($1)', [consumer.name]);
+    await drain(runner);
+    consumer.seen.length = 0;
+
+    const poison = await emit(pool, 'thing.poisoned');
+    expect(await roundUntil(runner, 'retry_later')).toMatchObject({ kind: 'retry_later', event_id: poison, attempts: 1 });
+    await pool.query('DELETE FROM public.wanting WHERE consumer = $1', [consumer.name]);
+    const unwanted = await emit(pool);
+    expect(await roundUntil(runner, 'passed_over')).toEqual({ kind: 'passed_over' });
+    await drain(runner);
+    expect(consumer.seen).toEqual([]);
+    expect((await pool.query('SELECT 1 FROM events.consumer_attempts WHERE consumer = $1', [consumer.name])).rows).toEqual([]);
+    expect(
+      (await pool.query('SELECT 1 FROM events.consumer_inbox WHERE consumer = $1 AND event_id = ANY($2)', [consumer.name, [poison, unwanted]])).rows,
+    ).toEqual([]);
+
+    await pool.query('INSERT INTO public.wanting (consumer) VALUES ($1)', [consumer.name]);
+    const wanted = await emit(pool);
+    await drain(runner);
+    expect(consumer.seen).toEqual([wanted]);
+  });
+
   it('reports its lag in events and seconds, and lets one runner at a time work', async () => {
     const consumer = recorder();
     const runner = new OutboxConsumerRunner(pool, consumer, { batch_size: 2 });

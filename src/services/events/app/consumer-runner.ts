@@ -120,7 +120,12 @@ export class OutboxConsumerRunner {
   }
 
   private async round(client: pg.PoolClient, mode: 'batch' | 'isolate'): Promise<RoundResult | 'batch_failed'> {
-    if (await this.passOverAll(client)) return { kind: 'passed_over' };
+    if (await this.passOverAll(client)) {
+      // An event that was failing is now behind the offset, unwanted: its attempt count goes too.
+      if (this.attempts_pending) await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name}`);
+      this.attempts_pending = false;
+      return { kind: 'passed_over' };
+    }
     const rows = await this.readBatch(client);
     if (rows.length === 0) return { kind: 'caught_up' };
     if (mode === 'isolate') return this.isolate(client, rows);
