@@ -5,6 +5,7 @@ import { assert } from '../../../kernel/assert.js';
 import type { ConsumedEvent, Consumer, ConsumerLag, OutboxPosition } from './consumer.js';
 import { CONSUMER_LIMITS } from './consumer.js';
 import { consumerLag } from './consumer-status.js';
+import { countAttempt, errorText, forgetAttempts, park } from './consumer-attempts.js';
 
 /**
  * Consumers of the outbox, embedded binding: a runner reads `events.outbox` in commit-safe order
@@ -122,8 +123,7 @@ export class OutboxConsumerRunner {
   private async round(client: pg.PoolClient, mode: 'batch' | 'isolate'): Promise<RoundResult | 'batch_failed'> {
     if (await this.passOverAll(client)) {
       // An event that was failing is now behind the offset, unwanted: its attempt count goes too.
-      if (this.attempts_pending) await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name}`);
-      this.attempts_pending = false;
+      if (this.attempts_pending) await this.clearAttempts(client, 'all');
       return { kind: 'passed_over' };
     }
     const rows = await this.readBatch(client);
@@ -140,7 +140,7 @@ export class OutboxConsumerRunner {
       if (isConnectionBroken(error)) throw error;
       return 'batch_failed';
     }
-    if (this.attempts_pending) await this.clearAttempts(client, relevant);
+    if (this.attempts_pending) await this.clearAttempts(client, eventIds(relevant));
     return { kind: 'applied', read: rows.length, applied: batch.length, parked: 0, full: rows.length === this.batch_size };
   }
 
@@ -261,57 +261,24 @@ export class OutboxConsumerRunner {
       } catch (error) {
         await client.query('ROLLBACK TO SAVEPOINT consumer_event');
         const message = errorText(error);
-        const attempts = await this.countAttempt(client, event, message);
+        this.attempts_pending = true;
+        const attempts = await countAttempt(client, this.consumer.name, event.id, message);
         if (attempts < this.attempts_max) {
           const before = rows[index - 1];
           if (before) await this.moveOffset(client, before);
           return { kind: 'retry_later', read: index, applied, parked, event_id: event.id, attempts, error: message };
         }
-        await this.park(client, event, attempts, message);
+        await park(client, this.consumer.name, event, attempts, message);
         parked += 1;
       }
     }
-    await this.clearAttempts(client, rows.filter((row) => row.data !== null).map(toEvent));
+    await this.clearAttempts(client, eventIds(rows.filter((row) => row.data !== null)));
     await this.moveOffset(client, lastOf(rows));
     return { kind: 'applied', read: rows.length, applied, parked, full: rows.length === this.batch_size };
   }
 
-  private async countAttempt(client: pg.PoolClient, event: ConsumedEvent, message: string): Promise<number> {
-    this.attempts_pending = true;
-    const result = await run<{ attempts: number }>(
-      client,
-      sql`
-      INSERT INTO events.consumer_attempts (consumer, event_id, attempts, last_error) VALUES (${this.consumer.name}, ${event.id}, 1, ${message})
-      ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = events.consumer_attempts.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now()
-      RETURNING attempts`,
-    );
-    const attempts = result.rows[0]?.attempts;
-    assert(attempts !== undefined && attempts >= 1, 'attempt count not returned');
-    return attempts;
-  }
-
-  private async park(client: pg.PoolClient, event: ConsumedEvent, attempts: number, message: string): Promise<void> {
-    await run(
-      client,
-      sql`
-      INSERT INTO events.dead_letters (consumer, event_id, merchant_id, type, xid, seq, attempts, error)
-      VALUES (${this.consumer.name}, ${event.id}, ${event.merchant_id}, ${event.type}, ${event.position.xid}::xid8, ${event.position.seq}, ${attempts}, ${message})
-      ON CONFLICT (consumer, event_id) DO NOTHING`,
-    );
-    await run(
-      client,
-      sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`,
-    );
-    await run(client, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name} AND event_id = ${event.id}`);
-  }
-
-  private async clearAttempts(client: pg.PoolClient, events: readonly ConsumedEvent[]): Promise<void> {
-    if (events.length > 0) {
-      await run(
-        client,
-        sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.consumer.name} AND event_id = ANY(${events.map((e) => e.id)}::text[])`,
-      );
-    }
+  private async clearAttempts(client: pg.PoolClient, event_ids: readonly string[] | 'all'): Promise<void> {
+    await forgetAttempts(client, this.consumer.name, event_ids);
     this.attempts_pending = false;
   }
 
@@ -348,7 +315,7 @@ function lastOf(rows: readonly OutboxRow[]): OutboxRow {
   return last;
 }
 
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.slice(0, CONSUMER_LIMITS.error_length_max);
+/** The ids whose attempt counts a round clears. */
+function eventIds(events: readonly { id: string }[]): string[] {
+  return events.map((event) => event.id);
 }

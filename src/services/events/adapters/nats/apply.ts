@@ -5,7 +5,7 @@ import type { Logger } from '../../../../platform/logger.js';
 import { metrics } from '../../../../platform/metrics.js';
 import { assert } from '../../../../kernel/assert.js';
 import type { Consumer } from '../../app/consumer.js';
-import { CONSUMER_LIMITS } from '../../app/consumer.js';
+import { countAttempt, errorText, forgetAttempts, park } from '../../app/consumer-attempts.js';
 import type { Envelope } from './envelope.js';
 import { toConsumed } from './envelope.js';
 import type { PositionStore, RunItem, RunPlan, StreamPosition } from './position.js';
@@ -96,7 +96,11 @@ export class RunApplier {
   private async handle(tx: pg.PoolClient, events: readonly Envelope[]): Promise<number> {
     const mine = events.filter((event) => this.types.has(event.type)).map(toConsumed);
     if (this.attempts_pending && mine.length > 0) {
-      await run(tx, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ANY(${mine.map((e) => e.id)}::text[])`);
+      await forgetAttempts(
+        tx,
+        this.deps.consumer.name,
+        mine.map((e) => e.id),
+      );
     }
     if (mine.length === 0) return 0;
     // Only the events the consumer wants (`wanted_if`) get an inbox row and are handed over.
@@ -126,27 +130,9 @@ export class RunApplier {
       // Not an event the consumer was handed: the failure was the database's, not the consumer's.
       if (event === undefined || !this.types.has(event.type)) throw error;
       this.attempts_pending = true;
-      const counted = await run<{ attempts: number }>(
-        tx,
-        sql`
-        INSERT INTO events.consumer_attempts (consumer, event_id, attempts, last_error) VALUES (${this.deps.consumer.name}, ${event.id}, 1, ${message})
-        ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = events.consumer_attempts.attempts + 1, last_error = EXCLUDED.last_error, updated_at = now()
-        RETURNING attempts`,
-      );
-      const attempts = counted.rows[0]?.attempts ?? 1;
+      const attempts = await countAttempt(tx, this.deps.consumer.name, event.id, message);
       if (attempts < this.deps.attempts_max) return { kind: 'retry_later', event_id: event.id, attempts, error: message };
-      await run(
-        tx,
-        sql`
-        INSERT INTO events.dead_letters (consumer, event_id, merchant_id, type, xid, seq, attempts, error)
-        VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}, ${event.type}, ${event.position.xid}::xid8, ${event.position.seq}, ${attempts}, ${message})
-        ON CONFLICT (consumer, event_id) DO NOTHING`,
-      );
-      await run(
-        tx,
-        sql`INSERT INTO events.consumer_inbox (consumer, event_id, merchant_id) VALUES (${this.deps.consumer.name}, ${event.id}, ${event.merchant_id}) ON CONFLICT DO NOTHING`,
-      );
-      await run(tx, sql`DELETE FROM events.consumer_attempts WHERE consumer = ${this.deps.consumer.name} AND event_id = ${event.id}`);
+      await park(tx, this.deps.consumer.name, event, attempts, message);
       const position = await this.moveTo(tx, from, [item], plan);
       this.deps.logger.error({ event_id: event.id, attempts, error: message }, 'nats consumer: event parked in events.dead_letters');
       return { kind: 'done', position, applied: 0, parked: 1 };
@@ -169,9 +155,4 @@ export class RunApplier {
       'nats consumer: the stream lacks events this consumer has not applied (stream re-created, truncated or expired); the relay replays them from the outbox',
     );
   }
-}
-
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.slice(0, CONSUMER_LIMITS.error_length_max);
 }
