@@ -3,6 +3,7 @@ import type { Pool } from '../../src/platform/db.js';
 import { createPool, rawSql, run } from '../../src/platform/db.js';
 import { STATEMENTS_PER_CONNECTION_MAX } from '../../src/platform/statement-cache.js';
 import { listEvents } from '../../src/services/events/app/queries.js';
+import { findIntent, getCustomer } from '../../src/services/payments/adapters/store.js';
 import type { MigratedDatabase } from '../support/database.js';
 import { createMigratedPool } from '../support/database.js';
 
@@ -85,6 +86,20 @@ describe('named prepared statements', () => {
       }
       const names = await pool.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements');
       expect(names.rows.map((row) => row.statement)).toContain('SELECT 0 AS n');
+    });
+  });
+
+  it('serve reads of an object by its key from one plan per connection, prepared on first use', async () => {
+    await withOneConnection(async (pool) => {
+      for (const id of ['pi_missing_1', 'pi_missing_2', 'pi_missing_3']) expect(await findIntent(pool, MERCHANT, id)).toBeUndefined();
+      await expect(getCustomer(pool, MERCHANT, 'cus_missing')).rejects.toMatchObject({ code: 'resource_missing' });
+      const reads = await pool.query<{ statement: string }>(
+        "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT state%' ORDER BY statement",
+      );
+      expect(reads.rows.map((row) => row.statement)).toEqual([
+        'SELECT state, version FROM payments.customers WHERE merchant_id = $1 AND id = $2 AND NOT deleted',
+        'SELECT state, version FROM payments.payment_intents WHERE merchant_id = $1 AND id = $2',
+      ]);
     });
   });
 });

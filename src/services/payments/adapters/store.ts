@@ -1,5 +1,6 @@
 import type { Db, SqlFragment } from '../../../platform/db.js';
 import { joinSql, run, sql } from '../../../platform/db.js';
+import { statementName } from '../../../platform/statement-cache.js';
 import { leaseAlive } from '../../../platform/write/lease.js';
 import type { RowsWrite } from '../../../platform/row-writes.js';
 import { insertShape, rowsWrite, updateShape } from '../../../platform/row-writes.js';
@@ -223,14 +224,18 @@ const TABLES = {
 
 type Kind = keyof typeof TABLES;
 
+/** Each kind's read by key. Prepared: its one plan (the primary key) fits every id, and planning it each time cost more than running it. */
+const LOAD_STATE_TEXTS = Object.fromEntries(
+  Object.entries(TABLES).map(([kind, table]) => [
+    kind,
+    `SELECT state${kind === 'refund' ? '' : ', version'} FROM ${table} WHERE merchant_id = $1 AND id = $2${kind === 'customer' ? ' AND NOT deleted' : ''}`,
+  ]),
+) as Record<Kind, string>;
+
 /** No row locks: writers check versions instead, so nothing is ever held across a call to the outside. */
 async function loadState<T>(db: Db, kind: Kind, merchant_id: string, id: string): Promise<T | undefined> {
-  // The table name comes from the fixed map above, never from input.
-  const extra = kind === 'customer' ? ' AND NOT deleted' : '';
-  const result = await db.query<{ state: T & { version?: number }; version?: number }>(
-    `SELECT state${kind === 'refund' ? '' : ', version'} FROM ${TABLES[kind]} WHERE merchant_id = $1 AND id = $2${extra}`,
-    [merchant_id, id],
-  );
+  const text = LOAD_STATE_TEXTS[kind];
+  const result = await db.query<{ state: T & { version?: number }; version?: number }>({ name: statementName(text), text, values: [merchant_id, id] });
   const row = result.rows[0];
   if (!row) return undefined;
   if (row.version !== undefined) assert(row.state.version === row.version, `${kind} ${id}: stored state and version column disagree`);
