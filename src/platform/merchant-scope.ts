@@ -31,11 +31,13 @@ export function currentMerchant(): string | undefined {
 /**
  * The statement that scopes the current transaction to `merchant_id`. Sent with BEGIN in one round
  * trip as simple-protocol text (which takes no parameters), so the id is checked against its format
- * first; the format leaves nothing to escape.
+ * first; the format leaves nothing to escape. `SET LOCAL`, not `SELECT set_config(…, true)`: the same
+ * setting for the same transaction, but a utility command, which PostgreSQL neither plans nor
+ * answers with a row (the SELECT was planned anew in every transaction).
  */
 export function merchantScopeStatement(merchant_id: string): string {
   assertMerchantId(merchant_id);
-  return `SELECT set_config('${MERCHANT_SETTING}', '${merchant_id}', true)`;
+  return `SET LOCAL ${MERCHANT_SETTING} = '${merchant_id}'`;
 }
 
 function assertMerchantId(merchant_id: string): void {
