@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import type { InvoiceDocument } from '../domain/invoice-document.js';
 
 /**
@@ -13,7 +12,14 @@ const COLUMNS = { description: 50, period: 250, quantity: 390, amount: 430, amou
 const ROW_HEIGHT = 18;
 const BOTTOM = PAGE.height - PAGE.margin - 40;
 
-export function renderInvoicePdf(document: InvoiceDocument, created_at: Date): Promise<Buffer> {
+/**
+ * PDFKit (with its font metrics) adds about 10 MB to a process's heap; it is loaded on the first
+ * invoice PDF asked for, not by every process that serves payments.
+ */
+let pdfkit: Promise<PDFKit.PDFDocument> | undefined;
+
+export async function renderInvoicePdf(document: InvoiceDocument, created_at: Date): Promise<Buffer> {
+  const PDFDocument = await (pdfkit ??= import('pdfkit').then((loaded) => loaded.default));
   const pdf = new PDFDocument({
     size: 'A4',
     margin: PAGE.margin,
