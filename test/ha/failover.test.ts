@@ -20,8 +20,9 @@ import { HaCluster } from '../support/ha-cluster.js';
  * each payment its own Idempotency-Key) while the primary is crashed (SIGKILL of its postmaster) or
  * stalled (SIGSTOP of the whole node). Payments must succeed again on the new primary with no
  * restart of Payrail, and there: every payment the client saw succeed exists (synchronous
- * replication), none is charged twice (one succeeded charge, one processor authorization), and the
- * ledger verifies. The RTO (longest time with no successful payment) is printed.
+ * replication), none is charged twice (one succeeded charge, one processor authorization), one
+ * answered `processing` (the processor's outcome unknown as the primary died) is settled by the
+ * sweeper, and the ledger verifies. The RTO (longest time with no successful payment) is printed.
  */
 const SECRET_KEY = 'sk_test_payrailHaFailover0000000001';
 const DATABASE = 'payrail';
@@ -35,6 +36,8 @@ const RECOVERED_PAYMENTS = 30;
 const FAILOVER_MAX_MS = 60_000;
 const REJOIN_MAX_MS = 90_000;
 const LEDGER_SETTLED_MAX_MS = 30_000;
+/** The sweeper settles an attempt of unknown outcome by inquiry, or fails it once the resend window (30 s) passes. */
+const UNKNOWN_SETTLED_MAX_MS = 60_000;
 const SESSIONS_BACK_MAX_MS = 30_000;
 const CLUSTER_START_MAX_MS = 120_000;
 const DRILL_MAX_MS = 240_000;
@@ -90,6 +93,8 @@ interface Paid {
 
 interface Load {
   paid: Paid[];
+  /** Answered `processing`: the processor's outcome was unknown when the primary died (Stripe's answer too). */
+  unknown: Paid[];
   failures: unknown[];
   stop(): Promise<void>;
 }
@@ -97,6 +102,7 @@ interface Load {
 /** Each loop pays one payment after another, each with its own key and a distinct amount. */
 function startLoad(): Load {
   const paid: Paid[] = [];
+  const unknown: Paid[] = [];
   const failures: unknown[] = [];
   let running = true;
   const loop = async () => {
@@ -107,7 +113,9 @@ function startLoad(): Load {
           { amount, currency: 'usd', payment_method: 'pm_card_visa', confirm: true },
           { idempotencyKey: randomUUID() },
         );
-        if (intent.status === 'succeeded') paid.push({ id: intent.id, amount, done_at: performance.now() });
+        const answered = { id: intent.id, amount, done_at: performance.now() };
+        if (intent.status === 'succeeded') paid.push(answered);
+        else if (intent.status === 'processing') unknown.push(answered);
         else failures.push(new Error(`${intent.id} ended ${intent.status}`));
       } catch (error) {
         failures.push(error);
@@ -117,6 +125,7 @@ function startLoad(): Load {
   const loops = Array.from({ length: PAYING_LOOPS }, loop);
   return {
     paid,
+    unknown,
     failures,
     stop: async () => {
       running = false;
@@ -150,8 +159,28 @@ function expectRetryable(error: unknown): void {
   expect([409, 503]).toContain(stripe_error.statusCode);
 }
 
+/**
+ * Each payment answered `processing` is settled by the sweeper without a retry from the client: it
+ * succeeds if the processor made the authorization, else it fails and the processor holds none.
+ */
+async function settledUnknowns(unknown: readonly Paid[]): Promise<{ succeeded: Paid[]; failed: Paid[] }> {
+  const succeeded: Paid[] = [];
+  const failed: Paid[] = [];
+  for (const answered of unknown) {
+    const deadline = performance.now() + UNKNOWN_SETTLED_MAX_MS;
+    let status = (await stripe.paymentIntents.retrieve(answered.id)).status;
+    while (status === 'processing' && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = (await stripe.paymentIntents.retrieve(answered.id)).status;
+    }
+    expect(['succeeded', 'requires_payment_method'], answered.id).toContain(status);
+    (status === 'succeeded' ? succeeded : failed).push(answered);
+  }
+  return { succeeded, failed };
+}
+
 /** On the node that now leads, read directly (not through HAProxy): what survived and what was charged. */
-async function expectNothingLostNothingDoubled(leader: NodeName, paid: readonly Paid[]): Promise<void> {
+async function expectNothingLostNothingDoubled(leader: NodeName, paid: readonly Paid[], failed: readonly Paid[]): Promise<void> {
   const db = new pg.Pool({ connectionString: cluster.nodeUrl(leader, DATABASE), max: 2 });
   try {
     const found = await db.query<{ id: string; status: string }>('SELECT id, status FROM payments.payment_intents WHERE id = ANY($1::text[])', [
@@ -165,6 +194,7 @@ async function expectNothingLostNothingDoubled(leader: NodeName, paid: readonly 
     expect(attempts.rows.filter((row) => row.n > 1)).toEqual([]);
     const authorized = new Set(attempts.rows.map((row) => row.amount));
     expect(paid.filter((p) => !authorized.has(p.amount))).toEqual([]);
+    expect(failed.filter((p) => authorized.has(p.amount))).toEqual([]);
     await expectLedgerVerifies(db);
     await expectLongLivedSessionsBack(db);
   } finally {
@@ -226,10 +256,12 @@ async function drill(name: string, fault: (leader: NodeName) => () => void): Pro
     const { rto_ms, first_after_ms } = recovery(load.paid, fault_at);
     console.log(
       `[ha] ${name}: ${old_leader} -> ${new_leader}; promoted after ${promoted_ms} ms; RTO (no successful payment) ${rto_ms} ms; ` +
-        `first payment ${first_after_ms} ms after the fault; ${load.paid.length} payments acknowledged, ${load.failures.length} given up by the client`,
+        `first payment ${first_after_ms} ms after the fault; ${load.paid.length} payments acknowledged, ` +
+        `${load.unknown.length} answered processing, ${load.failures.length} given up by the client`,
     );
     for (const error of load.failures) expectRetryable(error);
-    await expectNothingLostNothingDoubled(new_leader, load.paid);
+    const settled = await settledUnknowns(load.unknown);
+    await expectNothingLostNothingDoubled(new_leader, [...load.paid, ...settled.succeeded], settled.failed);
     // The old primary rejoins as the new one's synchronous standby (pg_rewind), ready for the next drill.
     expect(await cluster.waitForHealthy(REJOIN_MAX_MS)).toBe(new_leader);
   } finally {
