@@ -154,7 +154,7 @@ function recovery(paid: readonly Paid[], fault_at: number): { rto_ms: number; fi
 /** A failed payment the client gave up on must have been refused as retryable, never as a server bug. */
 function expectRetryable(error: unknown): void {
   if (error instanceof Stripe.errors.StripeConnectionError) return;
-  expect(error).toBeInstanceOf(Stripe.errors.StripeError);
+  expect(error, String(error)).toBeInstanceOf(Stripe.errors.StripeError);
   const stripe_error = error as Stripe.errors.StripeError;
   expect([409, 503]).toContain(stripe_error.statusCode);
 }
