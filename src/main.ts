@@ -8,6 +8,7 @@ import { connectionName, roleFromEnv } from './roles/names.js';
 import { traceExportersIn, tracingActive } from './platform/tracing.js';
 import { DRAIN_TIMEOUT_MS } from './platform/http/draining-server.js';
 import { ensureFirstOwner } from './services/dashboard/index.js';
+import { limitHeapGrowth } from './platform/heap-growth.js';
 
 /** After requests drain: background workers stop, traces flush, the pool and the embedded database close. */
 const AFTER_DRAIN_TIMEOUT_MS = 10_000;
@@ -20,6 +21,7 @@ let platform: RoleProcess;
 let stopping = false;
 try {
   config = loadConfig();
+  limitHeapGrowth(config.heap_growth_percent);
   // `payrail start --service NAME` sets PAYRAIL_SERVICE; `npm start` runs every role (`all`).
   role = roleFromEnv(process.env);
   nameConnections(connectionName(role));

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { PoolLimits } from './db.js';
 import { DEFAULT_POOL_LIMITS } from './db.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT, HEAP_GROWTH_PERCENT_MAX } from './heap-growth.js';
 
 /** Every setting comes from the environment; the README lists them. */
 export interface Config {
@@ -55,6 +56,8 @@ export interface Config {
   http_request_timeout_ms: number;
   http_keep_alive_timeout_ms: number;
   http_max_connections: number;
+  /** How far old space may grow past the last full collection's live heap, in percent; 0: V8's own. */
+  heap_growth_percent: number;
   /** Addresses or CIDRs of proxies whose X-Forwarded-For names the client; unset, the peer is the client. */
   trust_proxy: string[] | undefined;
   /** `/metrics` on its own listener (host and port; port 0 picks one), or on the API port behind a bearer token when a token is set. */
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http_request_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_REQUEST_TIMEOUT_MS', 10_000),
     http_keep_alive_timeout_ms: positiveIntSetting(env, 'PAYRAIL_HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000),
     http_max_connections: positiveIntSetting(env, 'PAYRAIL_HTTP_MAX_CONNECTIONS', 1_000),
+    heap_growth_percent: heapGrowthPercent(env),
     trust_proxy: env.PAYRAIL_TRUST_PROXY ? env.PAYRAIL_TRUST_PROXY.split(',').map((entry) => entry.trim()) : undefined,
     metrics_host: env.PAYRAIL_METRICS_HOST || '127.0.0.1',
     metrics_port: intSetting(env, 'PAYRAIL_METRICS_PORT', 9464),
@@ -169,6 +173,12 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   if (token.length < METRICS_TOKEN_MIN_LENGTH)
     throw new Error(`Setting PAYRAIL_METRICS_TOKEN must be at least ${METRICS_TOKEN_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`);
   return token;
+}
+
+function heapGrowthPercent(env: NodeJS.ProcessEnv): number {
+  const percent = intSetting(env, 'PAYRAIL_HEAP_GROWTH_PERCENT', DEFAULT_HEAP_GROWTH_PERCENT);
+  if (percent > HEAP_GROWTH_PERCENT_MAX) throw new Error(`Setting PAYRAIL_HEAP_GROWTH_PERCENT must be at most ${HEAP_GROWTH_PERCENT_MAX}, got "${percent}"`);
+  return percent;
 }
 
 function choiceSetting<T extends string>(env: NodeJS.ProcessEnv, name: string, choices: readonly T[], fallback: T): T {
