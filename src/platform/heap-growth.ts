@@ -5,8 +5,8 @@ import { assert } from '../kernel/assert.js';
  * How far V8 lets old space grow past what the last full collection kept, before the next one.
  * Payrail's live heap under load is about 50 MB; on a machine with gigabytes free V8 grows old space
  * up to 4 × that first, so a loaded API process swung between 230 and 310 MB resident for garbage
- * alone. At 50 % it stays under 200 MB, for full collections every second or two at the bench's load
- * (no change in CPU per payment beyond run-to-run noise; docs/operations.md, "Memory").
+ * alone. At 50 % it stays under 200 MB, for a full collection every second or two at the bench's load
+ * and 3 to 7 % more CPU per payment in the API process (docs/operations.md, "Memory").
  */
 export const DEFAULT_HEAP_GROWTH_PERCENT = 50;
 /** A factor of 5: past V8's own largest (4), so any higher setting means nothing. */
