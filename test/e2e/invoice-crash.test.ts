@@ -9,6 +9,7 @@ import { createTestDatabase } from '../support/database.js';
 import { createPool } from '../../src/platform/db.js';
 import { migrate } from '../../src/platform/migrations.js';
 import { ALL_MIGRATIONS } from '../../src/migrations.js';
+import { ORPHAN_LIMITS, ORPHAN_SWEEP_TIMEOUT_MS } from '../../src/services/payments/index.js';
 import { stripeClient } from '../support/platform.js';
 import { freePort, serverEnv, startServerProcess } from '../support/processes.js';
 
@@ -22,8 +23,14 @@ import { freePort, serverEnv, startServerProcess } from '../support/processes.js
 const SECRET_KEY = 'sk_test_invoiceCrash000000000001';
 const INVOICES = 30;
 const CONCURRENCY = 15;
-/** 200 ms apart: 30 s, past the 15 s an orphan sweep killed mid-run holds the next one back (ORPHAN_SWEEP_TIMEOUT_MS). */
-const RETRIES = 150;
+const RETRY_INTERVAL_MS = 200;
+/**
+ * Long enough for the slowest path: an attempt the kill left recorded but unsent. Paying the invoice
+ * again finds its PaymentIntent `processing` and waits; the sweeper leaves the attempt for a retry of
+ * its own request for the resend window (30 s), then fails it, and the next pay makes attempt 2. Plus
+ * the 15 s an orphan sweep killed mid-run holds the next one back (ORPHAN_SWEEP_TIMEOUT_MS), and slack.
+ */
+const RETRIES = Math.ceil((ORPHAN_LIMITS.resend_window_ms + ORPHAN_SWEEP_TIMEOUT_MS + 5_000) / RETRY_INTERVAL_MS);
 
 let database: TestDatabase;
 let data_dir: string;
@@ -101,7 +108,7 @@ describe('a server killed while invoices are paid', () => {
           // An attempt the kill left unsent is failed by the sweeper: Stripe's "Try again in a little bit".
           result.body.error?.message?.startsWith('An error occurred while processing your card') === true;
         if (!settling || tries >= RETRIES) return result;
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await new Promise((resolve) => setTimeout(resolve, RETRY_INTERVAL_MS));
       }
     });
     for (const [i, result] of retried.entries()) {
