@@ -168,6 +168,31 @@ describe('replays', () => {
     expect(await chargesDescribed(marker)).toBe(1);
   });
 
+  it('a payment is stored once: its key names the event holding the response, a decline keeps its text, and both replay exactly', async () => {
+    const paid = newKey();
+    const declined = newKey();
+    const payment = await post('/v1/payment_intents', payForm(`once-${paid}`), { key: paid });
+    const decline = await post('/v1/payment_intents', `amount=1500&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true`, { key: declined });
+    expect([payment.status, decline.status]).toEqual([200, 402]);
+    const stored = await t.platform.database.pool.query<{ key: string; response_body: string | null; type: string | null; object: string | null }>(
+      `SELECT k.key, k.response_body, o.type, (o.data -> 'object')::text AS object
+       FROM gateway.idempotency_keys k LEFT JOIN events.outbox o ON o.merchant_id = k.merchant_id AND o.id = k.response_event
+       WHERE k.key = ANY($1) ORDER BY k.key = $2 DESC`,
+      [[paid, declined], paid],
+    );
+    expect(stored.rows.map(({ response_body, type, object }) => ({ response_body, type, object }))).toEqual([
+      { response_body: null, type: 'payment_intent.succeeded', object: payment.text },
+      { response_body: decline.text, type: null, object: null },
+    ]);
+    for (const [key, first, form] of [
+      [paid, payment, payForm(`once-${paid}`)],
+      [declined, decline, `amount=1500&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true`],
+    ] as const) {
+      const replay = await post('/v1/payment_intents', form, { key });
+      expect([replay.status, replay.text, replay.headers.get('idempotent-replayed')]).toEqual([first.status, first.text, 'true']);
+    }
+  });
+
   it('the same parameters in another order are the same request', async () => {
     const key = newKey();
     const first = await post('/v1/customers', 'name=Ada&email=ada@example.com&metadata[a]=1&metadata[b]=2', { key });

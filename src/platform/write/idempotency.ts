@@ -8,6 +8,7 @@ import type { RowsWrite } from '../row-writes.js';
 import { rowsWrite, updateShape } from '../row-writes.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
+import { assert } from '../../kernel/assert.js';
 
 /**
  * Stripe's Idempotency-Key semantics. The first request with a key takes a lock row (one INSERT,
@@ -114,11 +115,13 @@ const LOCK_ROWS: RowShape = {
 
 async function resolveConflict(pool: Pool, request: LockRequest, token: string): Promise<LockResult> {
   const { merchant_id, key, hash, now_ms, holder } = request;
+  // A response stored as a reference is its event's object, as that event stored it.
   const found = await run<KeyRow>(
     pool,
     sql`
-    SELECT request_hash, lock_token, reserved_ids, response_status, response_body
-    FROM gateway.idempotency_keys WHERE merchant_id = ${merchant_id} AND key = ${key}`,
+    SELECT k.request_hash, k.lock_token, k.reserved_ids, k.response_status,
+      coalesce(k.response_body, (SELECT (o.data -> 'object')::text FROM events.outbox o WHERE o.merchant_id = k.merchant_id AND o.id = k.response_event)) AS response_body
+    FROM gateway.idempotency_keys k WHERE k.merchant_id = ${merchant_id} AND k.key = ${key}`,
   );
   const row = found.rows[0];
   if (!row) throw new PayrailError('idempotency_key_in_use'); // expired between our insert and select
@@ -126,7 +129,10 @@ async function resolveConflict(pool: Pool, request: LockRequest, token: string):
     throw new PayrailError('idempotency_error', {
       message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key.slice(0, 64)}' if you meant to execute a different request.`,
     });
-  if (row.response_status !== null && row.response_body !== null) return { kind: 'replay', response: { status: row.response_status, body: row.response_body } };
+  if (row.response_status !== null) {
+    assert(row.response_body !== null, 'a stored response is its text or an event that exists');
+    return { kind: 'replay', response: { status: row.response_status, body: row.response_body } };
+  }
   // Taken over only from a holder that is provably gone, or silent past the stale limit.
   const taken = await run(
     pool,
@@ -149,7 +155,7 @@ async function resolveConflict(pool: Pool, request: LockRequest, token: string):
 const LOCK_KEY = { merchant_id: 'text', key: 'text' } as const;
 const STILL_HELD = updateShape('gateway.idempotency_keys', { set: { locked_at_ms: 'bigint' }, key: LOCK_KEY, expected: { lock_token: 'text' } });
 const COMPLETION = updateShape('gateway.idempotency_keys', {
-  set: { response_status: 'int', response_body: 'text' },
+  set: { response_status: 'int', response_body: 'text', response_event: 'text' },
   set_constants: { lock_token: 'NULL', locked_at_ms: 'NULL' },
   key: LOCK_KEY,
   expected: { lock_token: 'text' },
@@ -160,9 +166,13 @@ export function stillHeld(lock: IdempotencyLock, now_ms: number): RowsWrite {
   return rowsWrite(STILL_HELD, [[now_ms, lock.merchant_id, lock.key, lock.token]]);
 }
 
-/** The write that stores the response; it affects no row if the lock was lost, failing the statement. */
-export function completion(lock: IdempotencyLock, response: StoredResponse): RowsWrite {
-  return rowsWrite(COMPLETION, [[response.status, response.body, lock.merchant_id, lock.key, lock.token]]);
+/**
+ * The write that stores the response; it affects no row if the lock was lost, failing the statement.
+ * With `event_id`, the response is that event's object (written by the same statement) and is stored
+ * as a reference to it: the payment's snapshot is written once, not again as the key's answer.
+ */
+export function completion(lock: IdempotencyLock, response: StoredResponse, event_id: string | null = null): RowsWrite {
+  return rowsWrite(COMPLETION, [[response.status, event_id ? null : response.body, event_id, lock.merchant_id, lock.key, lock.token]]);
 }
 
 /** After an unexpected failure the outcome is unknown: let the next retry take over at once (and settle it). */

@@ -1,4 +1,5 @@
 import type { Db, SqlFragment } from '../db.js';
+import type { RowsWrite } from '../row-writes.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import type { PayrailError } from '../../kernel/errors.js';
 
@@ -6,6 +7,19 @@ import type { PayrailError } from '../../kernel/errors.js';
 export interface EventRequest {
   id: string | null;
   idempotency_key: string | null;
+}
+
+/**
+ * An outbox write that says which objects its events hold, each as the JSON text stored for it (the
+ * event's `data.object`). A response equal to one of them is stored as a reference to that event
+ * instead of a second copy (pipeline.ts, idempotency.ts).
+ */
+export interface EventsWrite extends RowsWrite {
+  readonly event_objects: ReadonlyArray<{ readonly event_id: string; readonly object: object; readonly json: string }>;
+}
+
+export function isEventsWrite(write: SqlFragment): write is EventsWrite {
+  return 'event_objects' in write;
 }
 
 /** Who asked for an operation, for audit records: the API key's id and the client's address over HTTP; null from the CLI or a job. */

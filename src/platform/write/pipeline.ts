@@ -6,7 +6,8 @@ import { withMerchant } from '../merchant-scope.js';
 import type { Clock } from '../../kernel/clock.js';
 import type { IdGenerator, IdKind } from '../../kernel/ids.js';
 import { PayrailError } from '../../kernel/errors.js';
-import type { OperationActor, OperationContext, Outcome } from './operation.js';
+import type { EventsWrite, OperationActor, OperationContext, Outcome } from './operation.js';
+import { isEventsWrite } from './operation.js';
 import type { IdempotencyLock, StoredResponse } from './idempotency.js';
 import * as Idempotency from './idempotency.js';
 import { notifyCommit } from './commit-signal.js';
@@ -168,6 +169,30 @@ export function renderOutcome(deps: Pick<WriteDeps, 'render_error'>, outcome: Ou
   return { status: outcome.error.status, body: JSON.stringify(deps.render_error(outcome.error)) };
 }
 
+type EventObject = EventsWrite['event_objects'][number];
+
+/**
+ * The event among `writes` whose object is the response (the same rendering): its stored text is the
+ * response's body, and the idempotency key keeps a reference to it rather than a copy.
+ */
+function eventHolding(writes: readonly SqlFragment[], object: object): EventObject | undefined {
+  return findEvent(writes, (event) => event.object === object);
+}
+
+/** The event among `writes` whose object, as stored, is exactly `text` (a rendering of the same state). */
+function eventWithText(writes: readonly SqlFragment[], text: string): EventObject | undefined {
+  return findEvent(writes, (event) => event.json === text);
+}
+
+function findEvent(writes: readonly SqlFragment[], matches: (event: EventObject) => boolean): EventObject | undefined {
+  for (const write of writes) {
+    if (!isEventsWrite(write)) continue;
+    const found = write.event_objects.find(matches);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 class Operation implements OperationContext {
   readonly merchant_id: string;
   readonly now_s: number;
@@ -206,8 +231,10 @@ class Operation implements OperationContext {
   }
 
   async commit(writes: SqlFragment[], outcome: Outcome): Promise<void> {
-    const response = renderOutcome(this.deps, outcome);
-    await this.write(this.lock ? [...writes, Idempotency.completion(this.lock, response)] : writes);
+    const event = 'ok' in outcome ? eventHolding(writes, outcome.ok) : undefined;
+    const response = event ? { status: 200, body: event.json } : renderOutcome(this.deps, outcome);
+    const event_id = event?.event_id ?? ('ok' in outcome ? eventWithText(writes, response.body)?.event_id : undefined);
+    await this.write(this.lock ? [...writes, Idempotency.completion(this.lock, response, event_id ?? null)] : writes);
     this.stored = response;
     notifyCommit();
   }

@@ -1,9 +1,8 @@
-import type { RowsWrite } from '../../../platform/row-writes.js';
 import { insertShape, rowsWrite } from '../../../platform/row-writes.js';
 import type { IdGenerator } from '../../../kernel/ids.js';
 import { assert } from '../../../kernel/assert.js';
 import { traceContextCarrier } from '../../../platform/tracing.js';
-import type { EventRequest } from '../../../platform/write/operation.js';
+import type { EventRequest, EventsWrite } from '../../../platform/write/operation.js';
 
 export const API_VERSION = '2023-08-16';
 
@@ -35,8 +34,12 @@ export interface EventRow {
   pending_webhooks?: number;
 }
 
-/** One multi-row INSERT for all of a change's events, to join the change's own write. */
-export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: number, request: EventRequest, drafts: readonly EventDraft[]): RowsWrite {
+/**
+ * One multi-row INSERT for all of a change's events, to join the change's own write. Each object is
+ * serialized once: its text is the event's `data.object` as stored, and is handed to the write
+ * pipeline, which stores an equal response as a reference to the event rather than a copy.
+ */
+export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: number, request: EventRequest, drafts: readonly EventDraft[]): EventsWrite {
   assert(drafts.length > 0, 'outboxInsert needs at least one event');
   // With tracing on, the request's trace context (W3C traceparent) rides in the stored `request` json,
   // so consumers continue the trace (tracedFromStored); renderEvent shows clients only id and key.
@@ -44,12 +47,18 @@ export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: n
   // Object.assign rather than a spread copy with a key added: see "Hot path in Node" in docs/architecture.md.
   const trace_context = traceContextCarrier();
   const envelope = trace_context ? Object.assign({}, request, trace_context) : request;
-  const rows = drafts.map((draft) => {
-    const data = draft.previous_attributes ? { object: draft.object, previous_attributes: draft.previous_attributes } : { object: draft.object };
+  const event_objects = drafts.map((draft) => ({ event_id: ids.next('event'), object: draft.object, json: JSON.stringify(draft.object) }));
+  const rows = drafts.map((draft, i) => {
+    const { event_id, json } = event_objects[i] as (typeof event_objects)[number];
     const stored_request = JSON.stringify(draft.internal ? Object.assign({}, envelope, { internal: draft.internal }) : envelope);
-    return [ids.next('event'), merchant_id, draft.type, created_s, draft.object.id, JSON.stringify(data), stored_request];
+    return [event_id, merchant_id, draft.type, created_s, draft.object.id, eventData(json, draft.previous_attributes), stored_request];
   });
-  return rowsWrite(INSERT_EVENTS, rows);
+  return Object.assign(rowsWrite(INSERT_EVENTS, rows), { event_objects });
+}
+
+/** The `data` column's text: exactly JSON.stringify({ object, previous_attributes }) with the object's text reused. */
+function eventData(object_json: string, previous_attributes: Record<string, unknown> | undefined): string {
+  return previous_attributes ? `{"object":${object_json},"previous_attributes":${JSON.stringify(previous_attributes)}}` : `{"object":${object_json}}`;
 }
 
 /** Rows keep their order, so a change's events get ascending `seq` in the order they were drafted. */

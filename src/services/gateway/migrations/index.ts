@@ -37,4 +37,14 @@ export const gatewayMigrations: Migration[] = [
     id: 'gateway/003_row_level_security',
     sql: merchantScopedTables(['gateway.idempotency_keys']),
   },
+  {
+    id: 'gateway/004_response_event',
+    sql: `
+      -- A stored response that is an event's object (a payment intent answered as its
+      -- payment_intent.succeeded event holds it) names that event instead of copying its text: the
+      -- snapshot is written once. Events outlive keys (the outbox keeps every event; keys go after 24 h).
+      ALTER TABLE gateway.idempotency_keys ADD COLUMN response_event text;
+      ALTER TABLE gateway.idempotency_keys ADD CONSTRAINT one_stored_response
+        CHECK (response_status IS NULL OR (response_body IS NULL) <> (response_event IS NULL)) NOT VALID;`,
+  },
 ];
