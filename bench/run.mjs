@@ -9,6 +9,7 @@ import { BEFORE_PREPARE_LIMIT_MS, prepareBeforeBuild } from './before.mjs';
 import { openBenchServer } from './database.mjs';
 import { baselineRows, beforeAfterRows } from './compare.mjs';
 import { Cleanup, formatNumber, printBlock } from './lib.mjs';
+import { medianResults, ROUNDS_MAX, spreadRows } from './rounds.mjs';
 import { baseline } from './scenarios/baseline.mjs';
 import { paymentsScenario } from './scenarios/payment-intents.mjs';
 import { confirmScenario } from './scenarios/confirm.mjs';
@@ -72,6 +73,8 @@ const CONFIRM_VARIANTS = [
 ];
 /** The kill lands while most payments wait on the processor: the answers the dead process never recorded. */
 const RECOVERY_LATENCY_MS = 200;
+/** The groups BENCH_ROUNDS repeats (each run on a fresh database or table); the others run in the first round only. */
+const REPEATED_GROUPS = ['baseline', 'payments', 'confirm'];
 const SCENARIO_GROUPS = ['baseline', 'payments', 'confirm', 'ledger', 'events', 'risk', 'routing', 'billing', 'marketplace', 'faults'];
 
 /** This tree's build (dist/), and the one BENCH_BEFORE names (its `root_dir` is set once it is built). */
@@ -138,6 +141,7 @@ function readConfig() {
     before_ref: process.env.BENCH_BEFORE || undefined,
     faults: process.env.BENCH_FAULTS === '1',
     groups: scenarioGroupsSetting(process.env.BENCH_SCENARIOS),
+    rounds: roundsSetting(process.env.BENCH_ROUNDS),
   };
 }
 
@@ -148,6 +152,14 @@ function scenarioGroupsSetting(raw) {
   const unknown = groups.filter((group) => !SCENARIO_GROUPS.includes(group));
   if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (known: ${SCENARIO_GROUPS.join(', ')})`);
   return groups;
+}
+
+function roundsSetting(raw) {
+  if (raw === undefined || raw === '') return 1;
+  const rounds = Number(raw);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > ROUNDS_MAX)
+    throw new Error(`BENCH_ROUNDS must be a whole number from 1 to ${ROUNDS_MAX}, got "${raw}"`);
+  return rounds;
 }
 
 function positiveNumberSetting(name, fallback) {
@@ -172,6 +184,7 @@ function printHeader(config, database_server, builds) {
     ],
     ['PostgreSQL', `${database_server.server_version} (${database_server.source}; a fresh database per Payrail run, one shared by the rest)`],
     ['load', `${config.connections} connections, loopback, ${config.warmup_s} s warm-up + ${config.duration_s} s measured, pool ${config.db_pool_max}`],
+    ['rounds', config.rounds === 1 ? '1' : `${config.rounds} of ${REPEATED_GROUPS.join(', ')} (the rest once); the comparisons and targets read the medians`],
     ['builds', builds.map((build) => build.label || 'this tree').join(', ')],
   ]);
 }
@@ -214,14 +227,27 @@ async function main(config, cleanup, builds, scenarios) {
       database_server.source === 'embedded' ? 'embedded server: only the bench writes WAL' : 'WAL is per server: other clients of this shared server count too',
   };
 
-  const results = {};
+  const rounds = [];
   const problems = [];
-  for (const scenario of scenarios) {
-    const outcome = await scenario.run(ctx);
-    results[scenario.name] = outcome.metrics;
-    problems.push(...outcome.problems);
-    printBlock(scenario.title, outcome.rows);
+  for (let round = 1; round <= config.rounds; round++) {
+    const results = {};
+    for (const scenario of scenarios.filter((planned) => round === 1 || REPEATED_GROUPS.includes(planned.group ?? planned.name))) {
+      const outcome = await scenario.run(ctx);
+      results[scenario.name] = outcome.metrics;
+      problems.push(...outcome.problems.map((problem) => (config.rounds > 1 ? `round ${round}: ${problem}` : problem)));
+      printBlock(config.rounds > 1 ? `${scenario.title} [round ${round} of ${config.rounds}]` : scenario.title, outcome.rows);
+    }
+    rounds.push(results);
   }
+  const results = medianResults(rounds);
+  if (config.rounds > 1)
+    printBlock(
+      `Each round's requests/s (× that round's baseline); the blocks below read the medians of ${config.rounds} rounds`,
+      spreadRows(
+        rounds,
+        [...PAYMENT_VARIANTS, ...CONFIRM_VARIANTS].flatMap(({ name }) => builds.map((build) => `${name}${build.suffix}`)),
+      ),
+    );
   if (before)
     printBlock(
       `Before → after, same run: ${before.label} → ${builds.at(-1).label}`,
@@ -239,10 +265,13 @@ async function main(config, cleanup, builds, scenarios) {
   return 0;
 }
 
-/** The longest the whole run may take: fixed overhead, each scenario's load twice over, BENCH_BEFORE's build. */
+/** The longest the whole run may take: fixed overhead, each scenario's load twice over per round, BENCH_BEFORE's build. */
 function watchdogLimit_ms(config, scenarios) {
   const load_s = 2 * (config.duration_s + config.warmup_s);
-  const scenarios_ms = scenarios.reduce((total, scenario) => total + (load_s + (scenario.extra_budget_s ?? 0)) * 1000, 0);
+  const scenarios_ms = scenarios.reduce((total, scenario) => {
+    const runs = REPEATED_GROUPS.includes(scenario.group ?? scenario.name) ? config.rounds : 1;
+    return total + runs * (load_s + (scenario.extra_budget_s ?? 0)) * 1000;
+  }, 0);
   return WATCHDOG_BASE_MS + scenarios_ms + (config.before_ref ? BEFORE_PREPARE_LIMIT_MS : 0);
 }
 
