@@ -15,6 +15,8 @@ export interface EventRequest {
  * instead of a second copy (pipeline.ts, idempotency.ts).
  */
 export interface EventsWrite extends RowsWrite {
+  /** The merchant whose events these are: only a response of the same merchant may refer to one. */
+  readonly merchant_id: string;
   readonly event_objects: ReadonlyArray<{ readonly event_id: string; readonly object: object; readonly json: string }>;
 }
 

@@ -175,18 +175,17 @@ type EventObject = EventsWrite['event_objects'][number];
  * The event among `writes` whose object is the response (the same rendering): its stored text is the
  * response's body, and the idempotency key keeps a reference to it rather than a copy.
  */
-function eventHolding(writes: readonly SqlFragment[], object: object): EventObject | undefined {
+function eventHolding(writes: readonly EventsWrite[], object: object): EventObject | undefined {
   return findEvent(writes, (event) => event.object === object);
 }
 
 /** The event among `writes` whose object, as stored, is exactly `text` (a rendering of the same state). */
-function eventWithText(writes: readonly SqlFragment[], text: string): EventObject | undefined {
+function eventWithText(writes: readonly EventsWrite[], text: string): EventObject | undefined {
   return findEvent(writes, (event) => event.json === text);
 }
 
-function findEvent(writes: readonly SqlFragment[], matches: (event: EventObject) => boolean): EventObject | undefined {
+function findEvent(writes: readonly EventsWrite[], matches: (event: EventObject) => boolean): EventObject | undefined {
   for (const write of writes) {
-    if (!isEventsWrite(write)) continue;
     const found = write.event_objects.find(matches);
     if (found) return found;
   }
@@ -231,9 +230,11 @@ class Operation implements OperationContext {
   }
 
   async commit(writes: SqlFragment[], outcome: Outcome): Promise<void> {
-    const event = 'ok' in outcome ? eventHolding(writes, outcome.ok) : undefined;
+    // Only this merchant's events: the stored key is read back in its merchant's scope.
+    const own_events = writes.filter((write): write is EventsWrite => isEventsWrite(write) && write.merchant_id === this.merchant_id);
+    const event = 'ok' in outcome ? eventHolding(own_events, outcome.ok) : undefined;
     const response = event ? { status: 200, body: event.json } : renderOutcome(this.deps, outcome);
-    const event_id = event?.event_id ?? ('ok' in outcome ? eventWithText(writes, response.body)?.event_id : undefined);
+    const event_id = event?.event_id ?? ('ok' in outcome ? eventWithText(own_events, response.body)?.event_id : undefined);
     await this.write(this.lock ? [...writes, Idempotency.completion(this.lock, response, event_id ?? null)] : writes);
     this.stored = response;
     notifyCommit();

@@ -53,7 +53,7 @@ export function outboxInsert(ids: IdGenerator, merchant_id: string, created_s: n
     const stored_request = JSON.stringify(draft.internal ? Object.assign({}, envelope, { internal: draft.internal }) : envelope);
     return [event_id, merchant_id, draft.type, created_s, draft.object.id, eventData(json, draft.previous_attributes), stored_request];
   });
-  return Object.assign(rowsWrite(INSERT_EVENTS, rows), { event_objects });
+  return Object.assign(rowsWrite(INSERT_EVENTS, rows), { merchant_id, event_objects });
 }
 
 /** The `data` column's text: exactly JSON.stringify({ object, previous_attributes }) with the object's text reused. */
