@@ -173,7 +173,12 @@ start_payrail() {
   echo $! >"$DIR/$name.pid"
   local probe_port="$port"
   [ "$role" = vault ] && probe_port="$VAULT_HEALTH_PORT"
-  wait_until "$name on :$probe_port" http_ok "http://127.0.0.1:$probe_port/readyz"
+  wait_until "$name on :$probe_port" http_ok "http://127.0.0.1:$probe_port/readyz" || {
+    # The chaos suite removes DIR after a failed run: the log's tail is the only trace of why it did not start.
+    echo "topology: last lines of $name.log:" >&2
+    tail -n 40 "$DIR/$name.log" >&2
+    return 1
+  }
 }
 
 # With a vault process: it alone keeps PAYRAIL_VAULT_KEY; every other role gets its URL and a client certificate.
