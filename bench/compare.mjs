@@ -59,13 +59,13 @@ export function baselineRows(results, variants, builds) {
   const baseline = results.baseline;
   if (!baseline) return [];
   const rows = [];
-  for (const { name, latency_ms } of variants) {
+  for (const { name, latency_ms, consumers } of variants) {
     for (const build of builds) {
       const payrail = results[`${name}${build.suffix}`];
       if (!payrail) continue;
       const times = (value, base) => `×${formatNumber(value / base, 2)}`;
       rows.push([
-        `${build.label || 'Payrail'}, ${latency_ms} ms`,
+        `${build.label || 'Payrail'}, ${latency_ms} ms${consumers === false ? ', API only' : ''}`,
         `payments/s ${times(payrail.requests_per_s, baseline.requests_per_s)}   server CPU/op ${times(payrail.costs.server_cpu_ms_per_op, baseline.costs.server_cpu_ms_per_op)}   PostgreSQL CPU/op ${times(payrail.costs.postgres_cpu_ms_per_op, baseline.costs.postgres_cpu_ms_per_op)}   WAL/op ${times(payrail.costs.wal_bytes_per_op, baseline.costs.wal_bytes_per_op)}   statements/op ${times(payrail.costs.statements_per_op, baseline.costs.statements_per_op)}   server writes/op ${times(payrail.costs.server_writes_per_op, baseline.costs.server_writes_per_op)}`,
       ]);
     }
@@ -79,6 +79,29 @@ export function baselineRows(results, variants, builds) {
     ],
     ...rows,
   ];
+}
+
+/**
+ * What the outbox consumers add to each payment at 0 ms: the full run's costs less the API-only run's
+ * (PAYRAIL_CONSUMERS=off), per build. The consumers' work is deferred, so without them the same
+ * machine serves more payments, and their cost per payment shows as the difference.
+ */
+export function consumersShareRows(results, builds) {
+  const rows = [];
+  for (const build of builds) {
+    const full = results[`payments_0ms${build.suffix}`];
+    const api_only = results[`payments_0ms_api${build.suffix}`];
+    if (!full || !api_only) continue;
+    const share = (pick, digits, unit) => {
+      const added = pick(full.costs) - pick(api_only.costs);
+      return `${formatNumber(added, digits)}${unit} (${formatNumber((100 * added) / pick(full.costs), 0)} %)`;
+    };
+    rows.push([
+      build.label || 'Payrail',
+      `server CPU ${share((c) => c.server_cpu_ms_per_op, 3, ' ms')}   PostgreSQL CPU ${share((c) => c.postgres_cpu_ms_per_op, 3, ' ms')}   WAL ${share((c) => c.wal_bytes_per_op, 0, ' B')}   payments/s without them ×${formatNumber(api_only.requests_per_s / full.requests_per_s, 2)}`,
+    ]);
+  }
+  return rows;
 }
 
 function columns(before, after, digits) {

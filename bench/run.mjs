@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BEFORE_PREPARE_LIMIT_MS, prepareBeforeBuild } from './before.mjs';
 import { openBenchServer } from './database.mjs';
-import { baselineRows, beforeAfterRows } from './compare.mjs';
+import { baselineRows, beforeAfterRows, consumersShareRows } from './compare.mjs';
 import { Cleanup, formatNumber, printBlock } from './lib.mjs';
 import { medianResults, ROUNDS_MAX, spreadRows } from './rounds.mjs';
 import { baseline } from './scenarios/baseline.mjs';
@@ -40,6 +40,16 @@ const PAYMENT_VARIANTS = [
     label: 'create+confirm',
     per_s: 'payments/s',
     title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms (pm_card_visa, fresh Idempotency-Key each)',
+  },
+  {
+    // The same payments with the outbox consumers (ledger posting, webhooks, …) left out: the request
+    // path's own cost, so the run shows how much of a payment's cost the consumers add.
+    name: 'payments_0ms_api',
+    latency_ms: 0,
+    consumers: false,
+    label: 'create+confirm, API only',
+    per_s: 'payments/s',
+    title: 'POST /v1/payment_intents confirm=true, sandbox latency 0 ms, PAYRAIL_CONSUMERS=off (the request path alone: nothing posted to the ledger)',
   },
   {
     name: 'payments_200ms',
@@ -255,6 +265,8 @@ async function main(config, cleanup, builds, scenarios) {
     );
   const against_baseline = baselineRows(results, PAYMENT_VARIANTS, builds);
   if (against_baseline.length > 0) printBlock('Per payment against the baseline (one INSERT per request), same run', against_baseline);
+  const consumers_share = consumersShareRows(results, builds);
+  if (consumers_share.length > 0) printBlock("The consumers' share of a payment at 0 ms (with them − API only), same run", consumers_share);
   printBlock(problems.length > 0 ? 'Targets (NOT VALID: the run had errors, listed below)' : 'Targets', evaluateTargets(results));
 
   if (problems.length > 0) {

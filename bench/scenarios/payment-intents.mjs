@@ -26,7 +26,7 @@ export function payrailDataDir(ctx) {
 /** Far above what one machine can send: the limiter never answers 429 in a bench run. */
 const BENCH_RATE_LIMIT_PER_S = 10_000_000;
 
-export async function startPayrail(ctx, { build, database_url, latency_ms, port, data_dir = payrailDataDir(ctx), risk_off = false }) {
+export async function startPayrail(ctx, { build, database_url, latency_ms, port, data_dir = payrailDataDir(ctx), risk_off = false, consumers = true }) {
   return startServer(ctx, {
     name: `Payrail ${build.label}${risk_off ? ' (risk off)' : ''}`,
     // Risk off: the bench's own entry, this tree's build with a risk engine that does nothing.
@@ -47,6 +47,8 @@ export async function startPayrail(ctx, { build, database_url, latency_ms, port,
       LOG_LEVEL: 'warn',
       // Servers of both builds may run at once: each takes a free metrics port.
       PAYRAIL_METRICS_PORT: '0',
+      // Off: the API role alone (src/roles/names.ts), no outbox consumer runs in the process.
+      ...(consumers ? {} : { PAYRAIL_CONSUMERS: 'off' }),
     },
     port,
   });
@@ -74,8 +76,8 @@ export function payrailTitle(build, title) {
   return build.label ? `Payrail ${build.label}: ${title}` : `Payrail: ${title}`;
 }
 
-/** `variant`: { name, title, latency_ms }; `build`: { label, suffix, root_dir }. */
-export function paymentsScenario({ name, title, latency_ms }, build) {
+/** `variant`: { name, title, latency_ms, consumers? }; `build`: { label, suffix, root_dir }. */
+export function paymentsScenario({ name, title, latency_ms, consumers = true }, build) {
   const scenario_name = `${name}${build.suffix}`;
   return {
     name: scenario_name,
@@ -85,7 +87,7 @@ export function paymentsScenario({ name, title, latency_ms }, build) {
     async run(ctx) {
       const database = await ctx.database_server.createDatabase();
       const port = await freePort();
-      const server = await startPayrail(ctx, { build, database_url: database.url, latency_ms, port });
+      const server = await startPayrail(ctx, { build, database_url: database.url, latency_ms, port, consumers });
       const { warmup, load, costs, memory } = await warmUpAndMeasure(
         ctx,
         server,
