@@ -9,6 +9,10 @@ import * as Idempotency from '../../src/platform/write/idempotency.js';
 import type { ProcessLease } from '../../src/platform/write/lease.js';
 import { takeProcessLease } from '../../src/platform/write/lease.js';
 import { withMerchant } from '../../src/platform/merchant-scope.js';
+import { execute } from '../../src/platform/write/pipeline.js';
+import type { WriteDeps } from '../../src/platform/write/pipeline.js';
+import { outboxInsert } from '../../src/services/events/adapters/outbox.js';
+import { systemClock } from '../../src/kernel/clock.js';
 import { createMigratedPool } from '../support/database.js';
 
 let pool: Pool;
@@ -153,6 +157,53 @@ describe('idempotency locks', () => {
       (r) => r.key,
     );
     expect(keys).toEqual(['old-in-flight', 'recent']);
+  });
+});
+
+describe("a stored response equal to an event's object", () => {
+  const deps = (): WriteDeps => ({
+    pool,
+    reader: pool,
+    ids,
+    clock: systemClock,
+    lease: live,
+    hash_key: Buffer.alloc(32, 7),
+    render_error: (error) => ({ error: { message: error.message } }),
+  });
+  /** A use case answering with `object`, committed with an event holding it, written for `events_for`. */
+  const answering = (events_for: string, object: { id: string } & Record<string, unknown>) => ({
+    reserves: [],
+    run: async (ctx: Parameters<Parameters<typeof execute>[2]['run']>[0]) => {
+      const outcome = { ok: object };
+      await ctx.commit([outboxInsert(ctx.ids, events_for, ctx.now_s, ctx.request, [{ type: 'test.answered', object }])], outcome);
+      return outcome;
+    },
+  });
+  const stored = async (merchant_id: string, key: string) =>
+    (
+      await pool.query<{ response_body: string | null; response_event: string | null; event_merchant: string | null }>(
+        `SELECT k.response_body, k.response_event, o.merchant_id AS event_merchant
+           FROM gateway.idempotency_keys k LEFT JOIN events.outbox o ON o.id = k.response_event
+          WHERE k.merchant_id = $1 AND k.key = $2`,
+        [merchant_id, key],
+      )
+    ).rows[0];
+
+  it.each([
+    ["its own merchant's event, as a reference to it", 'acct_answers', true],
+    ["another merchant's event, as text: the replay reads events in the key's merchant scope", 'acct_other', false],
+  ])('is stored, when %s', async (_, events_for, referenced) => {
+    const object = { id: `obj_${events_for}`, object: 'test', amount: 1200 };
+    const request = { merchant_id: 'acct_answers', request_id: null, idempotency: { key: `key-${events_for}`, method: 'POST', path: '/v1/test', params: {} } };
+    const first = await execute(deps(), request, answering(events_for, object), {});
+    expect(first).toEqual({ response: { status: 200, body: JSON.stringify(object) }, replayed: false });
+    const { response_event, ...text_and_owner } = (await stored('acct_answers', `key-${events_for}`)) ?? {};
+    expect(text_and_owner).toEqual(
+      referenced ? { response_body: null, event_merchant: 'acct_answers' } : { response_body: JSON.stringify(object), event_merchant: null },
+    );
+    expect(response_event ?? 'none').toMatch(referenced ? /^evt_/ : /^none$/);
+    const replay = await execute(deps(), request, answering(events_for, { id: 'never_run' }), {});
+    expect(replay).toEqual({ response: { status: 200, body: JSON.stringify(object) }, replayed: true });
   });
 });
 
