@@ -144,6 +144,19 @@ describe('payments through Adyen', () => {
     await expect(adyen.attemptStatus(request.attempt_id)).resolves.toMatchObject({ amount_captured: 0 });
   });
 
+  it("a capture failure recorded before the capture's answer is still not counted as captured", async () => {
+    const request = payment(undefined, { capture: false });
+    await adyen.authorize(request);
+    world.simulator.book.paymentByReference('PayrailTestECOM', request.attempt_id)!.status = 'cancelled';
+    // The CAPTURE_FAILED notification is recorded first, as when it overtakes the answer to /captures.
+    const psp_reference = world.simulator.book.paymentByReference('PayrailTestECOM', request.attempt_id)!.pspReference;
+    await adyen.recordEvents([{ kind: 'capture', reference: request.attempt_id, success: false, processor_reference: psp_reference }]);
+    await expect(adyen.capture(request.attempt_id, 2_500)).resolves.toMatchObject({ outcome: 'captured' });
+    await expect(adyen.attemptStatus(request.attempt_id)).resolves.toMatchObject({ amount_captured: 0 });
+    expect(await notified(request.attempt_id, 'capture')).toMatchObject({ success: false });
+    await expect(adyen.attemptStatus(request.attempt_id)).resolves.toMatchObject({ amount_captured: 0 });
+  });
+
   it('never voids a captured payment', async () => {
     const request = payment();
     await adyen.authorize(request);

@@ -149,19 +149,23 @@ export class AdyenRecords {
     return rowCount === 1;
   }
 
+  /** Adyen received the capture; a failure its notification already reported stands. */
   async recordCapture(reference: string, amount: number): Promise<void> {
     await run(
       this.pool,
       sql`UPDATE connectors.adyen_payments SET amount_captured = ${amount}
-      WHERE merchant_account = ${this.merchant_account} AND reference = ${reference} AND amount_captured = 0`,
+      WHERE merchant_account = ${this.merchant_account} AND reference = ${reference} AND amount_captured = 0 AND NOT capture_failed`,
     );
   }
 
-  /** Adyen's CAPTURE_FAILED (or CAPTURE success=false) of a manual capture: nothing was captured. */
+  /**
+   * Adyen's CAPTURE_FAILED (or CAPTURE success=false) of a manual capture: nothing was captured. It may
+   * be recorded before the capture's own answer is, which then finds it and counts nothing.
+   */
   async recordCaptureFailed(reference: string): Promise<void> {
     await run(
       this.pool,
-      sql`UPDATE connectors.adyen_payments SET amount_captured = 0
+      sql`UPDATE connectors.adyen_payments SET amount_captured = 0, capture_failed = true
       WHERE merchant_account = ${this.merchant_account} AND reference = ${reference} AND NOT capture_requested AND amount_refunded = 0`,
     );
   }

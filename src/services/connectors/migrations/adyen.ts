@@ -47,4 +47,11 @@ export const adyenMigrations: Migration[] = [
       );
       ${merchantScopedTables(['connectors.adyen_payments', 'connectors.adyen_refunds'])}`,
   },
+  {
+    id: 'connectors/adyen_002_capture_failed',
+    sql: `
+      -- Adyen answers a capture "received" and reports its outcome by notification, which may be
+      -- recorded before the answer is: a failure, once recorded, keeps the answer from counting it.
+      ALTER TABLE connectors.adyen_payments ADD COLUMN capture_failed boolean NOT NULL DEFAULT false;`,
+  },
 ];
